@@ -1,0 +1,57 @@
+"""Text normalisation shared by the rule-based parsers: accent folding and language guessing."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Literal
+
+Language = Literal["es", "en"]
+
+_WORD = re.compile(r"[a-z0-9ñ]+")
+
+# Short, frequent words that tell Spanish from English in customer messages.
+_ES_HINTS = frozenset(
+    "hola buenas buenos dias tardes noches quiero quisiera busco tienen tiene hay cuanto cuanta "
+    "cuesta precio precios carro carros coche auto autos camioneta de del el la los las un una "
+    "unos unas con sin para por que cual cuales donde como cuando menos mas mil meses anos ano "
+    "enganche mensualidad credito financiamiento gracias ayuda horario horarios sucursal asesor "
+    "persona humano necesito puedo me mi es son y o pero si no favor garantia devolucion "
+    "documentos requisitos usted ustedes estan esta dame muestrame ensename otro otra segundo "
+    "primero tercero barato baratos mejor plazo tasa pago pagos quedaria".split()
+)
+_EN_HINTS = frozenset(
+    "hi hello hey good morning afternoon evening want would like looking have has how much "
+    "price prices car cars truck the a an of with without for what which where when less "
+    "more under over than thousand months years year down payment credit financing finance loan "
+    "thanks thank help hours branch agent person human need can my is are and or but yes no "
+    "please warranty return returns documents requirements you show me another second first "
+    "third cheap cheaper cheapest best term rate monthly".split()
+)
+
+
+def fold(text: str) -> str:
+    """Lower-case ``text`` and strip accents, keeping ñ (it changes meaning in Spanish: año/ano)."""
+    text = text.lower().replace("ñ", "\x00")
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return stripped.replace("\x00", "ñ")
+
+
+def words(text: str) -> list[str]:
+    """Folded word tokens of ``text``."""
+    return _WORD.findall(fold(text))
+
+
+def detect_language(text: str, default: Language = "es") -> Language:
+    """Guess whether ``text`` is Spanish or English from frequent words; ``default`` on a tie."""
+    tokens = words(text)
+    if any(ch in text for ch in "¿¡ñáéíóú"):
+        return "es"
+    es = sum(1 for t in tokens if t in _ES_HINTS)
+    en = sum(1 for t in tokens if t in _EN_HINTS)
+    if es > en:
+        return "es"
+    if en > es:
+        return "en"
+    return default
