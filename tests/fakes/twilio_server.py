@@ -1,0 +1,430 @@
+"""In-process fake of Twilio's Messages REST API for tests (never touches the network).
+
+The server always runs on 127.0.0.1 (ephemeral port by default) in a dedicated
+background thread with its own event loop, so the same object works from sync
+tests, from async tests (the test's loop is never blocked by the server), and as
+the Twilio endpoint for an application server running in another process.
+
+    with FakeTwilioServer() as fake:                 # or: async with FakeTwilioServer() as fake
+        sender = TwilioSender(account_sid=fake.account_sid, auth_token=fake.auth_token,
+                              api_base_url=fake.base_url)
+        ...
+        [msg] = fake.wait_for_sync(1, timeout=5)
+
+Run standalone with ``python -m tests.fakes.twilio_server --port 8999``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import binascii
+import hmac
+import json
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import format_datetime
+from types import TracebackType
+from typing import Any
+
+from aiohttp import BasicAuth, web
+
+__all__ = ["DEFAULT_ACCOUNT_SID", "DEFAULT_AUTH_TOKEN", "FakeTwilioServer"]
+
+DEFAULT_ACCOUNT_SID = "AC" + "0" * 31 + "1"
+DEFAULT_AUTH_TOKEN = "fake-twilio-auth-token"
+API_VERSION = "2010-04-01"
+MAX_BODY_CHARS = 1600
+
+_ERROR_MESSAGES: dict[int, str] = {
+    400: "Bad Request",
+    401: "Authenticate",
+    403: "Forbidden",
+    404: "The requested resource was not found",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+}
+
+
+@dataclass
+class _Failure:
+    status: int
+    code: int
+    message: str | None
+    remaining: int
+
+
+def _twilio_error(status: int, code: int, message: str | None = None) -> web.Response:
+    """A Twilio-style (legacy, non RFC-9457) JSON error response."""
+    payload = {
+        "code": code,
+        "message": message or _ERROR_MESSAGES.get(status, "Error"),
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+    headers = {"WWW-Authenticate": 'Basic realm="Twilio API"'} if status == 401 else None
+    return web.json_response(payload, status=status, headers=headers)
+
+
+class FakeTwilioServer:
+    """Fake ``POST /2010-04-01/Accounts/{sid}/Messages.json`` plus ``GET /healthz``."""
+
+    def __init__(
+        self,
+        *,
+        account_sid: str = DEFAULT_ACCOUNT_SID,
+        auth_token: str = DEFAULT_AUTH_TOKEN,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.host = host
+        self._requested_port = port
+        self._port: int | None = None
+
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._messages: list[dict[str, Any]] = []
+        self._attempts: list[dict[str, Any]] = []
+        self._failures: deque[_Failure] = deque()
+        self._delay = 0.0
+        self._healthz_hits = 0
+
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._closing: asyncio.Event | None = None
+        self._start_error: BaseException | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> FakeTwilioServer:
+        """Start serving in a background thread; returns once the port is bound."""
+        if self._thread is not None:
+            raise RuntimeError("FakeTwilioServer already started")
+        ready = threading.Event()
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self._astart())
+            except BaseException as exc:  # surfaced to start()'s caller
+                self._start_error = exc
+                ready.set()
+                loop.close()
+                return
+            ready.set()
+            try:
+                loop.run_forever()
+            finally:
+                loop.run_until_complete(self._astop())
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.close()
+
+        self._thread = threading.Thread(target=run, name="fake-twilio-server", daemon=True)
+        self._thread.start()
+        if not ready.wait(timeout=10):
+            raise RuntimeError("FakeTwilioServer did not start within 10s")
+        if self._start_error is not None:
+            self._thread.join()
+            self._thread = None
+            raise RuntimeError("FakeTwilioServer failed to start") from self._start_error
+        return self
+
+    def stop(self) -> None:
+        """Stop the server and join its thread; idempotent."""
+        thread, loop = self._thread, self._loop
+        if thread is None or loop is None:
+            return
+        if not loop.is_closed():
+            closing = self._closing
+            if closing is not None:
+                loop.call_soon_threadsafe(closing.set)  # wake delayed handlers
+            loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        self._thread = None
+        self._loop = None
+
+    def __enter__(self) -> FakeTwilioServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> FakeTwilioServer:
+        return await asyncio.to_thread(self.start)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await asyncio.to_thread(self.stop)
+
+    async def _astart(self) -> None:
+        self._closing = asyncio.Event()
+        app = web.Application()
+        app.router.add_post(
+            f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json", self._handle_create
+        )
+        app.router.add_get("/healthz", self._handle_healthz)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self._requested_port)
+        await site.start()
+        self._runner = runner
+        self._port = int(runner.addresses[0][1])
+
+    async def _astop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def port(self) -> int:
+        """The bound TCP port (only valid after start())."""
+        if self._port is None:
+            raise RuntimeError("FakeTwilioServer not started")
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        """Value for TwilioSender(api_base_url=...), e.g. ``http://127.0.0.1:54321``."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def messages_url(self) -> str:
+        """Full URL of this account's Messages.json resource."""
+        return f"{self.base_url}/{API_VERSION}/Accounts/{self.account_sid}/Messages.json"
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """Snapshot of successfully created messages, in arrival order."""
+        with self._lock:
+            return [dict(message) for message in self._messages]
+
+    @property
+    def attempts(self) -> list[dict[str, Any]]:
+        """Snapshot of every POST to Messages.json, including rejected ones (see ``response_status``)."""
+        with self._lock:
+            return [dict(attempt) for attempt in self._attempts]
+
+    @property
+    def healthz_hits(self) -> int:
+        """How many times ``GET /healthz`` was called."""
+        with self._lock:
+            return self._healthz_hits
+
+    # ------------------------------------------------------------------ test controls
+
+    def fail_next(self, status: int, code: int, times: int = 1, message: str | None = None) -> None:
+        """Make the next ``times`` authenticated sends fail with a Twilio-style error."""
+        if times < 1:
+            raise ValueError("times must be >= 1")
+        with self._lock:
+            self._failures.append(_Failure(status, code, message, times))
+
+    def delay(self, seconds: float) -> None:
+        """Delay every Messages.json response by ``seconds`` (0 disables); messages are recorded first."""
+        if seconds < 0:
+            raise ValueError("seconds must be >= 0")
+        with self._lock:
+            self._delay = float(seconds)
+
+    def reset(self) -> None:
+        """Forget recorded messages/attempts and clear injected failures and delay."""
+        with self._lock:
+            self._messages.clear()
+            self._attempts.clear()
+            self._failures.clear()
+            self._delay = 0.0
+            self._healthz_hits = 0
+
+    async def wait_for(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """Wait (without blocking the loop) until ``count`` messages were recorded; return them all."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                if len(self._messages) >= count:
+                    return [dict(message) for message in self._messages]
+                have = len(self._messages)
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"expected {count} message(s) within {timeout}s, got {have}")
+            await asyncio.sleep(0.01)
+
+    def wait_for_sync(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """Block until ``count`` messages were recorded; return them all."""
+        with self._changed:
+            ok = self._changed.wait_for(lambda: len(self._messages) >= count, timeout=timeout)
+            if not ok:
+                raise TimeoutError(
+                    f"expected {count} message(s) within {timeout}s, got {len(self._messages)}"
+                )
+            return [dict(message) for message in self._messages]
+
+    # ------------------------------------------------------------------ handlers
+
+    async def _handle_healthz(self, request: web.Request) -> web.Response:
+        with self._lock:
+            self._healthz_hits += 1
+        return web.json_response({"status": "ok"})
+
+    def _authorized(self, request: web.Request) -> bool:
+        header = request.headers.get("Authorization", "")
+        try:
+            auth = BasicAuth.decode(header)
+        except (ValueError, binascii.Error):
+            return False
+        return hmac.compare_digest(auth.login, self.account_sid) and hmac.compare_digest(
+            auth.password, self.auth_token
+        )
+
+    async def _sleep(self, seconds: float) -> None:
+        if seconds <= 0 or self._closing is None:
+            return
+        try:
+            await asyncio.wait_for(self._closing.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
+
+    async def _handle_create(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        params: dict[str, Any] = {}
+        for key in form:
+            values = [str(v) for v in form.getall(key)]
+            params[key] = values if len(values) > 1 else values[0]
+        path_sid = request.match_info["account_sid"]
+        attempt: dict[str, Any] = {
+            "account_sid": path_sid,
+            "params": params,
+            "received_at": datetime.now(timezone.utc),
+        }
+
+        response = self._check_request(request, path_sid, form)
+        with self._lock:
+            delay = self._delay
+        if response is not None:
+            await self._sleep(delay)
+            return self._record_attempt(attempt, response)
+
+        sid = "SM" + secrets.token_hex(16)
+        now = datetime.now(timezone.utc)
+        body = str(form.get("Body", ""))
+        media = [str(v) for v in form.getall("MediaUrl", [])]
+        message_uri = f"/{API_VERSION}/Accounts/{path_sid}/Messages/{sid}.json"
+        record = {
+            "sid": sid,
+            "account_sid": path_sid,
+            "to": form.get("To"),
+            "from_": form.get("From"),
+            "body": body,
+            "status_callback": form.get("StatusCallback"),
+            "messaging_service_sid": form.get("MessagingServiceSid"),
+            "media_url": media,
+            "params": params,
+            "received_at": now,
+        }
+        with self._changed:
+            self._messages.append(record)
+            self._changed.notify_all()
+
+        payload = {
+            "account_sid": path_sid,
+            "api_version": API_VERSION,
+            "body": body,
+            "date_created": format_datetime(now, usegmt=True),
+            "date_sent": None,
+            "date_updated": format_datetime(now, usegmt=True),
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": form.get("From"),
+            "messaging_service_sid": form.get("MessagingServiceSid"),
+            "num_media": str(len(media)),
+            "num_segments": "1",
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            "status": "queued",
+            "subresource_uris": {
+                "media": f"/{API_VERSION}/Accounts/{path_sid}/Messages/{sid}/Media.json"
+            },
+            "to": form.get("To"),
+            "uri": message_uri,
+        }
+        await self._sleep(delay)
+        return self._record_attempt(
+            attempt | {"sid": sid}, web.json_response(payload, status=201)
+        )
+
+    def _check_request(
+        self, request: web.Request, path_sid: str, form: Any
+    ) -> web.Response | None:
+        """Return an error response if the request must be rejected, else None."""
+        if not self._authorized(request):
+            return _twilio_error(401, 20003)
+        if path_sid != self.account_sid:
+            return _twilio_error(404, 20404)
+        with self._lock:
+            if self._failures:
+                failure = self._failures[0]
+                failure.remaining -= 1
+                if failure.remaining <= 0:
+                    self._failures.popleft()
+                return _twilio_error(failure.status, failure.code, failure.message)
+        if not form.get("To"):
+            return _twilio_error(400, 21604, "A 'To' phone number is required.")
+        if not form.get("From") and not form.get("MessagingServiceSid"):
+            return _twilio_error(400, 21603, "A 'From' phone number is required.")
+        body = str(form.get("Body", ""))
+        if not body and not form.get("MediaUrl") and not form.get("ContentSid"):
+            return _twilio_error(400, 21619, "A text message body or media url must be specified.")
+        if len(body) > MAX_BODY_CHARS:
+            return _twilio_error(
+                400, 21617, "The concatenated message body exceeds the 1600 character limit."
+            )
+        return None
+
+    def _record_attempt(self, attempt: dict[str, Any], response: web.Response) -> web.Response:
+        attempt["response_status"] = response.status
+        with self._changed:
+            self._attempts.append(attempt)
+            self._changed.notify_all()
+        return response
+
+
+def main() -> None:
+    """Run the fake standalone until interrupted, printing its base URL."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--account-sid", default=DEFAULT_ACCOUNT_SID)
+    parser.add_argument("--auth-token", default=DEFAULT_AUTH_TOKEN)
+    args = parser.parse_args()
+    server = FakeTwilioServer(account_sid=args.account_sid, auth_token=args.auth_token, port=args.port)
+    with server:
+        print(json.dumps({"base_url": server.base_url, "account_sid": server.account_sid}), flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
