@@ -27,7 +27,12 @@ _LINE_SEP = re.compile(r"\s*\n\s*")
 _SENTENCE_SEP = re.compile(r"(?<=[.!?…])(?:[\"'”’»)\]]*)(\s+)")
 _WORD_SEP = re.compile(r"\s+")
 
-_LEVELS: tuple[re.Pattern[str], ...] = (_PARAGRAPH_SEP, _LINE_SEP, _SENTENCE_SEP, _WORD_SEP)
+_LEVELS: tuple[re.Pattern[str], ...] = (
+    _PARAGRAPH_SEP,
+    _LINE_SEP,
+    _SENTENCE_SEP,
+    _WORD_SEP,
+)
 
 _ZERO_WIDTH_JOINER = "\u200d"
 _GLUE_CHARS = frozenset({_ZERO_WIDTH_JOINER, "\ufe0e", "\ufe0f", "\u20e3"})

@@ -8,10 +8,11 @@ Twilio message creation is *not* idempotent: a request that timed out or got a
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import aiohttp
 from twilio.base import values  # type: ignore[import-untyped]
@@ -55,7 +56,9 @@ class TwilioSendError(Exception):
         super().__init__(message)
         self.status = status
         self.code = code
-        self.retryable = (status in _RETRYABLE_STATUSES) if retryable is None else retryable
+        self.retryable = (
+            (status in _RETRYABLE_STATUSES) if retryable is None else retryable
+        )
 
     def __repr__(self) -> str:
         return (
@@ -73,6 +76,25 @@ def _as_int(value: object) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         return int(value)
     return None
+
+
+def _to_send_error(exc: Exception) -> TwilioSendError:
+    """Map a Twilio library HTTP error to TwilioSendError (status, Twilio code, retryable)."""
+    status = _as_int(getattr(exc, "status", None))
+    code = _as_int(getattr(exc, "code", None))
+    if code is not None and code == status and code < 1000:
+        # twilio-python substitutes the HTTP status when the body carries no code
+        # (e.g. an HTML 502 from a proxy); that is not a Twilio error code.
+        code = None
+    if isinstance(exc, TwilioRestException):
+        detail = exc.msg
+    else:
+        detail = getattr(exc, "detail", None) or getattr(exc, "title", None)
+    return TwilioSendError(
+        f"Twilio rejected message (HTTP {status}, code {code}): {detail}",
+        status=status,
+        code=code,
+    )
 
 
 class TwilioSender:
@@ -108,7 +130,7 @@ class TwilioSender:
             f"api_base_url={self._api_base_url!r}, auth_token=<redacted>)"
         )
 
-    async def __aenter__(self) -> TwilioSender:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(
@@ -163,27 +185,14 @@ class TwilioSender:
                 message = await client.messages.create_async(
                     to=to, from_=from_, body=body, status_callback=status_callback
                 )
-        except TwilioRestException as exc:
-            status = _as_int(exc.status)
-            raise TwilioSendError(
-                f"Twilio rejected message (HTTP {status}, code {exc.code}): {exc.msg}",
-                status=status,
-                code=_as_int(exc.code),
-            ) from exc
-        except TwilioServiceException as exc:
-            status = _as_int(exc.status)
-            detail = exc.detail or exc.title
-            raise TwilioSendError(
-                f"Twilio rejected message (HTTP {status}, code {exc.code}): {detail}",
-                status=status,
-                code=_as_int(exc.code),
-            ) from exc
+        except (TwilioRestException, TwilioServiceException) as exc:
+            raise _to_send_error(exc) from exc
         except TimeoutError as exc:
             raise TwilioSendError(
                 f"Twilio request timed out after {self._timeout}s; the message may have been sent",
                 retryable=False,
             ) from exc
-        except (aiohttp.ClientError, TwilioException) as exc:
+        except (aiohttp.ClientError, TwilioException, json.JSONDecodeError) as exc:
             raise TwilioSendError(
                 f"Twilio request failed: {type(exc).__name__}: {exc}", retryable=False
             ) from exc
@@ -191,7 +200,9 @@ class TwilioSender:
         sid = message.sid
         status_value = message.status
         if not isinstance(sid, str) or not sid:
-            raise TwilioSendError("Twilio response carried no message SID", retryable=False)
+            raise TwilioSendError(
+                "Twilio response carried no message SID", retryable=False
+            )
         sent = SentMessage(sid=sid, status=str(status_value or "unknown"))
         logger.info("twilio message created sid=%s status=%s", sent.sid, sent.status)
         return sent

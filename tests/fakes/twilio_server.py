@@ -26,10 +26,10 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import BasicAuth, web
 
@@ -68,7 +68,9 @@ def _twilio_error(status: int, code: int, message: str | None = None) -> web.Res
         "more_info": f"https://www.twilio.com/docs/errors/{code}",
         "status": status,
     }
-    headers = {"WWW-Authenticate": 'Basic realm="Twilio API"'} if status == 401 else None
+    headers = (
+        {"WWW-Authenticate": 'Basic realm="Twilio API"'} if status == 401 else None
+    )
     return web.json_response(payload, status=status, headers=headers)
 
 
@@ -105,7 +107,7 @@ class FakeTwilioServer:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> FakeTwilioServer:
+    def start(self) -> Self:
         """Start serving in a background thread; returns once the port is bound."""
         if self._thread is not None:
             raise RuntimeError("FakeTwilioServer already started")
@@ -117,7 +119,7 @@ class FakeTwilioServer:
             asyncio.set_event_loop(loop)
             try:
                 loop.run_until_complete(self._astart())
-            except BaseException as exc:  # surfaced to start()'s caller
+            except BaseException as exc:  # noqa: BLE001 - re-raised by start()
                 self._start_error = exc
                 ready.set()
                 loop.close()
@@ -130,14 +132,18 @@ class FakeTwilioServer:
                 loop.run_until_complete(loop.shutdown_asyncgens())
                 loop.close()
 
-        self._thread = threading.Thread(target=run, name="fake-twilio-server", daemon=True)
+        self._thread = threading.Thread(
+            target=run, name="fake-twilio-server", daemon=True
+        )
         self._thread.start()
         if not ready.wait(timeout=10):
             raise RuntimeError("FakeTwilioServer did not start within 10s")
         if self._start_error is not None:
             self._thread.join()
             self._thread = None
-            raise RuntimeError("FakeTwilioServer failed to start") from self._start_error
+            raise RuntimeError(
+                "FakeTwilioServer failed to start"
+            ) from self._start_error
         return self
 
     def stop(self) -> None:
@@ -154,7 +160,7 @@ class FakeTwilioServer:
         self._thread = None
         self._loop = None
 
-    def __enter__(self) -> FakeTwilioServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
@@ -165,7 +171,7 @@ class FakeTwilioServer:
     ) -> None:
         self.stop()
 
-    async def __aenter__(self) -> FakeTwilioServer:
+    async def __aenter__(self) -> Self:
         return await asyncio.to_thread(self.start)
 
     async def __aexit__(
@@ -180,7 +186,8 @@ class FakeTwilioServer:
         self._closing = asyncio.Event()
         app = web.Application()
         app.router.add_post(
-            f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json", self._handle_create
+            f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json",
+            self._handle_create,
         )
         app.router.add_get("/healthz", self._handle_healthz)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
@@ -212,7 +219,9 @@ class FakeTwilioServer:
     @property
     def messages_url(self) -> str:
         """Full URL of this account's Messages.json resource."""
-        return f"{self.base_url}/{API_VERSION}/Accounts/{self.account_sid}/Messages.json"
+        return (
+            f"{self.base_url}/{API_VERSION}/Accounts/{self.account_sid}/Messages.json"
+        )
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -234,7 +243,9 @@ class FakeTwilioServer:
 
     # ------------------------------------------------------------------ test controls
 
-    def fail_next(self, status: int, code: int, times: int = 1, message: str | None = None) -> None:
+    def fail_next(
+        self, status: int, code: int, times: int = 1, message: str | None = None
+    ) -> None:
         """Make the next ``times`` authenticated sends fail with a Twilio-style error."""
         if times < 1:
             raise ValueError("times must be >= 1")
@@ -266,13 +277,17 @@ class FakeTwilioServer:
                     return [dict(message) for message in self._messages]
                 have = len(self._messages)
             if time.monotonic() >= deadline:
-                raise TimeoutError(f"expected {count} message(s) within {timeout}s, got {have}")
+                raise TimeoutError(
+                    f"expected {count} message(s) within {timeout}s, got {have}"
+                )
             await asyncio.sleep(0.01)
 
     def wait_for_sync(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
         """Block until ``count`` messages were recorded; return them all."""
         with self._changed:
-            ok = self._changed.wait_for(lambda: len(self._messages) >= count, timeout=timeout)
+            ok = self._changed.wait_for(
+                lambda: len(self._messages) >= count, timeout=timeout
+            )
             if not ok:
                 raise TimeoutError(
                     f"expected {count} message(s) within {timeout}s, got {len(self._messages)}"
@@ -292,9 +307,9 @@ class FakeTwilioServer:
             auth = BasicAuth.decode(header)
         except (ValueError, binascii.Error):
             return False
-        return hmac.compare_digest(auth.login, self.account_sid) and hmac.compare_digest(
-            auth.password, self.auth_token
-        )
+        return hmac.compare_digest(
+            auth.login, self.account_sid
+        ) and hmac.compare_digest(auth.password, self.auth_token)
 
     async def _sleep(self, seconds: float) -> None:
         if seconds <= 0 or self._closing is None:
@@ -314,7 +329,7 @@ class FakeTwilioServer:
         attempt: dict[str, Any] = {
             "account_sid": path_sid,
             "params": params,
-            "received_at": datetime.now(timezone.utc),
+            "received_at": datetime.now(UTC),
         }
 
         response = self._check_request(request, path_sid, form)
@@ -325,7 +340,7 @@ class FakeTwilioServer:
             return self._record_attempt(attempt, response)
 
         sid = "SM" + secrets.token_hex(16)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         body = str(form.get("Body", ""))
         media = [str(v) for v in form.getall("MediaUrl", [])]
         message_uri = f"/{API_VERSION}/Accounts/{path_sid}/Messages/{sid}.json"
@@ -395,14 +410,20 @@ class FakeTwilioServer:
             return _twilio_error(400, 21603, "A 'From' phone number is required.")
         body = str(form.get("Body", ""))
         if not body and not form.get("MediaUrl") and not form.get("ContentSid"):
-            return _twilio_error(400, 21619, "A text message body or media url must be specified.")
+            return _twilio_error(
+                400, 21619, "A text message body or media url must be specified."
+            )
         if len(body) > MAX_BODY_CHARS:
             return _twilio_error(
-                400, 21617, "The concatenated message body exceeds the 1600 character limit."
+                400,
+                21617,
+                "The concatenated message body exceeds the 1600 character limit.",
             )
         return None
 
-    def _record_attempt(self, attempt: dict[str, Any], response: web.Response) -> web.Response:
+    def _record_attempt(
+        self, attempt: dict[str, Any], response: web.Response
+    ) -> web.Response:
         attempt["response_status"] = response.status
         with self._changed:
             self._attempts.append(attempt)
@@ -412,14 +433,23 @@ class FakeTwilioServer:
 
 def main() -> None:
     """Run the fake standalone until interrupted, printing its base URL."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0] if __doc__ else None
+    )
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--account-sid", default=DEFAULT_ACCOUNT_SID)
     parser.add_argument("--auth-token", default=DEFAULT_AUTH_TOKEN)
     args = parser.parse_args()
-    server = FakeTwilioServer(account_sid=args.account_sid, auth_token=args.auth_token, port=args.port)
+    server = FakeTwilioServer(
+        account_sid=args.account_sid, auth_token=args.auth_token, port=args.port
+    )
     with server:
-        print(json.dumps({"base_url": server.base_url, "account_sid": server.account_sid}), flush=True)
+        print(
+            json.dumps(
+                {"base_url": server.base_url, "account_sid": server.account_sid}
+            ),
+            flush=True,
+        )
         try:
             threading.Event().wait()
         except KeyboardInterrupt:

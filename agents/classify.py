@@ -1,0 +1,149 @@
+"""Rule-based intent classification for the offline tier.
+
+Returns structured intents with a confidence, the same shape the LLM classifier will produce, so
+routing does not care which tier classified.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from app.catalog.parsing import looks_like_catalog_query, parse_catalog_query
+from app.catalog.search import CatalogFilters, CatalogVocabulary
+from app.finance.parsing import looks_like_finance_query
+from app.textnorm import fold, words
+
+_HANDOFF = re.compile(
+    r"\b(asesor|asesora|ejecutivo|vendedor|vendedora|humano|una persona|persona real|alguien real|"
+    r"hablar con alguien|agente|operador|gerente|human|real person|someone real|representative|"
+    r"sales ?person|advisor|adviser|speak to someone|talk to someone|speak with someone|talk to a person|"
+    r"customer service|atencion a clientes|llamenme|llamame|call me)\b"
+)
+_GREETING = {
+    "hola", "holi", "buenas", "buenos", "buen", "dias", "dia", "tardes", "noches", "que", "tal", "hi", "hello",
+    "hey", "good", "morning", "afternoon", "evening", "saludos", "ola", "qué", "onda", "yo", "there",
+}
+_THANKS = re.compile(r"\b(gracias|grax|mil gracias|thank you|thanks|thx|ty|muy amable|perfecto gracias)\b")
+_HELP = re.compile(
+    r"\b(ayuda|help|menu|opciones|que puedes hacer|que haces|what can you do|how does this work|como funciona)\b"
+)
+_AFFIRMATIVE = {"si", "sí", "yes", "ok", "okay", "claro", "va", "dale", "porfa", "por", "favor", "please", "sure", "yep"}
+_ORDINALS: dict[str, int] = {
+    "primero": 0, "primer": 0, "primera": 0, "first": 0, "1ro": 0, "1st": 0, "uno": 0,
+    "segundo": 1, "segunda": 1, "second": 1, "2do": 1, "2nd": 1, "dos": 1,
+    "tercero": 2, "tercer": 2, "tercera": 2, "third": 2, "3ro": 2, "3rd": 2, "tres": 2,
+    "cuarto": 3, "cuarta": 3, "fourth": 3, "4th": 3, "quinto": 4, "quinta": 4, "fifth": 4, "5th": 4,
+    "ultimo": -1, "ultima": -1, "last": -1,
+}
+_REFERENCE_CONTEXT = re.compile(r"\b(el|la|ese|esa|este|esta|the|that|this|numero|number|opcion|option|#)\s*$")
+_CHEAPER = re.compile(r"\b(mas barat[oa]s?|mas economic[oa]s?|cheaper|less expensive|lower price)\b")
+_MORE = re.compile(r"\b(otr[oa]s|mas opciones|more options|other ones|others|show me more|more cars|algo mas)\b")
+
+
+@dataclass(frozen=True)
+class Intent:
+    """One thing the customer wants, with the classifier's confidence (0..1)."""
+
+    name: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Classification:
+    """The classifier's output for one turn."""
+
+    intents: list[Intent]
+    filters: CatalogFilters
+    reference: int | None  # index into the cars shown last turn
+
+    @property
+    def primary(self) -> Intent:
+        """The intent routed to."""
+        return self.intents[0]
+
+
+def resolve_reference(text: str, shown: list[dict[str, Any]]) -> int | None:
+    """Index of the shown car the customer points at: "el segundo", "the 2nd", "el Mazda", "#3"."""
+    if not shown:
+        return None
+    folded = fold(text)
+    tokens = words(text)
+    for i, token in enumerate(tokens):
+        if token in _ORDINALS:
+            # "uno/dos/tres" are only ordinals after a pointer word ("el dos", "option 2").
+            if token in {"uno", "dos", "tres"} and not _REFERENCE_CONTEXT.search(" ".join(tokens[:i])):
+                continue
+            index = _ORDINALS[token]
+            return index if index == -1 or index < len(shown) else None
+    match = re.search(r"(?:#|\bnumero\s*|\bnumber\s*|\bopcion\s*|\boption\s*|^)\s*([1-9])\s*$", folded.strip())
+    if match and int(match.group(1)) <= len(shown):
+        return int(match.group(1)) - 1
+    matches = [
+        i
+        for i, car in enumerate(shown)
+        if re.search(rf"\b{re.escape(fold(str(car['model'])))}\b", folded)
+        or re.search(rf"\b{re.escape(fold(str(car['make'])))}\b", folded)
+    ]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        # "el Mazda 3" when a Mazda 3 and a CX-5 were shown: the model decides.
+        by_model = [i for i in matches if re.search(rf"\b{re.escape(fold(str(shown[i]['model'])))}\b", folded)]
+        if len(by_model) == 1:
+            return by_model[0]
+    return None
+
+
+def _is_only(tokens: list[str], vocabulary: set[str]) -> bool:
+    return bool(tokens) and all(t in vocabulary for t in tokens)
+
+
+def wants_cheaper(text: str) -> bool:
+    """"Show me cheaper ones" / "más baratos"."""
+    return bool(_CHEAPER.search(fold(text)))
+
+
+def wants_more(text: str) -> bool:
+    """"Show me other ones" / "otros"."""
+    return bool(_MORE.search(fold(text)))
+
+
+def has_constraints(filters: CatalogFilters) -> bool:
+    """True when the parsed filters narrow the catalog (make, model, year, price, km or features)."""
+    return any(
+        v is not None
+        for v in (filters.make, filters.model, filters.year_min, filters.year_max, filters.price_min, filters.price_max)
+    ) or filters.km_max is not None or bool(filters.features)
+
+
+def classify(text: str, *, vocabulary: CatalogVocabulary, memory: dict[str, Any]) -> Classification:
+    """Intents of ``text`` in priority order; the first is routed to."""
+    folded = fold(text)
+    tokens = words(text)
+    shown: list[dict[str, Any]] = memory.get("shown", [])
+    filters = parse_catalog_query(text, vocabulary)
+    reference = resolve_reference(text, shown)
+    intents: list[Intent] = []
+
+    if _HANDOFF.search(folded):
+        intents.append(Intent("handoff", 0.95))
+    elif memory.get("offered_handoff") and tokens and tokens[0] in _AFFIRMATIVE and len(tokens) <= 4:
+        intents.append(Intent("handoff", 0.9))
+    if looks_like_finance_query(text):
+        intents.append(Intent("finance", 0.85))
+    catalogish = has_constraints(filters) or looks_like_catalog_query(text, vocabulary)
+    if reference is not None or (shown and (wants_cheaper(text) or wants_more(text))):
+        intents.append(Intent("catalog", 0.8))
+    elif catalogish:
+        intents.append(Intent("catalog", 0.8 if has_constraints(filters) else 0.6))
+    if _is_only(tokens, _GREETING):
+        intents.append(Intent("greeting", 0.9))
+    if _THANKS.search(folded) and len(tokens) <= 6:
+        intents.append(Intent("thanks", 0.9))
+    if _HELP.search(folded):
+        intents.append(Intent("help", 0.85))
+    # Anything else may be a question the knowledge base answers; the info specialist decides.
+    intents.append(Intent("info", 0.5))
+    return Classification(intents=intents, filters=filters, reference=reference)

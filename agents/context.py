@@ -1,0 +1,48 @@
+"""What the orchestrator is given and what it returns; plain data, no I/O."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+from app.textnorm import Language
+
+Agent = Literal["info", "catalog", "finance", "concierge", "handoff", "smalltalk"]
+
+
+@dataclass(frozen=True)
+class TenantContext:
+    """The tenant facts a turn needs, detached from the database session."""
+
+    id: uuid.UUID
+    slug: str
+    name: str
+    locale: str
+    annual_rate: Decimal
+    terms_months: tuple[int, ...]
+    min_down_payment_ratio: Decimal
+    persona: dict[str, str] = field(default_factory=dict)
+    flags: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def default_language(self) -> Language:
+        """The tenant's language when the customer's is unclear."""
+        return "en" if self.locale.lower().startswith("en") else "es"
+
+
+@dataclass
+class TurnOutcome:
+    """The structured result of one turn; the reply text is derived from these facts, never the reverse."""
+
+    reply: str
+    intent: str
+    agent: Agent
+    tier: str
+    language: Language
+    handoff: bool = False
+    items: list[str] = field(default_factory=list)
+    quote: dict[str, Any] | None = None
+    sources: list[dict[str, str]] = field(default_factory=list)
+    memory: dict[str, Any] = field(default_factory=dict)

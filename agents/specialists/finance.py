@@ -1,0 +1,131 @@
+"""Finance specialist: amortized-loan quotes for a price or a car the customer saw."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+
+from agents.classify import has_constraints
+from agents.replies import say
+from agents.specialists.catalog import shown_entry
+from agents.state import TurnState
+from app.catalog.search import format_card, search_catalog
+from app.finance.parsing import parse_finance_request
+from app.finance.service import (
+    FinanceError,
+    FinanceTerms,
+    Quote,
+    QuoteRequest,
+    down_payment_share,
+    format_finance_error,
+    format_money,
+    format_percent,
+    format_quote,
+    format_quote_table,
+    quote_all_terms,
+    quote_financing,
+)
+
+
+def quote_payload(quote: Quote) -> dict[str, Any]:
+    """The quote as the API returns it (numbers, two decimals)."""
+    return {k: (float(v) if isinstance(v, Decimal) else v) for k, v in quote.model_dump().items()}
+
+
+def _car_label(car: dict[str, Any]) -> str:
+    return " ".join(str(p) for p in (car["make"], car["model"], car.get("version") or "", car["year"]) if p)
+
+
+def answer_finance(state: TurnState) -> dict[str, Any]:
+    """Quote the car or price the customer means; a table of all terms when no term was given."""
+    tenant = state["tenant"]
+    language = state["language"]
+    memory = dict(state["memory"])
+    classification = state["classification"]
+    shown: list[dict[str, Any]] = memory.get("shown", [])
+    request = parse_finance_request(state["text"])
+    last_quote: dict[str, Any] | None = memory.get("last_quote")
+
+    car: dict[str, Any] | None = None
+    intro_cards: list[str] = []
+    items: list[str] = []
+    price = request.price
+    if price is None:
+        if classification.reference is not None:
+            car = shown[classification.reference]
+        elif has_constraints(classification.filters) and (classification.filters.make or classification.filters.model):
+            found = search_catalog(state["catalog"].frame, classification.filters.model_copy(update={"limit": 1}))
+            if found.items and not found.relaxed:
+                card = found.items[0]
+                car = shown_entry(card)
+                intro_cards.append(format_card(card, 1, language))
+                memory["shown"] = [car]
+        elif memory.get("focus"):
+            car = next((c for c in shown if c["stock_id"] == memory["focus"]), None)
+        elif len(shown) == 1:
+            car = shown[0]
+        if car is not None:
+            price = Decimal(str(car["price"]))
+            items = [car["stock_id"]]
+            memory["focus"] = car["stock_id"]
+        elif last_quote is not None:
+            price = Decimal(str(last_quote["price"]))
+        # A follow-up like "¿y a 60 meses?" keeps the down payment of the last quote of the same price.
+        same_price = last_quote is not None and price is not None and Decimal(str(last_quote["price"])) == price
+        if same_price and last_quote and request.down_payment is None and request.down_payment_ratio is None:
+            request = request.model_copy(update={"down_payment": Decimal(str(last_quote["down_payment"]))})
+    if price is None:
+        return {"agent": "finance", "reply": say("finance_need_price", language), "memory": memory}
+
+    terms = FinanceTerms(
+        annual_rate=tenant.annual_rate,
+        terms_months=list(tenant.terms_months),
+        min_down_payment_ratio=tenant.min_down_payment_ratio,
+    )
+    header = [*intro_cards]
+    if car is not None and not intro_cards:
+        header.append(say("finance_for_car", language, car=_car_label(car)))
+    try:
+        quote_request = QuoteRequest(
+            price=price,
+            down_payment=request.down_payment,
+            down_payment_ratio=request.down_payment_ratio,
+            term_months=request.term_months,
+        )
+        if quote_request.term_months is None:
+            quotes = quote_all_terms(request=quote_request, terms=terms)
+            first = quotes[0]
+            ratio = f"{(first.down_payment / first.price * 100).quantize(Decimal(1))}%"
+            body = "\n".join(
+                [
+                    say(
+                        "finance_table_header",
+                        language,
+                        price=format_money(first.price),
+                        down=format_money(first.down_payment),
+                        ratio=down_payment_share(first),
+                        rate=format_percent(terms.annual_rate),
+                    ),
+                    format_quote_table(quotes, language),
+                    say("finance_table_footer", language),
+                ]
+            )
+            memory["last_quote"] = quote_payload(first)
+            reply = "\n".join([*header, body])
+            return {"agent": "finance", "reply": reply, "items": items, "memory": memory}
+        quote = quote_financing(request=quote_request, terms=terms)
+    except FinanceError as error:
+        return {
+            "agent": "finance",
+            "reply": "\n".join([*header, format_finance_error(error, language)]),
+            "items": items,
+            "memory": memory,
+        }
+    except ValidationError:
+        return {"agent": "finance", "reply": say("finance_need_price", language), "memory": memory}
+    payload = quote_payload(quote)
+    memory["last_quote"] = payload
+    reply = "\n".join([*header, format_quote(quote, language)])
+    return {"agent": "finance", "reply": reply, "items": items, "quote": payload, "memory": memory}

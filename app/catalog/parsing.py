@@ -1,0 +1,555 @@
+"""Rule-based (no LLM) parsing of a customer's free text into catalog filters."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from app.catalog.search import (
+    STOPWORDS,
+    CatalogFilters,
+    CatalogVocabulary,
+    SortOrder,
+    split_make_digits,
+)
+from app.textnorm import fold
+
+# "poco kilometraje" without a number means at most this many km.
+LOW_MILEAGE_KM = 60_000
+AROUND_TOLERANCE = 0.10
+YEAR_MIN, YEAR_MAX = 1990, 2030
+KM_PER_MILE = 1.609
+
+_TOKEN = re.compile(r"[a-z0-9ñ]+")
+
+_AMOUNT = re.compile(
+    r"(?<![a-zñ0-9.,$])"
+    r"(?P<cur>\$\s*)?"
+    r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)"  # 250,000 / 250,000.00
+    r"|\d{1,3}(?:\.\d{3})+(?:,\d{1,2})?(?!\d)"  # 250.000 / 250.000,00
+    r"|\d{1,3}(?: \d{3})+(?![\d.,]\d)"  # 250 000
+    r"|\d+(?:[.,]\d{1,2}(?!\d))?(?!\d))"  # 250 / 1.2 / 1,5
+    r"(?:\s*(?P<unit>millones|millon|mdp|mil|k|m)(?![a-zñ]))?"
+    r"(?:\s*(?P<tail>pesos|mxn|usd|dolares|dlls|kilometros|kilometraje|kms|km|millas|miles)(?![a-zñ]))?"
+)
+
+# Words that may sit between a cue and its number: "menos DE", "presupuesto ES DE".
+_FILL = r"(?:\s+|[:$]|\b(?:de|del|of|los|las|el|la|un|una|the|a|an|es|is|sea|be|que|en|around)\b)*"
+_PRE_CUE = re.compile(
+    r"(?<![a-zñ0-9])(?:"
+    r"(?P<around>mas o menos|alrededor|aproximadamente|aprox|cerca|como|unos|unas|about|approximately|approx"
+    r"|roughly|por ahi|~)"
+    r"|(?P<min_strict>despues|after|newer than|mas nuevos? que|posterior|later than)"
+    r"|(?P<max_strict>antes|before|older than|mas viejos? que|anterior)"
+    r"|(?P<min_phrase>al menos|por lo menos|a partir|at least|more than|starting at)"
+    r"|(?P<max>no mas car[oa]s?|no mas|no more than|not more than|no mayor|no exceda|no pase|menos|menor|menores"
+    r"|hasta|maximo|max|tope|debajo|abajo|under|below|less than|up to|at most|maximum|budget|presupuesto"
+    r"|tengo|cuento con|within|<=|<)"
+    r"|(?P<min>mas|mayor|mayores|arriba|encima|minimo|min|desde|over|above|from|since|superior|>=|>)"
+    rf"){_FILL}$"
+)
+_POST_MIN = re.compile(
+    r"\s*(?:\+|o mas nuev[oa]s?|o mas recientes?|o mas|or more|or newer|or later|or above|y mas|and up|and above"
+    r"|and newer|para arriba|pa arriba|en adelante|o superior|minimo|at least)(?![a-zñ])"
+)
+_POST_MAX = re.compile(
+    r"\s*(?:o menos|or less|or under|o anteriores?|o mas viej[oa]s?|or older|or earlier|maximo|max|tops"
+    r"|como maximo|at most|a lo mucho)(?![a-zñ])"
+)
+_RANGE_START = re.compile(rf"(?<![a-zñ0-9])(?:entre|between|de|del|from|desde){_FILL}$")
+_RANGE_JOIN = re.compile(r"\s*(?:y|and|a|al|to|hasta|-)\s*(?:el|del|los)?\s*")
+_KM_CUE = re.compile(
+    r"(?<![a-zñ0-9])(?:kilometraje|mileage|kilometros|kms|km|odometro|odometer)"
+    r"\s*(?:(?:de|of|:|is|es|con|with|menor|menor a|menos de|less than|under|below|hasta|maximo|max|up to)\s*)*$"
+)
+_FINANCE_CUE = re.compile(
+    r"(?<![a-zñ0-9])(?:enganche|mensualidad(?:es)?|mensual|pagos?|abonos?|down ?payment|monthly|deposito|deposit"
+    r"|apartado|apartar|sueldo|salary|gano|ingresos?)\s*(?:(?:de|of|:|unos|como|around|about|es|is)\s*)*\$?\s*$"
+)
+_NOT_MONEY_AFTER = re.compile(
+    r"\s*(?:años|anos|ano|año|years?|yrs?|meses|mes|months?|puertas|doors|cilindros|cil|cyl|pasajeros|plazas"
+    r"|asientos|seats|dueños|duenos|owners?|hp|cv|litros|lts?|l|%|por ciento|percent|semanas|weeks?|dias|days"
+    r"|horas|hours|velocidades|speeds|opciones|options|carros|autos|coches|cars|resultados|results"
+    r"|mensualidades|pagos|payments|x)(?![a-zñ])"
+)
+_LIMIT = re.compile(
+    r"(?<![0-9.,])(?P<n>\d{1,2})\s+(?:opciones|carros|autos|coches|options|cars|resultados|results|modelos)\b"
+)
+
+_SORT_RULES: tuple[tuple[SortOrder, re.Pattern[str]], ...] = (
+    (
+        "km_asc",
+        re.compile(
+            r"\b(?:menos (?:km|kms|kilometros|kilometraje|millas|recorrido)|menor kilometraje|lowest mileage"
+            r"|least mileage|lowest km|fewest (?:miles|km|kilometers)|less mileage)\b"
+        ),
+    ),
+    (
+        "price_desc",
+        re.compile(r"\b(?:mas car[oa]s?|most expensive|priciest|highest price|mayor precio|precio mas alto)\b"),
+    ),
+    (
+        "price_asc",
+        re.compile(
+            r"\b(?:mas barat[oa]s?|barat[oa]s?|mas economic[oa]s?|economic[oa]s?|cheapest|cheaper|cheap"
+            r"|lowest price|menor precio|precio mas bajo|inexpensive|affordable)\b"
+        ),
+    ),
+    (
+        "year_desc",
+        re.compile(
+            r"\b(?:mas nuev[oa]s?|mas recientes?|recientes?|newest|latest|most recent|ultimos? modelos?)\b"
+        ),
+    ),
+)
+_LOW_MILEAGE = re.compile(
+    r"\b(?:poc[oa]s?|baj[oa]) (?:kilometraje|km|kms|kilometros|millaje|recorrido)\b"
+    r"|\blow (?:mileage|km|kms|kilometers|miles)\b"
+)
+
+_CATALOG_WORDS = re.compile(
+    r"\b(?:carros?|autos?|coches?|cars?|vehiculos?|vehicles?|suvs?|camionetas?|sedan(?:es|s)?|pick ?ups?"
+    r"|hatchbacks?|trocas?|trucks?|stock|inventario|inventory|disponibles?|available|catalogo|catalog"
+    r"|seminuevos?|usados?|used|opciones|options|modelos?|unidades|tienen|have|venden|sell)\b"
+)
+_OTHER_TOPICS = re.compile(
+    r"\b(?:financiamiento|financiar|credito|credit|financing|finance|loan|enganche|mensualidad(?:es)?|horarios?"
+    r"|hours|abren|cierran|open|ubicacion|direccion|address|location|garantia|warranty|requisitos"
+    r"|requirements|documentos|documents|cita|appointment|prueba de manejo|test drive|tasa|interest|seguro"
+    r"|insurance)\b"
+)
+
+_BODY = ("body", "body_type", "carroceria", "tipo", "type", "segment", "segmento", "categoria", "category")
+_TRANSMISSION = ("transmission", "transmision", "caja", "gearbox", "trans")
+_FUEL = ("fuel", "fuel_type", "combustible", "tipo_combustible", "motor", "engine")
+
+
+@dataclass(frozen=True)
+class _FeatureRule:
+    pattern: re.Pattern[str]
+    columns: tuple[str, ...]
+    values: tuple[str, ...]  # acceptable value keys, preferred first
+    default: str  # value to ask for when the catalog has none of ``values`` yet
+    yes_no: bool = False
+
+
+def _yes_no(pattern: str, *columns: str) -> _FeatureRule:
+    return _FeatureRule(re.compile(pattern), columns, ("si",), "Sí", yes_no=True)
+
+
+_FEATURE_RULES: tuple[_FeatureRule, ...] = (
+    _FeatureRule(re.compile(r"\b(?:automatic[oa]s?|automatic)\b"), _TRANSMISSION, ("automatica",), "Automática"),
+    _FeatureRule(
+        re.compile(r"\b(?:manual|manuales|estandar|standard|std|mecanic[oa]s?|stick(?: shift)?)\b"),
+        _TRANSMISSION,
+        ("manual",),
+        "Manual",
+    ),
+    _yes_no(r"\b(?:apple )?car ?play\b", "carplay", "apple_carplay"),
+    _yes_no(r"\bandroid ?auto\b", "android_auto"),
+    _yes_no(r"\bblue ?tooth\b", "bluetooth"),
+    _yes_no(
+        r"\b(?:quemacocos|sunroof|moonroof|techo solar|techo corredizo|techo panoramico|panoramic roof)\b",
+        "sunroof",
+        "quemacocos",
+        "techo_solar",
+    ),
+    _yes_no(r"\b(?:piel|leather)\b", "leather", "piel", "asientos_piel", "leather_seats"),
+    _yes_no(
+        r"\b(?:camara de reversa|camara trasera|backup camera|rear camera|reverse camera|rearview camera)\b",
+        "camera",
+        "camara",
+        "backup_camera",
+        "rear_camera",
+        "camara_reversa",
+    ),
+    _FeatureRule(re.compile(r"\b(?:hibrid[oa]s?|hybrids?)\b"), _FUEL, ("hibrido",), "Híbrido"),
+    _FeatureRule(re.compile(r"\bdiesel\b"), _FUEL, ("diesel",), "Diésel"),
+    _FeatureRule(re.compile(r"\b(?:electric[oa]s?|electric)\b"), _FUEL, ("electrico",), "Eléctrico"),
+    _FeatureRule(re.compile(r"\b(?:gasolina|gasoline|petrol)\b"), _FUEL, ("gasolina",), "Gasolina"),
+    _FeatureRule(
+        re.compile(r"\b(?:suvs?|camionetas?|crossovers?|todoterrenos?)\b"),
+        _BODY,
+        ("suv", "camioneta", "crossover"),
+        "SUV",
+    ),
+    _FeatureRule(
+        re.compile(r"\b(?:pick ?ups?|pick-ups?|trocas?|trucks?)\b"), _BODY, ("pickup", "troca"), "Pickup"
+    ),
+    _FeatureRule(re.compile(r"\b(?:sedan|sedanes|sedans)\b"), _BODY, ("sedan",), "Sedán"),
+    _FeatureRule(re.compile(r"\b(?:hatchbacks?|hatch)\b"), _BODY, ("hatchback",), "Hatchback"),
+    _FeatureRule(re.compile(r"\bcoupes?\b"), _BODY, ("coupe",), "Coupé"),
+    _FeatureRule(re.compile(r"\b(?:minivans?|vans?)\b"), _BODY, ("minivan", "van"), "Minivan"),
+    _FeatureRule(re.compile(r"\b(?:convertibles?|descapotables?)\b"), _BODY, ("convertible",), "Convertible"),
+)
+_NEGATION = re.compile(r"(?<![a-zñ])(?:sin|without|no|not)\s+(?:[a-zñ]+\s+)?$")
+
+
+@dataclass
+class _Mention:
+    """A number in the text with its unit and surrounding context."""
+
+    start: int
+    end: int
+    raw: str
+    base: float
+    mult: float
+    currency: bool
+    km: bool
+    miles: bool
+
+    @property
+    def value(self) -> float:
+        return self.base * self.mult
+
+    @property
+    def year_like(self) -> bool:
+        return (
+            self.raw.isdigit()
+            and len(self.raw) == 4
+            and YEAR_MIN <= int(self.raw) <= YEAR_MAX
+            and self.mult == 1
+            and not self.currency
+            and not self.km
+        )
+
+
+def _number(raw: str) -> float:
+    if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", raw):
+        return float(raw.replace(",", ""))
+    if re.fullmatch(r"\d{1,3}(?:\.\d{3})+(?:,\d{1,2})?", raw):
+        return float(raw.replace(".", "").replace(",", "."))
+    return float(raw.replace(" ", "").replace(",", "."))
+
+
+def _multiplier(unit: str | None, base: float) -> float:
+    if unit in ("k", "mil"):
+        return 1_000.0
+    if unit in ("millones", "millon", "mdp"):
+        return 1_000_000.0
+    if unit == "m":
+        # "1.2m" is millions; "300m" is how some people write 300 mil.
+        return 1_000_000.0 if base < 100 else 1_000.0
+    return 1.0
+
+
+def _prepare(text: str) -> str:
+    t = fold(text)
+    t = t.replace("–", "-").replace("—", "-").replace("\u00a0", " ")
+    t = re.sub(r"\b(?:un millon|a million|one million)\b", "1 millon", t)
+    return re.sub(r"\b(?:medio millon|half a million)\b", "500 mil", t)
+
+
+def _mentions(t: str) -> list[_Mention]:
+    found: list[_Mention] = []
+    for m in _AMOUNT.finditer(t):
+        raw = m.group("num")
+        base = _number(raw)
+        tail = m.group("tail")
+        found.append(
+            _Mention(
+                start=m.start(),
+                end=m.end(),
+                raw=raw,
+                base=base,
+                mult=_multiplier(m.group("unit"), base),
+                currency=bool(m.group("cur")) or tail in ("pesos", "mxn", "usd", "dolares", "dlls"),
+                km=tail in ("kilometros", "kilometraje", "kms", "km", "millas", "miles"),
+                miles=tail in ("millas", "miles"),
+            )
+        )
+    return found
+
+
+def parse_money(text: str) -> float | None:
+    """First money amount in ``text`` ("300 mil", "$250k", "1.2 millones", "250,000.00"), else None."""
+    for m in _mentions(_prepare(text)):
+        if m.km or m.year_like:
+            continue
+        if m.mult > 1 or m.currency or m.value >= 10_000:
+            return m.value
+    return None
+
+
+@dataclass
+class _Span:
+    start: int
+    end: int
+
+
+@dataclass
+class _Numbers:
+    """What the numbers in a message said."""
+
+    year_min: int | None = None
+    year_max: int | None = None
+    years: list[int] | None = None
+    price_min: float | None = None
+    price_max: float | None = None
+    km_max: int | None = None
+
+
+def _pre_cue(pre: str) -> tuple[str | None, int]:
+    """Relation word right before a number ("menos de", "over", "alrededor de") and where it starts."""
+    m = _PRE_CUE.search(pre)
+    if m is None or m.lastgroup is None:
+        return None, len(pre)
+    kind = "min" if m.lastgroup == "min_phrase" else m.lastgroup
+    return kind, m.start()
+
+
+def _parse_numbers(t: str, consumed: list[_Span]) -> _Numbers:
+    out = _Numbers()
+    exact_years: list[int] = []
+    mentions = _mentions(t)
+    used: set[int] = set()
+
+    def context(i: int) -> tuple[str, str]:
+        prev_end = mentions[i - 1].end if i > 0 else 0
+        next_start = mentions[i + 1].start if i + 1 < len(mentions) else len(t)
+        return t[prev_end : mentions[i].start], t[mentions[i].end : next_start]
+
+    for i in range(len(mentions) - 1):
+        a, b = mentions[i], mentions[i + 1]
+        join = _RANGE_JOIN.fullmatch(t[a.end : b.start])
+        if join is None or i in used:
+            continue
+        pre, _ = context(i)
+        start_cue = _RANGE_START.search(pre)
+        if join.group(0).strip().startswith(("y", "and")) and not re.search(
+            rf"(?<![a-zñ])(?:entre|between){_FILL}$", pre
+        ):
+            continue
+        if _FINANCE_CUE.search(pre) or _NOT_MONEY_AFTER.match(t, b.end):
+            continue
+        span_start = a.start - (len(pre) - start_cue.start()) if start_cue else a.start
+        if a.year_like and b.year_like:
+            low, high = sorted((int(a.base), int(b.base)))
+            out.year_min, out.year_max = low, high
+        elif a.year_like or b.year_like:
+            continue
+        elif a.km or b.km or _KM_CUE.search(pre):
+            km = b.value * (KM_PER_MILE if b.miles else 1)
+            out.km_max = int(km if km >= 1000 else km * 1000)
+        else:
+            low_v, high_v = a.value, b.value
+            if a.mult == 1 and b.mult > 1 and a.base < 1000:
+                low_v = a.base * b.mult  # "entre 200 y 300 mil"
+            if b.mult == 1 and a.mult > 1 and b.base < 1000:
+                high_v = b.base * a.mult  # "200 mil a 300"
+            if max(low_v, high_v) < 1000:
+                continue
+            out.price_min, out.price_max = min(low_v, high_v), max(low_v, high_v)
+        used.update((i, i + 1))
+        consumed.append(_Span(span_start, b.end))
+
+    for i, m in enumerate(mentions):
+        if i in used:
+            continue
+        pre, post = context(i)
+        if _FINANCE_CUE.search(pre) or _NOT_MONEY_AFTER.match(post):
+            continue
+        kind, cue_at = _pre_cue(pre)
+        post_cue = _POST_MIN.match(post) or _POST_MAX.match(post)
+        if post_cue is not None:
+            kind = "min" if post_cue.re is _POST_MIN else "max"
+        span = _Span(m.start - (len(pre) - cue_at), m.end + (post_cue.end() if post_cue else 0))
+
+        if m.km or _KM_CUE.search(pre[:cue_at]) or _KM_CUE.search(pre):
+            if kind in ("min", "min_strict"):
+                continue
+            km = m.value * (KM_PER_MILE if m.miles else 1)
+            out.km_max = int(km if km >= 1000 else km * 1000)
+        elif m.year_like:
+            year = int(m.base)
+            if kind == "min":
+                out.year_min = year
+            elif kind == "min_strict":
+                out.year_min = year + 1
+            elif kind == "max":
+                out.year_max = year
+            elif kind == "max_strict":
+                out.year_max = year - 1
+            else:
+                exact_years.append(year)
+        else:
+            value = m.value
+            if m.mult == 1 and not m.currency and value < 10_000:
+                # "menos de 300" in a car chat means 300 mil; a bare "300" means nothing.
+                if kind is None or not 100 <= value < 1000 or "." in m.raw or "," in m.raw:
+                    continue
+                value *= 1000
+            if value < 1000:
+                continue
+            if kind == "around":
+                out.price_min = round(value * (1 - AROUND_TOLERANCE), 2)
+                out.price_max = round(value * (1 + AROUND_TOLERANCE), 2)
+            elif kind in ("min", "min_strict"):
+                out.price_min = value
+            else:
+                out.price_max = value
+        consumed.append(span)
+
+    if exact_years:
+        out.years = exact_years
+        if out.year_min is None:
+            out.year_min = min(exact_years)
+        if out.year_max is None:
+            out.year_max = max(exact_years)
+    if out.year_min is not None and out.year_max is not None and out.year_min > out.year_max:
+        out.year_min, out.year_max = out.year_max, out.year_min
+    return out
+
+
+@dataclass
+class _Token:
+    text: str
+    start: int
+    end: int
+
+
+def _tokens(t: str, vocabulary: CatalogVocabulary) -> list[_Token]:
+    tokens: list[_Token] = []
+    for m in _TOKEN.finditer(t):
+        parts = split_make_digits([m.group(0)], vocabulary)
+        offset = m.start()
+        for part in parts:
+            tokens.append(_Token(part, offset, offset + len(part)))
+            offset += len(part)
+    return tokens
+
+
+def _find_vehicle(
+    t: str, vocabulary: CatalogVocabulary
+) -> tuple[str | None, str | None, list[_Span]]:
+    """First make and first model mentioned (the model's make wins), with their text spans."""
+    tokens = _tokens(t, vocabulary)
+    make: str | None = None
+    spans: list[_Span] = []
+    i = 0
+    while i < len(tokens):
+        step = 1
+        for n in (3, 2, 1):
+            group = tokens[i : i + n]
+            if len(group) < n or group[0].text.isdigit():
+                continue
+            if n > 1 and any(tok.text in STOPWORDS for tok in group):
+                continue
+            phrase = " ".join(tok.text for tok in group)
+            hit = vocabulary.match_model(phrase)
+            if hit is not None:
+                spans.append(_Span(group[0].start, group[-1].end))
+                return hit[0], hit[1], spans
+            if n > 2:
+                continue
+            found_make = vocabulary.match_any_make(phrase)
+            if found_make is None:
+                continue
+            spans.append(_Span(group[0].start, group[-1].end))
+            make = make or found_make
+            step = n
+            if vocabulary.match_make(found_make) is None:
+                break  # a make we don't stock: no model of it can match
+            # Numeric and generic model names ("Mazda 3", "VW Sedan") only count right after the make.
+            after = i + n
+            for n2 in (3, 2, 1):
+                follow = tokens[after : after + n2]
+                if len(follow) < n2:
+                    continue
+                model_hit = vocabulary.match_model(" ".join(tok.text for tok in follow), found_make)
+                if model_hit is not None:
+                    spans.append(_Span(follow[0].start, follow[-1].end))
+                    return model_hit[0], model_hit[1], spans
+            break
+        i += step
+    return make, None, spans
+
+
+def _blank(t: str, spans: Iterable[_Span]) -> str:
+    chars = list(t)
+    for span in spans:
+        for k in range(max(span.start, 0), min(span.end, len(chars))):
+            chars[k] = " "
+    return "".join(chars)
+
+
+def _features(t: str, vocabulary: CatalogVocabulary) -> dict[str, str]:
+    wanted: dict[str, str] = {}
+    conflicting: set[str] = set()
+    for rule in _FEATURE_RULES:
+        column = vocabulary.feature_column(*rule.columns)
+        if column is None:
+            continue
+        for m in rule.pattern.finditer(t):
+            if rule.yes_no and _NEGATION.search(t[: m.start()]):
+                value = vocabulary.feature_value(column, "no", "No")
+            else:
+                known = [v for v in rule.values if v in vocabulary.attribute_values.get(column, {})]
+                value = vocabulary.feature_value(column, known[0], rule.default) if known else rule.default
+            if column in wanted and wanted[column] != value:
+                conflicting.add(column)  # "automático o estándar": the customer doesn't mind
+            wanted[column] = value
+    for column in conflicting:
+        wanted.pop(column, None)
+    return wanted
+
+
+def _sort(t: str) -> SortOrder:
+    best: tuple[int, SortOrder] | None = None
+    for order, pattern in _SORT_RULES:
+        m = pattern.search(t)
+        if m is not None and (best is None or m.start() < best[0]):
+            best = (m.start(), order)
+    return best[1] if best else "relevance"
+
+
+def parse_catalog_query(text: str, vocabulary: CatalogVocabulary) -> CatalogFilters:
+    """Turn a Spanish/English customer message into ``CatalogFilters`` using rules only."""
+    t = _prepare(text)
+    make, model, vehicle_spans = _find_vehicle(t, vocabulary)
+    rest = _blank(t, vehicle_spans)
+    consumed: list[_Span] = []
+    numbers = _parse_numbers(rest, consumed)
+    rest = _blank(rest, consumed)
+
+    km_max = numbers.km_max
+    if km_max is None and _LOW_MILEAGE.search(rest):
+        km_max = LOW_MILEAGE_KM
+    rest = _LOW_MILEAGE.sub(" ", rest)
+    limit = 3
+    limit_match = _LIMIT.search(t)
+    if limit_match is not None:
+        limit = min(max(int(limit_match.group("n")), 1), 10)
+
+    return CatalogFilters(
+        make=make,
+        model=model,
+        year_min=numbers.year_min,
+        year_max=numbers.year_max,
+        price_min=numbers.price_min,
+        price_max=numbers.price_max,
+        km_max=km_max,
+        features=_features(rest, vocabulary),
+        sort=_sort(rest),
+        limit=limit,
+    )
+
+
+def looks_like_catalog_query(text: str, vocabulary: CatalogVocabulary) -> bool:
+    """Whether a message is about finding a car: make/model, budget, body type, stock words..."""
+    filters = parse_catalog_query(text, vocabulary)
+    if (
+        filters.make
+        or filters.model
+        or filters.price_min is not None
+        or filters.price_max is not None
+        or filters.km_max is not None
+        or filters.features
+        or filters.sort != "relevance"
+    ):
+        return True
+    t = _prepare(text)
+    if _OTHER_TOPICS.search(t):
+        return False
+    return _CATALOG_WORDS.search(t) is not None

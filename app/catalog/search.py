@@ -1,0 +1,776 @@
+"""Vectorised catalog search over a dealer's stock held in a pandas DataFrame."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from rapidfuzz import fuzz, process
+
+from app.textnorm import fold
+
+SortOrder = Literal["relevance", "price_asc", "price_desc", "year_desc", "km_asc"]
+
+CORE_COLUMNS: tuple[str, ...] = ("stock_id", "make", "model", "year", "price", "km", "version")
+KEY_SUFFIX = "__key"
+ATTRS_KEY = "catalog_attributes"
+
+# Relaxed budgets may exceed the customer's price_max by at most this factor.
+PRICE_RELAX_FACTOR = 1.15
+
+FUZZY_CUTOFF = 85.0
+# Fuzzy matching only between reasonably long strings: short words ("the", "mas", "auto")
+# are too close to short brand names for edit distance to mean anything.
+FUZZY_MIN_TOKEN = 4
+FUZZY_MIN_CANDIDATE = 5
+
+_NON_KEY = re.compile(r"[^a-z0-9ñ]+")
+
+# Words customers use all the time that must never be read as a make or model.
+STOPWORDS: frozenset[str] = frozenset(
+    {
+        "a", "al", "algo", "alguna", "alguno", "and", "anos", "ano", "años", "año", "any", "are",
+        "as", "at", "auto", "autos", "automovil", "automoviles", "barato", "baratos", "bien",
+        "buen", "bueno", "buenas", "buenos", "busco", "buscando", "but", "by", "camioneta",
+        "camionetas", "car", "carro", "carros", "cars", "cash", "coche", "coches", "como", "con",
+        "cual", "cuales", "cuanto", "cuesta", "de", "del", "desde", "dia", "dias", "do", "does",
+        "donde", "el", "en", "entre", "es", "esa", "ese", "esta", "este", "esto", "estos", "for",
+        "from", "gracias", "hay", "have", "hasta", "hola", "how", "in", "info", "is", "it", "km",
+        "kms", "la", "las", "le", "lo", "los", "mas", "me", "menos", "mi", "mil", "miles",
+        "millas", "modelo", "modelos", "more", "most", "muy", "my", "no", "nos", "nuevo", "nuevos",
+        "o", "of", "on", "onda", "or", "otro", "otra", "para", "pero", "por", "precio", "precios",
+        "que", "quiero", "quisiera", "seats", "see", "sedan", "sedanes", "ser", "show", "si",
+        "sin", "some", "su", "tal", "tambien", "tener", "tengo", "that", "the", "them", "there",
+        "these", "they", "this", "tienen", "tiene", "to", "truck", "tu", "un", "una", "uno",
+        "unos", "unas", "usado", "usados", "vehiculo", "vehiculos", "want", "what", "which",
+        "with", "ya", "year", "years", "yes", "you", "your",
+    }
+)
+
+# Model names that are also everyday words: only matched right after their make.
+GENERIC_MODEL_KEYS: frozenset[str] = frozenset(
+    {
+        "sedan", "city", "fit", "pilot", "note", "one", "up", "sport", "life", "beat", "edge",
+        "escape", "journey", "kicks", "march", "coupe", "van", "wagon", "classic", "clasico",
+        "cabrio", "hatchback",
+    }
+)
+
+# alias key -> canonical make key (only used when that make is in stock).
+MAKE_ALIASES: Mapping[str, str] = {
+    "vw": "volkswagen",
+    "volks": "volkswagen",
+    "volkswagon": "volkswagen",
+    "wolkswagen": "volkswagen",
+    "bolkswagen": "volkswagen",
+    "chevy": "chevrolet",
+    "chevi": "chevrolet",
+    "mercedes": "mercedesbenz",
+    "mercedez": "mercedesbenz",
+    "mercedezbenz": "mercedesbenz",
+    "benz": "mercedesbenz",
+    "masda": "mazda",
+    "hunday": "hyundai",
+    "jiundai": "hyundai",
+    "susuki": "suzuki",
+    "renol": "renault",
+    "mitsubichi": "mitsubishi",
+    "bmv": "bmw",
+}
+
+# alias key -> (make key, candidate model keys in order of preference).
+MODEL_ALIASES: Mapping[str, tuple[str, tuple[str, ...]]] = {
+    "vocho": ("volkswagen", ("sedan", "vocho", "sedanclasico", "beetle", "escarabajo")),
+    "vochito": ("volkswagen", ("sedan", "vocho", "sedanclasico", "beetle", "escarabajo")),
+    "bocho": ("volkswagen", ("sedan", "vocho", "sedanclasico", "beetle", "escarabajo")),
+    "beetle": ("volkswagen", ("sedan", "vocho", "sedanclasico", "escarabajo")),
+    "escarabajo": ("volkswagen", ("sedan", "vocho", "sedanclasico", "beetle")),
+    "jeta": ("volkswagen", ("jetta",)),
+    "yeta": ("volkswagen", ("jetta",)),
+    "bersa": ("nissan", ("versa",)),
+    "centra": ("nissan", ("sentra",)),
+    "corola": ("toyota", ("corolla",)),
+    "sivic": ("honda", ("civic",)),
+}
+
+_YES = frozenset({"si", "sí", "yes", "y", "true", "1", "x", "con", "incluido", "included"})
+_NO = frozenset({"no", "n", "false", "0", "sin", "none"})
+# Value synonyms so "automatic", "Automático" and "Automática" compare equal.
+_VALUE_SYNONYMS: Mapping[str, str] = {
+    "automatico": "automatica",
+    "automatic": "automatica",
+    "auto": "automatica",
+    "at": "automatica",
+    "estandar": "manual",
+    "standard": "manual",
+    "std": "manual",
+    "mecanica": "manual",
+    "mecanico": "manual",
+    "mt": "manual",
+    "hybrid": "hibrido",
+    "hibrida": "hibrido",
+    "electric": "electrico",
+    "electrica": "electrico",
+    "ev": "electrico",
+    "gasoline": "gasolina",
+    "gas": "gasolina",
+    "petrol": "gasolina",
+    "hatch": "hatchback",
+    "pickuptruck": "pickup",
+    "truck": "pickup",
+    "sedan4puertas": "sedan",
+}
+
+
+def name_key(text: str) -> str:
+    """Folded, punctuation-free matching key: "CX-5" -> "cx5", "Mercedes-Benz" -> "mercedesbenz"."""
+    return _NON_KEY.sub("", fold(text))
+
+
+def value_key(value: Any) -> str:
+    """Comparison key for an attribute value: folded, yes/no and synonyms unified, "" when empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return "si" if value else "no"
+    if isinstance(value, float | np.floating):
+        if math.isnan(value):
+            return ""
+        if float(value).is_integer():
+            return str(int(value))
+    key = name_key(str(value))
+    if key in _YES:
+        return "si"
+    if key in _NO:
+        return "no"
+    return _VALUE_SYNONYMS.get(key, key)
+
+
+class CatalogFilters(BaseModel):
+    """Catalog search arguments; shared by the rule-based parser and the LLM tool call."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    make: str | None = Field(default=None, description="Car make as listed in the catalog, e.g. 'Volkswagen'.")
+    model: str | None = Field(default=None, description="Car model as listed in the catalog, e.g. 'Jetta'.")
+    year_min: int | None = Field(default=None, ge=1900, le=2100, description="Oldest model year wanted.")
+    year_max: int | None = Field(default=None, ge=1900, le=2100, description="Newest model year wanted.")
+    price_min: float | None = Field(default=None, ge=0, description="Minimum price in the catalog currency.")
+    price_max: float | None = Field(default=None, ge=0, description="Maximum price (budget) in the catalog currency.")
+    km_max: int | None = Field(default=None, ge=0, description="Maximum mileage in kilometres.")
+    features: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra catalog column -> wanted value, e.g. {'transmission': 'Automática'}.",
+    )
+    sort: SortOrder = Field(default="relevance", description="Result order; relevance = newest then cheapest.")
+    limit: int = Field(default=3, ge=1, le=10, description="How many cars to return (1-10).")
+    exclude_ids: list[str] = Field(default_factory=list, description="Stock ids already shown, to skip.")
+
+    @field_validator("make", "model")
+    @classmethod
+    def _blank_to_none(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        return value or None
+
+    @model_validator(mode="after")
+    def _order_ranges(self) -> CatalogFilters:
+        # LLM tool calls sometimes send min/max swapped; swapping is kinder than failing.
+        if self.year_min is not None and self.year_max is not None and self.year_min > self.year_max:
+            self.year_min, self.year_max = self.year_max, self.year_min
+        if self.price_min is not None and self.price_max is not None and self.price_min > self.price_max:
+            self.price_min, self.price_max = self.price_max, self.price_min
+        return self
+
+
+class CarCard(BaseModel):
+    """One car as shown to the customer."""
+
+    stock_id: str
+    make: str
+    model: str
+    year: int
+    price: float
+    km: int | None = None
+    version: str | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class CatalogResult(BaseModel):
+    """Search outcome: the cards to show, how many matched and what had to be relaxed."""
+
+    items: list[CarCard]
+    total: int = Field(description="Matches before the limit was applied.")
+    relaxed: list[str] = Field(
+        default_factory=list, description="Filter fields dropped or widened to find alternatives; empty if exact."
+    )
+    unknown_features: list[str] = Field(
+        default_factory=list, description="Requested feature columns the catalog does not have (ignored)."
+    )
+    applied: CatalogFilters = Field(description="Filters actually used, after canonicalisation and relaxation.")
+
+
+def _text_or_none(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _clean_attribute(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _key_categorical(values: pd.Series, key_fn: Any) -> pd.Categorical:
+    # Fold each distinct value once instead of once per row.
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    keys = np.array([key_fn(u) for u in uniques] + [""], dtype=object)
+    return pd.Categorical(keys[codes])
+
+
+def attribute_columns(df: pd.DataFrame) -> list[str]:
+    """Extra (attribute) columns of a catalog frame, in catalog order."""
+    stored = df.attrs.get(ATTRS_KEY)
+    if isinstance(stored, list):
+        return [str(c) for c in stored if c in df.columns]
+    helpers = {"make_key", "model_key"}
+    return [
+        str(c)
+        for c in df.columns
+        if c not in CORE_COLUMNS and c not in helpers and not str(c).endswith(KEY_SUFFIX)
+    ]
+
+
+def build_catalog_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """Typed catalog frame with matching-key helper columns and attributes expanded into columns."""
+    stock_ids: list[str] = []
+    makes: list[str] = []
+    models: list[str] = []
+    years: list[int] = []
+    prices: list[float] = []
+    kms: list[int | None] = []
+    versions: list[str | None] = []
+    attributes: list[Mapping[str, Any]] = []
+    for row in rows:
+        stock_ids.append(str(row["stock_id"]).strip())
+        makes.append(str(row["make"]).strip())
+        models.append(str(row["model"]).strip())
+        years.append(int(row["year"]))
+        prices.append(float(row["price"]))
+        km = row.get("km")
+        kms.append(None if km is None or (isinstance(km, float) and math.isnan(km)) else int(km))
+        versions.append(_text_or_none(row.get("version")))
+        attributes.append(row.get("attributes") or {})
+
+    reserved = {*CORE_COLUMNS, "make_key", "model_key"}
+    attr_names: dict[str, str] = {}
+    for attrs in attributes:
+        for name in attrs:
+            if name not in attr_names:
+                column = str(name).strip()
+                # Attribute names must not shadow the typed core columns or helper columns.
+                if column in reserved or column.endswith(KEY_SUFFIX):
+                    column = f"attr_{column}"
+                attr_names[name] = column
+
+    data: dict[str, Any] = {
+        "stock_id": pd.Series(stock_ids, dtype="str"),
+        "make": pd.Series(makes, dtype="str"),
+        "model": pd.Series(models, dtype="str"),
+        "year": pd.Series(years, dtype="int64"),
+        "price": pd.Series(prices, dtype="float64"),
+        "km": pd.Series(pd.array(kms, dtype="Int64")),
+        "version": pd.Series(versions, dtype=object),
+    }
+    for name, column in attr_names.items():
+        data[column] = pd.Series([_clean_attribute(a.get(name)) for a in attributes], dtype=object)
+    df = pd.DataFrame(data)
+    df["make_key"] = _key_categorical(df["make"], name_key)
+    df["model_key"] = _key_categorical(df["model"], name_key)
+    for column in attr_names.values():
+        df[column + KEY_SUFFIX] = _key_categorical(df[column], value_key)
+    df.attrs[ATTRS_KEY] = list(attr_names.values())
+    return df
+
+
+def _is_numeric(key: str) -> bool:
+    return key.isdigit()
+
+
+def _needs_make_context(model_key: str) -> bool:
+    """Model keys that only count as a model right after their make ("Mazda 3", "VW Sedan")."""
+    return _is_numeric(model_key) or model_key in GENERIC_MODEL_KEYS or (
+        model_key.isalpha() and len(model_key) < 3
+    )
+
+
+@dataclass
+class CatalogVocabulary:
+    """Canonical makes, models and attribute values of one catalog frame, with alias/typo lookup."""
+
+    makes: dict[str, str] = field(default_factory=dict)
+    models: dict[str, dict[str, str]] = field(default_factory=dict)
+    model_makes: dict[str, list[str]] = field(default_factory=dict)
+    attribute_columns: dict[str, str] = field(default_factory=dict)
+    attribute_values: dict[str, dict[str, str]] = field(default_factory=dict)
+    _make_choices: list[str] = field(default_factory=list)
+    _free_model_choices: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_frame(cls, df: pd.DataFrame) -> CatalogVocabulary:
+        """Collect canonical names from a frame made by ``build_catalog_frame`` (a few ms for 50k rows)."""
+        vocab = cls()
+        make_cats = [str(c) for c in df["make_key"].cat.categories]
+        model_cats = [str(c) for c in df["model_key"].cat.categories]
+        make_codes = df["make_key"].cat.codes.to_numpy(dtype=np.int64)
+        model_codes = df["model_key"].cat.codes.to_numpy(dtype=np.int64)
+        pairs = make_codes * (len(model_cats) + 1) + model_codes
+        _, first, counts = np.unique(pairs, return_index=True, return_counts=True)
+        make_names = df["make"].to_numpy(dtype=object)
+        model_names = df["model"].to_numpy(dtype=object)
+        for j in np.argsort(-counts, kind="stable"):  # most stocked first
+            row = int(first[j])
+            make_key, model_key = make_cats[make_codes[row]], model_cats[model_codes[row]]
+            if not make_key or not model_key:
+                continue
+            vocab.makes.setdefault(make_key, str(make_names[row]))
+            vocab.models.setdefault(make_key, {}).setdefault(model_key, str(model_names[row]))
+            owners = vocab.model_makes.setdefault(model_key, [])
+            if make_key not in owners:
+                owners.append(make_key)
+        for column in attribute_columns(df):
+            vocab.attribute_columns[name_key(column)] = column
+            key_cats = [str(c) for c in df[column + KEY_SUFFIX].cat.categories]
+            codes = df[column + KEY_SUFFIX].cat.codes.to_numpy(dtype=np.int64)
+            uniq, first_rows = np.unique(codes, return_index=True)
+            raw = df[column].to_numpy(dtype=object)
+            vocab.attribute_values[column] = {
+                key_cats[code]: _display_value(raw[row])
+                for code, row in zip(uniq, first_rows, strict=True)
+                if key_cats[code]
+            }
+        make_choices = set(vocab.makes) | {a for a, target in MAKE_ALIASES.items() if target in vocab.makes}
+        vocab._make_choices = sorted(k for k in make_choices if len(k) >= FUZZY_MIN_CANDIDATE)
+        vocab._free_model_choices = sorted(
+            k
+            for k in vocab.model_makes
+            if len(k) >= FUZZY_MIN_CANDIDATE and k.isalpha() and not _needs_make_context(k)
+        )
+        return vocab
+
+    def match_make(self, token_or_phrase: str) -> str | None:
+        """Catalog make for a word or phrase ("vw", "toyta", "Mercedes Benz"), else None."""
+        return _lookup_make(token_or_phrase, self.makes, self._make_choices)
+
+    def match_any_make(self, token_or_phrase: str) -> str | None:
+        """Catalog make, else a well-known make that is simply not in stock ("BMW"), else None."""
+        return self.match_make(token_or_phrase) or _lookup_make(token_or_phrase, _KNOWN_MAKES, _KNOWN_CHOICES)
+
+    def match_model(self, phrase: str, make: str | None = None) -> tuple[str, str] | None:
+        """(make, model) for a model phrase ("jeta", "cx 5", "mazda3", "vocho"), optionally within ``make``."""
+        key = name_key(phrase)
+        if not key:
+            return None
+        make_key = name_key(make) if make else None
+        if make_key is not None and make_key not in self.makes:
+            canonical = self.match_make(make_key)
+            if canonical is None:
+                return None  # that make is not in stock, so neither is any of its models
+            make_key = name_key(canonical)
+        hit = self._model_lookup(key, make_key, allow_context=make_key is not None)
+        if hit is not None:
+            return hit
+        # "vw jetta", "mazda 3", "mazda3": a make prefix gives the context on its own.
+        tokens = split_make_digits(re.findall(r"[a-z0-9ñ]+", fold(phrase)), self)
+        for n in (2, 1):
+            if len(tokens) > n:
+                prefix = self.match_make(" ".join(tokens[:n]))
+                if prefix is not None and (make_key is None or name_key(prefix) == make_key):
+                    rest = "".join(tokens[n:])
+                    found = self._model_lookup(rest, name_key(prefix), allow_context=True)
+                    if found is not None:
+                        return found
+        return None
+
+    def _model_lookup(self, key: str, make_key: str | None, allow_context: bool) -> tuple[str, str] | None:
+        if make_key is None and key in STOPWORDS:
+            return None
+        candidates = [key]
+        if key.endswith("s") and len(key) > 3 and key not in STOPWORDS:
+            candidates.append(key[:-1])
+        for cand in candidates:
+            found = self._exact_model(cand, make_key, allow_context)
+            if found is not None:
+                return found
+        alias = MODEL_ALIASES.get(key)
+        if alias is not None:
+            alias_make, targets = alias
+            if (make_key is None or make_key == alias_make) and alias_make in self.models:
+                for target in targets:
+                    if target in self.models[alias_make]:
+                        return self.makes[alias_make], self.models[alias_make][target]
+        if not _fuzzy_ok(key):
+            return None
+        if make_key is not None:
+            choices = [k for k in self.models.get(make_key, {}) if len(k) >= FUZZY_MIN_CANDIDATE and k.isalpha()]
+        else:
+            choices = self._free_model_choices
+        hit = process.extractOne(key, choices, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+        if hit is not None:
+            return self._exact_model(hit[0], make_key, allow_context=True)
+        return None
+
+    def _exact_model(self, key: str, make_key: str | None, allow_context: bool) -> tuple[str, str] | None:
+        if make_key is not None:
+            model = self.models.get(make_key, {}).get(key)
+            return (self.makes[make_key], model) if model is not None else None
+        owners = self.model_makes.get(key)
+        if not owners or (not allow_context and _needs_make_context(key)):
+            return None
+        owner = owners[0]
+        return self.makes[owner], self.models[owner][key]
+
+    def feature_column(self, *names: str) -> str | None:
+        """First attribute column whose folded name is one of ``names``."""
+        for name in names:
+            column = self.attribute_columns.get(name_key(name))
+            if column is not None:
+                return column
+        return None
+
+    def feature_value(self, column: str, wanted_key: str, default: str) -> str:
+        """Catalog spelling of a value for ``column`` (e.g. "automatica" -> "Automática")."""
+        return self.attribute_values.get(column, {}).get(wanted_key, default)
+
+
+# Makes a customer may ask for even when none is in stock, so the reply can say so.
+_KNOWN_MAKES: dict[str, str] = {
+    name_key(name): name
+    for name in (
+        "Acura", "Alfa Romeo", "Audi", "BAIC", "BMW", "Buick", "BYD", "Cadillac", "Changan", "Chevrolet", "Chirey",
+        "Chrysler", "Cupra", "Dodge", "Fiat", "Ford", "GMC", "Great Wall", "Haval", "Honda", "Hyundai", "Infiniti",
+        "Isuzu", "JAC", "Jaguar", "Jeep", "Jetour", "Kia", "Land Rover", "Lexus", "Lincoln", "Mazda",
+        "Mercedes-Benz", "MG", "MINI", "Mitsubishi", "Nissan", "Omoda", "Peugeot", "Porsche", "RAM", "Renault",
+        "Seat", "Subaru", "Suzuki", "Tesla", "Toyota", "Volkswagen", "Volvo",
+    )
+}
+_KNOWN_CHOICES: list[str] = sorted(
+    k for k in {*_KNOWN_MAKES, *MAKE_ALIASES} if len(k) >= FUZZY_MIN_CANDIDATE
+)
+
+
+def _lookup_make(phrase: str, makes: Mapping[str, str], fuzzy_choices: Sequence[str]) -> str | None:
+    key = name_key(phrase)
+    if not key or key in STOPWORDS:
+        return None
+
+    def exact(k: str) -> str | None:
+        if k in makes:
+            return makes[k]
+        target = MAKE_ALIASES.get(k)
+        return makes.get(target) if target is not None else None
+
+    canonical = exact(key)
+    if canonical is None and key.endswith("s") and len(key) > 3:
+        canonical = exact(key[:-1])  # plural: "kias", "fords"
+    if canonical is None and _fuzzy_ok(key):
+        hit = process.extractOne(key, fuzzy_choices, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+        if hit is not None:
+            canonical = exact(hit[0])
+    return canonical
+
+
+def _display_value(value: Any) -> str:
+    if isinstance(value, bool | np.bool_):
+        return "Sí" if value else "No"
+    return str(value)
+
+
+def _fuzzy_ok(key: str) -> bool:
+    return len(key) >= FUZZY_MIN_TOKEN and key.isalpha() and key not in STOPWORDS
+
+
+def split_make_digits(tokens: Sequence[str], vocab: CatalogVocabulary) -> list[str]:
+    """Split "mazda3" into "mazda", "3" when the letters are a make; "cx5" stays whole."""
+    out: list[str] = []
+    for token in tokens:
+        m = re.fullmatch(r"([a-zñ]{2,})([0-9]+)", token)
+        if m and vocab.match_make(m.group(1)) is not None:
+            out.extend([m.group(1), m.group(2)])
+        else:
+            out.append(token)
+    return out
+
+
+# --------------------------------------------------------------------------- search
+
+
+def _eq_mask(df: pd.DataFrame, column: str, key: str) -> npt.NDArray[np.bool_]:
+    return np.asarray(df[column] == key, dtype=bool)
+
+
+def _canonicalise(df: pd.DataFrame, filters: CatalogFilters, vocabulary: CatalogVocabulary | None) -> CatalogFilters:
+    """Map free-form make/model (from an LLM) onto catalog names; cheap when already canonical."""
+    make_cats = set(df["make_key"].cat.categories)
+    model_cats = set(df["model_key"].cat.categories)
+    make_ok = filters.make is None or name_key(filters.make) in make_cats
+    model_ok = filters.model is None or name_key(filters.model) in model_cats
+    if make_ok and model_ok:
+        return filters
+    vocab = vocabulary or CatalogVocabulary.from_frame(df)
+    make = filters.make
+    model = filters.model
+    if not make_ok and make is not None:
+        make = vocab.match_make(make) or make
+    if model is not None and not model_ok:
+        hit = vocab.match_model(model, make if make is not None and name_key(make) in make_cats else None)
+        if hit is None and make is not None:
+            hit = vocab.match_model(f"{make} {model}")
+        if hit is not None:
+            make, model = hit
+    return filters.model_copy(update={"make": make, "model": model})
+
+
+@dataclass
+class _Masks:
+    base: npt.NDArray[np.bool_]
+    make: npt.NDArray[np.bool_] | None
+    model: npt.NDArray[np.bool_] | None
+    year: npt.NDArray[np.bool_] | None
+    km: npt.NDArray[np.bool_] | None
+
+
+def _price_mask(price: npt.NDArray[np.float64], low: float | None, high: float | None) -> npt.NDArray[np.bool_] | None:
+    if low is None and high is None:
+        return None
+    mask = np.ones(price.shape, dtype=bool)
+    if low is not None:
+        mask &= price >= low
+    if high is not None:
+        mask &= price <= high
+    return mask
+
+
+def _and(*masks: npt.NDArray[np.bool_] | None) -> npt.NDArray[np.bool_]:
+    result: npt.NDArray[np.bool_] | None = None
+    for mask in masks:
+        if mask is not None:
+            result = mask.copy() if result is None else result & mask
+    assert result is not None
+    return result
+
+
+def search_catalog(
+    df: pd.DataFrame, filters: CatalogFilters, vocabulary: CatalogVocabulary | None = None
+) -> CatalogResult:
+    """Filter, rank and cut the catalog; relax filters step by step when nothing matches."""
+    filters = _canonicalise(df, filters, vocabulary)
+    n = len(df)
+    year = df["year"].to_numpy(dtype="int64")
+    price = df["price"].to_numpy(dtype="float64")
+    km = df["km"].to_numpy(dtype="float64", na_value=np.nan)
+
+    base = np.ones(n, dtype=bool)
+    if filters.exclude_ids:
+        base &= ~np.asarray(df["stock_id"].isin(filters.exclude_ids), dtype=bool)
+    unknown: list[str] = []
+    columns = attribute_columns(df)
+    by_key = {name_key(c): c for c in columns}
+    for name, wanted in filters.features.items():
+        column = name if name in columns else by_key.get(name_key(name))
+        if column is None:
+            unknown.append(name)
+            continue
+        wanted_key = value_key(wanted)
+        if wanted_key:
+            base &= _eq_mask(df, column + KEY_SUFFIX, wanted_key)
+
+    masks = _Masks(
+        base=base,
+        make=_eq_mask(df, "make_key", name_key(filters.make)) if filters.make else None,
+        model=_eq_mask(df, "model_key", name_key(filters.model)) if filters.model else None,
+        year=_price_mask(year.astype("float64"), filters.year_min, filters.year_max),
+        km=(np.nan_to_num(km, nan=np.inf) <= filters.km_max) if filters.km_max is not None else None,
+    )
+
+    matched: npt.NDArray[np.bool_] | None = None
+    applied = filters
+    relaxed: list[str] = []
+    for state, names, mask in _relaxation_states(df, filters, masks, price):
+        if mask.any():
+            matched, applied, relaxed = mask, state, names
+            break
+    if matched is None:
+        return CatalogResult(items=[], total=0, relaxed=[], unknown_features=unknown, applied=filters)
+
+    idx = np.flatnonzero(matched)
+    top = idx[_top_positions(filters, applied.sort, year[idx], price[idx], km[idx], filters.limit)]
+    items = [_card(df, int(i), columns) for i in top]
+    return CatalogResult(
+        items=items, total=int(idx.size), relaxed=relaxed, unknown_features=unknown, applied=applied
+    )
+
+
+def _relaxation_states(
+    df: pd.DataFrame, f: CatalogFilters, m: _Masks, price: npt.NDArray[np.float64]
+) -> Iterable[tuple[CatalogFilters, list[str], npt.NDArray[np.bool_]]]:
+    """Exact filters first, then: year, km, model (keeping make), price +15%, make."""
+    exact_price = _price_mask(price, f.price_min, f.price_max)
+    yield f, [], _and(m.base, m.make, m.model, m.year, m.km, exact_price)
+
+    update: dict[str, Any] = {}
+    names: list[str] = []
+    year_mask, km_mask, model_mask, make_mask = m.year, m.km, m.model, m.make
+    if m.year is not None:
+        update |= {"year_min": None, "year_max": None}
+        names += [n for n in ("year_min", "year_max") if getattr(f, n) is not None]
+        year_mask = None
+        yield f.model_copy(update=update), list(names), _and(m.base, make_mask, model_mask, km_mask, exact_price)
+    if m.km is not None:
+        update["km_max"] = None
+        names.append("km_max")
+        km_mask = None
+        yield f.model_copy(update=update), list(names), _and(m.base, make_mask, model_mask, exact_price)
+    if m.model is not None and f.model is not None:
+        update["model"] = None
+        names.append("model")
+        model_mask = None
+        if make_mask is None:
+            # A model alone implies its make: offer the same brand before anything else.
+            owners = df.loc[m.model, "make"]
+            if len(owners):
+                make = str(owners.iloc[0])
+                update["make"] = make
+                make_mask = _eq_mask(df, "make_key", name_key(make))
+        yield f.model_copy(update=update), list(names), _and(m.base, make_mask, exact_price)
+    before_price = (dict(update), list(names))
+
+    price_update, price_names = _widen_price(f)
+    wide_price = _price_mask(price, price_update.get("price_min"), price_update.get("price_max"))
+    if price_names:
+        yield (
+            f.model_copy(update=update | price_update),
+            names + price_names,
+            _and(m.base, make_mask, year_mask, km_mask, model_mask, wide_price),
+        )
+    if make_mask is not None:
+        update, names = before_price
+        update |= {"make": None}
+        if f.make is not None:
+            names = [*names, "make"]
+        yield f.model_copy(update=update), names, _and(m.base, exact_price)
+        if price_names:
+            yield f.model_copy(update=update | price_update), names + price_names, _and(m.base, wide_price)
+
+
+def _widen_price(f: CatalogFilters) -> tuple[dict[str, Any], list[str]]:
+    update: dict[str, Any] = {"price_min": f.price_min, "price_max": f.price_max}
+    names: list[str] = []
+    if f.price_max is not None:
+        update["price_max"] = round(f.price_max * PRICE_RELAX_FACTOR, 2)
+        names.append("price_max")
+    if f.price_min is not None:
+        update["price_min"] = round(f.price_min / PRICE_RELAX_FACTOR, 2)
+        names.append("price_min")
+    return update, names
+
+
+def _top_positions(
+    f: CatalogFilters,
+    sort: SortOrder,
+    year: npt.NDArray[np.int64],
+    price: npt.NDArray[np.float64],
+    km: npt.NDArray[np.float64],
+    limit: int,
+) -> npt.NDArray[np.intp]:
+    """Positions of the best ``limit`` matches: requested sort first, closeness to the request next."""
+    year_f = year.astype("float64")
+    gaps: list[npt.NDArray[np.float64]] = []
+    if f.year_min is not None or f.year_max is not None:
+        low = f.year_min if f.year_min is not None else -np.inf
+        high = f.year_max if f.year_max is not None else np.inf
+        gaps.append(np.maximum(low - year_f, 0) + np.maximum(year_f - high, 0))
+    km_filled = np.nan_to_num(km, nan=np.inf)
+    if f.km_max is not None:
+        gaps.append(np.maximum(km_filled - f.km_max, 0))
+    if f.price_min is not None or f.price_max is not None:
+        low = f.price_min if f.price_min is not None else -np.inf
+        high = f.price_max if f.price_max is not None else np.inf
+        gaps.append(np.maximum(low - price, 0) + np.maximum(price - high, 0))
+    # Gaps are all zero unless a filter was relaxed; skipping them keeps the sort cheap.
+    gaps = [g for g in gaps if g.any()]
+
+    keys: list[npt.NDArray[np.float64]]
+    if sort == "price_asc":
+        keys = [price, -year_f, *gaps]
+    elif sort == "price_desc":
+        keys = [-price, -year_f, *gaps]
+    elif sort == "year_desc":
+        keys = [-year_f, price, *gaps]
+    elif sort == "km_asc":
+        keys = [km_filled, -year_f, price, *gaps]
+    else:
+        keys = [*gaps, -year_f, price]
+
+    candidates = np.arange(year.size)
+    if year.size > 4 * limit + 64:
+        # Only rows tied with or better than the limit-th on the primary key can make the cut.
+        primary = keys[0]
+        kth = np.partition(primary, limit - 1)[limit - 1]
+        candidates = np.flatnonzero(primary <= kth)
+    # np.lexsort treats the last key as the primary one.
+    order = np.lexsort(tuple(k[candidates] for k in reversed(keys)))
+    return candidates[order[:limit]]
+
+
+def _py(value: Any) -> Any:
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _card(df: pd.DataFrame, position: int, columns: Sequence[str]) -> CarCard:
+    row = df.iloc[position]
+    km = _py(row["km"])
+    return CarCard(
+        stock_id=str(row["stock_id"]),
+        make=str(row["make"]),
+        model=str(row["model"]),
+        year=int(row["year"]),
+        price=float(row["price"]),
+        km=None if km is None else int(km),
+        version=_text_or_none(_py(row["version"])),
+        attributes={c: _py(row[c]) for c in columns},
+    )
+
+
+_NO_MILEAGE: Mapping[str, str] = {"es": "km sin dato", "en": "mileage n/a"}
+
+
+def format_card(
+    card: CarCard, index: int, language: Literal["es", "en"], currency: str = "MXN"
+) -> str:
+    """Short WhatsApp line: "1. Mazda 3 i Sport 2019 — $265,000 MXN · 48,000 km (DM-1021)"."""
+    name = f"{card.make} {card.model}"
+    if card.version:
+        name += f" {card.version}"
+    price = f"${card.price:,.0f} {currency}".rstrip()
+    mileage = f"{card.km:,} km" if card.km is not None else _NO_MILEAGE[language]
+    return f"{index}. {name} {card.year} — {price} · {mileage} ({card.stock_id})"

@@ -1,0 +1,54 @@
+"""Outbound WhatsApp: Twilio's REST API when credentials exist, otherwise a logged simulation."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from app.channels.twilio_client import TwilioSender
+from app.config import Settings
+
+log = logging.getLogger(__name__)
+
+STATUS_CALLBACK_PATH = "/webhooks/twilio/status"
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """What happened to one outbound part: Twilio's SID and status, or a simulation."""
+
+    sid: str | None
+    status: str
+
+
+class ReplySender:
+    """Sends reply parts; one instance per process, bound to the event loop it first sends on."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._twilio: TwilioSender | None = None
+        if settings.twilio_configured:
+            assert settings.twilio_account_sid and settings.twilio_auth_token
+            self._twilio = TwilioSender(
+                account_sid=settings.twilio_account_sid,
+                auth_token=settings.twilio_auth_token.get_secret_value(),
+                api_base_url=settings.twilio_api_base_url,
+                status_callback_url=settings.public_base_url.rstrip("/") + STATUS_CALLBACK_PATH,
+            )
+
+    @property
+    def simulated(self) -> bool:
+        """True when no Twilio credentials are configured."""
+        return self._twilio is None
+
+    async def send(self, *, to: str, from_: str, body: str) -> SendOutcome:
+        """Send one part; raises TwilioSendError on failure (``retryable`` only for 429)."""
+        if self._twilio is None:
+            log.info("simulated WhatsApp send to %s (%d chars): %s", to, len(body), body[:80].replace("\n", " "))
+            return SendOutcome(sid=None, status="simulated")
+        sent = await self._twilio.send(to=to, from_=from_, body=body)
+        return SendOutcome(sid=sent.sid, status=sent.status or "queued")
+
+    async def aclose(self) -> None:
+        """Close the HTTP session."""
+        if self._twilio is not None:
+            await self._twilio.aclose()

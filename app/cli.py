@@ -1,0 +1,374 @@
+"""agentctl: operate the agent from a terminal (talks to the database directly, no server needed)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+from sqlalchemy import func, select
+
+from app.config import get_settings
+from app.db import dispose_engine, session_scope
+from app.errors import DomainError
+
+app = typer.Typer(help="Operate the WhatsApp agent: tenants, keys, data, conversations, chat.", no_args_is_help=True)
+tenant_app = typer.Typer(help="Tenants.", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys.", no_args_is_help=True)
+catalog_app = typer.Typer(help="Catalog.", no_args_is_help=True)
+knowledge_app = typer.Typer(help="Knowledge base.", no_args_is_help=True)
+conversation_app = typer.Typer(help="Conversations.", no_args_is_help=True)
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(knowledge_app, name="knowledge")
+app.add_typer(conversation_app, name="conversation")
+
+console = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+def run(factory: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine, turning domain errors into a clean message and exit code 1."""
+
+    async def main() -> T:
+        try:
+            return await factory()
+        finally:
+            await dispose_engine()
+
+    try:
+        return asyncio.run(main())
+    except DomainError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        if exc.details:
+            err.print(json.dumps(exc.details, ensure_ascii=False, default=str))
+        raise typer.Exit(1) from None
+
+
+# --- lifecycle -----------------------------------------------------------------------------------
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations (alembic upgrade head)."""
+    from app.migrate import upgrade
+
+    upgrade()
+    console.print("database migrated to head")
+
+
+@app.command()
+def seed() -> None:
+    """Create or refresh the demo tenant (idempotent)."""
+    from app.demo.seed import seed_demo
+
+    result = run(seed_demo)
+    console.print(result)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Port (default: PORT)")] = None,
+) -> None:
+    """Serve the HTTP API and webhooks."""
+    import uvicorn
+
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port or get_settings().port, log_config=None)
+
+
+@app.command()
+def worker(concurrency: Annotated[int | None, typer.Option(help="Jobs run at once")] = None) -> None:
+    """Run a queue worker (many may run, on many machines)."""
+    from app.logging import configure_logging
+    from app.queue import run_worker
+
+    configure_logging()
+    run(lambda: run_worker(concurrency=concurrency))
+
+
+@app.command()
+def up(host: Annotated[str, typer.Option()] = "127.0.0.1", port: Annotated[int | None, typer.Option()] = None) -> None:
+    """Migrate, seed the demo tenant, then serve the API with one worker beside it."""
+    migrate()
+    seed()
+    worker_process = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env=os.environ.copy())
+    console.print(f"worker started (pid {worker_process.pid}); API on http://{host}:{port or get_settings().port}")
+    try:
+        serve(host=host, port=port)
+    finally:
+        worker_process.send_signal(signal.SIGTERM)
+        try:
+            worker_process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker_process.kill()
+
+
+# --- tenants -------------------------------------------------------------------------------------
+
+
+@tenant_app.command("create")
+def tenant_create(
+    slug: str,
+    name: Annotated[str, typer.Option(help="Business name")],
+    number: Annotated[list[str] | None, typer.Option(help="WhatsApp address, e.g. whatsapp:+5215512345678")] = None,
+    locale: Annotated[str, typer.Option()] = "es-MX",
+    timezone: Annotated[str, typer.Option()] = "America/Mexico_City",
+) -> None:
+    """Create a tenant."""
+    from pydantic import ValidationError
+
+    from app.tenants import service as tenant_service
+    from app.tenants.schemas import TenantCreate
+
+    try:
+        data = TenantCreate(slug=slug, name=name, whatsapp_numbers=number or [], locale=locale, timezone=timezone)
+    except ValidationError as exc:
+        err.print(f"[red]error:[/red] {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
+        raise typer.Exit(1) from None
+
+    async def go() -> None:
+        async with session_scope() as session:
+            tenant = await tenant_service.create_tenant(session, data=data)
+            console.print(f"created tenant [bold]{tenant.slug}[/bold] ({tenant.id})")
+
+    run(go)
+
+
+@tenant_app.command("list")
+def tenant_list() -> None:
+    """List tenants."""
+    from app.tenants import service as tenant_service
+
+    async def go() -> None:
+        async with session_scope() as session:
+            table = Table("slug", "name", "numbers", "locale", "flags")
+            for t in await tenant_service.list_tenants(session):
+                table.add_row(t.slug, t.name, ", ".join(t.whatsapp_numbers), t.locale, json.dumps(t.flags))
+            console.print(table)
+
+    run(go)
+
+
+async def _tenant_status(slug: str) -> dict[str, Any]:
+    from app.catalog.models import CatalogItem
+    from app.conversations.models import Conversation
+    from app.knowledge import service as knowledge_service
+    from app.tenants import service as tenant_service
+
+    async with session_scope() as session:
+        tenant = await tenant_service.require_tenant(session, slug=slug)
+        cars = (await session.execute(select(func.count()).where(CatalogItem.tenant_id == tenant.id))).scalar_one()
+        waiting = (
+            await session.execute(
+                select(func.count()).where(Conversation.tenant_id == tenant.id, Conversation.status == "handoff")
+            )
+        ).scalar_one()
+        return {
+            "slug": tenant.slug,
+            "name": tenant.name,
+            "numbers": tenant.whatsapp_numbers,
+            "flags": tenant.flags,
+            "ai_agent": "on" if tenant_service.flag(tenant, "ai_agent") else "off (offline tier answers)",
+            "catalog_rows": cars,
+            "knowledge_entries": await knowledge_service.count_entries(session, tenant_id=tenant.id),
+            "conversations_waiting_for_human": waiting,
+            "twilio": "configured" if get_settings().twilio_configured else "not configured (sends are simulated)",
+        }
+
+
+@tenant_app.command("status")
+def tenant_status(slug: str) -> None:
+    """Show a tenant's flags, data counts and delivery mode."""
+    for key, value in run(lambda: _tenant_status(slug)).items():
+        console.print(f"[bold]{key}[/bold]: {value}")
+
+
+def _set_ai_agent(slug: str, value: bool) -> None:
+    from app.tenants import service as tenant_service
+
+    async def go() -> None:
+        async with session_scope() as session:
+            tenant = await tenant_service.require_tenant(session, slug=slug)
+            await tenant_service.set_flag(session, tenant=tenant, flag="ai_agent", value=value)
+        console.print(f"{slug}: ai_agent = {value} (takes effect on the next turn)")
+
+    run(go)
+
+
+@tenant_app.command("enable")
+def tenant_enable(slug: str) -> None:
+    """Switch the tenant's AI agent on (flags.ai_agent)."""
+    _set_ai_agent(slug, True)
+
+
+@tenant_app.command("disable")
+def tenant_disable(slug: str) -> None:
+    """Switch the tenant's AI agent off: the offline tier answers."""
+    _set_ai_agent(slug, False)
+
+
+# --- keys, data ----------------------------------------------------------------------------------
+
+
+@apikey_app.command("create")
+def apikey_create(slug: str, name: Annotated[str, typer.Option()] = "default") -> None:
+    """Create a tenant-scoped API key; the secret is printed once."""
+    from app.auth import service as auth_service
+    from app.tenants import service as tenant_service
+
+    async def go() -> None:
+        async with session_scope() as session:
+            tenant = await tenant_service.require_tenant(session, slug=slug)
+            key = await auth_service.create_api_key(session, tenant_id=tenant.id, name=name)
+        console.print(f"API key for {slug} ({key.name}), shown once:")
+        print(key.secret)
+
+    run(go)
+
+
+@catalog_app.command("import")
+def catalog_import(slug: str, path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Replace a tenant's catalog with a CSV file (atomic; a bad row changes nothing)."""
+    from app.catalog import service as catalog_service
+    from app.tenants import service as tenant_service
+
+    async def go() -> None:
+        async with session_scope() as session:
+            tenant = await tenant_service.require_tenant(session, slug=slug)
+            result = await catalog_service.import_catalog_csv(session, tenant_id=tenant.id, data=path.read_bytes())
+        console.print(f"imported {result.rows} rows (catalog version {result.catalog_version}); extra columns: "
+                      f"{', '.join(result.columns) or '-'}")
+
+    run(go)
+
+
+@knowledge_app.command("import")
+def knowledge_import(
+    slug: str,
+    paths: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, help="JSON, CSV (question,answer) or .md")],
+    category: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Import knowledge files; re-importing identical content changes nothing."""
+    from app.knowledge import service as knowledge_service
+    from app.knowledge.files import read_knowledge_file
+    from app.tenants import service as tenant_service
+
+    async def go() -> None:
+        totals = {"created": 0, "updated": 0, "unchanged": 0}
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console) as bar:
+            task = bar.add_task("importing", total=len(paths))
+            for path in paths:
+                bar.update(task, description=f"importing {path.name}")
+                entries = read_knowledge_file(path, category=category)
+                async with session_scope() as session:
+                    tenant = await tenant_service.require_tenant(session, slug=slug)
+                    result = await knowledge_service.import_entries(session, tenant_id=tenant.id, entries=entries)
+                for key in totals:
+                    totals[key] += getattr(result, key)
+                bar.advance(task)
+        console.print(totals)
+
+    run(go)
+
+
+@conversation_app.command("list")
+def conversation_list(slug: str, status: Annotated[str | None, typer.Option()] = None) -> None:
+    """List a tenant's conversations (``--status handoff`` for those waiting for a human)."""
+    from app.conversations import service as conversation_service
+    from app.tenants import service as tenant_service
+
+    async def go() -> None:
+        async with session_scope() as session:
+            tenant = await tenant_service.require_tenant(session, slug=slug)
+            table = Table("id", "customer", "name", "status", "last message")
+            for c in await conversation_service.list_conversations(session, tenant_id=tenant.id, status=status):
+                table.add_row(str(c.id), c.customer, c.profile_name or "", c.status, str(c.last_message_at or ""))
+            console.print(table)
+
+    run(go)
+
+
+@conversation_app.command("release")
+def conversation_release(slug: str, conversation_id: str) -> None:
+    """Give a handed-off conversation back to the bot."""
+    import uuid
+
+    from app.conversations import service as conversation_service
+    from app.tenants import service as tenant_service
+
+    async def go() -> None:
+        async with session_scope() as session:
+            tenant = await tenant_service.require_tenant(session, slug=slug)
+            await conversation_service.release_conversation(
+                session, tenant_id=tenant.id, conversation_id=uuid.UUID(conversation_id)
+            )
+        console.print(f"conversation {conversation_id} released to the bot")
+
+    run(go)
+
+
+# --- chat ----------------------------------------------------------------------------------------
+
+
+@app.command()
+def chat(
+    slug: Annotated[str, typer.Argument(help="Tenant to talk to")] = "demo",
+    user: Annotated[str, typer.Option(help="Customer id (same id = same conversation)")] = "whatsapp:+5215500000000",
+    message: Annotated[list[str] | None, typer.Option("--message", "-m", help="Send these and exit")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the structured result")] = False,
+) -> None:
+    """Talk to a tenant's agent as a WhatsApp customer would (empty line or Ctrl-D to quit)."""
+    from app.conversations import flows
+    from app.tenants import service as tenant_service
+
+    async def go() -> None:
+        async with session_scope() as session:
+            tenant = await tenant_service.require_tenant(session, slug=slug)
+        if not message:
+            console.print(f"[dim]chatting with {tenant.name} as {user}; empty line to quit[/dim]")
+        pending = list(message or [])
+        while True:
+            if message is not None:
+                if not pending:
+                    return
+                text = pending.pop(0)
+            else:
+                try:
+                    text = await asyncio.to_thread(console.input, "[bold green]you>[/bold green] ")
+                except EOFError:
+                    return
+                if not text.strip():
+                    return
+            result = await flows.chat(tenant=tenant, user=user, text=text)
+            outcome = result.outcome
+            if as_json:
+                payload = {"reply": outcome.reply if outcome else "", "agent": outcome.agent if outcome else "handoff",
+                           "intent": outcome.intent if outcome else "handoff_active",
+                           "items": outcome.items if outcome else [], "quote": outcome.quote if outcome else None,
+                           "latency_ms": result.latency_ms}
+                print(json.dumps(payload, ensure_ascii=False))
+            elif outcome is None:
+                console.print("[dim](a human advisor has this conversation; the bot stays silent)[/dim]")
+            else:
+                console.print(f"[bold cyan]{tenant.slug}>[/bold cyan] {outcome.reply}")
+                console.print(f"[dim]agent={outcome.agent} intent={outcome.intent} tier={outcome.tier} "
+                              f"{result.latency_ms} ms[/dim]")
+
+    run(go)
+
+
+if __name__ == "__main__":
+    app()

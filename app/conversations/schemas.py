@@ -1,0 +1,88 @@
+"""Conversation and chat API shapes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ChatRequest(BaseModel):
+    """A message from a program, as if the customer ``user`` had written it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user: str = Field(min_length=1, max_length=128, description="Customer id; 'whatsapp:+52...' shares WhatsApp's chat")
+    text: str = Field(min_length=1, max_length=4096)
+
+
+class QuoteRead(BaseModel):
+    """A financing quote (MXN, two decimals)."""
+
+    price: float
+    down_payment: float
+    amount_financed: float
+    annual_rate: float
+    term_months: int
+    monthly_payment: float
+    total_paid: float
+    total_interest: float
+
+
+class SourceRead(BaseModel):
+    """A knowledge entry the reply used."""
+
+    id: str
+    title: str
+
+
+class ChatResponse(BaseModel):
+    """The reply and the structured facts behind it."""
+
+    conversation_id: uuid.UUID
+    reply: str
+    parts: list[str]
+    intent: str
+    agent: Literal["info", "catalog", "finance", "concierge", "handoff", "smalltalk"]
+    handoff: bool
+    tier: str
+    items: list[str]
+    quote: QuoteRead | None
+    sources: list[SourceRead]
+    latency_ms: int
+
+
+class ConversationRead(BaseModel):
+    """A conversation summary."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    customer: str
+    profile_name: str | None
+    status: str
+    handoff_reason: str | None
+    handoff_at: datetime | None
+    released_at: datetime | None
+    last_message_at: datetime | None
+    created_at: datetime
+
+
+class MessageRead(BaseModel):
+    """One message of a conversation."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    direction: str
+    channel: str
+    body: str
+    status: str
+    provider_sid: str | None
+    error_code: int | None
+    media: list[dict[str, Any]]
+    turn_id: int | None
+    part_index: int | None
+    created_at: datetime

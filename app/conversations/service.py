@@ -1,0 +1,243 @@
+"""Conversation and message storage; every function takes the tenant id first."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.conversations.models import Conversation, Message, Turn
+from app.db import get_engine
+from app.errors import NotFound
+
+# Delivery statuses only move forward; failed/undelivered are final and keep Twilio's error code.
+STATUS_RANK = {
+    "pending": 0,
+    "simulated": 1,
+    "accepted": 1,
+    "scheduled": 1,
+    "queued": 2,
+    "sending": 3,
+    "sent": 4,
+    "delivered": 5,
+    "read": 6,
+    "canceled": 9,
+    "undelivered": 9,
+    "failed": 9,
+}
+
+
+def customer_key(address: str) -> str:
+    """The customer id shared by channels: ``whatsapp:+5215512345678`` and ``+5215512345678`` are one person."""
+    address = address.strip()
+    return address.split(":", 1)[1] if address.lower().startswith("whatsapp:") else address
+
+
+async def upsert_conversation(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    customer: str,
+    whatsapp_address: str | None = None,
+    tenant_address: str | None = None,
+    profile_name: str | None = None,
+) -> Conversation:
+    """The conversation of (tenant, customer), created on first contact; refreshes addresses and name."""
+    values: dict[str, Any] = {"tenant_id": tenant_id, "customer": customer, "last_message_at": func.now()}
+    updates: dict[str, Any] = {"last_message_at": func.now(), "updated_at": func.now()}
+    for key, value in (
+        ("whatsapp_address", whatsapp_address),
+        ("tenant_address", tenant_address),
+        ("profile_name", profile_name),
+    ):
+        if value:
+            values[key] = value
+            updates[key] = value
+    stmt = (
+        insert(Conversation)
+        .values(id=uuid.uuid4(), **values)
+        .on_conflict_do_update(index_elements=["tenant_id", "customer"], set_=updates)
+        .returning(Conversation)
+    )
+    conversation = (await session.execute(stmt)).scalar_one()
+    await session.refresh(conversation)
+    return conversation
+
+
+async def store_inbound(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    channel: str,
+    body: str,
+    provider_sid: str | None = None,
+    media: list[dict[str, Any]] | None = None,
+    payload: dict[str, Any] | None = None,
+) -> Message | None:
+    """Insert an inbound message; None when ``provider_sid`` was already stored (a retried webhook)."""
+    stmt = (
+        insert(Message)
+        .values(
+            tenant_id=tenant_id,
+            conversation_id=conversation_id,
+            direction="inbound",
+            channel=channel,
+            body=body,
+            provider_sid=provider_sid,
+            status="received",
+            media=media or [],
+            payload=payload or {},
+        )
+        .on_conflict_do_nothing(index_elements=["provider_sid"])
+        .returning(Message)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def pending_inbound(
+    session: AsyncSession, *, tenant_id: uuid.UUID, conversation_id: uuid.UUID, channel: str
+) -> list[Message]:
+    """Inbound messages not yet answered, in arrival order."""
+    stmt = (
+        select(Message)
+        .where(
+            Message.tenant_id == tenant_id,
+            Message.conversation_id == conversation_id,
+            Message.direction == "inbound",
+            Message.status == "received",
+            Message.channel == channel,
+        )
+        .order_by(Message.id)
+        .with_for_update()
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def get_conversation(session: AsyncSession, *, tenant_id: uuid.UUID, conversation_id: uuid.UUID) -> Conversation:
+    """One conversation of the tenant or NotFound."""
+    conversation = (
+        await session.execute(
+            select(Conversation).where(Conversation.tenant_id == tenant_id, Conversation.id == conversation_id)
+        )
+    ).scalar_one_or_none()
+    if conversation is None:
+        raise NotFound("conversation not found")
+    return conversation
+
+
+async def list_conversations(
+    session: AsyncSession, *, tenant_id: uuid.UUID, status: str | None = None, limit: int = 50, offset: int = 0
+) -> list[Conversation]:
+    """The tenant's conversations, most recent activity first."""
+    stmt = select(Conversation).where(Conversation.tenant_id == tenant_id)
+    if status:
+        stmt = stmt.where(Conversation.status == status)
+    stmt = stmt.order_by(Conversation.last_message_at.desc().nulls_last(), Conversation.id).limit(limit).offset(offset)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def list_messages(
+    session: AsyncSession, *, tenant_id: uuid.UUID, conversation_id: uuid.UUID, limit: int = 200, before_id: int | None = None
+) -> list[Message]:
+    """Messages of one conversation in order (both directions)."""
+    await get_conversation(session, tenant_id=tenant_id, conversation_id=conversation_id)
+    stmt = select(Message).where(Message.tenant_id == tenant_id, Message.conversation_id == conversation_id)
+    if before_id is not None:
+        stmt = stmt.where(Message.id < before_id)
+    rows = (await session.execute(stmt.order_by(Message.id.desc()).limit(limit))).scalars()
+    return list(reversed(list(rows)))
+
+
+async def start_handoff(
+    session: AsyncSession, *, tenant_id: uuid.UUID, conversation_id: uuid.UUID, reason: str
+) -> None:
+    """Hand the conversation to a human: the bot stays silent until released."""
+    await session.execute(
+        update(Conversation)
+        .where(Conversation.tenant_id == tenant_id, Conversation.id == conversation_id)
+        .values(status="handoff", handoff_reason=reason, handoff_at=func.now(), updated_at=func.now())
+    )
+
+
+async def release_conversation(
+    session: AsyncSession, *, tenant_id: uuid.UUID, conversation_id: uuid.UUID
+) -> Conversation:
+    """Give the conversation back to the bot; messages received meanwhile stay unanswered by it."""
+    conversation = await get_conversation(session, tenant_id=tenant_id, conversation_id=conversation_id)
+    conversation.status = "bot"
+    conversation.released_at = datetime.now(UTC)
+    conversation.handoff_reason = None
+    await session.flush()
+    return conversation
+
+
+async def update_delivery_status(
+    session: AsyncSession, *, tenant_id: uuid.UUID, provider_sid: str, status: str, error_code: int | None
+) -> bool:
+    """Apply a Twilio status callback if it moves the message forward; True when applied."""
+    message = (
+        await session.execute(
+            select(Message)
+            .where(Message.tenant_id == tenant_id, Message.provider_sid == provider_sid, Message.direction == "outbound")
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if message is None:
+        return False
+    new_rank = STATUS_RANK.get(status)
+    if new_rank is None or new_rank <= STATUS_RANK.get(message.status, 0):
+        return False
+    message.status = status
+    if status in {"failed", "undelivered"}:
+        message.error_code = error_code
+    message.status_updated_at = datetime.now(UTC)
+    await session.flush()
+    return True
+
+
+@asynccontextmanager
+async def conversation_lock(conversation_id: uuid.UUID) -> AsyncIterator[None]:
+    """Serialise turns of one conversation across processes (worker jobs and API chats)."""
+    async with get_engine().connect() as conn:
+        key = {"k": str(conversation_id)}
+        await conn.execute(text("SELECT pg_advisory_lock(hashtextextended(:k, 0))"), key)
+        await conn.commit()
+        try:
+            yield
+        finally:
+            await conn.execute(text("SELECT pg_advisory_unlock(hashtextextended(:k, 0))"), key)
+            await conn.commit()
+
+
+async def turns_missing_history(
+    session: AsyncSession, *, tenant_id: uuid.UUID, conversation_id: uuid.UUID
+) -> list[Turn]:
+    """Committed turns whose chat-history write has not happened yet."""
+    stmt = (
+        select(Turn)
+        .where(Turn.tenant_id == tenant_id, Turn.conversation_id == conversation_id, Turn.history_written.is_(False))
+        .order_by(Turn.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def unsent_outbound(session: AsyncSession, *, tenant_id: uuid.UUID, conversation_id: uuid.UUID) -> list[Message]:
+    """Outbound WhatsApp parts written but not yet handed to Twilio, in order."""
+    stmt = (
+        select(Message)
+        .where(
+            Message.tenant_id == tenant_id,
+            Message.conversation_id == conversation_id,
+            Message.direction == "outbound",
+            Message.status == "pending",
+        )
+        .order_by(Message.id)
+    )
+    return list((await session.execute(stmt)).scalars())

@@ -1,0 +1,56 @@
+"""Reading knowledge files: JSON lists, CSV (question, answer) and Markdown."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from pydantic import TypeAdapter, ValidationError
+
+from app.errors import InvalidInput
+from app.knowledge import service as knowledge_service
+from app.knowledge.schemas import KnowledgeEntryCreate
+
+_entries = TypeAdapter(list[KnowledgeEntryCreate])
+
+
+def parse_import(body: bytes, content_type: str, *, category: str | None = None) -> list[KnowledgeEntryCreate]:
+    """Entries from a JSON list or a Markdown document (split by headings)."""
+    if content_type.startswith(("text/markdown", "text/x-markdown", "text/plain")):
+        return knowledge_service.parse_markdown(body.decode("utf-8", errors="replace"), category=category)
+    try:
+        raw = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"Body is not valid JSON: {exc.msg}", details={"line": exc.lineno}) from None
+    try:
+        return _entries.validate_python(raw)
+    except ValidationError as exc:
+        details = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+        raise InvalidInput("Invalid knowledge entries", details=details) from None
+
+
+def read_knowledge_file(path: Path, *, category: str | None = None) -> list[KnowledgeEntryCreate]:
+    """Entries from a file, by extension: .json, .csv (question/answer or title/content columns), .md."""
+    data = path.read_bytes()
+    suffix = path.suffix.lower()
+    if suffix in {".md", ".markdown"}:
+        return knowledge_service.parse_markdown(data.decode("utf-8"), category=category)
+    if suffix == ".csv":
+        reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig")))
+        fields = {f.strip().lower(): f for f in reader.fieldnames or []}
+        title_key = fields.get("question") or fields.get("title")
+        content_key = fields.get("answer") or fields.get("content")
+        if not title_key or not content_key:
+            raise InvalidInput(f"{path.name}: CSV needs question,answer (or title,content) columns")
+        entries = []
+        for row_no, row in enumerate(reader, start=2):
+            title, content = (row.get(title_key) or "").strip(), (row.get(content_key) or "").strip()
+            if not title or not content:
+                raise InvalidInput(f"{path.name}: row {row_no} has an empty question or answer", details={"row": row_no})
+            entries.append(
+                KnowledgeEntryCreate(title=title, content=content, category=row.get(fields.get("category", "")) or category)
+            )
+        return entries
+    return parse_import(data, "application/json", category=category)

@@ -1,0 +1,43 @@
+"""Knowledge API shapes."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+EntryType = Literal["faq", "policy", "product_info", "location", "company", "other"]
+
+
+class KnowledgeEntryCreate(BaseModel):
+    """One entry to import."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    title: str = Field(min_length=1, max_length=500)
+    content: str = Field(min_length=1, max_length=20_000)
+    category: str | None = Field(default=None, max_length=100)
+    type: EntryType = "faq"
+    language: Literal["es", "en"] | None = None
+    keywords: list[str] = Field(default_factory=list, max_length=50)
+    priority: int = 0
+
+
+class KnowledgeImportResult(BaseModel):
+    """Counts of an import; re-importing identical content creates nothing."""
+
+    created: int
+    updated: int
+    unchanged: int
+
+
+class KnowledgeHit(BaseModel):
+    """A scored entry from a search."""
+
+    id: uuid.UUID
+    title: str
+    content: str
+    category: str | None
+    language: str
+    score: float

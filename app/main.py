@@ -1,0 +1,120 @@
+"""The FastAPI application: API, webhooks, health."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.catalog.router import router as catalog_router
+from app.channels.router import router as channels_router
+from app.config import get_settings
+from app.conversations.router import router as conversations_router
+from app.db import dispose_engine, session_scope
+from app.errors import error_body, install_error_handlers
+from app.knowledge.router import router as knowledge_router
+from app.logging import configure_logging
+from app.tenants.router import router as tenants_router
+
+log = logging.getLogger(__name__)
+
+
+class BodySizeLimit:
+    """Answer 413 for request bodies over ``max_bytes`` (declared or streamed)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._reject(send)
+            return
+        seen = 0
+        too_large = False
+
+        async def limited() -> Message:
+            nonlocal seen, too_large
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    too_large = True
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._reject(send)
+
+    async def _reject(self, send: Send) -> None:
+        body = json.dumps(
+            error_body("payload_too_large", f"Request body exceeds {self.max_bytes} bytes", {"max_bytes": self.max_bytes})
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+@asynccontextmanager
+async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    from app import queue
+
+    configure_logging()
+    app_queue = queue.get_queue()
+    async with app_queue.open_async():
+        yield
+    await dispose_engine()
+
+
+def create_app() -> FastAPI:
+    """Build the application."""
+    settings = get_settings()
+    app = FastAPI(
+        title="WhatsApp sales, support and concierge agent",
+        version="0.1.0",
+        description="Webhooks for Twilio WhatsApp and an HTTP API for tenants, chat, catalog and knowledge.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for router in (tenants_router, conversations_router, catalog_router, knowledge_router, channels_router):
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    async def readyz() -> JSONResponse:
+        """The database answers and its schema is migrated."""
+        try:
+            async with session_scope() as session:
+                version = (await session.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
+        except Exception as exc:  # any failure means "not ready"
+            log.warning("readiness check failed: %s", type(exc).__name__)
+            return JSONResponse(error_body("not_ready", "database unavailable or not migrated"), status_code=503)
+        return JSONResponse({"status": "ready", "schema": version})
+
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    return app

@@ -1,0 +1,136 @@
+"""The job queue (procrastinate on the application's PostgreSQL) and its tasks.
+
+One job per conversation burst: the job is scheduled ``BURST_WINDOW_SECONDS`` after the first
+message, and a queueing lock folds later messages of the burst into it. The job lock keeps one
+conversation's jobs strictly sequential, across any number of workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from functools import lru_cache
+
+import procrastinate
+from procrastinate.exceptions import AlreadyEnqueued
+from sqlalchemy import select
+
+from app.channels.sender import ReplySender
+from app.config import get_settings
+from app.conversations import flows
+from app.conversations.models import Message
+from app.db import libpq_conninfo, session_scope
+
+log = logging.getLogger(__name__)
+
+blueprint = procrastinate.Blueprint()
+_sender: ReplySender | None = None
+
+
+def sender() -> ReplySender:
+    """The process's reply sender (created on first use, inside the running loop)."""
+    global _sender
+    if _sender is None:
+        _sender = ReplySender(get_settings())
+    return _sender
+
+
+async def close_sender() -> None:
+    """Close the sender's HTTP session at shutdown."""
+    global _sender
+    if _sender is not None:
+        await _sender.aclose()
+        _sender = None
+
+
+def _lock(conversation_id: uuid.UUID) -> str:
+    return f"conversation:{conversation_id}"
+
+
+@blueprint.task(
+    name="process_conversation",
+    retry=procrastinate.RetryStrategy(max_attempts=10, wait=1, exponential_wait=2),
+)
+async def process_conversation(tenant_id: str, conversation_id: str) -> None:
+    """Answer a conversation's pending WhatsApp messages and deliver the reply."""
+    await flows.process_whatsapp(
+        tenant_id=uuid.UUID(tenant_id), conversation_id=uuid.UUID(conversation_id), sender=sender()
+    )
+
+
+async def enqueue_conversation(*, tenant_id: uuid.UUID, conversation_id: uuid.UUID, delay_seconds: float) -> bool:
+    """Queue processing of a conversation; False when a not-yet-started job already covers it."""
+    lock = _lock(conversation_id)
+    task = process_conversation.configure(
+        lock=lock, queueing_lock=lock, schedule_in={"seconds": delay_seconds} if delay_seconds > 0 else None
+    )
+    try:
+        await task.defer_async(tenant_id=str(tenant_id), conversation_id=str(conversation_id))
+    except AlreadyEnqueued:
+        return False
+    return True
+
+
+async def recover() -> dict[str, int]:
+    """Retry jobs of dead workers and re-queue conversations left with unanswered or unsent messages."""
+    app = get_queue()
+    stalled = list(await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=get_settings().stalled_job_seconds))
+    for job in stalled:
+        log.warning("retrying stalled job %s (%s)", job.id, job.task_name)
+        await app.job_manager.retry_job(job)
+    async with session_scope() as session:
+        rows = (
+            await session.execute(
+                select(Message.tenant_id, Message.conversation_id)
+                .where(
+                    Message.channel == "whatsapp",
+                    ((Message.direction == "inbound") & (Message.status == "received"))
+                    | ((Message.direction == "outbound") & (Message.status == "pending")),
+                )
+                .distinct()
+            )
+        ).all()
+    requeued = 0
+    for tenant_id, conversation_id in rows:
+        requeued += await enqueue_conversation(tenant_id=tenant_id, conversation_id=conversation_id, delay_seconds=0)
+    return {"stalled": len(stalled), "requeued": requeued}
+
+
+@blueprint.periodic(cron="* * * * *", periodic_id="recover")
+@blueprint.task(name="recover", queueing_lock="recover")
+async def recover_periodically(timestamp: int) -> None:
+    """Every minute: the safety net behind the webhook's enqueue and the workers' heartbeats."""
+    result = await recover()
+    if any(result.values()):
+        log.info("recovery: %s", result)
+
+
+@lru_cache
+def get_queue() -> procrastinate.App:
+    """The procrastinate app bound to the application's database."""
+    app = procrastinate.App(
+        connector=procrastinate.PsycopgConnector(conninfo=libpq_conninfo(), min_size=1, max_size=10),
+    )
+    app.add_tasks_from(blueprint, namespace="agent")
+    return app
+
+
+async def run_worker(*, concurrency: int | None = None) -> None:
+    """Run a worker until SIGINT/SIGTERM, recovering stalled work at start."""
+    settings = get_settings()
+    app = get_queue()
+    async with app.open_async():
+        result = await recover()
+        log.info("worker starting (concurrency=%s); recovery: %s", concurrency or settings.worker_concurrency, result)
+        try:
+            await app.run_worker_async(
+                concurrency=concurrency or settings.worker_concurrency,
+                name="agent-worker",
+                update_heartbeat_interval=max(1.0, settings.stalled_job_seconds / 4),
+                stalled_worker_timeout=settings.stalled_job_seconds,
+                delete_jobs="successful",
+            )
+        finally:
+            await close_sender()
+            await asyncio.sleep(0)

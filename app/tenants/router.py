@@ -1,0 +1,60 @@
+"""Tenant endpoints (admin creates; tenant keys read and change their own tenant)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, Field
+
+from app.auth import service as auth_service
+from app.deps import AdminDep, SessionDep, TenantDep
+from app.tenants import service as tenant_service
+from app.tenants.schemas import TenantCreate, TenantRead, TenantUpdate
+
+router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
+
+
+class ApiKeyCreate(BaseModel):
+    """A new key's label."""
+
+    name: str = Field(default="default", min_length=1, max_length=100)
+
+
+class ApiKeyCreated(BaseModel):
+    """The key's secret, shown only in this response."""
+
+    id: str
+    name: str
+    key: str
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=TenantRead)
+async def create_tenant(data: TenantCreate, session: SessionDep, _: AdminDep) -> TenantRead:
+    """Create a tenant (admin key)."""
+    tenant = await tenant_service.create_tenant(session, data=data)
+    return tenant_service.to_read(tenant)
+
+
+@router.get("", response_model=list[TenantRead])
+async def list_tenants(session: SessionDep, _: AdminDep) -> list[TenantRead]:
+    """All tenants (admin key)."""
+    return [tenant_service.to_read(t) for t in await tenant_service.list_tenants(session)]
+
+
+@router.get("/{slug}", response_model=TenantRead)
+async def get_tenant(tenant: TenantDep) -> TenantRead:
+    """One tenant."""
+    return tenant_service.to_read(tenant)
+
+
+@router.patch("/{slug}", response_model=TenantRead)
+async def update_tenant(data: TenantUpdate, tenant: TenantDep, session: SessionDep) -> TenantRead:
+    """Change any field; ``flags`` merge key by key. Takes effect on the next turn."""
+    updated = await tenant_service.update_tenant(session, tenant=tenant, data=data)
+    return tenant_service.to_read(updated)
+
+
+@router.post("/{slug}/api-keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
+async def create_api_key(data: ApiKeyCreate, tenant: TenantDep, session: SessionDep, _: AdminDep) -> ApiKeyCreated:
+    """Create a tenant-scoped key (admin key); the secret is shown once and stored only as a hash."""
+    key = await auth_service.create_api_key(session, tenant_id=tenant.id, name=data.name)
+    return ApiKeyCreated(id=str(key.id), name=key.name, key=key.secret)

@@ -1,0 +1,130 @@
+"""Tenant logic: create, read, change; resolve a tenant from an inbound WhatsApp number."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import Conflict, NotFound
+from app.tenants.models import Tenant, TenantNumber
+from app.tenants.schemas import FinanceSettings, TenantCreate, TenantRead, TenantUpdate
+
+
+def to_read(tenant: Tenant) -> TenantRead:
+    """API view of a tenant."""
+    return TenantRead(
+        id=tenant.id,
+        slug=tenant.slug,
+        name=tenant.name,
+        whatsapp_numbers=tenant.whatsapp_numbers,
+        locale=tenant.locale,
+        timezone=tenant.timezone,
+        finance=FinanceSettings.model_validate(tenant.finance),
+        flags=tenant.flags,
+        persona=tenant.persona,
+        catalog_version=tenant.catalog_version,
+        created_at=tenant.created_at,
+        updated_at=tenant.updated_at,
+    )
+
+
+async def _check_numbers_free(session: AsyncSession, *, numbers: list[str], tenant_id: uuid.UUID | None) -> None:
+    if not numbers:
+        return
+    rows = (await session.execute(select(TenantNumber).where(TenantNumber.address.in_(numbers)))).scalars().all()
+    taken = [r.address for r in rows if r.tenant_id != tenant_id]
+    if taken:
+        raise Conflict("WhatsApp number already belongs to another tenant", details={"numbers": taken})
+
+
+async def create_tenant(session: AsyncSession, *, data: TenantCreate) -> Tenant:
+    """Create a tenant; 409 when the slug or a number is taken."""
+    if await get_tenant_by_slug(session, slug=data.slug, missing_ok=True):
+        raise Conflict(f"tenant {data.slug!r} already exists")
+    await _check_numbers_free(session, numbers=data.whatsapp_numbers, tenant_id=None)
+    tenant = Tenant(
+        slug=data.slug,
+        name=data.name,
+        locale=data.locale,
+        timezone=data.timezone,
+        finance=data.finance.model_dump(mode="json"),
+        flags=dict(data.flags),
+        persona=dict(data.persona),
+        numbers=[TenantNumber(address=n) for n in data.whatsapp_numbers],
+    )
+    session.add(tenant)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict("tenant slug or number already exists") from exc
+    await session.refresh(tenant)
+    return tenant
+
+
+async def update_tenant(session: AsyncSession, *, tenant: Tenant, data: TenantUpdate) -> Tenant:
+    """Apply a partial change; flags merge key by key."""
+    fields = data.model_dump(exclude_unset=True)
+    if "whatsapp_numbers" in fields and data.whatsapp_numbers is not None:
+        await _check_numbers_free(session, numbers=data.whatsapp_numbers, tenant_id=tenant.id)
+        wanted = list(data.whatsapp_numbers)
+        tenant.numbers = [n for n in tenant.numbers if n.address in wanted] + [
+            TenantNumber(address=a) for a in wanted if a not in tenant.whatsapp_numbers
+        ]
+    for name in ("name", "locale", "timezone"):
+        if fields.get(name) is not None:
+            setattr(tenant, name, fields[name])
+    if data.finance is not None:
+        tenant.finance = data.finance.model_dump(mode="json")
+    if data.flags is not None:
+        tenant.flags = {**tenant.flags, **data.flags}
+    if data.persona is not None:
+        tenant.persona = {**tenant.persona, **data.persona}
+    await session.flush()
+    await session.refresh(tenant)
+    return tenant
+
+
+async def set_flag(session: AsyncSession, *, tenant: Tenant, flag: str, value: bool) -> Tenant:
+    """Switch one feature flag."""
+    return await update_tenant(session, tenant=tenant, data=TenantUpdate(flags={flag: value}))
+
+
+async def get_tenant_by_slug(session: AsyncSession, *, slug: str, missing_ok: bool = False) -> Tenant | None:
+    """The tenant with ``slug``; raises NotFound unless ``missing_ok``."""
+    tenant = (await session.execute(select(Tenant).where(Tenant.slug == slug))).scalar_one_or_none()
+    if tenant is None and not missing_ok:
+        raise NotFound(f"tenant {slug!r} not found")
+    return tenant
+
+
+async def require_tenant(session: AsyncSession, *, slug: str) -> Tenant:
+    """The tenant with ``slug`` or NotFound."""
+    tenant = await get_tenant_by_slug(session, slug=slug)
+    assert tenant is not None
+    return tenant
+
+
+async def get_tenant_by_number(session: AsyncSession, *, address: str) -> Tenant | None:
+    """The tenant that owns the WhatsApp address a customer wrote to (Twilio's ``To``)."""
+    stmt = select(Tenant).join(TenantNumber).where(TenantNumber.address == address)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def list_tenants(session: AsyncSession) -> list[Tenant]:
+    """All tenants by slug."""
+    return list((await session.execute(select(Tenant).order_by(Tenant.slug))).scalars().all())
+
+
+def finance_settings(tenant: Tenant) -> FinanceSettings:
+    """The tenant's finance rules, defaults filled in."""
+    return FinanceSettings.model_validate(tenant.finance or {})
+
+
+def flag(tenant: Tenant, name: str, default: bool = False) -> bool:
+    """A feature flag's value."""
+    value: Any = (tenant.flags or {}).get(name, default)
+    return bool(value)
