@@ -72,8 +72,16 @@ async def catalog_node(state: TurnState) -> dict[str, Any]:
     return answer_catalog(state)
 
 
-async def finance_node(state: TurnState) -> dict[str, Any]:
-    return answer_finance(state)
+async def finance_node(state: TurnState, config: RunnableConfig) -> dict[str, Any]:
+    result = answer_finance(state)
+    if result.get("needs_price"):
+        # "¿Qué requisitos piden para el crédito?" has no car or amount to quote: the business's
+        # own written answer is better than asking for a price, when it has one.
+        info = await answer_info(state, _deps(config))
+        if info.get("sources"):
+            return info
+        result.pop("needs_price")
+    return result
 
 
 async def handoff_node(state: TurnState) -> dict[str, Any]:

@@ -77,7 +77,7 @@ def answer_finance(state: TurnState) -> dict[str, Any]:
         if same_price and last_quote and request.down_payment is None and request.down_payment_ratio is None:
             request = request.model_copy(update={"down_payment": Decimal(str(last_quote["down_payment"]))})
     if price is None:
-        return {"agent": "finance", "reply": say("finance_need_price", language), "memory": memory}
+        return {"agent": "finance", "reply": say("finance_need_price", language), "memory": memory, "needs_price": True}
 
     terms = FinanceTerms(
         annual_rate=tenant.annual_rate,

@@ -573,6 +573,15 @@ def _and(*masks: npt.NDArray[np.bool_] | None) -> npt.NDArray[np.bool_]:
     return result
 
 
+def _resolve_column(name: str, by_key: Mapping[str, str]) -> str | None:
+    """Attribute column for a loosely spelled name ("Transmisión" -> "transmission")."""
+    key = name_key(name)
+    if key in by_key:
+        return by_key[key]
+    hit = process.extractOne(key, list(by_key), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+    return by_key[hit[0]] if hit is not None else None
+
+
 def search_catalog(
     df: pd.DataFrame, filters: CatalogFilters, vocabulary: CatalogVocabulary | None = None
 ) -> CatalogResult:
@@ -590,7 +599,7 @@ def search_catalog(
     columns = attribute_columns(df)
     by_key = {name_key(c): c for c in columns}
     for name, wanted in filters.features.items():
-        column = name if name in columns else by_key.get(name_key(name))
+        column = name if name in columns else _resolve_column(name, by_key)
         if column is None:
             unknown.append(name)
             continue
@@ -617,11 +626,40 @@ def search_catalog(
         return CatalogResult(items=[], total=0, relaxed=[], unknown_features=unknown, applied=filters)
 
     idx = np.flatnonzero(matched)
+    # A filter dropped on the way that every match still meets was not really relaxed.
+    relaxed = [name for name in relaxed if not _still_met(df, filters, name, idx, year, price, km)]
     top = idx[_top_positions(filters, applied.sort, year[idx], price[idx], km[idx], filters.limit)]
     items = [_card(df, int(i), columns) for i in top]
     return CatalogResult(
         items=items, total=int(idx.size), relaxed=relaxed, unknown_features=unknown, applied=applied
     )
+
+
+def _still_met(
+    df: pd.DataFrame,
+    f: CatalogFilters,
+    name: str,
+    idx: npt.NDArray[np.intp],
+    year: npt.NDArray[np.int64],
+    price: npt.NDArray[np.float64],
+    km: npt.NDArray[np.float64],
+) -> bool:
+    """Whether all rows ``idx`` satisfy the original filter ``name``."""
+    if name == "year_min" and f.year_min is not None:
+        return bool((year[idx] >= f.year_min).all())
+    if name == "year_max" and f.year_max is not None:
+        return bool((year[idx] <= f.year_max).all())
+    if name == "km_max" and f.km_max is not None:
+        return bool((np.nan_to_num(km[idx], nan=np.inf) <= f.km_max).all())
+    if name == "price_max" and f.price_max is not None:
+        return bool((price[idx] <= f.price_max).all())
+    if name == "price_min" and f.price_min is not None:
+        return bool((price[idx] >= f.price_min).all())
+    if name in ("make", "model"):
+        value = f.make if name == "make" else f.model
+        keys = df[f"{name}_key"].to_numpy(dtype=object)[idx]
+        return value is not None and bool((keys == name_key(value)).all())
+    return False
 
 
 def _relaxation_states(

@@ -1,0 +1,51 @@
+# WhatsApp sales, support and concierge agent. `just` lists the recipes.
+
+set dotenv-load := true
+
+venv := ".venv"
+bin := venv + "/bin"
+
+# List the recipes
+default:
+    @just --list
+
+# Install Python and the project's dependencies into .venv (uv)
+install:
+    uv sync --frozen 2>/dev/null || uv sync
+
+# Migrate, seed the demo tenant, serve the API (PORT, default 8000) with a worker; embedded PostgreSQL when DATABASE_URL is unset
+up: install
+    {{bin}}/agentctl up --port ${PORT:-8000}
+
+# Run the test suite (real embedded PostgreSQL, fake Twilio)
+test *args: install
+    {{bin}}/python -m pytest {{args}}
+
+# Talk to the demo dealer as a WhatsApp customer
+chat tenant="demo": install
+    {{bin}}/agentctl migrate
+    {{bin}}/agentctl seed
+    {{bin}}/agentctl chat {{tenant}}
+
+# Apply database migrations
+migrate: install
+    {{bin}}/agentctl migrate
+
+# Lint: ruff and mypy --strict
+lint: install
+    {{bin}}/ruff check app agents tests
+    {{bin}}/ruff format --check app agents tests
+    {{bin}}/mypy app agents
+
+# Format the code
+fmt: install
+    {{bin}}/ruff format app agents tests
+    {{bin}}/ruff check --fix app agents tests
+
+# Benchmarks: webhook acknowledgement and offline turn processing under 50 concurrent senders
+bench: install
+    {{bin}}/python -m tests.bench.run
+
+# Run the agentctl CLI
+agentctl *args: install
+    {{bin}}/agentctl {{args}}
