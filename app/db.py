@@ -69,7 +69,7 @@ def start_embedded_postgres(data_dir: Path) -> URL:
             pgdata = (data_dir / "postgres").resolve()
             pgdata.parent.mkdir(parents=True, exist_ok=True)
             log.info("starting embedded PostgreSQL in %s", pgdata)
-            _embedded_server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+            _embedded_server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
         info = _embedded_server.get_postmaster_info()
         return URL.create(
             "postgresql", username="postgres", database="postgres", query={"host": str(info.socket_dir)}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 import procrastinate
@@ -62,9 +63,8 @@ async def process_conversation(tenant_id: str, conversation_id: str) -> None:
 async def enqueue_conversation(*, tenant_id: uuid.UUID, conversation_id: uuid.UUID, delay_seconds: float) -> bool:
     """Queue processing of a conversation; False when a not-yet-started job already covers it."""
     lock = _lock(conversation_id)
-    task = process_conversation.configure(
-        lock=lock, queueing_lock=lock, schedule_in={"seconds": delay_seconds} if delay_seconds > 0 else None
-    )
+    schedule_at = datetime.now(UTC) + timedelta(seconds=delay_seconds) if delay_seconds > 0 else None
+    task = process_conversation.configure(lock=lock, queueing_lock=lock, schedule_at=schedule_at)
     try:
         await task.defer_async(tenant_id=str(tenant_id), conversation_id=str(conversation_id))
     except AlreadyEnqueued:
@@ -97,10 +97,11 @@ async def recover() -> dict[str, int]:
     return {"stalled": len(stalled), "requeued": requeued}
 
 
-@blueprint.periodic(cron="* * * * *", periodic_id="recover")
+# Every 5 seconds (sixth cron field), deferred once per tick for the whole cluster.
+@blueprint.periodic(cron="* * * * * */5", periodic_id="recover")
 @blueprint.task(name="recover", queueing_lock="recover")
 async def recover_periodically(timestamp: int) -> None:
-    """Every minute: the safety net behind the webhook's enqueue and the workers' heartbeats."""
+    """The safety net behind the webhook's enqueue and the workers' heartbeats."""
     result = await recover()
     if any(result.values()):
         log.info("recovery: %s", result)
@@ -127,6 +128,9 @@ async def run_worker(*, concurrency: int | None = None) -> None:
             await app.run_worker_async(
                 concurrency=concurrency or settings.worker_concurrency,
                 name="agent-worker",
+                # Burst jobs are scheduled a moment ahead; NOTIFY fires at defer time, not when
+                # they become due, so poll often enough to keep the burst window's promise.
+                fetch_job_polling_interval=0.25,
                 update_heartbeat_interval=max(1.0, settings.stalled_job_seconds / 4),
                 stalled_worker_timeout=settings.stalled_job_seconds,
                 delete_jobs="successful",

@@ -20,6 +20,8 @@ LOW_MILEAGE_KM = 60_000
 AROUND_TOLERANCE = 0.10
 YEAR_MIN, YEAR_MAX = 1990, 2030
 KM_PER_MILE = 1.609
+# Anything bigger is a phone number or an id, not a car price.
+MAX_PRICE = 100_000_000
 
 _TOKEN = re.compile(r"[a-z0-9ñ]+")
 
@@ -34,11 +36,12 @@ _AMOUNT = re.compile(
     r"(?:\s*(?P<tail>pesos|mxn|usd|dolares|dlls|kilometros|kilometraje|kms|km|millas|miles)(?![a-zñ]))?"
 )
 
-# Words that may sit between a cue and its number: "menos DE", "presupuesto ES DE".
-_FILL = r"(?:\s+|[:$]|\b(?:de|del|of|los|las|el|la|un|una|the|a|an|es|is|sea|be|que|en|around)\b)*"
+# Words that may sit between a cue and its number: "menos DE", "presupuesto ES DE". One character or
+# word per repetition: a nested quantifier like (\s+)* backtracks exponentially on blanked-out spans.
+_FILL = r"(?:[\s:$]|\b(?:de|del|of|los|las|el|la|un|una|the|a|an|es|is|sea|be|que|en)\b)*"
 _PRE_CUE = re.compile(
     r"(?<![a-zñ0-9])(?:"
-    r"(?P<around>mas o menos|alrededor|aproximadamente|aprox|cerca|como|unos|unas|about|approximately|approx"
+    r"(?P<around>mas o menos|alrededor|aproximadamente|aprox|cerca|como|unos|unas|around|about|approximately|approx"
     r"|roughly|por ahi|~)"
     r"|(?P<min_strict>despues|after|newer than|mas nuevos? que|posterior|later than)"
     r"|(?P<max_strict>antes|before|older than|mas viejos? que|anterior)"
@@ -54,7 +57,7 @@ _POST_MIN = re.compile(
     r"|and newer|para arriba|pa arriba|en adelante|o superior|minimo|at least)(?![a-zñ])"
 )
 _POST_MAX = re.compile(
-    r"\s*(?:o menos|or less|or under|o anteriores?|o mas viej[oa]s?|or older|or earlier|maximo|max|tops"
+    r"\s*(?:o menos|or less|or under|o anterior(?:es)?|o mas viej[oa]s?|or older|or earlier|maximo|max|tops"
     r"|como maximo|at most|a lo mucho)(?![a-zñ])"
 )
 _RANGE_START = re.compile(rf"(?<![a-zñ0-9])(?:entre|between|de|del|from|desde){_FILL}$")
@@ -63,6 +66,7 @@ _KM_CUE = re.compile(
     r"(?<![a-zñ0-9])(?:kilometraje|mileage|kilometros|kms|km|odometro|odometer)"
     r"\s*(?:(?:de|of|:|is|es|con|with|menor|menor a|menos de|less than|under|below|hasta|maximo|max|up to)\s*)*$"
 )
+_LOW_BEFORE = re.compile(r"(?<![a-zñ])(?:poc[oa]s?|baj[oa]|low)\s+$")
 _FINANCE_CUE = re.compile(
     r"(?<![a-zñ0-9])(?:enganche|mensualidad(?:es)?|mensual|pagos?|abonos?|down ?payment|monthly|deposito|deposit"
     r"|apartado|apartar|sueldo|salary|gano|ingresos?)\s*(?:(?:de|of|:|unos|como|around|about|es|is)\s*)*\$?\s*$"
@@ -71,7 +75,8 @@ _NOT_MONEY_AFTER = re.compile(
     r"\s*(?:años|anos|ano|año|years?|yrs?|meses|mes|months?|puertas|doors|cilindros|cil|cyl|pasajeros|plazas"
     r"|asientos|seats|dueños|duenos|owners?|hp|cv|litros|lts?|l|%|por ciento|percent|semanas|weeks?|dias|days"
     r"|horas|hours|velocidades|speeds|opciones|options|carros|autos|coches|cars|resultados|results"
-    r"|mensualidades|pagos|payments|x)(?![a-zñ])"
+    r"|mensualidades|pagos|payments|personas|people|passengers|x|de enganche|de pago inicial|de mensualidad"
+    r"|mensuales|al mes|por mes|per month|a month|monthly|down)(?![a-zñ])"
 )
 _LIMIT = re.compile(
     r"(?<![0-9.,])(?P<n>\d{1,2})\s+(?:opciones|carros|autos|coches|options|cars|resultados|results|modelos)\b"
@@ -284,7 +289,6 @@ class _Numbers:
 
     year_min: int | None = None
     year_max: int | None = None
-    years: list[int] | None = None
     price_min: float | None = None
     price_max: float | None = None
     km_max: int | None = None
@@ -297,6 +301,16 @@ def _pre_cue(pre: str) -> tuple[str | None, int]:
         return None, len(pre)
     kind = "min" if m.lastgroup == "min_phrase" else m.lastgroup
     return kind, m.start()
+
+
+def _km_context(pre: str, cue_at: int) -> bool:
+    """Whether the words before a number name mileage: "kilometraje menor a 50 mil", "km: 40,000"."""
+    for text in (pre[:cue_at], pre):
+        m = _KM_CUE.search(text)
+        # "poco km menos de 300 mil": the km word belongs to "poco km", the number is a price.
+        if m is not None and not _LOW_BEFORE.search(text, 0, m.start()):
+            return True
+    return False
 
 
 def _parse_numbers(t: str, consumed: list[_Span]) -> _Numbers:
@@ -329,7 +343,7 @@ def _parse_numbers(t: str, consumed: list[_Span]) -> _Numbers:
             out.year_min, out.year_max = low, high
         elif a.year_like or b.year_like:
             continue
-        elif a.km or b.km or _KM_CUE.search(pre):
+        elif a.km or b.km or _km_context(pre, len(pre)):
             km = b.value * (KM_PER_MILE if b.miles else 1)
             out.km_max = int(km if km >= 1000 else km * 1000)
         else:
@@ -338,7 +352,7 @@ def _parse_numbers(t: str, consumed: list[_Span]) -> _Numbers:
                 low_v = a.base * b.mult  # "entre 200 y 300 mil"
             if b.mult == 1 and a.mult > 1 and b.base < 1000:
                 high_v = b.base * a.mult  # "200 mil a 300"
-            if max(low_v, high_v) < 1000:
+            if not 1000 <= max(low_v, high_v) <= MAX_PRICE:
                 continue
             out.price_min, out.price_max = min(low_v, high_v), max(low_v, high_v)
         used.update((i, i + 1))
@@ -356,7 +370,7 @@ def _parse_numbers(t: str, consumed: list[_Span]) -> _Numbers:
             kind = "min" if post_cue.re is _POST_MIN else "max"
         span = _Span(m.start - (len(pre) - cue_at), m.end + (post_cue.end() if post_cue else 0))
 
-        if m.km or _KM_CUE.search(pre[:cue_at]) or _KM_CUE.search(pre):
+        if m.km or (not m.currency and _km_context(pre, cue_at)):
             if kind in ("min", "min_strict"):
                 continue
             km = m.value * (KM_PER_MILE if m.miles else 1)
@@ -380,7 +394,7 @@ def _parse_numbers(t: str, consumed: list[_Span]) -> _Numbers:
                 if kind is None or not 100 <= value < 1000 or "." in m.raw or "," in m.raw:
                     continue
                 value *= 1000
-            if value < 1000:
+            if not 1000 <= value <= MAX_PRICE:
                 continue
             if kind == "around":
                 out.price_min = round(value * (1 - AROUND_TOLERANCE), 2)
@@ -392,7 +406,6 @@ def _parse_numbers(t: str, consumed: list[_Span]) -> _Numbers:
         consumed.append(span)
 
     if exact_years:
-        out.years = exact_years
         if out.year_min is None:
             out.year_min = min(exact_years)
         if out.year_max is None:

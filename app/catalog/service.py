@@ -66,10 +66,11 @@ def parse_catalog_csv(data: bytes) -> list[dict[str, Any]]:
         textual = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         textual = data.decode("latin-1")
+    dialect: type[csv.Dialect] | csv.Dialect
     try:
         dialect = csv.Sniffer().sniff(textual[:4096], delimiters=",;\t")
     except csv.Error:
-        dialect = csv.excel()
+        dialect = csv.excel
     reader = csv.reader(io.StringIO(textual), dialect)
     try:
         header = next(reader)

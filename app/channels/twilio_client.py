@@ -15,14 +15,14 @@ from types import TracebackType
 from typing import Any, Self
 
 import aiohttp
-from twilio.base import values  # type: ignore[import-untyped]
-from twilio.base.exceptions import (  # type: ignore[import-untyped]
+from twilio.base import values
+from twilio.base.exceptions import (
     TwilioException,
     TwilioRestException,
     TwilioServiceException,
 )
-from twilio.http.async_http_client import AsyncTwilioHttpClient  # type: ignore[import-untyped]
-from twilio.rest import Client  # type: ignore[import-untyped]
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.rest import Client
 
 from app.channels.splitting import TWILIO_MAX_BODY_CHARS
 
