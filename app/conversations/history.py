@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import uuid
 import warnings
-from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.messages import BaseMessage, message_to_dict, messages_from_dict
@@ -67,7 +66,3 @@ class WindowedChatHistory(SQLChatMessageHistory):
             )
             rows = list((await session.execute(stmt)).scalars())
         return [self.converter.from_sql_model(r) for r in reversed(rows)]
-
-    async def aadd_messages(self, messages: Sequence[BaseMessage]) -> None:
-        """Append messages in one transaction."""
-        await super().aadd_messages(messages)
