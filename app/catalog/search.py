@@ -173,6 +173,14 @@ class CatalogFilters(BaseModel):
     limit: int = Field(default=3, ge=1, le=10, description="How many cars to return (1-10).")
     exclude_ids: list[str] = Field(default_factory=list, description="Stock ids already shown, to skip.")
 
+    @field_validator("features", mode="before")
+    @classmethod
+    def _stringify_feature_values(cls, value: Any) -> Any:
+        # Tool calls often send {"carplay": true}; the catalog compares text, so accept it as "Sí".
+        if isinstance(value, Mapping):
+            return {k: _display_value(v) if isinstance(v, bool | int | float) else v for k, v in value.items()}
+        return value
+
     @field_validator("make", "model")
     @classmethod
     def _blank_to_none(cls, value: str | None) -> str | None:
@@ -553,7 +561,7 @@ class _Masks:
     km: npt.NDArray[np.bool_] | None
 
 
-def _price_mask(price: npt.NDArray[np.float64], low: float | None, high: float | None) -> npt.NDArray[np.bool_] | None:
+def _range_mask(price: npt.NDArray[np.float64], low: float | None, high: float | None) -> npt.NDArray[np.bool_] | None:
     if low is None and high is None:
         return None
     mask = np.ones(price.shape, dtype=bool)
@@ -585,7 +593,7 @@ def _resolve_column(name: str, by_key: Mapping[str, str]) -> str | None:
 def search_catalog(
     df: pd.DataFrame, filters: CatalogFilters, vocabulary: CatalogVocabulary | None = None
 ) -> CatalogResult:
-    """Filter, rank and cut the catalog; relax filters step by step when nothing matches."""
+    """Filter, rank and cut the catalog; when nothing matches, relax year, km, model, price (+15%), make."""
     filters = _canonicalise(df, filters, vocabulary)
     n = len(df)
     year = df["year"].to_numpy(dtype="int64")
@@ -611,7 +619,7 @@ def search_catalog(
         base=base,
         make=_eq_mask(df, "make_key", name_key(filters.make)) if filters.make else None,
         model=_eq_mask(df, "model_key", name_key(filters.model)) if filters.model else None,
-        year=_price_mask(year.astype("float64"), filters.year_min, filters.year_max),
+        year=_range_mask(year.astype("float64"), filters.year_min, filters.year_max),
         km=(np.nan_to_num(km, nan=np.inf) <= filters.km_max) if filters.km_max is not None else None,
     )
 
@@ -666,7 +674,7 @@ def _relaxation_states(
     df: pd.DataFrame, f: CatalogFilters, m: _Masks, price: npt.NDArray[np.float64]
 ) -> Iterable[tuple[CatalogFilters, list[str], npt.NDArray[np.bool_]]]:
     """Exact filters first, then: year, km, model (keeping make), price +15%, make."""
-    exact_price = _price_mask(price, f.price_min, f.price_max)
+    exact_price = _range_mask(price, f.price_min, f.price_max)
     yield f, [], _and(m.base, m.make, m.model, m.year, m.km, exact_price)
 
     update: dict[str, Any] = {}
@@ -697,7 +705,7 @@ def _relaxation_states(
     before_price = (dict(update), list(names))
 
     price_update, price_names = _widen_price(f)
-    wide_price = _price_mask(price, price_update.get("price_min"), price_update.get("price_max"))
+    wide_price = _range_mask(price, price_update.get("price_min"), price_update.get("price_max"))
     if price_names:
         yield (
             f.model_copy(update=update | price_update),

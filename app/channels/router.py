@@ -96,9 +96,9 @@ async def delivery_status(form: FormDep) -> Response:
         raise InvalidInput("Missing MessageSid or MessageStatus")
     error_code = int(form["ErrorCode"]) if form.get("ErrorCode", "").isdigit() else None
     async with session_scope() as session:
-        tenant = await tenant_service.get_tenant_by_number(session, address=form.get("From", ""))
-        if tenant is not None:
+        tenant_id = await tenant_service.tenant_id_for_number(session, address=form.get("From", ""))
+        if tenant_id is not None:
             await conversation_service.update_delivery_status(
-                session, tenant_id=tenant.id, provider_sid=sid, status=status, error_code=error_code
+                session, tenant_id=tenant_id, provider_sid=sid, status=status, error_code=error_code
             )
     return Response(status_code=204)

@@ -97,12 +97,12 @@ async def receive_whatsapp(inbound: InboundWhatsApp) -> Received:
     from app import queue  # the queue imports this module for its task bodies
 
     async with session_scope() as session:
-        tenant = await tenant_service.get_tenant_by_number(session, address=inbound.to)
-        if tenant is None:
+        tenant_id = await tenant_service.tenant_id_for_number(session, address=inbound.to)
+        if tenant_id is None:
             return Received(status="unknown_number")
         conversation = await conversation_service.upsert_conversation(
             session,
-            tenant_id=tenant.id,
+            tenant_id=tenant_id,
             customer=conversation_service.customer_key(inbound.from_),
             whatsapp_address=inbound.from_,
             tenant_address=inbound.to,
@@ -110,7 +110,7 @@ async def receive_whatsapp(inbound: InboundWhatsApp) -> Received:
         )
         stored = await conversation_service.store_inbound(
             session,
-            tenant_id=tenant.id,
+            tenant_id=tenant_id,
             conversation_id=conversation.id,
             channel="whatsapp",
             body=inbound.body,
@@ -118,7 +118,7 @@ async def receive_whatsapp(inbound: InboundWhatsApp) -> Received:
             media=inbound.media,
             payload=inbound.payload,
         )
-        tenant_id, conversation_id = tenant.id, conversation.id
+        conversation_id = conversation.id
     if stored is None:
         return Received(status="duplicate", tenant_id=tenant_id, conversation_id=conversation_id)
     await queue.enqueue_conversation(

@@ -64,10 +64,9 @@ async def upsert_conversation(
         .values(id=uuid.uuid4(), **values)
         .on_conflict_do_update(index_elements=["tenant_id", "customer"], set_=updates)
         .returning(Conversation)
+        .execution_options(populate_existing=True)
     )
-    conversation = (await session.execute(stmt)).scalar_one()
-    await session.refresh(conversation)
-    return conversation
+    return (await session.execute(stmt)).scalar_one()
 
 
 async def store_inbound(

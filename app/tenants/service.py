@@ -108,9 +108,9 @@ async def require_tenant(session: AsyncSession, *, slug: str) -> Tenant:
     return tenant
 
 
-async def get_tenant_by_number(session: AsyncSession, *, address: str) -> Tenant | None:
-    """The tenant that owns the WhatsApp address a customer wrote to (Twilio's ``To``)."""
-    stmt = select(Tenant).join(TenantNumber).where(TenantNumber.address == address)
+async def tenant_id_for_number(session: AsyncSession, *, address: str) -> uuid.UUID | None:
+    """Id of the tenant owning a WhatsApp address (the webhook's hot path: one indexed lookup)."""
+    stmt = select(TenantNumber.tenant_id).where(TenantNumber.address == address)
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
