@@ -129,3 +129,18 @@ async def dispose_engine() -> None:
         await get_engine().dispose()
     get_engine.cache_clear()
     get_sessionmaker.cache_clear()
+
+
+def stop_embedded_postgres() -> None:
+    """Stop the embedded server now, even if other (possibly killed) processes had attached to it."""
+    global _embedded_server
+    with _embedded_lock:
+        if _embedded_server is None:
+            return
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
+
+        server, _embedded_server = _embedded_server, None
+        try:
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
+        except Exception as exc:  # noqa: BLE001  (already stopped is fine)
+            log.info("embedded PostgreSQL stop: %s", exc)

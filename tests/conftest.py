@@ -58,6 +58,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def data_dir() -> Iterator[Path]:
     """The embedded database's directory, removed at the end."""
     yield _TMP
+    from app.db import stop_embedded_postgres
+
+    stop_embedded_postgres()
     shutil.rmtree(_TMP, ignore_errors=True)
 
 
