@@ -42,6 +42,7 @@ class BodySizeLimit:
             return
         seen = 0
         too_large = False
+        response_started = False
 
         async def limited() -> Message:
             nonlocal seen, too_large
@@ -53,9 +54,18 @@ class BodySizeLimit:
                     raise _TooLarge
             return message
 
+        async def guarded_send(message: Message) -> None:
+            nonlocal response_started
+            if too_large:
+                return  # the app's own error for the interrupted body is replaced by the 413 below
+            response_started = response_started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await self.app(scope, limited, send)
+            await self.app(scope, limited, guarded_send)
         except _TooLarge:
+            pass
+        if too_large and not response_started:
             await self._reject(send)
 
     async def _reject(self, send: Send) -> None:

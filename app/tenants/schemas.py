@@ -73,7 +73,7 @@ class TenantCreate(BaseModel):
 
 
 class TenantUpdate(BaseModel):
-    """A partial change; flags are merged key by key, other fields replaced."""
+    """A partial change; flags are merged key by key, every other field given is replaced."""
 
     model_config = ConfigDict(extra="forbid")
 

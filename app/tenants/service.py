@@ -82,8 +82,11 @@ async def update_tenant(session: AsyncSession, *, tenant: Tenant, data: TenantUp
     if data.flags is not None:
         tenant.flags = {**tenant.flags, **data.flags}
     if data.persona is not None:
-        tenant.persona = {**tenant.persona, **data.persona}
-    await session.flush()
+        tenant.persona = dict(data.persona)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # a concurrent request claimed the same number first
+        raise Conflict("WhatsApp number already belongs to another tenant") from exc
     await session.refresh(tenant)
     return tenant
 
