@@ -14,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 import procrastinate
-from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
+from procrastinate.jobs import Status
 from sqlalchemy import select
 
 from app.channels.sender import ReplySender
@@ -72,19 +73,36 @@ async def enqueue_conversation(*, tenant_id: uuid.UUID, conversation_id: uuid.UU
     return True
 
 
+async def _retry_stalled(app: procrastinate.App) -> int:
+    """Put jobs of dead workers back in the queue; a job whose conversation already has a queued job
+    is closed instead (that job resumes everything from the database)."""
+    retried = 0
+    stalled = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=get_settings().stalled_job_seconds)
+    for job in stalled:
+        try:
+            await app.job_manager.retry_job(job)
+            retried += 1
+            log.warning("retrying stalled job %s (%s)", job.id, job.task_name)
+        except UniqueViolation:
+            await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)
+            log.warning("closed stalled job %s: a queued job already covers its conversation", job.id)
+        except Exception:
+            log.exception("could not recover stalled job %s", job.id)
+    return retried
+
+
 async def recover() -> dict[str, int]:
     """Retry jobs of dead workers and re-queue conversations left with unanswered or unsent messages."""
-    app = get_queue()
-    stalled = list(await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=get_settings().stalled_job_seconds))
-    for job in stalled:
-        log.warning("retrying stalled job %s (%s)", job.id, job.task_name)
-        await app.job_manager.retry_job(job)
+    stalled = await _retry_stalled(get_queue())
+    # Only rows older than a live job's heartbeat allowance: younger ones belong to running jobs.
+    cutoff = datetime.now(UTC) - timedelta(seconds=get_settings().stalled_job_seconds)
     async with session_scope() as session:
         rows = (
             await session.execute(
                 select(Message.tenant_id, Message.conversation_id)
                 .where(
                     Message.channel == "whatsapp",
+                    Message.created_at < cutoff,
                     ((Message.direction == "inbound") & (Message.status == "received"))
                     | ((Message.direction == "outbound") & (Message.status == "pending")),
                 )
@@ -94,7 +112,7 @@ async def recover() -> dict[str, int]:
     requeued = 0
     for tenant_id, conversation_id in rows:
         requeued += await enqueue_conversation(tenant_id=tenant_id, conversation_id=conversation_id, delay_seconds=0)
-    return {"stalled": len(stalled), "requeued": requeued}
+    return {"stalled": stalled, "requeued": requeued}
 
 
 # Every 5 seconds (sixth cron field), deferred once per tick for the whole cluster.
@@ -122,8 +140,10 @@ async def run_worker(*, concurrency: int | None = None) -> None:
     settings = get_settings()
     app = get_queue()
     async with app.open_async():
-        result = await recover()
-        log.info("worker starting (concurrency=%s); recovery: %s", concurrency or settings.worker_concurrency, result)
+        try:
+            log.info("worker starting; recovery: %s", await recover())
+        except Exception:  # a failed recovery pass must not stop the worker; the periodic one retries
+            log.exception("startup recovery failed")
         try:
             await app.run_worker_async(
                 concurrency=concurrency or settings.worker_concurrency,

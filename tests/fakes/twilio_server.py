@@ -19,12 +19,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import binascii
+import contextlib
 import hmac
 import json
 import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -98,6 +100,10 @@ class FakeTwilioServer:
         self._failures: deque[_Failure] = deque()
         self._delay = 0.0
         self._healthz_hits = 0
+        # Hold mode: sends wait at this gate (an asyncio.Event, set from any thread via the loop).
+        self._gate: asyncio.Event | None = None
+        self._held: list[dict[str, Any]] = []
+        self._listeners: list[Callable[[dict[str, Any]], object]] = []
 
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -119,7 +125,7 @@ class FakeTwilioServer:
             asyncio.set_event_loop(loop)
             try:
                 loop.run_until_complete(self._astart())
-            except BaseException as exc:  # noqa: BLE001 - re-raised by start()
+            except BaseException as exc:  # re-raised by start()
                 self._start_error = exc
                 ready.set()
                 loop.close()
@@ -151,6 +157,7 @@ class FakeTwilioServer:
         thread, loop = self._thread, self._loop
         if thread is None or loop is None:
             return
+        self.release()  # answer held sends before the loop goes away
         if not loop.is_closed():
             closing = self._closing
             if closing is not None:
@@ -236,6 +243,12 @@ class FakeTwilioServer:
             return [dict(attempt) for attempt in self._attempts]
 
     @property
+    def held(self) -> list[dict[str, Any]]:
+        """Snapshot of sends that arrived while held (never in ``messages`` nor ``attempts``)."""
+        with self._lock:
+            return [dict(request) for request in self._held]
+
+    @property
     def healthz_hits(self) -> int:
         """How many times ``GET /healthz`` was called."""
         with self._lock:
@@ -259,16 +272,38 @@ class FakeTwilioServer:
         with self._lock:
             self._delay = float(seconds)
 
+    def hold(self) -> None:
+        """Hold every Messages.json request until ``release()``, as a network black hole would.
+
+        A held request is listed in ``held`` but never recorded: after the release it is answered
+        with a 503 and is neither a message nor an attempt, as if it had never reached Twilio (its
+        client may well be gone by then). Idempotent.
+        """
+        with self._lock:
+            if self._gate is None:
+                self._gate = asyncio.Event()
+
+    def release(self) -> None:
+        """Let held requests finish (unrecorded, with a 503) and stop holding new ones; idempotent."""
+        with self._lock:
+            gate, self._gate = self._gate, None
+        loop = self._loop
+        if gate is not None and loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits any more
+                loop.call_soon_threadsafe(gate.set)
+
     def reset(self) -> None:
-        """Forget recorded messages/attempts and clear injected failures and delay."""
+        """Forget recorded messages/attempts/held requests; clear injected failures, delay and hold."""
+        self.release()
         with self._lock:
             self._messages.clear()
             self._attempts.clear()
             self._failures.clear()
+            self._held.clear()
             self._delay = 0.0
             self._healthz_hits = 0
 
-    async def wait_for(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+    async def wait_for(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:  # noqa: ASYNC109
         """Wait (without blocking the loop) until ``count`` messages were recorded; return them all."""
         deadline = time.monotonic() + timeout
         while True:
@@ -281,6 +316,50 @@ class FakeTwilioServer:
                     f"expected {count} message(s) within {timeout}s, got {have}"
                 )
             await asyncio.sleep(0.01)
+
+    async def wait_for_held(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:  # noqa: ASYNC109
+        """Wait (without blocking the loop) until ``count`` requests were held; return them all."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                if len(self._held) >= count:
+                    return [dict(request) for request in self._held]
+                have = len(self._held)
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"expected {count} held request(s) within {timeout}s, got {have}")
+            await asyncio.sleep(0.01)
+
+    def wait_for_held_sync(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """Block until ``count`` requests were held; return them all."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self._held) >= count, timeout=timeout):
+                raise TimeoutError(f"expected {count} held request(s) within {timeout}s, got {len(self._held)}")
+            return [dict(request) for request in self._held]
+
+    def on_message(self, callback: Callable[[dict[str, Any]], object]) -> Callable[[], None]:
+        """Call ``callback(message)`` in the server's thread for each recorded message; returns an unsubscriber.
+
+        The callback must be quick and must not block (e.g. ``loop.call_soon_threadsafe(...)``).
+        """
+        with self._lock:
+            self._listeners.append(callback)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if callback in self._listeners:
+                    self._listeners.remove(callback)
+
+        return unsubscribe
+
+    def messages_to(self, to: str) -> list[dict[str, Any]]:
+        """Snapshot of the recorded messages sent to ``to``, in arrival order."""
+        with self._lock:
+            return [dict(message) for message in self._messages if message["to"] == to]
+
+    def count_to(self, to: str) -> int:
+        """How many messages were recorded for ``to`` (cheap: no copies)."""
+        with self._lock:
+            return sum(1 for message in self._messages if message["to"] == to)
 
     def wait_for_sync(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
         """Block until ``count`` messages were recorded; return them all."""
@@ -314,10 +393,19 @@ class FakeTwilioServer:
     async def _sleep(self, seconds: float) -> None:
         if seconds <= 0 or self._closing is None:
             return
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._closing.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
+
+    async def _wait_released(self, gate: asyncio.Event) -> None:
+        closing = self._closing
+        waits = [asyncio.ensure_future(gate.wait())]
+        if closing is not None:
+            waits.append(asyncio.ensure_future(closing.wait()))
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waits:
+                waiter.cancel()
 
     async def _handle_create(self, request: web.Request) -> web.Response:
         form = await request.post()
@@ -331,6 +419,18 @@ class FakeTwilioServer:
             "params": params,
             "received_at": datetime.now(UTC),
         }
+
+        with self._changed:
+            gate = self._gate
+            if gate is not None:
+                self._held.append(attempt)
+                self._changed.notify_all()
+        if gate is not None:
+            # Held: wait for release() (or stop()), then answer without recording anything. If the
+            # client went away meanwhile, aiohttp either lets this finish (its response is simply
+            # dropped) or cancels this handler; either way nothing reaches messages or attempts.
+            await self._wait_released(gate)
+            return _twilio_error(503, 20503, "Held by the fake (never reached Twilio)")
 
         response = self._check_request(request, path_sid, form)
         with self._lock:
@@ -359,6 +459,9 @@ class FakeTwilioServer:
         with self._changed:
             self._messages.append(record)
             self._changed.notify_all()
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(dict(record))
 
         payload = {
             "account_sid": path_sid,
@@ -450,10 +553,8 @@ def main() -> None:
             ),
             flush=True,
         )
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
 
 
 if __name__ == "__main__":
