@@ -10,9 +10,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from app.catalog.parsing import looks_like_catalog_query, parse_catalog_query
+from app.catalog.parsing import looks_like_catalog_query, mentions_other_topic, parse_catalog_query
 from app.catalog.search import CatalogFilters, CatalogVocabulary
-from app.finance.parsing import looks_like_finance_query
+from app.finance.parsing import looks_like_finance_query, parse_term_followup
 from app.textnorm import fold, words
 
 _HANDOFF = re.compile(
@@ -29,7 +29,9 @@ _THANKS = re.compile(r"\b(gracias|grax|mil gracias|thank you|thanks|thx|ty|muy a
 _HELP = re.compile(
     r"\b(ayuda|help|menu|opciones|que puedes hacer|que haces|what can you do|how does this work|como funciona)\b"
 )
-_AFFIRMATIVE = {"si", "sí", "yes", "ok", "okay", "claro", "va", "dale", "porfa", "por", "favor", "please", "sure", "yep"}
+_AFFIRMATIVE = {
+    "si", "sí", "yes", "ok", "okay", "claro", "va", "dale", "porfa", "por", "favor", "please", "sure", "yep",
+}
 _ORDINALS: dict[str, int] = {
     "primero": 0, "primer": 0, "primera": 0, "first": 0, "1ro": 0, "1st": 0, "uno": 0,
     "segundo": 1, "segunda": 1, "second": 1, "2do": 1, "2nd": 1, "dos": 1,
@@ -38,7 +40,11 @@ _ORDINALS: dict[str, int] = {
     "ultimo": -1, "ultima": -1, "last": -1,
 }
 _REFERENCE_CONTEXT = re.compile(r"\b(el|la|ese|esa|este|esta|the|that|this|numero|number|opcion|option|#)\s*$")
-_CHEAPER = re.compile(r"\b(mas barat[oa]s?|mas economic[oa]s?|cheaper|less expensive|lower price)\b")
+# Comparative only: "el más barato" / "los más baratos" (with an article) is a superlative, i.e. a sort.
+_CHEAPER = re.compile(
+    r"(?<!\bel )(?<!\bla )(?<!\blos )(?<!\blas )"
+    r"\b(mas barat[oa]s?|mas economic[oa]s?|cheaper|less expensive|lower price)\b"
+)
 _MORE = re.compile(r"\b(otr[oa]s|mas opciones|more options|other ones|others|show me more|more cars|algo mas)\b")
 
 
@@ -110,6 +116,15 @@ def wants_more(text: str) -> bool:
     return bool(_MORE.search(fold(text)))
 
 
+def has_vehicle_constraints(filters: CatalogFilters) -> bool:
+    """True when the filters name a make, model, year, price or mileage (features and sort aside)."""
+    return any(
+        v is not None
+        for v in (filters.make, filters.model, filters.year_min, filters.year_max, filters.price_min, filters.price_max,
+                  filters.km_max)
+    )
+
+
 def has_constraints(filters: CatalogFilters) -> bool:
     """True when the parsed filters narrow the catalog (make, model, year, price, km or features)."""
     return any(
@@ -131,10 +146,14 @@ def classify(text: str, *, vocabulary: CatalogVocabulary, memory: dict[str, Any]
         intents.append(Intent("handoff", 0.95))
     elif memory.get("offered_handoff") and tokens and tokens[0] in _AFFIRMATIVE and len(tokens) <= 4:
         intents.append(Intent("handoff", 0.9))
-    if looks_like_finance_query(text):
+    if looks_like_finance_query(text) or (memory.get("last_quote") and parse_term_followup(text) is not None):
         intents.append(Intent("finance", 0.85))
-    catalogish = has_constraints(filters) or looks_like_catalog_query(text, vocabulary)
-    if reference is not None or (shown and (wants_cheaper(text) or wants_more(text))):
+    # Features alone ("automática") do not make a search when the message is about another topic
+    # ("¿la garantía cubre la transmisión automática?"): looks_like_catalog_query weighs that.
+    catalogish = has_vehicle_constraints(filters) or looks_like_catalog_query(text, vocabulary)
+    # "¿el segundo tiene garantía?" is about the warranty, not about the second car's details.
+    points_at_car = reference is not None and not mentions_other_topic(text)
+    if points_at_car or (shown and (wants_cheaper(text) or wants_more(text))):
         intents.append(Intent("catalog", 0.8))
     elif catalogish:
         intents.append(Intent("catalog", 0.8 if has_constraints(filters) else 0.6))

@@ -38,7 +38,11 @@ def _deps(config: RunnableConfig) -> TurnDeps:
 
 
 async def load_context(state: TurnState, config: RunnableConfig) -> dict[str, Any]:
-    """History, the customer's language and the tenant's catalog."""
+    """The conversation's memory, the customer's language and the tenant's catalog.
+
+    Chat history is not read here: the offline tier decides from structured memory alone, and
+    tiers that need the transcript call ``deps.load_history`` themselves.
+    """
     deps = _deps(config)
     tenant = state["tenant"]
     memory = dict(state.get("memory") or {})
@@ -46,9 +50,8 @@ async def load_context(state: TurnState, config: RunnableConfig) -> dict[str, An
     offered = bool(memory.pop("offered_handoff", False))
     default = memory.get("language") or tenant.default_language
     language = detect_language(state["text"], default=default)
-    history = await deps.load_history()
     catalog = await catalog_service.load_catalog(deps.session, tenant_id=tenant.id)
-    return {"language": language, "history": history, "catalog": catalog, "memory": memory, "tier": OFFLINE_TIER,
+    return {"language": language, "catalog": catalog, "memory": memory, "tier": OFFLINE_TIER,
             "offered_handoff": offered}
 
 

@@ -39,6 +39,12 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "en": "Sorry, I didn't quite get that. I can search our stock, quote financing, share information "
         "about {business} or connect you with an advisor. What do you need?",
     },
+    "acknowledge": {
+        "es": "¡De acuerdo! Si quieres, te busco autos en inventario, te cotizo financiamiento o te resuelvo dudas "
+        "sobre horarios, garantía o trámites.",
+        "en": "Okay! Whenever you like, I can search our stock, quote financing or answer questions about hours, "
+        "warranty or paperwork.",
+    },
     "handoff": {
         "es": "Te comunico con un asesor de {business}; en breve te escribe por este mismo chat. "
         "Mientras tanto, dejaré de responder automáticamente.",
@@ -58,6 +64,18 @@ _TEXTS: dict[str, dict[Language, str]] = {
     "catalog_relaxed": {
         "es": "No tengo autos que cumplan todo lo que pediste ({why}). Estas son las alternativas más cercanas:",
         "en": "Nothing matches everything you asked for ({why}). These are the closest alternatives:",
+    },
+    "catalog_no_make": {
+        "es": "Por ahora no tengo {make} en inventario. Estas son otras opciones que podrían interesarte:",
+        "en": "We don't have any {make} in stock right now. Here are some other options you might like:",
+    },
+    "catalog_other_makes": {
+        "es": "No tengo {wanted} por ahora. Estas son las opciones más cercanas de otras marcas:",
+        "en": "I don't have a {wanted} right now. These are the closest options from other makes:",
+    },
+    "catalog_over_budget": {
+        "es": "No tengo autos de hasta {budget} que cumplan lo que pediste. Los más económicos que tengo son:",
+        "en": "I don't have any matching cars up to {budget}. These are the most affordable ones I have:",
     },
     "catalog_footer": {
         "es": "Pregunta por cualquiera («el segundo», «el Mazda») o por su financiamiento.",
@@ -98,7 +116,6 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "en": "Tell me the term you prefer for the details. Estimate only, subject to credit approval.",
     },
 }
-
 
 
 def say(key: str, language: Language, **values: object) -> str:

@@ -12,10 +12,29 @@ _WORD = re.compile(r"[a-z0-9ñ]+")
 
 # Short, frequent words that tell Spanish from English in customer messages.
 _ES_HINTS = frozenset(
-    ["hola", "buenas", "buenos", "dias", "tardes", "noches", "quiero", "quisiera", "busco", "tienen", "tiene", "hay", "cuanto", "cuanta", "cuesta", "precio", "precios", "carro", "carros", "coche", "auto", "autos", "camioneta", "de", "del", "el", "la", "los", "las", "un", "una", "unos", "unas", "con", "sin", "para", "por", "que", "cual", "cuales", "donde", "como", "cuando", "menos", "mas", "mil", "meses", "anos", "ano", "enganche", "mensualidad", "credito", "financiamiento", "gracias", "ayuda", "horario", "horarios", "sucursal", "asesor", "persona", "humano", "necesito", "puedo", "me", "mi", "es", "son", "y", "o", "pero", "si", "no", "favor", "garantia", "devolucion", "documentos", "requisitos", "usted", "ustedes", "estan", "esta", "dame", "muestrame", "ensename", "otro", "otra", "segundo", "primero", "tercero", "barato", "baratos", "mejor", "plazo", "tasa", "pago", "pagos", "quedaria"]
+    {
+        "hola", "buenas", "buenos", "dias", "tardes", "noches", "quiero", "quisiera", "busco", "tienen", "tiene",
+        "hay", "cuanto", "cuanta", "cuesta", "precio", "precios", "carro", "carros", "coche", "auto", "autos",
+        "camioneta", "de", "del", "el", "la", "los", "las", "un", "una", "unos", "unas", "con", "sin", "para", "por",
+        "que", "cual", "cuales", "donde", "como", "cuando", "menos", "mas", "mil", "meses", "anos", "ano", "enganche",
+        "mensualidad", "credito", "financiamiento", "gracias", "ayuda", "horario", "horarios", "sucursal", "asesor",
+        "persona", "humano", "necesito", "puedo", "me", "mi", "es", "son", "y", "o", "pero", "si", "no", "favor",
+        "garantia", "devolucion", "documentos", "requisitos", "usted", "ustedes", "estan", "esta", "dame",
+        "muestrame", "ensename", "otro", "otra", "segundo", "primero", "tercero", "barato", "baratos", "mejor",
+        "plazo", "tasa", "pago", "pagos", "quedaria"
+    }
 )
 _EN_HINTS = frozenset(
-    ["hi", "hello", "hey", "good", "morning", "afternoon", "evening", "want", "would", "like", "looking", "have", "has", "how", "much", "price", "prices", "car", "cars", "truck", "the", "a", "an", "of", "with", "without", "for", "what", "which", "where", "when", "less", "more", "under", "over", "than", "thousand", "months", "years", "year", "down", "payment", "credit", "financing", "finance", "loan", "thanks", "thank", "help", "hours", "branch", "agent", "person", "human", "need", "can", "my", "is", "are", "and", "or", "but", "yes", "no", "please", "warranty", "return", "returns", "documents", "requirements", "you", "show", "me", "another", "second", "first", "third", "cheap", "cheaper", "cheapest", "best", "term", "rate", "monthly"]
+    {
+        "hi", "hello", "hey", "good", "morning", "afternoon", "evening", "want", "would", "like", "looking", "have",
+        "has", "how", "much", "price", "prices", "car", "cars", "truck", "the", "a", "an", "of", "with", "without",
+        "for", "what", "which", "where", "when", "less", "more", "under", "over", "than", "thousand", "months",
+        "years", "year", "down", "payment", "credit", "financing", "finance", "loan", "thanks", "thank", "help",
+        "hours", "branch", "agent", "person", "human", "need", "can", "my", "is", "are", "and", "or", "but", "yes",
+        "no", "please", "warranty", "return", "returns", "documents", "requirements", "you", "show", "me", "another",
+        "second", "first", "third", "cheap", "cheaper", "cheapest", "best", "term", "rate", "monthly", "your", "do",
+        "does", "sell", "buy", "there", "any", "open", "located", "about", "trade", "drive", "test"
+    }
 )
 
 
@@ -44,3 +63,8 @@ def detect_language(text: str, default: Language = "es") -> Language:
     if en > es:
         return "en"
     return default
+
+
+def known_words(text: str) -> list[str]:
+    """Words of ``text`` that are frequent Spanish or English words (empty for "asdfgh qwerty" or an emoji)."""
+    return [t for t in words(text) if t in _ES_HINTS or t in _EN_HINTS]

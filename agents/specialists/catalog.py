@@ -7,18 +7,19 @@ from typing import Any
 from agents.classify import has_constraints, wants_cheaper, wants_more
 from agents.replies import say
 from agents.state import TurnState
-from app.catalog.search import CarCard, CatalogFilters, format_card, search_catalog
-from app.textnorm import Language
+from app.catalog.search import CarCard, CatalogFilters, format_card, name_key, search_catalog, value_key
+from app.textnorm import Language, fold
 
 _RELAXED_WORDS: dict[str, dict[Language, str]] = {
-    "year": {"es": "año", "en": "year"},
-    "year_min": {"es": "año", "en": "year"},
-    "year_max": {"es": "año", "en": "year"},
-    "km_max": {"es": "kilometraje", "en": "mileage"},
-    "model": {"es": "modelo", "en": "model"},
-    "make": {"es": "marca", "en": "make"},
-    "price_max": {"es": "algunos pasan un poco tu presupuesto", "en": "some are slightly over your budget"},
-    "price_min": {"es": "precio mínimo", "en": "minimum price"},
+    "year": {"es": "año {years}", "en": "year {years}"},
+    "km_max": {"es": "kilometraje hasta {km:,} km", "en": "mileage up to {km:,} km"},
+    "model": {"es": "modelo {model}", "en": "model {model}"},
+    "make": {"es": "marca {make}", "en": "make {make}"},
+    "price_max": {
+        "es": "algunos pasan un poco tu presupuesto de ${price_max:,.0f}",
+        "en": "some are slightly over your budget of ${price_max:,.0f}",
+    },
+    "price_min": {"es": "precio desde ${price_min:,.0f}", "en": "price from ${price_min:,.0f}"},
     "features": {"es": "equipamiento", "en": "features"},
 }
 
@@ -35,6 +36,25 @@ def shown_entry(card: CarCard) -> dict[str, Any]:
     }
 
 
+# Common catalog column names in the other language: "body" reads "Carrocería" to a Spanish-speaking
+# customer, "quemacocos" reads "Sunroof" to an English-speaking one; others are shown as named.
+_LABEL_ROWS: tuple[tuple[tuple[str, ...], tuple[str, ...], str, str], ...] = (
+    (("transmission", "gearbox"), ("transmision", "caja"), "Transmisión", "Transmission"),
+    (("fuel", "fuel_type"), ("combustible",), "Combustible", "Fuel"),
+    (("body", "body_type", "segment"), ("carroceria", "segmento"), "Carrocería", "Body"),
+    (("owners",), ("duenos", "propietarios"), "Dueños", "Owners"),
+    (("sunroof", "moonroof"), ("quemacocos", "techo_solar"), "Quemacocos", "Sunroof"),
+    (("leather", "leather_seats"), ("piel", "asientos_piel"), "Asientos de piel", "Leather seats"),
+    (("doors",), ("puertas",), "Puertas", "Doors"),
+    (("mileage",), ("kilometraje",), "Kilometraje", "Mileage"),
+    (("colour",), (), "Color", "Color"),
+)
+_LABELS: dict[Language, dict[str, str]] = {
+    "es": {name: es for english, _, es, _ in _LABEL_ROWS for name in english},
+    "en": {name: en for _, spanish, _, en in _LABEL_ROWS for name in spanish},
+}
+
+
 def describe_attributes(card: CarCard, language: Language) -> str:
     """Extra columns of a car as one short line: "Transmisión: Automática · CarPlay: Sí"."""
     yes, no = ("Sí", "No") if language == "es" else ("Yes", "No")
@@ -42,8 +62,11 @@ def describe_attributes(card: CarCard, language: Language) -> str:
     for key, value in card.attributes.items():
         if value is None or value == "":
             continue
+        if isinstance(value, str) and value_key(value) in ("si", "no"):
+            value = value_key(value) == "si"
         shown = yes if value is True else no if value is False else str(value)
-        parts.append(f"{key.replace('_', ' ').capitalize()}: {shown}")
+        label = _LABELS[language].get(fold(key).strip().replace(" ", "_")) or key.replace("_", " ").capitalize()
+        parts.append(f"{label}: {shown}")
     return " · ".join(parts)
 
 
@@ -56,9 +79,60 @@ def _card_by_id(state: TurnState, stock_id: str) -> CarCard | None:
     return result.items[0] if result.items else None
 
 
-def _relaxed_reason(relaxed: list[str], language: Language) -> str:
-    names = [_RELAXED_WORDS.get(r, {"es": r, "en": r})[language] for r in relaxed]
+def _years(filters: CatalogFilters, language: Language) -> str:
+    low, high = filters.year_min, filters.year_max
+    if low is not None and high is not None:
+        return str(low) if low == high else f"{low}–{high}"
+    if low is not None:
+        return f"{low} en adelante" if language == "es" else f"{low} or newer"
+    return f"{high} o anterior" if language == "es" else f"{high} or older"
+
+
+def _relaxed_reason(relaxed: list[str], filters: CatalogFilters, language: Language) -> str:
+    """What could not be met, with the values asked for: "año 2015", "marca Tesla"."""
+    values: dict[str, Any] = {
+        "years": _years(filters, language) if filters.year_min or filters.year_max else "",
+        "km": filters.km_max or 0,
+        "model": filters.model or "",
+        "make": filters.make or "",
+        "price_max": filters.price_max or 0,
+        "price_min": filters.price_min or 0,
+    }
+    names = []
+    for name in relaxed:
+        key = "year" if name in ("year_min", "year_max") else name
+        template = _RELAXED_WORDS.get(key, {"es": name, "en": name})[language]
+        names.append(template.format(**values))
     return ", ".join(dict.fromkeys(names))
+
+
+def _describe(filters: CatalogFilters, language: Language) -> str:
+    """The non-name constraints of a request in a few words: "hasta $100,000, 2018 en adelante"."""
+    es = language == "es"
+    parts: list[str] = []
+    if filters.price_min is not None and filters.price_max is not None:
+        parts.append(f"{'entre' if es else 'between'} ${filters.price_min:,.0f} {'y' if es else 'and'} "
+                     f"${filters.price_max:,.0f}")
+    elif filters.price_max is not None:
+        parts.append(f"{'de hasta' if es else 'up to'} ${filters.price_max:,.0f}")
+    elif filters.price_min is not None:
+        parts.append(f"{'desde' if es else 'from'} ${filters.price_min:,.0f}")
+    if filters.year_min is not None or filters.year_max is not None:
+        parts.append(_years(filters, language))
+    if filters.km_max is not None:
+        parts.append(f"{'con hasta' if es else 'with up to'} {filters.km_max:,} km")
+    parts.extend(str(v).lower() for v in filters.features.values())
+    return ", ".join(parts)
+
+
+def _refers_to(filters: CatalogFilters, car: dict[str, Any]) -> bool:
+    """Whether the only constraints of ``filters`` name the car pointed at ("el Mazda" when one Mazda was shown)."""
+    if filters.make is None and filters.model is None:
+        return not has_constraints(filters)
+    rest = filters.model_copy(update={"make": None, "model": None})
+    same_make = filters.make is None or name_key(filters.make) == name_key(str(car["make"]))
+    same_model = filters.model is None or name_key(filters.model) == name_key(str(car["model"]))
+    return same_make and same_model and not has_constraints(rest)
 
 
 def answer_catalog(state: TurnState) -> dict[str, Any]:
@@ -70,7 +144,7 @@ def answer_catalog(state: TurnState) -> dict[str, Any]:
     text = state["text"]
     filters = classification.filters
 
-    if classification.reference is not None and not has_constraints(filters):
+    if classification.reference is not None and _refers_to(filters, shown[classification.reference]):
         car = shown[classification.reference]
         card = _card_by_id(state, car["stock_id"])
         if card is None:
@@ -94,17 +168,41 @@ def answer_catalog(state: TurnState) -> dict[str, Any]:
         base = CatalogFilters.model_validate(last)
         excluded = list(dict.fromkeys([*base.exclude_ids, *[c["stock_id"] for c in shown]]))
         filters = base.model_copy(update={"exclude_ids": excluded})
+    elif last and shown and filters.sort != "relevance" and not has_constraints(filters):
+        # "el más barato" / "the newest" right after a list: the same search, in that order.
+        base = CatalogFilters.model_validate(last)
+        filters = base.model_copy(update={"sort": filters.sort, "limit": filters.limit, "exclude_ids": []})
 
-    result = search_catalog(state["catalog"].frame, filters)
+    frame = state["catalog"].frame
+    result = search_catalog(frame, filters)
+    if not result.items and filters.price_max is not None:
+        # Over budget even after relaxing: say so and show the most affordable cars that fit the rest.
+        cheapest = search_catalog(frame, filters.model_copy(update={"price_max": None, "sort": "price_asc"}))
+        if cheapest.items:
+            header = say("catalog_over_budget", language, budget=f"${filters.price_max:,.0f}")
+            return _listing(cheapest.items, header, filters, memory, language)
     if not result.items:
         return {"agent": "catalog", "reply": say("catalog_empty", language)}
-    if result.relaxed:
-        header = say("catalog_relaxed", language, why=_relaxed_reason(result.relaxed, language))
+    if "make" in result.relaxed and filters.make:
+        if state["catalog"].vocabulary.match_make(filters.make) is None:
+            header = say("catalog_no_make", language, make=filters.make)
+        else:  # the make is in stock, just not within the rest of the request
+            wanted = " ".join(p for p in (filters.make, filters.model, _describe(filters, language)) if p)
+            header = say("catalog_other_makes", language, wanted=wanted)
+    elif result.relaxed:
+        header = say("catalog_relaxed", language, why=_relaxed_reason(result.relaxed, filters, language))
     else:
         header = say("catalog_header", language, total=result.total, shown=len(result.items))
-    cards = [format_card(card, i + 1, language) for i, card in enumerate(result.items)]
-    memory["shown"] = [shown_entry(c) for c in result.items]
+    return _listing(result.items, header, filters, memory, language)
+
+
+def _listing(
+    items: list[CarCard], header: str, filters: CatalogFilters, memory: dict[str, Any], language: Language
+) -> dict[str, Any]:
+    """Cards under ``header``, remembered so the next turn can point at them."""
+    cards = [format_card(card, i + 1, language) for i, card in enumerate(items)]
+    memory["shown"] = [shown_entry(c) for c in items]
     memory["last_filters"] = filters.model_dump(mode="json")
     memory.pop("focus", None)
     reply = "\n".join([header, *cards, say("catalog_footer", language)])
-    return {"agent": "catalog", "reply": reply, "items": [c.stock_id for c in result.items], "memory": memory}
+    return {"agent": "catalog", "reply": reply, "items": [c.stock_id for c in items], "memory": memory}

@@ -12,7 +12,7 @@ from agents.replies import say
 from agents.specialists.catalog import shown_entry
 from agents.state import TurnState
 from app.catalog.search import format_card, search_catalog
-from app.finance.parsing import parse_finance_request
+from app.finance.parsing import parse_finance_request, parse_term_followup
 from app.finance.service import (
     FinanceError,
     FinanceTerms,
@@ -47,6 +47,11 @@ def answer_finance(state: TurnState) -> dict[str, Any]:
     shown: list[dict[str, Any]] = memory.get("shown", [])
     request = parse_finance_request(state["text"])
     last_quote: dict[str, Any] | None = memory.get("last_quote")
+    if request.term_months is None and last_quote is not None:
+        # "¿y a 60?" right after a quote: a bare number is the new term.
+        followup = parse_term_followup(state["text"])
+        if followup is not None:
+            request = request.model_copy(update={"term_months": followup})
 
     car: dict[str, Any] | None = None
     intro_cards: list[str] = []
@@ -97,7 +102,6 @@ def answer_finance(state: TurnState) -> dict[str, Any]:
         if quote_request.term_months is None:
             quotes = quote_all_terms(request=quote_request, terms=terms)
             first = quotes[0]
-            ratio = f"{(first.down_payment / first.price * 100).quantize(Decimal(1))}%"
             body = "\n".join(
                 [
                     say(

@@ -6,6 +6,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from rapidfuzz import fuzz, process
+
 from app.catalog.search import (
     STOPWORDS,
     CatalogFilters,
@@ -113,17 +115,49 @@ _LOW_MILEAGE = re.compile(
     r"|\blow (?:mileage|km|kms|kilometers|miles)\b"
 )
 
-_CATALOG_WORDS = re.compile(
+# Words naming cars or the stock: enough on their own to make a message a search.
+_VEHICLE_WORDS = re.compile(
     r"\b(?:carros?|autos?|coches?|cars?|vehiculos?|vehicles?|suvs?|camionetas?|sedan(?:es|s)?|pick ?ups?"
     r"|hatchbacks?|trocas?|trucks?|stock|inventario|inventory|disponibles?|available|catalogo|catalog"
-    r"|seminuevos?|usados?|used|opciones|options|modelos?|unidades|tienen|have|venden|sell)\b"
+    r"|seminuevos?|usados?|used|opciones|options|modelos?|unidades)\b"
+)
+# "el auto", "my car": a car the customer already has in mind, not a search ("¿puedo devolver el auto?").
+_DEFINITE_VEHICLE = re.compile(
+    r"\b(?:el|mi|tu|su|este|ese|aquel|my|the|your|our|this|that)\s+(?:carro|auto|coche|car|vehiculo|vehicle"
+    r"|camioneta|truck)\b"
+)
+# "¿tienen ...?" / "do you sell ...?": a search only when nothing else in the message is a mystery.
+_OFFER_VERBS = re.compile(r"\b(?:tienen|tienes|hay|have|venden|vendes|sell|manejan|ofrecen|offer|carry)\b")
+_PLAIN_WORDS = frozenset(
+    {
+        "que", "qué", "cuales", "algo", "alguno", "alguna", "algun", "ustedes", "do", "you", "does", "any", "anything",
+        "what", "which", "there", "here", "ahora", "now", "hoy", "today", "hola", "hi", "hello", "hey", "por", "favor",
+        "please", "oye", "buenas", "buenos", "dias", "tardes", "noches", "mas", "more", "else", "otros", "otras",
+        "other", "others", "ver", "see", "show", "muestrame", "ensename", "guys", "y", "e", "and", "or", "u",
+    }
 )
 _OTHER_TOPICS = re.compile(
     r"\b(?:financiamiento|financiar|credito|credit|financing|finance|loan|enganche|mensualidad(?:es)?|horarios?"
     r"|hours|abren|cierran|open|ubicacion|direccion|address|location|garantia|warranty|requisitos"
     r"|requirements|documentos|documents|cita|appointment|prueba de manejo|test drive|tasa|interest|seguro"
-    r"|insurance)\b"
+    r"|insurance|devol\w*|devuelv\w*|regres\w*|reembolso|returns?|refund|a cuenta|trade[ -]?ins?|avaluo|appraisal"
+    r"|vender mi|vendo mi|sell my|compran|buy my|entrega\w*|delivery|deliver|domicilio|envio|shipping|apart\w*"
+    r"|reserv\w*|formas? de pago|tarjetas?|transferencia|efectivo|cards?|cash|papeles|factura|tenencias?"
+    r"|paperwork|invoice|placas|plates|historial|accidentes?|choques?|chocado|history|accidents?|servicio"
+    r"|mantenimiento|taller|service|maintenance|inspeccion|inspection|contacto|telefono|phone|contact"
+    r"|sucursal(?:es)?|branch(?:es)?|estacionamiento|parking|empresa|company)\b"
 )
+
+# The same topics' key words, for misspellings ("warrenty", "garantai", "orario").
+_TOPIC_WORDS: tuple[str, ...] = (
+    "garantia", "warranty", "financiamiento", "financing", "horario", "horarios", "documentos", "documents",
+    "requisitos", "requirements", "devolucion", "devoluciones", "refund", "insurance", "seguro", "inspeccion",
+    "inspection", "mantenimiento", "maintenance", "estacionamiento", "parking", "appointment", "ubicacion",
+    "location", "direccion", "address", "sucursal", "sucursales", "branch", "credito", "enganche", "mensualidad",
+    "transferencia", "tarjeta", "factura", "paperwork", "historial", "accidentes", "servicio", "service", "contacto",
+    "telefono", "appraisal", "avaluo", "delivery", "reservar", "reserve",
+)
+_TOPIC_TYPO_CUTOFF = 85.0
 
 _BODY = ("body", "body_type", "carroceria", "tipo", "type", "segment", "segmento", "categoria", "category")
 _TRANSMISSION = ("transmission", "transmision", "caja", "gearbox", "trans")
@@ -549,8 +583,27 @@ def parse_catalog_query(text: str, vocabulary: CatalogVocabulary) -> CatalogFilt
     )
 
 
+def mentions_other_topic(text: str) -> bool:
+    """Whether ``text`` is about hours, warranty, paperwork, financing... (not the stock), even misspelt."""
+    return _mentions_other_topic(_prepare(text))
+
+
+def _mentions_other_topic(t: str) -> bool:
+    if _OTHER_TOPICS.search(t):
+        return True
+    return any(
+        process.extractOne(token, _TOPIC_WORDS, scorer=fuzz.ratio, score_cutoff=_TOPIC_TYPO_CUTOFF) is not None
+        for token in _TOKEN.findall(t)
+        if len(token) >= 5 and token.isalpha()
+    )
+
+
 def looks_like_catalog_query(text: str, vocabulary: CatalogVocabulary) -> bool:
-    """Whether a message is about finding a car: make/model, budget, body type, stock words..."""
+    """Whether a message is about finding a car: make/model, budget, year, body type, stock words...
+
+    Another topic wins over loose cues: "¿la garantía cubre la transmisión automática?" is about the
+    warranty and "¿puedo devolver el auto?" about returns, while "¿tienen SUVs?" is a search.
+    """
     filters = parse_catalog_query(text, vocabulary)
     if (
         filters.make
@@ -558,11 +611,19 @@ def looks_like_catalog_query(text: str, vocabulary: CatalogVocabulary) -> bool:
         or filters.price_min is not None
         or filters.price_max is not None
         or filters.km_max is not None
-        or filters.features
-        or filters.sort != "relevance"
+        or filters.year_min is not None
+        or filters.year_max is not None
     ):
         return True
     t = _prepare(text)
-    if _OTHER_TOPICS.search(t):
+    if _mentions_other_topic(t):
         return False
-    return _CATALOG_WORDS.search(t) is not None
+    if filters.features or filters.sort != "relevance":
+        return True
+    if _VEHICLE_WORDS.search(_DEFINITE_VEHICLE.sub(" ", t)):
+        return True
+    if _OFFER_VERBS.search(t):
+        # "¿qué tienen?" asks for the stock; "¿venden motos acuáticas?" asks about something else.
+        rest = [w for w in _TOKEN.findall(_OFFER_VERBS.sub(" ", t)) if w not in STOPWORDS and w not in _PLAIN_WORDS]
+        return not rest
+    return False

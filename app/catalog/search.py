@@ -472,7 +472,10 @@ _KNOWN_MAKES: dict[str, str] = {
         "Chrysler", "Cupra", "Dodge", "Fiat", "Ford", "GMC", "Great Wall", "Haval", "Honda", "Hyundai", "Infiniti",
         "Isuzu", "JAC", "Jaguar", "Jeep", "Jetour", "Kia", "Land Rover", "Lexus", "Lincoln", "Mazda",
         "Mercedes-Benz", "MG", "MINI", "Mitsubishi", "Nissan", "Omoda", "Peugeot", "Porsche", "RAM", "Renault",
-        "Seat", "Subaru", "Suzuki", "Tesla", "Toyota", "Volkswagen", "Volvo",
+        "Seat", "Subaru", "Suzuki", "Tesla", "Toyota", "Volkswagen", "Volvo", "Ferrari", "Lamborghini", "Maserati",
+        "Bentley", "Rolls-Royce", "McLaren", "Bugatti", "Aston Martin", "Lotus", "Genesis", "Polestar", "Rivian",
+        "Lucid", "Hummer", "Pontiac", "Saab", "Daewoo", "Opel", "Skoda", "Citroën", "Geely", "Chery", "GAC", "Foton",
+        "Mercury", "Datsun", "Mahindra", "Zeekr", "Xpeng", "Leapmotor",
     )
 }
 _KNOWN_CHOICES: list[str] = sorted(

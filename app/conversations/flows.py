@@ -1,7 +1,7 @@
 """Multi-step flows of a conversation: receive a WhatsApp message, answer a turn, deliver the reply.
 
-Durability: the inbound row is committed before the webhook answers; a turn (its reply parts, the
-conversation's memory and the inbound messages it answered) is committed atomically; sending
+Durability: the inbound row is committed before the webhook answers; a turn (its reply parts, its chat
+history, the conversation's memory and the inbound messages it answered) is committed atomically; sending
 happens after commit and is resumed from the stored parts if a worker dies, so a retried job never
 produces a second reply. The one unavoidable window is a crash after Twilio accepted a part but
 before its SID was stored: that part is sent again (Twilio's API has no idempotency key).
@@ -18,7 +18,8 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm import lazyload
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.context import TenantContext, TurnOutcome
@@ -29,7 +30,7 @@ from app.channels.splitting import split_message
 from app.channels.twilio_client import TwilioSendError
 from app.config import get_settings
 from app.conversations import service as conversation_service
-from app.conversations.history import WindowedChatHistory
+from app.conversations.history import WindowedChatHistory, history_rows
 from app.conversations.models import Conversation, Message, Turn
 from app.db import get_engine, session_scope
 from app.tenants import service as tenant_service
@@ -97,29 +98,20 @@ async def receive_whatsapp(inbound: InboundWhatsApp) -> Received:
     from app import queue  # the queue imports this module for its task bodies
 
     async with session_scope() as session:
-        tenant_id = await tenant_service.tenant_id_for_number(session, address=inbound.to)
-        if tenant_id is None:
-            return Received(status="unknown_number")
-        conversation = await conversation_service.upsert_conversation(
+        ingested = await conversation_service.ingest_whatsapp(
             session,
-            tenant_id=tenant_id,
-            customer=conversation_service.customer_key(inbound.from_),
-            whatsapp_address=inbound.from_,
-            tenant_address=inbound.to,
-            profile_name=inbound.profile_name,
-        )
-        stored = await conversation_service.store_inbound(
-            session,
-            tenant_id=tenant_id,
-            conversation_id=conversation.id,
-            channel="whatsapp",
+            to=inbound.to,
+            from_=inbound.from_,
             body=inbound.body,
-            provider_sid=inbound.message_sid,
+            message_sid=inbound.message_sid,
+            profile_name=inbound.profile_name,
             media=inbound.media,
             payload=inbound.payload,
         )
-        conversation_id = conversation.id
-    if stored is None:
+    if ingested is None:
+        return Received(status="unknown_number")
+    tenant_id, conversation_id, stored = ingested
+    if not stored:
         return Received(status="duplicate", tenant_id=tenant_id, conversation_id=conversation_id)
     await queue.enqueue_conversation(
         tenant_id=tenant_id, conversation_id=conversation_id, delay_seconds=get_settings().burst_window_seconds
@@ -134,15 +126,18 @@ async def _answer(
     conversation: Conversation,
     pending: list[Message],
     channel: str,
-) -> tuple[TurnOutcome | None, list[str]]:
-    """Run one turn for ``pending`` inside ``session``'s transaction; (None, []) when a human has the chat."""
+) -> tuple[TurnOutcome | None, list[Message]]:
+    """Run one turn for ``pending`` inside ``session``'s transaction: the outcome and its reply rows.
+
+    (None, []) when a human has the conversation.
+    """
     if conversation.status == "handoff":
         for message in pending:
             message.status = "handoff"  # kept for the human, never answered by the bot
         return None, []
     started = time.perf_counter()
     text = "\n".join(m.body.strip() for m in pending if m.body and m.body.strip())
-    parts: list[str] = []
+    parts: list[Message] = []
 
     async def persist(outcome: TurnOutcome) -> None:
         turn = Turn(
@@ -167,9 +162,9 @@ async def _answer(
             await conversation_service.start_handoff(
                 session, tenant_id=tenant.id, conversation_id=conversation.id, reason="customer_request"
             )
-        parts.extend(split_message(outcome.reply) if channel == "whatsapp" else [outcome.reply])
-        for index, part in enumerate(parts):
-            session.add(
+        texts = split_message(outcome.reply) if channel == "whatsapp" else [outcome.reply]
+        for index, part in enumerate(texts):
+            parts.append(
                 Message(
                     tenant_id=tenant.id,
                     conversation_id=conversation.id,
@@ -182,6 +177,10 @@ async def _answer(
                     part_index=index,
                 )
             )
+        session.add_all(parts)
+        session.add_all(
+            history_rows(tenant.id, conversation.customer, [HumanMessage(text), AIMessage(outcome.reply)])
+        )
         await session.flush()
 
     async def load_history() -> list[BaseMessage]:
@@ -201,46 +200,14 @@ async def _answer(
     return outcome, parts
 
 
-async def _write_history(*, tenant_id: uuid.UUID, conversation_id: uuid.UUID) -> None:
-    """Append committed turns to the chat history, once each."""
-    async with session_scope() as session:
-        conversation = await conversation_service.get_conversation(
-            session, tenant_id=tenant_id, conversation_id=conversation_id
-        )
-        for turn in await conversation_service.turns_missing_history(
-            session, tenant_id=tenant_id, conversation_id=conversation_id
-        ):
-            bodies = (
-                await session.execute(
-                    select(Message.body)
-                    .where(Message.tenant_id == tenant_id, Message.turn_id == turn.id, Message.direction == "inbound")
-                    .order_by(Message.id)
-                )
-            ).scalars()
-            await _history(tenant_id, conversation.customer).aadd_messages(
-                [HumanMessage("\n".join(bodies)), AIMessage(turn.reply)]
-            )
-            turn.history_written = True
-            await session.flush()
-
-
-async def _deliver(*, tenant_id: uuid.UUID, conversation_id: uuid.UUID, sender: ReplySender) -> None:
-    """Send stored reply parts that have not left yet, in order."""
-    async with session_scope() as session:
-        conversation = await conversation_service.get_conversation(
-            session, tenant_id=tenant_id, conversation_id=conversation_id
-        )
-        parts = await conversation_service.unsent_outbound(
-            session, tenant_id=tenant_id, conversation_id=conversation_id
-        )
+async def _send(parts: list[Message], *, to: str | None, from_: str | None, sender: ReplySender) -> None:
+    """Hand stored reply parts to Twilio in order, recording each SID (or the failure) as it goes."""
     for part in parts:
-        if not conversation.whatsapp_address or not conversation.tenant_address:
+        if not to or not from_:
             status, sid, code = "failed", None, None
         else:
             try:
-                sent = await sender.send(
-                    to=conversation.whatsapp_address, from_=conversation.tenant_address, body=part.body
-                )
+                sent = await sender.send(to=to, from_=from_, body=part.body)
                 status, sid, code = sent.status, sent.sid, None
             except TwilioSendError as error:
                 if error.retryable:
@@ -248,36 +215,48 @@ async def _deliver(*, tenant_id: uuid.UUID, conversation_id: uuid.UUID, sender: 
                 log.warning("send failed for message %s: status=%s code=%s", part.id, error.status, error.code)
                 status, sid, code = "failed", None, error.code
         async with session_scope() as session:
-            row = await session.get(Message, part.id)
-            assert row is not None
-            row.status, row.provider_sid, row.error_code = status, sid, code
-            row.status_updated_at = datetime.now(UTC)
+            await session.execute(
+                update(Message)
+                .where(Message.tenant_id == part.tenant_id, Message.id == part.id)
+                .values(status=status, provider_sid=sid, error_code=code, status_updated_at=datetime.now(UTC))
+            )
+
+
+async def _load_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> Tenant | None:
+    # The turn needs no WhatsApp numbers: skip the relationship's extra query.
+    stmt = select(Tenant).where(Tenant.id == tenant_id).options(lazyload(Tenant.numbers))
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def process_whatsapp(*, tenant_id: uuid.UUID, conversation_id: uuid.UUID, sender: ReplySender) -> None:
-    """The worker job: finish any interrupted turn, answer pending messages as one turn, deliver."""
-    async with conversation_service.conversation_lock(conversation_id):
-        await _write_history(tenant_id=tenant_id, conversation_id=conversation_id)
-        await _deliver(tenant_id=tenant_id, conversation_id=conversation_id, sender=sender)
+    """The worker job: send what an interrupted job left unsent, answer pending messages as one turn, send it."""
+    for _ in range(2):  # at most: finish an interrupted turn, then answer what is pending
+        answered = False
         async with session_scope() as session:
-            tenant = await session.get(Tenant, tenant_id)
-            if tenant is None:
-                return
+            await conversation_service.lock_conversation(session, conversation_id=conversation_id)
             conversation = await conversation_service.get_conversation(
                 session, tenant_id=tenant_id, conversation_id=conversation_id
             )
-            pending = await conversation_service.pending_inbound(
-                session, tenant_id=tenant_id, conversation_id=conversation_id, channel="whatsapp"
+            to_send = await conversation_service.unsent_outbound(
+                session, tenant_id=tenant_id, conversation_id=conversation_id
             )
-            if not pending:
-                return
-            outcome, _ = await _answer(
-                session, tenant=tenant, conversation=conversation, pending=pending, channel="whatsapp"
-            )
-        if outcome is None:
+            if not to_send:
+                pending = await conversation_service.pending_inbound(
+                    session, tenant_id=tenant_id, conversation_id=conversation_id, channel="whatsapp"
+                )
+                tenant = await _load_tenant(session, tenant_id) if pending else None
+                if tenant is None:
+                    return
+                outcome, to_send = await _answer(
+                    session, tenant=tenant, conversation=conversation, pending=pending, channel="whatsapp"
+                )
+                if outcome is None:
+                    return
+                answered = True
+            to, from_ = conversation.whatsapp_address, conversation.tenant_address
+        await _send(to_send, to=to, from_=from_, sender=sender)
+        if answered:
             return
-        await _write_history(tenant_id=tenant_id, conversation_id=conversation_id)
-        await _deliver(tenant_id=tenant_id, conversation_id=conversation_id, sender=sender)
 
 
 async def chat(*, tenant: Tenant, user: str, text: str) -> ChatResult:
@@ -287,25 +266,23 @@ async def chat(*, tenant: Tenant, user: str, text: str) -> ChatResult:
     async with session_scope() as session:
         conversation = await conversation_service.upsert_conversation(session, tenant_id=tenant.id, customer=customer)
         conversation_id = conversation.id
-    async with conversation_service.conversation_lock(conversation_id):
-        async with session_scope() as session:
-            conversation = await conversation_service.get_conversation(
-                session, tenant_id=tenant.id, conversation_id=conversation_id
-            )
-            stored = await conversation_service.store_inbound(
-                session, tenant_id=tenant.id, conversation_id=conversation_id, channel="api", body=text
-            )
-            assert stored is not None
-            fresh_tenant = await session.get(Tenant, tenant.id)
-            assert fresh_tenant is not None
-            outcome, parts = await _answer(
-                session, tenant=fresh_tenant, conversation=conversation, pending=[stored], channel="api"
-            )
-        if outcome is not None:
-            await _write_history(tenant_id=tenant.id, conversation_id=conversation_id)
+    async with session_scope() as session:
+        await conversation_service.lock_conversation(session, conversation_id=conversation_id)
+        conversation = await conversation_service.get_conversation(
+            session, tenant_id=tenant.id, conversation_id=conversation_id
+        )
+        stored = await conversation_service.store_inbound(
+            session, tenant_id=tenant.id, conversation_id=conversation_id, channel="api", body=text
+        )
+        assert stored is not None
+        fresh_tenant = await _load_tenant(session, tenant.id)
+        assert fresh_tenant is not None
+        outcome, parts = await _answer(
+            session, tenant=fresh_tenant, conversation=conversation, pending=[stored], channel="api"
+        )
     return ChatResult(
         conversation_id=conversation_id,
         outcome=outcome,
-        parts=parts,
+        parts=[p.body for p in parts],
         latency_ms=int((time.perf_counter() - started) * 1000),
     )

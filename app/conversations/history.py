@@ -42,6 +42,17 @@ class _TenantMessageConverter(BaseMessageConverter):
         return ChatHistoryMessage
 
 
+def history_rows(tenant_id: uuid.UUID, customer: str, messages: list[BaseMessage]) -> list[ChatHistoryMessage]:
+    """Rows for ``messages`` exactly as SQLChatMessageHistory would write them.
+
+    The turn adds them in its own transaction, so a turn and its history commit together (no
+    second write after a crash, no turn without its history).
+    """
+    converter = _TenantMessageConverter()
+    key = session_key(tenant_id, customer)
+    return [converter.to_sql_model(m, key) for m in messages]
+
+
 class WindowedChatHistory(SQLChatMessageHistory):
     """SQLChatMessageHistory reading only the last ``window`` messages; the table is owned by alembic."""
 

@@ -67,7 +67,6 @@ class Turn(Base):
     reply: Mapped[str] = mapped_column(Text, nullable=False)
     result: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
     handoff: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
-    history_written: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
     latency_ms: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,8 +11,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.conversations.models import Conversation, Message, Turn
-from app.db import get_engine
+from app.conversations.models import Conversation, Message
 from app.errors import NotFound
 
 # Delivery statuses only move forward; failed/undelivered are final and keep Twilio's error code.
@@ -67,6 +65,68 @@ async def upsert_conversation(
         .execution_options(populate_existing=True)
     )
     return (await session.execute(stmt)).scalar_one()
+
+
+# One round trip for the webhook: resolve the tenant by the number written to, upsert the
+# conversation, insert the message unless its MessageSid is known. No row when no tenant owns `to`.
+_INGEST_WHATSAPP = text(
+    """
+    WITH t AS (
+        SELECT tenant_id FROM tenant_numbers WHERE address = :to
+    ), c AS (
+        INSERT INTO conversations (id, tenant_id, customer, whatsapp_address, tenant_address, profile_name,
+                                   last_message_at)
+        SELECT :new_id, t.tenant_id, :customer, :from_, :to, :profile_name, now() FROM t
+        ON CONFLICT (tenant_id, customer) DO UPDATE
+            SET last_message_at = now(), updated_at = now(),
+                whatsapp_address = EXCLUDED.whatsapp_address, tenant_address = EXCLUDED.tenant_address,
+                profile_name = coalesce(EXCLUDED.profile_name, conversations.profile_name)
+        RETURNING id, tenant_id
+    ), m AS (
+        INSERT INTO messages (tenant_id, conversation_id, direction, channel, body, provider_sid, status, media,
+                              payload)
+        SELECT c.tenant_id, c.id, 'inbound', 'whatsapp', :body, :sid, 'received', CAST(:media AS jsonb),
+               CAST(:payload AS jsonb)
+        FROM c
+        ON CONFLICT (provider_sid) DO NOTHING
+        RETURNING id
+    )
+    SELECT c.tenant_id, c.id AS conversation_id, EXISTS (SELECT 1 FROM m) AS inserted FROM c
+    """
+)
+
+
+async def ingest_whatsapp(
+    session: AsyncSession,
+    *,
+    to: str,
+    from_: str,
+    body: str,
+    message_sid: str,
+    profile_name: str | None,
+    media: list[dict[str, Any]],
+    payload: dict[str, Any],
+) -> tuple[uuid.UUID, uuid.UUID, bool] | None:
+    """Store an inbound WhatsApp message: (tenant_id, conversation_id, inserted), None for an unknown number."""
+    row = (
+        await session.execute(
+            _INGEST_WHATSAPP,
+            {
+                "to": to,
+                "new_id": uuid.uuid4(),
+                "customer": customer_key(from_),
+                "from_": from_,
+                "profile_name": profile_name,
+                "body": body,
+                "sid": message_sid,
+                "media": json.dumps(media),
+                "payload": json.dumps(payload),
+            },
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    return row.tenant_id, row.conversation_id, bool(row.inserted)
 
 
 async def store_inbound(
@@ -201,30 +261,9 @@ async def update_delivery_status(
     return True
 
 
-@asynccontextmanager
-async def conversation_lock(conversation_id: uuid.UUID) -> AsyncIterator[None]:
-    """Serialise turns of one conversation across processes (worker jobs and API chats)."""
-    async with get_engine().connect() as conn:
-        key = {"k": str(conversation_id)}
-        await conn.execute(text("SELECT pg_advisory_lock(hashtextextended(:k, 0))"), key)
-        await conn.commit()
-        try:
-            yield
-        finally:
-            await conn.execute(text("SELECT pg_advisory_unlock(hashtextextended(:k, 0))"), key)
-            await conn.commit()
-
-
-async def turns_missing_history(
-    session: AsyncSession, *, tenant_id: uuid.UUID, conversation_id: uuid.UUID
-) -> list[Turn]:
-    """Committed turns whose chat-history write has not happened yet."""
-    stmt = (
-        select(Turn)
-        .where(Turn.tenant_id == tenant_id, Turn.conversation_id == conversation_id, Turn.history_written.is_(False))
-        .order_by(Turn.id)
-    )
-    return list((await session.execute(stmt)).scalars())
+async def lock_conversation(session: AsyncSession, *, conversation_id: uuid.UUID) -> None:
+    """Serialise turns of one conversation across processes until the session's transaction ends."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": str(conversation_id)})
 
 
 async def unsent_outbound(session: AsyncSession, *, tenant_id: uuid.UUID, conversation_id: uuid.UUID) -> list[Message]:

@@ -467,6 +467,9 @@ def parse_finance_request(text: str) -> FinanceRequest:
         elif label is None:
             unlabeled.append(mention.value)
     ratio = ratios[0] if ratios else None
+    # Only a down payment someone named ("enganche", "down", "dando") says the message is about financing:
+    # two bare amounts are as likely a budget range ("between 200k and 300k").
+    named_down = down is not None
     for value in sorted(unlabeled, reverse=True):
         if price is None and (down is None or value > down):
             price = value
@@ -482,7 +485,7 @@ def parse_finance_request(text: str) -> FinanceRequest:
     mentions_finance = bool(
         _FINANCE_WORDS.search(original)
         or term_values
-        or down is not None
+        or named_down
         or ratio is not None
     )
     return FinanceRequest(
@@ -492,6 +495,21 @@ def parse_finance_request(text: str) -> FinanceRequest:
         term_months=term,
         mentions_finance=mentions_finance,
     )
+
+
+_TERM_FOLLOWUP = re.compile(
+    r"^\s*(?:y|and|o|or|what about|how about|que tal|y si fuera|y si es|y si)?\s*(?:a|en|con|at|over|for|in|de|por)?"
+    r"\s*(?P<n>\d{1,3})\s*(?:meses|mes|months?|mensualidades|pagos|payments)?\s*[?!.]*\s*$"
+)
+
+
+def parse_term_followup(text: str) -> int | None:
+    """The term of a bare follow-up to a quote ("¿y a 60?", "what about 36?"), else None."""
+    match = _TERM_FOLLOWUP.match(fold(text).replace("¿", " ").replace("¡", " "))
+    if match is None:
+        return None
+    months = int(match["n"])
+    return months if 6 <= months <= 120 else None
 
 
 def looks_like_finance_query(text: str) -> bool:

@@ -15,6 +15,7 @@ from app.knowledge.schemas import (
     KnowledgeHit,
     KnowledgeImportResult,
 )
+from app.textnorm import detect_language
 
 router = APIRouter(prefix="/v1/tenants/{slug}/knowledge", tags=["knowledge"])
 @router.post(
@@ -48,4 +49,6 @@ async def search_knowledge(
     limit: Annotated[int, Query(ge=1, le=20)] = 5,
 ) -> list[KnowledgeHit]:
     """Scored entries for a question, best first."""
-    return await knowledge_service.search_knowledge(session, tenant_id=tenant.id, query=q, limit=limit)
+    return await knowledge_service.search_knowledge(
+        session, tenant_id=tenant.id, query=q, language=detect_language(q, default="en" if tenant.locale.startswith("en") else "es"), limit=limit
+    )

@@ -153,7 +153,6 @@ def upgrade() -> None:
     sa.Column('reply', sa.Text(), nullable=False),
     sa.Column('result', postgresql.JSONB(astext_type=sa.Text()), server_default=sa.text("'{}'::jsonb"), nullable=False),
     sa.Column('handoff', sa.Boolean(), server_default='false', nullable=False),
-    sa.Column('history_written', sa.Boolean(), server_default='false', nullable=False),
     sa.Column('latency_ms', sa.Integer(), server_default='0', nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], name=op.f('fk_turns_conversation_id_conversations'), ondelete='CASCADE'),

@@ -275,6 +275,14 @@ def test_features_case_and_accent_insensitive(df: pd.DataFrame, features: dict[s
     assert result.relaxed == []
 
 
+def test_tool_call_feature_values_may_be_booleans(df: pd.DataFrame) -> None:
+    filters = CatalogFilters.model_validate({"make": "Mazda", "features": {"carplay": True, "bluetooth": True}})
+    assert filters.features == {"carplay": "Sí", "bluetooth": "Sí"}
+    assert {c.stock_id for c in search_catalog(df, filters.model_copy(update={"limit": 10})).items} == {
+        "MZ-001", "MZ-003", "MZ-005"
+    }
+
+
 def test_empty_cells_do_not_match_yes_or_no(df: pd.DataFrame) -> None:
     yes = set(ids(df, make="Volkswagen", features={"carplay": "Sí"}, limit=10))
     no = set(ids(df, make="Volkswagen", features={"carplay": "No"}, limit=10))

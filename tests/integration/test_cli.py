@@ -1,0 +1,327 @@
+"""agentctl through typer's CliRunner, against the test database configured by conftest.
+
+The commands run their own event loop (asyncio.run), so these tests are plain sync functions. Each
+test gets a private database engine (``cli`` fixture): the process-wide one may already hold
+connections of the async tests' loop, which must not be reused from the CLI's loop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import psycopg
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+from typer.testing import CliRunner, Result
+
+from app import cli as cli_module
+from app.cli import app as agentctl
+from app.demo.seed import DATA
+from tests.conftest import new_number
+
+CARS = pd.read_csv(io.BytesIO((DATA / "cars.csv").read_bytes()), dtype={"stock_id": str})
+KNOWLEDGE_ENTRIES = len(json.loads((DATA / "knowledge.json").read_text(encoding="utf-8")))
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+CATALOG_CSV = """stock_id,make,model,year,price,km,version,transmission
+C1,Mazda,3,2019,265000,48000,i Sport,Automática
+C2,Nissan,Versa,2018,189999,61000,Advance,Manual
+C3,Toyota,Corolla,2020,320000,35000,LE,Automática
+"""
+
+
+class Cli:
+    """Runs agentctl commands; ``ok`` asserts success, ``fails`` asserts a clean exit code 1."""
+
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def invoke(self, *args: str) -> Result:
+        return self.runner.invoke(agentctl, list(args), catch_exceptions=False)
+
+    def ok(self, *args: str) -> str:
+        result = self.invoke(*args)
+        assert result.exit_code == 0, (args, result.output)
+        return result.output
+
+    def fails(self, *args: str) -> str:
+        result = self.invoke(*args)
+        assert result.exit_code == 1, (args, result.exit_code, result.output)
+        assert "Traceback" not in result.output
+        return result.output
+
+
+@pytest.fixture
+def cli(migrated: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
+    import app.conversations.flows as flows
+    import app.conversations.service as conversation_service
+    import app.db as db
+
+    @lru_cache
+    def engine() -> AsyncEngine:
+        return create_async_engine(db.async_url(), poolclass=NullPool)
+
+    @lru_cache
+    def sessionmaker() -> async_sessionmaker[AsyncSession]:
+        return async_sessionmaker(engine(), expire_on_commit=False)
+
+    for module in (db, flows, conversation_service):
+        if hasattr(module, "get_engine"):
+            monkeypatch.setattr(module, "get_engine", engine)
+    monkeypatch.setattr(db, "get_sessionmaker", sessionmaker)
+    # Rich wraps at 80 columns without a terminal; ids and JSON must stay on one line.
+    monkeypatch.setattr(cli_module.console, "width", 400)
+    monkeypatch.setattr(cli_module.err, "width", 400)
+    yield Cli()
+
+
+@pytest.fixture
+def seeded(cli: Cli) -> Cli:
+    cli.ok("seed")  # idempotent: creates the demo tenant or refreshes it
+    return cli
+
+
+def query(sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    """Rows of a query on a plain sync connection (what the CLI wrote, seen from outside)."""
+    from app.db import libpq_conninfo
+
+    with psycopg.connect(libpq_conninfo()) as conn:
+        return list(conn.execute(sql, params).fetchall())
+
+
+def new_slug() -> str:
+    return f"cli-{uuid.uuid4().hex[:10]}"
+
+
+def status(cli: Cli, slug: str) -> dict[str, str]:
+    lines = cli.ok("tenant", "status", slug).splitlines()
+    return dict(line.split(": ", 1) for line in lines if ": " in line)
+
+
+@pytest.fixture
+def tenant(cli: Cli) -> str:
+    slug = new_slug()
+    out = cli.ok("tenant", "create", slug, "--name", "Autos CLI", "--number", new_number())
+    assert f"created tenant {slug}" in out and UUID.search(out)
+    return slug
+
+
+# --------------------------------------------------------------------------- tenants
+
+
+def test_tenant_create_list_and_status(cli: Cli, tenant: str) -> None:
+    listing = cli.ok("tenant", "list")
+    row = next(line for line in listing.splitlines() if tenant in line)
+    assert "Autos CLI" in row and "whatsapp:+52" in row and "es-MX" in row
+
+    facts = status(cli, tenant)
+    assert facts["slug"] == tenant and facts["name"] == "Autos CLI"
+    assert facts["flags"] == "{}" and facts["ai_agent"].startswith("off")
+    assert facts["catalog_rows"] == "0" and facts["knowledge_entries"] == "0"
+    assert facts["conversations_waiting_for_human"] == "0"
+
+
+def test_tenant_create_rejects_duplicates_and_bad_slugs(cli: Cli, tenant: str) -> None:
+    assert "already exists" in cli.fails("tenant", "create", tenant, "--name", "Again")
+    assert "slug" in cli.fails("tenant", "create", "Not A Slug!", "--name", "Bad")
+
+
+def test_tenant_enable_and_disable_set_the_ai_agent_flag(cli: Cli, tenant: str) -> None:
+    assert "ai_agent = True" in cli.ok("tenant", "enable", tenant)
+    facts = status(cli, tenant)
+    assert facts["ai_agent"] == "on" and "'ai_agent': True" in facts["flags"]
+    assert query("SELECT flags->>'ai_agent' FROM tenants WHERE slug = %s", tenant) == [("true",)]
+
+    assert "ai_agent = False" in cli.ok("tenant", "disable", tenant)
+    assert status(cli, tenant)["ai_agent"].startswith("off")
+    assert query("SELECT flags->>'ai_agent' FROM tenants WHERE slug = %s", tenant) == [("false",)]
+
+
+def test_unknown_tenant_is_a_clean_error(cli: Cli) -> None:
+    missing = new_slug()
+    for args in (
+        ("tenant", "status", missing),
+        ("tenant", "enable", missing),
+        ("apikey", "create", missing),
+        ("chat", missing, "-m", "hola"),
+        ("conversation", "list", missing),
+    ):
+        assert f"tenant '{missing}' not found" in cli.fails(*args)
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def test_apikey_create_prints_a_key_whose_hash_is_stored(cli: Cli, tenant: str) -> None:
+    out = cli.ok("apikey", "create", tenant, "--name", "ci")
+    assert f"API key for {tenant} (ci)" in out
+    secret = out.strip().splitlines()[-1].strip()
+    assert len(secret) > 30 and " " not in secret
+    rows = query(
+        "SELECT k.name, k.revoked_at FROM api_keys k JOIN tenants t ON t.id = k.tenant_id "
+        "WHERE t.slug = %s AND k.key_hash = %s",
+        tenant,
+        hashlib.sha256(secret.encode()).hexdigest(),
+    )
+    assert rows == [("ci", None)]
+    # Shown once, never stored in clear.
+    assert query("SELECT count(*) FROM api_keys WHERE key_hash = %s OR prefix = %s", secret, secret) == [(0,)]
+
+
+# --------------------------------------------------------------------------- catalog and knowledge
+
+
+def test_catalog_import_and_a_bad_csv_changes_nothing(cli: Cli, tenant: str, tmp_path: Path) -> None:
+    good = tmp_path / "cars.csv"
+    good.write_text(CATALOG_CSV, encoding="utf-8")
+    out = cli.ok("catalog", "import", tenant, str(good))
+    assert "imported 3 rows (catalog version 1)" in out and "transmission" in out
+    assert status(cli, tenant)["catalog_rows"] == "3"
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "stock_id,make,model,year,price,km\nD1,Kia,Rio,2020,199000,1000\nD2,Kia,Rio,2021,caro,2000\n",
+        encoding="utf-8",
+    )
+    message = cli.fails("catalog", "import", tenant, str(bad))
+    assert "Row 3" in message and "price" in message
+    # Atomic: the previous catalog is intact.
+    assert status(cli, tenant)["catalog_rows"] == "3"
+    stock = query(
+        "SELECT c.stock_id FROM catalog_items c JOIN tenants t ON t.id = c.tenant_id WHERE t.slug = %s "
+        "ORDER BY c.stock_id",
+        tenant,
+    )
+    assert stock == [("C1",), ("C2",), ("C3",)]
+
+    missing_column = tmp_path / "no_price.csv"
+    missing_column.write_text("stock_id,make,model,year\nE1,Kia,Rio,2020\n", encoding="utf-8")
+    assert "price" in cli.fails("catalog", "import", tenant, str(missing_column))
+
+
+def _totals(output: str) -> dict[str, int]:
+    return {k: int(v) for k, v in re.findall(r"'(created|updated|unchanged)': (\d+)", output)}
+
+
+def test_knowledge_import_json_csv_markdown_is_idempotent(cli: Cli, tenant: str, tmp_path: Path) -> None:
+    as_json = tmp_path / "faq.json"
+    as_json.write_text(
+        json.dumps(
+            [
+                {"title": "Garantía", "content": "Seis meses o 10,000 km en motor y transmisión.", "category": "w"},
+                {"title": "Warranty", "content": "Six months or 10,000 km on engine and gearbox.", "language": "en"},
+            ],
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
+    as_csv = tmp_path / "faq.csv"
+    as_csv.write_text(
+        "question,answer\n¿Aceptan tarjeta?,Sí: débito y crédito sin comisión.\n"
+        "¿Tienen estacionamiento?,Sí: gratuito para clientes.\n",
+        encoding="utf-8",
+    )
+    as_md = tmp_path / "sucursales.md"
+    as_md.write_text("# Sucursales\n## Centro\nAv. Juárez 100, CDMX.\n## Norte\nAv. Universidad 2500, Monterrey.\n",
+                     encoding="utf-8")
+
+    first = _totals(cli.ok("knowledge", "import", tenant, str(as_json), str(as_csv), str(as_md)))
+    assert first == {"created": 6, "updated": 0, "unchanged": 0}
+    assert status(cli, tenant)["knowledge_entries"] == "6"
+    titles = {
+        r[0]
+        for r in query(
+            "SELECT k.title FROM knowledge_entries k JOIN tenants t ON t.id = k.tenant_id WHERE t.slug = %s", tenant
+        )
+    }
+    assert titles == {"Garantía", "Warranty", "¿Aceptan tarjeta?", "¿Tienen estacionamiento?", "Sucursales / Centro",
+                      "Sucursales / Norte"}
+
+    again = _totals(cli.ok("knowledge", "import", tenant, str(as_md), str(as_csv), str(as_json)))
+    assert again == {"created": 0, "updated": 0, "unchanged": 6}
+    assert status(cli, tenant)["knowledge_entries"] == "6"
+
+    as_md.write_text("# Sucursales\n## Centro\nAv. Juárez 120, CDMX.\n## Norte\nAv. Universidad 2500, Monterrey.\n",
+                     encoding="utf-8")
+    assert _totals(cli.ok("knowledge", "import", tenant, str(as_md))) == {"created": 0, "updated": 1, "unchanged": 1}
+
+    # What was imported is what the agent answers with.
+    line = cli.ok("chat", tenant, "--user", f"cli-{uuid.uuid4().hex[:8]}", "-m", "¿dónde está la sucursal del centro?",
+                  "--json")
+    assert "Av. Juárez 120" in json.loads(line.strip().splitlines()[-1])["reply"]
+
+
+def test_knowledge_import_of_a_bad_file_is_a_clean_error(cli: Cli, tenant: str, tmp_path: Path) -> None:
+    bad = tmp_path / "faq.csv"
+    bad.write_text("pregunta,respuesta\nhola,adiós\n", encoding="utf-8")
+    assert "question,answer" in cli.fails("knowledge", "import", tenant, str(bad))
+    empty_answer = tmp_path / "empty.csv"
+    empty_answer.write_text("question,answer\n¿Horario?,\n", encoding="utf-8")
+    assert "row 2" in cli.fails("knowledge", "import", tenant, str(empty_answer))
+    assert status(cli, tenant)["knowledge_entries"] == "0"
+
+
+# --------------------------------------------------------------------------- chat and conversations
+
+
+def test_seed_is_idempotent(seeded: Cli) -> None:
+    out = seeded.ok("seed")
+    assert "'created': False" in out and "'catalog_rows_loaded': 0" in out
+    assert f"'unchanged': {KNOWLEDGE_ENTRIES}" in out
+    facts = status(seeded, "demo")
+    assert facts["catalog_rows"] == str(len(CARS)) and facts["knowledge_entries"] == str(KNOWLEDGE_ENTRIES)
+
+
+def test_chat_prints_json_lines(seeded: Cli) -> None:
+    user = f"cli-{uuid.uuid4().hex[:8]}"
+    out = seeded.ok("chat", "demo", "--user", user, "-m", "hola", "-m", "¿tienen Mazda?", "--json")
+    lines = [json.loads(line) for line in out.strip().splitlines()]
+    assert len(lines) == 2
+    assert lines[0]["agent"] == "smalltalk" and lines[0]["intent"] == "greeting" and lines[0]["items"] == []
+    assert "Valeria" in lines[0]["reply"]
+    assert lines[1]["agent"] == "catalog" and lines[1]["intent"] == "catalog"
+    mazdas = set(CARS.loc[CARS["make"] == "Mazda", "stock_id"])
+    assert lines[1]["items"] and set(lines[1]["items"]) <= mazdas
+    assert all(f"({stock_id})" in lines[1]["reply"] for stock_id in lines[1]["items"])
+    assert all(isinstance(line["latency_ms"], int) for line in lines)
+
+
+def test_chat_without_json_prints_the_reply(seeded: Cli) -> None:
+    out = seeded.ok("chat", "demo", "--user", f"cli-{uuid.uuid4().hex[:8]}", "-m", "¿cuál es su horario?")
+    assert "demo> Tenemos dos sucursales" in out and "agent=info" in out and "tier=offline" in out
+
+
+def test_conversation_list_and_release(cli: Cli, tenant: str) -> None:
+    user = f"whatsapp:+5215{uuid.uuid4().int % 10**9:09d}"
+    handoff = json.loads(cli.ok("chat", tenant, "--user", user, "-m", "quiero hablar con un asesor", "--json"))
+    assert handoff["agent"] == "handoff"
+    silent = json.loads(cli.ok("chat", tenant, "--user", user, "-m", "¿hola?", "--json"))
+    assert silent == {**silent, "reply": "", "agent": "handoff", "intent": "handoff_active"}
+    assert status(cli, tenant)["conversations_waiting_for_human"] == "1"
+
+    waiting = cli.ok("conversation", "list", tenant, "--status", "handoff")
+    row = next(line for line in waiting.splitlines() if user.removeprefix("whatsapp:") in line)
+    assert "handoff" in row
+    match = UUID.search(row)
+    assert match is not None
+    conversation_id = match.group(0)
+    assert conversation_id in cli.ok("conversation", "list", tenant)
+
+    assert f"conversation {conversation_id} released" in cli.ok("conversation", "release", tenant, conversation_id)
+    assert user.removeprefix("whatsapp:") not in cli.ok("conversation", "list", tenant, "--status", "handoff")
+    assert status(cli, tenant)["conversations_waiting_for_human"] == "0"
+    back = json.loads(cli.ok("chat", tenant, "--user", user, "-m", "hola", "--json"))
+    assert back["agent"] == "smalltalk" and back["reply"]
+
+
+def test_conversation_release_of_an_unknown_id_is_a_clean_error(cli: Cli, tenant: str) -> None:
+    assert "not found" in cli.fails("conversation", "release", tenant, str(uuid.uuid4())).lower()
