@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -16,7 +17,7 @@ from app.catalog.router import router as catalog_router
 from app.channels.router import router as channels_router
 from app.config import get_settings
 from app.conversations.router import router as conversations_router
-from app.db import dispose_engine, session_scope
+from app.db import dispose_engine, get_engine, session_scope
 from app.errors import error_body, install_error_handlers
 from app.knowledge.router import router as knowledge_router
 from app.logging import configure_logging
@@ -93,8 +94,24 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     configure_logging()
     app_queue = queue.get_queue()
     async with app_queue.open_async():
+        await warm_up_pool()
         yield
     await dispose_engine()
+
+
+async def warm_up_pool() -> None:
+    """Open the pool's connections now, so the first burst of webhooks does not pay for connecting."""
+    settings = get_settings()
+
+    async def touch() -> None:
+        async with get_engine().connect() as conn:
+            await conn.execute(text("SELECT 1"))
+            await asyncio.sleep(0.05)  # hold it so the others open their own connection
+
+    try:
+        await asyncio.gather(*(touch() for _ in range(settings.db_pool_size)))
+    except Exception as exc:  # noqa: BLE001  (readiness reports a database problem; startup goes on)
+        log.warning("connection pool warm-up failed: %s", type(exc).__name__)
 
 
 def create_app() -> FastAPI:

@@ -22,6 +22,7 @@ from app.channels.sender import ReplySender
 from app.config import get_settings
 from app.conversations import flows
 from app.conversations.models import Message
+from app.conversations.service import JobSpec
 from app.db import libpq_conninfo, session_scope
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,17 @@ async def close_sender() -> None:
         _sender = None
 
 
+LOCK_PREFIX = "conversation:"
+
+
 def _lock(conversation_id: uuid.UUID) -> str:
-    return f"conversation:{conversation_id}"
+    return f"{LOCK_PREFIX}{conversation_id}"
+
+
+def inbound_job(*, delay_seconds: float) -> JobSpec:
+    """The job the webhook queues in its own transaction (see conversations.service.ingest_whatsapp)."""
+    task = get_queue().tasks["agent:process_conversation"]
+    return JobSpec(queue=task.queue, task_name=task.name, lock_prefix=LOCK_PREFIX, delay_seconds=delay_seconds)
 
 
 @blueprint.task(
@@ -129,7 +139,7 @@ async def recover_periodically(timestamp: int) -> None:
 def get_queue() -> procrastinate.App:
     """The procrastinate app bound to the application's database."""
     app = procrastinate.App(
-        connector=procrastinate.PsycopgConnector(conninfo=libpq_conninfo(), min_size=1, max_size=10),
+        connector=procrastinate.PsycopgConnector(conninfo=libpq_conninfo(), min_size=4, max_size=10),
     )
     app.add_tasks_from(blueprint, namespace="agent")
     return app

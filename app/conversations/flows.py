@@ -94,7 +94,7 @@ def _history(tenant_id: uuid.UUID, customer: str) -> WindowedChatHistory:
 
 
 async def receive_whatsapp(inbound: InboundWhatsApp) -> Received:
-    """Store an inbound WhatsApp message (once per MessageSid) and queue its conversation."""
+    """Store an inbound WhatsApp message (once per MessageSid) and queue its conversation, atomically."""
     from app import queue  # the queue imports this module for its task bodies
 
     async with session_scope() as session:
@@ -107,15 +107,13 @@ async def receive_whatsapp(inbound: InboundWhatsApp) -> Received:
             profile_name=inbound.profile_name,
             media=inbound.media,
             payload=inbound.payload,
+            job=queue.inbound_job(delay_seconds=get_settings().burst_window_seconds),
         )
     if ingested is None:
         return Received(status="unknown_number")
     tenant_id, conversation_id, stored = ingested
     if not stored:
         return Received(status="duplicate", tenant_id=tenant_id, conversation_id=conversation_id)
-    await queue.enqueue_conversation(
-        tenant_id=tenant_id, conversation_id=conversation_id, delay_seconds=get_settings().burst_window_seconds
-    )
     return Received(status="accepted", tenant_id=tenant_id, conversation_id=conversation_id)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -68,7 +69,11 @@ async def upsert_conversation(
 
 
 # One round trip for the webhook: resolve the tenant by the number written to, upsert the
-# conversation, insert the message unless its MessageSid is known. No row when no tenant owns `to`.
+# conversation, insert the message unless its MessageSid is known, and queue the conversation's job
+# in the same transaction (the message can never be stored without its job). No row when no tenant
+# owns `to`. The job row is what procrastinate's defer would insert (tests/integration/
+# test_queue_contract.py holds us to that): when a not-yet-started job for the conversation exists,
+# the queueing lock's unique index makes this a no-op, which is how a burst folds into one turn.
 _INGEST_WHATSAPP = text(
     """
     WITH t AS (
@@ -90,10 +95,31 @@ _INGEST_WHATSAPP = text(
         FROM c
         ON CONFLICT (provider_sid) DO NOTHING
         RETURNING id
+    ), j AS (
+        INSERT INTO procrastinate_jobs (queue_name, task_name, priority, lock, queueing_lock, args, scheduled_at)
+        SELECT :job_queue, :job_task, 0, :lock_prefix || c.id::text, :lock_prefix || c.id::text,
+               jsonb_build_object('tenant_id', c.tenant_id::text, 'conversation_id', c.id::text),
+               now() + make_interval(secs => :delay_seconds)
+        FROM c
+        WHERE EXISTS (SELECT 1 FROM m)
+        ON CONFLICT (queueing_lock) WHERE status = 'todo' DO NOTHING
+        RETURNING id
     )
-    SELECT c.tenant_id, c.id AS conversation_id, EXISTS (SELECT 1 FROM m) AS inserted FROM c
+    SELECT c.tenant_id, c.id AS conversation_id, EXISTS (SELECT 1 FROM m) AS inserted,
+           EXISTS (SELECT 1 FROM j) AS queued
+    FROM c
     """
 )
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """The queue job an inbound message schedules for its conversation."""
+
+    queue: str
+    task_name: str
+    lock_prefix: str
+    delay_seconds: float
 
 
 async def ingest_whatsapp(
@@ -106,8 +132,12 @@ async def ingest_whatsapp(
     profile_name: str | None,
     media: list[dict[str, Any]],
     payload: dict[str, Any],
+    job: JobSpec,
 ) -> tuple[uuid.UUID, uuid.UUID, bool] | None:
-    """Store an inbound WhatsApp message: (tenant_id, conversation_id, inserted), None for an unknown number."""
+    """Store an inbound WhatsApp message and queue its conversation: (tenant_id, conversation_id, inserted).
+
+    None when no tenant owns the number; ``inserted`` is False for a MessageSid already stored.
+    """
     row = (
         await session.execute(
             _INGEST_WHATSAPP,
@@ -121,6 +151,10 @@ async def ingest_whatsapp(
                 "sid": message_sid,
                 "media": json.dumps(media),
                 "payload": json.dumps(payload),
+                "job_queue": job.queue,
+                "job_task": job.task_name,
+                "lock_prefix": job.lock_prefix,
+                "delay_seconds": job.delay_seconds,
             },
         )
     ).one_or_none()

@@ -1,0 +1,66 @@
+"""The webhook inserts its queue job in SQL; it must be the job procrastinate's own defer creates."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import text
+
+from app import queue as app_queue
+from app.db import session_scope
+from tests.conftest import make_tenant, new_number, post_whatsapp
+
+_JOBS = text(
+    """
+    SELECT queue_name, task_name, priority, lock, queueing_lock, args, status::text AS status,
+           extract(epoch FROM scheduled_at - now()) AS due_in
+    FROM procrastinate_jobs WHERE lock = :lock ORDER BY id
+    """
+)
+
+
+async def _jobs(conversation_id: str) -> list[Any]:
+    async with session_scope() as session:
+        return list((await session.execute(_JOBS, {"lock": f"conversation:{conversation_id}"})).all())
+
+
+async def _conversation_id(client: Any, tenant: Any, customer: str) -> str:
+    r = await client.get(f"/v1/tenants/{tenant.slug}/conversations", headers=tenant.headers)
+    return next(c["id"] for c in r.json() if c["customer"] == customer.removeprefix("whatsapp:"))
+
+
+async def test_webhook_job_matches_procrastinate_defer(client: Any, queue: Any) -> None:
+    tenant = await make_tenant(client)
+    customer = new_number()
+    await post_whatsapp(client, to=tenant.number, from_=customer, body="hola")
+    conversation_id = await _conversation_id(client, tenant, customer)
+    (ours,) = await _jobs(conversation_id)
+
+    # The same conversation deferred through procrastinate's API, once our job has left the queue.
+    async with session_scope() as session:
+        await session.execute(text("DELETE FROM procrastinate_jobs WHERE lock = :l"), {"l": ours.lock})
+    await app_queue.enqueue_conversation(
+        tenant_id=uuid.UUID(tenant.id), conversation_id=uuid.UUID(conversation_id), delay_seconds=0.4
+    )
+    (theirs,) = await _jobs(conversation_id)
+    for field in ("queue_name", "task_name", "priority", "lock", "queueing_lock", "args"):
+        assert getattr(ours, field) == getattr(theirs, field), field
+    assert ours.args == {"tenant_id": tenant.id, "conversation_id": conversation_id}
+    assert 0 < float(ours.due_in) <= 0.4  # scheduled one burst window ahead (BURST_WINDOW_SECONDS=0.4)
+    async with session_scope() as session:
+        await session.execute(text("DELETE FROM procrastinate_jobs WHERE lock = :l"), {"l": ours.lock})
+
+
+async def test_burst_and_retries_leave_one_waiting_job(client: Any, queue: Any) -> None:
+    tenant = await make_tenant(client)
+    customer = new_number()
+    sid = "SM" + uuid.uuid4().hex
+    for body, message_sid in (("hola", sid), ("hola", sid), ("busco", None), ("un auto", None)):
+        r = await post_whatsapp(client, to=tenant.number, from_=customer, body=body, sid=message_sid)
+        assert r.status_code == 200
+    conversation_id = await _conversation_id(client, tenant, customer)
+    jobs = await _jobs(conversation_id)
+    assert [j.status for j in jobs] in (["todo"], ["doing"], ["succeeded"])
+    async with session_scope() as session:
+        await session.execute(text("DELETE FROM procrastinate_jobs WHERE lock = :l"), {"l": jobs[0].lock})
