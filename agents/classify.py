@@ -22,22 +22,83 @@ _HANDOFF = re.compile(
     r"customer service|atencion a clientes|llamenme|llamame|call me)\b"
 )
 _GREETING = {
-    "hola", "holi", "buenas", "buenos", "buen", "dias", "dia", "tardes", "noches", "que", "tal", "hi", "hello",
-    "hey", "good", "morning", "afternoon", "evening", "saludos", "ola", "qué", "onda", "yo", "there",
+    "hola",
+    "holi",
+    "buenas",
+    "buenos",
+    "buen",
+    "dias",
+    "dia",
+    "tardes",
+    "noches",
+    "que",
+    "tal",
+    "hi",
+    "hello",
+    "hey",
+    "good",
+    "morning",
+    "afternoon",
+    "evening",
+    "saludos",
+    "ola",
+    "qué",
+    "onda",
+    "yo",
+    "there",
 }
 _THANKS = re.compile(r"\b(gracias|grax|mil gracias|thank you|thanks|thx|ty|muy amable|perfecto gracias)\b")
 _HELP = re.compile(
     r"\b(ayuda|help|menu|opciones|que puedes hacer|que haces|what can you do|how does this work|como funciona)\b"
 )
 _AFFIRMATIVE = {
-    "si", "sí", "yes", "ok", "okay", "claro", "va", "dale", "porfa", "por", "favor", "please", "sure", "yep",
+    "si",
+    "sí",
+    "yes",
+    "ok",
+    "okay",
+    "claro",
+    "va",
+    "dale",
+    "porfa",
+    "por",
+    "favor",
+    "please",
+    "sure",
+    "yep",
 }
 _ORDINALS: dict[str, int] = {
-    "primero": 0, "primer": 0, "primera": 0, "first": 0, "1ro": 0, "1st": 0, "uno": 0,
-    "segundo": 1, "segunda": 1, "second": 1, "2do": 1, "2nd": 1, "dos": 1,
-    "tercero": 2, "tercer": 2, "tercera": 2, "third": 2, "3ro": 2, "3rd": 2, "tres": 2,
-    "cuarto": 3, "cuarta": 3, "fourth": 3, "4th": 3, "quinto": 4, "quinta": 4, "fifth": 4, "5th": 4,
-    "ultimo": -1, "ultima": -1, "last": -1,
+    "primero": 0,
+    "primer": 0,
+    "primera": 0,
+    "first": 0,
+    "1ro": 0,
+    "1st": 0,
+    "uno": 0,
+    "segundo": 1,
+    "segunda": 1,
+    "second": 1,
+    "2do": 1,
+    "2nd": 1,
+    "dos": 1,
+    "tercero": 2,
+    "tercer": 2,
+    "tercera": 2,
+    "third": 2,
+    "3ro": 2,
+    "3rd": 2,
+    "tres": 2,
+    "cuarto": 3,
+    "cuarta": 3,
+    "fourth": 3,
+    "4th": 3,
+    "quinto": 4,
+    "quinta": 4,
+    "fifth": 4,
+    "5th": 4,
+    "ultimo": -1,
+    "ultima": -1,
+    "last": -1,
 }
 _REFERENCE_CONTEXT = re.compile(r"\b(el|la|ese|esa|este|esta|the|that|this|numero|number|opcion|option|#)\s*$")
 # Comparative only: "el más barato" / "los más baratos" (with an article) is a superlative, i.e. a sort.
@@ -107,12 +168,12 @@ def _is_only(tokens: list[str], vocabulary: set[str]) -> bool:
 
 
 def wants_cheaper(text: str) -> bool:
-    """"Show me cheaper ones" / "más baratos"."""
+    """ "Show me cheaper ones" / "más baratos"."""
     return bool(_CHEAPER.search(fold(text)))
 
 
 def wants_more(text: str) -> bool:
-    """"Show me other ones" / "otros"."""
+    """ "Show me other ones" / "otros"."""
     return bool(_MORE.search(fold(text)))
 
 
@@ -120,17 +181,35 @@ def has_vehicle_constraints(filters: CatalogFilters) -> bool:
     """True when the filters name a make, model, year, price or mileage (features and sort aside)."""
     return any(
         v is not None
-        for v in (filters.make, filters.model, filters.year_min, filters.year_max, filters.price_min, filters.price_max,
-                  filters.km_max)
+        for v in (
+            filters.make,
+            filters.model,
+            filters.year_min,
+            filters.year_max,
+            filters.price_min,
+            filters.price_max,
+            filters.km_max,
+        )
     )
 
 
 def has_constraints(filters: CatalogFilters) -> bool:
     """True when the parsed filters narrow the catalog (make, model, year, price, km or features)."""
-    return any(
-        v is not None
-        for v in (filters.make, filters.model, filters.year_min, filters.year_max, filters.price_min, filters.price_max)
-    ) or filters.km_max is not None or bool(filters.features)
+    return (
+        any(
+            v is not None
+            for v in (
+                filters.make,
+                filters.model,
+                filters.year_min,
+                filters.year_max,
+                filters.price_min,
+                filters.price_max,
+            )
+        )
+        or filters.km_max is not None
+        or bool(filters.features)
+    )
 
 
 def classify(text: str, *, vocabulary: CatalogVocabulary, memory: dict[str, Any]) -> Classification:

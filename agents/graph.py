@@ -30,7 +30,9 @@ _ROUTES: dict[str, str] = {
     "thanks": "smalltalk",
     "info": "info",
 }
-_LEADING_GREETING = re.compile(r"^\s*(hola|buen[oa]s?( dias| tardes| noches)?|hi|hello|hey|good (morning|afternoon|evening))\b")
+_LEADING_GREETING = re.compile(
+    r"^\s*(hola|buen[oa]s?( dias| tardes| noches)?|hi|hello|hey|good (morning|afternoon|evening))\b"
+)
 
 
 def _deps(config: RunnableConfig) -> TurnDeps:
@@ -51,8 +53,13 @@ async def load_context(state: TurnState, config: RunnableConfig) -> dict[str, An
     default = memory.get("language") or tenant.default_language
     language = detect_language(state["text"], default=default)
     catalog = await catalog_service.load_catalog(deps.session, tenant_id=tenant.id)
-    return {"language": language, "catalog": catalog, "memory": memory, "tier": OFFLINE_TIER,
-            "offered_handoff": offered}
+    return {
+        "language": language,
+        "catalog": catalog,
+        "memory": memory,
+        "tier": OFFLINE_TIER,
+        "offered_handoff": offered,
+    }
 
 
 async def classify_node(state: TurnState) -> dict[str, Any]:

@@ -24,10 +24,10 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "• Información: horarios, sucursales, garantía, documentos, toma de auto a cuenta\n"
         "• Hablar con un asesor: escribe «asesor»",
         "en": "I can help you with:\n"
-        "• Finding cars: \"do you have a 2019 Jetta?\", \"SUV under 300k\"\n"
-        "• Financing: \"monthly payment for the second one over 48 months with 20% down?\"\n"
+        '• Finding cars: "do you have a 2019 Jetta?", "SUV under 300k"\n'
+        '• Financing: "monthly payment for the second one over 48 months with 20% down?"\n'
         "• Information: hours, branches, warranty, documents, trade-ins\n"
-        "• Talking to an advisor: type \"advisor\"",
+        '• Talking to an advisor: type "advisor"',
     },
     "thanks": {
         "es": "¡Con gusto! Si necesitas algo más, aquí estoy.",
@@ -55,7 +55,7 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "es": "No tengo esa información por escrito y prefiero no adivinar. ¿Quieres que te comunique con un "
         "asesor? Responde «sí» o escribe «asesor».",
         "en": "I don't have that information written down and I'd rather not guess. Would you like me to "
-        "connect you with an advisor? Reply \"yes\" or type \"advisor\".",
+        'connect you with an advisor? Reply "yes" or type "advisor".',
     },
     "catalog_header": {
         "es": "Encontré {total} auto(s) que coinciden. Estos son {shown}:",
@@ -79,7 +79,7 @@ _TEXTS: dict[str, dict[Language, str]] = {
     },
     "catalog_footer": {
         "es": "Pregunta por cualquiera («el segundo», «el Mazda») o por su financiamiento.",
-        "en": "Ask about any of them (\"the second one\", \"the Mazda\") or about financing it.",
+        "en": 'Ask about any of them ("the second one", "the Mazda") or about financing it.',
     },
     "catalog_empty": {
         "es": "Por ahora no tengo autos que coincidan con eso. ¿Quieres que busque con otro presupuesto, año o "
@@ -99,8 +99,8 @@ _TEXTS: dict[str, dict[Language, str]] = {
     "finance_need_price": {
         "es": "Con gusto te cotizo. ¿Qué auto te interesa (o su precio)? Por ejemplo: «auto de 250 mil a 48 "
         "meses con 20% de enganche».",
-        "en": "Happy to quote. Which car are you interested in (or its price)? For example: \"a 250k car over "
-        "48 months with 20% down\".",
+        "en": 'Happy to quote. Which car are you interested in (or its price)? For example: "a 250k car over '
+        '48 months with 20% down".',
     },
     "finance_for_car": {
         "es": "Para el {car}:",
@@ -111,8 +111,7 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "en": "Price {price}, down payment {down} ({ratio}), annual rate {rate}. Estimated monthly payments:",
     },
     "finance_table_footer": {
-        "es": "Dime el plazo que prefieras para darte el detalle. Cotización estimada, sujeta a aprobación de "
-        "crédito.",
+        "es": "Dime el plazo que prefieras para darte el detalle. Cotización estimada, sujeta a aprobación de crédito.",
         "en": "Tell me the term you prefer for the details. Estimate only, subject to credit approval.",
     },
 }

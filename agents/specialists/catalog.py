@@ -111,8 +111,9 @@ def _describe(filters: CatalogFilters, language: Language) -> str:
     es = language == "es"
     parts: list[str] = []
     if filters.price_min is not None and filters.price_max is not None:
-        parts.append(f"{'entre' if es else 'between'} ${filters.price_min:,.0f} {'y' if es else 'and'} "
-                     f"${filters.price_max:,.0f}")
+        parts.append(
+            f"{'entre' if es else 'between'} ${filters.price_min:,.0f} {'y' if es else 'and'} ${filters.price_max:,.0f}"
+        )
     elif filters.price_max is not None:
         parts.append(f"{'de hasta' if es else 'up to'} ${filters.price_max:,.0f}")
     elif filters.price_min is not None:
@@ -153,8 +154,9 @@ def answer_catalog(state: TurnState) -> dict[str, Any]:
         reply = say(
             "catalog_detail",
             language,
-            card=format_card(card, classification.reference + 1 if classification.reference >= 0 else len(shown),
-                             language),
+            card=format_card(
+                card, classification.reference + 1 if classification.reference >= 0 else len(shown), language
+            ),
             details=describe_attributes(card, language),
         )
         return {"agent": "catalog", "reply": reply, "items": [card.stock_id], "memory": memory}

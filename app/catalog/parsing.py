@@ -105,9 +105,7 @@ _SORT_RULES: tuple[tuple[SortOrder, re.Pattern[str]], ...] = (
     ),
     (
         "year_desc",
-        re.compile(
-            r"\b(?:mas nuev[oa]s?|mas recientes?|recientes?|newest|latest|most recent|ultimos? modelos?)\b"
-        ),
+        re.compile(r"\b(?:mas nuev[oa]s?|mas recientes?|recientes?|newest|latest|most recent|ultimos? modelos?)\b"),
     ),
 )
 _LOW_MILEAGE = re.compile(
@@ -130,10 +128,58 @@ _DEFINITE_VEHICLE = re.compile(
 _OFFER_VERBS = re.compile(r"\b(?:tienen|tienes|hay|have|venden|vendes|sell|manejan|ofrecen|offer|carry)\b")
 _PLAIN_WORDS = frozenset(
     {
-        "que", "qué", "cuales", "algo", "alguno", "alguna", "algun", "ustedes", "do", "you", "does", "any", "anything",
-        "what", "which", "there", "here", "ahora", "now", "hoy", "today", "hola", "hi", "hello", "hey", "por", "favor",
-        "please", "oye", "buenas", "buenos", "dias", "tardes", "noches", "mas", "more", "else", "otros", "otras",
-        "other", "others", "ver", "see", "show", "muestrame", "ensename", "guys", "y", "e", "and", "or", "u",
+        "que",
+        "qué",
+        "cuales",
+        "algo",
+        "alguno",
+        "alguna",
+        "algun",
+        "ustedes",
+        "do",
+        "you",
+        "does",
+        "any",
+        "anything",
+        "what",
+        "which",
+        "there",
+        "here",
+        "ahora",
+        "now",
+        "hoy",
+        "today",
+        "hola",
+        "hi",
+        "hello",
+        "hey",
+        "por",
+        "favor",
+        "please",
+        "oye",
+        "buenas",
+        "buenos",
+        "dias",
+        "tardes",
+        "noches",
+        "mas",
+        "more",
+        "else",
+        "otros",
+        "otras",
+        "other",
+        "others",
+        "ver",
+        "see",
+        "show",
+        "muestrame",
+        "ensename",
+        "guys",
+        "y",
+        "e",
+        "and",
+        "or",
+        "u",
     }
 )
 _OTHER_TOPICS = re.compile(
@@ -150,12 +196,53 @@ _OTHER_TOPICS = re.compile(
 
 # The same topics' key words, for misspellings ("warrenty", "garantai", "orario").
 _TOPIC_WORDS: tuple[str, ...] = (
-    "garantia", "warranty", "financiamiento", "financing", "horario", "horarios", "documentos", "documents",
-    "requisitos", "requirements", "devolucion", "devoluciones", "refund", "insurance", "seguro", "inspeccion",
-    "inspection", "mantenimiento", "maintenance", "estacionamiento", "parking", "appointment", "ubicacion",
-    "location", "direccion", "address", "sucursal", "sucursales", "branch", "credito", "enganche", "mensualidad",
-    "transferencia", "tarjeta", "factura", "paperwork", "historial", "accidentes", "servicio", "service", "contacto",
-    "telefono", "appraisal", "avaluo", "delivery", "reservar", "reserve",
+    "garantia",
+    "warranty",
+    "financiamiento",
+    "financing",
+    "horario",
+    "horarios",
+    "documentos",
+    "documents",
+    "requisitos",
+    "requirements",
+    "devolucion",
+    "devoluciones",
+    "refund",
+    "insurance",
+    "seguro",
+    "inspeccion",
+    "inspection",
+    "mantenimiento",
+    "maintenance",
+    "estacionamiento",
+    "parking",
+    "appointment",
+    "ubicacion",
+    "location",
+    "direccion",
+    "address",
+    "sucursal",
+    "sucursales",
+    "branch",
+    "credito",
+    "enganche",
+    "mensualidad",
+    "transferencia",
+    "tarjeta",
+    "factura",
+    "paperwork",
+    "historial",
+    "accidentes",
+    "servicio",
+    "service",
+    "contacto",
+    "telefono",
+    "appraisal",
+    "avaluo",
+    "delivery",
+    "reservar",
+    "reserve",
 )
 _TOPIC_TYPO_CUTOFF = 85.0
 
@@ -213,9 +300,7 @@ _FEATURE_RULES: tuple[_FeatureRule, ...] = (
         ("suv", "camioneta", "crossover"),
         "SUV",
     ),
-    _FeatureRule(
-        re.compile(r"\b(?:pick ?ups?|pick-ups?|trocas?|trucks?)\b"), _BODY, ("pickup", "troca"), "Pickup"
-    ),
+    _FeatureRule(re.compile(r"\b(?:pick ?ups?|pick-ups?|trocas?|trucks?)\b"), _BODY, ("pickup", "troca"), "Pickup"),
     _FeatureRule(re.compile(r"\b(?:sedan|sedanes|sedans)\b"), _BODY, ("sedan",), "Sedán"),
     _FeatureRule(re.compile(r"\b(?:hatchbacks?|hatch)\b"), _BODY, ("hatchback",), "Hatchback"),
     _FeatureRule(re.compile(r"\bcoupes?\b"), _BODY, ("coupe",), "Coupé"),
@@ -467,9 +552,7 @@ def _tokens(t: str, vocabulary: CatalogVocabulary) -> list[_Token]:
     return tokens
 
 
-def _find_vehicle(
-    t: str, vocabulary: CatalogVocabulary
-) -> tuple[str | None, str | None, list[_Span]]:
+def _find_vehicle(t: str, vocabulary: CatalogVocabulary) -> tuple[str | None, str | None, list[_Span]]:
     """First make and first model mentioned (the model's make wins), with their text spans."""
     tokens = _tokens(t, vocabulary)
     make: str | None = None

@@ -36,30 +36,192 @@ _NON_KEY = re.compile(r"[^a-z0-9ñ]+")
 # Words customers use all the time that must never be read as a make or model.
 STOPWORDS: frozenset[str] = frozenset(
     {
-        "a", "al", "algo", "alguna", "alguno", "and", "anos", "ano", "años", "año", "any", "are",
-        "as", "at", "auto", "autos", "automovil", "automoviles", "barato", "baratos", "bien",
-        "buen", "bueno", "buenas", "buenos", "busco", "buscando", "but", "by", "camioneta",
-        "camionetas", "car", "carro", "carros", "cars", "cash", "coche", "coches", "como", "con",
-        "cual", "cuales", "cuanto", "cuesta", "de", "del", "desde", "dia", "dias", "do", "does",
-        "donde", "el", "en", "entre", "es", "esa", "ese", "esta", "este", "esto", "estos", "for",
-        "from", "gracias", "hay", "have", "hasta", "hola", "how", "in", "info", "is", "it", "km",
-        "kms", "la", "las", "le", "lo", "los", "mas", "me", "menos", "mi", "mil", "miles",
-        "millas", "modelo", "modelos", "more", "most", "muy", "my", "no", "nos", "nuevo", "nuevos",
-        "o", "of", "on", "onda", "or", "otro", "otra", "para", "pero", "por", "precio", "precios",
-        "que", "quiero", "quisiera", "seats", "see", "sedan", "sedanes", "ser", "show", "si",
-        "sin", "some", "su", "tal", "tambien", "tener", "tengo", "that", "the", "them", "there",
-        "these", "they", "this", "tienen", "tiene", "to", "truck", "tu", "un", "una", "uno",
-        "unos", "unas", "usado", "usados", "vehiculo", "vehiculos", "want", "what", "which",
-        "with", "ya", "year", "years", "yes", "you", "your",
+        "a",
+        "al",
+        "algo",
+        "alguna",
+        "alguno",
+        "and",
+        "anos",
+        "ano",
+        "años",
+        "año",
+        "any",
+        "are",
+        "as",
+        "at",
+        "auto",
+        "autos",
+        "automovil",
+        "automoviles",
+        "barato",
+        "baratos",
+        "bien",
+        "buen",
+        "bueno",
+        "buenas",
+        "buenos",
+        "busco",
+        "buscando",
+        "but",
+        "by",
+        "camioneta",
+        "camionetas",
+        "car",
+        "carro",
+        "carros",
+        "cars",
+        "cash",
+        "coche",
+        "coches",
+        "como",
+        "con",
+        "cual",
+        "cuales",
+        "cuanto",
+        "cuesta",
+        "de",
+        "del",
+        "desde",
+        "dia",
+        "dias",
+        "do",
+        "does",
+        "donde",
+        "el",
+        "en",
+        "entre",
+        "es",
+        "esa",
+        "ese",
+        "esta",
+        "este",
+        "esto",
+        "estos",
+        "for",
+        "from",
+        "gracias",
+        "hay",
+        "have",
+        "hasta",
+        "hola",
+        "how",
+        "in",
+        "info",
+        "is",
+        "it",
+        "km",
+        "kms",
+        "la",
+        "las",
+        "le",
+        "lo",
+        "los",
+        "mas",
+        "me",
+        "menos",
+        "mi",
+        "mil",
+        "miles",
+        "millas",
+        "modelo",
+        "modelos",
+        "more",
+        "most",
+        "muy",
+        "my",
+        "no",
+        "nos",
+        "nuevo",
+        "nuevos",
+        "o",
+        "of",
+        "on",
+        "onda",
+        "or",
+        "otro",
+        "otra",
+        "para",
+        "pero",
+        "por",
+        "precio",
+        "precios",
+        "que",
+        "quiero",
+        "quisiera",
+        "seats",
+        "see",
+        "sedan",
+        "sedanes",
+        "ser",
+        "show",
+        "si",
+        "sin",
+        "some",
+        "su",
+        "tal",
+        "tambien",
+        "tener",
+        "tengo",
+        "that",
+        "the",
+        "them",
+        "there",
+        "these",
+        "they",
+        "this",
+        "tienen",
+        "tiene",
+        "to",
+        "truck",
+        "tu",
+        "un",
+        "una",
+        "uno",
+        "unos",
+        "unas",
+        "usado",
+        "usados",
+        "vehiculo",
+        "vehiculos",
+        "want",
+        "what",
+        "which",
+        "with",
+        "ya",
+        "year",
+        "years",
+        "yes",
+        "you",
+        "your",
     }
 )
 
 # Model names that are also everyday words: only matched right after their make.
 GENERIC_MODEL_KEYS: frozenset[str] = frozenset(
     {
-        "sedan", "city", "fit", "pilot", "note", "one", "up", "sport", "life", "beat", "edge",
-        "escape", "journey", "kicks", "march", "coupe", "van", "wagon", "classic", "clasico",
-        "cabrio", "hatchback",
+        "sedan",
+        "city",
+        "fit",
+        "pilot",
+        "note",
+        "one",
+        "up",
+        "sport",
+        "life",
+        "beat",
+        "edge",
+        "escape",
+        "journey",
+        "kicks",
+        "march",
+        "coupe",
+        "van",
+        "wagon",
+        "classic",
+        "clasico",
+        "cabrio",
+        "hatchback",
     }
 )
 
@@ -256,9 +418,7 @@ def attribute_columns(df: pd.DataFrame) -> list[str]:
         return [str(c) for c in stored if c in df.columns]
     helpers = {"make_key", "model_key"}
     return [
-        str(c)
-        for c in df.columns
-        if c not in CORE_COLUMNS and c not in helpers and not str(c).endswith(KEY_SUFFIX)
+        str(c) for c in df.columns if c not in CORE_COLUMNS and c not in helpers and not str(c).endswith(KEY_SUFFIX)
     ]
 
 
@@ -320,9 +480,7 @@ def _is_numeric(key: str) -> bool:
 
 def _needs_make_context(model_key: str) -> bool:
     """Model keys that only count as a model right after their make ("Mazda 3", "VW Sedan")."""
-    return _is_numeric(model_key) or model_key in GENERIC_MODEL_KEYS or (
-        model_key.isalpha() and len(model_key) < 3
-    )
+    return _is_numeric(model_key) or model_key in GENERIC_MODEL_KEYS or (model_key.isalpha() and len(model_key) < 3)
 
 
 @dataclass
@@ -373,9 +531,7 @@ class CatalogVocabulary:
         make_choices = set(vocab.makes) | {a for a, target in MAKE_ALIASES.items() if target in vocab.makes}
         vocab._make_choices = sorted(k for k in make_choices if len(k) >= FUZZY_MIN_CANDIDATE)
         vocab._free_model_choices = sorted(
-            k
-            for k in vocab.model_makes
-            if len(k) >= FUZZY_MIN_CANDIDATE and k.isalpha() and not _needs_make_context(k)
+            k for k in vocab.model_makes if len(k) >= FUZZY_MIN_CANDIDATE and k.isalpha() and not _needs_make_context(k)
         )
         return vocab
 
@@ -468,19 +624,88 @@ class CatalogVocabulary:
 _KNOWN_MAKES: dict[str, str] = {
     name_key(name): name
     for name in (
-        "Acura", "Alfa Romeo", "Audi", "BAIC", "BMW", "Buick", "BYD", "Cadillac", "Changan", "Chevrolet", "Chirey",
-        "Chrysler", "Cupra", "Dodge", "Fiat", "Ford", "GMC", "Great Wall", "Haval", "Honda", "Hyundai", "Infiniti",
-        "Isuzu", "JAC", "Jaguar", "Jeep", "Jetour", "Kia", "Land Rover", "Lexus", "Lincoln", "Mazda",
-        "Mercedes-Benz", "MG", "MINI", "Mitsubishi", "Nissan", "Omoda", "Peugeot", "Porsche", "RAM", "Renault",
-        "Seat", "Subaru", "Suzuki", "Tesla", "Toyota", "Volkswagen", "Volvo", "Ferrari", "Lamborghini", "Maserati",
-        "Bentley", "Rolls-Royce", "McLaren", "Bugatti", "Aston Martin", "Lotus", "Genesis", "Polestar", "Rivian",
-        "Lucid", "Hummer", "Pontiac", "Saab", "Daewoo", "Opel", "Skoda", "Citroën", "Geely", "Chery", "GAC", "Foton",
-        "Mercury", "Datsun", "Mahindra", "Zeekr", "Xpeng", "Leapmotor",
+        "Acura",
+        "Alfa Romeo",
+        "Audi",
+        "BAIC",
+        "BMW",
+        "Buick",
+        "BYD",
+        "Cadillac",
+        "Changan",
+        "Chevrolet",
+        "Chirey",
+        "Chrysler",
+        "Cupra",
+        "Dodge",
+        "Fiat",
+        "Ford",
+        "GMC",
+        "Great Wall",
+        "Haval",
+        "Honda",
+        "Hyundai",
+        "Infiniti",
+        "Isuzu",
+        "JAC",
+        "Jaguar",
+        "Jeep",
+        "Jetour",
+        "Kia",
+        "Land Rover",
+        "Lexus",
+        "Lincoln",
+        "Mazda",
+        "Mercedes-Benz",
+        "MG",
+        "MINI",
+        "Mitsubishi",
+        "Nissan",
+        "Omoda",
+        "Peugeot",
+        "Porsche",
+        "RAM",
+        "Renault",
+        "Seat",
+        "Subaru",
+        "Suzuki",
+        "Tesla",
+        "Toyota",
+        "Volkswagen",
+        "Volvo",
+        "Ferrari",
+        "Lamborghini",
+        "Maserati",
+        "Bentley",
+        "Rolls-Royce",
+        "McLaren",
+        "Bugatti",
+        "Aston Martin",
+        "Lotus",
+        "Genesis",
+        "Polestar",
+        "Rivian",
+        "Lucid",
+        "Hummer",
+        "Pontiac",
+        "Saab",
+        "Daewoo",
+        "Opel",
+        "Skoda",
+        "Citroën",
+        "Geely",
+        "Chery",
+        "GAC",
+        "Foton",
+        "Mercury",
+        "Datsun",
+        "Mahindra",
+        "Zeekr",
+        "Xpeng",
+        "Leapmotor",
     )
 }
-_KNOWN_CHOICES: list[str] = sorted(
-    k for k in {*_KNOWN_MAKES, *MAKE_ALIASES} if len(k) >= FUZZY_MIN_CANDIDATE
-)
+_KNOWN_CHOICES: list[str] = sorted(k for k in {*_KNOWN_MAKES, *MAKE_ALIASES} if len(k) >= FUZZY_MIN_CANDIDATE)
 
 
 def _lookup_make(phrase: str, makes: Mapping[str, str], fuzzy_choices: Sequence[str]) -> str | None:
@@ -641,9 +866,7 @@ def search_catalog(
     relaxed = [name for name in relaxed if not _still_met(df, filters, name, idx, year, price, km)]
     top = idx[_top_positions(filters, applied.sort, year[idx], price[idx], km[idx], filters.limit)]
     items = [_card(df, int(i), columns) for i in top]
-    return CatalogResult(
-        items=items, total=int(idx.size), relaxed=relaxed, unknown_features=unknown, applied=applied
-    )
+    return CatalogResult(items=items, total=int(idx.size), relaxed=relaxed, unknown_features=unknown, applied=applied)
 
 
 def _still_met(
@@ -813,9 +1036,7 @@ def _card(df: pd.DataFrame, position: int, columns: Sequence[str]) -> CarCard:
 _NO_MILEAGE: Mapping[str, str] = {"es": "km sin dato", "en": "mileage n/a"}
 
 
-def format_card(
-    card: CarCard, index: int, language: Literal["es", "en"], currency: str = "MXN"
-) -> str:
+def format_card(card: CarCard, index: int, language: Literal["es", "en"], currency: str = "MXN") -> str:
     """Short WhatsApp line: "1. Mazda 3 i Sport 2019 — $265,000 MXN · 48,000 km (DM-1021)"."""
     name = f"{card.make} {card.model}"
     if card.version:

@@ -56,9 +56,7 @@ class TwilioSendError(Exception):
         super().__init__(message)
         self.status = status
         self.code = code
-        self.retryable = (
-            (status in _RETRYABLE_STATUSES) if retryable is None else retryable
-        )
+        self.retryable = (status in _RETRYABLE_STATUSES) if retryable is None else retryable
 
     def __repr__(self) -> str:
         return (
@@ -146,9 +144,7 @@ class TwilioSender:
         loop = asyncio.get_running_loop()
         if self._client is not None:
             if loop is not self._loop:
-                raise RuntimeError(
-                    "TwilioSender is bound to another event loop; call aclose() in that loop first"
-                )
+                raise RuntimeError("TwilioSender is bound to another event loop; call aclose() in that loop first")
             return self._client
         # AsyncTwilioHttpClient opens its aiohttp ClientSession in __init__, so it
         # must be built inside the loop that will use it.
@@ -175,9 +171,7 @@ class TwilioSender:
                 f"{TWILIO_MAX_BODY_CHARS} (use app.channels.splitting.split_message)"
             )
         client = self._get_client()
-        status_callback: object = (
-            self._status_callback_url if self._status_callback_url else values.unset
-        )
+        status_callback: object = self._status_callback_url if self._status_callback_url else values.unset
         try:
             # The async Twilio client passes timeout=None to aiohttp, which disables
             # every aiohttp timeout, so we bound the call ourselves.
@@ -193,16 +187,12 @@ class TwilioSender:
                 retryable=False,
             ) from exc
         except (aiohttp.ClientError, TwilioException, json.JSONDecodeError) as exc:
-            raise TwilioSendError(
-                f"Twilio request failed: {type(exc).__name__}: {exc}", retryable=False
-            ) from exc
+            raise TwilioSendError(f"Twilio request failed: {type(exc).__name__}: {exc}", retryable=False) from exc
 
         sid = message.sid
         status_value = message.status
         if not isinstance(sid, str) or not sid:
-            raise TwilioSendError(
-                "Twilio response carried no message SID", retryable=False
-            )
+            raise TwilioSendError("Twilio response carried no message SID", retryable=False)
         sent = SentMessage(sid=sid, status=str(status_value or "unknown"))
         logger.info("twilio message created sid=%s status=%s", sent.sid, sent.status)
         return sent

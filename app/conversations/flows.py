@@ -19,8 +19,8 @@ from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from sqlalchemy import select, update
-from sqlalchemy.orm import lazyload
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import lazyload
 
 from agents.context import TenantContext, TurnOutcome
 from agents.graph import run_turn
@@ -176,9 +176,7 @@ async def _answer(
                 )
             )
         session.add_all(parts)
-        session.add_all(
-            history_rows(tenant.id, conversation.customer, [HumanMessage(text), AIMessage(outcome.reply)])
-        )
+        session.add_all(history_rows(tenant.id, conversation.customer, [HumanMessage(text), AIMessage(outcome.reply)]))
         await session.flush()
 
     async def load_history() -> list[BaseMessage]:

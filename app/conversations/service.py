@@ -237,7 +237,12 @@ async def list_conversations(
 
 
 async def list_messages(
-    session: AsyncSession, *, tenant_id: uuid.UUID, conversation_id: uuid.UUID, limit: int = 200, before_id: int | None = None
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    limit: int = 200,
+    before_id: int | None = None,
 ) -> list[Message]:
     """Messages of one conversation in order (both directions)."""
     await get_conversation(session, tenant_id=tenant_id, conversation_id=conversation_id)
@@ -278,7 +283,9 @@ async def update_delivery_status(
     message = (
         await session.execute(
             select(Message)
-            .where(Message.tenant_id == tenant_id, Message.provider_sid == provider_sid, Message.direction == "outbound")
+            .where(
+                Message.tenant_id == tenant_id, Message.provider_sid == provider_sid, Message.direction == "outbound"
+            )
             .with_for_update()
         )
     ).scalar_one_or_none()

@@ -32,20 +32,12 @@ class FinanceRequest(BaseModel):
     """What a customer message says about financing; ``None`` means not mentioned."""
 
     price: Decimal | None = Field(default=None, description="Car price in MXN.")
-    down_payment: Decimal | None = Field(
-        default=None, description="Down payment amount in MXN."
-    )
-    down_payment_ratio: Decimal | None = Field(
-        default=None, description="Down payment as a fraction (0.2 = 20%)."
-    )
+    down_payment: Decimal | None = Field(default=None, description="Down payment amount in MXN.")
+    down_payment_ratio: Decimal | None = Field(default=None, description="Down payment as a fraction (0.2 = 20%).")
     term_months: int | None = Field(default=None, description="Loan term in months.")
-    mentions_finance: bool = Field(
-        default=False, description="The message is about financing / monthly payments."
-    )
+    mentions_finance: bool = Field(default=False, description="The message is about financing / monthly payments.")
 
-    def to_quote_request(
-        self, *, default_price: Decimal | None = None
-    ) -> QuoteRequest | None:
+    def to_quote_request(self, *, default_price: Decimal | None = None) -> QuoteRequest | None:
         """Build tool arguments, using ``default_price`` (e.g. the car in context) when no price was said."""
         price = self.price if self.price is not None else default_price
         if price is None or price <= 0:
@@ -53,9 +45,7 @@ class FinanceRequest(BaseModel):
         return QuoteRequest(
             price=price,
             down_payment=self.down_payment,
-            down_payment_ratio=None
-            if self.down_payment is not None
-            else self.down_payment_ratio,
+            down_payment_ratio=None if self.down_payment is not None else self.down_payment_ratio,
             term_months=self.term_months,
         )
 
@@ -105,9 +95,7 @@ _TERM_YEARS = re.compile(
     + _YEAR_UNIT
     + r"(?P<half>\s+y\s+medio|\s+and\s+a\s+half)?(?![a-z])"
 )
-_TERM_YEAR_AND_HALF = re.compile(
-    r"(?<![a-z])(?:(?:un|one|a)\s+)?(?:a[ñn]o\s+y\s+medio|year\s+and\s+a\s+half)(?![a-z])"
-)
+_TERM_YEAR_AND_HALF = re.compile(r"(?<![a-z])(?:(?:un|one|a)\s+)?(?:a[ñn]o\s+y\s+medio|year\s+and\s+a\s+half)(?![a-z])")
 _TERM_PLAZO = re.compile(
     r"(?<![a-z])(?:plazos?|term)\s*(?:de|of|a|:|=)?\s*(?P<n>\d{1,3})(?![\d.,]*\s*(?:%|k\b|mil|mill|pesos|mxn))(?![\d.,])"
 )
@@ -132,9 +120,7 @@ _NO_DOWN_PAYMENT = re.compile(
 
 # --- Money ---------------------------------------------------------------------------------
 
-_AND_THOUSANDS = (
-    r"(?:\s+(?:y\s+|and\s+)?(?P<extra>\d{1,3})\s*(?:mil|thousand)(?![a-z]))?"
-)
+_AND_THOUSANDS = r"(?:\s+(?:y\s+|and\s+)?(?P<extra>\d{1,3})\s*(?:mil|thousand)(?![a-z]))?"
 _MONEY = re.compile(
     r"(?P<cur>\$|mx\$|mxn\s*\$?)?\s*(?<![\w.,])(?P<num>\d[\d.,]*\d|\d)"
     r"(?:\s*(?P<mult>k|mil|thousand)(?![a-z])"
@@ -249,12 +235,7 @@ def _parse_number(raw: str) -> Decimal | None:
             dec = "." if raw.rfind(".") > raw.rfind(",") else ","
             thousands = "," if dec == "." else "."
             whole, _, frac = raw.rpartition(dec)
-            if (
-                not re.fullmatch(
-                    r"\d{1,3}(?:" + re.escape(thousands) + r"\d{3})*", whole
-                )
-                or not frac.isdigit()
-            ):
+            if not re.fullmatch(r"\d{1,3}(?:" + re.escape(thousands) + r"\d{3})*", whole) or not frac.isdigit():
                 return None
             return Decimal(whole.replace(thousands, "") + "." + frac)
         for sep in (",", "."):
@@ -276,9 +257,7 @@ def _find_terms(text: str) -> tuple[list[_Mention], list[int], str]:
 
     def keep(match: re.Match[str], months: list[int]) -> None:
         nonlocal text
-        if _NOT_A_TERM_AFTER.match(text, match.end()) or _NOT_A_TERM_BEFORE.search(
-            text, 0, match.start()
-        ):
+        if _NOT_A_TERM_AFTER.match(text, match.end()) or _NOT_A_TERM_BEFORE.search(text, 0, match.start()):
             return
         mentions.append(_Mention(match.start(), match.end(), "term"))
         values.extend(months)
@@ -293,11 +272,7 @@ def _find_terms(text: str) -> tuple[list[_Mention], list[int], str]:
         )
     for match in list(_TERM_YEARS.finditer(text)):
         raw = match["n"]
-        years = (
-            Decimal(_SMALL_NUMBERS[raw])
-            if raw in _SMALL_NUMBERS
-            else Decimal(raw.replace(",", "."))
-        )
+        years = Decimal(_SMALL_NUMBERS[raw]) if raw in _SMALL_NUMBERS else Decimal(raw.replace(",", "."))
         if match["half"]:
             years += Decimal("0.5")
         keep(match, [int(years * 12)])
@@ -310,18 +285,16 @@ def _find_terms(text: str) -> tuple[list[_Mention], list[int], str]:
     return mentions, [v for v in values if v > 0], text
 
 
-def _find_percentages(
-    text: str, original: str
-) -> tuple[list[_Mention], list[Decimal], str]:
+def _find_percentages(text: str, original: str) -> tuple[list[_Mention], list[Decimal], str]:
     """Down-payment percentage mentions (rates and discounts are skipped), values as fractions."""
     mentions: list[_Mention] = []
     ratios: list[Decimal] = []
     for match in list(_PERCENT.finditer(text)):
         mentions.append(_Mention(match.start(), match.end(), "percent"))
         text = _mask(text, match.start(), match.end())
-        if _NOT_DOWN_PERCENT_BEFORE.search(
-            original, 0, match.start()
-        ) or _NOT_DOWN_PERCENT_AFTER.match(original, match.end()):
+        if _NOT_DOWN_PERCENT_BEFORE.search(original, 0, match.start()) or _NOT_DOWN_PERCENT_AFTER.match(
+            original, match.end()
+        ):
             continue
         value = _parse_number(match["n"].replace(",", "."))
         if value is not None and 0 <= value < 100:
@@ -341,9 +314,7 @@ def _find_amounts(text: str, original: str) -> list[_Mention]:
             value = base * Decimal("1.5") if groups.get("half") else base
             if groups.get("extra"):
                 value += int(groups["extra"]) * 1000
-            mentions.append(
-                _amount_mention(match.start(), match.end(), value, original)
-            )
+            mentions.append(_amount_mention(match.start(), match.end(), value, original))
             text = _mask(text, match.start(), match.end())
     for match in _MONEY.finditer(text):
         number = _parse_number(match["num"])
@@ -360,12 +331,8 @@ def _find_amounts(text: str, original: str) -> list[_Mention]:
             if match["extra"]:
                 number += int(match["extra"]) * 1000
         start = match.start("cur") if match["cur"] else match.start("num")
-        explicit = bool(
-            match["cur"] or mult or re.search(r"\d[.,]\d{3}(?!\d)", match["num"])
-        )
-        if _NOT_MONEY_AFTER.match(original, end) or _NOT_MONEY_BEFORE.search(
-            original, 0, start
-        ):
+        explicit = bool(match["cur"] or mult or re.search(r"\d[.,]\d{3}(?!\d)", match["num"]))
+        if _NOT_MONEY_AFTER.match(original, end) or _NOT_MONEY_BEFORE.search(original, 0, start):
             continue
         if not explicit:
             if _CURRENCY_AFTER.match(original, end):
@@ -380,10 +347,7 @@ def _find_amounts(text: str, original: str) -> list[_Mention]:
 
 def _amount_mention(start: int, end: int, value: Decimal, original: str) -> _Mention:
     """A money mention, flagged as a monthly payment when the context says so."""
-    monthly = bool(
-        _MONTHLY_AFTER.match(original, end)
-        or _MONTHLY_BEFORE.search(original, 0, start)
-    )
+    monthly = bool(_MONTHLY_AFTER.match(original, end) or _MONTHLY_BEFORE.search(original, 0, start))
     return _Mention(
         start,
         end,
@@ -420,9 +384,7 @@ def _assign_keywords(text: str, mentions: list[_Mention]) -> None:
                 if prev is not None and match.end() <= first_cut and strong:
                     d = _distance(gap[: match.start()])
                     if d <= _MAX_KEYWORD_AFTER:
-                        options.append(
-                            (d, 0 if not prefers_following else 1, prev, False)
-                        )
+                        options.append((d, 0 if not prefers_following else 1, prev, False))
                 if nxt is not None and match.start() >= last_cut:
                     d = _distance(gap[match.end() :])
                     if d <= (_MAX_KEYWORD_BEFORE if strong else 1):
@@ -448,9 +410,7 @@ def parse_finance_request(text: str) -> FinanceRequest:
     percent_mentions, ratios, work = _find_percentages(work, original)
     amounts = _find_amounts(work, original)
 
-    mentions = sorted(
-        [*term_mentions, *percent_mentions, *amounts], key=lambda m: m.start
-    )
+    mentions = sorted([*term_mentions, *percent_mentions, *amounts], key=lambda m: m.start)
     _assign_keywords(original, mentions)
 
     price: Decimal | None = None
@@ -482,12 +442,7 @@ def parse_finance_request(text: str) -> FinanceRequest:
 
     distinct_terms = sorted(set(term_values))
     term = distinct_terms[0] if len(distinct_terms) == 1 else None
-    mentions_finance = bool(
-        _FINANCE_WORDS.search(original)
-        or term_values
-        or named_down
-        or ratio is not None
-    )
+    mentions_finance = bool(_FINANCE_WORDS.search(original) or term_values or named_down or ratio is not None)
     return FinanceRequest(
         price=price,
         down_payment=down,

@@ -26,9 +26,7 @@ from app.textnorm import Language
 
 CENT = Decimal("0.01")
 _HUNDRED = Decimal(100)
-_MAX_MONEY = Decimal(
-    10**10
-)  # sanity cap so huge tool arguments fail validation, not the math
+_MAX_MONEY = Decimal(10**10)  # sanity cap so huge tool arguments fail validation, not the math
 # Private arithmetic context so a caller's global decimal settings cannot change results.
 _CTX = Context(
     prec=28,
@@ -61,9 +59,7 @@ class FinanceTerms(BaseModel):
         lt=1,
         description="Fixed annual interest rate as a fraction, e.g. 0.139 for 13.9%.",
     )
-    terms_months: list[int] = Field(
-        min_length=1, description="Offered loan terms in months (1..120)."
-    )
+    terms_months: list[int] = Field(min_length=1, description="Offered loan terms in months (1..120).")
     min_down_payment_ratio: Decimal = Field(
         ge=0,
         le=Decimal("0.9"),
@@ -173,23 +169,16 @@ class FinanceError(Exception):
 def minimum_down_payment(price: Decimal, terms: FinanceTerms) -> Decimal:
     """Smallest accepted down payment for ``price``, rounded up to the cent."""
     with localcontext(_CTX):
-        return (_cents(price) * terms.min_down_payment_ratio).quantize(
-            CENT, rounding=ROUND_CEILING
-        )
+        return (_cents(price) * terms.min_down_payment_ratio).quantize(CENT, rounding=ROUND_CEILING)
 
 
-def monthly_payment(
-    principal: Decimal, annual_rate: Decimal, term_months: int
-) -> Decimal:
+def monthly_payment(principal: Decimal, annual_rate: Decimal, term_months: int) -> Decimal:
     """Level payment of an amortized loan, rounded to the cent (equals ``-numpy_financial.pmt``)."""
     if term_months < 1:
         raise ValueError("term_months must be at least 1")
     with localcontext(_CTX):
         rate = annual_rate / 12
-        if rate == 0:
-            raw = principal / term_months
-        else:
-            raw = principal * rate / (1 - (1 + rate) ** -term_months)
+        raw = principal / term_months if rate == 0 else principal * rate / (1 - (1 + rate) ** -term_months)
         return _cents(raw)
 
 
@@ -217,9 +206,7 @@ def _check_price(request: QuoteRequest, terms: FinanceTerms) -> Decimal:
     return price
 
 
-def _resolve_down_payment(
-    request: QuoteRequest, price: Decimal, terms: FinanceTerms
-) -> Decimal:
+def _resolve_down_payment(request: QuoteRequest, price: Decimal, terms: FinanceTerms) -> Decimal:
     """The down payment amount for ``request``, validated against the price and minimum ratio."""
     details = _base_details(price, terms)
     minimum = minimum_down_payment(price, terms)
@@ -262,9 +249,7 @@ def _resolve_down_payment(
     return down
 
 
-def _build_quote(
-    price: Decimal, down: Decimal, term: int, annual_rate: Decimal
-) -> Quote:
+def _build_quote(price: Decimal, down: Decimal, term: int, annual_rate: Decimal) -> Quote:
     """Assemble a quote whose totals add up exactly to the cent."""
     financed = price - down
     payment = monthly_payment(financed, annual_rate, term)
@@ -297,8 +282,7 @@ def quote_financing(*, request: QuoteRequest, terms: FinanceTerms) -> Quote:
         raise FinanceError(
             "term_not_offered",
             f"{term}-month term is not offered; allowed terms: {allowed}",
-            _base_details(price, terms)
-            | {"requested_term": term, "down_payment": down},
+            _base_details(price, terms) | {"requested_term": term, "down_payment": down},
         )
     return _build_quote(price, down, term, terms.annual_rate)
 
@@ -307,10 +291,7 @@ def quote_all_terms(*, request: QuoteRequest, terms: FinanceTerms) -> list[Quote
     """Quote every offered term (shortest first), ignoring ``request.term_months``."""
     price = _check_price(request, terms)
     down = _resolve_down_payment(request, price, terms)
-    return [
-        _build_quote(price, down, term, terms.annual_rate)
-        for term in terms.terms_months
-    ]
+    return [_build_quote(price, down, term, terms.annual_rate) for term in terms.terms_months]
 
 
 def quote_options(*, request: QuoteRequest, terms: FinanceTerms) -> list[Quote]:
@@ -331,9 +312,7 @@ def amortization_schedule(quote: Quote) -> list[AmortizationRow]:
             if month == quote.term_months:
                 principal = balance
             else:
-                principal = min(
-                    max(quote.monthly_payment - interest, Decimal("0.00")), balance
-                )
+                principal = min(max(quote.monthly_payment - interest, Decimal("0.00")), balance)
             balance = balance - principal
             rows.append(
                 AmortizationRow(
@@ -369,9 +348,7 @@ def format_percent(ratio: Decimal) -> str:
 def down_payment_share(quote: Quote) -> str:
     """Down payment as a percentage of the price, one decimal at most (``20%``, ``12.5%``)."""
     with localcontext(_CTX):
-        share = (quote.down_payment * _HUNDRED / quote.price).quantize(
-            Decimal("0.1"), rounding=ROUND_HALF_UP
-        )
+        share = (quote.down_payment * _HUNDRED / quote.price).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
     return f"{share.normalize():f}%"
 
 
@@ -416,22 +393,14 @@ def format_quote(quote: Quote, language: Language) -> str:
     return "\n".join([*lines, _NOTE[language]])
 
 
-def format_quote_table(
-    quotes: list[Quote], language: Language, *, header: bool = False
-) -> str:
+def format_quote_table(quotes: list[Quote], language: Language, *, header: bool = False) -> str:
     """One ``• 48 meses: $6,137.18 al mes`` line per quote; ``header`` adds a title and the note."""
     if not quotes:
         raise ValueError("format_quote_table needs at least one quote")
     if language == "es":
-        rows = [
-            f"• {q.term_months} meses: {format_money(q.monthly_payment)} al mes"
-            for q in quotes
-        ]
+        rows = [f"• {q.term_months} meses: {format_money(q.monthly_payment)} al mes" for q in quotes]
     else:
-        rows = [
-            f"• {q.term_months} months: {format_money(q.monthly_payment)}/month"
-            for q in quotes
-        ]
+        rows = [f"• {q.term_months} months: {format_money(q.monthly_payment)}/month" for q in quotes]
     if not header:
         return "\n".join(rows)
     first = quotes[0]
@@ -465,11 +434,7 @@ def format_finance_error(error: FinanceError, language: Language) -> str:
     minimum = _detail_money(d, "minimum_down_payment")
     ratio = _detail_money(d, "min_down_payment_ratio")
     raw_terms = d.get("allowed_terms")
-    allowed = (
-        [t for t in raw_terms if isinstance(t, int)]
-        if isinstance(raw_terms, list)
-        else []
-    )
+    allowed = [t for t in raw_terms if isinstance(t, int)] if isinstance(raw_terms, list) else []
 
     minimum_line = ""
     if minimum is not None and ratio is not None:
@@ -498,17 +463,13 @@ def format_finance_error(error: FinanceError, language: Language) -> str:
     elif error.code == "down_payment_too_low":
         given = f" ({format_money(down)})" if down is not None else ""
         lines = [
-            f"El enganche{given} es menor al mínimo."
-            if es
-            else f"The down payment{given} is below the minimum.",
+            f"El enganche{given} es menor al mínimo." if es else f"The down payment{given} is below the minimum.",
             minimum_line,
         ]
     elif error.code == "term_not_offered":
         requested = d.get("requested_term")
         lines = [
-            f"No manejamos plazo de {requested} meses."
-            if es
-            else f"We don't offer a {requested}-month term.",
+            f"No manejamos plazo de {requested} meses." if es else f"We don't offer a {requested}-month term.",
             terms_line,
         ]
     elif error.code == "term_required":

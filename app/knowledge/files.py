@@ -48,9 +48,13 @@ def read_knowledge_file(path: Path, *, category: str | None = None) -> list[Know
         for row_no, row in enumerate(reader, start=2):
             title, content = (row.get(title_key) or "").strip(), (row.get(content_key) or "").strip()
             if not title or not content:
-                raise InvalidInput(f"{path.name}: row {row_no} has an empty question or answer", details={"row": row_no})
+                raise InvalidInput(
+                    f"{path.name}: row {row_no} has an empty question or answer", details={"row": row_no}
+                )
             entries.append(
-                KnowledgeEntryCreate(title=title, content=content, category=row.get(fields.get("category", "")) or category)
+                KnowledgeEntryCreate(
+                    title=title, content=content, category=row.get(fields.get("category", "")) or category
+                )
             )
         return entries
     return parse_import(data, "application/json", category=category)

@@ -18,6 +18,8 @@ from app.knowledge.schemas import (
 from app.textnorm import detect_language
 
 router = APIRouter(prefix="/v1/tenants/{slug}/knowledge", tags=["knowledge"])
+
+
 @router.post(
     "/import",
     response_model=KnowledgeImportResult,
@@ -50,5 +52,9 @@ async def search_knowledge(
 ) -> list[KnowledgeHit]:
     """Scored entries for a question, best first."""
     return await knowledge_service.search_knowledge(
-        session, tenant_id=tenant.id, query=q, language=detect_language(q, default="en" if tenant.locale.startswith("en") else "es"), limit=limit
+        session,
+        tenant_id=tenant.id,
+        query=q,
+        language=detect_language(q, default="en" if tenant.locale.startswith("en") else "es"),
+        limit=limit,
     )

@@ -70,9 +70,7 @@ def _twilio_error(status: int, code: int, message: str | None = None) -> web.Res
         "more_info": f"https://www.twilio.com/docs/errors/{code}",
         "status": status,
     }
-    headers = (
-        {"WWW-Authenticate": 'Basic realm="Twilio API"'} if status == 401 else None
-    )
+    headers = {"WWW-Authenticate": 'Basic realm="Twilio API"'} if status == 401 else None
     return web.json_response(payload, status=status, headers=headers)
 
 
@@ -138,18 +136,14 @@ class FakeTwilioServer:
                 loop.run_until_complete(loop.shutdown_asyncgens())
                 loop.close()
 
-        self._thread = threading.Thread(
-            target=run, name="fake-twilio-server", daemon=True
-        )
+        self._thread = threading.Thread(target=run, name="fake-twilio-server", daemon=True)
         self._thread.start()
         if not ready.wait(timeout=10):
             raise RuntimeError("FakeTwilioServer did not start within 10s")
         if self._start_error is not None:
             self._thread.join()
             self._thread = None
-            raise RuntimeError(
-                "FakeTwilioServer failed to start"
-            ) from self._start_error
+            raise RuntimeError("FakeTwilioServer failed to start") from self._start_error
         return self
 
     def stop(self) -> None:
@@ -226,9 +220,7 @@ class FakeTwilioServer:
     @property
     def messages_url(self) -> str:
         """Full URL of this account's Messages.json resource."""
-        return (
-            f"{self.base_url}/{API_VERSION}/Accounts/{self.account_sid}/Messages.json"
-        )
+        return f"{self.base_url}/{API_VERSION}/Accounts/{self.account_sid}/Messages.json"
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -256,9 +248,7 @@ class FakeTwilioServer:
 
     # ------------------------------------------------------------------ test controls
 
-    def fail_next(
-        self, status: int, code: int, times: int = 1, message: str | None = None
-    ) -> None:
+    def fail_next(self, status: int, code: int, times: int = 1, message: str | None = None) -> None:
         """Make the next ``times`` authenticated sends fail with a Twilio-style error."""
         if times < 1:
             raise ValueError("times must be >= 1")
@@ -312,9 +302,7 @@ class FakeTwilioServer:
                     return [dict(message) for message in self._messages]
                 have = len(self._messages)
             if time.monotonic() >= deadline:
-                raise TimeoutError(
-                    f"expected {count} message(s) within {timeout}s, got {have}"
-                )
+                raise TimeoutError(f"expected {count} message(s) within {timeout}s, got {have}")
             await asyncio.sleep(0.01)
 
     async def wait_for_held(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:  # noqa: ASYNC109
@@ -364,13 +352,9 @@ class FakeTwilioServer:
     def wait_for_sync(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
         """Block until ``count`` messages were recorded; return them all."""
         with self._changed:
-            ok = self._changed.wait_for(
-                lambda: len(self._messages) >= count, timeout=timeout
-            )
+            ok = self._changed.wait_for(lambda: len(self._messages) >= count, timeout=timeout)
             if not ok:
-                raise TimeoutError(
-                    f"expected {count} message(s) within {timeout}s, got {len(self._messages)}"
-                )
+                raise TimeoutError(f"expected {count} message(s) within {timeout}s, got {len(self._messages)}")
             return [dict(message) for message in self._messages]
 
     # ------------------------------------------------------------------ handlers
@@ -386,9 +370,7 @@ class FakeTwilioServer:
             auth = BasicAuth.decode(header)
         except (ValueError, binascii.Error):
             return False
-        return hmac.compare_digest(
-            auth.login, self.account_sid
-        ) and hmac.compare_digest(auth.password, self.auth_token)
+        return hmac.compare_digest(auth.login, self.account_sid) and hmac.compare_digest(auth.password, self.auth_token)
 
     async def _sleep(self, seconds: float) -> None:
         if seconds <= 0 or self._closing is None:
@@ -481,20 +463,14 @@ class FakeTwilioServer:
             "price_unit": "USD",
             "sid": sid,
             "status": "queued",
-            "subresource_uris": {
-                "media": f"/{API_VERSION}/Accounts/{path_sid}/Messages/{sid}/Media.json"
-            },
+            "subresource_uris": {"media": f"/{API_VERSION}/Accounts/{path_sid}/Messages/{sid}/Media.json"},
             "to": form.get("To"),
             "uri": message_uri,
         }
         await self._sleep(delay)
-        return self._record_attempt(
-            attempt | {"sid": sid}, web.json_response(payload, status=201)
-        )
+        return self._record_attempt(attempt | {"sid": sid}, web.json_response(payload, status=201))
 
-    def _check_request(
-        self, request: web.Request, path_sid: str, form: Any
-    ) -> web.Response | None:
+    def _check_request(self, request: web.Request, path_sid: str, form: Any) -> web.Response | None:
         """Return an error response if the request must be rejected, else None."""
         if not self._authorized(request):
             return _twilio_error(401, 20003)
@@ -513,9 +489,7 @@ class FakeTwilioServer:
             return _twilio_error(400, 21603, "A 'From' phone number is required.")
         body = str(form.get("Body", ""))
         if not body and not form.get("MediaUrl") and not form.get("ContentSid"):
-            return _twilio_error(
-                400, 21619, "A text message body or media url must be specified."
-            )
+            return _twilio_error(400, 21619, "A text message body or media url must be specified.")
         if len(body) > MAX_BODY_CHARS:
             return _twilio_error(
                 400,
@@ -524,9 +498,7 @@ class FakeTwilioServer:
             )
         return None
 
-    def _record_attempt(
-        self, attempt: dict[str, Any], response: web.Response
-    ) -> web.Response:
+    def _record_attempt(self, attempt: dict[str, Any], response: web.Response) -> web.Response:
         attempt["response_status"] = response.status
         with self._changed:
             self._attempts.append(attempt)
@@ -536,21 +508,15 @@ class FakeTwilioServer:
 
 def main() -> None:
     """Run the fake standalone until interrupted, printing its base URL."""
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0] if __doc__ else None
-    )
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--account-sid", default=DEFAULT_ACCOUNT_SID)
     parser.add_argument("--auth-token", default=DEFAULT_AUTH_TOKEN)
     args = parser.parse_args()
-    server = FakeTwilioServer(
-        account_sid=args.account_sid, auth_token=args.auth_token, port=args.port
-    )
+    server = FakeTwilioServer(account_sid=args.account_sid, auth_token=args.auth_token, port=args.port)
     with server:
         print(
-            json.dumps(
-                {"base_url": server.base_url, "account_sid": server.account_sid}
-            ),
+            json.dumps({"base_url": server.base_url, "account_sid": server.account_sid}),
             flush=True,
         )
         with contextlib.suppress(KeyboardInterrupt):

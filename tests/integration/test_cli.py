@@ -231,8 +231,9 @@ def test_knowledge_import_json_csv_markdown_is_idempotent(cli: Cli, tenant: str,
         encoding="utf-8",
     )
     as_md = tmp_path / "sucursales.md"
-    as_md.write_text("# Sucursales\n## Centro\nAv. Juárez 100, CDMX.\n## Norte\nAv. Universidad 2500, Monterrey.\n",
-                     encoding="utf-8")
+    as_md.write_text(
+        "# Sucursales\n## Centro\nAv. Juárez 100, CDMX.\n## Norte\nAv. Universidad 2500, Monterrey.\n", encoding="utf-8"
+    )
 
     first = _totals(cli.ok("knowledge", "import", tenant, str(as_json), str(as_csv), str(as_md)))
     assert first == {"created": 6, "updated": 0, "unchanged": 0}
@@ -243,20 +244,28 @@ def test_knowledge_import_json_csv_markdown_is_idempotent(cli: Cli, tenant: str,
             "SELECT k.title FROM knowledge_entries k JOIN tenants t ON t.id = k.tenant_id WHERE t.slug = %s", tenant
         )
     }
-    assert titles == {"Garantía", "Warranty", "¿Aceptan tarjeta?", "¿Tienen estacionamiento?", "Sucursales / Centro",
-                      "Sucursales / Norte"}
+    assert titles == {
+        "Garantía",
+        "Warranty",
+        "¿Aceptan tarjeta?",
+        "¿Tienen estacionamiento?",
+        "Sucursales / Centro",
+        "Sucursales / Norte",
+    }
 
     again = _totals(cli.ok("knowledge", "import", tenant, str(as_md), str(as_csv), str(as_json)))
     assert again == {"created": 0, "updated": 0, "unchanged": 6}
     assert status(cli, tenant)["knowledge_entries"] == "6"
 
-    as_md.write_text("# Sucursales\n## Centro\nAv. Juárez 120, CDMX.\n## Norte\nAv. Universidad 2500, Monterrey.\n",
-                     encoding="utf-8")
+    as_md.write_text(
+        "# Sucursales\n## Centro\nAv. Juárez 120, CDMX.\n## Norte\nAv. Universidad 2500, Monterrey.\n", encoding="utf-8"
+    )
     assert _totals(cli.ok("knowledge", "import", tenant, str(as_md))) == {"created": 0, "updated": 1, "unchanged": 1}
 
     # What was imported is what the agent answers with.
-    line = cli.ok("chat", tenant, "--user", f"cli-{uuid.uuid4().hex[:8]}", "-m", "¿dónde está la sucursal del centro?",
-                  "--json")
+    line = cli.ok(
+        "chat", tenant, "--user", f"cli-{uuid.uuid4().hex[:8]}", "-m", "¿dónde está la sucursal del centro?", "--json"
+    )
     assert "Av. Juárez 120" in json.loads(line.strip().splitlines()[-1])["reply"]
 
 

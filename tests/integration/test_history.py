@@ -20,7 +20,9 @@ async def test_each_turn_appends_one_exchange_keyed_by_tenant_and_customer(clien
     tenant = await make_tenant(client, catalog_csv=CARS)
     user = f"+52155{uuid.uuid4().int % 10**8:08d}"
     for text in ("hola", "¿tienen Kia?", "gracias"):
-        r = await client.post(f"/v1/tenants/{tenant.slug}/chat", json={"user": user, "text": text}, headers=tenant.headers)
+        r = await client.post(
+            f"/v1/tenants/{tenant.slug}/chat", json={"user": user, "text": text}, headers=tenant.headers
+        )
         assert r.status_code == 200
 
     history = WindowedChatHistory(engine=get_engine(), tenant_id=uuid.UUID(tenant.id), customer=user, window=50)
@@ -31,12 +33,16 @@ async def test_each_turn_appends_one_exchange_keyed_by_tenant_and_customer(clien
 
     async with session_scope() as session:
         tenants = (
-            await session.execute(
-                select(ChatHistoryMessage.tenant_id)
-                .where(ChatHistoryMessage.session_id == session_key(uuid.UUID(tenant.id), user))
-                .distinct()
+            (
+                await session.execute(
+                    select(ChatHistoryMessage.tenant_id)
+                    .where(ChatHistoryMessage.session_id == session_key(uuid.UUID(tenant.id), user))
+                    .distinct()
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     assert tenants == [uuid.UUID(tenant.id)]
 
 

@@ -221,8 +221,9 @@ CATALOG_FILTERS = [
     ("automatic with carplay", lambda c: (c["transmission"] == "Automática") & (c["carplay"] == "Sí"), "en"),
     (
         "suv automática de menos de 400 mil 2021 en adelante",
-        lambda c: (c["body"] == "SUV") & (c["transmission"] == "Automática") & (c["price"] <= 400_000)
-        & (c["year"] >= 2021),
+        lambda c: (
+            (c["body"] == "SUV") & (c["transmission"] == "Automática") & (c["price"] <= 400_000) & (c["year"] >= 2021)
+        ),
         "es",
     ),
 ]
@@ -298,8 +299,12 @@ async def test_catalog_follow_up_by_make_when_one_was_shown(customer: Customer) 
     ("first", "more", "where", "language"),
     [
         ("suv 2020 en adelante", "más baratos", lambda c: (c["body"] == "SUV") & (c["year"] >= 2020), "es"),
-        ("any SUV from 2020 or newer?", "show me cheaper ones", lambda c: (c["body"] == "SUV") & (c["year"] >= 2020),
-         "en"),
+        (
+            "any SUV from 2020 or newer?",
+            "show me cheaper ones",
+            lambda c: (c["body"] == "SUV") & (c["year"] >= 2020),
+            "en",
+        ),
     ],
 )
 async def test_catalog_cheaper_follow_up(customer: Customer, first: str, more: str, where: Any, language: str) -> None:
@@ -383,8 +388,10 @@ async def test_finance_bare_term_follow_up(customer: Customer) -> None:
     assert_quote(reply["quote"], 300_000, 60_000, 24)
 
 
-@pytest.mark.parametrize(("listing", "pick"), [("autos toyota", "el segundo a 36 meses"),
-                                               ("do you have a toyota?", "the second one over 36 months")])
+@pytest.mark.parametrize(
+    ("listing", "pick"),
+    [("autos toyota", "el segundo a 36 meses"), ("do you have a toyota?", "the second one over 36 months")],
+)
 async def test_finance_for_a_car_shown_earlier(customer: Customer, listing: str, pick: str) -> None:
     shown = await customer.say(listing)
     car = cars(shown["items"]).iloc[1]

@@ -19,9 +19,7 @@ from tests.fakes.twilio_server import FakeTwilioServer
 # twilio 9.13 passes aiohttp.BasicAuth / auth=..., both deprecated in aiohttp 3.14.
 pytestmark = [
     pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
-    pytest.mark.filterwarnings(
-        "ignore:The 'auth' parameter is deprecated:DeprecationWarning"
-    ),
+    pytest.mark.filterwarnings("ignore:The 'auth' parameter is deprecated:DeprecationWarning"),
 ]
 
 TO = "whatsapp:+5215512345678"
@@ -109,9 +107,7 @@ async def test_rate_limited_is_retryable_and_not_auto_retried(
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("status", [500, 503])
-async def test_server_errors_are_not_retryable(
-    fake: FakeTwilioServer, status: int
-) -> None:
+async def test_server_errors_are_not_retryable(fake: FakeTwilioServer, status: int) -> None:
     fake.fail_next(status, 20500)
     async with make_sender(fake) as sender:
         with pytest.raises(TwilioSendError) as excinfo:
@@ -149,9 +145,7 @@ async def test_sequential_sends_recorded_in_order(fake: FakeTwilioServer) -> Non
 @pytest.mark.asyncio
 async def test_concurrent_sends_share_one_client(fake: FakeTwilioServer) -> None:
     async with make_sender(fake) as sender:
-        sent = await asyncio.gather(
-            *(sender.send(to=TO, from_=FROM, body=f"msg {i}") for i in range(10))
-        )
+        sent = await asyncio.gather(*(sender.send(to=TO, from_=FROM, body=f"msg {i}") for i in range(10)))
     assert {m["sid"] for m in fake.messages} == {s.sid for s in sent}
 
 
@@ -228,9 +222,7 @@ async def test_aclose_closes_session_and_is_reusable(fake: FakeTwilioServer) -> 
 
 
 @pytest.mark.asyncio
-async def test_auth_token_never_logged(
-    fake: FakeTwilioServer, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_auth_token_never_logged(fake: FakeTwilioServer, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     sender = make_sender(fake)
     assert fake.auth_token not in repr(sender)
@@ -251,9 +243,7 @@ async def test_fake_healthz_and_unauthenticated_post(fake: FakeTwilioServer) -> 
         async with http.get(f"{fake.base_url}/healthz") as resp:
             assert resp.status == 200
             assert await resp.json() == {"status": "ok"}
-        async with http.post(
-            fake.messages_url, data={"To": TO, "From": FROM, "Body": "x"}
-        ) as resp:
+        async with http.post(fake.messages_url, data={"To": TO, "From": FROM, "Body": "x"}) as resp:
             assert resp.status == 401
             payload = await resp.json()
             assert payload["code"] == 20003
@@ -290,15 +280,11 @@ def test_error_mapping_without_twilio_code() -> None:
     from app.channels.twilio_client import _to_send_error
 
     # twilio-python fills `code` with the HTTP status when the body has no JSON code.
-    err = _to_send_error(
-        TwilioRestException(502, "/uri", "Unable to create record", 502)
-    )
+    err = _to_send_error(TwilioRestException(502, "/uri", "Unable to create record", 502))
     assert (err.status, err.code, err.retryable) == (502, None, False)
     err = _to_send_error(TwilioRestException(429, "/uri", "slow down", 20429))
     assert (err.status, err.code, err.retryable) == (429, 20429, True)
-    err = _to_send_error(
-        TwilioServiceException("about:blank", "Too Many Requests", 429, 20429)
-    )
+    err = _to_send_error(TwilioServiceException("about:blank", "Too Many Requests", 429, 20429))
     assert (err.status, err.code, err.retryable) == (429, 20429, True)
 
 

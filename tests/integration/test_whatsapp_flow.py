@@ -159,8 +159,13 @@ async def test_status_callbacks_only_move_forward(client: Any, fake_twilio: Fake
     await asyncio.sleep(0.3)
 
     async def status(value: str, error: str | None = None) -> str:
-        params = {"MessageSid": sid, "MessageStatus": value, "From": tenant.number, "To": customer,
-                  "AccountSid": TWILIO_SID}
+        params = {
+            "MessageSid": sid,
+            "MessageStatus": value,
+            "From": tenant.number,
+            "To": customer,
+            "AccountSid": TWILIO_SID,
+        }
         if error:
             params["ErrorCode"] = error
         path = "/webhooks/twilio/status"

@@ -54,8 +54,16 @@ def make_frame(columns: tuple[str, ...] = COLUMNS) -> pd.DataFrame:
     for sid, make, model, year, price, km, *extra in CARS:
         attributes = {c: v for c, v in zip(COLUMNS, extra, strict=True) if c in columns}
         rows.append(
-            {"stock_id": sid, "make": make, "model": model, "year": year, "price": price, "km": km,
-             "version": None, "attributes": attributes}
+            {
+                "stock_id": sid,
+                "make": make,
+                "model": model,
+                "year": year,
+                "price": price,
+                "km": km,
+                "version": None,
+                "attributes": attributes,
+            }
         )
     return build_catalog_frame(rows)
 
@@ -125,9 +133,21 @@ def test_price(vocab: CatalogVocabulary, text: str, price_min: float | None, pri
 
 @pytest.mark.parametrize(
     "text",
-    ["2019", "un carro 2019", "quiero 3 opciones", "a 48 meses", "enganche de 50 mil", "tengo 2 hijos",
-     "con 5 puertas", "menos de 5 años de uso", "mensualidades de 8 mil", "tengo 50 mil de enganche",
-     "pagar 6 mil al mes", "para 7 personas", "mi cel es 5512345678"],
+    [
+        "2019",
+        "un carro 2019",
+        "quiero 3 opciones",
+        "a 48 meses",
+        "enganche de 50 mil",
+        "tengo 2 hijos",
+        "con 5 puertas",
+        "menos de 5 años de uso",
+        "mensualidades de 8 mil",
+        "tengo 50 mil de enganche",
+        "pagar 6 mil al mes",
+        "para 7 personas",
+        "mi cel es 5512345678",
+    ],
 )
 def test_numbers_that_are_not_prices(vocab: CatalogVocabulary, text: str) -> None:
     filters = parse_catalog_query(text, vocab)
@@ -174,7 +194,11 @@ def test_year(vocab: CatalogVocabulary, text: str, year_min: int | None, year_ma
 
 def test_year_and_price_together(vocab: CatalogVocabulary) -> None:
     assert parse("un jetta 2019 de menos de 300 mil", vocab) == {
-        "make": "Volkswagen", "model": "Jetta", "year_min": 2019, "year_max": 2019, "price_max": 300_000
+        "make": "Volkswagen",
+        "model": "Jetta",
+        "year_min": 2019,
+        "year_max": 2019,
+        "price_max": 300_000,
     }
     assert parse("2019 $2,019,000", vocab) == {"year_min": 2019, "year_max": 2019, "price_max": 2_019_000}
     assert parse("from 2018, under 300k", vocab) == {"year_min": 2018, "price_max": 300_000}
@@ -207,9 +231,7 @@ def test_km(vocab: CatalogVocabulary, text: str, km_max: int) -> None:
 
 def test_km_and_price_in_one_message(vocab: CatalogVocabulary) -> None:
     assert parse("menos de 50 mil km y menos de 300 mil", vocab) == {"km_max": 50_000, "price_max": 300_000}
-    assert parse("kilometraje menor a 50 mil y precio hasta 300 mil", vocab) == {
-        "km_max": 50_000, "price_max": 300_000
-    }
+    assert parse("kilometraje menor a 50 mil y precio hasta 300 mil", vocab) == {"km_max": 50_000, "price_max": 300_000}
     assert parse("poco kilometraje, menos de 250 mil", vocab) == {"km_max": 60_000, "price_max": 250_000}
     assert parse("low km under 300k", vocab) == {"km_max": 60_000, "price_max": 300_000}
     assert parse("km: 40,000 máximo", vocab) == {"km_max": 40_000}
@@ -290,14 +312,27 @@ def test_features_only_for_columns_the_catalog_has() -> None:
 
 def test_feature_values_use_the_catalog_spelling() -> None:
     rows = [
-        {"stock_id": "A", "make": "Kia", "model": "Rio", "year": 2020, "price": 1.0,
-         "attributes": {"Transmisión": "AUTOMATICO", "bluetooth": True, "tipo": "Camioneta"}},
-        {"stock_id": "B", "make": "Kia", "model": "Rio", "year": 2020, "price": 1.0,
-         "attributes": {"Transmisión": "Estándar", "bluetooth": False, "tipo": "Sedán"}},
+        {
+            "stock_id": "A",
+            "make": "Kia",
+            "model": "Rio",
+            "year": 2020,
+            "price": 1.0,
+            "attributes": {"Transmisión": "AUTOMATICO", "bluetooth": True, "tipo": "Camioneta"},
+        },
+        {
+            "stock_id": "B",
+            "make": "Kia",
+            "model": "Rio",
+            "year": 2020,
+            "price": 1.0,
+            "attributes": {"Transmisión": "Estándar", "bluetooth": False, "tipo": "Sedán"},
+        },
     ]
     vocab = CatalogVocabulary.from_frame(build_catalog_frame(rows))
     assert parse_catalog_query("automatic with bluetooth", vocab).features == {
-        "Transmisión": "AUTOMATICO", "bluetooth": "Sí"
+        "Transmisión": "AUTOMATICO",
+        "bluetooth": "Sí",
     }
     assert parse_catalog_query("manual", vocab).features == {"Transmisión": "Estándar"}
     assert parse_catalog_query("una camioneta", vocab).features == {"tipo": "Camioneta"}
@@ -355,7 +390,11 @@ def test_make_and_model(vocab: CatalogVocabulary, text: str, make: str | None, m
 
 def test_numeric_model_is_not_a_price_or_year(vocab: CatalogVocabulary) -> None:
     assert parse("mazda 3 2019 menos de 300 mil", vocab) == {
-        "make": "Mazda", "model": "3", "year_min": 2019, "year_max": 2019, "price_max": 300_000
+        "make": "Mazda",
+        "model": "3",
+        "year_min": 2019,
+        "year_max": 2019,
+        "price_max": 300_000,
     }
     # A lone number never becomes a model.
     assert parse("5 opciones", vocab) == {"limit": 5}
@@ -369,8 +408,23 @@ def test_sedan_alone_is_a_body_type_not_the_classic_vw(vocab: CatalogVocabulary)
 @pytest.mark.parametrize(
     "text",
     [
-        "carro", "auto", "quiero", "precio", "the", "have", "cars", "menos", "mil", "años", "km", "mas", "año",
-        "that", "show", "do", "you",
+        "carro",
+        "auto",
+        "quiero",
+        "precio",
+        "the",
+        "have",
+        "cars",
+        "menos",
+        "mil",
+        "años",
+        "km",
+        "mas",
+        "año",
+        "that",
+        "show",
+        "do",
+        "you",
         "quiero un carro, cuál es el precio?",
         "do you have cars? show me that",
         "qué autos tienen de menos años y más km",
@@ -393,13 +447,22 @@ def test_common_words_are_never_makes_or_models(vocab: CatalogVocabulary, text: 
     [
         (
             "Hola! busco un Mazda 3 automático del 2018 en adelante, hasta $280,000",
-            {"make": "Mazda", "model": "3", "year_min": 2018, "price_max": 280_000,
-             "features": {"transmission": "Automática"}},
+            {
+                "make": "Mazda",
+                "model": "3",
+                "year_min": 2018,
+                "price_max": 280_000,
+                "features": {"transmission": "Automática"},
+            },
         ),
         (
             "Do you have an automatic SUV with CarPlay between 300k and 400k, low mileage?",
-            {"price_min": 300_000, "price_max": 400_000, "km_max": 60_000,
-             "features": {"transmission": "Automática", "body": "SUV", "carplay": "Sí"}},
+            {
+                "price_min": 300_000,
+                "price_max": 400_000,
+                "km_max": 60_000,
+                "features": {"transmission": "Automática", "body": "SUV", "carplay": "Sí"},
+            },
         ),
         (
             "el versa más barato que tengan",
@@ -411,8 +474,12 @@ def test_common_words_are_never_makes_or_models(vocab: CatalogVocabulary, text: 
         ),
         (
             "una pick up diésel entre 2018 y 2020, presupuesto de 450 mil",
-            {"year_min": 2018, "year_max": 2020, "price_max": 450_000,
-             "features": {"body": "Pickup", "fuel": "Diésel"}},
+            {
+                "year_min": 2018,
+                "year_max": 2020,
+                "price_max": 450_000,
+                "features": {"body": "Pickup", "fuel": "Diésel"},
+            },
         ),
     ],
 )
@@ -450,9 +517,19 @@ def test_parse_then_search(
 
 @pytest.mark.parametrize(
     ("text", "amount"),
-    [("300 mil", 300_000), ("$250k", 250_000), ("1.2 millones", 1_200_000), ("1.2M", 1_200_000),
-     ("$250,000.00", 250_000), ("250 000 pesos", 250_000), ("medio millón", 500_000), ("2019", None),
-     ("50 mil km", None), ("hola", None), ("189,999", 189_999)],
+    [
+        ("300 mil", 300_000),
+        ("$250k", 250_000),
+        ("1.2 millones", 1_200_000),
+        ("1.2M", 1_200_000),
+        ("$250,000.00", 250_000),
+        ("250 000 pesos", 250_000),
+        ("medio millón", 500_000),
+        ("2019", None),
+        ("50 mil km", None),
+        ("hola", None),
+        ("189,999", 189_999),
+    ],
 )
 def test_parse_money(text: str, amount: float | None) -> None:
     assert parse_money(text) == amount
@@ -461,9 +538,21 @@ def test_parse_money(text: str, amount: float | None) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "¿Qué carros tienen?", "what cars do you have?", "tienen SUVs?", "busco camioneta",
-        "un sedán", "inventario", "qué tienen disponible", "stock de autos", "un jetta", "algo de 200 mil",
-        "el más barato", "tienen toyotas?", "Mazda", "do you sell pickups?", "seminuevos",
+        "¿Qué carros tienen?",
+        "what cars do you have?",
+        "tienen SUVs?",
+        "busco camioneta",
+        "un sedán",
+        "inventario",
+        "qué tienen disponible",
+        "stock de autos",
+        "un jetta",
+        "algo de 200 mil",
+        "el más barato",
+        "tienen toyotas?",
+        "Mazda",
+        "do you sell pickups?",
+        "seminuevos",
     ],
 )
 def test_looks_like_catalog_query(vocab: CatalogVocabulary, text: str) -> None:
@@ -473,8 +562,16 @@ def test_looks_like_catalog_query(vocab: CatalogVocabulary, text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "hola", "buenas tardes", "¿tienen financiamiento?", "what are your hours?", "¿dónde están ubicados?",
-        "gracias", "quiero hablar con un asesor", "¿cuál es el enganche mínimo?", "ok", "do you have a warranty?",
+        "hola",
+        "buenas tardes",
+        "¿tienen financiamiento?",
+        "what are your hours?",
+        "¿dónde están ubicados?",
+        "gracias",
+        "quiero hablar con un asesor",
+        "¿cuál es el enganche mínimo?",
+        "ok",
+        "do you have a warranty?",
     ],
 )
 def test_does_not_look_like_catalog_query(vocab: CatalogVocabulary, text: str) -> None:
@@ -483,8 +580,19 @@ def test_does_not_look_like_catalog_query(vocab: CatalogVocabulary, text: str) -
 
 @pytest.mark.parametrize(
     "text",
-    ["menos " + " " * 4000 + "x", "menos de " * 450, "1 " * 2000, "de " * 1300 + "5", "sin " * 1000 + "quemacocos",
-     "toyta " * 600, "", "   ", "😀🚗", "$$$", "----"],
+    [
+        "menos " + " " * 4000 + "x",
+        "menos de " * 450,
+        "1 " * 2000,
+        "de " * 1300 + "5",
+        "sin " * 1000 + "quemacocos",
+        "toyta " * 600,
+        "",
+        "   ",
+        "😀🚗",
+        "$$$",
+        "----",
+    ],
 )
 def test_long_or_odd_messages_parse_quickly(vocab: CatalogVocabulary, text: str) -> None:
     # Regression guard: nested regex quantifiers once made blank runs take exponential time.

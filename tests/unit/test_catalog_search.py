@@ -121,9 +121,23 @@ def test_attribute_named_like_a_core_column_does_not_shadow_it() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "key"),
-    [("Sí", "si"), ("si", "si"), ("YES", "si"), (True, "si"), (False, "no"), ("No", "no"), ("", ""),
-     (None, ""), (float("nan"), ""), ("Automático", "automatica"), ("automatic", "automatica"),
-     ("Estándar", "manual"), ("Híbrido", "hibrido"), ("hybrid", "hibrido"), (4.0, "4")],
+    [
+        ("Sí", "si"),
+        ("si", "si"),
+        ("YES", "si"),
+        (True, "si"),
+        (False, "no"),
+        ("No", "no"),
+        ("", ""),
+        (None, ""),
+        (float("nan"), ""),
+        ("Automático", "automatica"),
+        ("automatic", "automatica"),
+        ("Estándar", "manual"),
+        ("Híbrido", "hibrido"),
+        ("hybrid", "hibrido"),
+        (4.0, "4"),
+    ],
 )
 def test_value_key(raw: Any, key: str) -> None:
     assert value_key(raw) == key
@@ -134,11 +148,29 @@ def test_value_key(raw: Any, key: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "make"),
-    [("Toyota", "Toyota"), ("toyta", "Toyota"), ("TOYOTA", "Toyota"), ("mazada", "Mazda"), ("masda", "Mazda"),
-     ("volkswagen", "Volkswagen"), ("vw", "Volkswagen"), ("VW", "Volkswagen"), ("volks", "Volkswagen"),
-     ("wolkswagen", "Volkswagen"), ("chevy", "Chevrolet"), ("mercedes", "Mercedes-Benz"),
-     ("mercedez", "Mercedes-Benz"), ("benz", "Mercedes-Benz"), ("Mercedes Benz", "Mercedes-Benz"),
-     ("nisan", "Nissan"), ("MG", "MG"), ("kia", "Kia"), ("kias", "Kia"), ("seat", "Seat"), ("toyotas", "Toyota")],
+    [
+        ("Toyota", "Toyota"),
+        ("toyta", "Toyota"),
+        ("TOYOTA", "Toyota"),
+        ("mazada", "Mazda"),
+        ("masda", "Mazda"),
+        ("volkswagen", "Volkswagen"),
+        ("vw", "Volkswagen"),
+        ("VW", "Volkswagen"),
+        ("volks", "Volkswagen"),
+        ("wolkswagen", "Volkswagen"),
+        ("chevy", "Chevrolet"),
+        ("mercedes", "Mercedes-Benz"),
+        ("mercedez", "Mercedes-Benz"),
+        ("benz", "Mercedes-Benz"),
+        ("Mercedes Benz", "Mercedes-Benz"),
+        ("nisan", "Nissan"),
+        ("MG", "MG"),
+        ("kia", "Kia"),
+        ("kias", "Kia"),
+        ("seat", "Seat"),
+        ("toyotas", "Toyota"),
+    ],
 )
 def test_match_make(vocab: CatalogVocabulary, text: str, make: str) -> None:
     assert vocab.match_make(text) == make
@@ -153,36 +185,88 @@ def test_match_make_only_knows_stocked_makes(vocab: CatalogVocabulary) -> None:
 
 @pytest.mark.parametrize(
     ("phrase", "make", "expected"),
-    [("vocho", None, ("Volkswagen", "Sedan")), ("bocho", None, ("Volkswagen", "Sedan")),
-     ("beetle", None, ("Volkswagen", "Sedan")), ("jeta", None, ("Volkswagen", "Jetta")),
-     ("Jetta", None, ("Volkswagen", "Jetta")), ("jettas", None, ("Volkswagen", "Jetta")),
-     ("versa", None, ("Nissan", "Versa")), ("bersa", None, ("Nissan", "Versa")),
-     ("corola", None, ("Toyota", "Corolla")), ("civic", None, ("Honda", "Civic")),
-     ("cx5", None, ("Mazda", "CX-5")), ("cx 5", None, ("Mazda", "CX-5")), ("CX-5", None, ("Mazda", "CX-5")),
-     ("mazda 3", None, ("Mazda", "3")), ("mazda3", None, ("Mazda", "3")), ("Mazda 2", None, ("Mazda", "2")),
-     ("3", "Mazda", ("Mazda", "3")), ("sedan", "Volkswagen", ("Volkswagen", "Sedan")),
-     ("vw jetta", None, ("Volkswagen", "Jetta")), ("crv", None, ("Honda", "CR-V")),
-     ("clase c", None, ("Mercedes-Benz", "Clase C")), ("sentra", "nissan", ("Nissan", "Sentra"))],
+    [
+        ("vocho", None, ("Volkswagen", "Sedan")),
+        ("bocho", None, ("Volkswagen", "Sedan")),
+        ("beetle", None, ("Volkswagen", "Sedan")),
+        ("jeta", None, ("Volkswagen", "Jetta")),
+        ("Jetta", None, ("Volkswagen", "Jetta")),
+        ("jettas", None, ("Volkswagen", "Jetta")),
+        ("versa", None, ("Nissan", "Versa")),
+        ("bersa", None, ("Nissan", "Versa")),
+        ("corola", None, ("Toyota", "Corolla")),
+        ("civic", None, ("Honda", "Civic")),
+        ("cx5", None, ("Mazda", "CX-5")),
+        ("cx 5", None, ("Mazda", "CX-5")),
+        ("CX-5", None, ("Mazda", "CX-5")),
+        ("mazda 3", None, ("Mazda", "3")),
+        ("mazda3", None, ("Mazda", "3")),
+        ("Mazda 2", None, ("Mazda", "2")),
+        ("3", "Mazda", ("Mazda", "3")),
+        ("sedan", "Volkswagen", ("Volkswagen", "Sedan")),
+        ("vw jetta", None, ("Volkswagen", "Jetta")),
+        ("crv", None, ("Honda", "CR-V")),
+        ("clase c", None, ("Mercedes-Benz", "Clase C")),
+        ("sentra", "nissan", ("Nissan", "Sentra")),
+    ],
 )
-def test_match_model(
-    vocab: CatalogVocabulary, phrase: str, make: str | None, expected: tuple[str, str]
-) -> None:
+def test_match_model(vocab: CatalogVocabulary, phrase: str, make: str | None, expected: tuple[str, str]) -> None:
     assert vocab.match_model(phrase, make) == expected
 
 
 @pytest.mark.parametrize(
     ("phrase", "make"),
-    [("3", None), ("2", None), ("sedan", None), ("sedan", "Toyota"), ("jetta", "Nissan"), ("jetta", "BMW"),
-     ("golf", None), ("", None)],
+    [
+        ("3", None),
+        ("2", None),
+        ("sedan", None),
+        ("sedan", "Toyota"),
+        ("jetta", "Nissan"),
+        ("jetta", "BMW"),
+        ("golf", None),
+        ("", None),
+    ],
 )
 def test_match_model_rejects(vocab: CatalogVocabulary, phrase: str, make: str | None) -> None:
     assert vocab.match_model(phrase, make) is None
 
 
 FALSE_POSITIVES = [
-    "carro", "auto", "quiero", "precio", "the", "have", "cars", "menos", "mil", "años", "km", "mas", "año",
-    "that", "show", "do", "you", "onda", "seats", "autos", "carros", "tienen", "modelo", "nuevo", "barato",
-    "hola", "gracias", "camioneta", "what", "with", "want", "busco", "cuanto", "precios", "sedan",
+    "carro",
+    "auto",
+    "quiero",
+    "precio",
+    "the",
+    "have",
+    "cars",
+    "menos",
+    "mil",
+    "años",
+    "km",
+    "mas",
+    "año",
+    "that",
+    "show",
+    "do",
+    "you",
+    "onda",
+    "seats",
+    "autos",
+    "carros",
+    "tienen",
+    "modelo",
+    "nuevo",
+    "barato",
+    "hola",
+    "gracias",
+    "camioneta",
+    "what",
+    "with",
+    "want",
+    "busco",
+    "cuanto",
+    "precios",
+    "sedan",
 ]
 
 
@@ -279,7 +363,9 @@ def test_tool_call_feature_values_may_be_booleans(df: pd.DataFrame) -> None:
     filters = CatalogFilters.model_validate({"make": "Mazda", "features": {"carplay": True, "bluetooth": True}})
     assert filters.features == {"carplay": "Sí", "bluetooth": "Sí"}
     assert {c.stock_id for c in search_catalog(df, filters.model_copy(update={"limit": 10})).items} == {
-        "MZ-001", "MZ-003", "MZ-005"
+        "MZ-001",
+        "MZ-003",
+        "MZ-005",
     }
 
 

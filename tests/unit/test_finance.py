@@ -50,9 +50,7 @@ def npf_raw(principal: Decimal, annual_rate: Decimal, term: int) -> float:
 
 def npf_payment(principal: Decimal, annual_rate: Decimal, term: int) -> Decimal:
     """numpy_financial's payment, rounded half-up to the cent via its shortest float repr."""
-    return D(repr(npf_raw(principal, annual_rate, term))).quantize(
-        CENT, rounding=ROUND_HALF_UP
-    )
+    return D(repr(npf_raw(principal, annual_rate, term))).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def is_half_cent_tie(value: float) -> bool:
@@ -85,9 +83,7 @@ def assert_consistent(quote: Quote) -> None:
 
 
 def test_known_quote_250k_10pct_down_48_months() -> None:
-    quote = quote_financing(
-        request=request(down_payment_ratio=D("0.1"), term_months=48), terms=TERMS
-    )
+    quote = quote_financing(request=request(down_payment_ratio=D("0.1"), term_months=48), terms=TERMS)
     assert quote.price == D("250000.00")
     assert quote.down_payment == D("25000.00")
     assert quote.amount_financed == D("225000.00")
@@ -102,18 +98,12 @@ def test_known_quote_250k_10pct_down_48_months() -> None:
 
 def test_default_down_payment_is_the_minimum() -> None:
     quote = quote_financing(request=request(term_months=36), terms=TERMS)
-    assert (
-        quote.down_payment == D("25000.00") == minimum_down_payment(D(250_000), TERMS)
-    )
+    assert quote.down_payment == D("25000.00") == minimum_down_payment(D(250_000), TERMS)
 
 
 def test_down_payment_amount_and_ratio_give_same_quote() -> None:
-    by_amount = quote_financing(
-        request=request(down_payment=D(50_000), term_months=24), terms=TERMS
-    )
-    by_ratio = quote_financing(
-        request=request(down_payment_ratio=D("0.2"), term_months=24), terms=TERMS
-    )
+    by_amount = quote_financing(request=request(down_payment=D(50_000), term_months=24), terms=TERMS)
+    by_ratio = quote_financing(request=request(down_payment_ratio=D("0.2"), term_months=24), terms=TERMS)
     assert by_amount == by_ratio
     assert by_amount.amount_financed == D("200000.00")
 
@@ -144,20 +134,12 @@ def test_monthly_payment_matches_numpy_financial(annual_rate: Decimal) -> None:
                 D("0.75"),
             ]
         )
-        for quote in quote_all_terms(
-            request=QuoteRequest(price=price, down_payment_ratio=ratio), terms=terms
-        ):
-            expected = npf_payment(
-                quote.amount_financed, annual_rate, quote.term_months
-            )
-            if is_half_cent_tie(
-                npf_raw(quote.amount_financed, annual_rate, quote.term_months)
-            ):
+        for quote in quote_all_terms(request=QuoteRequest(price=price, down_payment_ratio=ratio), terms=terms):
+            expected = npf_payment(quote.amount_financed, annual_rate, quote.term_months)
+            if is_half_cent_tie(npf_raw(quote.amount_financed, annual_rate, quote.term_months)):
                 # Only at 0%: e.g. 1,425,724.38 / 12 = 118,810.365 exactly, which float sees as ...3649999.
                 ties += 1
-                exact = (quote.amount_financed / quote.term_months).quantize(
-                    CENT, rounding=ROUND_HALF_UP
-                )
+                exact = (quote.amount_financed / quote.term_months).quantize(CENT, rounding=ROUND_HALF_UP)
                 assert quote.monthly_payment == exact, quote
                 assert abs(quote.monthly_payment - expected) <= CENT, quote
             else:
@@ -172,20 +154,14 @@ def test_monthly_payment_matches_numpy_financial(annual_rate: Decimal) -> None:
 def test_monthly_payment_function_directly() -> None:
     assert monthly_payment(D(225_000), D("0.139"), 48) == D("6137.18")
     assert monthly_payment(D(100), D(0), 3) == D("33.33")
-    assert monthly_payment(D("1425724.38"), D(0), 12) == D(
-        "118810.37"
-    )  # exact tie 118,810.365 rounds half up
+    assert monthly_payment(D("1425724.38"), D(0), 12) == D("118810.37")  # exact tie 118,810.365 rounds half up
     with pytest.raises(ValueError, match="at least 1"):
         monthly_payment(D(100), D(0), 0)
 
 
 def test_zero_rate() -> None:
-    terms = FinanceTerms(
-        annual_rate=D(0), terms_months=[24], min_down_payment_ratio=D("0.2")
-    )
-    quote = quote_financing(
-        request=QuoteRequest(price=D(120_000), term_months=24), terms=terms
-    )
+    terms = FinanceTerms(annual_rate=D(0), terms_months=[24], min_down_payment_ratio=D("0.2"))
+    quote = quote_financing(request=QuoteRequest(price=D(120_000), term_months=24), terms=terms)
     assert quote.down_payment == D("24000.00")
     assert quote.monthly_payment == D("4000.00")
     assert quote.total_interest == D("0.00")
@@ -194,9 +170,7 @@ def test_zero_rate() -> None:
 
 
 def test_quote_all_terms_one_per_term_ignoring_requested_term() -> None:
-    quotes = quote_all_terms(
-        request=request(down_payment=D(25_000), term_months=48), terms=TERMS
-    )
+    quotes = quote_all_terms(request=request(down_payment=D(25_000), term_months=48), terms=TERMS)
     assert [q.term_months for q in quotes] == [12, 24, 36, 48, 60]
     payments = [q.monthly_payment for q in quotes]
     assert payments == sorted(payments, reverse=True)
@@ -220,16 +194,11 @@ def test_quote_options_dispatches_on_term() -> None:
         48,
         60,
     ]
-    assert [
-        q.term_months
-        for q in quote_options(request=request(term_months=36), terms=TERMS)
-    ] == [36]
+    assert [q.term_months for q in quote_options(request=request(term_months=36), terms=TERMS)] == [36]
 
 
 def test_terms_are_sorted_and_deduplicated() -> None:
-    terms = FinanceTerms(
-        annual_rate=0.139, terms_months=[48, 12, 48, 24], min_down_payment_ratio="0.1"
-    )
+    terms = FinanceTerms(annual_rate=0.139, terms_months=[48, 12, 48, 24], min_down_payment_ratio="0.1")
     assert terms.terms_months == [12, 24, 48]
     assert terms.annual_rate == D("0.139")
 
@@ -284,9 +253,7 @@ def test_amortization_schedule_random_quotes() -> None:
         )
         price = D(rng.randint(50_000, 2_000_000)) + D(rng.randint(0, 99)) / 100
         ratio = D(rng.randint(0, 80)) / 100
-        quote = quote_all_terms(
-            request=QuoteRequest(price=price, down_payment_ratio=ratio), terms=terms
-        )[0]
+        quote = quote_all_terms(request=QuoteRequest(price=price, down_payment_ratio=ratio), terms=terms)[0]
         rows = amortization_schedule(quote)
         assert len(rows) == quote.term_months
         assert sum(r.principal for r in rows) == quote.amount_financed
@@ -294,14 +261,8 @@ def test_amortization_schedule_random_quotes() -> None:
         assert all(r.balance >= 0 and r.principal >= 0 for r in rows)
         # rounding (≤ half a cent per payment and per interest charge) compounds at the loan rate
         rate = float(quote.annual_rate) / 12
-        growth = (
-            quote.term_months
-            if rate == 0
-            else ((1 + rate) ** quote.term_months - 1) / rate
-        )
-        assert abs(rows[-1].payment - quote.monthly_payment) <= D(
-            str(round(0.01 * growth + 0.01, 2))
-        )
+        growth = quote.term_months if rate == 0 else ((1 + rate) ** quote.term_months - 1) / rate
+        assert abs(rows[-1].payment - quote.monthly_payment) <= D(str(round(0.01 * growth + 0.01, 2)))
 
 
 # --- errors ----------------------------------------------------------------------------------
@@ -317,14 +278,8 @@ def test_down_payment_equal_to_price_is_too_high() -> None:
 
 
 def test_down_payment_above_price_and_full_ratio_are_too_high() -> None:
-    assert (
-        raises(request(down_payment=D(300_000), term_months=48)).code
-        == "down_payment_too_high"
-    )
-    assert (
-        raises(request(down_payment_ratio=D(1), term_months=48)).code
-        == "down_payment_too_high"
-    )
+    assert raises(request(down_payment=D(300_000), term_months=48)).code == "down_payment_too_high"
+    assert raises(request(down_payment_ratio=D(1), term_months=48)).code == "down_payment_too_high"
 
 
 def test_down_payment_too_low_amount() -> None:
@@ -335,9 +290,7 @@ def test_down_payment_too_low_amount() -> None:
     assert error.details["down_payment"] == D("24999.99")
     assert error.details["allowed_terms"] == [12, 24, 36, 48, 60]
     assert "25000.00" in error.message
-    quote_financing(
-        request=request(down_payment=D(25_000), term_months=48), terms=TERMS
-    )  # exactly the minimum
+    quote_financing(request=request(down_payment=D(25_000), term_months=48), terms=TERMS)  # exactly the minimum
 
 
 def test_down_payment_too_low_ratio() -> None:
@@ -350,26 +303,17 @@ def test_down_payment_too_low_ratio() -> None:
 def test_minimum_down_payment_rounds_up_to_the_cent() -> None:
     assert minimum_down_payment(D("100.01"), TERMS) == D("10.01")
     assert (
-        raises(
-            QuoteRequest(price=D("100.01"), down_payment=D("10.00"), term_months=12)
-        ).code
-        == "down_payment_too_low"
+        raises(QuoteRequest(price=D("100.01"), down_payment=D("10.00"), term_months=12)).code == "down_payment_too_low"
     )
     quote_financing(
-        request=QuoteRequest(
-            price=D("100.01"), down_payment=D("10.01"), term_months=12
-        ),
+        request=QuoteRequest(price=D("100.01"), down_payment=D("10.01"), term_months=12),
         terms=TERMS,
     )
     by_ratio = quote_financing(
-        request=QuoteRequest(
-            price=D("100.01"), down_payment_ratio=D("0.1"), term_months=12
-        ),
+        request=QuoteRequest(price=D("100.01"), down_payment_ratio=D("0.1"), term_months=12),
         terms=TERMS,
     )
-    assert by_ratio.down_payment == D(
-        "10.00"
-    )  # a ratio at the minimum is always accepted
+    assert by_ratio.down_payment == D("10.00")  # a ratio at the minimum is always accepted
 
 
 def test_term_not_offered() -> None:
@@ -406,9 +350,7 @@ def test_invalid_down_payment_when_validation_was_bypassed() -> None:
         term_months=48,
     )
     assert raises(both).code == "invalid_down_payment"
-    negative = QuoteRequest.model_construct(
-        price=D(250_000), down_payment=D(-1), term_months=48
-    )
+    negative = QuoteRequest.model_construct(price=D(250_000), down_payment=D(-1), term_months=48)
     assert raises(negative).code == "invalid_down_payment"
 
 
@@ -440,9 +382,7 @@ def test_quote_request_validation(args: dict[str, object]) -> None:
 
 
 def test_quote_request_accepts_llm_style_json() -> None:
-    req = QuoteRequest.model_validate_json(
-        '{"price": "250000", "down_payment_ratio": 0.2, "term_months": 48}'
-    )
+    req = QuoteRequest.model_validate_json('{"price": "250000", "down_payment_ratio": 0.2, "term_months": 48}')
     assert req.price == D(250_000)
     assert req.down_payment_ratio == D("0.2")
     schema = QuoteRequest.model_json_schema()
@@ -480,9 +420,7 @@ def test_format_quote_spanish() -> None:
 
 
 def test_format_quote_english() -> None:
-    quote = quote_financing(
-        request=request(down_payment=D(62_500), term_months=60), terms=TERMS
-    )
+    quote = quote_financing(request=request(down_payment=D(62_500), term_months=60), terms=TERMS)
     text = format_quote(quote, "en")
     for piece in ("Price: $250,000", "Down payment: $62,500 (25%)", "Amount financed: $187,500",
                   f"60 monthly payments of {format_money(quote.monthly_payment)}", "Annual rate: 13.9%",
@@ -509,9 +447,7 @@ def test_format_quote_table_lines_only_by_default() -> None:
 
 
 def test_format_quote_table_with_header() -> None:
-    quotes = quote_all_terms(
-        request=request(down_payment_ratio=D("0.125")), terms=TERMS
-    )
+    quotes = quote_all_terms(request=request(down_payment_ratio=D("0.125")), terms=TERMS)
     es = format_quote_table(quotes, "es", header=True)
     en = format_quote_table(quotes, "en", header=True)
     assert "Precio $250,000, enganche $31,250 (12.5%), tasa anual 13.9%:" in es
@@ -537,9 +473,7 @@ def test_format_percent(ratio: Decimal, text: str) -> None:
 
 
 def test_down_payment_share() -> None:
-    quote = quote_financing(
-        request=request(down_payment=D(50_000), term_months=12), terms=TERMS
-    )
+    quote = quote_financing(request=request(down_payment=D(50_000), term_months=12), terms=TERMS)
     assert down_payment_share(quote) == "20%"
 
 
@@ -557,9 +491,7 @@ def test_format_finance_error_term_not_offered() -> None:
     es = format_finance_error(error, "es")
     assert "72 meses" in es
     assert "Plazos disponibles: 12, 24, 36, 48 y 60 meses" in es
-    assert "Available terms: 12, 24, 36, 48 and 60 months" in format_finance_error(
-        error, "en"
-    )
+    assert "Available terms: 12, 24, 36, 48 and 60 months" in format_finance_error(error, "en")
 
 
 def test_format_finance_error_other_codes() -> None:
@@ -739,8 +671,6 @@ def test_to_quote_request_feeds_the_service() -> None:
     assert req == QuoteRequest(price=D(250_000), down_payment=D(50_000), term_months=48)
     quote = quote_financing(request=req, terms=TERMS)
     assert quote.amount_financed == D("200000.00")
-    said = parse_finance_request(
-        "un carro de 300 mil con 25% de enganche"
-    ).to_quote_request(default_price=D(1))
+    said = parse_finance_request("un carro de 300 mil con 25% de enganche").to_quote_request(default_price=D(1))
     assert said == QuoteRequest(price=D(300_000), down_payment_ratio=D("0.25"))
     assert len(quote_options(request=said, terms=TERMS)) == 5

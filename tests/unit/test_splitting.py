@@ -29,10 +29,7 @@ def _assert_words_preserved(text: str, parts: list[str]) -> None:
 
 
 def _sentence(rng: random.Random, n_words: int) -> str:
-    words = [
-        "".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(1, 9)))
-        for _ in range(n_words)
-    ]
+    words = ["".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(1, 9))) for _ in range(n_words)]
     return " ".join(words).capitalize() + rng.choice([".", "!", "?", "…"])
 
 
@@ -72,9 +69,7 @@ def test_invalid_limit() -> None:
 
 
 def test_long_reply_splits_at_paragraphs_and_packs_greedily() -> None:
-    paragraphs = [
-        f"Paragraph {i}. " + ("lorem ipsum " * 50).strip() + "." for i in range(10)
-    ]
+    paragraphs = [f"Paragraph {i}. " + ("lorem ipsum " * 50).strip() + "." for i in range(10)]
     text = "\n\n".join(paragraphs)
     assert len(paragraphs[0]) < 700
     parts = split_message(text)
@@ -198,16 +193,10 @@ def test_random_texts_respect_limits_and_order(seed: int) -> None:
     for _ in range(rng.randint(1, 15)):
         lines = []
         for _ in range(rng.randint(1, 4)):
-            lines.append(
-                " ".join(
-                    _sentence(rng, rng.randint(1, 30)) for _ in range(rng.randint(1, 8))
-                )
-            )
+            lines.append(" ".join(_sentence(rng, rng.randint(1, 30)) for _ in range(rng.randint(1, 8))))
         paragraphs.append("\n".join(lines))
     if rng.random() < 0.3:
-        paragraphs.insert(
-            rng.randrange(len(paragraphs) + 1), "x" * rng.randint(1, 3 * limit)
-        )
+        paragraphs.insert(rng.randrange(len(paragraphs) + 1), "x" * rng.randint(1, 3 * limit))
     text = rng.choice(["\n\n", "\n \n", "\r\n\r\n", "\n\n\n"]).join(paragraphs)
     parts = split_message(text, limit=limit)
     _assert_valid(text, parts, limit)
