@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Literal
 
+from app.finance.service import FinanceTerms
 from app.textnorm import Language
 
 Agent = Literal["info", "catalog", "finance", "concierge", "handoff", "smalltalk"]
@@ -20,9 +20,7 @@ class TenantContext:
     slug: str
     name: str
     locale: str
-    annual_rate: Decimal
-    terms_months: tuple[int, ...]
-    min_down_payment_ratio: Decimal
+    finance: FinanceTerms
     persona: dict[str, str] = field(default_factory=dict)
     flags: dict[str, Any] = field(default_factory=dict)
 

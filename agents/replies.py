@@ -57,9 +57,17 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "en": "I don't have that information written down and I'd rather not guess. Would you like me to "
         'connect you with an advisor? Reply "yes" or type "advisor".',
     },
-    "catalog_header": {
-        "es": "Encontré {total} auto(s) que coinciden. Estos son {shown}:",
-        "en": "I found {total} matching car(s). Here are {shown}:",
+    "catalog_header_one": {
+        "es": "Encontré 1 auto que coincide:",
+        "en": "I found 1 matching car:",
+    },
+    "catalog_header_all": {
+        "es": "Encontré {total} autos que coinciden:",
+        "en": "I found {total} matching cars:",
+    },
+    "catalog_header_some": {
+        "es": "Encontré {total} autos que coinciden; te muestro {shown}:",
+        "en": "I found {total} matching cars; here are {shown}:",
     },
     "catalog_relaxed": {
         "es": "No tengo autos que cumplan todo lo que pediste ({why}). Estas son las alternativas más cercanas:",

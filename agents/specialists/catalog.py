@@ -194,7 +194,9 @@ def answer_catalog(state: TurnState) -> dict[str, Any]:
     elif result.relaxed:
         header = say("catalog_relaxed", language, why=_relaxed_reason(result.relaxed, filters, language))
     else:
-        header = say("catalog_header", language, total=result.total, shown=len(result.items))
+        shown_count = len(result.items)
+        key = "one" if result.total == 1 else "all" if result.total == shown_count else "some"
+        header = say(f"catalog_header_{key}", language, total=result.total, shown=shown_count)
     return _listing(result.items, header, filters, memory, language)
 
 

@@ -11,11 +11,10 @@ from agents.classify import has_constraints
 from agents.replies import say
 from agents.specialists.catalog import shown_entry
 from agents.state import TurnState
-from app.catalog.search import format_card, search_catalog
+from app.catalog.search import car_name, format_card, search_catalog
 from app.finance.parsing import parse_finance_request, parse_term_followup
 from app.finance.service import (
     FinanceError,
-    FinanceTerms,
     Quote,
     QuoteRequest,
     down_payment_share,
@@ -35,7 +34,8 @@ def quote_payload(quote: Quote) -> dict[str, Any]:
 
 
 def _car_label(car: dict[str, Any]) -> str:
-    return " ".join(str(p) for p in (car["make"], car["model"], car.get("version") or "", car["year"]) if p)
+    name = car_name(str(car["make"]), str(car["model"]))
+    return " ".join(str(p) for p in (name, car.get("version") or "", car["year"]) if p)
 
 
 def answer_finance(state: TurnState) -> dict[str, Any]:
@@ -84,11 +84,7 @@ def answer_finance(state: TurnState) -> dict[str, Any]:
     if price is None:
         return {"agent": "finance", "reply": say("finance_need_price", language), "memory": memory, "needs_price": True}
 
-    terms = FinanceTerms(
-        annual_rate=tenant.annual_rate,
-        terms_months=list(tenant.terms_months),
-        min_down_payment_ratio=tenant.min_down_payment_ratio,
-    )
+    terms = tenant.finance
     header = [*intro_cards]
     if car is not None and not intro_cards:
         header.append(say("finance_for_car", language, car=_car_label(car)))

@@ -1036,9 +1036,14 @@ def _card(df: pd.DataFrame, position: int, columns: Sequence[str]) -> CarCard:
 _NO_MILEAGE: Mapping[str, str] = {"es": "km sin dato", "en": "mileage n/a"}
 
 
+def car_name(make: str, model: str) -> str:
+    """ "Mazda 3" for make "Mazda" and model "Mazda 3" or "3": the make is not repeated."""
+    return model if name_key(model).startswith(name_key(make)) else f"{make} {model}"
+
+
 def format_card(card: CarCard, index: int, language: Literal["es", "en"], currency: str = "MXN") -> str:
     """Short WhatsApp line: "1. Mazda 3 i Sport 2019 — $265,000 MXN · 48,000 km (DM-1021)"."""
-    name = f"{card.make} {card.model}"
+    name = car_name(card.make, card.model)
     if card.version:
         name += f" {card.version}"
     price = f"${card.price:,.0f} {currency}".rstrip()

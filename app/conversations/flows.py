@@ -14,7 +14,6 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
@@ -73,15 +72,12 @@ class ChatResult:
 
 def tenant_context(tenant: Tenant) -> TenantContext:
     """Detach what a turn needs from the ORM row."""
-    finance = tenant_service.finance_settings(tenant)
     return TenantContext(
         id=tenant.id,
         slug=tenant.slug,
         name=tenant.name,
         locale=tenant.locale,
-        annual_rate=Decimal(finance.annual_rate),
-        terms_months=tuple(finance.terms_months),
-        min_down_payment_ratio=Decimal(finance.min_down_payment_ratio),
+        finance=tenant_service.finance_settings(tenant),
         persona={k: str(v) for k, v in (tenant.persona or {}).items()},
         flags=dict(tenant.flags or {}),
     )

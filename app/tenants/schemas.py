@@ -11,25 +11,26 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.finance.service import FinanceTerms
+
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _WHATSAPP = re.compile(r"^whatsapp:\+[1-9]\d{6,14}$")
 
 
-class FinanceSettings(BaseModel):
-    """The tenant's financing rules."""
+class FinanceSettings(FinanceTerms):
+    """The tenant's financing rules: the finance domain's terms, with the defaults a new tenant gets."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    annual_rate: Decimal = Field(default=Decimal("0.139"), ge=0, lt=1, description="Fixed annual rate, 0.139 = 13.9%")
-    terms_months: list[int] = Field(default=[12, 24, 36, 48, 60, 72], min_length=1, description="Allowed terms")
-    min_down_payment_ratio: Decimal = Field(default=Decimal("0.10"), ge=0, le=Decimal("0.9"))
-
-    @field_validator("terms_months")
-    @classmethod
-    def _terms(cls, v: list[int]) -> list[int]:
-        if any(t < 1 or t > 120 for t in v):
-            raise ValueError("terms must be between 1 and 120 months")
-        return sorted(set(v))
+    annual_rate: Decimal = Field(
+        default=Decimal("0.139"), ge=0, lt=1, description="Fixed annual rate as a fraction, 0.139 = 13.9%."
+    )
+    terms_months: list[int] = Field(
+        default_factory=lambda: [12, 24, 36, 48, 60, 72], min_length=1, description="Offered terms in months."
+    )
+    min_down_payment_ratio: Decimal = Field(
+        default=Decimal("0.10"), ge=0, le=Decimal("0.9"), description="Minimum down payment as a fraction of the price."
+    )
 
 
 def _check_numbers(v: list[str]) -> list[str]:

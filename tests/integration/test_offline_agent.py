@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 import app.demo
+from app.catalog.search import car_name
 from tests.conftest import admin_headers
 
 DATA = Path(app.demo.__file__).parent / "data"
@@ -97,7 +98,7 @@ def assert_cards(reply: dict[str, Any]) -> None:
     for index, row in enumerate(cars(reply["items"]).itertuples(), start=1):
         line = next((ln for ln in reply["reply"].splitlines() if f"({row.stock_id})" in ln), None)
         assert line is not None, f"{row.stock_id} missing from {reply['reply']!r}"
-        assert line.startswith(f"{index}. {row.make} {row.model}")
+        assert line.startswith(f"{index}. {car_name(row.make, row.model)}")
         assert f"${row.price:,.0f}" in line and str(row.year) in line
 
 
@@ -202,7 +203,7 @@ async def test_catalog_understands_makes_and_models_with_typos(
     # Newest first among the matches.
     assert list(shown["year"]) == sorted(shown["year"], reverse=True)
     assert shown["year"].iloc[0] == matching["year"].max()
-    header = f"Encontré {len(matching)} auto(s)" if language == "es" else f"I found {len(matching)} matching car(s)"
+    header = f"Encontré {len(matching)} auto" if language == "es" else f"I found {len(matching)} matching car"
     assert header in reply["reply"]
     assert_cards(reply)
 
@@ -236,7 +237,7 @@ async def test_catalog_filters_match_the_stock(customer: Customer, text: str, wh
     assert len(matching) > 3, "the case should have several matches"
     assert reply["agent"] == "catalog" and len(reply["items"]) == 3
     assert set(reply["items"]) <= set(matching["stock_id"])
-    header = f"Encontré {len(matching)} auto(s)" if language == "es" else f"I found {len(matching)} matching car(s)"
+    header = f"Encontré {len(matching)} auto" if language == "es" else f"I found {len(matching)} matching car"
     assert header in reply["reply"]
     assert_cards(reply)
 
@@ -315,7 +316,7 @@ async def test_catalog_cheaper_follow_up(customer: Customer, first: str, more: s
     matching = CARS[where(CARS) & (CARS["price"] < cheapest_shown)]
     assert set(cheaper["items"]) <= set(matching["stock_id"])
     assert not set(cheaper["items"]) & set(listing["items"])
-    header = f"Encontré {len(matching)} auto(s)" if language == "es" else f"I found {len(matching)} matching car(s)"
+    header = f"Encontré {len(matching)} auto" if language == "es" else f"I found {len(matching)} matching car"
     assert header in cheaper["reply"]
 
 
