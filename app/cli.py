@@ -82,11 +82,20 @@ def seed() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
     port: Annotated[int | None, typer.Option(help="Port (default: PORT)")] = None,
+    workers: Annotated[int | None, typer.Option(help="API processes (default: API_WORKERS)")] = None,
 ) -> None:
     """Serve the HTTP API and webhooks."""
     import uvicorn
 
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port or get_settings().port, log_config=None)
+    settings = get_settings()
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port or settings.port,
+        workers=workers or settings.api_workers,
+        log_config=None,
+    )
 
 
 @app.command()
@@ -107,7 +116,7 @@ def up(host: Annotated[str, typer.Option()] = "127.0.0.1", port: Annotated[int |
     worker_process = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env=os.environ.copy())
     console.print(f"worker started (pid {worker_process.pid}); API on http://{host}:{port or get_settings().port}")
     try:
-        serve(host=host, port=port)
+        serve(host=host, port=port, workers=None)
     finally:
         worker_process.send_signal(signal.SIGTERM)
         try:

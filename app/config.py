@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=100)
 
     port: int = 8000
+    api_workers: int = Field(default=1, ge=1, le=64)
     public_base_url: str = "http://127.0.0.1:8000"
     admin_api_key: SecretStr | None = None
     max_request_bytes: int = Field(default=5_000_000, ge=1_000)
