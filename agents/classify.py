@@ -195,21 +195,7 @@ def has_vehicle_constraints(filters: CatalogFilters) -> bool:
 
 def has_constraints(filters: CatalogFilters) -> bool:
     """True when the parsed filters narrow the catalog (make, model, year, price, km or features)."""
-    return (
-        any(
-            v is not None
-            for v in (
-                filters.make,
-                filters.model,
-                filters.year_min,
-                filters.year_max,
-                filters.price_min,
-                filters.price_max,
-            )
-        )
-        or filters.km_max is not None
-        or bool(filters.features)
-    )
+    return has_vehicle_constraints(filters) or bool(filters.features)
 
 
 def classify(text: str, *, vocabulary: CatalogVocabulary, memory: dict[str, Any]) -> Classification:
