@@ -242,3 +242,27 @@ async def test_missing_fields_are_rejected(client: Any) -> None:
     response = await client.post(path, data=params, headers={"X-Twilio-Signature": sign(path, params)})
     assert response.status_code == 422
     assert set(response.json()["error"]["details"]["missing"]) == {"MessageSid", "From", "To"}
+
+
+async def test_failed_send_with_newer_message_queued_still_answers_both(
+    client: Any, fake_twilio: FakeTwilioServer
+) -> None:
+    # The first send is slow and then rate-limited; a second message arrives meanwhile and queues
+    # a job for the conversation. Neither reply may be lost and the conversation must not stick.
+    tenant = await make_tenant(client, catalog_csv=CARS, knowledge=KNOWLEDGE)
+    customer = new_number()
+    fake_twilio.delay(2.0)
+    fake_twilio.fail_next(429, 20429)
+    await post_whatsapp(client, to=tenant.number, from_=customer, body="hola")
+    await asyncio.sleep(1.0)  # the job started after the 0.4 s burst window and is inside the slow send
+    await post_whatsapp(client, to=tenant.number, from_=customer, body="¿tienen Mazda?")
+    fake_twilio.delay(0)
+    for _ in range(200):
+        if len([m for m in fake_twilio.messages if m["to"] == customer]) >= 2:
+            break
+        await asyncio.sleep(0.1)
+    bodies = [m["body"] for m in fake_twilio.messages if m["to"] == customer]
+    assert len(bodies) == 2, bodies
+    assert "Mazda 3" in bodies[1]
+    rows = await _messages(customer.removeprefix("whatsapp:"), tenant.id)
+    assert [m.status for m in rows if m.direction == "inbound"] == ["processed", "processed"]
