@@ -7,13 +7,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import service as auth_service
 from app.config import get_settings
-from app.db import get_sessionmaker
+from app.db import get_sessionmaker, session_scope
 from app.errors import Forbidden, Unauthorized
 from app.tenants import service as tenant_service
 from app.tenants.models import Tenant
@@ -38,16 +38,21 @@ class Principal:
 
 
 async def get_principal(
-    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """Authenticate the bearer key; 401 when missing or unknown."""
+    """Authenticate the bearer key; 401 when missing or unknown.
+
+    Its own short transaction: the key lookup (and its last-use stamp) must not hold a connection
+    or a row lock for the rest of the request.
+    """
     if credentials is None or not credentials.credentials:
         raise Unauthorized("Missing bearer API key")
     secret = credentials.credentials
     admin = get_settings().admin_api_key
     if auth_service.is_admin_key(secret, admin.get_secret_value() if admin else None):
         return Principal(is_admin=True, tenant_id=None)
-    key = await auth_service.find_api_key(session, secret=secret)
+    async with session_scope() as session:
+        key = await auth_service.find_api_key(session, secret=secret)
     if key is None:
         raise Unauthorized("Invalid API key")
     return Principal(is_admin=False, tenant_id=key.tenant_id)
@@ -77,6 +82,14 @@ async def get_tenant(slug: str, session: SessionDep, principal: PrincipalDep) ->
 TenantDep = Annotated[Tenant, Depends(get_tenant)]
 
 
-def client_ip(request: Request) -> str:
-    """Remote address for logs."""
-    return request.client.host if request.client else "-"
+async def get_tenant_for_turn(slug: str, principal: PrincipalDep) -> Tenant:
+    """Like ``get_tenant`` but resolved in a short transaction of its own, for endpoints that run a
+    whole agent turn: the request then holds no connection while the turn uses its own."""
+    async with session_scope() as session:
+        tenant = await tenant_service.require_tenant(session, slug=slug)
+    if not principal.is_admin and principal.tenant_id != tenant.id:
+        raise Forbidden("This API key belongs to another tenant")
+    return tenant
+
+
+TurnTenantDep = Annotated[Tenant, Depends(get_tenant_for_turn)]

@@ -52,11 +52,6 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
-class PayloadTooLarge(DomainError):
-    status = 413
-    code = "payload_too_large"
-
-
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     """The API's error envelope."""
     return {"error": {"code": code, "message": message, "details": details}}

@@ -90,13 +90,11 @@ class _TooLarge(Exception):
 
 @asynccontextmanager
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-    from app import queue
-
+    # The API never defers through procrastinate (the webhook writes its job row in SQL), so it
+    # opens no queue connections of its own.
     configure_logging()
-    app_queue = queue.get_queue()
-    async with app_queue.open_async():
-        await warm_up_pool()
-        yield
+    await warm_up_pool()
+    yield
     await dispose_engine()
 
 

@@ -7,6 +7,7 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,7 +49,15 @@ async def find_api_key(session: AsyncSession, *, secret: str) -> ApiKey | None:
         await session.execute(select(ApiKey).where(ApiKey.key_hash == digest(secret), ApiKey.revoked_at.is_(None)))
     ).scalar_one_or_none()
     if key is not None:
-        await session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=func.now()))
+        # At most one write a minute per key: hot keys must not contend on their own row.
+        await session.execute(
+            update(ApiKey)
+            .where(
+                ApiKey.id == key.id,
+                (ApiKey.last_used_at.is_(None)) | (ApiKey.last_used_at < func.now() - timedelta(minutes=1)),
+            )
+            .values(last_used_at=func.now())
+        )
     return key
 
 

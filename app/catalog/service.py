@@ -225,16 +225,3 @@ async def load_catalog(session: AsyncSession, *, tenant_id: uuid.UUID) -> Loaded
     with _cache_lock:
         _cache[tenant_id] = loaded
     return loaded
-
-
-async def get_items(session: AsyncSession, *, tenant_id: uuid.UUID, stock_ids: list[str]) -> list[CatalogItem]:
-    """Catalog rows of one tenant by stock id, in the order asked."""
-    if not stock_ids:
-        return []
-    rows = (
-        await session.execute(
-            select(CatalogItem).where(CatalogItem.tenant_id == tenant_id, CatalogItem.stock_id.in_(stock_ids))
-        )
-    ).scalars()
-    by_id = {r.stock_id: r for r in rows}
-    return [by_id[s] for s in stock_ids if s in by_id]

@@ -31,10 +31,11 @@ async def verified_form(request: Request) -> dict[str, str]:
     else:
         form = await request.form()
         params = {key: value for key, value in form.multi_items() if isinstance(value, str)}
+    # Signatures are computed over the raw values; NULs are dropped only after verification.
     settings = get_settings()
     token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
     if not settings.twilio_validate_signature:
-        return params
+        return {k: v.replace("\x00", "") for k, v in params.items()}
     if not token:
         # No token: nothing to verify with. Refused rather than trusted, so a forgotten
         # setting can never open the webhook to anyone.
@@ -47,7 +48,7 @@ async def verified_form(request: Request) -> dict[str, str]:
     if not signature or not RequestValidator(token).validate(url, params, signature):
         log.warning("rejected Twilio webhook with a bad signature for %s", request.url.path)
         raise Forbidden("Invalid Twilio signature")
-    return params
+    return {k: v.replace("\x00", "") for k, v in params.items()}
 
 
 FormDep = Annotated[dict[str, str], Depends(verified_form)]

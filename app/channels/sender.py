@@ -43,7 +43,7 @@ class ReplySender:
     async def send(self, *, to: str, from_: str, body: str) -> SendOutcome:
         """Send one part; raises TwilioSendError on failure (``retryable`` only for 429)."""
         if self._twilio is None:
-            log.info("simulated WhatsApp send to %s (%d chars): %s", to, len(body), body[:80].replace("\n", " "))
+            log.info("simulated WhatsApp send to %s (%d chars)", to, len(body))
             return SendOutcome(sid=None, status="simulated")
         sent = await self._twilio.send(to=to, from_=from_, body=body)
         return SendOutcome(sid=sent.sid, status=sent.status or "queued")

@@ -36,6 +36,7 @@ from app.tenants import service as tenant_service
 from app.tenants.models import Tenant
 
 log = logging.getLogger(__name__)
+MAX_TURN_CHARS = 1500
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,8 @@ async def _answer(
 
     outcome = await run_turn(
         tenant=tenant_context(tenant),
-        text=text,
+        # The rule parsers are not linear in length; a turn reads the latest part of a long burst.
+        text=text[-MAX_TURN_CHARS:],
         memory=dict(conversation.state or {}),
         deps=TurnDeps(
             session=session,

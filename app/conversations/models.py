@@ -79,6 +79,14 @@ class Message(Base):
         UniqueConstraint("turn_id", "part_index"),
         Index("ix_messages_conversation_id_id", "conversation_id", "id"),
         Index(
+            # The recovery pass looks for work left behind; keep that scan off the whole table.
+            "ix_messages_unfinished",
+            "created_at",
+            postgresql_where=text(
+                "(direction = 'inbound' AND status = 'received') OR (direction = 'outbound' AND status = 'pending')"
+            ),
+        ),
+        Index(
             "ix_messages_pending_inbound",
             "conversation_id",
             "id",

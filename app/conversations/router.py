@@ -17,13 +17,13 @@ from app.conversations.schemas import (
     QuoteRead,
     SourceRead,
 )
-from app.deps import SessionDep, TenantDep
+from app.deps import SessionDep, TenantDep, TurnTenantDep
 
 router = APIRouter(prefix="/v1/tenants/{slug}", tags=["conversations"])
 
 
 @router.post("/chat", response_model=ChatResponse)
-async def chat(data: ChatRequest, tenant: TenantDep) -> ChatResponse:
+async def chat(data: ChatRequest, tenant: TurnTenantDep) -> ChatResponse:
     """Talk to the agent as customer ``user``; same pipeline and history as WhatsApp."""
     result = await flows.chat(tenant=tenant, user=data.user, text=data.text)
     outcome = result.outcome

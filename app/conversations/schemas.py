@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class ChatRequest(BaseModel):
@@ -16,6 +16,15 @@ class ChatRequest(BaseModel):
 
     user: str = Field(min_length=1, max_length=128, description="Customer id; 'whatsapp:+52...' shares WhatsApp's chat")
     text: str = Field(min_length=1, max_length=4096)
+
+    @field_validator("user", "text")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        # PostgreSQL text cannot hold NUL; a stray one must not turn into a 500.
+        cleaned = value.replace("\x00", "")
+        if not cleaned.strip():
+            raise ValueError("must not be blank")
+        return cleaned
 
 
 class QuoteRead(BaseModel):

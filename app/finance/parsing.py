@@ -72,6 +72,9 @@ _YEAR_UNIT = r"(?:años|anos|año|ano|years?|yrs?)"
 _NOT_A_TERM_AFTER = re.compile(
     r"\s*(?:de\s+|of\s+)?(?:garantia|warranty|uso|antiguedad|edad|vida|old|ago|usage)(?![a-z])"
 )
+# The *_BEFORE patterns end at the match; scanning only a short window before it keeps parsing
+# linear in the message length (scanning from the start made it quadratic).
+_LOOKBACK = 80
 _NOT_A_TERM_BEFORE = re.compile(
     r"(?<![a-z])(?:hace|tiene|tengo|(?:carro|auto|coche|camioneta|vehiculo)\s+(?:de|con))\s*$"
 )
@@ -257,7 +260,9 @@ def _find_terms(text: str) -> tuple[list[_Mention], list[int], str]:
 
     def keep(match: re.Match[str], months: list[int]) -> None:
         nonlocal text
-        if _NOT_A_TERM_AFTER.match(text, match.end()) or _NOT_A_TERM_BEFORE.search(text, 0, match.start()):
+        if _NOT_A_TERM_AFTER.match(text, match.end()) or _NOT_A_TERM_BEFORE.search(
+            text, max(0, match.start() - _LOOKBACK), match.start()
+        ):
             return
         mentions.append(_Mention(match.start(), match.end(), "term"))
         values.extend(months)
@@ -292,9 +297,9 @@ def _find_percentages(text: str, original: str) -> tuple[list[_Mention], list[De
     for match in list(_PERCENT.finditer(text)):
         mentions.append(_Mention(match.start(), match.end(), "percent"))
         text = _mask(text, match.start(), match.end())
-        if _NOT_DOWN_PERCENT_BEFORE.search(original, 0, match.start()) or _NOT_DOWN_PERCENT_AFTER.match(
-            original, match.end()
-        ):
+        if _NOT_DOWN_PERCENT_BEFORE.search(
+            original, max(0, match.start() - _LOOKBACK), match.start()
+        ) or _NOT_DOWN_PERCENT_AFTER.match(original, match.end()):
             continue
         value = _parse_number(match["n"].replace(",", "."))
         if value is not None and 0 <= value < 100:
@@ -332,7 +337,9 @@ def _find_amounts(text: str, original: str) -> list[_Mention]:
                 number += int(match["extra"]) * 1000
         start = match.start("cur") if match["cur"] else match.start("num")
         explicit = bool(match["cur"] or mult or re.search(r"\d[.,]\d{3}(?!\d)", match["num"]))
-        if _NOT_MONEY_AFTER.match(original, end) or _NOT_MONEY_BEFORE.search(original, 0, start):
+        if _NOT_MONEY_AFTER.match(original, end) or _NOT_MONEY_BEFORE.search(
+            original, max(0, start - _LOOKBACK), start
+        ):
             continue
         if not explicit:
             if _CURRENCY_AFTER.match(original, end):
@@ -347,7 +354,9 @@ def _find_amounts(text: str, original: str) -> list[_Mention]:
 
 def _amount_mention(start: int, end: int, value: Decimal, original: str) -> _Mention:
     """A money mention, flagged as a monthly payment when the context says so."""
-    monthly = bool(_MONTHLY_AFTER.match(original, end) or _MONTHLY_BEFORE.search(original, 0, start))
+    monthly = bool(
+        _MONTHLY_AFTER.match(original, end) or _MONTHLY_BEFORE.search(original, max(0, start - _LOOKBACK), start)
+    )
     return _Mention(
         start,
         end,

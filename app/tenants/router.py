@@ -6,7 +6,8 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
 from app.auth import service as auth_service
-from app.deps import AdminDep, SessionDep, TenantDep
+from app.deps import AdminDep, PrincipalDep, SessionDep, TenantDep
+from app.errors import Forbidden
 from app.tenants import service as tenant_service
 from app.tenants.schemas import TenantCreate, TenantRead, TenantUpdate
 
@@ -47,8 +48,15 @@ async def get_tenant(tenant: TenantDep) -> TenantRead:
 
 
 @router.patch("/{slug}", response_model=TenantRead)
-async def update_tenant(data: TenantUpdate, tenant: TenantDep, session: SessionDep) -> TenantRead:
-    """Change any field; ``flags`` merge key by key. Takes effect on the next turn."""
+async def update_tenant(
+    data: TenantUpdate, tenant: TenantDep, session: SessionDep, principal: PrincipalDep
+) -> TenantRead:
+    """Change any field; ``flags`` merge key by key. Takes effect on the next turn.
+
+    WhatsApp numbers route other people's customers, so only the admin key may change them.
+    """
+    if data.whatsapp_numbers is not None and not principal.is_admin:
+        raise Forbidden("Changing WhatsApp numbers needs the admin API key")
     updated = await tenant_service.update_tenant(session, tenant=tenant, data=data)
     return tenant_service.to_read(updated)
 

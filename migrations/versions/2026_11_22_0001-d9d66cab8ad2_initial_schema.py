@@ -185,12 +185,14 @@ def upgrade() -> None:
     sa.UniqueConstraint('turn_id', 'part_index', name=op.f('uq_messages_turn_id_part_index'))
     )
     op.create_index('ix_messages_conversation_id_id', 'messages', ['conversation_id', 'id'], unique=False)
+    op.create_index('ix_messages_unfinished', 'messages', ['created_at'], unique=False, postgresql_where=sa.text("(direction = 'inbound' AND status = 'received') OR (direction = 'outbound' AND status = 'pending')"))
     op.create_index('ix_messages_pending_inbound', 'messages', ['conversation_id', 'id'], unique=False, postgresql_where=sa.text("direction = 'inbound' AND status = 'received'"))
     op.create_index(op.f('ix_messages_tenant_id'), 'messages', ['tenant_id'], unique=False)
 
 
 def downgrade() -> None:
     op.drop_index(op.f('ix_messages_tenant_id'), table_name='messages')
+    op.drop_index('ix_messages_unfinished', table_name='messages')
     op.drop_index('ix_messages_pending_inbound', table_name='messages', postgresql_where=sa.text("direction = 'inbound' AND status = 'received'"))
     op.drop_index('ix_messages_conversation_id_id', table_name='messages')
     op.drop_table('messages')

@@ -311,8 +311,13 @@ async def test_number_owned_by_another_tenant_is_409(client: Any) -> None:
     assert_error(await client.get(f"/v1/tenants/{slug}", headers=admin_headers()), 404, "not_found")
 
     other = await make_tenant(client)
+    # Numbers route customers: a tenant key may not change them at all.
     r = await client.patch(
-        f"/v1/tenants/{other.slug}", json={"whatsapp_numbers": [other.number, owner.number]}, headers=other.headers
+        f"/v1/tenants/{other.slug}", json={"whatsapp_numbers": [new_number()]}, headers=other.headers
+    )
+    assert_error(r, 403, "forbidden")
+    r = await client.patch(
+        f"/v1/tenants/{other.slug}", json={"whatsapp_numbers": [other.number, owner.number]}, headers=admin_headers()
     )
     error = assert_error(r, 409, "conflict")
     assert error["details"]["numbers"] == [owner.number]
@@ -361,7 +366,7 @@ async def test_patch_merges_flags_replaces_finance_and_numbers(client: Any) -> N
             "finance": {"annual_rate": 0.15, "terms_months": [36, 12, 36]},
             "whatsapp_numbers": [n2, n3],
         },
-        headers=tenant.headers,
+        headers=admin_headers(),
     )
     assert r.status_code == 200, r.text
     patched = r.json()
@@ -414,7 +419,9 @@ async def test_concurrent_claims_of_one_number_give_one_owner(client: Any) -> No
     wanted = new_number()
     responses = await asyncio.gather(
         *(
-            client.patch(f"/v1/tenants/{t.slug}", json={"whatsapp_numbers": [t.number, wanted]}, headers=t.headers)
+            client.patch(
+                f"/v1/tenants/{t.slug}", json={"whatsapp_numbers": [t.number, wanted]}, headers=admin_headers()
+            )
             for t in tenants
         ),
         return_exceptions=True,
