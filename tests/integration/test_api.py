@@ -1081,3 +1081,24 @@ async def test_openapi_and_docs(client: Any) -> None:
 async def test_unknown_route_and_method_use_the_envelope(client: Any) -> None:
     assert_error(await client.get("/v1/nope"), 404, "not_found")
     assert_error(await client.delete("/healthz"), 405, "method_not_allowed")
+
+
+async def test_more_concurrent_chats_than_pool_connections_all_answer(client: Any) -> None:
+    # 25 turns at once on one tenant key, with a pool of 10 + 10 connections: a request must not
+    # hold a connection (or its key's row lock) while its turn needs another one.
+    tenant = await make_tenant(client, catalog_csv="stock_id,make,model,year,price\nP1,Kia,Rio,2020,210000\n")
+    responses = await asyncio.wait_for(
+        asyncio.gather(
+            *(
+                client.post(
+                    f"/v1/tenants/{tenant.slug}/chat",
+                    json={"user": f"+52155{i:08d}", "text": "¿tienen Kia?"},
+                    headers=tenant.headers,
+                )
+                for i in range(25)
+            )
+        ),
+        timeout=25,
+    )
+    assert [r.status_code for r in responses] == [200] * 25
+    assert all(r.json()["items"] == ["P1"] for r in responses)
