@@ -1098,7 +1098,7 @@ async def test_more_concurrent_chats_than_pool_connections_all_answer(client: An
                 for i in range(25)
             )
         ),
-        timeout=25,
+        timeout=60,  # the old failure mode was a 30 s pool timeout per request
     )
     assert [r.status_code for r in responses] == [200] * 25
     assert all(r.json()["items"] == ["P1"] for r in responses)
