@@ -42,8 +42,7 @@ def _deps(config: RunnableConfig) -> TurnDeps:
 async def load_context(state: TurnState, config: RunnableConfig) -> dict[str, Any]:
     """The conversation's memory, the customer's language and the tenant's catalog.
 
-    Chat history is not read here: the offline tier decides from structured memory alone, and
-    tiers that need the transcript call ``deps.load_history`` themselves.
+    Chat history is not read here: the offline tier decides from structured memory alone.
     """
     deps = _deps(config)
     tenant = state["tenant"]

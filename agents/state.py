@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
-from langchain_core.messages import BaseMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.classify import Classification
@@ -23,7 +22,6 @@ class TurnState(TypedDict, total=False):
     memory: dict[str, Any]
     offered_handoff: bool
     language: Language
-    history: list[BaseMessage]
     catalog: LoadedCatalog
     classification: Classification
     intent: str
@@ -39,9 +37,8 @@ class TurnState(TypedDict, total=False):
 
 @dataclass
 class TurnDeps:
-    """Run-time dependencies: a database session for reads, history loading, persistence."""
+    """Run-time dependencies: a database session for reads, and persistence."""
 
     session: AsyncSession
-    load_history: Callable[[], Awaitable[list[BaseMessage]]]
     persist: Callable[[TurnOutcome], Awaitable[None]]
     knowledge_min_score: float

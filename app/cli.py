@@ -314,6 +314,34 @@ def conversation_list(slug: str, status: Annotated[str | None, typer.Option()] =
     run(go)
 
 
+@conversation_app.command("history")
+def conversation_history(
+    slug: str,
+    customer: Annotated[str, typer.Argument(help="Customer id, e.g. +5215512345678 or whatsapp:+52...")],
+    window: Annotated[int | None, typer.Option(help="Messages to show (default: HISTORY_WINDOW)")] = None,
+) -> None:
+    """Show the chat history a turn would read for a customer (the last HISTORY_WINDOW messages)."""
+    from app.conversations.history import WindowedChatHistory
+    from app.conversations.service import customer_key
+    from app.db import get_engine
+    from app.tenants import service as tenant_service
+
+    async def go() -> None:
+        async with session_scope() as session:
+            tenant = await tenant_service.require_tenant(session, slug=slug)
+        history = WindowedChatHistory(
+            engine=get_engine(),
+            tenant_id=tenant.id,
+            customer=customer_key(customer),
+            window=window or get_settings().history_window,
+        )
+        for message in await history.aget_messages():
+            who = "customer" if message.type == "human" else "agent"
+            console.print(f"[bold]{who}>[/bold] {message.content}")
+
+    run(go)
+
+
 @conversation_app.command("release")
 def conversation_release(slug: str, conversation_id: str) -> None:
     """Give a handed-off conversation back to the bot."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage, HumanMessage
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
@@ -29,9 +29,9 @@ from app.channels.splitting import split_message
 from app.channels.twilio_client import TwilioSendError
 from app.config import get_settings
 from app.conversations import service as conversation_service
-from app.conversations.history import WindowedChatHistory, history_rows
+from app.conversations.history import history_rows
 from app.conversations.models import Conversation, Message, Turn
-from app.db import get_engine, session_scope
+from app.db import session_scope
 from app.tenants import service as tenant_service
 from app.tenants.models import Tenant
 
@@ -81,12 +81,6 @@ def tenant_context(tenant: Tenant) -> TenantContext:
         finance=tenant_service.finance_settings(tenant),
         persona={k: str(v) for k, v in (tenant.persona or {}).items()},
         flags=dict(tenant.flags or {}),
-    )
-
-
-def _history(tenant_id: uuid.UUID, customer: str) -> WindowedChatHistory:
-    return WindowedChatHistory(
-        engine=get_engine(), tenant_id=tenant_id, customer=customer, window=get_settings().history_window
     )
 
 
@@ -176,9 +170,6 @@ async def _answer(
         session.add_all(history_rows(tenant.id, conversation.customer, [HumanMessage(text), AIMessage(outcome.reply)]))
         await session.flush()
 
-    async def load_history() -> list[BaseMessage]:
-        return await _history(tenant.id, conversation.customer).aget_messages()
-
     outcome = await run_turn(
         tenant=tenant_context(tenant),
         # The rule parsers are not linear in length; a turn reads the latest part of a long burst.
@@ -186,7 +177,6 @@ async def _answer(
         memory=dict(conversation.state or {}),
         deps=TurnDeps(
             session=session,
-            load_history=load_history,
             persist=persist,
             knowledge_min_score=get_settings().knowledge_min_score,
         ),

@@ -334,3 +334,19 @@ def test_conversation_list_and_release(cli: Cli, tenant: str) -> None:
 
 def test_conversation_release_of_an_unknown_id_is_a_clean_error(cli: Cli, tenant: str) -> None:
     assert "not found" in cli.fails("conversation", "release", tenant, str(uuid.uuid4())).lower()
+
+
+def test_conversation_history_shows_the_windowed_transcript(seeded: Cli) -> None:
+    user = f"+52155{uuid.uuid4().int % 10**8:08d}"
+    for text in ("hola", "¿tienen Mazda?", "gracias"):
+        assert seeded.invoke("chat", "demo", "--user", user, "-m", text).exit_code == 0
+    full = seeded.invoke("conversation", "history", "demo", f"whatsapp:{user}")
+    assert full.exit_code == 0
+    assert [line for line in full.output.splitlines() if line.startswith("customer>")] == [
+        "customer> hola",
+        "customer> ¿tienen Mazda?",
+        "customer> gracias",
+    ]
+    last_two = seeded.invoke("conversation", "history", "demo", user, "--window", "2")
+    lines = [line for line in last_two.output.splitlines() if line.startswith(("customer>", "agent>"))]
+    assert lines[0] == "customer> gracias" and lines[1].startswith("agent>") and len(lines) == 2
