@@ -41,10 +41,43 @@ class Settings(BaseSettings):
     stalled_job_seconds: int = Field(default=60, ge=5)
     knowledge_min_score: float = Field(default=0.08, ge=0.0)
 
+    # LLM providers: any subset; none at all means every tenant is answered by the offline tier.
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None  # an OpenAI-compatible endpoint: Ollama, vLLM, a proxy
+    google_api_key: SecretStr | None = None
+    together_api_key: SecretStr | None = None
+    together_base_url: str = "https://api.together.xyz/v1"
+    llm_models_file: Path | None = None  # replaces the shipped model table (agents/llm/models.toml)
+    llm_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    llm_max_retries: int = Field(default=2, ge=0, le=6)  # on 429 and 5xx only, exponential backoff + jitter
+    llm_retry_base_seconds: float = Field(default=0.5, ge=0, le=30)
+    llm_circuit_failures: int = Field(default=3, ge=1)  # consecutive failures that open a provider's circuit
+    llm_circuit_failure_rate: float = Field(default=0.5, gt=0, le=1)
+    llm_circuit_min_calls: int = Field(default=6, ge=1)  # calls in the window before the rate counts
+    llm_circuit_window_seconds: float = Field(default=60.0, gt=0)
+    llm_circuit_cooldown_seconds: float = Field(default=30.0, gt=0)
+    llm_history_messages: int = Field(default=6, ge=0, le=50)  # chat history an LLM turn reads
+    llm_long_context_tokens: int = Field(default=12_000, ge=1_000)
+    usage_retention_days: int = Field(default=90, ge=1)
+
+    langsmith_tracing: bool = False
+    langsmith_api_key: SecretStr | None = None
+    langsmith_endpoint: str = "https://api.smith.langchain.com"
+    langsmith_project: str = "wa-agent"
+
     @property
     def twilio_configured(self) -> bool:
         """True when real Twilio credentials are present (otherwise sends are simulated)."""
         return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+    @property
+    def llm_keys(self) -> dict[str, bool]:
+        """Which LLM providers have credentials (or, for OpenAI-compatible servers, an endpoint)."""
+        return {
+            "openai": bool(self.openai_api_key or self.openai_base_url),
+            "gemini": bool(self.google_api_key),
+            "together": bool(self.together_api_key),
+        }
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
