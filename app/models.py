@@ -10,3 +10,4 @@ def load_all_models() -> None:
     from app.conversations import models as _conversations  # noqa: F401
     from app.knowledge import models as _knowledge  # noqa: F401
     from app.tenants import models as _tenants  # noqa: F401
+    from app.usage import models as _usage  # noqa: F401

@@ -26,6 +26,9 @@ class Tenant(TimestampMixin, Base):
     finance: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
     persona: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
     catalog_version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    agent_config: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
+    # Bumped on every agent-config update: processes key their cached config on it.
+    agent_config_version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
 
     numbers: Mapped[list[TenantNumber]] = relationship(
         back_populates="tenant", cascade="all, delete-orphan", lazy="selectin", order_by="TenantNumber.id"
