@@ -6,6 +6,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from agents.agent_config import AgentConfig
+from agents.llm.invoke import LLMStats
 from app.finance.service import FinanceTerms
 from app.textnorm import Language
 
@@ -23,6 +25,12 @@ class TenantContext:
     finance: FinanceTerms
     persona: dict[str, str] = field(default_factory=dict)
     flags: dict[str, Any] = field(default_factory=dict)
+    agent: AgentConfig = field(default_factory=AgentConfig)
+
+    @property
+    def ai_agent(self) -> bool:
+        """Whether the tenant switched the LLM tiers on (``flags.ai_agent``)."""
+        return bool(self.flags.get("ai_agent", False))
 
     @property
     def default_language(self) -> Language:
@@ -44,3 +52,12 @@ class TurnOutcome:
     quote: dict[str, Any] | None = None
     sources: list[dict[str, str]] = field(default_factory=list)
     memory: dict[str, Any] = field(default_factory=dict)
+    handoff_reason: str | None = None
+    intents: list[dict[str, Any]] = field(default_factory=list)
+    confidence: float | None = None
+    model: str | None = None
+    complexity: float | None = None
+    routing_reason: str | None = None
+    prompt_version: str | None = None
+    llm: LLMStats = field(default_factory=LLMStats)
+    routing_ms: float = 0.0

@@ -2,25 +2,42 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import time
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any, cast
 
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from agents.classify import classify
+from agents.classify import Classification, Intent, classify
 from agents.context import Agent, TenantContext, TurnOutcome
+from agents.llm.invoke import ChainExhausted, LLMStats
+from agents.llm_agent import AgentGaveUp, classify_with_llm, history_for_model, run_specialist, running_summary
+from agents.llm_agent import system_prompt as build_system_prompt
+from agents.replies import say
+from agents.routing import Route, route_turn
 from agents.specialists.catalog import answer_catalog
 from agents.specialists.finance import answer_finance
 from agents.specialists.info import answer_info
 from agents.specialists.smalltalk import answer_handoff, answer_smalltalk
 from agents.state import TurnDeps, TurnState
+from agents.tools import TOOLS_BY_AGENT, ToolBox
+from agents.tracing import annotate_trace, customer_hash
 from app.catalog import service as catalog_service
 from app.textnorm import detect_language, fold
+from app.usage import service as usage_service
+from prompts import combined_version
 
+log = logging.getLogger(__name__)
 OFFLINE_TIER = "offline"
+LLM_TIER = "llm"
+# Rules found nothing specific (only the catch-all "info"): the LLM classifier decides what it is.
+_UNCERTAIN = 0.5
 _ROUTES: dict[str, str] = {
     "handoff": "handoff",
     "finance": "finance",
@@ -68,6 +85,70 @@ async def classify_node(state: TurnState) -> dict[str, Any]:
     return {"classification": classification, "intent": classification.primary.name}
 
 
+def _auto_handoff_topic(text: str, topics: list[str]) -> str | None:
+    folded = fold(text)
+    return next((t for t in topics if fold(t) and re.search(rf"\b{re.escape(fold(t))}\b", folded)), None)
+
+
+def _with_llm_intents(classification: Classification, intents: list[Any]) -> Classification:
+    named = [Intent(i.name, i.confidence) for i in intents if i.name in _ROUTES]
+    if not named:
+        return classification
+    return Classification(intents=named, filters=classification.filters, reference=classification.reference)
+
+
+async def route_node(state: TurnState, config: RunnableConfig) -> dict[str, Any]:
+    """Complexity routing: the offline tier or an LLM chain; auto-handoff topics; LLM intents when rules are unsure."""
+    started = time.perf_counter()
+    deps = _deps(config)
+    tenant = state["tenant"]
+    agent = tenant.agent
+    classification = state["classification"]
+    memory = state["memory"]
+    topic = _auto_handoff_topic(state["text"], agent.auto_handoff_topics)
+    if topic is not None:
+        route = Route("offline", 0.0, f"auto_handoff:{topic}")
+        return {"route": route, "intent": "handoff", "handoff_reason": "auto_topic", "routing_ms": _ms(started)}
+    spend = Decimal(0)
+    if tenant.ai_agent and agent.monthly_budget_usd is not None:
+        spend = await usage_service.month_spend(deps.session, tenant_id=tenant.id)
+    history_chars = int(memory.get("history_chars", 0))
+    route = route_turn(
+        text=state["text"],
+        classification=classification,
+        turns_so_far=int(memory.get("turns", 0)),
+        context_tokens=(history_chars + len(state["text"])) // 4,
+        ai_agent=tenant.ai_agent,
+        config=agent,
+        registry=deps.llm,
+        month_spend=spend,
+        long_context_tokens=deps.long_context_tokens,
+    )
+    update: dict[str, Any] = {"route": route, "llm": LLMStats()}
+    routing_ms = _ms(started)
+    if route.tier == LLM_TIER and deps.llm is not None and _unsure(classification):
+        stats: LLMStats = update["llm"]
+        try:
+            intents, _ = await classify_with_llm(deps.llm, route.chain, tenant=tenant, text=state["text"], stats=stats)
+        except ChainExhausted:
+            intents = []
+        refined = _with_llm_intents(classification, intents)
+        update["classification"] = refined
+        update["intent"] = refined.primary.name
+    if update.get("intent", state["intent"]) == "handoff":
+        update["handoff_reason"] = "customer_request"
+    update["routing_ms"] = routing_ms
+    return update
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def _unsure(classification: Classification) -> bool:
+    return classification.primary.name == "info" and classification.primary.confidence <= _UNCERTAIN
+
+
 def route(state: TurnState) -> str:
     """The specialist node for the primary intent."""
     return _ROUTES.get(state["intent"], "smalltalk")
@@ -94,31 +175,216 @@ async def finance_node(state: TurnState, config: RunnableConfig) -> dict[str, An
 
 
 async def handoff_node(state: TurnState) -> dict[str, Any]:
-    return answer_handoff(state)
+    return {**answer_handoff(state), "handoff_reason": state.get("handoff_reason") or "customer_request"}
 
 
 async def smalltalk_node(state: TurnState) -> dict[str, Any]:
     return answer_smalltalk(state)
 
 
-async def compose(state: TurnState) -> dict[str, Any]:
-    """Final reply: greet back when the customer greeted, never empty; the structured outcome."""
+def _prefetched(state: TurnState) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """The offline tier's domain results, handed to the model as tool results it asked for."""
+    found: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+    frame = state["catalog"].frame
+    items = state.get("items") or []
+    if items:
+        rows = frame[frame["stock_id"].isin(items)]
+        cars = {str(r["stock_id"]): r for r in rows.to_dict("records")}
+        payload = [_car_payload(cars[i]) for i in items if i in cars]
+        if payload:
+            args = state["classification"].filters.model_dump(exclude_defaults=True, mode="json")
+            found.append(("search_catalog", args, {"cars": payload, "total_matches": len(payload)}))
+    quote = state.get("quote")
+    quotes = state.get("quotes")
+    if quote or quotes:
+        base = quote or (quotes or [{}])[0]
+        args = {"price": base.get("price"), "term_months": base.get("term_months") if quote else None}
+        result: dict[str, Any] = {"quote": quote} if quote else {"quotes": quotes}
+        found.append(("quote_financing", {k: v for k, v in args.items() if v is not None}, result))
+    sources = state.get("sources") or []
+    if sources:
+        entries = [{"id": s["id"], "title": s["title"], "content": state.get("reply", "")} for s in sources[:1]]
+        found.append(("search_knowledge", {"query": state["text"][:300]}, {"entries": entries}))
+    return found
+
+
+def _car_payload(row: dict[Any, Any]) -> dict[str, Any]:
+    keep = {k: v for k, v in row.items() if not str(k).startswith("_") and v is not None and v == v}
+    return {str(k): (v.item() if hasattr(v, "item") else v) for k, v in keep.items()}
+
+
+async def llm_node(state: TurnState, config: RunnableConfig) -> dict[str, Any]:
+    """The LLM tier: a tool-calling specialist seeded with the offline results; the offline reply is the fallback."""
+    deps = _deps(config)
+    route = state["route"]
+    tenant = state["tenant"]
+    if route.tier != LLM_TIER or deps.llm is None or state.get("handoff"):
+        return {}
     language = state["language"]
+    memory = state.get("memory") or {}
+    agent_name = state.get("agent", "smalltalk")
+    specialist = agent_name if agent_name in ("catalog", "finance", "info") else "general"
+    system, prompts = build_system_prompt(
+        tenant, tenant.agent, language=language, summary=running_summary(memory, language), specialist=specialist
+    )
+    history = []
+    if deps.history is not None and deps.history_messages:
+        history = history_for_model(await deps.history(deps.history_messages))
+    toolbox = ToolBox(
+        session=deps.session,
+        tenant_id=tenant.id,
+        catalog=state["catalog"],
+        terms=tenant.finance,
+        language=language,
+    )
+    stats = state["llm"]
+    version = combined_version(*prompts)
+    try:
+        answer = await run_specialist(
+            deps.llm,
+            route.chain,
+            system=system,
+            history=history,
+            text=state["text"],
+            toolbox=toolbox,
+            tools=TOOLS_BY_AGENT["general"],
+            prefetched=_prefetched(state),
+            stats=stats,
+        )
+    except (ChainExhausted, AgentGaveUp) as exc:
+        log.warning("llm tier failed for tenant %s: %s; offline answer used", tenant.slug, type(exc).__name__)
+        return _offline_fallback(state, reason="llm_failed", prompt_version=version)
+    if answer.ungrounded:
+        log.warning("llm reply with figures no tool returned (%s); offline answer used", answer.ungrounded)
+        return _offline_fallback(state, reason="ungrounded", prompt_version=version, model=answer.model)
+    update: dict[str, Any] = {
+        "reply": answer.reply,
+        "tier": LLM_TIER,
+        "model": answer.model,
+        "confidence": answer.confidence,
+        "prompt_version": version,
+        "intents": [i.model_dump() for i in answer.intents],
+    }
+    if answer.stock_ids:
+        update["items"] = answer.stock_ids
+    if toolbox.quote is not None and toolbox.quote is not state.get("quote"):
+        update["quote"] = toolbox.quote
+    if toolbox.sources:
+        update["sources"] = toolbox.sources
+    new_memory = dict(memory)
+    cars = [toolbox.cars[i] for i in answer.stock_ids if i in toolbox.cars]
+    if cars:
+        new_memory["shown"] = [
+            {k: c.get(k) for k in ("stock_id", "make", "model", "year", "price", "version")} for c in cars
+        ]
+    if toolbox.quote is not None:
+        new_memory["last_quote"] = toolbox.quote
+    primary = answer.intents[0] if answer.intents else None
+    if primary is not None and primary.name == "handoff" and primary.confidence >= 0.7:
+        return {**update, **_handoff(state, "customer_request"), "memory": new_memory}
+    streak = int(new_memory.get("low_confidence", 0))
+    streak = streak + 1 if answer.confidence < tenant.agent.confidence_threshold else 0
+    new_memory["low_confidence"] = streak
+    if streak >= tenant.agent.low_confidence_turns:
+        new_memory["low_confidence"] = 0
+        return {**update, **_handoff(state, "low_confidence"), "memory": new_memory}
+    update["memory"] = new_memory
+    return update
+
+
+def _handoff(state: TurnState, reason: str) -> dict[str, Any]:
+    result = answer_handoff(state)
+    result["handoff_reason"] = reason
+    return result
+
+
+def _offline_fallback(
+    state: TurnState, *, reason: str, prompt_version: str, model: str | None = None
+) -> dict[str, Any]:
+    """The offline tier's answer stands; when it had nothing to say either, a holding message and a person."""
+    route = state["route"]
+    update: dict[str, Any] = {
+        "tier": OFFLINE_TIER,
+        "prompt_version": prompt_version,
+        "route": Route("offline", route.complexity, f"{route.reason};{reason}", route.model_tier, route.chain),
+    }
+    if model:
+        update["model"] = None
+    unanswered = state.get("agent") == "smalltalk" and state["intent"] not in {"greeting", "thanks", "help"}
+    not_found = state.get("agent") == "info" and not state.get("sources")
+    if unanswered or not_found:
+        language = state["language"]
+        update.update(
+            {
+                "agent": "handoff",
+                "handoff": True,
+                "handoff_reason": "llm_unavailable",
+                "reply": say("holding", language, business=state["tenant"].name),
+            }
+        )
+    return update
+
+
+async def compose(state: TurnState, config: RunnableConfig) -> dict[str, Any]:
+    """Final reply: greeting echo, disclaimers, never empty; the structured outcome, annotated on the trace."""
+    language = state["language"]
+    tenant = state["tenant"]
     reply = state.get("reply", "").strip()
-    if state["intent"] not in {"greeting", "handoff"} and _LEADING_GREETING.match(fold(state["text"])):
+    tier = state.get("tier", OFFLINE_TIER)
+    greeted = _LEADING_GREETING.match(fold(state["text"]))
+    if tier == OFFLINE_TIER and state["intent"] not in {"greeting", "handoff"} and greeted:
         reply = ("¡Hola! " if language == "es" else "Hi! ") + reply
+    agent = cast(Agent, state.get("agent", "smalltalk"))
+    for disclaimer in tenant.agent.disclaimers:
+        if disclaimer.applies_to in ("all", agent):
+            text = disclaimer.text(language)
+            if text not in reply:
+                reply = f"{reply}\n\n{text}"
     memory = {**state["memory"], "language": language}
+    memory["turns"] = int(memory.get("turns", 0)) + 1
+    memory["topics"] = [*memory.get("topics", [])[-4:], state["intent"]]
+    memory["history_chars"] = int(memory.get("history_chars", 0)) + len(state["text"]) + len(reply)
+    classification = state["classification"]
+    intents = state.get("intents") or [{"name": i.name, "confidence": i.confidence} for i in classification.intents]
+    route = state["route"]
+    stats = state.get("llm") or LLMStats()
+    handoff = state.get("handoff", False)
+    confidence = state.get("confidence")
+    if confidence is None:
+        confidence = classification.primary.confidence
+    model = state.get("model") if tier == LLM_TIER else None
     outcome = TurnOutcome(
         reply=reply,
         intent=state["intent"],
-        agent=cast(Agent, state.get("agent", "smalltalk")),
-        tier=state.get("tier", OFFLINE_TIER),
+        agent=agent,
+        tier=tier,
         language=language,
-        handoff=state.get("handoff", False),
+        handoff=handoff,
         items=list(state.get("items", [])),
         quote=state.get("quote"),
         sources=list(state.get("sources", [])),
         memory=memory,
+        handoff_reason=(state.get("handoff_reason") or "customer_request") if handoff else None,
+        intents=intents,
+        confidence=confidence,
+        model=model,
+        complexity=route.complexity,
+        routing_reason=route.reason,
+        prompt_version=state.get("prompt_version"),
+        llm=stats,
+        routing_ms=state.get("routing_ms", 0.0) + stats.overhead_seconds * 1000,
+    )
+    annotate_trace(
+        config,
+        intents=[i["name"] for i in intents],
+        intent=state["intent"],
+        tier=tier,
+        model=model,
+        complexity=route.complexity,
+        routing_reason=route.reason,
+        prompt_version=state.get("prompt_version"),
+        handoff_reason=outcome.handoff_reason,
+        tags=[f"tier:{tier}", f"intent:{state['intent']}"] + ([f"model:{model}"] if model else []),
     )
     return {"outcome": outcome, "reply": reply}
 
@@ -135,6 +401,8 @@ def build_graph() -> CompiledStateGraph[TurnState, None, TurnState, TurnState]:
     graph = StateGraph(TurnState)
     graph.add_node("load_context", load_context)
     graph.add_node("classify", classify_node)
+    graph.add_node("route", route_node)
+    graph.add_node("llm", llm_node)
     graph.add_node("info", info_node)
     graph.add_node("catalog", catalog_node)
     graph.add_node("finance", finance_node)
@@ -144,16 +412,42 @@ def build_graph() -> CompiledStateGraph[TurnState, None, TurnState, TurnState]:
     graph.add_node("persist", persist)
     graph.add_edge(START, "load_context")
     graph.add_edge("load_context", "classify")
-    graph.add_conditional_edges("classify", route, ["info", "catalog", "finance", "handoff", "smalltalk"])
-    for node in ("info", "catalog", "finance", "handoff", "smalltalk"):
-        graph.add_edge(node, "compose")
+    graph.add_edge("classify", "route")
+    graph.add_conditional_edges("route", route, ["info", "catalog", "finance", "handoff", "smalltalk"])
+    for node in ("info", "catalog", "finance", "smalltalk"):
+        graph.add_edge(node, "llm")
+    graph.add_edge("handoff", "compose")
+    graph.add_edge("llm", "compose")
     graph.add_edge("compose", "persist")
     graph.add_edge("persist", END)
     return graph.compile()
 
 
-async def run_turn(*, tenant: TenantContext, text: str, memory: dict[str, Any], deps: TurnDeps) -> TurnOutcome:
-    """Run one turn through the graph and return its outcome (already persisted through ``deps``)."""
+async def run_turn(
+    *,
+    tenant: TenantContext,
+    text: str,
+    memory: dict[str, Any],
+    deps: TurnDeps,
+    callbacks: list[BaseCallbackHandler] | None = None,
+) -> TurnOutcome:
+    """Run one turn through the graph and return its outcome (already persisted through ``deps``).
+
+    With tracing callbacks, the turn is one trace whose root carries the tenant, the conversation and a
+    hash of the customer's number (never the number); the nodes add intents, tier, model and prompt version.
+    """
     state: TurnState = {"tenant": tenant, "text": text, "memory": dict(memory)}
-    final = await build_graph().ainvoke(state, config={"configurable": {"deps": deps}, "run_name": "turn"})
+    metadata: dict[str, Any] = {"tenant": tenant.slug, "tenant_id": str(tenant.id)}
+    if deps.conversation_id is not None:
+        metadata["conversation_id"] = str(deps.conversation_id)
+    if deps.customer:
+        metadata["customer_hash"] = customer_hash(deps.customer)
+    config: RunnableConfig = {
+        "configurable": {"deps": deps},
+        "run_name": "turn",
+        "metadata": metadata,
+        "tags": [f"tenant:{tenant.slug}"],
+        "callbacks": callbacks or [],
+    }
+    final = await build_graph().ainvoke(state, config=config)
     return cast(TurnOutcome, final["outcome"])

@@ -51,6 +51,12 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "en": "I'm connecting you with an advisor from {business}; they'll write to you here shortly. "
         "Until then I'll stop replying automatically.",
     },
+    "holding": {
+        "es": "Dame un momento: estoy teniendo problemas para consultar la información. Te comunico con un asesor "
+        "de {business}, que te escribe por este mismo chat en breve.",
+        "en": "Give me a moment: I'm having trouble looking that up. I'm connecting you with an advisor from "
+        "{business}, who will write to you here shortly.",
+    },
     "knowledge_not_found": {
         "es": "No tengo esa información por escrito y prefiero no adivinar. ¿Quieres que te comunique con un "
         "asesor? Responde «sí» o escribe «asesor».",

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
+from langchain_core.messages import BaseMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.classify import Classification
 from agents.context import TenantContext, TurnOutcome
+from agents.llm.invoke import LLMStats
+from agents.llm.providers import ProviderRegistry
+from agents.routing import Route
 from app.catalog.service import LoadedCatalog
 from app.textnorm import Language
 
@@ -32,13 +37,29 @@ class TurnState(TypedDict, total=False):
     items: list[str]
     quote: dict[str, Any] | None
     sources: list[dict[str, str]]
+    quotes: list[dict[str, Any]]
     outcome: TurnOutcome
+    route: Route
+    routing_ms: float
+    llm: LLMStats
+    handoff_reason: str | None
+    intents: list[dict[str, Any]]
+    confidence: float | None
+    model: str | None
+    prompt_version: str | None
 
 
 @dataclass
 class TurnDeps:
-    """Run-time dependencies: a database session for reads, and persistence."""
+    """Run-time dependencies: a database session for reads, persistence, the LLM providers (if any)."""
 
     session: AsyncSession
     persist: Callable[[TurnOutcome], Awaitable[None]]
     knowledge_min_score: float
+    llm: ProviderRegistry | None = None
+    # The last ``n`` chat-history messages of this customer (the LLM tier reads a bounded window).
+    history: Callable[[int], Awaitable[list[BaseMessage]]] | None = None
+    history_messages: int = 6
+    long_context_tokens: int = 12_000
+    conversation_id: uuid.UUID | None = None
+    customer: str | None = None

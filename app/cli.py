@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -21,6 +22,7 @@ from sqlalchemy import func, select
 from app.config import get_settings
 from app.db import dispose_engine, session_scope
 from app.errors import DomainError
+from app.usage.cli import usage_app
 
 app = typer.Typer(help="Operate the WhatsApp agent: tenants, keys, data, conversations, chat.", no_args_is_help=True)
 tenant_app = typer.Typer(help="Tenants.", no_args_is_help=True)
@@ -33,6 +35,7 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(knowledge_app, name="knowledge")
 app.add_typer(conversation_app, name="conversation")
+app.add_typer(usage_app, name="usage")
 
 console = Console()
 err = Console(stderr=True)
@@ -171,11 +174,45 @@ def tenant_list() -> None:
     run(go)
 
 
+def _ai_status(tenant: Any, spend: Decimal) -> dict[str, Any]:
+    """Whether the AI agent answers, with which providers and models, and the month's spend."""
+    from agents.llm.providers import get_registry
+    from agents.routing import provider_chains
+    from app.tenants import service as tenant_service
+
+    settings = get_settings()
+    registry = get_registry()
+    config = tenant_service.get_agent_config(tenant)
+    on = tenant_service.flag(tenant, "ai_agent")
+    keys = {p: ("key set" if has else "no key") for p, has in settings.llm_keys.items()}
+    if settings.openai_base_url:
+        keys["openai"] = f"endpoint {settings.openai_base_url}"
+    if not on:
+        effective = "offline tier (AI agent off)"
+    elif not registry.enabled:
+        effective = "offline tier (no LLM provider configured)"
+    elif config.monthly_budget_usd is not None and spend >= config.monthly_budget_usd:
+        effective = "offline tier (monthly LLM budget used up)"
+    else:
+        effective = "LLM tiers, offline tier as last resort"
+    chains = provider_chains(registry, config)
+    budget = "no limit" if config.monthly_budget_usd is None else f"${config.monthly_budget_usd}"
+    return {
+        "ai_agent": "on" if on else "off",
+        "answers_with": effective,
+        "providers": ", ".join(f"{p}: {v}" for p, v in keys.items()),
+        "provider_health": registry.board.snapshot() or "no calls yet in this process",
+        **{f"chain_{k}": " → ".join(v) or "-" for k, v in chains.items()},
+        "llm_spend_this_month": f"${spend:.4f} of {budget}",
+    }
+
+
 async def _tenant_status(slug: str) -> dict[str, Any]:
     from app.catalog.models import CatalogItem
     from app.conversations.models import Conversation
     from app.knowledge import service as knowledge_service
     from app.tenants import service as tenant_service
+    from app.usage import service as usage_service
 
     async with session_scope() as session:
         tenant = await tenant_service.require_tenant(session, slug=slug)
@@ -190,7 +227,7 @@ async def _tenant_status(slug: str) -> dict[str, Any]:
             "name": tenant.name,
             "numbers": tenant.whatsapp_numbers,
             "flags": tenant.flags,
-            "ai_agent": "on" if tenant_service.flag(tenant, "ai_agent") else "off (offline tier answers)",
+            **_ai_status(tenant, await usage_service.month_spend(session, tenant_id=tenant.id)),
             "catalog_rows": cars,
             "knowledge_entries": await knowledge_service.count_entries(session, tenant_id=tenant.id),
             "conversations_waiting_for_human": waiting,
@@ -200,7 +237,7 @@ async def _tenant_status(slug: str) -> dict[str, Any]:
 
 @tenant_app.command("status")
 def tenant_status(slug: str) -> None:
-    """Show a tenant's flags, data counts and delivery mode."""
+    """Show a tenant's flags, AI agent (provider chain, keys, spend), data counts and delivery mode."""
     for key, value in run(lambda: _tenant_status(slug)).items():
         console.print(f"[bold]{key}[/bold]: {value}")
 
@@ -213,6 +250,13 @@ def _set_ai_agent(slug: str, value: bool) -> None:
             tenant = await tenant_service.require_tenant(session, slug=slug)
             await tenant_service.set_flag(session, tenant=tenant, flag="ai_agent", value=value)
         console.print(f"{slug}: ai_agent = {value} (takes effect on the next turn)")
+        from agents.llm.providers import get_registry
+
+        if value and not get_registry().enabled:
+            console.print(
+                "[yellow]No LLM provider is configured (OPENAI_API_KEY, OPENAI_BASE_URL, GOOGLE_API_KEY or "
+                "TOGETHER_API_KEY): the offline tier keeps answering until one is.[/yellow]"
+            )
 
     run(go)
 

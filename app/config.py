@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None  # an OpenAI-compatible endpoint: Ollama, vLLM, a proxy
     google_api_key: SecretStr | None = None
+    gemini_base_url: str | None = None  # a proxy or gateway in front of the Gemini API
     together_api_key: SecretStr | None = None
     together_base_url: str = "https://api.together.xyz/v1"
     llm_models_file: Path | None = None  # replaces the shipped model table (agents/llm/models.toml)

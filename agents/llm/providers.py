@@ -32,7 +32,14 @@ def _settings_factory(settings: Settings) -> ModelFactory:
             from langchain_google_genai import ChatGoogleGenerativeAI
 
             key = settings.google_api_key.get_secret_value() if settings.google_api_key else None
-            return ChatGoogleGenerativeAI(model=spec.name, google_api_key=key, timeout=timeout, max_retries=0)
+            # max_retries=0 would mean "the SDK default" here; 1 is a single attempt (ours retry).
+            return ChatGoogleGenerativeAI(
+                model=spec.name,
+                google_api_key=key,
+                base_url=settings.gemini_base_url,
+                timeout=timeout,
+                max_retries=1,
+            )
         from langchain_openai import ChatOpenAI
 
         if spec.provider == "together":
@@ -103,3 +110,22 @@ class ProviderRegistry:
         if model is None:
             model = self._models[spec.name] = self.factory(spec)
         return model
+
+
+_registry: ProviderRegistry | None = None
+
+
+def get_registry() -> ProviderRegistry:
+    """This process's registry (health is per process), built from settings on first use."""
+    global _registry
+    if _registry is None:
+        from app.config import get_settings
+
+        _registry = ProviderRegistry.from_settings(get_settings())
+    return _registry
+
+
+def set_registry(registry: ProviderRegistry | None) -> None:
+    """Replace this process's registry (None: rebuild from settings on next use), e.g. after settings change."""
+    global _registry
+    _registry = registry

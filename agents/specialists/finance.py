@@ -114,7 +114,8 @@ def answer_finance(state: TurnState) -> dict[str, Any]:
             )
             memory["last_quote"] = quote_payload(first)
             reply = "\n".join([*header, body])
-            return {"agent": "finance", "reply": reply, "items": items, "memory": memory}
+            quotes_payload = [quote_payload(q) for q in quotes]
+            return {"agent": "finance", "reply": reply, "items": items, "memory": memory, "quotes": quotes_payload}
         quote = quote_financing(request=quote_request, terms=terms)
     except FinanceError as error:
         return {

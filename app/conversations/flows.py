@@ -16,24 +16,28 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
 
+from agents.agent_config import agent_config
 from agents.context import TenantContext, TurnOutcome
 from agents.graph import run_turn
+from agents.llm.providers import get_registry
 from agents.state import TurnDeps
+from agents.tracing import tracing_callbacks
 from app.channels.sender import ReplySender
 from app.channels.splitting import split_message
 from app.channels.twilio_client import TwilioSendError
 from app.config import get_settings
 from app.conversations import service as conversation_service
-from app.conversations.history import history_rows
+from app.conversations.history import history_rows, recent_messages
 from app.conversations.models import Conversation, Message, Turn
 from app.db import session_scope
 from app.tenants import service as tenant_service
 from app.tenants.models import Tenant
+from app.usage import service as usage_service
 
 log = logging.getLogger(__name__)
 MAX_TURN_CHARS = 1500
@@ -81,6 +85,7 @@ def tenant_context(tenant: Tenant) -> TenantContext:
         finance=tenant_service.finance_settings(tenant),
         persona={k: str(v) for k, v in (tenant.persona or {}).items()},
         flags=dict(tenant.flags or {}),
+        agent=agent_config(tenant.id, tenant.agent_config_version, tenant.agent_config),
     )
 
 
@@ -138,18 +143,41 @@ async def _answer(
             tier=outcome.tier,
             reply=outcome.reply,
             handoff=outcome.handoff,
+            handoff_reason=outcome.handoff_reason,
             result={"items": outcome.items, "quote": outcome.quote, "sources": outcome.sources},
             latency_ms=int((time.perf_counter() - started) * 1000),
+            intents=outcome.intents,
+            model=outcome.model,
+            confidence=outcome.confidence,
+            complexity=outcome.complexity,
+            routing_reason=outcome.routing_reason,
+            prompt_version=outcome.prompt_version,
+            llm_calls=len(outcome.llm.calls),
+            input_tokens=outcome.llm.input_tokens,
+            output_tokens=outcome.llm.output_tokens,
+            cost_usd=outcome.llm.cost_usd,
         )
         session.add(turn)
         await session.flush()
+        await usage_service.record_calls(
+            session,
+            tenant_id=tenant.id,
+            conversation_id=conversation.id,
+            turn_id=turn.id,
+            calls=outcome.llm.calls,
+            routing_reason=outcome.routing_reason,
+            complexity=outcome.complexity,
+        )
         for message in pending:
             message.status = "processed"
             message.turn_id = turn.id
         conversation.state = outcome.memory
         if outcome.handoff:
             await conversation_service.start_handoff(
-                session, tenant_id=tenant.id, conversation_id=conversation.id, reason="customer_request"
+                session,
+                tenant_id=tenant.id,
+                conversation_id=conversation.id,
+                reason=outcome.handoff_reason or "customer_request",
             )
         texts = split_message(outcome.reply) if channel == "whatsapp" else [outcome.reply]
         for index, part in enumerate(texts):
@@ -170,6 +198,11 @@ async def _answer(
         session.add_all(history_rows(tenant.id, conversation.customer, [HumanMessage(text), AIMessage(outcome.reply)]))
         await session.flush()
 
+    settings = get_settings()
+
+    async def history(limit: int) -> list[BaseMessage]:
+        return await recent_messages(session, tenant_id=tenant.id, customer=conversation.customer, limit=limit)
+
     outcome = await run_turn(
         tenant=tenant_context(tenant),
         # The rule parsers are not linear in length; a turn reads the latest part of a long burst.
@@ -178,7 +211,19 @@ async def _answer(
         deps=TurnDeps(
             session=session,
             persist=persist,
-            knowledge_min_score=get_settings().knowledge_min_score,
+            knowledge_min_score=settings.knowledge_min_score,
+            llm=get_registry(),
+            history=history,
+            history_messages=settings.llm_history_messages,
+            long_context_tokens=settings.llm_long_context_tokens,
+            conversation_id=conversation.id,
+            customer=conversation.customer,
+        ),
+        callbacks=tracing_callbacks(
+            enabled=settings.langsmith_tracing,
+            api_url=settings.langsmith_endpoint,
+            api_key=settings.langsmith_api_key.get_secret_value() if settings.langsmith_api_key else None,
+            project=settings.langsmith_project,
         ),
     )
     return outcome, parts

@@ -11,7 +11,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, message_to_dict, messages_from_dict
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.conversations.models import ChatHistoryMessage
 
@@ -77,3 +77,17 @@ class WindowedChatHistory(SQLChatMessageHistory):
             )
             rows = list((await session.execute(stmt)).scalars())
         return [self.converter.from_sql_model(r) for r in reversed(rows)]
+
+
+async def recent_messages(
+    session: AsyncSession, *, tenant_id: uuid.UUID, customer: str, limit: int
+) -> list[BaseMessage]:
+    """The last ``limit`` history messages of a customer, oldest first, read in the caller's session."""
+    stmt = (
+        select(ChatHistoryMessage.message)
+        .where(ChatHistoryMessage.session_id == session_key(tenant_id, customer))
+        .order_by(ChatHistoryMessage.id.desc())
+        .limit(limit)
+    )
+    rows = list((await session.execute(stmt)).scalars())
+    return messages_from_dict(list(reversed(rows)))

@@ -13,9 +13,11 @@ from app.conversations.schemas import (
     ChatRequest,
     ChatResponse,
     ConversationRead,
+    IntentRead,
     MessageRead,
     QuoteRead,
     SourceRead,
+    UsageTotals,
 )
 from app.deps import SessionDep, TenantDep, TurnTenantDep
 
@@ -40,6 +42,13 @@ async def chat(data: ChatRequest, tenant: TurnTenantDep) -> ChatResponse:
             quote=None,
             sources=[],
             latency_ms=result.latency_ms,
+            model=None,
+            usage=UsageTotals(llm_calls=0, input_tokens=0, output_tokens=0, cost_usd=0.0),
+            intents=[],
+            confidence=None,
+            complexity=None,
+            routing_reason=None,
+            handoff_reason=None,
         )
     return ChatResponse(
         conversation_id=result.conversation_id,
@@ -53,6 +62,18 @@ async def chat(data: ChatRequest, tenant: TurnTenantDep) -> ChatResponse:
         quote=QuoteRead.model_validate(outcome.quote) if outcome.quote else None,
         sources=[SourceRead.model_validate(s) for s in outcome.sources],
         latency_ms=result.latency_ms,
+        model=outcome.model,
+        usage=UsageTotals(
+            llm_calls=len(outcome.llm.calls),
+            input_tokens=outcome.llm.input_tokens,
+            output_tokens=outcome.llm.output_tokens,
+            cost_usd=float(outcome.llm.cost_usd),
+        ),
+        intents=[IntentRead.model_validate(i) for i in outcome.intents],
+        confidence=outcome.confidence,
+        complexity=outcome.complexity,
+        routing_reason=outcome.routing_reason,
+        handoff_reason=outcome.handoff_reason,
     )
 
 

@@ -47,6 +47,22 @@ class SourceRead(BaseModel):
     title: str
 
 
+class IntentRead(BaseModel):
+    """One intent recognised in the customer's message."""
+
+    name: str
+    confidence: float
+
+
+class UsageTotals(BaseModel):
+    """The LLM usage of one turn (zero on the offline tier)."""
+
+    llm_calls: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+
+
 class ChatResponse(BaseModel):
     """The reply and the structured facts behind it."""
 
@@ -61,6 +77,13 @@ class ChatResponse(BaseModel):
     quote: QuoteRead | None
     sources: list[SourceRead]
     latency_ms: int
+    model: str | None = Field(description="The model that wrote the reply; null on the offline tier")
+    usage: UsageTotals
+    intents: list[IntentRead]
+    confidence: float | None
+    complexity: float | None
+    routing_reason: str | None
+    handoff_reason: str | None
 
 
 class ConversationRead(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
+from agents.agent_config import AgentConfig
 from app.auth import service as auth_service
 from app.deps import AdminDep, PrincipalDep, SessionDep, TenantDep
 from app.errors import Forbidden
@@ -66,3 +67,15 @@ async def create_api_key(data: ApiKeyCreate, tenant: TenantDep, session: Session
     """Create a tenant-scoped key (admin key); the secret is shown once and stored only as a hash."""
     key = await auth_service.create_api_key(session, tenant_id=tenant.id, name=data.name)
     return ApiKeyCreated(id=str(key.id), name=key.name, key=key.secret)
+
+
+@router.get("/{slug}/agent-config", response_model=AgentConfig)
+async def get_agent_config(tenant: TenantDep) -> AgentConfig:
+    """The AI agent's configuration: persona, rules, disclaimers, models, switches, budget, handoff topics."""
+    return tenant_service.get_agent_config(tenant)
+
+
+@router.put("/{slug}/agent-config", response_model=AgentConfig)
+async def put_agent_config(data: AgentConfig, tenant: TenantDep, session: SessionDep) -> AgentConfig:
+    """Replace the AI agent's configuration (validated; unknown models are refused). Takes effect on the next turn."""
+    return await tenant_service.replace_agent_config(session, tenant=tenant, config=data)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agents.agent_config import AgentConfig, agent_config
+from agents.agent_config import invalidate as invalidate_agent_config
 from app.errors import Conflict, NotFound
 from app.tenants.models import Tenant, TenantNumber
 from app.tenants.schemas import FinanceSettings, TenantCreate, TenantRead, TenantUpdate
@@ -131,3 +133,20 @@ def flag(tenant: Tenant, name: str, default: bool = False) -> bool:
     """A feature flag's value."""
     value: Any = (tenant.flags or {}).get(name, default)
     return bool(value)
+
+
+def get_agent_config(tenant: Tenant) -> AgentConfig:
+    """The tenant's AI agent configuration, defaults filled in (cached per version)."""
+    return agent_config(tenant.id, tenant.agent_config_version, tenant.agent_config)
+
+
+async def replace_agent_config(session: AsyncSession, *, tenant: Tenant, config: AgentConfig) -> AgentConfig:
+    """Store a new configuration; its version moves on so every process drops its cached copy."""
+    await session.execute(
+        update(Tenant)
+        .where(Tenant.id == tenant.id)
+        .values(agent_config=config.model_dump(mode="json"), agent_config_version=Tenant.agent_config_version + 1)
+    )
+    await session.refresh(tenant, attribute_names=["agent_config", "agent_config_version", "updated_at"])
+    invalidate_agent_config(tenant.id)
+    return get_agent_config(tenant)

@@ -838,6 +838,13 @@ CHAT_FIELDS = {
     "quote",
     "sources",
     "latency_ms",
+    "model",
+    "usage",
+    "intents",
+    "confidence",
+    "complexity",
+    "routing_reason",
+    "handoff_reason",
 }
 QUOTE_FIELDS = {
     "price",
@@ -863,6 +870,10 @@ async def test_chat_response_has_every_documented_field(client: Any) -> None:
     assert reply["parts"] == [reply["reply"]] and "Corolla" in reply["reply"]
     assert reply["quote"] is None and reply["sources"] == []
     assert isinstance(reply["latency_ms"], int) and reply["latency_ms"] >= 0
+    # No AI agent switched on: the offline tier, no model, no LLM usage, and the routing reason says why.
+    assert reply["model"] is None and reply["routing_reason"] == "ai_agent_off"
+    assert reply["usage"] == {"llm_calls": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0}
+    assert reply["intents"][0]["name"] == "catalog" and 0 < reply["intents"][0]["confidence"] <= 1
 
 
 async def test_finance_turn_returns_full_quote(client: Any) -> None:

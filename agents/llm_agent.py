@@ -1,0 +1,249 @@
+"""The LLM tier: intent classification with structured output, tool-calling specialists, grounding checks.
+
+One LLM call answers most turns: the offline tier has already run the domain functions for the intents
+the rules recognised, and those results are handed to the model as tool results it asked for. The model
+may call more tools (validated, bounded rounds) and must finish with the ``respond`` tool. A reply whose
+figures do not all come from tool results (or the customer's own words) is discarded for the offline one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.runnables import Runnable
+from pydantic import ValidationError
+
+from agents.agent_config import AgentConfig
+from agents.context import TenantContext
+from agents.llm.invoke import LLMStats, invoke_chain
+from agents.llm.models import ModelSpec
+from agents.llm.providers import ProviderRegistry
+from agents.tools import IntentList, IntentScore, Respond, ToolBox, numbers_in, tool_schema
+from app.textnorm import Language
+from prompts import Prompt, load_prompt
+
+MAX_ROUNDS = 3
+MAX_REPLY_CHARS = 700
+_TAG = re.compile(r"</?\s*customer_message\s*>", re.IGNORECASE)
+_THOUSANDS = re.compile(r"(\d+(?:[.,]\d+)?)\s*(?:mil|k)\b", re.IGNORECASE)
+_FIGURE = re.compile(r"\d[\d,]*(?:\.\d+)?")
+
+
+class AgentGaveUp(Exception):
+    """The model did not produce a valid final answer within the allowed rounds."""
+
+
+@dataclass
+class LLMAnswer:
+    """What the LLM tier decided for a turn."""
+
+    reply: str
+    intents: list[IntentScore]
+    confidence: float
+    stock_ids: list[str]
+    model: str
+    ungrounded: list[str]
+
+
+def delimit(text: str) -> str:
+    """Customer text as data: inside tags it cannot close or forge."""
+    return f"<customer_message>\n{_TAG.sub('', text)}\n</customer_message>"
+
+
+def history_for_model(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
+    """Earlier turns, with the customer's side delimited like the current message."""
+    out: list[BaseMessage] = []
+    for message in messages:
+        if isinstance(message, HumanMessage):
+            out.append(HumanMessage(delimit(str(message.content))))
+        elif isinstance(message, AIMessage):
+            out.append(AIMessage(str(message.content)))
+    return out
+
+
+def running_summary(memory: dict[str, Any], language: Language) -> str:
+    """What the conversation established, from its structured memory (no LLM call, bounded size)."""
+    lines = [f"- Customer language: {'Spanish' if language == 'es' else 'English'}."]
+    turns = int(memory.get("turns", 0))
+    if turns:
+        lines.append(f"- Turns so far: {turns}.")
+    shown = memory.get("shown") or []
+    if shown:
+        cars = "; ".join(
+            f"{i + 1}) {c['make']} {c['model']} {c['year']}, ${float(c['price']):,.0f}, stock id {c['stock_id']}"
+            for i, c in enumerate(shown[:5])
+        )
+        lines.append(f"- Cars shown last, in order: {cars}.")
+    focus = memory.get("focus")
+    if focus:
+        lines.append(f"- The car being discussed: stock id {focus}.")
+    quote = memory.get("last_quote")
+    if quote:
+        lines.append(
+            f"- Last financing quote: price ${float(quote['price']):,.2f}, down payment "
+            f"${float(quote['down_payment']):,.2f}, {quote['term_months']} months, monthly "
+            f"${float(quote['monthly_payment']):,.2f}."
+        )
+    topics = memory.get("topics") or []
+    if topics:
+        lines.append(f"- Topics so far: {', '.join(topics[-5:])}.")
+    return "\n".join(lines)
+
+
+def system_prompt(
+    tenant: TenantContext, config: AgentConfig, *, language: Language, summary: str, specialist: str
+) -> tuple[str, list[Prompt]]:
+    """The system message for a specialist, and the prompts it was built from (for the version)."""
+    system = load_prompt("system")
+    guidance = load_prompt(specialist)
+    name = config.agent_name or tenant.persona.get("agent_name") or "Ana"
+    text = system.render(
+        agent_name=name,
+        business=tenant.name,
+        personality=", ".join(config.personality_traits) or "helpful",
+        tone=config.tone,
+        language_name="Spanish" if language == "es" else "English",
+        max_chars=MAX_REPLY_CHARS,
+        formatting="WhatsApp formatting (*bold*, short lists) where it helps"
+        if config.rich_messages
+        else "plain text without markdown",
+        spelling="Customers misspell makes, models and words: interpret them generously."
+        if config.spelling_correction
+        else "Take names exactly as the customer wrote them.",
+        suggestions="When it helps, end with one short suggestion for a next step."
+        if config.proactive_suggestions
+        else "Do not add suggestions the customer did not ask for.",
+        restrictions="\n".join(f"- {r}" for r in config.restrictions) or "- none",
+        summary=summary,
+        specialist=guidance.render(),
+    )
+    return text, [system, guidance]
+
+
+def _reply_figures(reply: str) -> set[Decimal]:
+    figures: set[Decimal] = set()
+    for match in _THOUSANDS.finditer(reply):
+        figures.add(Decimal(match.group(1).replace(",", ".")) * 1000)
+    for raw in _FIGURE.findall(_THOUSANDS.sub(" ", reply)):
+        try:
+            figures.add(Decimal(raw.replace(",", "")))
+        except ArithmeticError:
+            continue
+    return figures
+
+
+def ungrounded_figures(reply: str, *, known: set[Decimal], customer_text: str) -> list[str]:
+    """Figures of 100 or more in ``reply`` that no tool result (nor the customer) gave, to the unit."""
+    allowed = known | numbers_in(customer_text) | _reply_figures(customer_text)
+    missing = []
+    for figure in _reply_figures(reply):
+        if figure < 100:
+            continue  # counts, terms and percentages are checked by the tools' own validation
+        if not any(abs(figure - k) <= 1 for k in allowed):
+            missing.append(str(figure))
+    return sorted(missing)
+
+
+def _bind(tools: list[dict[str, Any]]) -> Any:
+    def prepare(model: BaseChatModel) -> Runnable[Any, Any]:
+        return model.bind_tools(tools, tool_choice="any")
+
+    return prepare
+
+
+async def classify_with_llm(
+    registry: ProviderRegistry, chain: Sequence[ModelSpec], *, tenant: TenantContext, text: str, stats: LLMStats
+) -> tuple[list[IntentScore], Prompt]:
+    """Intents with confidence, by structured output from the cheapest model of the chain."""
+    prompt = load_prompt("classifier")
+    messages: list[BaseMessage] = [SystemMessage(prompt.render(business=tenant.name)), HumanMessage(delimit(text))]
+
+    def prepare(model: BaseChatModel) -> Runnable[Any, Any]:
+        return model.with_structured_output(IntentList, method="function_calling", include_raw=True)
+
+    cheapest = sorted(chain, key=lambda m: m.input_per_mtok)
+    result, _ = await invoke_chain(registry, cheapest, messages, prepare=prepare, purpose="classify", stats=stats)
+    parsed = result.get("parsed") if isinstance(result, dict) else None
+    if not isinstance(parsed, IntentList):
+        return [], prompt
+    return parsed.intents, prompt
+
+
+async def run_specialist(
+    registry: ProviderRegistry,
+    chain: Sequence[ModelSpec],
+    *,
+    system: str,
+    history: Sequence[BaseMessage],
+    text: str,
+    toolbox: ToolBox,
+    tools: Sequence[str],
+    prefetched: Sequence[tuple[str, dict[str, Any], dict[str, Any]]],
+    stats: LLMStats,
+) -> LLMAnswer:
+    """A tool-calling specialist: seeded with the offline tier's results, ends with ``respond``."""
+    schemas = [tool_schema(n) for n in (*tools, "respond")]
+    messages: list[BaseMessage] = [SystemMessage(system), *history, HumanMessage(delimit(text))]
+    if prefetched:
+        calls = [
+            {"name": n, "args": a, "id": f"prefetch_{i}", "type": "tool_call"} for i, (n, a, _) in enumerate(prefetched)
+        ]
+        messages.append(AIMessage(content="", tool_calls=calls))
+        for i, (name, args, result) in enumerate(prefetched):
+            toolbox.add_result(name, args, result)
+            messages.append(
+                ToolMessage(json.dumps(result, ensure_ascii=False, default=str), tool_call_id=f"prefetch_{i}")
+            )
+    order = list(chain)
+    for _ in range(MAX_ROUNDS):
+        message, spec = await invoke_chain(
+            registry, order, messages, prepare=_bind(schemas), purpose="agent", stats=stats
+        )
+        assert isinstance(message, AIMessage)
+        # Later rounds stay with the model that answered (its tool-call ids, its context).
+        order = [spec, *(m for m in order if m != spec)]
+        messages.append(message)
+        answered = False
+        for call in message.tool_calls:
+            call_id = call.get("id") or ""
+            if call["name"] == "respond":
+                try:
+                    final = Respond.model_validate(call["args"])
+                except ValidationError as exc:
+                    messages.append(ToolMessage(json.dumps({"error": str(exc)[:500]}), tool_call_id=call_id))
+                    continue
+                known = toolbox.known_numbers()
+                return LLMAnswer(
+                    reply=final.reply.strip(),
+                    intents=final.intents,
+                    confidence=final.confidence,
+                    stock_ids=[s for s in final.stock_ids if s in toolbox.cars],
+                    model=spec.name,
+                    ungrounded=ungrounded_figures(final.reply, known=known, customer_text=text),
+                )
+            messages.append(ToolMessage(await toolbox.run(call["name"], call["args"]), tool_call_id=call_id))
+            answered = True
+        for invalid in message.invalid_tool_calls:
+            error = {"error": "arguments were not valid JSON; call the tool again with valid arguments"}
+            messages.append(ToolMessage(json.dumps(error), tool_call_id=invalid.get("id") or ""))
+            answered = True
+        if not answered and not message.tool_calls:
+            content = message.text.strip() if isinstance(message.text, str) else ""
+            if content:
+                # A model that ignored tool_choice and just answered: accept the text, with low confidence.
+                return LLMAnswer(
+                    reply=content,
+                    intents=[],
+                    confidence=0.5,
+                    stock_ids=[],
+                    model=spec.name,
+                    ungrounded=ungrounded_figures(content, known=toolbox.known_numbers(), customer_text=text),
+                )
+    raise AgentGaveUp(f"no final answer in {MAX_ROUNDS} rounds")
