@@ -23,6 +23,7 @@ from app.errors import error_body, install_error_handlers
 from app.knowledge.router import router as knowledge_router
 from app.logging import configure_logging
 from app.tenants.router import router as tenants_router
+from app.usage.router import router as usage_router
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,7 @@ def create_app() -> FastAPI:
     install_error_handlers(app)
     for router in (tenants_router, conversations_router, catalog_router, knowledge_router, channels_router):
         app.include_router(router)
+    app.include_router(usage_router)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

@@ -24,6 +24,7 @@ from app.conversations import flows
 from app.conversations.models import Message
 from app.conversations.service import JobSpec
 from app.db import libpq_conninfo, session_scope
+from app.usage.jobs import usage_blueprint
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +169,7 @@ def get_queue() -> procrastinate.App:
         connector=procrastinate.PsycopgConnector(conninfo=libpq_conninfo(), min_size=4, max_size=10),
     )
     app.add_tasks_from(blueprint, namespace="agent")
+    app.add_tasks_from(usage_blueprint, namespace="usage")
     return app
 
 
