@@ -42,9 +42,14 @@ fmt: install
     {{bin}}/ruff format app agents tests
     {{bin}}/ruff check --fix app agents tests
 
-# Benchmarks: webhook acknowledgement and offline turn processing under 50 concurrent senders
+# Benchmarks: webhook ack and offline turns under 50 concurrent senders; LLM tier economy (fake model)
 bench: install
     {{bin}}/python -m tests.bench.run
+    {{bin}}/python -m tests.bench.llm
+
+# Benchmark only the LLM tier (calls per turn, prompt tokens, routing overhead) with a fake model
+bench-llm: install
+    {{bin}}/python -m tests.bench.llm
 
 # Run the agentctl CLI
 agentctl *args: install

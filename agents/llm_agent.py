@@ -31,6 +31,7 @@ from prompts import Prompt, load_prompt
 
 MAX_ROUNDS = 3
 MAX_REPLY_CHARS = 700
+HISTORY_MESSAGE_CHARS = 240
 _TAG = re.compile(r"</?\s*customer_message\s*>", re.IGNORECASE)
 _THOUSANDS = re.compile(r"(\d+(?:[.,]\d+)?)\s*(?:mil|k)\b", re.IGNORECASE)
 _FIGURE = re.compile(r"\d[\d,]*(?:\.\d+)?")
@@ -57,14 +58,18 @@ def delimit(text: str) -> str:
     return f"<customer_message>\n{_TAG.sub('', text)}\n</customer_message>"
 
 
+def _clip(text: str, limit: int = HISTORY_MESSAGE_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def history_for_model(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
-    """Earlier turns, with the customer's side delimited like the current message."""
+    """Earlier turns, each clipped (the running summary keeps the facts), the customer's side delimited."""
     out: list[BaseMessage] = []
     for message in messages:
         if isinstance(message, HumanMessage):
-            out.append(HumanMessage(delimit(str(message.content))))
+            out.append(HumanMessage(delimit(_clip(str(message.content)))))
         elif isinstance(message, AIMessage):
-            out.append(AIMessage(str(message.content)))
+            out.append(AIMessage(_clip(str(message.content))))
     return out
 
 

@@ -11,6 +11,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass, field
+from functools import lru_cache
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -106,11 +107,44 @@ TOOLS_BY_AGENT: dict[str, tuple[str, ...]] = {
 }
 
 
+def _compact(node: Any) -> Any:
+    """A JSON schema without what costs tokens and tells the model nothing (titles, null unions, null defaults)."""
+    if isinstance(node, list):
+        return [_compact(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    # Bounds stay enforced by pydantic when the call comes back (the model gets the error); they need not
+    # ride along in every prompt.
+    out = {
+        k: _compact(v)
+        for k, v in node.items()
+        if k not in _SCHEMA_NOISE
+        and not (k == "default" and v is None)
+        and not (k == "additionalProperties" and v is False)
+    }
+    options = out.get("anyOf")
+    if isinstance(options, list):
+        concrete = [o for o in options if o != {"type": "null"}]
+        if len(concrete) == 1 and len(options) == 2:
+            out.pop("anyOf")
+            out = {**concrete[0], **out}
+    return out
+
+
+_SCHEMA_NOISE = frozenset({"title", "maximum", "minimum", "maxLength", "minLength", "maxItems", "minItems"})
+
+
+@lru_cache(maxsize=16)
+def _schema(name: str) -> str:
+    schema = _compact(_TOOLS[name].model_json_schema())
+    schema.pop("description", None)  # the function's own description says it
+    return json.dumps(schema)
+
+
 def tool_schema(name: str) -> dict[str, Any]:
-    """An OpenAI-format tool definition (accepted by every provider's ``bind_tools``)."""
+    """An OpenAI-format tool definition (accepted by every provider's ``bind_tools``), compact."""
     model = _TOOLS[name]
-    schema = model.model_json_schema()
-    schema.pop("title", None)
+    schema = json.loads(_schema(name))
     return {
         "type": "function",
         "function": {"name": name, "description": (model.__doc__ or name).strip(), "parameters": schema},
