@@ -164,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         "overhead_ms_p50": (results["overhead_ms_p50"], "≤ 5 ms", results["overhead_ms_p50"] <= 5),
     }
     print(
-        f"LLM tier, fake model: {results['turns']} turns ({results['llm_turns']} LLM, {results['offline_turns']} offline)"
+        f"LLM tier, fake model: {results['turns']} turns "
+        f"({results['llm_turns']} LLM, {results['offline_turns']} offline)"
     )
     print(f"{'measure':<24}{'value':>12}  goal")
     for name, (value, goal, ok) in goals.items():
