@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from agents.llm.providers import ProviderRegistry, set_registry
-from app.config import Settings
+from app.config import Settings, get_settings
 from app.conversations.models import Conversation, Turn
 from app.db import session_scope
 from app.usage.models import LLMCallRecord
@@ -473,3 +473,38 @@ async def test_whatsapp_customer_gets_the_llm_reply(
     assert mine and "Toyota Corolla 2020: $320,000 (stock A3)" in mine[0]["body"]
     calls = await _calls(tenant)
     assert len(calls) == 1 and calls[0].conversation_id is not None
+
+
+# ---------------------------------------------------------------------------------------- LangSmith
+
+
+async def test_each_turn_is_one_trace_with_tenant_conversation_and_routing_metadata(
+    client: Any, openai_fake: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agents.tracing import flush_traces
+    from tests.fakes.langsmith_recorder import LangSmithRecorder
+
+    openai_fake.set_responder(grounded)
+    tenant = await _ai_tenant(client)
+    customer = "whatsapp:+5215512345678"
+    with LangSmithRecorder() as recorder:
+        settings = get_settings()
+        monkeypatch.setattr(settings, "langsmith_tracing", True)
+        monkeypatch.setattr(settings, "langsmith_endpoint", recorder.base_url)
+        monkeypatch.setattr(settings, "langsmith_project", "wa-agent-tests")
+        reply = await _chat(client, tenant, "¿tienen un Jetta 2019 y a cuánto quedaría a 48 meses?", user=customer)
+        await asyncio.to_thread(flush_traces)
+        recorder.wait_for(lambda r: any(t.get("end_time") for t in r.traces()), timeout=10)
+        [root] = recorder.traces()
+        assert root["name"] == "turn"
+        metadata = root["extra"]["metadata"]
+        assert metadata["tenant"] == tenant.slug and metadata["conversation_id"] == reply["conversation_id"]
+        assert len(metadata["customer_hash"]) == 16
+        assert metadata["tier"] == "llm" and metadata["model"] == "gpt-4o-mini"
+        assert metadata["intents"] == ["catalog", "finance"]
+        assert metadata["prompt_version"] and metadata["routing_reason"] == reply["routing_reason"]
+        assert f"tenant:{tenant.slug}" in root["tags"] and "tier:llm" in root["tags"]
+        names = {run["name"] for run in recorder.children(root["id"])}
+        assert {"load_context", "classify", "route", "finance", "llm", "compose", "persist"} <= names
+        # The customer's number never leaves the process, in any payload.
+        assert "5512345678" not in recorder.payload_text()
