@@ -29,6 +29,7 @@ from agents.state import TurnDeps, TurnState
 from agents.tools import TOOLS_BY_AGENT, ToolBox
 from agents.tracing import annotate_trace, customer_hash
 from app.catalog import service as catalog_service
+from app.config import get_settings
 from app.textnorm import detect_language, fold
 from app.usage import service as usage_service
 from prompts import combined_version
@@ -441,7 +442,9 @@ async def run_turn(
     if deps.conversation_id is not None:
         metadata["conversation_id"] = str(deps.conversation_id)
     if deps.customer:
-        metadata["customer_hash"] = customer_hash(deps.customer)
+        # Keyed with a server-side secret when there is one: phone numbers are few enough to enumerate.
+        secret = get_settings().admin_api_key
+        metadata["customer_hash"] = customer_hash(deps.customer, secret=secret.get_secret_value() if secret else None)
     config: RunnableConfig = {
         "configurable": {"deps": deps},
         "run_name": "turn",

@@ -176,6 +176,7 @@ def tenant_list() -> None:
 
 def _ai_status(tenant: Any, spend: Decimal) -> dict[str, Any]:
     """Whether the AI agent answers, with which providers and models, and the month's spend."""
+    from agents.llm.models import PROVIDERS
     from agents.llm.providers import get_registry
     from agents.routing import provider_chains
     from app.tenants import service as tenant_service
@@ -184,7 +185,7 @@ def _ai_status(tenant: Any, spend: Decimal) -> dict[str, Any]:
     registry = get_registry()
     config = tenant_service.get_agent_config(tenant)
     on = tenant_service.flag(tenant, "ai_agent")
-    keys = {p: ("key set" if has else "no key") for p, has in settings.llm_keys.items()}
+    keys = {p: ("key set" if p in registry.configured else "no key") for p in PROVIDERS}
     if settings.openai_base_url:
         keys["openai"] = f"endpoint {settings.openai_base_url}"
     if not on:

@@ -350,3 +350,30 @@ def test_conversation_history_shows_the_windowed_transcript(seeded: Cli) -> None
     last_two = seeded.invoke("conversation", "history", "demo", user, "--window", "2")
     lines = [line for line in last_two.output.splitlines() if line.startswith(("customer>", "agent>"))]
     assert lines[0] == "customer> gracias" and lines[1].startswith("agent>") and len(lines) == 2
+
+
+def test_status_shows_what_answers_the_provider_keys_and_the_model_chains(cli: Cli, tenant: str) -> None:
+    from agents.llm.providers import ProviderRegistry, set_registry
+    from app.config import Settings
+
+    # No provider configured: enabling warns, and the offline tier keeps answering.
+    set_registry(ProviderRegistry.from_settings(Settings(openai_api_key=None, google_api_key=None)))
+    try:
+        out = cli.ok("tenant", "enable", tenant)
+        assert "No LLM provider is configured" in out
+        facts = status(cli, tenant)
+        assert facts["answers_with"] == "offline tier (no LLM provider configured)"
+        assert "openai: no key" in facts["providers"] and "gemini: no key" in facts["providers"]
+        # OpenAI and Gemini keys: chains across both providers, in the table's order per tier.
+        keys = Settings(openai_api_key="sk-test", google_api_key="g-test", together_api_key=None)
+        set_registry(ProviderRegistry.from_settings(keys))
+        facts = status(cli, tenant)
+        assert facts["ai_agent"] == "on" and facts["answers_with"].startswith("LLM tiers")
+        assert "openai: key set" in facts["providers"] and "together: no key" in facts["providers"]
+        assert facts["chain_simple"].startswith("gpt-4o-mini → gemini-2.5-flash-lite → gpt-4.1-mini")
+        assert facts["chain_complex"].startswith("gpt-4.1 → gemini-2.5-pro")
+        assert "sk-test" not in cli.ok("tenant", "status", tenant)
+        cli.ok("tenant", "disable", tenant)
+        assert status(cli, tenant)["answers_with"] == "offline tier (AI agent off)"
+    finally:
+        set_registry(None)
