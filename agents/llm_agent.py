@@ -156,6 +156,15 @@ def ungrounded_figures(reply: str, *, known: set[Decimal], customer_text: str) -
     return sorted(missing)
 
 
+def whatsapp_brief(reply: str, limit: int = 2 * MAX_REPLY_CHARS) -> str:
+    """A model reply cut at the last sentence or line end before ``limit`` when it ran long."""
+    if len(reply) <= limit:
+        return reply
+    head = reply[:limit]
+    cut = max(head.rfind(". "), head.rfind("\n"), head.rfind("? "), head.rfind("! "))
+    return (head[: cut + 1] if cut > limit // 2 else head.rstrip() + "…").rstrip()
+
+
 def _bind(tools: list[dict[str, Any]]) -> Any:
     def prepare(model: BaseChatModel) -> Runnable[Any, Any]:
         return model.bind_tools(tools, tool_choice="any")
@@ -226,7 +235,7 @@ async def run_specialist(
                     continue
                 known = toolbox.known_numbers()
                 return LLMAnswer(
-                    reply=final.reply.strip(),
+                    reply=whatsapp_brief(final.reply.strip()),
                     intents=final.intents,
                     confidence=final.confidence,
                     stock_ids=[s for s in final.stock_ids if s in toolbox.cars],
