@@ -32,9 +32,10 @@ from prompts import Prompt, load_prompt
 MAX_ROUNDS = 3
 MAX_REPLY_CHARS = 700
 HISTORY_MESSAGE_CHARS = 240
-_TAG = re.compile(r"</?\s*customer_message\s*>", re.IGNORECASE)
+_TAG = re.compile(r"<\s*/?\s*customer_message\s*>", re.IGNORECASE)
 _THOUSANDS = re.compile(r"(\d+(?:[.,]\d+)?)\s*(?:mil|k)\b", re.IGNORECASE)
-_FIGURE = re.compile(r"\d[\d,]*(?:\.\d+)?")
+_FIGURE = re.compile(r"\d(?:[\d,.]*\d)?")
+_DOT_THOUSANDS = re.compile(r"^\d{1,3}(?:\.\d{3})+(?:,\d{1,2})?$")
 
 
 class AgentGaveUp(Exception):
@@ -55,7 +56,14 @@ class LLMAnswer:
 
 def delimit(text: str) -> str:
     """Customer text as data: inside tags it cannot close or forge."""
-    return f"<customer_message>\n{_TAG.sub('', text)}\n</customer_message>"
+    # Repeat until nothing changes: removing "</customer_message>" from "</customer_mess</customer_message>age>"
+    # would otherwise rebuild the tag.
+    while True:
+        cleaned = _TAG.sub("", text)
+        if cleaned == text:
+            break
+        text = cleaned
+    return f"<customer_message>\n{text}\n</customer_message>"
 
 
 def _clip(text: str, limit: int = HISTORY_MESSAGE_CHARS) -> str:
@@ -132,15 +140,23 @@ def system_prompt(
     return text, [system, guidance]
 
 
+def _parse_figure(raw: str) -> Decimal | None:
+    """ "289,000" / "6,512.47" / "289.000" / "1.234,50" as numbers (dots as thousands separators too)."""
+    raw = raw.replace(".", "").replace(",", ".") if _DOT_THOUSANDS.match(raw) else raw.replace(",", "")
+    try:
+        return Decimal(raw)
+    except ArithmeticError:
+        return None
+
+
 def _reply_figures(reply: str) -> set[Decimal]:
     figures: set[Decimal] = set()
     for match in _THOUSANDS.finditer(reply):
         figures.add(Decimal(match.group(1).replace(",", ".")) * 1000)
     for raw in _FIGURE.findall(_THOUSANDS.sub(" ", reply)):
-        try:
-            figures.add(Decimal(raw.replace(",", "")))
-        except ArithmeticError:
-            continue
+        value = _parse_figure(raw.rstrip(".,"))
+        if value is not None:
+            figures.add(value)
     return figures
 
 
@@ -238,7 +254,7 @@ async def run_specialist(
                     reply=whatsapp_brief(final.reply.strip()),
                     intents=final.intents,
                     confidence=final.confidence,
-                    stock_ids=[s for s in final.stock_ids if s in toolbox.cars],
+                    stock_ids=list(dict.fromkeys(s for s in final.stock_ids if s in toolbox.cars)),
                     model=spec.name,
                     ungrounded=ungrounded_figures(final.reply, known=known, customer_text=text),
                 )

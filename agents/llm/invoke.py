@@ -173,11 +173,13 @@ async def _call_one(
     if not health.allow():
         log.info("llm %s skipped: %s circuit open", spec.name, spec.provider)
         return _SKIPPED, 0.0, False
-    runnable = prepare(registry.chat_model(spec))
     attempts = 0
     in_model = 0.0
     started = time.perf_counter()
     try:
+        # Inside the try: a model that cannot be built or bound is a failure like any other (and
+        # must not keep a half-open probe slot forever).
+        runnable = prepare(registry.chat_model(spec))
         retrying = AsyncRetrying(
             stop=stop_after_attempt(limits.max_retries + 1),
             wait=wait_random_exponential(multiplier=limits.retry_base_seconds, max=8),

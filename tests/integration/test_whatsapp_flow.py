@@ -85,7 +85,8 @@ async def test_bad_signature_is_refused_and_nothing_is_stored(client: Any, fake_
         ).all()
     assert stored == []
     await asyncio.sleep(0.8)
-    assert fake_twilio.messages == []
+    # Only this customer's traffic: the fake is shared with work other tests may still be finishing.
+    assert [m for m in fake_twilio.messages if m["to"] == customer] == []
 
 
 async def test_retried_webhook_is_answered_once(client: Any, fake_twilio: FakeTwilioServer) -> None:
@@ -97,7 +98,7 @@ async def test_retried_webhook_is_answered_once(client: Any, fake_twilio: FakeTw
     assert first.status_code == again.status_code == 200
     await fake_twilio.wait_for(1, timeout=10)
     await asyncio.sleep(1.5)
-    assert len(fake_twilio.messages) == 1
+    assert len([m for m in fake_twilio.messages if m["to"] == customer]) == 1
     rows = await _messages(customer.removeprefix("whatsapp:"), tenant.id)
     assert len([m for m in rows if m.direction == "inbound"]) == 1
 
@@ -230,10 +231,11 @@ async def test_handoff_silences_bot_until_released(client: Any, fake_twilio: Fak
 
 
 async def test_unknown_number_is_acknowledged_and_ignored(client: Any, fake_twilio: FakeTwilioServer) -> None:
-    response = await post_whatsapp(client, to=new_number(), from_=new_number(), body="hola")
+    customer = new_number()
+    response = await post_whatsapp(client, to=new_number(), from_=customer, body="hola")
     assert response.status_code == 200
     await asyncio.sleep(0.8)
-    assert fake_twilio.messages == []
+    assert [m for m in fake_twilio.messages if m["to"] == customer] == []
 
 
 async def test_missing_fields_are_rejected(client: Any) -> None:
