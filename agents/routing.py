@@ -129,7 +129,8 @@ def route_turn(
     chain = _chain(registry, model_tier, config, head=head)
     if not chain:
         return Route("offline", score, "no_model")
-    reason = f"{model_tier}" + (f":{why}" if why else "") + (":tenant_model" if head else "")
+    tenant_model = bool(head) and chain[0].name == head
+    reason = f"{model_tier}" + (f":{why}" if why else "") + (":tenant_model" if tenant_model else "")
     return Route("llm", score, reason, model_tier, chain)
 
 
