@@ -447,6 +447,15 @@ def chat(
                     "intent": outcome.intent if outcome else "handoff_active",
                     "items": outcome.items if outcome else [],
                     "quote": outcome.quote if outcome else None,
+                    "tier": outcome.tier if outcome else "none",
+                    "model": outcome.model if outcome else None,
+                    "routing_reason": outcome.routing_reason if outcome else None,
+                    "usage": {
+                        "llm_calls": len(outcome.llm.calls) if outcome else 0,
+                        "input_tokens": outcome.llm.input_tokens if outcome else 0,
+                        "output_tokens": outcome.llm.output_tokens if outcome else 0,
+                        "cost_usd": float(outcome.llm.cost_usd) if outcome else 0.0,
+                    },
                     "latency_ms": result.latency_ms,
                 }
                 print(json.dumps(payload, ensure_ascii=False))
@@ -455,8 +464,13 @@ def chat(
             else:
                 console.print(f"[bold cyan]{tenant.slug}>[/bold cyan] {outcome.reply}")
                 console.print(
-                    f"[dim]agent={outcome.agent} intent={outcome.intent} tier={outcome.tier} "
-                    f"{result.latency_ms} ms[/dim]"
+                    f"[dim]agent={outcome.agent} intent={outcome.intent} tier={outcome.tier}"
+                    + (
+                        f" model={outcome.model} calls={len(outcome.llm.calls)} ${outcome.llm.cost_usd}"
+                        if outcome.model
+                        else ""
+                    )
+                    + f" ({outcome.routing_reason}) {result.latency_ms} ms[/dim]"
                 )
 
     run(go)
