@@ -282,3 +282,47 @@ def test_fake_hold_never_records_a_request_whose_client_went_away(fake_twilio: F
     assert sent.status_code == 201
     assert [m["sid"] for m in fake_twilio.messages] == [sent.json()["sid"]]
     assert len(fake_twilio.held) == 1
+
+
+def test_llm_tier_answers_through_the_real_worker_process(
+    api: Stack, fake_twilio: FakeTwilioServer, conninfo: str, customers: list[str]
+) -> None:
+    """A worker process configured with an OpenAI-compatible endpoint answers with the model's words."""
+    from tests.fakes.openai_server import FakeOpenAIServer, Reply, tool_call
+
+    def model(body: dict[str, Any]) -> Reply:
+        import json
+
+        cars = [c for m in body["messages"] if m["role"] == "tool" for c in json.loads(m["content"]).get("cars", [])]
+        listing = "; ".join(f"{c['make']} {c['model']} {c['year']} a ${c['price']:,.0f}" for c in cars[:2])
+        return tool_call(
+            "respond",
+            {
+                "reply": f"¡Claro! Te recomiendo: {listing}.",
+                "intents": [{"name": "catalog", "confidence": 0.9}],
+                "confidence": 0.9,
+                "stock_ids": [c["stock_id"] for c in cars[:2]],
+            },
+        )
+
+    customer = new_number()
+    customers.append(customer)
+    with FakeOpenAIServer(responder=model) as fake:
+        run_agentctl("tenant", "enable", "demo", env=dict(os.environ))
+        api.wait_ready(timeout=30)
+        api.start_worker(env={"OPENAI_BASE_URL": fake.base_url, "OPENAI_API_KEY": "e2e"}, timeout=90)
+        try:
+            assert post_webhook(api, customer=customer, body="¿tienen Mazda 3?").status_code == 200
+            [reply] = wait_until(lambda: fake_twilio.messages_to(customer), timeout=30, what="the reply", stack=api)
+        finally:
+            api.stop_workers()
+            run_agentctl("tenant", "disable", "demo", env=dict(os.environ))
+    assert reply["body"].startswith("¡Claro! Te recomiendo: Mazda") and "Mazda 3 2024 a $485,900" in reply["body"]
+    assert fake.request_count == 1 and fake.requests[0].model == "gpt-4o-mini"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        [(tier, model_name, calls)] = conn.execute(
+            "SELECT tu.tier, tu.model, tu.llm_calls FROM turns AS tu JOIN conversations AS c "
+            "ON c.id = tu.conversation_id WHERE c.customer = %s",
+            (customer.removeprefix("whatsapp:"),),
+        ).fetchall()
+    assert (tier, model_name, calls) == ("llm", "gpt-4o-mini", 1)
