@@ -17,7 +17,14 @@ from langgraph.graph.state import CompiledStateGraph
 from agents.classify import Classification, Intent, classify
 from agents.context import Agent, TenantContext, TurnOutcome
 from agents.llm.invoke import ChainExhausted, LLMStats
-from agents.llm_agent import AgentGaveUp, classify_with_llm, history_for_model, run_specialist, running_summary
+from agents.llm_agent import (
+    HISTORY_MESSAGE_CHARS,
+    AgentGaveUp,
+    classify_with_llm,
+    history_for_model,
+    run_specialist,
+    running_summary,
+)
 from agents.llm_agent import system_prompt as build_system_prompt
 from agents.replies import say
 from agents.routing import Route, route_turn
@@ -26,9 +33,10 @@ from agents.specialists.finance import answer_finance
 from agents.specialists.info import answer_info
 from agents.specialists.smalltalk import answer_handoff, answer_smalltalk
 from agents.state import TurnDeps, TurnState
-from agents.tools import TOOLS_BY_AGENT, ToolBox
+from agents.tools import DOMAIN_TOOLS, ToolBox, card_payload
 from agents.tracing import annotate_trace, customer_hash
 from app.catalog import service as catalog_service
+from app.catalog.search import card_by_id
 from app.config import get_settings
 from app.textnorm import detect_language, fold
 from app.usage import service as usage_service
@@ -113,12 +121,12 @@ async def route_node(state: TurnState, config: RunnableConfig) -> dict[str, Any]
     spend = Decimal(0)
     if tenant.ai_agent and agent.monthly_budget_usd is not None:
         spend = await usage_service.month_spend(deps.session, tenant_id=tenant.id)
-    history_chars = int(memory.get("history_chars", 0))
     route = route_turn(
         text=state["text"],
         classification=classification,
         turns_so_far=int(memory.get("turns", 0)),
-        context_tokens=(history_chars + len(state["text"])) // 4,
+        # What an LLM turn would send: this message and the bounded, clipped history window.
+        context_tokens=(len(state["text"]) + deps.history_messages * HISTORY_MESSAGE_CHARS) // 4,
         ai_agent=tenant.ai_agent,
         config=agent,
         registry=deps.llm,
@@ -130,7 +138,7 @@ async def route_node(state: TurnState, config: RunnableConfig) -> dict[str, Any]
     if route.tier == LLM_TIER and deps.llm is not None and _unsure(classification):
         stats: LLMStats = update["llm"]
         try:
-            intents, _ = await classify_with_llm(deps.llm, route.chain, tenant=tenant, text=state["text"], stats=stats)
+            intents = await classify_with_llm(deps.llm, route.chain, tenant=tenant, text=state["text"], stats=stats)
         except ChainExhausted:
             intents = []
         refined = _with_llm_intents(classification, intents)
@@ -189,9 +197,8 @@ def _prefetched(state: TurnState) -> list[tuple[str, dict[str, Any], dict[str, A
     frame = state["catalog"].frame
     items = state.get("items") or []
     if items:
-        rows = frame[frame["stock_id"].isin(items)]
-        cars = {str(r["stock_id"]): r for r in rows.to_dict("records")}
-        payload = [_car_payload(cars[i]) for i in items if i in cars]
+        cards = [card_by_id(frame, i) for i in items]
+        payload = [card_payload(c) for c in cards if c is not None]
         if payload:
             args = state["classification"].filters.model_dump(exclude_defaults=True, mode="json")
             found.append(("search_catalog", args, {"cars": payload, "total_matches": len(payload)}))
@@ -207,11 +214,6 @@ def _prefetched(state: TurnState) -> list[tuple[str, dict[str, Any], dict[str, A
         entries = [{"id": s["id"], "title": s["title"], "content": state.get("reply", "")} for s in sources[:1]]
         found.append(("search_knowledge", {"query": state["text"][:300]}, {"entries": entries}))
     return found
-
-
-def _car_payload(row: dict[Any, Any]) -> dict[str, Any]:
-    keep = {k: v for k, v in row.items() if not str(k).startswith("_") and v is not None and v == v}
-    return {str(k): (v.item() if hasattr(v, "item") else v) for k, v in keep.items()}
 
 
 async def llm_node(state: TurnState, config: RunnableConfig) -> dict[str, Any]:
@@ -248,7 +250,7 @@ async def llm_node(state: TurnState, config: RunnableConfig) -> dict[str, Any]:
             history=history,
             text=state["text"],
             toolbox=toolbox,
-            tools=TOOLS_BY_AGENT["general"],
+            tools=DOMAIN_TOOLS,
             prefetched=_prefetched(state),
             stats=stats,
         )
@@ -257,7 +259,7 @@ async def llm_node(state: TurnState, config: RunnableConfig) -> dict[str, Any]:
         return _offline_fallback(state, reason="llm_failed", prompt_version=version)
     if answer.ungrounded:
         log.warning("llm reply with figures no tool returned (%s); offline answer used", answer.ungrounded)
-        return _offline_fallback(state, reason="ungrounded", prompt_version=version, model=answer.model)
+        return _offline_fallback(state, reason="ungrounded", prompt_version=version)
     update: dict[str, Any] = {
         "reply": answer.reply,
         "tier": LLM_TIER,
@@ -299,9 +301,7 @@ def _handoff(state: TurnState, reason: str) -> dict[str, Any]:
     return result
 
 
-def _offline_fallback(
-    state: TurnState, *, reason: str, prompt_version: str, model: str | None = None
-) -> dict[str, Any]:
+def _offline_fallback(state: TurnState, *, reason: str, prompt_version: str) -> dict[str, Any]:
     """The offline tier's answer stands; when it had nothing to say either, a holding message and a person."""
     route = state["route"]
     update: dict[str, Any] = {
@@ -309,8 +309,6 @@ def _offline_fallback(
         "prompt_version": prompt_version,
         "route": Route("offline", route.complexity, f"{route.reason};{reason}", route.model_tier, route.chain),
     }
-    if model:
-        update["model"] = None
     unanswered = state.get("agent") == "smalltalk" and state["intent"] not in {"greeting", "thanks", "help"}
     not_found = state.get("agent") == "info" and not state.get("sources")
     if unanswered or not_found:
@@ -344,7 +342,6 @@ async def compose(state: TurnState, config: RunnableConfig) -> dict[str, Any]:
     memory = {**state["memory"], "language": language}
     memory["turns"] = int(memory.get("turns", 0)) + 1
     memory["topics"] = [*memory.get("topics", [])[-4:], state["intent"]]
-    memory["history_chars"] = int(memory.get("history_chars", 0)) + len(state["text"]) + len(reply)
     classification = state["classification"]
     intents = state.get("intents") or [{"name": i.name, "confidence": i.confidence} for i in classification.intents]
     route = state["route"]

@@ -190,7 +190,7 @@ def _bind(tools: list[dict[str, Any]]) -> Any:
 
 async def classify_with_llm(
     registry: ProviderRegistry, chain: Sequence[ModelSpec], *, tenant: TenantContext, text: str, stats: LLMStats
-) -> tuple[list[IntentScore], Prompt]:
+) -> list[IntentScore]:
     """Intents with confidence, by structured output from the cheapest model of the chain."""
     prompt = load_prompt("classifier")
     messages: list[BaseMessage] = [SystemMessage(prompt.render(business=tenant.name)), HumanMessage(delimit(text))]
@@ -201,9 +201,7 @@ async def classify_with_llm(
     cheapest = sorted(chain, key=lambda m: m.input_per_mtok)
     result, _ = await invoke_chain(registry, cheapest, messages, prepare=prepare, purpose="classify", stats=stats)
     parsed = result.get("parsed") if isinstance(result, dict) else None
-    if not isinstance(parsed, IntentList):
-        return [], prompt
-    return parsed.intents, prompt
+    return parsed.intents if isinstance(parsed, IntentList) else []
 
 
 async def run_specialist(

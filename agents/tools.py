@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.catalog.search import CarCard, CatalogFilters, SortOrder, search_catalog
+from app.catalog.search import CarCard, CatalogFilters, SortOrder, card_by_id, search_catalog
 from app.catalog.service import LoadedCatalog
 from app.finance.service import FinanceError, FinanceTerms, QuoteRequest, quote_all_terms, quote_financing
 from app.knowledge import service as knowledge_service
@@ -99,12 +99,8 @@ _TOOLS: dict[str, type[BaseModel]] = {
     "search_knowledge": SearchKnowledgeArgs,
     "respond": Respond,
 }
-TOOLS_BY_AGENT: dict[str, tuple[str, ...]] = {
-    "catalog": ("search_catalog", "quote_financing"),
-    "finance": ("quote_financing", "search_catalog"),
-    "info": ("search_knowledge",),
-    "general": ("search_catalog", "quote_financing", "search_knowledge"),
-}
+# Every specialist gets every domain tool: one message can need several ("a Jetta, at 48 months?").
+DOMAIN_TOOLS: tuple[str, ...] = ("search_catalog", "quote_financing", "search_knowledge")
 
 
 def _compact(node: Any) -> Any:
@@ -151,7 +147,8 @@ def tool_schema(name: str) -> dict[str, Any]:
     }
 
 
-def _card_payload(card: CarCard) -> dict[str, Any]:
+def card_payload(card: CarCard) -> dict[str, Any]:
+    """A car as a tool result: the core fields and the catalog's extra columns."""
     data: dict[str, Any] = {
         "stock_id": card.stock_id,
         "make": card.make,
@@ -253,7 +250,7 @@ class ToolBox:
         filters = CatalogFilters.model_validate(args.model_dump())
         found = search_catalog(self.catalog.frame, filters, self.catalog.vocabulary)
         return {
-            "cars": [_card_payload(c) for c in found.items],
+            "cars": [card_payload(c) for c in found.items],
             "total_matches": found.total,
             "relaxed": found.relaxed,
         }
@@ -263,12 +260,10 @@ class ToolBox:
         car: dict[str, Any] | None = None
         price = Decimal(str(args.price)) if args.price is not None else None
         if args.stock_id is not None:
-            frame = self.catalog.frame
-            rows = frame[frame["stock_id"] == args.stock_id]
-            if rows.empty:
+            card = card_by_id(self.catalog.frame, args.stock_id)
+            if card is None:
                 return {"error": f"no car with stock id {args.stock_id!r}; use search_catalog first"}
-            found = search_catalog(rows, CatalogFilters(limit=1))
-            car = _card_payload(found.items[0])
+            car = card_payload(card)
             price = Decimal(str(car["price"]))
         assert price is not None
         ratio = Decimal(str(args.down_payment_percent)) / 100 if args.down_payment_percent is not None else None

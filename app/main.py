@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agents.tracing import flush_traces
 from app.catalog.router import router as catalog_router
 from app.channels.router import router as channels_router
 from app.config import get_settings
@@ -96,6 +97,8 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     configure_logging()
     await warm_up_pool()
     yield
+    # Chat turns are traced from this process too: send what is still buffered (bounded wait).
+    await asyncio.to_thread(flush_traces)
     await dispose_engine()
 
 

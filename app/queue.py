@@ -18,6 +18,8 @@ from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
 from procrastinate.jobs import Status
 from sqlalchemy import select
 
+from agents.llm.providers import get_registry
+from agents.tracing import flush_traces
 from app.channels.sender import ReplySender
 from app.config import get_settings
 from app.conversations import flows
@@ -180,6 +182,8 @@ async def run_worker(*, concurrency: int | None = None) -> None:
     async with app.open_async():
         try:
             log.info("worker starting; recovery: %s", await recover())
+            providers = sorted(get_registry().configured)
+            log.info("LLM providers: %s", ", ".join(providers) or "none (the offline tier answers every turn)")
         except Exception:  # a failed recovery pass must not stop the worker; the periodic one retries
             log.exception("startup recovery failed")
         try:
@@ -195,4 +199,5 @@ async def run_worker(*, concurrency: int | None = None) -> None:
             )
         finally:
             await close_sender()
+            await asyncio.to_thread(flush_traces)
             await asyncio.sleep(0)

@@ -51,6 +51,10 @@ from app.config import get_settings  # noqa: E402
 get_settings.cache_clear()
 
 
+# The ``cli`` fixture (agentctl through typer's CliRunner on a private engine).
+pytest_plugins = ["tests.integration.agentctl"]
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     _fake.stop()
 

@@ -7,7 +7,7 @@ from typing import Any
 from agents.classify import has_constraints, wants_cheaper, wants_more
 from agents.replies import say
 from agents.state import TurnState
-from app.catalog.search import CarCard, CatalogFilters, format_card, name_key, search_catalog, value_key
+from app.catalog.search import CarCard, CatalogFilters, card_by_id, format_card, name_key, search_catalog, value_key
 from app.textnorm import Language, fold
 
 _RELAXED_WORDS: dict[str, dict[Language, str]] = {
@@ -68,15 +68,6 @@ def describe_attributes(card: CarCard, language: Language) -> str:
         label = _LABELS[language].get(fold(key).strip().replace(" ", "_")) or key.replace("_", " ").capitalize()
         parts.append(f"{label}: {shown}")
     return " · ".join(parts)
-
-
-def _card_by_id(state: TurnState, stock_id: str) -> CarCard | None:
-    frame = state["catalog"].frame
-    rows = frame[frame["stock_id"] == stock_id]
-    if rows.empty:
-        return None
-    result = search_catalog(rows, CatalogFilters(limit=1))
-    return result.items[0] if result.items else None
 
 
 def _years(filters: CatalogFilters, language: Language) -> str:
@@ -147,7 +138,7 @@ def answer_catalog(state: TurnState) -> dict[str, Any]:
 
     if classification.reference is not None and _refers_to(filters, shown[classification.reference]):
         car = shown[classification.reference]
-        card = _card_by_id(state, car["stock_id"])
+        card = card_by_id(state["catalog"].frame, car["stock_id"])
         if card is None:
             return {"agent": "catalog", "reply": say("catalog_no_reference", language)}
         memory["focus"] = card.stock_id

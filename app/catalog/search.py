@@ -1036,6 +1036,15 @@ def _card(df: pd.DataFrame, position: int, columns: Sequence[str]) -> CarCard:
 _NO_MILEAGE: Mapping[str, str] = {"es": "km sin dato", "en": "mileage n/a"}
 
 
+def card_by_id(df: pd.DataFrame, stock_id: str) -> CarCard | None:
+    """The card of the car with ``stock_id``, or None when the catalog has no such car."""
+    rows = df[df["stock_id"] == stock_id]
+    if rows.empty:
+        return None
+    result = search_catalog(rows, CatalogFilters(limit=1))
+    return result.items[0] if result.items else None
+
+
 def car_name(make: str, model: str) -> str:
     """ "Mazda 3" for make "Mazda" and model "Mazda 3" or "3": the make is not repeated."""
     return model if name_key(model).startswith(name_key(make)) else f"{make} {model}"

@@ -21,7 +21,6 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
 
-from agents.agent_config import agent_config
 from agents.context import TenantContext, TurnOutcome
 from agents.graph import run_turn
 from agents.llm.providers import get_registry
@@ -85,7 +84,7 @@ def tenant_context(tenant: Tenant) -> TenantContext:
         finance=tenant_service.finance_settings(tenant),
         persona={k: str(v) for k, v in (tenant.persona or {}).items()},
         flags=dict(tenant.flags or {}),
-        agent=agent_config(tenant.id, tenant.agent_config_version, tenant.agent_config),
+        agent=tenant_service.get_agent_config(tenant),
     )
 
 

@@ -63,20 +63,15 @@ class WindowedChatHistory(SQLChatMessageHistory):
             custom_message_converter=_TenantMessageConverter(),
         )
         self.window = window
+        self.tenant_id = tenant_id
+        self.customer = customer
         # The schema comes from migrations; never let the library run create_all.
         self._table_created = True
 
     async def aget_messages(self) -> list[BaseMessage]:
         """The last ``window`` messages, oldest first."""
         async with self._make_async_session() as session:
-            stmt = (
-                select(ChatHistoryMessage)
-                .where(ChatHistoryMessage.session_id == self.session_id)
-                .order_by(ChatHistoryMessage.id.desc())
-                .limit(self.window)
-            )
-            rows = list((await session.execute(stmt)).scalars())
-        return [self.converter.from_sql_model(r) for r in reversed(rows)]
+            return await recent_messages(session, tenant_id=self.tenant_id, customer=self.customer, limit=self.window)
 
 
 async def recent_messages(

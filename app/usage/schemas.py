@@ -9,59 +9,39 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class UsageModelDayRead(BaseModel):
-    """One provider and model on one day (UTC): calls, tokens, cost and latency percentiles."""
+class UsageTotalsRead(BaseModel):
+    """LLM calls over the whole range."""
 
     model_config = ConfigDict(from_attributes=True)
 
-    provider: str
-    model: str
     calls: int
     failures: int
     failovers: int
     input_tokens: int
     output_tokens: int
     cost_usd: Decimal
+
+
+class UsageModelTotalRead(UsageTotalsRead):
+    """One provider and model over the whole range (percentiles are per day only: they do not add up)."""
+
+    provider: str
+    model: str
+
+
+class UsageModelDayRead(UsageModelTotalRead):
+    """One provider and model on one day (UTC): calls, tokens, cost and latency percentiles."""
+
     latency_p50_ms: float | None
     latency_p95_ms: float | None
     latency_p99_ms: float | None
 
 
-class UsageDayRead(BaseModel):
+class UsageDayRead(UsageTotalsRead):
     """One day (UTC): its totals and a row per provider and model (empty when no LLM was called)."""
 
     day: date
-    calls: int
-    failures: int
-    failovers: int
-    input_tokens: int
-    output_tokens: int
-    cost_usd: Decimal
     models: list[UsageModelDayRead]
-
-
-class UsageModelTotalRead(BaseModel):
-    """One provider and model over the whole range (percentiles are per day only: they do not add up)."""
-
-    provider: str
-    model: str
-    calls: int
-    failures: int
-    failovers: int
-    input_tokens: int
-    output_tokens: int
-    cost_usd: Decimal
-
-
-class UsageTotalsRead(BaseModel):
-    """LLM calls over the whole range."""
-
-    calls: int
-    failures: int
-    failovers: int
-    input_tokens: int
-    output_tokens: int
-    cost_usd: Decimal
 
 
 class TurnUsageRead(BaseModel):

@@ -42,10 +42,11 @@ from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any, Literal, Self
 
 from aiohttp import web
+
+from tests.fakes.threaded import ThreadedAiohttpServer
 
 __all__ = ["LangSmithRecorder", "RecordedRequest"]
 
@@ -134,7 +135,7 @@ def _multipart_ops(
     return [(kind, op | {"id": op.get("id", run_id)}) for (kind, run_id), op in ops.items()], feedback, attachments
 
 
-class LangSmithRecorder:
+class LangSmithRecorder(ThreadedAiohttpServer):
     """Fake LangSmith ingestion endpoints that record runs; see the module docstring."""
 
     def __init__(
@@ -146,9 +147,7 @@ class LangSmithRecorder:
         zstd: bool = True,
         info: dict[str, Any] | None = None,
     ) -> None:
-        self.host = host
-        self._requested_port = port
-        self._port: int | None = None
+        super().__init__(host=host, port=port)
         self.info_payload: dict[str, Any] = (
             info
             if info is not None
@@ -178,82 +177,11 @@ class LangSmithRecorder:
         self._errors: list[str] = []
         self._delay = 0.0
 
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._start_error: BaseException | None = None
-
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> Self:
-        """Start serving in a background thread; returns once the port is bound."""
-        if self._thread is not None:
-            raise RuntimeError("LangSmithRecorder already started")
-        ready = threading.Event()
-        loop = asyncio.new_event_loop()
-        self._loop = loop
+    thread_name = "langsmith-recorder"
 
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self._astart())
-            except BaseException as exc:  # re-raised by start()
-                self._start_error = exc
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            try:
-                loop.run_forever()
-            finally:
-                loop.run_until_complete(self._astop())
-                loop.run_until_complete(loop.shutdown_asyncgens())
-                loop.close()
-
-        self._thread = threading.Thread(target=run, name="langsmith-recorder", daemon=True)
-        self._thread.start()
-        if not ready.wait(timeout=10):
-            raise RuntimeError("LangSmithRecorder did not start within 10s")
-        if self._start_error is not None:
-            self._thread.join()
-            self._thread = None
-            raise RuntimeError("LangSmithRecorder failed to start") from self._start_error
-        return self
-
-    def stop(self) -> None:
-        """Stop the server and join its thread; idempotent."""
-        thread, loop = self._thread, self._loop
-        if thread is None or loop is None:
-            return
-        if not loop.is_closed():
-            loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        self._thread = None
-        self._loop = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> Self:
-        return await asyncio.to_thread(self.start)
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await asyncio.to_thread(self.stop)
-
-    async def _astart(self) -> None:
+    def _build_app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get("/info", self._handle_info)
         app.router.add_post("/runs/multipart", self._handle_multipart)
@@ -261,27 +189,13 @@ class LangSmithRecorder:
         app.router.add_post("/runs", self._handle_create)
         app.router.add_patch("/runs/{run_id}", self._handle_update)
         app.router.add_route("*", "/{tail:.*}", self._handle_unknown)
-        # auto_decompress=False: the client sends zstd, which aiohttp only decodes with backports.zstd.
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0, auto_decompress=False)
-        await runner.setup()
-        site = web.TCPSite(runner, self.host, self._requested_port)
-        await site.start()
-        self._runner = runner
-        self._port = int(runner.addresses[0][1])
+        return app
 
-    async def _astop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+    def _runner_options(self) -> dict[str, Any]:
+        # The client sends zstd, which aiohttp only decodes with backports.zstd: decode it ourselves.
+        return {"auto_decompress": False}
 
     # ------------------------------------------------------------------ properties
-
-    @property
-    def port(self) -> int:
-        """The bound TCP port (only valid after start())."""
-        if self._port is None:
-            raise RuntimeError("LangSmithRecorder not started")
-        return self._port
 
     @property
     def base_url(self) -> str:

@@ -48,10 +48,11 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from aiohttp import web
+
+from tests.fakes.threaded import ThreadedAiohttpServer
 
 if TYPE_CHECKING:
     from langchain_openai import ChatOpenAI
@@ -227,7 +228,7 @@ class _Failure:
 # ---------------------------------------------------------------------------------------------- server base
 
 
-class ScriptedLLMServer:
+class ScriptedLLMServer(ThreadedAiohttpServer):
     """Threaded aiohttp server with a reply queue, a default responder and request recording.
 
     Subclasses add routes (``_add_routes``) and render replies in their provider's format
@@ -245,11 +246,9 @@ class ScriptedLLMServer:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        self.host = host
+        super().__init__(host=host, port=port)
         self.api_key = api_key
         self.default_text = default_text
-        self._requested_port = port
-        self._port: int | None = None
 
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -260,112 +259,18 @@ class ScriptedLLMServer:
         self._responder_errors: list[BaseException] = []
         self._gate: asyncio.Event | None = None
 
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._closing: asyncio.Event | None = None
-        self._start_error: BaseException | None = None
-
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> Self:
-        """Start serving in a background thread; returns once the port is bound."""
-        if self._thread is not None:
-            raise RuntimeError(f"{type(self).__name__} already started")
-        ready = threading.Event()
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self._astart())
-            except BaseException as exc:  # re-raised by start()
-                self._start_error = exc
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            try:
-                loop.run_forever()
-            finally:
-                loop.run_until_complete(self._astop())
-                loop.run_until_complete(loop.shutdown_asyncgens())
-                loop.close()
-
-        self._thread = threading.Thread(target=run, name=self.thread_name, daemon=True)
-        self._thread.start()
-        if not ready.wait(timeout=10):
-            raise RuntimeError(f"{type(self).__name__} did not start within 10s")
-        if self._start_error is not None:
-            self._thread.join()
-            self._thread = None
-            raise RuntimeError(f"{type(self).__name__} failed to start") from self._start_error
-        return self
-
-    def stop(self) -> None:
-        """Stop the server (answering hung and delayed requests at once) and join its thread; idempotent."""
-        thread, loop = self._thread, self._loop
-        if thread is None or loop is None:
-            return
-        self.release()
-        if not loop.is_closed():
-            closing = self._closing
-            with contextlib.suppress(RuntimeError):
-                if closing is not None:
-                    loop.call_soon_threadsafe(closing.set)
-                loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        self._thread = None
-        self._loop = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> Self:
-        return await asyncio.to_thread(self.start)
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await asyncio.to_thread(self.stop)
-
-    async def _astart(self) -> None:
-        self._closing = asyncio.Event()
+    def _build_app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get("/healthz", self._handle_healthz)
         self._add_routes(app)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        site = web.TCPSite(runner, self.host, self._requested_port)
-        await site.start()
-        self._runner = runner
-        self._port = int(runner.addresses[0][1])
+        return app
 
-    async def _astop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+    def _before_stop(self) -> None:
+        self.release()  # answer hung and delayed requests at once
 
     # ------------------------------------------------------------------ properties
-
-    @property
-    def port(self) -> int:
-        """The bound TCP port (only valid after start())."""
-        if self._port is None:
-            raise RuntimeError(f"{type(self).__name__} not started")
-        return self._port
 
     @property
     def root_url(self) -> str:

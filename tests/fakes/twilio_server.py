@@ -30,10 +30,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import BasicAuth, web
+
+from tests.fakes.threaded import ThreadedAiohttpServer
 
 __all__ = ["DEFAULT_ACCOUNT_SID", "DEFAULT_AUTH_TOKEN", "FakeTwilioServer"]
 
@@ -74,7 +75,7 @@ def _twilio_error(status: int, code: int, message: str | None = None) -> web.Res
     return web.json_response(payload, status=status, headers=headers)
 
 
-class FakeTwilioServer:
+class FakeTwilioServer(ThreadedAiohttpServer):
     """Fake ``POST /2010-04-01/Accounts/{sid}/Messages.json`` plus ``GET /healthz``."""
 
     def __init__(
@@ -87,9 +88,7 @@ class FakeTwilioServer:
     ) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
-        self.host = host
-        self._requested_port = port
-        self._port: int | None = None
+        super().__init__(host=host, port=port)
 
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -103,114 +102,21 @@ class FakeTwilioServer:
         self._held: list[dict[str, Any]] = []
         self._listeners: list[Callable[[dict[str, Any]], object]] = []
 
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._closing: asyncio.Event | None = None
-        self._start_error: BaseException | None = None
-
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> Self:
-        """Start serving in a background thread; returns once the port is bound."""
-        if self._thread is not None:
-            raise RuntimeError("FakeTwilioServer already started")
-        ready = threading.Event()
-        loop = asyncio.new_event_loop()
-        self._loop = loop
+    thread_name = "fake-twilio-server"
 
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self._astart())
-            except BaseException as exc:  # re-raised by start()
-                self._start_error = exc
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            try:
-                loop.run_forever()
-            finally:
-                loop.run_until_complete(self._astop())
-                loop.run_until_complete(loop.shutdown_asyncgens())
-                loop.close()
-
-        self._thread = threading.Thread(target=run, name="fake-twilio-server", daemon=True)
-        self._thread.start()
-        if not ready.wait(timeout=10):
-            raise RuntimeError("FakeTwilioServer did not start within 10s")
-        if self._start_error is not None:
-            self._thread.join()
-            self._thread = None
-            raise RuntimeError("FakeTwilioServer failed to start") from self._start_error
-        return self
-
-    def stop(self) -> None:
-        """Stop the server and join its thread; idempotent."""
-        thread, loop = self._thread, self._loop
-        if thread is None or loop is None:
-            return
-        self.release()  # answer held sends before the loop goes away
-        if not loop.is_closed():
-            closing = self._closing
-            if closing is not None:
-                loop.call_soon_threadsafe(closing.set)  # wake delayed handlers
-            loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        self._thread = None
-        self._loop = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> Self:
-        return await asyncio.to_thread(self.start)
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await asyncio.to_thread(self.stop)
-
-    async def _astart(self) -> None:
-        self._closing = asyncio.Event()
+    def _build_app(self) -> web.Application:
         app = web.Application()
         app.router.add_post(
             f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json",
             self._handle_create,
         )
         app.router.add_get("/healthz", self._handle_healthz)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        site = web.TCPSite(runner, self.host, self._requested_port)
-        await site.start()
-        self._runner = runner
-        self._port = int(runner.addresses[0][1])
+        return app
 
-    async def _astop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    # ------------------------------------------------------------------ properties
-
-    @property
-    def port(self) -> int:
-        """The bound TCP port (only valid after start())."""
-        if self._port is None:
-            raise RuntimeError("FakeTwilioServer not started")
-        return self._port
+    def _before_stop(self) -> None:
+        self.release()  # answer held sends before the loop goes away
 
     @property
     def base_url(self) -> str:

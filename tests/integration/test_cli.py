@@ -12,22 +12,16 @@ import io
 import json
 import re
 import uuid
-from collections.abc import Iterator
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import psycopg
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import NullPool
-from typer.testing import CliRunner, Result
 
-from app import cli as cli_module
-from app.cli import app as agentctl
 from app.demo.seed import DATA
 from tests.conftest import new_number
+from tests.integration.agentctl import Cli
 
 CARS = pd.read_csv(io.BytesIO((DATA / "cars.csv").read_bytes()), dtype={"stock_id": str})
 KNOWLEDGE_ENTRIES = len(json.loads((DATA / "knowledge.json").read_text(encoding="utf-8")))
@@ -37,51 +31,6 @@ C1,Mazda,3,2019,265000,48000,i Sport,Automática
 C2,Nissan,Versa,2018,189999,61000,Advance,Manual
 C3,Toyota,Corolla,2020,320000,35000,LE,Automática
 """
-
-
-class Cli:
-    """Runs agentctl commands; ``ok`` asserts success, ``fails`` asserts a clean exit code 1."""
-
-    def __init__(self) -> None:
-        self.runner = CliRunner()
-
-    def invoke(self, *args: str) -> Result:
-        return self.runner.invoke(agentctl, list(args), catch_exceptions=False)
-
-    def ok(self, *args: str) -> str:
-        result = self.invoke(*args)
-        assert result.exit_code == 0, (args, result.output)
-        return result.output
-
-    def fails(self, *args: str) -> str:
-        result = self.invoke(*args)
-        assert result.exit_code == 1, (args, result.exit_code, result.output)
-        assert "Traceback" not in result.output
-        return result.output
-
-
-@pytest.fixture
-def cli(migrated: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
-    import app.conversations.flows as flows
-    import app.conversations.service as conversation_service
-    import app.db as db
-
-    @lru_cache
-    def engine() -> AsyncEngine:
-        return create_async_engine(db.async_url(), poolclass=NullPool)
-
-    @lru_cache
-    def sessionmaker() -> async_sessionmaker[AsyncSession]:
-        return async_sessionmaker(engine(), expire_on_commit=False)
-
-    for module in (db, flows, conversation_service):
-        if hasattr(module, "get_engine"):
-            monkeypatch.setattr(module, "get_engine", engine)
-    monkeypatch.setattr(db, "get_sessionmaker", sessionmaker)
-    # Rich wraps at 80 columns without a terminal; ids and JSON must stay on one line.
-    monkeypatch.setattr(cli_module.console, "width", 400)
-    monkeypatch.setattr(cli_module.err, "width", 400)
-    yield Cli()
 
 
 @pytest.fixture

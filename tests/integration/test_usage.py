@@ -12,11 +12,9 @@ import json
 import random
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,12 +22,7 @@ import numpy as np
 import psycopg
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import NullPool
-from typer.testing import CliRunner, Result
 
-from app import cli as cli_module
-from app.cli import app as agentctl
 from app.conversations.models import Conversation, Turn
 from app.db import session_scope
 from app.errors import InvalidInput
@@ -37,6 +30,7 @@ from app.usage import service as usage_service
 from app.usage.jobs import purge_expired
 from app.usage.models import LLMCallRecord, UsageDaily
 from tests.conftest import TenantHandle, admin_headers, make_tenant, new_number
+from tests.integration.agentctl import Cli
 
 # provider, model, USD per input token, USD per output token
 MODELS = [
@@ -569,45 +563,6 @@ async def test_usage_jobs_run_on_the_worker(client: Any, queue: Any) -> None:
 
 
 # --------------------------------------------------------------------------- agentctl usage
-
-
-class Cli:
-    def __init__(self) -> None:
-        self.runner = CliRunner()
-
-    def invoke(self, *args: str) -> Result:
-        return self.runner.invoke(agentctl, list(args), catch_exceptions=False)
-
-    def ok(self, *args: str) -> str:
-        result = self.invoke(*args)
-        assert result.exit_code == 0, (args, result.output)
-        return result.output
-
-    def fails(self, *args: str) -> str:
-        result = self.invoke(*args)
-        assert result.exit_code == 1, (args, result.exit_code, result.output)
-        assert "Traceback" not in result.output
-        return result.output
-
-
-@pytest.fixture
-def cli(migrated: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
-    """agentctl on a private engine: the commands run their own event loop (see test_cli.py)."""
-    import app.db as db
-
-    @lru_cache
-    def engine() -> AsyncEngine:
-        return create_async_engine(db.async_url(), poolclass=NullPool)
-
-    @lru_cache
-    def sessionmaker() -> async_sessionmaker[AsyncSession]:
-        return async_sessionmaker(engine(), expire_on_commit=False)
-
-    monkeypatch.setattr(db, "get_engine", engine)
-    monkeypatch.setattr(db, "get_sessionmaker", sessionmaker)
-    monkeypatch.setattr(cli_module.console, "width", 400)
-    monkeypatch.setattr(cli_module.err, "width", 400)
-    yield Cli()
 
 
 def query(sql: str, *params: Any) -> list[tuple[Any, ...]]:
