@@ -341,10 +341,7 @@ class ScriptedLLMServer(ThreadedAiohttpServer):
         """Let hung requests finish (with their ``then`` reply); idempotent."""
         with self._lock:
             gate, self._gate = self._gate, None
-        loop = self._loop
-        if gate is not None and loop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits any more
-                loop.call_soon_threadsafe(gate.set)
+        self._set_from_thread(gate)
 
     def reset(self) -> None:
         """Release hung requests; forget recorded requests, queued replies, failures and responder errors.

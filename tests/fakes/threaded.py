@@ -42,6 +42,13 @@ class ThreadedAiohttpServer:
     def _before_stop(self) -> None:
         """Called from the test's thread before the loop stops (e.g. release held requests)."""
 
+    def _set_from_thread(self, event: asyncio.Event | None) -> None:
+        """Set an event of the server's loop from any thread (nothing when the loop is gone)."""
+        loop = self._loop
+        if event is not None and loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits any more
+                loop.call_soon_threadsafe(event.set)
+
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> Self:
@@ -86,11 +93,9 @@ class ThreadedAiohttpServer:
         if thread is None or loop is None:
             return
         self._before_stop()
+        self._set_from_thread(self._closing)  # wake delayed handlers
         if not loop.is_closed():
-            closing = self._closing
             with contextlib.suppress(RuntimeError):
-                if closing is not None:
-                    loop.call_soon_threadsafe(closing.set)
                 loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         self._thread = None

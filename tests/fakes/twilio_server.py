@@ -183,10 +183,7 @@ class FakeTwilioServer(ThreadedAiohttpServer):
         """Let held requests finish (unrecorded, with a 503) and stop holding new ones; idempotent."""
         with self._lock:
             gate, self._gate = self._gate, None
-        loop = self._loop
-        if gate is not None and loop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits any more
-                loop.call_soon_threadsafe(gate.set)
+        self._set_from_thread(gate)
 
     def reset(self) -> None:
         """Forget recorded messages/attempts/held requests; clear injected failures, delay and hold."""
