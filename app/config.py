@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     twilio_validate_signature: bool = True
 
     burst_window_seconds: float = Field(default=2.0, ge=0.0, le=60.0)
+    burst_max_seconds: float = Field(default=10.0, ge=0.0, le=300.0)
     history_window: int = Field(default=20, ge=2, le=200)
     worker_concurrency: int = Field(default=4, ge=1, le=64)
     stalled_job_seconds: int = Field(default=60, ge=5)

@@ -1,7 +1,8 @@
 """The job queue (procrastinate on the application's PostgreSQL) and its tasks.
 
-One job per conversation burst: the job is scheduled ``BURST_WINDOW_SECONDS`` after the first
-message, and a queueing lock folds later messages of the burst into it. The job lock keeps one
+One job per conversation burst: the job is scheduled ``BURST_WINDOW_SECONDS`` after a message,
+and a queueing lock folds later messages of the burst into it, each pushing the due time to a
+window after itself (at most ``BURST_MAX_SECONDS`` after the oldest unanswered message). The job lock keeps one
 conversation's jobs strictly sequential, across any number of workers.
 """
 
@@ -57,10 +58,16 @@ def _lock(conversation_id: uuid.UUID) -> str:
     return f"{LOCK_PREFIX}{conversation_id}"
 
 
-def inbound_job(*, delay_seconds: float) -> JobSpec:
+def inbound_job(*, delay_seconds: float, max_delay_seconds: float) -> JobSpec:
     """The job the webhook queues in its own transaction (see conversations.service.ingest_whatsapp)."""
     task = get_queue().tasks["agent:process_conversation"]
-    return JobSpec(queue=task.queue, task_name=task.name, lock_prefix=LOCK_PREFIX, delay_seconds=delay_seconds)
+    return JobSpec(
+        queue=task.queue,
+        task_name=task.name,
+        lock_prefix=LOCK_PREFIX,
+        delay_seconds=delay_seconds,
+        max_delay_seconds=max_delay_seconds,
+    )
 
 
 MAX_ATTEMPTS = 10

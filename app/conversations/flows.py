@@ -92,6 +92,7 @@ async def receive_whatsapp(inbound: InboundWhatsApp) -> Received:
     """Store an inbound WhatsApp message (once per MessageSid) and queue its conversation, atomically."""
     from app import queue  # the queue imports this module for its task bodies
 
+    settings = get_settings()
     async with session_scope() as session:
         ingested = await conversation_service.ingest_whatsapp(
             session,
@@ -102,7 +103,9 @@ async def receive_whatsapp(inbound: InboundWhatsApp) -> Received:
             profile_name=inbound.profile_name,
             media=inbound.media,
             payload=inbound.payload,
-            job=queue.inbound_job(delay_seconds=get_settings().burst_window_seconds),
+            job=queue.inbound_job(
+                delay_seconds=settings.burst_window_seconds, max_delay_seconds=settings.burst_max_seconds
+            ),
         )
     if ingested is None:
         return Received(status="unknown_number")

@@ -73,7 +73,9 @@ async def upsert_conversation(
 # in the same transaction (the message can never be stored without its job). No row when no tenant
 # owns `to`. The job row is what procrastinate's defer would insert (tests/integration/
 # test_queue_contract.py holds us to that): when a not-yet-started job for the conversation exists,
-# the queueing lock's unique index makes this a no-op, which is how a burst folds into one turn.
+# the queueing lock's unique index turns the insert into an update that pushes the waiting job's
+# due time to `delay` after this message (never earlier, and never past `max_delay` after the
+# oldest unanswered message): that is how a burst, typed at any pace, folds into one turn.
 _INGEST_WHATSAPP = text(
     """
     WITH t AS (
@@ -102,11 +104,23 @@ _INGEST_WHATSAPP = text(
                now() + make_interval(secs => :delay_seconds)
         FROM c
         WHERE EXISTS (SELECT 1 FROM m)
-        ON CONFLICT (queueing_lock) WHERE status = 'todo' DO NOTHING
-        RETURNING id
+        ON CONFLICT (queueing_lock) WHERE status = 'todo' DO UPDATE
+            SET scheduled_at = greatest(
+                procrastinate_jobs.scheduled_at,
+                least(
+                    EXCLUDED.scheduled_at,
+                    coalesce(
+                        (SELECT min(pm.created_at) FROM messages pm
+                         WHERE pm.conversation_id = (SELECT id FROM c)
+                           AND pm.direction = 'inbound' AND pm.status = 'received'),
+                        now()
+                    ) + make_interval(secs => :max_delay_seconds)
+                )
+            )
+        RETURNING (xmax = 0) AS fresh
     )
     SELECT c.tenant_id, c.id AS conversation_id, EXISTS (SELECT 1 FROM m) AS inserted,
-           EXISTS (SELECT 1 FROM j) AS queued
+           EXISTS (SELECT 1 FROM j WHERE j.fresh) AS queued
     FROM c
     """
 )
@@ -120,6 +134,7 @@ class JobSpec:
     task_name: str
     lock_prefix: str
     delay_seconds: float
+    max_delay_seconds: float
 
 
 async def ingest_whatsapp(
@@ -155,6 +170,7 @@ async def ingest_whatsapp(
                 "job_task": job.task_name,
                 "lock_prefix": job.lock_prefix,
                 "delay_seconds": job.delay_seconds,
+                "max_delay_seconds": max(job.max_delay_seconds, job.delay_seconds),
             },
         )
     ).one_or_none()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -64,3 +65,50 @@ async def test_burst_and_retries_leave_one_waiting_job(client: Any, queue: Any) 
     assert [j.status for j in jobs] in (["todo"], ["doing"], ["succeeded"])
     async with session_scope() as session:
         await session.execute(text("DELETE FROM procrastinate_jobs WHERE lock = :l"), {"l": jobs[0].lock})
+
+
+_DUE = text(
+    """
+    SELECT extract(epoch FROM j.scheduled_at - (SELECT min(created_at) FROM messages m
+                                                WHERE m.conversation_id = CAST(:cid AS uuid)
+                                                  AND m.direction = 'inbound')) AS after_first,
+           extract(epoch FROM j.scheduled_at - (SELECT max(created_at) FROM messages m
+                                                WHERE m.conversation_id = CAST(:cid AS uuid)
+                                                  AND m.direction = 'inbound')) AS after_last
+    FROM procrastinate_jobs j WHERE j.lock = :lock AND j.status = 'todo'
+    """
+)
+
+
+async def test_each_message_of_a_burst_pushes_the_job_up_to_the_cap(
+    client: Any, queue: Any, monkeypatch: Any
+) -> None:
+    from app.config import get_settings
+
+    # Long windows so no worker takes the job while we look at it.
+    monkeypatch.setattr(get_settings(), "burst_window_seconds", 4.0)
+    monkeypatch.setattr(get_settings(), "burst_max_seconds", 5.0)
+    tenant = await make_tenant(client)
+    customer = new_number()
+    await post_whatsapp(client, to=tenant.number, from_=customer, body="hola")
+    conversation_id = await _conversation_id(client, tenant, customer)
+    lock = f"conversation:{conversation_id}"
+
+    async def due() -> Any:
+        async with session_scope() as session:
+            return (await session.execute(_DUE, {"cid": conversation_id, "lock": lock})).one()
+
+    assert float((await due()).after_last) == 4.0
+    await asyncio.sleep(0.5)
+    await post_whatsapp(client, to=tenant.number, from_=customer, body="busco un")
+    pushed = await due()
+    assert float(pushed.after_last) == 4.0  # a window after the newest message
+    assert float(pushed.after_first) > 4.0
+    await asyncio.sleep(1.2)
+    await post_whatsapp(client, to=tenant.number, from_=customer, body="Corolla")
+    capped = await due()
+    assert float(capped.after_first) == 5.0  # never past BURST_MAX_SECONDS after the first
+    assert float(capped.after_last) < 4.0
+    assert len(await _jobs(conversation_id)) == 1
+    async with session_scope() as session:
+        await session.execute(text("DELETE FROM procrastinate_jobs WHERE lock = :l"), {"l": lock})

@@ -120,11 +120,14 @@ async def test_messages_apart_get_replies_in_order(client: Any, fake_twilio: Fak
 async def test_burst_is_answered_as_one_turn(
     client: Any, fake_twilio: FakeTwilioServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The production default window (2 s), so a loaded machine cannot stretch three posts past it.
+    # The production default window (2 s). The three messages span more than one window (a fixed
+    # window would answer "hola" alone): each message pushes the waiting job a window further.
     monkeypatch.setattr(get_settings(), "burst_window_seconds", 2.0)
     tenant = await make_tenant(client, catalog_csv=CARS, knowledge=KNOWLEDGE)
     customer = new_number()
-    for body in ("hola", "busco un", "Corolla"):
+    for i, body in enumerate(("hola", "busco un", "Corolla")):
+        if i:
+            await asyncio.sleep(1.2)
         await post_whatsapp(client, to=tenant.number, from_=customer, body=body)
     sent = await fake_twilio.wait_for(1, timeout=10)
     await asyncio.sleep(2.5)
