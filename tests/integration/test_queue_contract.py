@@ -80,9 +80,7 @@ _DUE = text(
 )
 
 
-async def test_each_message_of_a_burst_pushes_the_job_up_to_the_cap(
-    client: Any, queue: Any, monkeypatch: Any
-) -> None:
+async def test_each_message_of_a_burst_pushes_the_job_up_to_the_cap(client: Any, queue: Any, monkeypatch: Any) -> None:
     from app.config import get_settings
 
     # Long windows so no worker takes the job while we look at it.
