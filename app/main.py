@@ -21,6 +21,7 @@ from app.config import get_settings
 from app.conversations.router import router as conversations_router
 from app.db import dispose_engine, get_engine, session_scope
 from app.errors import error_body, install_error_handlers
+from app.finance.router import router as finance_router
 from app.knowledge.router import router as knowledge_router
 from app.logging import configure_logging
 from app.tenants.router import router as tenants_router
@@ -130,6 +131,7 @@ def create_app() -> FastAPI:
     for router in (tenants_router, conversations_router, catalog_router, knowledge_router, channels_router):
         app.include_router(router)
     app.include_router(usage_router)
+    app.include_router(finance_router)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
