@@ -342,6 +342,188 @@ def knowledge_import(
     run(go)
 
 
+@knowledge_app.command("list")
+def knowledge_list(
+    slug: str,
+    type: Annotated[str | None, typer.Option("--type", help="faq, policy, product_info, location, ...")] = None,
+    category: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """List a tenant's knowledge entries (deleted ones are not shown)."""
+    from app.knowledge import service as knowledge_service
+    from app.tenants import service as tenant_service
+
+    async def go() -> None:
+        async with session_scope() as session:
+            tenant = await tenant_service.require_tenant(session, slug=slug)
+            rows = await knowledge_service.list_entries(
+                session, tenant_id=tenant.id, type=type, category=category, limit=10_000
+            )
+        table = Table("id", "type", "title", "lang", "category", "priority", "active", "version")
+        for r in rows:
+            table.add_row(
+                str(r.id), r.type, r.title, r.language, r.category or "", str(r.priority), str(r.active), str(r.version)
+            )
+        console.print(table)
+
+    run(go)
+
+
+@knowledge_app.command("show")
+def knowledge_show(slug: str, entry_id: str) -> None:
+    """Print one entry as JSON."""
+    from app.knowledge import service as knowledge_service
+    from app.knowledge.schemas import KnowledgeEntryRead
+    from app.tenants import service as tenant_service
+
+    async def go() -> None:
+        async with session_scope() as session:
+            tenant = await tenant_service.require_tenant(session, slug=slug)
+            row = await knowledge_service.get_entry(session, tenant_id=tenant.id, entry_id=_uuid(entry_id))
+            console.print_json(KnowledgeEntryRead.model_validate(row).model_dump_json())
+
+    run(go)
+
+
+@knowledge_app.command("add")
+def knowledge_add(
+    slug: str,
+    title: Annotated[str, typer.Option()],
+    content: Annotated[str, typer.Option()],
+    type: Annotated[str, typer.Option("--type")] = "faq",
+    category: Annotated[str | None, typer.Option()] = None,
+    language: Annotated[str | None, typer.Option(help="es or en; detected when left out")] = None,
+    keyword: Annotated[list[str] | None, typer.Option(help="repeat for several")] = None,
+    priority: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """Add one entry."""
+    from app.knowledge.schemas import KnowledgeEntryCreate
+
+    body = _validated(
+        KnowledgeEntryCreate,
+        {
+            "title": title,
+            "content": content,
+            "type": type,
+            "category": category,
+            "language": language,
+            "keywords": keyword or [],
+            "priority": priority,
+        },
+    )
+    _knowledge_write(
+        slug, lambda service, session, tenant_id: service.create_entry(session, tenant_id=tenant_id, entry=body)
+    )
+
+
+@knowledge_app.command("update")
+def knowledge_update(
+    slug: str,
+    entry_id: str,
+    title: Annotated[str | None, typer.Option()] = None,
+    content: Annotated[str | None, typer.Option()] = None,
+    type: Annotated[str | None, typer.Option("--type")] = None,
+    category: Annotated[str | None, typer.Option()] = None,
+    keyword: Annotated[list[str] | None, typer.Option(help="replaces the keywords; repeat for several")] = None,
+    priority: Annotated[int | None, typer.Option()] = None,
+    active: Annotated[bool | None, typer.Option("--active/--inactive")] = None,
+) -> None:
+    """Change an entry; a change of its text bumps the version."""
+    from app.knowledge.schemas import KnowledgeEntryUpdate
+
+    given = {
+        "title": title,
+        "content": content,
+        "type": type,
+        "category": category,
+        "keywords": keyword,
+        "priority": priority,
+        "active": active,
+    }
+    changes = _validated(KnowledgeEntryUpdate, {k: v for k, v in given.items() if v is not None})
+    target = _uuid(entry_id)
+    _knowledge_write(
+        slug,
+        lambda service, session, tenant_id: service.update_entry(
+            session, tenant_id=tenant_id, entry_id=target, changes=changes
+        ),
+    )
+
+
+@knowledge_app.command("delete")
+def knowledge_delete(slug: str, entry_id: str) -> None:
+    """Soft-delete an entry: it stops answering at once."""
+    from app.knowledge import service as knowledge_service
+    from app.tenants import service as tenant_service
+
+    async def go() -> None:
+        async with session_scope() as session:
+            tenant = await tenant_service.require_tenant(session, slug=slug)
+            await knowledge_service.delete_entry(session, tenant_id=tenant.id, entry_id=_uuid(entry_id))
+        console.print(f"deleted {entry_id}")
+
+    run(go)
+
+
+@knowledge_app.command("search")
+def knowledge_search(slug: str, query: str, limit: Annotated[int, typer.Option(min=1, max=20)] = 5) -> None:
+    """The scored entries a question finds, best first."""
+    from app.knowledge import service as knowledge_service
+    from app.tenants import service as tenant_service
+    from app.textnorm import detect_language
+
+    async def go() -> None:
+        async with session_scope() as session:
+            tenant = await tenant_service.require_tenant(session, slug=slug)
+            hits = await knowledge_service.search_knowledge(
+                session, tenant_id=tenant.id, query=query, language=detect_language(query), limit=limit
+            )
+        if not hits:
+            console.print("no entry answers this (the agent would offer a person)")
+            return
+        table = Table("score", "title", "id")
+        for h in hits:
+            table.add_row(f"{h.score:.3f}", h.title, str(h.id))
+        console.print(table)
+
+    run(go)
+
+
+def _uuid(value: str) -> Any:
+    import uuid
+
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        err.print(f"[red]error:[/red] not an id: {value}")
+        raise typer.Exit(2) from None
+
+
+def _validated(model: Any, data: dict[str, Any]) -> Any:
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for e in exc.errors():
+            err.print(f"[red]error:[/red] {'.'.join(str(x) for x in e['loc'])}: {e['msg']}")
+        raise typer.Exit(2) from None
+
+
+def _knowledge_write(slug: str, write: Callable[[Any, Any, Any], Awaitable[Any]]) -> None:
+    from app.knowledge import service as knowledge_service
+    from app.knowledge.schemas import KnowledgeEntryRead
+    from app.tenants import service as tenant_service
+
+    async def go() -> None:
+        async with session_scope() as session:
+            tenant = await tenant_service.require_tenant(session, slug=slug)
+            row = await write(knowledge_service, session, tenant.id)
+            read = KnowledgeEntryRead.model_validate(row)
+        console.print(f"{read.id} version {read.version}: {read.title}")
+
+    run(go)
+
+
 @conversation_app.command("list")
 def conversation_list(slug: str, status: Annotated[str | None, typer.Option()] = None) -> None:
     """List a tenant's conversations (``--status handoff`` for those waiting for a human)."""

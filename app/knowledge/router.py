@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response, status
 
 from app.deps import SessionDep, TenantDep
 from app.errors import InvalidInput
 from app.knowledge import service as knowledge_service
 from app.knowledge.files import parse_import
 from app.knowledge.schemas import (
+    EntryType,
     KnowledgeEntryCreate,
+    KnowledgeEntryRead,
+    KnowledgeEntryUpdate,
     KnowledgeHit,
     KnowledgeImportResult,
 )
@@ -58,3 +62,50 @@ async def search_knowledge(
         language=detect_language(q, default="en" if tenant.locale.startswith("en") else "es"),
         limit=limit,
     )
+
+
+@router.get("", response_model=list[KnowledgeEntryRead])
+async def list_knowledge(
+    tenant: TenantDep,
+    session: SessionDep,
+    type: EntryType | None = None,
+    category: Annotated[str | None, Query(max_length=100)] = None,
+    active: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[KnowledgeEntryRead]:
+    """Live entries (deleted ones are not listed), highest priority first."""
+    rows = await knowledge_service.list_entries(
+        session, tenant_id=tenant.id, type=type, category=category, active=active, limit=limit, offset=offset
+    )
+    return [KnowledgeEntryRead.model_validate(r) for r in rows]
+
+
+@router.post("", response_model=KnowledgeEntryRead, status_code=status.HTTP_201_CREATED)
+async def create_knowledge(tenant: TenantDep, session: SessionDep, body: KnowledgeEntryCreate) -> KnowledgeEntryRead:
+    """Add one entry; 409 when the title already exists in that language."""
+    row = await knowledge_service.create_entry(session, tenant_id=tenant.id, entry=body)
+    return KnowledgeEntryRead.model_validate(row)
+
+
+@router.get("/{entry_id}", response_model=KnowledgeEntryRead)
+async def read_knowledge(tenant: TenantDep, session: SessionDep, entry_id: uuid.UUID) -> KnowledgeEntryRead:
+    """One entry."""
+    row = await knowledge_service.get_entry(session, tenant_id=tenant.id, entry_id=entry_id)
+    return KnowledgeEntryRead.model_validate(row)
+
+
+@router.patch("/{entry_id}", response_model=KnowledgeEntryRead)
+async def update_knowledge(
+    tenant: TenantDep, session: SessionDep, entry_id: uuid.UUID, body: KnowledgeEntryUpdate
+) -> KnowledgeEntryRead:
+    """Change fields; a change of what the entry says bumps its version. Takes effect on the next turn."""
+    row = await knowledge_service.update_entry(session, tenant_id=tenant.id, entry_id=entry_id, changes=body)
+    return KnowledgeEntryRead.model_validate(row)
+
+
+@router.delete("/{entry_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_knowledge(tenant: TenantDep, session: SessionDep, entry_id: uuid.UUID) -> Response:
+    """Soft-delete an entry: it no longer answers, and it is not listed."""
+    await knowledge_service.delete_entry(session, tenant_id=tenant.id, entry_id=entry_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -41,3 +42,37 @@ class KnowledgeHit(BaseModel):
     category: str | None
     language: str
     score: float
+
+
+class KnowledgeEntryUpdate(BaseModel):
+    """Fields to change; the ones left out keep their value. A change of text bumps ``version``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(default=None, min_length=1, max_length=500)
+    content: str | None = Field(default=None, min_length=1, max_length=20_000)
+    category: str | None = Field(default=None, max_length=100)
+    type: EntryType | None = None
+    language: Literal["es", "en"] | None = None
+    keywords: list[str] | None = Field(default=None, max_length=50)
+    priority: int | None = None
+    active: bool | None = None
+
+
+class KnowledgeEntryRead(BaseModel):
+    """A stored entry."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    type: str
+    title: str
+    content: str
+    category: str | None
+    language: str
+    keywords: list[str]
+    priority: int
+    active: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime

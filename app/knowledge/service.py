@@ -7,15 +7,18 @@ import json
 import re
 import uuid
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import InvalidInput
+from app.errors import Conflict, InvalidInput, NotFound
 from app.knowledge.models import KnowledgeEntry
 from app.knowledge.schemas import (
     KnowledgeEntryCreate,
+    KnowledgeEntryUpdate,
     KnowledgeHit,
     KnowledgeImportResult,
 )
@@ -24,7 +27,7 @@ from app.textnorm import detect_language, fold
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 
 
-def _content_hash(entry: KnowledgeEntryCreate) -> str:
+def _content_hash(entry: KnowledgeEntryCreate | KnowledgeEntry) -> str:
     payload = json.dumps([entry.title, entry.content, entry.category, entry.type, entry.keywords], ensure_ascii=False)
     return hashlib.sha256(payload.encode()).hexdigest()
 
@@ -450,3 +453,107 @@ async def count_entries(session: AsyncSession, *, tenant_id: uuid.UUID) -> int:
     """Number of live entries of a tenant."""
     stmt = select(func.count()).where(KnowledgeEntry.tenant_id == tenant_id, KnowledgeEntry.deleted_at.is_(None))
     return int((await session.execute(stmt)).scalar_one())
+
+
+def _live(tenant_id: uuid.UUID) -> Any:
+    return (KnowledgeEntry.tenant_id == tenant_id) & KnowledgeEntry.deleted_at.is_(None)
+
+
+async def list_entries(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    type: str | None = None,
+    category: str | None = None,
+    active: bool | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[KnowledgeEntry]:
+    """A tenant's live (not deleted) entries, highest priority first, then by title."""
+    stmt = select(KnowledgeEntry).where(_live(tenant_id))
+    if type is not None:
+        stmt = stmt.where(KnowledgeEntry.type == type)
+    if category is not None:
+        stmt = stmt.where(KnowledgeEntry.category == category)
+    if active is not None:
+        stmt = stmt.where(KnowledgeEntry.active.is_(active))
+    stmt = stmt.order_by(KnowledgeEntry.priority.desc(), KnowledgeEntry.title, KnowledgeEntry.id)
+    return list((await session.execute(stmt.limit(limit).offset(offset))).scalars())
+
+
+async def get_entry(session: AsyncSession, *, tenant_id: uuid.UUID, entry_id: uuid.UUID) -> KnowledgeEntry:
+    """One live entry of a tenant; NotFound for another tenant's or a deleted one."""
+    stmt = select(KnowledgeEntry).where(_live(tenant_id), KnowledgeEntry.id == entry_id)
+    entry = (await session.execute(stmt)).scalar_one_or_none()
+    if entry is None:
+        raise NotFound("Knowledge entry not found", details={"id": str(entry_id)})
+    return entry
+
+
+async def _refuse_duplicate_title(
+    session: AsyncSession, *, tenant_id: uuid.UUID, title: str, language: str, except_id: uuid.UUID | None = None
+) -> None:
+    stmt = select(KnowledgeEntry.id).where(
+        _live(tenant_id), KnowledgeEntry.title == title, KnowledgeEntry.language == language
+    )
+    if except_id is not None:
+        stmt = stmt.where(KnowledgeEntry.id != except_id)
+    existing = (await session.execute(stmt.limit(1))).scalar_one_or_none()
+    if existing is not None:
+        raise Conflict(
+            "An entry with this title and language already exists",
+            details={"id": str(existing), "title": title, "language": language},
+        )
+
+
+async def create_entry(session: AsyncSession, *, tenant_id: uuid.UUID, entry: KnowledgeEntryCreate) -> KnowledgeEntry:
+    """Add one entry (version 1); Conflict when the tenant already has the title in that language."""
+    language = entry.language or detect_language(f"{entry.title} {entry.content}")
+    await _refuse_duplicate_title(session, tenant_id=tenant_id, title=entry.title, language=language)
+    row = KnowledgeEntry(
+        tenant_id=tenant_id,
+        title=entry.title,
+        content=entry.content,
+        category=entry.category,
+        type=entry.type,
+        language=language,
+        keywords=entry.keywords,
+        priority=entry.priority,
+        content_hash=_content_hash(entry),
+    )
+    session.add(row)
+    await session.flush()
+    await session.refresh(row)
+    return row
+
+
+async def update_entry(
+    session: AsyncSession, *, tenant_id: uuid.UUID, entry_id: uuid.UUID, changes: KnowledgeEntryUpdate
+) -> KnowledgeEntry:
+    """Change an entry's fields; ``version`` goes up when what it says (text, keywords, type) changes."""
+    entry = await get_entry(session, tenant_id=tenant_id, entry_id=entry_id)
+    fields = changes.model_dump(exclude_unset=True)
+    for name in ("title", "content", "type", "language", "keywords", "priority", "active"):
+        if name in fields and fields[name] is None:
+            raise InvalidInput(f"'{name}' cannot be null", details={"field": name})
+    title = fields.get("title", entry.title)
+    language = fields.get("language", entry.language)
+    if (title, language) != (entry.title, entry.language):
+        await _refuse_duplicate_title(session, tenant_id=tenant_id, title=title, language=language, except_id=entry.id)
+    for name, value in fields.items():
+        setattr(entry, name, value)
+    digest = _content_hash(entry)
+    if digest != entry.content_hash:
+        entry.content_hash = digest
+        entry.version += 1
+    await session.flush()
+    await session.refresh(entry)
+    return entry
+
+
+async def delete_entry(session: AsyncSession, *, tenant_id: uuid.UUID, entry_id: uuid.UUID) -> None:
+    """Soft-delete an entry: it stops answering at once and is kept for the record."""
+    entry = await get_entry(session, tenant_id=tenant_id, entry_id=entry_id)
+    entry.deleted_at = datetime.now(UTC)
+    entry.active = False
+    await session.flush()
