@@ -51,6 +51,10 @@ bench: install
 bench-llm: install
     {{bin}}/python -m tests.bench.llm
 
+# Evaluate retrieval quality (knowledge hit@1/hit@3/MRR, not-found rate, catalog precision@3) on labelled sets
+eval: install
+    {{bin}}/python -m tests.eval.run
+
 # Run the agentctl CLI
 agentctl *args: install
     {{bin}}/agentctl {{args}}
