@@ -239,6 +239,7 @@ async def llm_node(state: TurnState, config: RunnableConfig) -> dict[str, Any]:
         catalog=state["catalog"],
         terms=tenant.finance,
         language=language,
+        knowledge_min_score=deps.knowledge_min_score,
     )
     stats = state["llm"]
     version = combined_version(*prompts)

@@ -20,7 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.search import CarCard, CatalogFilters, SortOrder, card_by_id, search_catalog
 from app.catalog.service import LoadedCatalog
-from app.finance.service import FinanceError, FinanceTerms, QuoteRequest, quote_all_terms, quote_financing
+from app.finance.service import (
+    FinanceError,
+    FinanceTerms,
+    quote_all_terms,
+    quote_financing,
+    quote_payload,
+    quote_request,
+)
 from app.knowledge import service as knowledge_service
 
 IntentName = Literal["catalog", "finance", "info", "handoff", "greeting", "thanks", "help", "other"]
@@ -163,8 +170,8 @@ def card_payload(card: CarCard) -> dict[str, Any]:
     return data
 
 
-def _quote_payload(quote: Any) -> dict[str, Any]:
-    return {k: (float(v) if isinstance(v, Decimal) else v) for k, v in quote.model_dump().items()}
+def _decimal(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
 
 
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
@@ -201,6 +208,7 @@ class ToolBox:
     catalog: LoadedCatalog
     terms: FinanceTerms
     language: str
+    knowledge_min_score: float = 0.0
     results: list[dict[str, Any]] = field(default_factory=list)
     cars: dict[str, dict[str, Any]] = field(default_factory=dict)
     quote: dict[str, Any] | None = None
@@ -266,19 +274,18 @@ class ToolBox:
             car = card_payload(card)
             price = Decimal(str(car["price"]))
         assert price is not None
-        ratio = Decimal(str(args.down_payment_percent)) / 100 if args.down_payment_percent is not None else None
         try:
-            request = QuoteRequest(
+            request = quote_request(
                 price=price,
-                down_payment=Decimal(str(args.down_payment)) if args.down_payment is not None else None,
-                down_payment_ratio=ratio,
+                down_payment=_decimal(args.down_payment),
+                down_payment_percent=_decimal(args.down_payment_percent),
                 term_months=args.term_months,
             )
             if request.term_months is None:
                 quotes = quote_all_terms(request=request, terms=self.terms)
-                result: dict[str, Any] = {"quotes": [_quote_payload(q) for q in quotes]}
+                result: dict[str, Any] = {"quotes": [quote_payload(q) for q in quotes]}
             else:
-                result = {"quote": _quote_payload(quote_financing(request=request, terms=self.terms))}
+                result = {"quote": quote_payload(quote_financing(request=request, terms=self.terms))}
         except (FinanceError, ValidationError, ValueError) as exc:
             return {"error": str(exc)}
         if car is not None:
@@ -289,7 +296,12 @@ class ToolBox:
     async def search_knowledge(self, args: SearchKnowledgeArgs) -> dict[str, Any]:
         """The knowledge domain search (entries above the tenant's threshold only)."""
         hits = await knowledge_service.search_knowledge(
-            self.session, tenant_id=self.tenant_id, query=args.query, language=self.language, limit=3
+            self.session,
+            tenant_id=self.tenant_id,
+            query=args.query,
+            language=self.language,
+            limit=3,
+            min_score=self.knowledge_min_score,
         )
         return {
             "entries": [

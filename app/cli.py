@@ -8,12 +8,14 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
@@ -23,6 +25,11 @@ from app.config import get_settings
 from app.db import dispose_engine, session_scope
 from app.errors import DomainError
 from app.usage.cli import usage_app
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from app.knowledge.models import KnowledgeEntry
 
 app = typer.Typer(help="Operate the WhatsApp agent: tenants, keys, data, conversations, chat.", no_args_is_help=True)
 tenant_app = typer.Typer(help="Tenants.", no_args_is_help=True)
@@ -40,6 +47,7 @@ app.add_typer(usage_app, name="usage")
 console = Console()
 err = Console(stderr=True)
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 
 def run(factory: Callable[[], Awaitable[T]]) -> T:
@@ -396,6 +404,7 @@ def knowledge_add(
     priority: Annotated[int, typer.Option()] = 0,
 ) -> None:
     """Add one entry."""
+    from app.knowledge import service as knowledge_service
     from app.knowledge.schemas import KnowledgeEntryCreate
 
     body = _validated(
@@ -411,7 +420,7 @@ def knowledge_add(
         },
     )
     _knowledge_write(
-        slug, lambda service, session, tenant_id: service.create_entry(session, tenant_id=tenant_id, entry=body)
+        slug, lambda session, tenant_id: knowledge_service.create_entry(session, tenant_id=tenant_id, entry=body)
     )
 
 
@@ -428,6 +437,7 @@ def knowledge_update(
     active: Annotated[bool | None, typer.Option("--active/--inactive")] = None,
 ) -> None:
     """Change an entry; a change of its text bumps the version."""
+    from app.knowledge import service as knowledge_service
     from app.knowledge.schemas import KnowledgeEntryUpdate
 
     given = {
@@ -443,7 +453,7 @@ def knowledge_update(
     target = _uuid(entry_id)
     _knowledge_write(
         slug,
-        lambda service, session, tenant_id: service.update_entry(
+        lambda session, tenant_id: knowledge_service.update_entry(
             session, tenant_id=tenant_id, entry_id=target, changes=changes
         ),
     )
@@ -475,7 +485,11 @@ def knowledge_search(slug: str, query: str, limit: Annotated[int, typer.Option(m
         async with session_scope() as session:
             tenant = await tenant_service.require_tenant(session, slug=slug)
             hits = await knowledge_service.search_knowledge(
-                session, tenant_id=tenant.id, query=query, language=detect_language(query), limit=limit
+                session,
+                tenant_id=tenant.id,
+                query=query,
+                language=detect_language(query, default=tenant_service.default_language(tenant)),
+                limit=limit,
             )
         if not hits:
             console.print("no entry answers this (the agent would offer a person)")
@@ -488,9 +502,7 @@ def knowledge_search(slug: str, query: str, limit: Annotated[int, typer.Option(m
     run(go)
 
 
-def _uuid(value: str) -> Any:
-    import uuid
-
+def _uuid(value: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except ValueError:
@@ -498,7 +510,7 @@ def _uuid(value: str) -> Any:
         raise typer.Exit(2) from None
 
 
-def _validated(model: Any, data: dict[str, Any]) -> Any:
+def _validated(model: type[M], data: dict[str, Any]) -> M:
     from pydantic import ValidationError
 
     try:
@@ -509,15 +521,15 @@ def _validated(model: Any, data: dict[str, Any]) -> Any:
         raise typer.Exit(2) from None
 
 
-def _knowledge_write(slug: str, write: Callable[[Any, Any, Any], Awaitable[Any]]) -> None:
-    from app.knowledge import service as knowledge_service
+def _knowledge_write(slug: str, write: Callable[[AsyncSession, uuid.UUID], Awaitable[KnowledgeEntry]]) -> None:
+    """Run one entry write for the tenant and print the entry's id and version."""
     from app.knowledge.schemas import KnowledgeEntryRead
     from app.tenants import service as tenant_service
 
     async def go() -> None:
         async with session_scope() as session:
             tenant = await tenant_service.require_tenant(session, slug=slug)
-            row = await write(knowledge_service, session, tenant.id)
+            row = await write(session, tenant.id)
             read = KnowledgeEntryRead.model_validate(row)
         console.print(f"{read.id} version {read.version}: {read.title}")
 
@@ -572,8 +584,6 @@ def conversation_history(
 @conversation_app.command("release")
 def conversation_release(slug: str, conversation_id: str) -> None:
     """Give a handed-off conversation back to the bot."""
-    import uuid
-
     from app.conversations import service as conversation_service
     from app.tenants import service as tenant_service
 
@@ -581,7 +591,7 @@ def conversation_release(slug: str, conversation_id: str) -> None:
         async with session_scope() as session:
             tenant = await tenant_service.require_tenant(session, slug=slug)
             await conversation_service.release_conversation(
-                session, tenant_id=tenant.id, conversation_id=uuid.UUID(conversation_id)
+                session, tenant_id=tenant.id, conversation_id=_uuid(conversation_id)
             )
         console.print(f"conversation {conversation_id} released to the bot")
 

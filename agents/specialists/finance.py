@@ -15,7 +15,6 @@ from app.catalog.search import car_name, format_card, search_catalog
 from app.finance.parsing import parse_finance_request, parse_term_followup
 from app.finance.service import (
     FinanceError,
-    Quote,
     QuoteRequest,
     down_payment_share,
     format_finance_error,
@@ -25,12 +24,8 @@ from app.finance.service import (
     format_quote_table,
     quote_all_terms,
     quote_financing,
+    quote_payload,
 )
-
-
-def quote_payload(quote: Quote) -> dict[str, Any]:
-    """The quote as the API returns it (numbers, two decimals)."""
-    return {k: (float(v) if isinstance(v, Decimal) else v) for k, v in quote.model_dump().items()}
 
 
 def _car_label(car: dict[str, Any]) -> str:

@@ -72,10 +72,9 @@ async def answer_info(state: TurnState, deps: TurnDeps) -> dict[str, Any]:
     tenant = state["tenant"]
     language = state["language"]
     text = state["text"]
-    hits = await knowledge_service.search_knowledge(
-        deps.session, tenant_id=tenant.id, query=text, language=language, limit=5
+    good = await knowledge_service.search_knowledge(
+        deps.session, tenant_id=tenant.id, query=text, language=language, limit=5, min_score=deps.knowledge_min_score
     )
-    good = [h for h in hits if h.score >= deps.knowledge_min_score]
     if not good:
         if _acknowledges(text):
             return {"agent": "smalltalk", "intent": "acknowledge", "reply": say("acknowledge", language)}

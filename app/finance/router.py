@@ -11,7 +11,7 @@ from app.catalog.service import load_catalog
 from app.deps import SessionDep, TenantDep
 from app.errors import InvalidInput, NotFound
 from app.finance.schemas import AmortizationRowRead, FinanceQuoteCreate, FinanceQuoteRead, QuoteRead
-from app.finance.service import FinanceError, QuoteRequest, amortization_schedule, quote_all_terms, quote_financing
+from app.finance.service import FinanceError, amortization_schedule, quote_all_terms, quote_financing, quote_request
 from app.tenants.service import finance_settings
 
 router = APIRouter(prefix="/v1/tenants/{slug}/finance", tags=["finance"])
@@ -32,14 +32,14 @@ async def quote(body: FinanceQuoteCreate, tenant: TenantDep, session: SessionDep
             raise NotFound(f"No car with stock id {body.stock_id!r}", details={"stock_id": body.stock_id})
         price = Decimal(str(card.price))
     assert price is not None  # the schema requires a price or a stock id
-    request = QuoteRequest(
-        price=price,
-        down_payment=body.down_payment,
-        down_payment_ratio=None if body.down_payment_percent is None else body.down_payment_percent / 100,
-        term_months=body.term_months,
-    )
     terms = finance_settings(tenant)
     try:
+        request = quote_request(
+            price=price,
+            down_payment=body.down_payment,
+            down_payment_percent=body.down_payment_percent,
+            term_months=body.term_months,
+        )
         if request.term_months is None:
             return FinanceQuoteRead(
                 quotes=[QuoteRead.of(q, body.stock_id) for q in quote_all_terms(request=request, terms=terms)]

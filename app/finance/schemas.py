@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.finance.service import AmortizationRow, Quote
+from app.finance.service import AmortizationRow, Quote, quote_payload
 
 _MAX_MONEY = Decimal(10**10)
 
@@ -67,7 +67,7 @@ class QuoteRead(BaseModel):
     @classmethod
     def of(cls, quote: Quote, stock_id: str | None) -> QuoteRead:
         """The API form of a domain quote."""
-        return cls(**{k: float(v) if isinstance(v, Decimal) else v for k, v in quote}, stock_id=stock_id)
+        return cls(**quote_payload(quote), stock_id=stock_id)
 
 
 class AmortizationRowRead(BaseModel):
@@ -82,13 +82,7 @@ class AmortizationRowRead(BaseModel):
     @classmethod
     def of(cls, row: AmortizationRow) -> AmortizationRowRead:
         """The API form of a schedule row."""
-        return cls(
-            month=row.month,
-            payment=float(row.payment),
-            interest=float(row.interest),
-            principal=float(row.principal),
-            balance=float(row.balance),
-        )
+        return cls.model_validate(row.model_dump())
 
 
 class FinanceQuoteRead(BaseModel):

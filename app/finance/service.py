@@ -18,7 +18,7 @@ from decimal import (
     Overflow,
     localcontext,
 )
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -264,6 +264,23 @@ def _build_quote(price: Decimal, down: Decimal, term: int, annual_rate: Decimal)
         total_paid=down + paid_in_installments,
         total_interest=paid_in_installments - financed,
     )
+
+
+def quote_request(
+    *,
+    price: Decimal,
+    down_payment: Decimal | None = None,
+    down_payment_percent: Decimal | None = None,
+    term_months: int | None = None,
+) -> QuoteRequest:
+    """A quote request from the forms people give a down payment in: an amount, or a percent of the price."""
+    ratio = None if down_payment_percent is None else down_payment_percent / 100
+    return QuoteRequest(price=price, down_payment=down_payment, down_payment_ratio=ratio, term_months=term_months)
+
+
+def quote_payload(quote: Quote) -> dict[str, Any]:
+    """The quote as the API and the tools return it (numbers, two decimals)."""
+    return {k: (float(v) if isinstance(v, Decimal) else v) for k, v in quote.model_dump().items()}
 
 
 def quote_financing(*, request: QuoteRequest, terms: FinanceTerms) -> Quote:

@@ -19,6 +19,7 @@ from app.knowledge.schemas import (
     KnowledgeHit,
     KnowledgeImportResult,
 )
+from app.tenants import service as tenant_service
 from app.textnorm import detect_language
 
 router = APIRouter(prefix="/v1/tenants/{slug}/knowledge", tags=["knowledge"])
@@ -59,7 +60,7 @@ async def search_knowledge(
         session,
         tenant_id=tenant.id,
         query=q,
-        language=detect_language(q, default="en" if tenant.locale.startswith("en") else "es"),
+        language=detect_language(q, default=tenant_service.default_language(tenant)),
         limit=limit,
     )
 

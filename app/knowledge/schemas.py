@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 EntryType = Literal["faq", "policy", "product_info", "location", "company", "other"]
 
@@ -57,6 +57,14 @@ class KnowledgeEntryUpdate(BaseModel):
     keywords: list[str] | None = Field(default=None, max_length=50)
     priority: int | None = None
     active: bool | None = None
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self) -> KnowledgeEntryUpdate:
+        """Only ``category`` may be cleared with null; the other fields always have a value."""
+        for name in self.model_fields_set - {"category"}:
+            if getattr(self, name) is None:
+                raise ValueError(f"'{name}' cannot be null")
+        return self
 
 
 class KnowledgeEntryRead(BaseModel):

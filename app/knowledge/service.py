@@ -61,6 +61,20 @@ def parse_markdown(document: str, *, category: str | None = None) -> list[Knowle
     return entries
 
 
+def _new_entry(tenant_id: uuid.UUID, entry: KnowledgeEntryCreate, language: str) -> KnowledgeEntry:
+    return KnowledgeEntry(
+        tenant_id=tenant_id,
+        title=entry.title,
+        content=entry.content,
+        category=entry.category,
+        type=entry.type,
+        language=language,
+        keywords=entry.keywords,
+        priority=entry.priority,
+        content_hash=_content_hash(entry),
+    )
+
+
 async def import_entries(
     session: AsyncSession, *, tenant_id: uuid.UUID, entries: Sequence[KnowledgeEntryCreate]
 ) -> KnowledgeImportResult:
@@ -79,17 +93,7 @@ async def import_entries(
         digest = _content_hash(item)
         current = existing.get((item.title, language))
         if current is None:
-            row = KnowledgeEntry(
-                tenant_id=tenant_id,
-                title=item.title,
-                content=item.content,
-                category=item.category,
-                type=item.type,
-                language=language,
-                keywords=item.keywords,
-                priority=item.priority,
-                content_hash=digest,
-            )
+            row = _new_entry(tenant_id, item, language)
             session.add(row)
             existing[(item.title, language)] = row
             created += 1
@@ -381,7 +385,8 @@ _SEARCH_SQL = text(
              + 0.01 * en.priority) AS score
     FROM scored s JOIN entries en ON en.id = s.id CROSS JOIN total t
     WHERE s.matched > 0 AND 2 * s.matched >= t.n
-    ORDER BY score DESC, en.priority DESC, en.id
+    -- Ties break by title, not by the random id, so the same data always ranks the same way.
+    ORDER BY score DESC, en.priority DESC, en.title, en.id
     LIMIT :limit
     """
 )
@@ -423,9 +428,15 @@ async def _vocabulary(session: AsyncSession, tenant_id: uuid.UUID) -> set[str]:
 
 
 async def search_knowledge(
-    session: AsyncSession, *, tenant_id: uuid.UUID, query: str, language: str = "es", limit: int = 5
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    query: str,
+    language: str = "es",
+    limit: int = 5,
+    min_score: float = 0.0,
 ) -> list[KnowledgeHit]:
-    """Entries of one tenant answering ``query``, best first, with a score (higher is better)."""
+    """Entries of one tenant answering ``query``, best first, scored (higher is better) at least ``min_score``."""
     query = query.strip()[:500]
     if not query:
         return []
@@ -446,6 +457,7 @@ async def search_knowledge(
             id=r.id, title=r.title, content=r.content, category=r.category, language=r.language, score=float(r.score)
         )
         for r in rows
+        if float(r.score) >= min_score
     ]
 
 
@@ -510,17 +522,7 @@ async def create_entry(session: AsyncSession, *, tenant_id: uuid.UUID, entry: Kn
     """Add one entry (version 1); Conflict when the tenant already has the title in that language."""
     language = entry.language or detect_language(f"{entry.title} {entry.content}")
     await _refuse_duplicate_title(session, tenant_id=tenant_id, title=entry.title, language=language)
-    row = KnowledgeEntry(
-        tenant_id=tenant_id,
-        title=entry.title,
-        content=entry.content,
-        category=entry.category,
-        type=entry.type,
-        language=language,
-        keywords=entry.keywords,
-        priority=entry.priority,
-        content_hash=_content_hash(entry),
-    )
+    row = _new_entry(tenant_id, entry, language)
     session.add(row)
     await session.flush()
     await session.refresh(row)
@@ -533,9 +535,6 @@ async def update_entry(
     """Change an entry's fields; ``version`` goes up when what it says (text, keywords, type) changes."""
     entry = await get_entry(session, tenant_id=tenant_id, entry_id=entry_id)
     fields = changes.model_dump(exclude_unset=True)
-    for name in ("title", "content", "type", "language", "keywords", "priority", "active"):
-        if name in fields and fields[name] is None:
-            raise InvalidInput(f"'{name}' cannot be null", details={"field": name})
     title = fields.get("title", entry.title)
     language = fields.get("language", entry.language)
     if (title, language) != (entry.title, entry.language):

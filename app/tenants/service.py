@@ -14,6 +14,7 @@ from agents.agent_config import invalidate as invalidate_agent_config
 from app.errors import Conflict, NotFound
 from app.tenants.models import Tenant, TenantNumber
 from app.tenants.schemas import FinanceSettings, TenantCreate, TenantRead, TenantUpdate
+from app.textnorm import Language
 
 
 def to_read(tenant: Tenant) -> TenantRead:
@@ -127,6 +128,11 @@ async def list_tenants(session: AsyncSession) -> list[Tenant]:
 def finance_settings(tenant: Tenant) -> FinanceSettings:
     """The tenant's finance rules, defaults filled in."""
     return FinanceSettings.model_validate(tenant.finance or {})
+
+
+def default_language(tenant: Tenant) -> Language:
+    """The tenant's language when the customer's is unclear."""
+    return "en" if tenant.locale.lower().startswith("en") else "es"
 
 
 def flag(tenant: Tenant, name: str, default: bool = False) -> bool:

@@ -170,9 +170,9 @@ async def evaluate(provider: str, tenant_id: uuid.UUID, min_score: float) -> Sco
     async with session_scope() as session:
         for item in questions:
             found = await search_knowledge(
-                session, tenant_id=tenant_id, query=item["q"], language=item["lang"], limit=5
+                session, tenant_id=tenant_id, query=item["q"], language=item["lang"], limit=5, min_score=min_score
             )
-            titles = [h.title for h in found if h.score >= min_score]
+            titles = [h.title for h in found]
             expected = item["expected"]
             if expected is None:
                 scores.unanswerable += 1

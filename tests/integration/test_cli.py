@@ -228,6 +228,25 @@ def test_knowledge_import_of_a_bad_file_is_a_clean_error(cli: Cli, tenant: str, 
     assert status(cli, tenant)["knowledge_entries"] == "0"
 
 
+def test_knowledge_entries_one_by_one(cli: Cli, tenant: str) -> None:
+    added = cli.ok(
+        "knowledge", "add", tenant, "--title", "Garantía", "--content", "Seis meses en motor.", "--type", "policy"
+    )
+    entry_id = UUID.search(added).group(0)  # type: ignore[union-attr]
+    assert "version 1" in added
+    assert "already exists" in cli.fails("knowledge", "add", tenant, "--title", "Garantía", "--content", "Otra.")
+    assert "version 2" in cli.ok("knowledge", "update", tenant, entry_id, "--content", "Doce meses en motor.")
+    assert "version 2" in cli.ok("knowledge", "update", tenant, entry_id, "--priority", "5")
+    assert "Doce meses" in cli.ok("knowledge", "show", tenant, entry_id)
+    assert "Garantía" in cli.ok("knowledge", "list", tenant, "--type", "policy")
+    assert "Garantía" in cli.ok("knowledge", "search", tenant, "garantia")
+    cli.ok("knowledge", "delete", tenant, entry_id)
+    assert "would offer a person" in cli.ok("knowledge", "search", tenant, "garantia")
+    assert "not found" in cli.fails("knowledge", "show", tenant, entry_id).lower()
+    assert cli.invoke("knowledge", "show", tenant, "not-an-id").exit_code == 2
+    assert cli.invoke("conversation", "release", tenant, "not-an-id").exit_code == 2
+
+
 # --------------------------------------------------------------------------- chat and conversations
 
 

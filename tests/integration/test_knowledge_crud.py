@@ -22,6 +22,11 @@ async def test_entry_lifecycle(client: Any) -> None:
     r = await client.patch(f"{base}/{entry['id']}", json={"priority": 3}, headers=tenant.headers)
     assert r.json()["version"] == 2 and r.json()["priority"] == 3
     assert (await client.patch(f"{base}/{entry['id']}", json={"bogus": 1}, headers=tenant.headers)).status_code == 422
+    assert (
+        await client.patch(f"{base}/{entry['id']}", json={"title": None}, headers=tenant.headers)
+    ).status_code == 422
+    cleared = await client.patch(f"{base}/{entry['id']}", json={"category": None}, headers=tenant.headers)
+    assert cleared.status_code == 200 and cleared.json()["category"] is None
     hits = (await client.get(f"{base}/search", params={"q": "garantia"}, headers=tenant.headers)).json()
     assert [h["content"] for h in hits] == ["Doce meses."]
 
