@@ -15,6 +15,8 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR, UUID
@@ -47,12 +49,6 @@ class KnowledgeEntry(TimestampMixin, Base):
             text("f_unaccent(lower(title)) gin_trgm_ops"),
             postgresql_using="gin",
         ),
-        Index(
-            "ix_knowledge_entries_embedding",
-            "embedding",
-            postgresql_using="hnsw",
-            postgresql_ops={"embedding": "vector_cosine_ops"},
-        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
@@ -71,4 +67,52 @@ class KnowledgeEntry(TimestampMixin, Base):
     content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     tsv: Mapped[str] = mapped_column(TSVECTOR, Computed(_TSV_EXPRESSION, persisted=True))
+
+
+# A chunk's heading path (entry title, then the Markdown headings above it) and the entry's keywords
+# weigh A; its text weighs B. Same stemmer choice and accent folding as the entries.
+_CHUNK_TSV_EXPRESSION = (
+    "setweight(to_tsvector(CASE WHEN language = 'en' THEN 'english'::regconfig ELSE 'spanish'::regconfig END, "
+    "f_unaccent(heading || ' ' || f_join(keywords))), 'A') || "
+    "setweight(to_tsvector(CASE WHEN language = 'en' THEN 'english'::regconfig ELSE 'spanish'::regconfig END, "
+    "f_unaccent(content)), 'B')"
+)
+
+
+class KnowledgeChunk(Base):
+    """A retrievable piece of one version of a live, active entry (chunks of other versions are deleted).
+
+    ``embedding_model`` names the provider and model that made ``embedding``: vectors of different models
+    are never compared, and ``agentctl knowledge reembed`` replaces the ones the active provider did not make.
+    """
+
+    __tablename__ = "knowledge_chunks"
+    __table_args__ = (
+        UniqueConstraint("entry_id", "ordinal"),
+        Index("ix_knowledge_chunks_tsv", "tsv", postgresql_using="gin"),
+        Index(
+            "ix_knowledge_chunks_embedding",
+            "embedding",
+            postgresql_using="hnsw",
+            postgresql_ops={"embedding": "vector_cosine_ops"},
+        ),
+        Index("ix_knowledge_chunks_tenant_model", "tenant_id", "embedding_model"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False
+    )
+    entry_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("knowledge_entries.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    entry_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    ordinal: Mapped[int] = mapped_column(Integer, nullable=False)
+    heading: Mapped[str] = mapped_column(Text, nullable=False)
+    content: Mapped[str] = mapped_column(Text, nullable=False)
+    language: Mapped[str] = mapped_column(String(8), nullable=False)
+    keywords: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False, server_default=text("'{}'"))
+    tsv: Mapped[str] = mapped_column(TSVECTOR, Computed(_CHUNK_TSV_EXPRESSION, persisted=True))
     embedding: Mapped[list[float] | None] = mapped_column(Vector(EMBEDDING_DIMENSIONS))
+    embedding_model: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
