@@ -1,0 +1,1 @@
+"""Concierge: vendors, requests, outreach, replies and shortlists (issue 5)."""
