@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=4, ge=1, le=64)
     stalled_job_seconds: int = Field(default=60, ge=5)
     knowledge_min_score: float = Field(default=0.08, ge=0.0)
+    # Knowledge embeddings: none (full-text + trigrams only), local (all-MiniLM-L6-v2 on the CPU, the
+    # local-embeddings extra), openai or gemini (their keys below). One model per deployment; after a
+    # change run `agentctl knowledge reembed --all`.
+    embeddings_provider: Literal["none", "local", "openai", "gemini"] = "none"
+    embeddings_model: str | None = None  # the provider's default when unset
+    knowledge_min_similarity: float = Field(default=0.55, ge=0.0, le=1.0)  # cosine below: no evidence
 
     # LLM providers: any subset; none at all means every tenant is answered by the offline tier.
     openai_api_key: SecretStr | None = None

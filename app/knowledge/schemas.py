@@ -34,14 +34,25 @@ class KnowledgeImportResult(BaseModel):
 
 
 class KnowledgeHit(BaseModel):
-    """A scored entry from a search."""
+    """An entry found by a search, with the chunk of it that matched and the evidence for it."""
 
-    id: uuid.UUID
+    id: uuid.UUID = Field(description="The entry's id.")
     title: str
-    content: str
+    content: str = Field(description="The text of the best-matching chunk (the whole entry when it is short).")
     category: str | None
     language: str
-    score: float
+    score: float = Field(
+        description="Reciprocal rank fusion of the legs, scaled: 1.0 is first in one list, 2.0 first in both."
+    )
+    type: str = "faq"
+    chunk_id: uuid.UUID | None = None
+    heading: str | None = Field(default=None, description="The heading path of the matching chunk.")
+    lexical_score: float | None = Field(default=None, description="Full-text evidence (topic coverage); None: none.")
+    similarity: float | None = Field(default=None, description="Cosine similarity of the embeddings; None: not used.")
+    exact: bool = Field(default=False, description="Every topic word of the question is in the title or keywords.")
+    close_match: bool = Field(
+        default=False, description="A curated FAQ matching so closely that its text is the answer (no LLM call)."
+    )
 
 
 class KnowledgeEntryUpdate(BaseModel):

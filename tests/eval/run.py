@@ -14,8 +14,8 @@ seeded from app/demo/data. Then:
   precision@3 is the share of shown cars meeting the query's predicate, "answered" the share of queries
   that showed at least one car.
 
-One row per embeddings setting. Only ``none`` exists today; a provider is a name in ``PROVIDERS`` whose
-setup runs before the searches (e.g. "local": compute and store embeddings, switch retrieval to hybrid).
+One row per embeddings setting (``PROVIDERS``): ``none`` is lexical retrieval only; ``local`` embeds the
+demo's chunks with all-MiniLM-L6-v2 and searches hybrid (full-text + pgvector HNSW, fused by rank).
 
 Exit status 0; with ``--min-hit3 X``, 1 when knowledge hit@3 is below X.
 """
@@ -32,7 +32,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from app.knowledge.embeddings import Embedder
 
 HERE = Path(__file__).resolve().parent
 KNOWLEDGE_QUESTIONS = HERE / "knowledge_questions.json"
@@ -43,12 +46,28 @@ TOP_K = 3
 # ---------------------------------------------------------------------------------------------- providers
 
 
-async def _no_embeddings(tenant_id: uuid.UUID) -> None:
+async def _no_embeddings(tenant_id: uuid.UUID) -> Embedder | None:
     """Lexical retrieval only (full-text + trigrams): nothing to prepare."""
+    return None
 
 
-# Embeddings setting -> setup run once after seeding. Add "local" here when embeddings are wired.
-PROVIDERS: dict[str, Callable[[uuid.UUID], Awaitable[None]]] = {"none": _no_embeddings}
+async def _local_embeddings(tenant_id: uuid.UUID) -> Embedder | None:
+    """all-MiniLM-L6-v2 on the CPU: embed the demo's chunks, then search hybrid (full-text + HNSW, RRF)."""
+    from app.db import session_scope
+    from app.knowledge.embeddings import LocalEmbedder
+    from app.knowledge.service import embed_pending
+
+    embedder = LocalEmbedder()
+    async with session_scope() as session:
+        await embed_pending(session, embedder=embedder, tenant_id=tenant_id)
+    return embedder
+
+
+# Embeddings setting -> setup run once after seeding; returns the embedder searches use.
+PROVIDERS: dict[str, Callable[[uuid.UUID], Awaitable[Embedder | None]]] = {
+    "none": _no_embeddings,
+    "local": _local_embeddings,
+}
 
 
 # ---------------------------------------------------------------------------------------------- results
@@ -160,7 +179,7 @@ async def evaluate(provider: str, tenant_id: uuid.UUID, min_score: float) -> Sco
     from app.db import session_scope
     from app.knowledge.service import search_knowledge
 
-    await PROVIDERS[provider](tenant_id)
+    embedder = await PROVIDERS[provider](tenant_id)
     scores = Scores(provider=provider)
 
     questions = json.loads(KNOWLEDGE_QUESTIONS.read_text(encoding="utf-8"))
@@ -170,7 +189,13 @@ async def evaluate(provider: str, tenant_id: uuid.UUID, min_score: float) -> Sco
     async with session_scope() as session:
         for item in questions:
             found = await search_knowledge(
-                session, tenant_id=tenant_id, query=item["q"], language=item["lang"], limit=5, min_score=min_score
+                session,
+                tenant_id=tenant_id,
+                query=item["q"],
+                language=item["lang"],
+                limit=5,
+                min_score=min_score,
+                embedder=embedder,
             )
             titles = [h.title for h in found]
             expected = item["expected"]

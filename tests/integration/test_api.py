@@ -739,7 +739,8 @@ async def test_knowledge_search_returns_scored_entries_best_first(client: Any) -
     hits = r.json()
     assert hits, "expected at least one hit"
     assert hits[0]["title"] == "Documentos para crédito"
-    assert set(hits[0]) == {"id", "title", "content", "category", "language", "score"}
+    assert set(hits[0]) >= {"id", "title", "content", "category", "language", "score", "lexical_score", "chunk_id"}
+    assert hits[0]["lexical_score"] > 0 and hits[0]["similarity"] is None  # no embeddings provider in tests
     assert hits[0]["category"] == "credit" and hits[0]["language"] == "es"
     uuid.UUID(hits[0]["id"])
     scores = [h["score"] for h in hits]
