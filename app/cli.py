@@ -21,9 +21,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from sqlalchemy import func, select
 
+from app.concierge.cli import vendor_app
 from app.config import get_settings
 from app.db import dispose_engine, session_scope
 from app.errors import DomainError
+from app.tenants.cli import killswitch_app, tenant_flags, tenant_rollout
 from app.usage.cli import usage_app
 
 if TYPE_CHECKING:
@@ -43,6 +45,10 @@ app.add_typer(catalog_app, name="catalog")
 app.add_typer(knowledge_app, name="knowledge")
 app.add_typer(conversation_app, name="conversation")
 app.add_typer(usage_app, name="usage")
+app.add_typer(vendor_app, name="vendor")
+app.add_typer(killswitch_app, name="killswitch")
+tenant_app.command("flags")(tenant_flags)
+tenant_app.command("rollout")(tenant_rollout)
 
 console = Console()
 err = Console(stderr=True)

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from agents.tracing import flush_traces
 from app.catalog.router import router as catalog_router
 from app.channels.router import router as channels_router
+from app.concierge.router import router as concierge_router
 from app.config import get_settings
 from app.conversations.router import router as conversations_router
 from app.db import dispose_engine, get_engine, session_scope
@@ -24,6 +25,7 @@ from app.errors import error_body, install_error_handlers
 from app.finance.router import router as finance_router
 from app.knowledge.router import router as knowledge_router
 from app.logging import configure_logging
+from app.tenants.router import platform_router
 from app.tenants.router import router as tenants_router
 from app.usage.router import router as usage_router
 
@@ -132,6 +134,8 @@ def create_app() -> FastAPI:
         app.include_router(router)
     app.include_router(usage_router)
     app.include_router(finance_router)
+    app.include_router(concierge_router)
+    app.include_router(platform_router)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

@@ -7,6 +7,7 @@ def load_all_models() -> None:
     """Import all model modules; cheap and idempotent."""
     from app.auth import models as _auth  # noqa: F401
     from app.catalog import models as _catalog  # noqa: F401
+    from app.concierge import models as _concierge  # noqa: F401
     from app.conversations import models as _conversations  # noqa: F401
     from app.knowledge import models as _knowledge  # noqa: F401
     from app.tenants import models as _tenants  # noqa: F401

@@ -9,8 +9,9 @@ from agents.agent_config import AgentConfig
 from app.auth import service as auth_service
 from app.deps import AdminDep, PrincipalDep, SessionDep, TenantDep
 from app.errors import Forbidden
+from app.tenants import features
 from app.tenants import service as tenant_service
-from app.tenants.schemas import TenantCreate, TenantRead, TenantUpdate
+from app.tenants.schemas import KillSwitchRead, KillSwitchUpdate, TenantCreate, TenantRead, TenantUpdate
 
 router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
 
@@ -79,3 +80,20 @@ async def get_agent_config(tenant: TenantDep) -> AgentConfig:
 async def put_agent_config(data: AgentConfig, tenant: TenantDep, session: SessionDep) -> AgentConfig:
     """Replace the AI agent's configuration (validated; unknown models are refused). Takes effect on the next turn."""
     return await tenant_service.replace_agent_config(session, tenant=tenant, config=data)
+
+
+platform_router = APIRouter(prefix="/v1/admin", tags=["platform"])
+
+
+@platform_router.get("/kill-switch", response_model=KillSwitchRead)
+async def get_kill_switch(session: SessionDep, _: AdminDep) -> KillSwitchRead:
+    """The global kill switch (admin key)."""
+    state = await features.get_kill_switch(session)
+    return KillSwitchRead(on=state.on, reason=state.reason, changed_at=state.changed_at)
+
+
+@platform_router.put("/kill-switch", response_model=KillSwitchRead)
+async def put_kill_switch(data: KillSwitchUpdate, session: SessionDep, _: AdminDep) -> KillSwitchRead:
+    """Switch every tenant to the offline agent (on) or back to their flags (off), from the next turn (admin key)."""
+    state = await features.set_kill_switch(session, on=data.on, reason=data.reason)
+    return KillSwitchRead(on=state.on, reason=state.reason, changed_at=state.changed_at)

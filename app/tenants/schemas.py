@@ -6,7 +6,7 @@ import re
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -31,6 +31,39 @@ class FinanceSettings(FinanceTerms):
     min_down_payment_ratio: Decimal = Field(
         default=Decimal("0.10"), ge=0, le=Decimal("0.9"), description="Minimum down payment as a fraction of the price."
     )
+
+
+Feature = Literal["ai_agent", "concierge", "ocr", "calling"]
+FEATURES: tuple[Feature, ...] = ("ai_agent", "concierge", "ocr", "calling")
+
+
+class FeatureRollout(BaseModel):
+    """Who gets a switched-on feature: numbers on the allowlist, plus a stable share of everyone else."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    percentage: int = Field(
+        default=0, ge=0, le=100, description="Share of customers (stable hash of the number); 0 = allowlist only."
+    )
+    allowlist: list[str] = Field(default_factory=list, description="Customer numbers that always get the feature.")
+
+    @field_validator("allowlist")
+    @classmethod
+    def _allowlist(cls, v: list[str]) -> list[str]:
+        from app.concierge.numbers import e164
+
+        return list(dict.fromkeys(e164(n) for n in v))
+
+
+class ConciergeSettings(BaseModel):
+    """The concierge's knobs for one tenant, with the defaults a new tenant gets."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    vendor_daily_cap: int = Field(default=20, ge=1, le=1000, description="Outreach messages per vendor per 24 h.")
+    radius_km: float = Field(default=15.0, gt=0, le=500, description="How far from the customer vendors are asked.")
+    batch_size: int = Field(default=5, ge=1, le=50, description="Vendors asked at once.")
+    reply_timeout_minutes: int = Field(default=120, ge=1, le=10080, description="How long vendors get to answer.")
 
 
 def _check_numbers(v: list[str]) -> list[str]:
@@ -61,6 +94,8 @@ class TenantCreate(BaseModel):
     finance: FinanceSettings = Field(default_factory=FinanceSettings)
     flags: dict[str, bool] = Field(default_factory=dict)
     persona: dict[str, str] = Field(default_factory=dict)
+    rollout: dict[Feature, FeatureRollout] = Field(default_factory=dict)
+    concierge: ConciergeSettings = Field(default_factory=ConciergeSettings)
 
     @field_validator("slug")
     @classmethod
@@ -74,7 +109,7 @@ class TenantCreate(BaseModel):
 
 
 class TenantUpdate(BaseModel):
-    """A partial change; flags are merged key by key, every other field given is replaced."""
+    """A partial change; flags merge key by key and rollout feature by feature, every other field is replaced."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -85,6 +120,8 @@ class TenantUpdate(BaseModel):
     finance: FinanceSettings | None = None
     flags: dict[str, bool] | None = None
     persona: dict[str, str] | None = None
+    rollout: dict[Feature, FeatureRollout] | None = None
+    concierge: ConciergeSettings | None = None
 
     @field_validator("whatsapp_numbers")
     @classmethod
@@ -109,6 +146,25 @@ class TenantRead(BaseModel):
     finance: FinanceSettings
     flags: dict[str, Any]
     persona: dict[str, Any]
+    rollout: dict[Feature, FeatureRollout]
+    concierge: ConciergeSettings
     catalog_version: int
     created_at: datetime
     updated_at: datetime
+
+
+class KillSwitchRead(BaseModel):
+    """The global kill switch."""
+
+    on: bool = Field(description="On: every tenant is answered by the offline agent; concierge, OCR, calling stop.")
+    reason: str | None
+    changed_at: datetime | None
+
+
+class KillSwitchUpdate(BaseModel):
+    """Switch the global kill switch."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    on: bool
+    reason: str | None = Field(default=None, max_length=500)

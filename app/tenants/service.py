@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +14,15 @@ from agents.agent_config import AgentConfig, agent_config
 from agents.agent_config import invalidate as invalidate_agent_config
 from app.errors import Conflict, NotFound
 from app.tenants.models import Tenant, TenantNumber
-from app.tenants.schemas import FinanceSettings, TenantCreate, TenantRead, TenantUpdate
+from app.tenants.schemas import (
+    ConciergeSettings,
+    Feature,
+    FeatureRollout,
+    FinanceSettings,
+    TenantCreate,
+    TenantRead,
+    TenantUpdate,
+)
 from app.textnorm import Language
 
 
@@ -29,6 +38,8 @@ def to_read(tenant: Tenant) -> TenantRead:
         finance=FinanceSettings.model_validate(tenant.finance),
         flags=tenant.flags,
         persona=tenant.persona,
+        rollout=rollout_settings(tenant),
+        concierge=concierge_settings(tenant),
         catalog_version=tenant.catalog_version,
         created_at=tenant.created_at,
         updated_at=tenant.updated_at,
@@ -57,6 +68,8 @@ async def create_tenant(session: AsyncSession, *, data: TenantCreate) -> Tenant:
         finance=data.finance.model_dump(mode="json"),
         flags=dict(data.flags),
         persona=dict(data.persona),
+        rollout={k: v.model_dump(mode="json") for k, v in data.rollout.items()},
+        concierge=data.concierge.model_dump(mode="json"),
         numbers=[TenantNumber(address=n) for n in data.whatsapp_numbers],
     )
     session.add(tenant)
@@ -86,6 +99,10 @@ async def update_tenant(session: AsyncSession, *, tenant: Tenant, data: TenantUp
         tenant.flags = {**tenant.flags, **data.flags}
     if data.persona is not None:
         tenant.persona = dict(data.persona)
+    if data.rollout is not None:
+        tenant.rollout = {**tenant.rollout, **{k: v.model_dump(mode="json") for k, v in data.rollout.items()}}
+    if data.concierge is not None:
+        tenant.concierge = data.concierge.model_dump(mode="json")
     try:
         await session.flush()
     except IntegrityError as exc:  # a concurrent request claimed the same number first
@@ -128,6 +145,19 @@ async def list_tenants(session: AsyncSession) -> list[Tenant]:
 def finance_settings(tenant: Tenant) -> FinanceSettings:
     """The tenant's finance rules, defaults filled in."""
     return FinanceSettings.model_validate(tenant.finance or {})
+
+
+_ROLLOUT: TypeAdapter[dict[Feature, FeatureRollout]] = TypeAdapter(dict[Feature, FeatureRollout])
+
+
+def rollout_settings(tenant: Tenant) -> dict[Feature, FeatureRollout]:
+    """The tenant's per-feature rollout (features without an entry are absent)."""
+    return _ROLLOUT.validate_python(tenant.rollout or {})
+
+
+def concierge_settings(tenant: Tenant) -> ConciergeSettings:
+    """The tenant's concierge knobs, defaults filled in."""
+    return ConciergeSettings.model_validate(tenant.concierge or {})
 
 
 def default_language(tenant: Tenant) -> Language:
