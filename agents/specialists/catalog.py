@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+import pandas as pd
 
 from agents.classify import has_constraints, wants_cheaper, wants_more
 from agents.replies import say
 from agents.state import TurnState
-from app.catalog.search import CarCard, CatalogFilters, card_by_id, format_card, name_key, search_catalog, value_key
+from app.catalog.search import (
+    CarCard,
+    CatalogFilters,
+    CatalogResult,
+    CatalogVocabulary,
+    car_name,
+    card_by_id,
+    format_card,
+    name_key,
+    search_catalog,
+    value_key,
+)
 from app.textnorm import Language, fold
 
 _RELAXED_WORDS: dict[str, dict[Language, str]] = {
@@ -21,6 +35,34 @@ _RELAXED_WORDS: dict[str, dict[Language, str]] = {
     },
     "price_min": {"es": "precio desde ${price_min:,.0f}", "en": "price from ${price_min:,.0f}"},
     "features": {"es": "equipamiento", "en": "features"},
+}
+
+
+# Follow-up wording only this specialist uses (the shared templates live in agents/replies.py).
+_FOLLOW_UP: dict[str, dict[Language, str]] = {
+    "none_cheaper": {
+        "es": "Esos ya son los más económicos que tengo con lo que pediste{wanted}: no hay autos por debajo de "
+        "{floor}. ¿Quieres que busque con otro año, modelo o marca?",
+        "en": "Those are already the most affordable ones I have for what you asked{wanted}: nothing below "
+        "{floor}. Shall I look at another year, model or make?",
+    },
+    "cheaper_relaxed": {
+        "es": "No tengo más baratos que cumplan todo lo que pediste ({why}). Estos son los más cercanos por debajo "
+        "de {floor}:",
+        "en": "Nothing cheaper matches everything you asked for ({why}). These are the closest ones below {floor}:",
+    },
+    "all_shown": {
+        "es": "Ya te mostré todos los autos que cumplen lo que pediste. Estas son las alternativas más cercanas "
+        "({why}):",
+        "en": "I've already shown you every car that matches what you asked for. These are the closest "
+        "alternatives ({why}):",
+    },
+    "all_shown_none": {
+        "es": "Ya te mostré todos los autos que tengo con lo que pediste. ¿Quieres que busque con otro "
+        "presupuesto, año o modelo?",
+        "en": "I've already shown you every car I have for what you asked. Shall I search with a different "
+        "budget, year or model?",
+    },
 }
 
 
@@ -62,7 +104,8 @@ def describe_attributes(card: CarCard, language: Language) -> str:
     for key, value in card.attributes.items():
         if value is None or value == "":
             continue
-        if isinstance(value, str) and value_key(value) in ("si", "no"):
+        # "Sí"/"No" cells read as yes/no in the customer's language; "1" (owners) stays a number.
+        if isinstance(value, str) and not value.strip().isdigit() and value_key(value) in ("si", "no"):
             value = value_key(value) == "si"
         shown = yes if value is True else no if value is False else str(value)
         label = _LABELS[language].get(fold(key).strip().replace(" ", "_")) or key.replace("_", " ").capitalize()
@@ -113,7 +156,15 @@ def _describe(filters: CatalogFilters, language: Language) -> str:
         parts.append(_years(filters, language))
     if filters.km_max is not None:
         parts.append(f"{'con hasta' if es else 'with up to'} {filters.km_max:,} km")
-    parts.extend(str(v).lower() for v in filters.features.values())
+    for column, value in filters.features.items():
+        key = value_key(value)
+        label = (_LABELS[language].get(fold(column).strip().replace(" ", "_")) or column.replace("_", " ")).lower()
+        if key == "si":
+            parts.append(f"{'con' if es else 'with'} {label}")
+        elif key == "no":
+            parts.append(f"{'sin' if es else 'without'} {label}")
+        else:
+            parts.append(str(value).lower())
     return ", ".join(parts)
 
 
@@ -127,6 +178,76 @@ def _refers_to(filters: CatalogFilters, car: dict[str, Any]) -> bool:
     return same_make and same_model and not has_constraints(rest)
 
 
+# "el rojo", "la de 2012", "the automatic one": pointing at a car by what it is, not by its position.
+_POINTER = re.compile(r"^(?:.*\b(?:el|la|ese|esa|este|esta|aquel|aquella|the|that|this)\b.*|.*\bone\b.*)$")
+
+
+def _detail(card: CarCard, position: int, memory: dict[str, Any], language: Language) -> dict[str, Any]:
+    memory["focus"] = card.stock_id
+    reply = say(
+        "catalog_detail",
+        language,
+        card=format_card(card, position, language),
+        details=describe_attributes(card, language),
+    )
+    return {"agent": "catalog", "reply": reply, "items": [card.stock_id], "memory": memory}
+
+
+def _pick_shown(
+    text: str, filters: CatalogFilters, shown: list[dict[str, Any]], frame: pd.DataFrame, vocabulary: CatalogVocabulary
+) -> int | None:
+    """Index of the one shown car that ``filters`` describe ("el rojo", "the 2012 one"), else None."""
+    if not shown or not _POINTER.match(fold(text)) or filters.sort != "relevance":
+        return None
+    if filters.price_min is not None or filters.price_max is not None or filters.km_max is not None:
+        return None
+    if not (filters.features or filters.year_min is not None or filters.make or filters.model):
+        return None
+    ids = [str(car["stock_id"]) for car in shown]
+    subset = frame[frame["stock_id"].isin(ids)]
+    result = search_catalog(subset, filters.model_copy(update={"limit": 1, "exclude_ids": []}), vocabulary)
+    if result.relaxed or result.total != 1 or result.unknown_features:
+        return None
+    return ids.index(result.items[0].stock_id)
+
+
+def _cheaper(
+    base: CatalogFilters,
+    shown: list[dict[str, Any]],
+    frame: pd.DataFrame,
+    vocabulary: CatalogVocabulary,
+    memory: dict[str, Any],
+    language: Language,
+) -> dict[str, Any]:
+    """Cars cheaper than every car shown; the cap is never widened, and "none cheaper" is said plainly."""
+    floor = min(float(c["price"]) for c in shown)
+    # The customer's lower bound gave way to "cheaper"; the shown cars' price is now the ceiling.
+    filters = base.model_copy(
+        update={"price_max": round(floor - 0.01, 2), "price_min": None, "sort": "price_desc", "exclude_ids": []}
+    )
+    result = search_catalog(frame, filters, vocabulary, widen_price=False)
+    floor_text = f"${floor:,.0f}"
+    if not result.items:
+        described = _describe(base.model_copy(update={"price_min": None, "price_max": None}), language)
+        name = car_name(base.make, base.model) if base.make and base.model else base.make or base.model
+        wanted = ", ".join(p for p in (name, described) if p)
+        reply = _FOLLOW_UP["none_cheaper"][language].format(wanted=f" ({wanted})" if wanted else "", floor=floor_text)
+        return {"agent": "catalog", "reply": reply, "memory": memory}
+    if result.relaxed:
+        header = _FOLLOW_UP["cheaper_relaxed"][language].format(
+            why=_relaxed_reason(result.relaxed, filters, language), floor=floor_text
+        )
+    else:
+        header = _found_header(result, language)
+    return _listing(result.items, header, filters, memory, language)
+
+
+def _found_header(result: CatalogResult, language: Language) -> str:
+    shown_count = len(result.items)
+    key = "one" if result.total == 1 else "all" if result.total == shown_count else "some"
+    return say(f"catalog_header_{key}", language, total=result.total, shown=shown_count)
+
+
 def answer_catalog(state: TurnState) -> dict[str, Any]:
     """Cards for the matching cars, or the details of a car the customer points at."""
     language = state["language"]
@@ -135,49 +256,57 @@ def answer_catalog(state: TurnState) -> dict[str, Any]:
     shown: list[dict[str, Any]] = memory.get("shown", [])
     text = state["text"]
     filters = classification.filters
+    frame = state["catalog"].frame
+    vocabulary = state["catalog"].vocabulary
 
     if classification.reference is not None and _refers_to(filters, shown[classification.reference]):
         car = shown[classification.reference]
-        card = card_by_id(state["catalog"].frame, car["stock_id"])
+        card = card_by_id(frame, car["stock_id"])
         if card is None:
             return {"agent": "catalog", "reply": say("catalog_no_reference", language)}
-        memory["focus"] = card.stock_id
-        reply = say(
-            "catalog_detail",
-            language,
-            card=format_card(
-                card, classification.reference + 1 if classification.reference >= 0 else len(shown), language
-            ),
-            details=describe_attributes(card, language),
-        )
-        return {"agent": "catalog", "reply": reply, "items": [card.stock_id], "memory": memory}
+        position = classification.reference + 1 if classification.reference >= 0 else len(shown)
+        return _detail(card, position, memory, language)
 
     last = memory.get("last_filters")
+    if classification.reference is None and not (last and shown and (wants_cheaper(text) or wants_more(text))):
+        picked = _pick_shown(text, filters, shown, frame, vocabulary)
+        if picked is not None:
+            card = card_by_id(frame, shown[picked]["stock_id"])
+            if card is not None:
+                return _detail(card, picked + 1, memory, language)
+
+    more = False
     if last and shown and wants_cheaper(text):
-        base = CatalogFilters.model_validate(last)
-        cap = min(float(c["price"]) for c in shown) - 1
-        filters = base.model_copy(update={"price_max": cap, "sort": "price_desc", "exclude_ids": []})
-    elif last and shown and wants_more(text):
+        return _cheaper(CatalogFilters.model_validate(last), shown, frame, vocabulary, memory, language)
+    if last and shown and wants_more(text):
         base = CatalogFilters.model_validate(last)
         excluded = list(dict.fromkeys([*base.exclude_ids, *[c["stock_id"] for c in shown]]))
         filters = base.model_copy(update={"exclude_ids": excluded})
+        more = True
     elif last and shown and filters.sort != "relevance" and not has_constraints(filters):
         # "el más barato" / "the newest" right after a list: the same search, in that order.
         base = CatalogFilters.model_validate(last)
         filters = base.model_copy(update={"sort": filters.sort, "limit": filters.limit, "exclude_ids": []})
 
-    frame = state["catalog"].frame
-    result = search_catalog(frame, filters)
+    result = search_catalog(frame, filters, vocabulary)
+    if more and memory.get("last_exact", True) and (result.relaxed or not result.items):
+        # "otros" after every match was shown: say so instead of presenting alternatives as matches.
+        if not result.items:
+            return {"agent": "catalog", "reply": _FOLLOW_UP["all_shown_none"][language], "memory": memory}
+        why = _relaxed_reason(result.relaxed, filters, language)
+        return _listing(result.items, _FOLLOW_UP["all_shown"][language].format(why=why), filters, memory, language)
     if not result.items and filters.price_max is not None:
         # Over budget even after relaxing: say so and show the most affordable cars that fit the rest.
-        cheapest = search_catalog(frame, filters.model_copy(update={"price_max": None, "sort": "price_asc"}))
+        cheapest = search_catalog(
+            frame, filters.model_copy(update={"price_max": None, "sort": "price_asc"}), vocabulary
+        )
         if cheapest.items:
             header = say("catalog_over_budget", language, budget=f"${filters.price_max:,.0f}")
-            return _listing(cheapest.items, header, filters, memory, language)
+            return _listing(cheapest.items, header, filters, memory, language, exact=False)
     if not result.items:
         return {"agent": "catalog", "reply": say("catalog_empty", language)}
     if "make" in result.relaxed and filters.make:
-        if state["catalog"].vocabulary.match_make(filters.make) is None:
+        if vocabulary.match_make(filters.make) is None:
             header = say("catalog_no_make", language, make=filters.make)
         else:  # the make is in stock, just not within the rest of the request
             wanted = " ".join(p for p in (filters.make, filters.model, _describe(filters, language)) if p)
@@ -185,19 +314,24 @@ def answer_catalog(state: TurnState) -> dict[str, Any]:
     elif result.relaxed:
         header = say("catalog_relaxed", language, why=_relaxed_reason(result.relaxed, filters, language))
     else:
-        shown_count = len(result.items)
-        key = "one" if result.total == 1 else "all" if result.total == shown_count else "some"
-        header = say(f"catalog_header_{key}", language, total=result.total, shown=shown_count)
-    return _listing(result.items, header, filters, memory, language)
+        header = _found_header(result, language)
+    return _listing(result.items, header, filters, memory, language, exact=not result.relaxed)
 
 
 def _listing(
-    items: list[CarCard], header: str, filters: CatalogFilters, memory: dict[str, Any], language: Language
+    items: list[CarCard],
+    header: str,
+    filters: CatalogFilters,
+    memory: dict[str, Any],
+    language: Language,
+    *,
+    exact: bool = True,
 ) -> dict[str, Any]:
     """Cards under ``header``, remembered so the next turn can point at them."""
     cards = [format_card(card, i + 1, language) for i, card in enumerate(items)]
     memory["shown"] = [shown_entry(c) for c in items]
     memory["last_filters"] = filters.model_dump(mode="json")
+    memory["last_exact"] = exact
     memory.pop("focus", None)
     reply = "\n".join([header, *cards, say("catalog_footer", language)])
     return {"agent": "catalog", "reply": reply, "items": [c.stock_id for c in items], "memory": memory}

@@ -34,7 +34,7 @@ _AMOUNT = re.compile(
     r"|\d{1,3}(?:\.\d{3})+(?:,\d{1,2})?(?!\d)"  # 250.000 / 250.000,00
     r"|\d{1,3}(?: \d{3})+(?![\d.,]\d)"  # 250 000
     r"|\d+(?:[.,]\d{1,2}(?!\d))?(?!\d))"  # 250 / 1.2 / 1,5
-    r"(?:\s*(?P<unit>millones|millon|mdp|mil|k|m)(?![a-zñ]))?"
+    r"(?:\s*(?P<unit>millones|millon|mdp|mil|thousand|grand|k|m)(?![a-zñ]))?"
     r"(?:\s*(?P<tail>pesos|mxn|usd|dolares|dlls|kilometros|kilometraje|kms|km|millas|miles)(?![a-zñ]))?"
 )
 
@@ -84,12 +84,14 @@ _LIMIT = re.compile(
     r"(?<![0-9.,])(?P<n>\d{1,2})\s+(?:opciones|carros|autos|coches|options|cars|resultados|results|modelos)\b"
 )
 
+_SORT_BY = r"\b(?:ordena\w*|acomoda\w*|sort\w*|order\w*|arrange\w*)\s+(?:\w+\s+)?(?:por|by)\s+(?:el\s+|la\s+|the\s+)?"
 _SORT_RULES: tuple[tuple[SortOrder, re.Pattern[str]], ...] = (
     (
         "km_asc",
         re.compile(
             r"\b(?:menos (?:km|kms|kilometros|kilometraje|millas|recorrido)|menor kilometraje|lowest mileage"
             r"|least mileage|lowest km|fewest (?:miles|km|kilometers)|less mileage)\b"
+            rf"|{_SORT_BY}(?:kilometraje|km|kms|kilometros|mileage|millas|miles)\b"
         ),
     ),
     (
@@ -101,11 +103,15 @@ _SORT_RULES: tuple[tuple[SortOrder, re.Pattern[str]], ...] = (
         re.compile(
             r"\b(?:mas barat[oa]s?|barat[oa]s?|mas economic[oa]s?|economic[oa]s?|cheapest|cheaper|cheap"
             r"|lowest price|menor precio|precio mas bajo|inexpensive|affordable)\b"
+            rf"|{_SORT_BY}(?:precio|price|costo|cost)\b"
         ),
     ),
     (
         "year_desc",
-        re.compile(r"\b(?:mas nuev[oa]s?|mas recientes?|recientes?|newest|latest|most recent|ultimos? modelos?)\b"),
+        re.compile(
+            r"\b(?:mas nuev[oa]s?|mas recientes?|recientes?|newest|latest|most recent|ultimos? modelos?)\b"
+            rf"|{_SORT_BY}(?:a[nñ]os?|modelo|year|model year)\b"
+        ),
     ),
 )
 _LOW_MILEAGE = re.compile(
@@ -307,6 +313,7 @@ _FEATURE_RULES: tuple[_FeatureRule, ...] = (
     _FeatureRule(re.compile(r"\b(?:minivans?|vans?)\b"), _BODY, ("minivan", "van"), "Minivan"),
     _FeatureRule(re.compile(r"\b(?:convertibles?|descapotables?)\b"), _BODY, ("convertible",), "Convertible"),
 )
+_FLAG_CUTOFF = 85.0
 _NEGATION = re.compile(r"(?<![a-zñ])(?:sin|without|no|not)\s+(?:[a-zñ]+\s+)?$")
 
 
@@ -348,7 +355,7 @@ def _number(raw: str) -> float:
 
 
 def _multiplier(unit: str | None, base: float) -> float:
-    if unit in ("k", "mil"):
+    if unit in ("k", "mil", "thousand", "grand"):
         return 1_000.0
     if unit in ("millones", "millon", "mdp"):
         return 1_000_000.0
@@ -622,7 +629,52 @@ def _features(t: str, vocabulary: CatalogVocabulary) -> dict[str, str]:
             wanted[column] = value
     for column in conflicting:
         wanted.pop(column, None)
+    for column, value in _catalog_features(t, vocabulary).items():
+        if column not in wanted and column not in conflicting:
+            wanted[column] = value
     return wanted
+
+
+def _catalog_features(t: str, vocabulary: CatalogVocabulary) -> dict[str, str]:
+    """Features named by the catalog's own columns: a value ("rojo", "gris plata") or a yes/no column ("gps")."""
+    if not vocabulary.value_words and not vocabulary.flag_words:
+        return {}
+    tokens = list(_TOKEN.finditer(t))
+    found: dict[str, set[str]] = {}
+    i = 0
+    while i < len(tokens):
+        step = 1
+        for n in (3, 2, 1):
+            group = tokens[i : i + n]
+            if len(group) < n:
+                continue
+            key = "".join(m.group(0) for m in group)
+            if n > 1 and any(m.group(0) in STOPWORDS for m in group):
+                continue
+            column, value = _feature_word(key, vocabulary, t, group[0].start())
+            if column is not None and value is not None:
+                found.setdefault(column, set()).add(value)
+                step = n
+                break
+        i += step
+    # "rojo o blanco": the customer does not mind, so neither value is a filter.
+    return {column: next(iter(values)) for column, values in found.items() if len(values) == 1}
+
+
+def _feature_word(key: str, vocabulary: CatalogVocabulary, t: str, start: int) -> tuple[str | None, str | None]:
+    hit = vocabulary.value_words.get(key)
+    if hit is not None:
+        return hit
+    column = vocabulary.flag_words.get(key)
+    if column is None and len(key) >= 5 and key.isalpha() and key not in STOPWORDS and vocabulary.flag_words:
+        # "blutooth", "carplai": a misspelt yes/no column name.
+        near = process.extractOne(key, list(vocabulary.flag_words), scorer=fuzz.ratio, score_cutoff=_FLAG_CUTOFF)
+        column = vocabulary.flag_words[near[0]] if near is not None else None
+    if column is None:
+        return None, None
+    if _NEGATION.search(t[:start]):
+        return column, vocabulary.feature_value(column, "no", "No")
+    return column, vocabulary.feature_value(column, "si", "Sí")
 
 
 def _sort(t: str) -> SortOrder:

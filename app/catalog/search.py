@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -20,12 +21,15 @@ SortOrder = Literal["relevance", "price_asc", "price_desc", "year_desc", "km_asc
 
 CORE_COLUMNS: tuple[str, ...] = ("stock_id", "make", "model", "year", "price", "km", "version")
 KEY_SUFFIX = "__key"
-ATTRS_KEY = "catalog_attributes"
 
 # Relaxed budgets may exceed the customer's price_max by at most this factor.
 PRICE_RELAX_FACTOR = 1.15
 
 FUZZY_CUTOFF = 85.0
+# Columns with more distinct values than this are free text (notes, VINs), not features to match.
+MAX_DESCRIPTIVE_VALUES = 60
+# Value words that are everyday Spanish too ("vino" = came, "plata" = money): only whole values count.
+AMBIGUOUS_VALUE_WORDS: frozenset[str] = frozenset({"vino", "plata", "arena", "oro"})
 # Fuzzy matching only between reasonably long strings: short words ("the", "mas", "auto")
 # are too close to short brand names for edit distance to mean anything.
 FUZZY_MIN_TOKEN = 4
@@ -413,9 +417,6 @@ def _key_categorical(values: pd.Series, key_fn: Any) -> pd.Categorical:
 
 def attribute_columns(df: pd.DataFrame) -> list[str]:
     """Extra (attribute) columns of a catalog frame, in catalog order."""
-    stored = df.attrs.get(ATTRS_KEY)
-    if isinstance(stored, list):
-        return [str(c) for c in stored if c in df.columns]
     helpers = {"make_key", "model_key"}
     return [
         str(c) for c in df.columns if c not in CORE_COLUMNS and c not in helpers and not str(c).endswith(KEY_SUFFIX)
@@ -470,7 +471,6 @@ def build_catalog_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     df["model_key"] = _key_categorical(df["model"], name_key)
     for column in attr_names.values():
         df[column + KEY_SUFFIX] = _key_categorical(df[column], value_key)
-    df.attrs[ATTRS_KEY] = list(attr_names.values())
     return df
 
 
@@ -492,6 +492,10 @@ class CatalogVocabulary:
     model_makes: dict[str, list[str]] = field(default_factory=dict)
     attribute_columns: dict[str, str] = field(default_factory=dict)
     attribute_values: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Words naming a value of a descriptive column ("rojo" -> ("color", "Rojo")) and the names of
+    # yes/no columns ("gps" -> "gps"): features come from the dealer's own columns, not a fixed list.
+    value_words: dict[str, tuple[str, str]] = field(default_factory=dict)
+    flag_words: dict[str, str] = field(default_factory=dict)
     _make_choices: list[str] = field(default_factory=list)
     _free_model_choices: list[str] = field(default_factory=list)
 
@@ -528,12 +532,53 @@ class CatalogVocabulary:
                 for code, row in zip(uniq, first_rows, strict=True)
                 if key_cats[code]
             }
+        vocab._index_feature_words()
         make_choices = set(vocab.makes) | {a for a, target in MAKE_ALIASES.items() if target in vocab.makes}
         vocab._make_choices = sorted(k for k in make_choices if len(k) >= FUZZY_MIN_CANDIDATE)
         vocab._free_model_choices = sorted(
             k for k in vocab.model_makes if len(k) >= FUZZY_MIN_CANDIDATE and k.isalpha() and not _needs_make_context(k)
         )
         return vocab
+
+    def _index_feature_words(self) -> None:
+        names = set(self.makes) | set(self.model_makes) | set(MAKE_ALIASES) | set(MODEL_ALIASES)
+        exact: dict[str, set[tuple[str, str]]] = {}
+        partial: dict[str, set[tuple[str, str]]] = {}
+        for column, values in self.attribute_values.items():
+            keys = set(values)
+            if not keys or len(keys) > MAX_DESCRIPTIVE_VALUES:
+                continue
+            if keys <= {"si", "no"}:
+                for phrase in (column, column.replace("_", " ")):
+                    key = name_key(phrase)
+                    if len(key) >= 2 and key not in STOPWORDS and key not in names:
+                        self.flag_words.setdefault(key, column)
+                continue
+            if all(k.isdigit() for k in keys):
+                continue  # counts ("owners": 1, 2, 3) are not something customers name in words
+            for key, display in values.items():
+                if key in ("si", "no") or key.isdigit():
+                    continue
+                for form in _word_forms(key):
+                    if key not in AMBIGUOUS_VALUE_WORDS:
+                        exact.setdefault(form, set()).add((column, display))
+                    # "color vino", "transmisión manual": the column's name makes any value unambiguous.
+                    exact.setdefault(name_key(column) + form, set()).add((column, display))
+                words = [w for w in re.findall(r"[a-z0-9ñ]+", fold(display)) if len(w) >= 3]
+                if len(words) > 1:
+                    for word in words:
+                        if word in AMBIGUOUS_VALUE_WORDS:
+                            continue
+                        for form in _word_forms(word):
+                            # The word itself as the value: search matches every value containing it.
+                            partial.setdefault(form, set()).add((column, word.capitalize()))
+        for word, hits in partial.items():
+            if word not in exact and len({column for column, _ in hits}) == 1:
+                exact[word] = {(next(iter(hits))[0], _shortest_word(hits))}
+        for word, hits in exact.items():
+            # A word naming values of two columns, or a make, model or everyday word, is evidence of neither.
+            if len(hits) == 1 and len(word) >= 3 and word not in STOPWORDS and word not in names:
+                self.value_words[word] = next(iter(hits))
 
     def match_make(self, token_or_phrase: str) -> str | None:
         """Catalog make for a word or phrase ("vw", "toyta", "Mercedes Benz"), else None."""
@@ -739,6 +784,56 @@ def _fuzzy_ok(key: str) -> bool:
     return len(key) >= FUZZY_MIN_TOKEN and key.isalpha() and key not in STOPWORDS
 
 
+# Colour names across the two languages, so "red" finds "Rojo" and "blanco" finds "White".
+_COLOUR_PAIRS: tuple[tuple[str, str], ...] = (
+    ("rojo", "red"),
+    ("blanco", "white"),
+    ("negro", "black"),
+    ("gris", "gray"),
+    ("gris", "grey"),
+    ("plata", "silver"),
+    ("azul", "blue"),
+    ("verde", "green"),
+    ("amarillo", "yellow"),
+    ("naranja", "orange"),
+    ("cafe", "brown"),
+    ("dorado", "gold"),
+    ("beige", "beige"),
+    ("morado", "purple"),
+    ("vino", "burgundy"),
+)
+_TRANSLATIONS: dict[str, set[str]] = {}
+for _es, _en in _COLOUR_PAIRS:
+    _TRANSLATIONS.setdefault(_es, set()).add(_en)
+    _TRANSLATIONS.setdefault(_en, set()).add(_es)
+
+
+def _inflections(key: str) -> set[str]:
+    """Spanish/English forms of a value word: "rojo" -> rojo, roja, rojos, rojas; "azul" -> azules."""
+    forms = {key}
+    if key.isalpha():
+        if key[-1] in "oa":
+            stem = key[:-1]
+            forms |= {stem + "o", stem + "a", stem + "os", stem + "as"}
+        elif key[-1] in "lrnzd":
+            forms |= {key + "es", key + "s"}
+        else:
+            forms.add(key + "s")
+    return forms
+
+
+def _word_forms(key: str) -> set[str]:
+    """A value word's inflections and its translation ("rojo" -> roja, rojos, red, reds...)."""
+    forms = _inflections(key)
+    for other in _TRANSLATIONS.get(key, ()):
+        forms |= {other, other + "s"}
+    return forms
+
+
+def _shortest_word(hits: set[tuple[str, str]]) -> str:
+    return min((value for _, value in hits), key=lambda v: (len(v), v))
+
+
 def split_make_digits(tokens: Sequence[str], vocab: CatalogVocabulary) -> list[str]:
     """Split "mazda3" into "mazda", "3" when the letters are a make; "cx5" stays whole."""
     out: list[str] = []
@@ -754,16 +849,120 @@ def split_make_digits(tokens: Sequence[str], vocab: CatalogVocabulary) -> list[s
 # --------------------------------------------------------------------------- search
 
 
-def _eq_mask(df: pd.DataFrame, column: str, key: str) -> npt.NDArray[np.bool_]:
-    return np.asarray(df[column] == key, dtype=bool)
+@dataclass(frozen=True)
+class _Columns:
+    """A catalog frame's columns as plain numpy arrays, made once per frame: searches never touch pandas."""
+
+    n: int
+    stock_id: npt.NDArray[np.object_]
+    make: npt.NDArray[np.object_]
+    model: npt.NDArray[np.object_]
+    version: npt.NDArray[np.object_]
+    year: npt.NDArray[np.int64]
+    year_f: npt.NDArray[np.float64]
+    price: npt.NDArray[np.float64]
+    km: npt.NDArray[np.float64]  # NaN when unknown
+    km_filled: npt.NDArray[np.float64]  # +inf when unknown: never within a km limit, last in km order
+    make_codes: npt.NDArray[np.int64]
+    make_index: dict[str, int]
+    model_codes: npt.NDArray[np.int64]
+    model_index: dict[str, int]
+    attributes: list[str]
+    by_key: dict[str, str]
+    raw: dict[str, npt.NDArray[np.object_]]
+    codes: dict[str, npt.NDArray[np.int64]]
+    index: dict[str, dict[str, int]]
+    position: dict[str, int]
 
 
-def _canonicalise(df: pd.DataFrame, filters: CatalogFilters, vocabulary: CatalogVocabulary | None) -> CatalogFilters:
+_COLUMNS: dict[int, tuple[weakref.ref[pd.DataFrame], _Columns]] = {}
+
+
+def _categorical(series: pd.Series) -> tuple[npt.NDArray[np.int64], dict[str, int]]:
+    codes: npt.NDArray[np.int64] = np.asarray(series.cat.codes.to_numpy(), dtype=np.int64)
+    return codes, {str(c): i for i, c in enumerate(series.cat.categories)}
+
+
+def _columns(df: pd.DataFrame) -> _Columns:
+    """The arrays of ``df`` (cached while the frame lives; catalog frames are not modified after building)."""
+    cached = _COLUMNS.get(id(df))
+    if cached is not None and cached[0]() is df and cached[1].n == len(df):
+        return cached[1]
+    km = df["km"].to_numpy(dtype="float64", na_value=np.nan)
+    year = df["year"].to_numpy(dtype="int64")
+    make_codes, make_index = _categorical(df["make_key"])
+    model_codes, model_index = _categorical(df["model_key"])
+    attributes = attribute_columns(df)
+    codes: dict[str, npt.NDArray[np.int64]] = {}
+    index: dict[str, dict[str, int]] = {}
+    for column in attributes:
+        codes[column], index[column] = _categorical(df[column + KEY_SUFFIX])
+    stock_id = df["stock_id"].to_numpy(dtype=object)
+    columns = _Columns(
+        n=len(df),
+        stock_id=stock_id,
+        make=df["make"].to_numpy(dtype=object),
+        model=df["model"].to_numpy(dtype=object),
+        version=df["version"].to_numpy(dtype=object),
+        year=year,
+        year_f=year.astype("float64"),
+        price=df["price"].to_numpy(dtype="float64"),
+        km=km,
+        km_filled=np.nan_to_num(km, nan=np.inf),
+        make_codes=make_codes,
+        make_index=make_index,
+        model_codes=model_codes,
+        model_index=model_index,
+        attributes=attributes,
+        by_key={name_key(c): c for c in attributes},
+        raw={c: df[c].to_numpy(dtype=object) for c in attributes},
+        codes=codes,
+        index=index,
+        position={str(sid): i for i, sid in enumerate(stock_id)},
+    )
+    key = id(df)
+    _COLUMNS[key] = (weakref.ref(df), columns)
+    weakref.finalize(df, _COLUMNS.pop, key, None)
+    return columns
+
+
+def _code_mask(codes: npt.NDArray[np.int64], index: Mapping[str, int], key: str) -> npt.NDArray[np.bool_]:
+    """Rows whose categorical key equals ``key``: one integer comparison."""
+    code = index.get(key)
+    if code is None:
+        return np.zeros(codes.shape, dtype=bool)
+    return np.asarray(codes == code, dtype=bool)
+
+
+def _has_words(display: str, words: set[str]) -> bool:
+    """Whether every word (in any of its forms) is a word of ``display``: "gris" in "Gris Plata"."""
+    value_words = [_inflections(v) for v in re.findall(r"[a-z0-9ñ]+", fold(display))]
+    return all(any(_inflections(w) & forms for forms in value_words) for w in words)
+
+
+def _feature_mask(
+    cols: _Columns, column: str, wanted: str, vocabulary: CatalogVocabulary | None
+) -> npt.NDArray[np.bool_]:
+    """Rows whose ``column`` has the wanted value; a word of a value ("gris") matches every value with it."""
+    wanted_key = value_key(wanted)
+    index = cols.index[column]
+    if wanted_key in index or wanted_key in ("si", "no"):
+        return _code_mask(cols.codes[column], index, wanted_key)
+    words = set(re.findall(r"[a-z0-9ñ]+", fold(wanted)))
+    if vocabulary is not None and column in vocabulary.attribute_values:
+        displays = vocabulary.attribute_values[column]
+    else:
+        displays = {value_key(v): str(v) for v in pd.unique(cols.raw[column]) if _text_or_none(v)}
+    matching = [index[key] for key, display in displays.items() if key in index and _has_words(display, words)]
+    return np.isin(cols.codes[column], np.asarray(matching, dtype=np.int64))
+
+
+def _canonicalise(
+    df: pd.DataFrame, cols: _Columns, filters: CatalogFilters, vocabulary: CatalogVocabulary | None
+) -> CatalogFilters:
     """Map free-form make/model (from an LLM) onto catalog names; cheap when already canonical."""
-    make_cats = set(df["make_key"].cat.categories)
-    model_cats = set(df["model_key"].cat.categories)
-    make_ok = filters.make is None or name_key(filters.make) in make_cats
-    model_ok = filters.model is None or name_key(filters.model) in model_cats
+    make_ok = filters.make is None or name_key(filters.make) in cols.make_index
+    model_ok = filters.model is None or name_key(filters.model) in cols.model_index
     if make_ok and model_ok:
         return filters
     vocab = vocabulary or CatalogVocabulary.from_frame(df)
@@ -772,7 +971,7 @@ def _canonicalise(df: pd.DataFrame, filters: CatalogFilters, vocabulary: Catalog
     if not make_ok and make is not None:
         make = vocab.match_make(make) or make
     if model is not None and not model_ok:
-        hit = vocab.match_model(model, make if make is not None and name_key(make) in make_cats else None)
+        hit = vocab.match_model(model, make if make is not None and name_key(make) in cols.make_index else None)
         if hit is None and make is not None:
             hit = vocab.match_model(f"{make} {model}")
         if hit is not None:
@@ -819,42 +1018,43 @@ def _resolve_column(name: str, by_key: Mapping[str, str]) -> str | None:
 
 
 def search_catalog(
-    df: pd.DataFrame, filters: CatalogFilters, vocabulary: CatalogVocabulary | None = None
+    df: pd.DataFrame,
+    filters: CatalogFilters,
+    vocabulary: CatalogVocabulary | None = None,
+    *,
+    widen_price: bool = True,
 ) -> CatalogResult:
-    """Filter, rank and cut the catalog; when nothing matches, relax year, km, model, price (+15%), make."""
-    filters = _canonicalise(df, filters, vocabulary)
-    n = len(df)
-    year = df["year"].to_numpy(dtype="int64")
-    price = df["price"].to_numpy(dtype="float64")
-    km = df["km"].to_numpy(dtype="float64", na_value=np.nan)
+    """Filter, rank and cut the catalog; when nothing matches, relax year, km, model, price (+15%), make.
 
-    base = np.ones(n, dtype=bool)
+    ``widen_price=False`` keeps the price range a hard limit ("cheaper than these" must not show dearer cars).
+    """
+    cols = _columns(df)
+    filters = _canonicalise(df, cols, filters, vocabulary)
+    base = np.ones(cols.n, dtype=bool)
     if filters.exclude_ids:
-        base &= ~np.asarray(df["stock_id"].isin(filters.exclude_ids), dtype=bool)
+        excluded = [cols.position[i] for i in filters.exclude_ids if i in cols.position]
+        base[excluded] = False
     unknown: list[str] = []
-    columns = attribute_columns(df)
-    by_key = {name_key(c): c for c in columns}
     for name, wanted in filters.features.items():
-        column = name if name in columns else _resolve_column(name, by_key)
+        column = name if name in cols.index else _resolve_column(name, cols.by_key)
         if column is None:
             unknown.append(name)
             continue
-        wanted_key = value_key(wanted)
-        if wanted_key:
-            base &= _eq_mask(df, column + KEY_SUFFIX, wanted_key)
+        if value_key(wanted):
+            base &= _feature_mask(cols, column, wanted, vocabulary)
 
     masks = _Masks(
         base=base,
-        make=_eq_mask(df, "make_key", name_key(filters.make)) if filters.make else None,
-        model=_eq_mask(df, "model_key", name_key(filters.model)) if filters.model else None,
-        year=_range_mask(year.astype("float64"), filters.year_min, filters.year_max),
-        km=(np.nan_to_num(km, nan=np.inf) <= filters.km_max) if filters.km_max is not None else None,
+        make=_code_mask(cols.make_codes, cols.make_index, name_key(filters.make)) if filters.make else None,
+        model=_code_mask(cols.model_codes, cols.model_index, name_key(filters.model)) if filters.model else None,
+        year=_range_mask(cols.year_f, filters.year_min, filters.year_max),
+        km=(cols.km_filled <= filters.km_max) if filters.km_max is not None else None,
     )
 
     matched: npt.NDArray[np.bool_] | None = None
     applied = filters
     relaxed: list[str] = []
-    for state, names, mask in _relaxation_states(df, filters, masks, price):
+    for state, names, mask in _relaxation_states(cols, filters, masks, widen_price=widen_price):
         if mask.any():
             matched, applied, relaxed = mask, state, names
             break
@@ -863,43 +1063,36 @@ def search_catalog(
 
     idx = np.flatnonzero(matched)
     # A filter dropped on the way that every match still meets was not really relaxed.
-    relaxed = [name for name in relaxed if not _still_met(df, filters, name, idx, year, price, km)]
-    top = idx[_top_positions(filters, applied.sort, year[idx], price[idx], km[idx], filters.limit)]
-    items = [_card(df, int(i), columns) for i in top]
+    relaxed = [name for name in relaxed if not _still_met(cols, filters, name, idx)]
+    top = idx[_top_positions(filters, applied.sort, cols, idx, filters.limit)]
+    items = [_card(cols, int(i)) for i in top]
     return CatalogResult(items=items, total=int(idx.size), relaxed=relaxed, unknown_features=unknown, applied=applied)
 
 
-def _still_met(
-    df: pd.DataFrame,
-    f: CatalogFilters,
-    name: str,
-    idx: npt.NDArray[np.intp],
-    year: npt.NDArray[np.int64],
-    price: npt.NDArray[np.float64],
-    km: npt.NDArray[np.float64],
-) -> bool:
+def _still_met(cols: _Columns, f: CatalogFilters, name: str, idx: npt.NDArray[np.intp]) -> bool:
     """Whether all rows ``idx`` satisfy the original filter ``name``."""
     if name == "year_min" and f.year_min is not None:
-        return bool((year[idx] >= f.year_min).all())
+        return bool((cols.year[idx] >= f.year_min).all())
     if name == "year_max" and f.year_max is not None:
-        return bool((year[idx] <= f.year_max).all())
+        return bool((cols.year[idx] <= f.year_max).all())
     if name == "km_max" and f.km_max is not None:
-        return bool((np.nan_to_num(km[idx], nan=np.inf) <= f.km_max).all())
+        return bool((cols.km_filled[idx] <= f.km_max).all())
     if name == "price_max" and f.price_max is not None:
-        return bool((price[idx] <= f.price_max).all())
+        return bool((cols.price[idx] <= f.price_max).all())
     if name == "price_min" and f.price_min is not None:
-        return bool((price[idx] >= f.price_min).all())
-    if name in ("make", "model"):
-        value = f.make if name == "make" else f.model
-        keys = df[f"{name}_key"].to_numpy(dtype=object)[idx]
-        return value is not None and bool((keys == name_key(value)).all())
+        return bool((cols.price[idx] >= f.price_min).all())
+    if name == "make" and f.make is not None:
+        return bool(_code_mask(cols.make_codes[idx], cols.make_index, name_key(f.make)).all())
+    if name == "model" and f.model is not None:
+        return bool(_code_mask(cols.model_codes[idx], cols.model_index, name_key(f.model)).all())
     return False
 
 
 def _relaxation_states(
-    df: pd.DataFrame, f: CatalogFilters, m: _Masks, price: npt.NDArray[np.float64]
+    cols: _Columns, f: CatalogFilters, m: _Masks, *, widen_price: bool
 ) -> Iterable[tuple[CatalogFilters, list[str], npt.NDArray[np.bool_]]]:
     """Exact filters first, then: year, km, model (keeping make), price +15%, make."""
+    price = cols.price
     exact_price = _range_mask(price, f.price_min, f.price_max)
     yield f, [], _and(m.base, m.make, m.model, m.year, m.km, exact_price)
 
@@ -922,15 +1115,17 @@ def _relaxation_states(
         model_mask = None
         if make_mask is None:
             # A model alone implies its make: offer the same brand before anything else.
-            owners = df.loc[m.model, "make"]
-            if len(owners):
-                make = str(owners.iloc[0])
-                update["make"] = make
-                make_mask = _eq_mask(df, "make_key", name_key(make))
+            owners = np.flatnonzero(m.model)
+            if owners.size:
+                update["make"] = str(cols.make[owners[0]])
+                make_mask = cols.make_codes == cols.make_codes[owners[0]]
         yield f.model_copy(update=update), list(names), _and(m.base, make_mask, exact_price)
     before_price = (dict(update), list(names))
 
-    price_update, price_names = _widen_price(f)
+    price_update: dict[str, Any] = {}
+    price_names: list[str] = []
+    if widen_price:
+        price_update, price_names = _widen_price(f)
     wide_price = _range_mask(price, price_update.get("price_min"), price_update.get("price_max"))
     if price_names:
         yield (
@@ -961,21 +1156,15 @@ def _widen_price(f: CatalogFilters) -> tuple[dict[str, Any], list[str]]:
 
 
 def _top_positions(
-    f: CatalogFilters,
-    sort: SortOrder,
-    year: npt.NDArray[np.int64],
-    price: npt.NDArray[np.float64],
-    km: npt.NDArray[np.float64],
-    limit: int,
+    f: CatalogFilters, sort: SortOrder, cols: _Columns, idx: npt.NDArray[np.intp], limit: int
 ) -> npt.NDArray[np.intp]:
-    """Positions of the best ``limit`` matches: requested sort first, closeness to the request next."""
-    year_f = year.astype("float64")
+    """Positions (into ``idx``) of the best ``limit`` matches: requested sort first, closeness to the request next."""
+    year_f, price, km_filled = cols.year_f[idx], cols.price[idx], cols.km_filled[idx]
     gaps: list[npt.NDArray[np.float64]] = []
     if f.year_min is not None or f.year_max is not None:
         low = f.year_min if f.year_min is not None else -np.inf
         high = f.year_max if f.year_max is not None else np.inf
         gaps.append(np.maximum(low - year_f, 0) + np.maximum(year_f - high, 0))
-    km_filled = np.nan_to_num(km, nan=np.inf)
     if f.km_max is not None:
         gaps.append(np.maximum(km_filled - f.km_max, 0))
     if f.price_min is not None or f.price_max is not None:
@@ -997,8 +1186,8 @@ def _top_positions(
     else:
         keys = [*gaps, -year_f, price]
 
-    candidates = np.arange(year.size)
-    if year.size > 4 * limit + 64:
+    candidates = np.arange(idx.size)
+    if idx.size > 4 * limit + 64:
         # Only rows tied with or better than the limit-th on the primary key can make the cut.
         primary = keys[0]
         kth = np.partition(primary, limit - 1)[limit - 1]
@@ -1018,18 +1207,17 @@ def _py(value: Any) -> Any:
     return value
 
 
-def _card(df: pd.DataFrame, position: int, columns: Sequence[str]) -> CarCard:
-    row = df.iloc[position]
-    km = _py(row["km"])
+def _card(cols: _Columns, position: int) -> CarCard:
+    km = cols.km[position]
     return CarCard(
-        stock_id=str(row["stock_id"]),
-        make=str(row["make"]),
-        model=str(row["model"]),
-        year=int(row["year"]),
-        price=float(row["price"]),
-        km=None if km is None else int(km),
-        version=_text_or_none(_py(row["version"])),
-        attributes={c: _py(row[c]) for c in columns},
+        stock_id=str(cols.stock_id[position]),
+        make=str(cols.make[position]),
+        model=str(cols.model[position]),
+        year=int(cols.year[position]),
+        price=float(cols.price[position]),
+        km=None if math.isnan(km) else int(km),
+        version=_text_or_none(_py(cols.version[position])),
+        attributes={c: _py(cols.raw[c][position]) for c in cols.attributes},
     )
 
 
@@ -1038,11 +1226,9 @@ _NO_MILEAGE: Mapping[str, str] = {"es": "km sin dato", "en": "mileage n/a"}
 
 def card_by_id(df: pd.DataFrame, stock_id: str) -> CarCard | None:
     """The card of the car with ``stock_id``, or None when the catalog has no such car."""
-    rows = df[df["stock_id"] == stock_id]
-    if rows.empty:
-        return None
-    result = search_catalog(rows, CatalogFilters(limit=1))
-    return result.items[0] if result.items else None
+    cols = _columns(df)
+    position = cols.position.get(stock_id)
+    return None if position is None else _card(cols, position)
 
 
 def car_name(make: str, model: str) -> str:
