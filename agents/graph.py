@@ -223,6 +223,11 @@ async def llm_node(state: TurnState, config: RunnableConfig) -> dict[str, Any]:
     tenant = state["tenant"]
     if route.tier != LLM_TIER or deps.llm is None or state.get("handoff"):
         return {}
+    if state.get("faq_fast_path"):  # a curated FAQ matched very closely: its text answers, no model call
+        return {
+            "tier": OFFLINE_TIER,
+            "route": Route("offline", route.complexity, f"{route.reason};faq_fast_path", route.model_tier, route.chain),
+        }
     language = state["language"]
     memory = state.get("memory") or {}
     agent_name = state.get("agent", "smalltalk")

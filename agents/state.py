@@ -37,6 +37,7 @@ class TurnState(TypedDict, total=False):
     items: list[str]
     quote: dict[str, Any] | None
     sources: list[dict[str, str]]
+    faq_fast_path: bool  # the info agent found a curated FAQ so close its text is the answer (no LLM call)
     quotes: list[dict[str, Any]]
     outcome: TurnOutcome
     route: Route

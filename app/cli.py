@@ -352,8 +352,59 @@ def knowledge_import(
                     totals[key] += getattr(result, key)
                 bar.advance(task)
         console.print(totals)
+        await _embed_with_progress(slug, rechunk=False)
 
     run(go)
+
+
+async def _embed_with_progress(slug: str | None, *, rechunk: bool) -> None:
+    """Chunk again if asked, then embed what the active provider has not, with a progress bar."""
+    from app.knowledge import service as knowledge_service
+    from app.knowledge.embeddings import describe, get_embedder
+    from app.tenants import service as tenant_service
+
+    embedder = get_embedder()
+    async with session_scope() as session:
+        tenant_id = (await tenant_service.require_tenant(session, slug=slug)).id if slug else None
+        if rechunk:
+            console.print(f"rechunked: {await knowledge_service.rechunk(session, tenant_id=tenant_id)} chunks")
+    if embedder is None:
+        if not rechunk:
+            return
+        console.print(f"embeddings provider: {describe(None)}; nothing to embed")
+        return
+    async with session_scope() as session:
+        pending = await knowledge_service.count_unembedded(session, embedder=embedder, tenant_id=tenant_id)
+    console.print(f"embeddings provider: {describe(embedder)}; {pending} chunks to embed")
+    if not pending:
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console) as bar:
+        task = bar.add_task("embedding", total=pending)
+        while True:  # one transaction per batch: an interrupted run keeps what it did
+            async with session_scope() as session:
+                done = await knowledge_service.embed_pending(
+                    session,
+                    embedder=embedder,
+                    tenant_id=tenant_id,
+                    max_chunks=256,
+                    progress=lambda n: bar.advance(task, n),
+                )
+            if done < 256:
+                break
+    console.print(f"embedded {pending} chunks")
+
+
+@knowledge_app.command("reembed")
+def knowledge_reembed(
+    slug: Annotated[str | None, typer.Argument(help="Tenant slug; omit with --all")] = None,
+    all_tenants: Annotated[bool, typer.Option("--all", help="Every tenant")] = False,
+    rechunk: Annotated[bool, typer.Option("--rechunk", help="Chunk every entry again first")] = False,
+) -> None:
+    """Give every chunk a vector of the active provider (EMBEDDINGS_PROVIDER): run after changing it."""
+    if (slug is None) != all_tenants:
+        err.print("[red]error:[/red] give a tenant slug or --all (not both)")
+        raise typer.Exit(2)
+    run(lambda: _embed_with_progress(slug, rechunk=rechunk))
 
 
 @knowledge_app.command("list")
@@ -500,9 +551,12 @@ def knowledge_search(slug: str, query: str, limit: Annotated[int, typer.Option(m
         if not hits:
             console.print("no entry answers this (the agent would offer a person)")
             return
-        table = Table("score", "title", "id")
+        table = Table("score", "lexical", "similarity", "title", "id")
         for h in hits:
-            table.add_row(f"{h.score:.3f}", h.title, str(h.id))
+            lexical = "-" if h.lexical_score is None else f"{h.lexical_score:.3f}"
+            similarity = "-" if h.similarity is None else f"{h.similarity:.3f}"
+            title = f"{h.title} [close match]" if h.close_match else h.title
+            table.add_row(f"{h.score:.3f}", lexical, similarity, title, str(h.id))
         console.print(table)
 
     run(go)

@@ -23,6 +23,7 @@ from app.conversations.router import router as conversations_router
 from app.db import dispose_engine, get_engine, session_scope
 from app.errors import error_body, install_error_handlers
 from app.finance.router import router as finance_router
+from app.knowledge.embeddings import describe, get_embedder
 from app.knowledge.router import router as knowledge_router
 from app.logging import configure_logging
 from app.tenants.router import platform_router
@@ -98,6 +99,7 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     # The API never defers through procrastinate (the webhook writes its job row in SQL), so it
     # opens no queue connections of its own.
     configure_logging()
+    log.info("knowledge embeddings: %s", describe(get_embedder()))
     await warm_up_pool()
     yield
     # Chat turns are traced from this process too: send what is still buffered (bounded wait).

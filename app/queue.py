@@ -27,6 +27,8 @@ from app.conversations import flows
 from app.conversations.models import Message
 from app.conversations.service import JobSpec
 from app.db import libpq_conninfo, session_scope
+from app.knowledge.embeddings import describe, get_embedder
+from app.knowledge.jobs import knowledge_blueprint
 from app.usage.jobs import usage_blueprint
 
 log = logging.getLogger(__name__)
@@ -179,6 +181,7 @@ def get_queue() -> procrastinate.App:
     )
     app.add_tasks_from(blueprint, namespace="agent")
     app.add_tasks_from(usage_blueprint, namespace="usage")
+    app.add_tasks_from(knowledge_blueprint, namespace="knowledge")
     return app
 
 
@@ -191,6 +194,7 @@ async def run_worker(*, concurrency: int | None = None) -> None:
             log.info("worker starting; recovery: %s", await recover())
             providers = sorted(get_registry().configured)
             log.info("LLM providers: %s", ", ".join(providers) or "none (the offline tier answers every turn)")
+            log.info("knowledge embeddings: %s", describe(get_embedder()))
         except Exception:  # a failed recovery pass must not stop the worker; the periodic one retries
             log.exception("startup recovery failed")
         try:

@@ -8,6 +8,7 @@ from typing import Any
 from agents.replies import say
 from agents.state import TurnDeps, TurnState
 from app.knowledge import service as knowledge_service
+from app.knowledge.schemas import KnowledgeHit
 from app.textnorm import fold, known_words, words
 
 # "ok", "va", "no", "👍": the customer acknowledges; there is nothing to look up.
@@ -84,12 +85,23 @@ async def answer_info(state: TurnState, deps: TurnDeps) -> dict[str, Any]:
         memory = {**state["memory"], "offered_handoff": True}
         return {"agent": "info", "intent": "info", "reply": say("knowledge_not_found", language), "memory": memory}
     best = good[0]
-    # Entries come in both languages: take the customer's when it scores close to the best.
-    same_language = [h for h in good if h.language == language and h.score >= best.score * 0.75]
+    # Entries come in both languages: take the customer's when its evidence is close to the best's.
+    same_language = [h for h in good if h.language == language and _close_to(h, best)]
     chosen = same_language[0] if same_language else best
-    return {
+    update: dict[str, Any] = {
         "agent": "info",
         "intent": "info",
         "reply": chosen.content,
         "sources": [{"id": str(chosen.id), "title": chosen.title}],
     }
+    if best.close_match and chosen is best:
+        update["faq_fast_path"] = True  # the curated text is the answer: no LLM call
+    return update
+
+
+def _close_to(hit: KnowledgeHit, best: KnowledgeHit) -> bool:
+    if hit is best:
+        return True
+    lexical = hit.lexical_score is not None and hit.lexical_score >= (best.lexical_score or 0.0) * 0.75
+    semantic = hit.similarity is not None and hit.similarity >= (best.similarity or 0.0) - 0.05
+    return lexical or semantic

@@ -26,7 +26,8 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import get_settings
-from app.knowledge.embeddings import Embedder, get_embedder
+from app.knowledge import embeddings
+from app.knowledge.embeddings import Embedder
 from app.knowledge.models import EMBEDDING_DIMENSIONS
 from app.knowledge.schemas import KnowledgeHit
 from app.textnorm import fold
@@ -542,7 +543,7 @@ async def search_knowledge(
     query = query.strip()[:500]
     if not query:
         return []
-    active = get_embedder() if embedder is True else (embedder or None)
+    active = embeddings.get_embedder() if embedder is True else (embedder or None)
     if min_similarity is None:
         min_similarity = get_settings().knowledge_min_similarity
     started = time.perf_counter()

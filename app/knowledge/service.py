@@ -246,8 +246,13 @@ async def sync_chunks(session: AsyncSession, entries: Sequence[KnowledgeEntry]) 
     ]
     session.add_all(rows)
     await session.flush()
-    for tenant_id in {e.tenant_id for e in entries}:
+    tenants = {e.tenant_id for e in entries}
+    for tenant_id in tenants:
         forget_counts(tenant_id)
+    if rows:
+        from app.knowledge.jobs import queue_embedding  # the jobs module builds on this one
+
+        await queue_embedding(session, tenants)
     return len(rows)
 
 
@@ -268,6 +273,7 @@ async def embed_pending(
     embedder: Embedder,
     tenant_id: uuid.UUID | None = None,
     batch_size: int = 64,
+    max_chunks: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Give every chunk lacking a vector of ``embedder``'s model one, in batches; returns how many.
@@ -283,7 +289,10 @@ async def embed_pending(
         )
         if last_id is not None:
             stmt = stmt.where(KnowledgeChunk.id > last_id)
-        batch = (await session.execute(stmt.order_by(KnowledgeChunk.id).limit(batch_size))).all()
+        size = batch_size if max_chunks is None else min(batch_size, max_chunks - done)
+        if size <= 0:
+            return done
+        batch = (await session.execute(stmt.order_by(KnowledgeChunk.id).limit(size))).all()
         if not batch:
             return done
         vectors = await embedder.embed_documents([f"{heading}\n{content}" for _, heading, content in batch])

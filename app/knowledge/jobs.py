@@ -1,0 +1,77 @@
+"""Knowledge upkeep on the job queue: embed new and changed chunks with the active provider.
+
+Writes of entries queue a job for their tenant in the same transaction (a row the worker picks up at
+once; its queueing lock folds a burst of writes into one job), and a periodic job catches whatever is
+left (a provider switched on later, a job that failed). Each batch commits on its own, so a long run
+keeps its progress and searches use the new vectors as they land.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import procrastinate
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import session_scope
+from app.knowledge import embeddings
+from app.knowledge import service as knowledge_service
+
+log = logging.getLogger(__name__)
+
+knowledge_blueprint = procrastinate.Blueprint()
+QUEUE = "default"
+EMBED_TASK = "knowledge:embed"  # the blueprint's task under the queue app's "knowledge" namespace
+LOCK_PREFIX = "knowledge-embed:"
+BATCH = 64
+
+_QUEUE_EMBEDDING = text(
+    """
+    INSERT INTO procrastinate_jobs (queue_name, task_name, priority, lock, queueing_lock, args, scheduled_at)
+    SELECT :queue, :task, 0, :lock_prefix || t, :lock_prefix || t, jsonb_build_object('tenant_id', t), now()
+    FROM unnest(CAST(:tenants AS text[])) AS t
+    ON CONFLICT (queueing_lock) WHERE status = 'todo' DO NOTHING
+    """
+)
+
+
+async def queue_embedding(session: AsyncSession, tenant_ids: set[uuid.UUID]) -> None:
+    """Ask the worker to embed these tenants' new chunks (nothing when no embeddings provider is active)."""
+    if not tenant_ids or embeddings.get_embedder() is None:
+        return
+    params = {"queue": QUEUE, "task": EMBED_TASK, "lock_prefix": LOCK_PREFIX, "tenants": sorted(map(str, tenant_ids))}
+    await session.execute(_QUEUE_EMBEDDING, params)
+
+
+async def embed_tenant(tenant_id: uuid.UUID | None) -> int:
+    """Embed a tenant's (or, with None, every tenant's) pending chunks, one transaction per batch."""
+    embedder = embeddings.get_embedder()
+    if embedder is None:
+        return 0
+    done = 0
+    while True:
+        async with session_scope() as session:
+            batch = await knowledge_service.embed_pending(
+                session, embedder=embedder, tenant_id=tenant_id, batch_size=BATCH, max_chunks=BATCH
+            )
+        done += batch
+        if batch < BATCH:
+            return done
+
+
+@knowledge_blueprint.task(name="embed")
+async def embed(tenant_id: str) -> None:
+    """Embed one tenant's new and changed chunks."""
+    done = await embed_tenant(uuid.UUID(tenant_id))
+    log.info("embedded %d knowledge chunks of tenant %s", done, tenant_id)
+
+
+@knowledge_blueprint.periodic(cron="*/10 * * * *", periodic_id="embed-all")
+@knowledge_blueprint.task(name="embed_all", queueing_lock="knowledge-embed-all")
+async def embed_all(timestamp: int) -> None:
+    """Safety net: whatever no write-time job covered (a provider switched on later, a failed job)."""
+    done = await embed_tenant(None)
+    if done:
+        log.info("embedded %d pending knowledge chunks", done)
