@@ -9,6 +9,7 @@ import asyncio
 import uuid
 from collections import deque
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,7 @@ from app.conversations import service as conversation_service
 from app.db import session_scope
 from app.errors import Conflict
 from tests.conftest import TenantHandle, admin_headers, make_tenant, new_number
+from tests.integration.agentctl import Cli
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MX = ZoneInfo("America/Mexico_City")
@@ -625,3 +627,47 @@ async def test_select_vendors_daily_cap_defaults_to_the_tenant_setting(client: A
             session, tenant_id=tenant_id, category="llantas", location=(19.43, -99.13), limit=5, now=now
         )
     assert again == []
+
+
+# --- agentctl vendor ------------------------------------------------------------------------------
+
+
+def test_vendor_cli(cli: Cli, tmp_path: Path) -> None:
+    slug = f"cli-{uuid.uuid4().hex[:10]}"
+    cli.ok("tenant", "create", slug, "--name", "Vendors CLI")
+    out = cli.ok(
+        "vendor", "add", slug, "--name", "Llantera CLI", "--number", "+52 1 55 7777 0001",
+        "--category", "Llantas", "--category", "rines", "--lat", "19.43", "--lon", "-99.13",
+        "--hours", "lun-vie 09:00-19:00", "--call-consent",
+    )  # fmt: skip
+    assert "whatsapp:+5215577770001" in out
+    vendor_id = out.split(":", 1)[0].strip()
+    uuid.UUID(vendor_id)
+    assert "already exists" in cli.fails(
+        "vendor", "add", slug, "--name", "Otra", "--number", "+5215577770001",
+        "--category", "llantas", "--lat", "19.43", "--lon", "-99.13",
+    )  # fmt: skip
+    bad = cli.invoke(
+        "vendor", "add", slug, "--name", "Mala", "--number", "+5215577770002",
+        "--category", "llantas", "--lat", "19.43", "--lon", "-99.13", "--hours", "a veces",
+    )  # fmt: skip
+    assert bad.exit_code == 2 and "opening_hours" in bad.output
+
+    good = tmp_path / "vendors.csv"
+    good.write_text(VENDORS_CSV, encoding="utf-8")
+    assert "3 rows: 3 created, 0 updated, 0 unchanged" in cli.ok("vendor", "import", slug, str(good))
+    assert "3 rows: 0 created, 0 updated, 3 unchanged" in cli.ok("vendor", "import", slug, str(good))
+    broken = tmp_path / "broken.csv"
+    broken.write_text(VENDORS_CSV + "Mala,+525510000009,llantas,95,-99.1,,\n", encoding="utf-8")
+    out = cli.fails("vendor", "import", slug, str(broken))
+    assert "Row 5, column 'lat'" in out
+
+    listed = cli.ok("vendor", "list", slug)
+    assert "Llantera CLI" in listed and "Autopartes Norte" in listed and "Mala" not in listed
+    assert "Llantera CLI" in cli.ok("vendor", "list", slug, "--category", "RINES")
+    assert "Refaccionaria Sur" not in cli.ok("vendor", "list", slug, "--category", "rines")
+
+    assert "removed" in cli.ok("vendor", "remove", slug, vendor_id)
+    assert "Llantera CLI" not in cli.ok("vendor", "list", slug)
+    assert "removed" in cli.ok("vendor", "list", slug, "--all")
+    assert "not found" in cli.fails("vendor", "remove", slug, str(uuid.uuid4()))
