@@ -101,6 +101,13 @@ async def create_request(
     requirements: Mapping[str, Any] | None = None,
 ) -> ConciergeRequest:
     """Start a request in ``collecting_requirements``; 409 when the conversation already has an open one."""
+    from app.conversations.models import Conversation
+
+    owned = await session.execute(
+        select(Conversation.id).where(Conversation.id == conversation_id, Conversation.tenant_id == tenant_id)
+    )
+    if owned.scalar_one_or_none() is None:
+        raise NotFound(f"conversation {conversation_id} not found")
     request = ConciergeRequest(
         tenant_id=tenant_id,
         conversation_id=conversation_id,
@@ -253,7 +260,7 @@ async def request_outreach(
 async def request_detail(
     session: AsyncSession, *, tenant_id: uuid.UUID, request_id: uuid.UUID
 ) -> ConciergeRequestDetail:
-    """A request with every vendor asked and their replies (the API's and the CLI's view)."""
+    """A request with every vendor asked and their replies (what the API shows)."""
     request = await get_request(session, tenant_id=tenant_id, request_id=request_id)
     parts = await request_outreach(session, tenant_id=tenant_id, request_id=request_id)
     return ConciergeRequestDetail(
@@ -761,6 +768,7 @@ async def upsert_vendors(
                 **r,
                 "tenant_id": tenant_id,
                 "whatsapp_number": stored.get(min(number_variants(r["whatsapp_number"])), r["whatsapp_number"]),
+                "call_consent_at": func.now() if r["call_consent"] else None,
             }
             for r in rows[start : start + 1_000]
         ]
@@ -799,12 +807,6 @@ async def upsert_vendors(
                 created += 1
             else:
                 updated += 1
-    # Consent given by a brand-new row: stamp it (the insert above cannot tell new from old).
-    await session.execute(
-        update(Vendor)
-        .where(Vendor.tenant_id == tenant_id, Vendor.call_consent, Vendor.call_consent_at.is_(None))
-        .values(call_consent_at=func.now())
-    )
     return VendorImportRead(rows=len(rows), created=created, updated=updated, unchanged=len(rows) - created - updated)
 
 

@@ -17,11 +17,11 @@ import pytest
 from sqlalchemy import func, select
 
 from app.concierge import service as concierge_service
-from app.concierge.models import ConciergeRequest, Vendor, VendorOutreach
+from app.concierge.models import REQUEST_STATES, ConciergeRequest, Vendor, VendorOutreach
 from app.concierge.schemas import VendorCreate
 from app.conversations import service as conversation_service
 from app.db import session_scope
-from app.errors import Conflict
+from app.errors import Conflict, NotFound
 from tests.conftest import TenantHandle, admin_headers, make_tenant, new_number
 from tests.integration.agentctl import Cli
 
@@ -314,13 +314,13 @@ async def test_illegal_transition_is_refused_and_changes_nothing(client: Any) ->
         assert row.shortlist_ready_at is None and row.awaiting_vendor_replies_at is None
         assert row.status_changed_at == request.status_changed_at
     closed = await drive(request, "closed")
-    for target in concierge_service.REQUEST_STATES:
+    for target in REQUEST_STATES:
         with pytest.raises(concierge_service.IllegalTransition):
             async with session_scope() as session:
                 await concierge_service.transition(session, closed.id, target, tenant_id=tenant_id)
     # Another tenant cannot move it (it does not exist for them).
     other = uuid.UUID((await make_tenant(client)).id)
-    with pytest.raises(concierge_service.NotFound):
+    with pytest.raises(NotFound):
         async with session_scope() as session:
             await concierge_service.transition(session, request.id, "error", tenant_id=other)
 
@@ -384,6 +384,13 @@ async def test_one_open_request_per_conversation(client: Any) -> None:
             session, tenant_id=tenant_id, conversation_id=request.conversation_id
         )
     assert found is not None and found.id == second.id
+    # Another tenant cannot start a request on this tenant's conversation.
+    other = uuid.UUID((await make_tenant(client)).id)
+    with pytest.raises(NotFound):
+        async with session_scope() as session:
+            await concierge_service.create_request(
+                session, tenant_id=other, conversation_id=request.conversation_id, customer_number="x"
+            )
 
 
 # --- outreach -------------------------------------------------------------------------------------
@@ -505,7 +512,7 @@ async def test_outreach_bookkeeping_and_replies(client: Any) -> None:
             session, tenant_id=tenant_id, outreach_id=outreach.id, raw="Sí tengo", message_sid=reply_sid
         )
         assert duplicate is None  # Twilio retried the webhook: recorded once
-        with pytest.raises(concierge_service.NotFound):
+        with pytest.raises(NotFound):
             await concierge_service.record_vendor_reply(
                 session, tenant_id=other_tenant, outreach_id=outreach.id, raw="hola"
             )

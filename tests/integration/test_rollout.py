@@ -212,9 +212,9 @@ async def test_flags_rollout_and_kill_switch_via_cli(client: Any, cli: Cli, kill
     assert await enabled(tenant, "concierge", outsider)
     assert not await enabled(tenant, "concierge", "whatsapp:+5215511112222")
     assert "ocr: no rollout" in await agentctl(cli, "tenant", "rollout", tenant.slug)
-    for bad in (("--percentage", "5"), ("--feature", "teleport", "--percentage", "5")):
-        result = await asyncio.to_thread(cli.invoke, "tenant", "rollout", tenant.slug, *bad)
-        assert result.exit_code == 2, (bad, result.output)
+    for options in (("--percentage", "5"), ("--feature", "teleport", "--percentage", "5")):
+        result = await asyncio.to_thread(cli.invoke, "tenant", "rollout", tenant.slug, *options)
+        assert result.exit_code == 2, (options, result.output)
     result = await asyncio.to_thread(
         cli.invoke, "tenant", "rollout", tenant.slug, "--feature", "ocr", "--allow", "not-a-number"
     )
