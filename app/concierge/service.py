@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import (
     Float,
     String,
@@ -398,14 +399,27 @@ async def record_vendor_reply(
     outreach_id: int,
     raw: str,
     message_sid: str | None = None,
+    parsed: BaseModel | Mapping[str, Any] | None = None,
     available: bool | None = None,
     price: Decimal | float | None = None,
     currency: str | None = None,
     delivery_hours: float | None = None,
     confidence: float | None = None,
-    parsed: Mapping[str, Any] | None = None,
 ) -> VendorReply | None:
-    """Store a vendor's answer and mark its outreach replied; None when this MessageSid was recorded already."""
+    """Store a vendor's answer and mark its outreach replied; None when this MessageSid was recorded already.
+
+    ``parsed`` is what the reply parser read (``replies.parse_vendor_reply``'s model or a dict), kept
+    whole; its available/price/currency/delivery_hours/confidence fill the typed columns unless given.
+    """
+    data: dict[str, Any] = parsed.model_dump(mode="json") if isinstance(parsed, BaseModel) else dict(parsed or {})
+    explicit = {
+        "available": available,
+        "price": price,
+        "currency": currency,
+        "delivery_hours": delivery_hours,
+        "confidence": confidence,
+    }
+    columns = {k: data.get(k) if v is None else v for k, v in explicit.items()}
     stmt = (
         insert(VendorReply)
         .values(
@@ -413,12 +427,12 @@ async def record_vendor_reply(
             tenant_id=tenant_id,
             message_sid=message_sid,
             raw=raw,
-            available=available,
-            price=None if price is None else Decimal(str(price)),
-            currency=currency,
-            delivery_hours=delivery_hours,
-            confidence=confidence,
-            parsed=dict(parsed or {}),
+            available=columns["available"],
+            price=None if columns["price"] is None else Decimal(str(columns["price"])).quantize(Decimal("0.01")),
+            currency=columns["currency"],
+            delivery_hours=columns["delivery_hours"],
+            confidence=columns["confidence"],
+            parsed=data,
         )
         .on_conflict_do_nothing(index_elements=["message_sid"])
         .returning(VendorReply)

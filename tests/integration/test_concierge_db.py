@@ -9,6 +9,7 @@ import asyncio
 import uuid
 from collections import deque
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,6 +19,7 @@ from sqlalchemy import func, select
 
 from app.concierge import service as concierge_service
 from app.concierge.models import REQUEST_STATES, ConciergeRequest, Vendor, VendorOutreach
+from app.concierge.replies import parse_vendor_reply
 from app.concierge.schemas import VendorCreate
 from app.conversations import service as conversation_service
 from app.db import session_scope
@@ -494,20 +496,18 @@ async def test_outreach_bookkeeping_and_replies(client: Any) -> None:
             is None
         )
         reply_sid = "SM" + uuid.uuid4().hex
+        text = "Sí tengo, $1,850 cada una, entrega mañana"
         reply = await concierge_service.record_vendor_reply(
             session,
             tenant_id=tenant_id,
             outreach_id=outreach.id,
-            raw="Sí tengo, $1,850 cada una, entrega mañana",
+            raw=text,
             message_sid=reply_sid,
-            available=True,
-            price=1850,
-            currency="MXN",
-            delivery_hours=24,
-            confidence=0.9,
-            parsed={"available": True},
+            parsed=parse_vendor_reply(text),
         )
         assert reply is not None
+        assert reply.available is True and reply.price == Decimal("1850.00") and reply.currency == "MXN"
+        assert reply.delivery_hours is not None and reply.parsed["available"] is True
         duplicate = await concierge_service.record_vendor_reply(
             session, tenant_id=tenant_id, outreach_id=outreach.id, raw="Sí tengo", message_sid=reply_sid
         )
