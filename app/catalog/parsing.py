@@ -369,7 +369,27 @@ def _prepare(text: str) -> str:
     t = fold(text)
     t = t.replace("–", "-").replace("—", "-").replace("\u00a0", " ")
     t = re.sub(r"\b(?:un millon|a million|one million)\b", "1 millon", t)
-    return re.sub(r"\b(?:medio millon|half a million)\b", "500 mil", t)
+    t = re.sub(r"\b(?:medio millon|half a million)\b", "500 mil", t)
+    # "modelo 19", "modelo 18 al 20", "model year 21": two-digit years, but only after a year word.
+    return _SHORT_YEARS.sub(_expand_short_years, t)
+
+
+_SHORT_YEARS = re.compile(
+    r"\b(?P<cue>modelos?|model years?|models?|a[nñ]o|year)\s+(?:del\s+|de\s+|from\s+)?(?P<a>\d{2})(?![\d.,])"
+    r"(?:(?P<join>\s*(?:-|a|al|to|y|and|hasta)\s*)(?P<b>\d{2})(?![\d.,]))?"
+    r"(?!\s*(?:mil|k|km|kms|millas|miles|meses|months|pesos|%|años|anos|years|puertas|doors))"
+)
+
+
+def _century(two: str) -> str:
+    return ("19" if int(two) >= 90 else "20") + two
+
+
+def _expand_short_years(m: re.Match[str]) -> str:
+    text = f"{m.group('cue')} {_century(m.group('a'))}"
+    if m.group("b") is not None:
+        text += f"{m.group('join')}{_century(m.group('b'))}"
+    return text
 
 
 def _mentions(t: str) -> list[_Mention]:

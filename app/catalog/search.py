@@ -498,6 +498,7 @@ class CatalogVocabulary:
     flag_words: dict[str, str] = field(default_factory=dict)
     _make_choices: list[str] = field(default_factory=list)
     _free_model_choices: list[str] = field(default_factory=list)
+    _column_lookups: dict[tuple[str, ...], str | None] = field(default_factory=dict)
 
     @classmethod
     def from_frame(cls, df: pd.DataFrame) -> CatalogVocabulary:
@@ -654,11 +655,11 @@ class CatalogVocabulary:
 
     def feature_column(self, *names: str) -> str | None:
         """First attribute column whose folded name is one of ``names``."""
-        for name in names:
-            column = self.attribute_columns.get(name_key(name))
-            if column is not None:
-                return column
-        return None
+        if names in self._column_lookups:  # the parser asks the same few questions every message
+            return self._column_lookups[names]
+        found = next((c for c in (self.attribute_columns.get(name_key(n)) for n in names) if c is not None), None)
+        self._column_lookups[names] = found
+        return found
 
     def feature_value(self, column: str, wanted_key: str, default: str) -> str:
         """Catalog spelling of a value for ``column`` (e.g. "automatica" -> "Automática")."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import os
 import platform
 import statistics
 import sys
@@ -273,7 +274,11 @@ def main(argv: list[str] | None = None) -> int:
     messages = customer_messages(max(args.queries, 500), args.seed)
     both, only, filters, relaxed = time_queries(frame, vocabulary, messages)
 
-    print(f"Catalog search benchmark — Python {platform.python_version()}, pandas {pd.__version__}, seed {args.seed}")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"Catalog search benchmark — Python {platform.python_version()}, pandas {pd.__version__}, seed {args.seed}, "
+        f"{os.cpu_count()} CPUs, load average {load}"
+    )
     features = [c for c in stock.columns if c not in CORE_COLUMNS]
     print(
         f"stock: {len(frame):,} cars, {frame['make'].nunique()} makes, {frame['model'].nunique()} models, "
