@@ -98,7 +98,7 @@ _QUESTION = re.compile(
 )
 _QUANTITY = re.compile(
     r"(?<![a-zñ0-9])(?:(?:tengo|tenemos|hay|quedan|me quedan|nos quedan|solo|nomas|nada mas|have|got|only)\s+"
-    r"(?:(?:solo|nomas)\s+)?(?P<a>\d{1,3})(?![\d.,])(?!\s*(?:pesos|mxn|usd|dolares|dlls)\b)"
+    r"(?:(?:solo|nomas)\s+)?(?P<a>\d{1,3})(?!\d|[.,]\d)(?!\s*(?:pesos|mxn|usd|dolares|dlls)\b)"
     r"|(?P<b>\d{1,3})\s*(?:piezas|pzas?|pz|juegos|unidades|cajas|disponibles|en existencia|pieces|units|left"
     r"|in stock|sets|pares|pairs)(?![a-zñ]))"
 )
@@ -319,6 +319,7 @@ def _price(t: str, default_currency: Literal["MXN", "USD"]) -> tuple[float | Non
             or is_year(m)
             or _TIME_BEFORE.search(before)
             or _TIME_SHAPE.match(t, m.start())
+            or re.search(r"\d:$", before) is not None
             or _QUANTITY_BEFORE.search(before)
         ):
             continue

@@ -291,7 +291,7 @@ def is_year(m: re.Match[str]) -> bool:
 
 
 def _find_budget(
-    t: str, default_currency: Literal["MXN", "USD"]
+    t: str, default_currency: Literal["MXN", "USD"], *, expected: bool = False
 ) -> tuple[Money | None, list[tuple[int, int]], bool, bool]:
     """The budget in folded text ``t``, the spans it used, whether it is per unit, and whether the customer
     said there is none."""
@@ -306,7 +306,8 @@ def _find_budget(
         if not marked and (NOT_MONEY_AFTER.match(t, m.end()) or is_year(m)):
             continue
         cue = _BUDGET_CUE.search(t, max(0, m.start() - 40), m.start())
-        if not marked and cue is None:
+        # A bare "800" counts only as the answer to "¿tienes un presupuesto?".
+        if not marked and cue is None and not (expected and value >= 10):
             continue
         if value > MAX_BUDGET:
             continue
@@ -382,6 +383,7 @@ def _find_urgency(t: str) -> tuple[Urgency | None, list[tuple[int, int]]]:
         hits = [m.span() for m in pattern.finditer(t)]
         if hits:
             found[urgency] = hits
+            t = _blank(t, hits)  # "pasado mañana" is not also "mañana"
     if not found:
         return None, []
     all_spans = [s for hits in found.values() for s in hits]
@@ -398,13 +400,13 @@ _PHONE = re.compile(r"(?<![\d.])\+?\d[\d \-]{7,}\d(?![\d.])")
 _LOCATION_CUE = re.compile(
     r"(?<![a-zñ])(?:cerca de(?: la| el| los)?|por (?:la zona de |el rumbo de |la colonia )?|rumbo a"
     r"|en (?:la )?(?:colonia |col\.? |zona )?|zona(?: de)?|colonia|col\.?|near(?: the)?|close to|around|in|by"
-    r"|entrega en|a domicilio en|delivery to|deliver to)\s*$"
+    r"|entrega en|a domicilio en|delivery to|deliver to)\s*:?\s*$"
 )
 # Cues strong enough that an unknown place after them is still a place ("cerca de Polanco Norte").
 _STRONG_LOCATION_CUE = re.compile(
     r"(?<![a-zñ])(?:cerca de(?: la| el| los)?|por (?:la zona de|el rumbo de|la colonia)|rumbo a|en la colonia"
     r"|en (?:la )?col\.?|colonia|col\.|zona(?: de)?|near(?: the)?|close to|delivery to|deliver to|entrega en"
-    r"|a domicilio en)\s+(?P<place>[a-zñ0-9][a-zñ0-9 .'-]{1,59})"
+    r"|a domicilio en)(?:\s*:\s*|\s+)(?P<place>[a-zñ0-9][a-zñ0-9 .'-]{1,59})"
 )
 _PLACE_PREFIX = re.compile(
     r"^\s*(?:(?:ok|va|bueno|sale|pues)[,.]?\s+)?(?:(?:en|por|cerca de|near|in|around|at|zona|colonia|col\.?|rumbo a)"
@@ -573,7 +575,10 @@ _INSTRUCTION_LIKE = re.compile(
     r"|bot|chatgpt|dan)\b|act(?:ua|úa)? (?:as|como) |developer mode|modo desarrollador|jailbreak|<\s*/?\s*system"
     r"|\[\s*system\s*\]|^\s*(?:system|assistant|sistema)\s*:|reply with|responde (?:con|solo)|repite (?:tus|las)"
     r"|reveal|revela|api key|password|contraseña|contrasena"
+    r"|(?:set|cambia|pon|establece|change) (?:the |el |la |tu |your )?(?:category|categoria|budget|presupuesto|price"
+    r"|precio|status|estado|zona|zone)\s*(?:=|to|a|en)"
 )
+_SENTENCE = re.compile(r"[^.!?¡¿\n]+[.!?\n]*")
 _GREETING = re.compile(
     r"(?<![a-zñ])(?:hola|holi|buen(?:os|as)? (?:dias|tardes|noches|dia)|buenas|que tal|oye|oiga|disculpa|disculpe"
     r"|perdon|por favor|porfa|porfavor|x ?favor|xfa|plis|gracias|muchas gracias|saludos|hi|hello|hey"
@@ -598,7 +603,8 @@ _REPLACE_CUE = re.compile(
 _SPLIT = re.compile(r"\s*(?:[,;\n•·|+]|\s(?:y|e|and|&)\s|\s-\s)\s*")
 _BULLET = re.compile(r"^\s*(?:\d{1,2}[.)]\s+|[-*]\s+)")
 _LEADING_FILLER = re.compile(
-    r"^(?:(?:de|del|la|el|los|las|lo|un|una|unos|unas|the|a|an|some|any|me|que|para|for|por|of|to|y|and"
+    r"^(?:(?:de|del|la|el|los|las|lo|un(?! par de)|una|unos|unas|the|a(?! (?:pair|couple) of)|an|some|any|me|que"
+    r"|para|for|por|of|to|y|and"
     r"|e|tambien|also|con|with|en|in|at|favor|mi|my|sus?)\s+)+"
 )
 _TRAILING_FILLER = re.compile(
@@ -908,6 +914,9 @@ def extract_requirements(
     t, offsets = folded_with_offsets(cleaned)
     spans: list[tuple[int, int]] = [m.span() for m in _URL.finditer(t)]
     spans += [m.span() for m in _PHONE.finditer(t)]
+    # A sentence that reads like instructions to a bot is dropped whole, before any field is read from it.
+    injected = [m.span() for m in _SENTENCE.finditer(t) if _INSTRUCTION_LIKE.search(m.group(0))]
+    spans += injected
     t_for_rules = _blank(t, spans)
 
     location, hint_span, loc_spans = _find_location(t_for_rules, zones)
@@ -918,7 +927,9 @@ def extract_requirements(
     if pin is not None:
         check_coordinates(pin[0], pin[1])
         location, hint = Location(lat=pin[0], lon=pin[1], source="pin"), None
-    budget, budget_spans, per_unit, no_budget = _find_budget(_blank(t_for_rules, loc_spans), default_currency)
+    budget, budget_spans, per_unit, no_budget = _find_budget(
+        _blank(t_for_rules, loc_spans), default_currency, expected=awaiting == "budget"
+    )
     urgency, urgency_spans = _find_urgency(t_for_rules)
     spans += loc_spans + budget_spans + urgency_spans
     spans += [m.span() for m in _GREETING.finditer(t)]
@@ -933,9 +944,9 @@ def extract_requirements(
         declined.append(awaiting)
 
     new_items: list[Item] = []
-    suspicious = prev.suspicious_text
-    replace = _REPLACE_CUE.search(t) is not None
-    wants_items = not prev.items or awaiting == "items" or replace or _ADD_CUE.search(t) is not None
+    suspicious = prev.suspicious_text or bool(injected)
+    replace = _REPLACE_CUE.search(t_for_rules) is not None
+    wants_items = not prev.items or awaiting == "items" or replace or _ADD_CUE.search(t_for_rules) is not None
     if wants_items and not skip:
         original_spans = [_original_span(offsets, s, e, len(cleaned)) for s, e in spans if e > s]
         new_items, flagged = _parse_items(_blank(cleaned, original_spans))

@@ -301,8 +301,10 @@ def _offer_lines(ranked: RankedOffer, language: Language, budget: Money | None) 
     en = language == "en"
     o, r = ranked.offer, ranked.offer.reply
     name = _plain(o.vendor_name, MAX_VENDOR_NAME_CHARS) or ("Vendor" if en else "Negocio")
-    if r.price is not None and r.currency is not None:
-        price = format_money(Money(amount=r.price, currency=r.currency), language)
+    if r.price is not None:
+        price = format_money(Money(amount=r.price, currency=r.currency or "MXN"), language)
+        if r.currency is None:
+            price = price.rsplit(" ", 1)[0]  # the vendor did not say which currency
         if r.quantity and r.quantity > 1:
             price += " each" if en else " c/u"
         if budget is not None and r.currency == budget.currency and r.price > budget.amount:
