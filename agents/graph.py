@@ -30,7 +30,7 @@ from agents.replies import say
 from agents.routing import Route, route_turn
 from agents.specialists.catalog import answer_catalog
 from agents.specialists.finance import answer_finance
-from agents.specialists.info import answer_info
+from agents.specialists.info import answer_info, search_for_info
 from agents.specialists.smalltalk import answer_handoff, answer_smalltalk
 from agents.state import TurnDeps, TurnState
 from agents.tools import DOMAIN_TOOLS, ToolBox, card_payload
@@ -136,6 +136,12 @@ async def route_node(state: TurnState, config: RunnableConfig) -> dict[str, Any]
     update: dict[str, Any] = {"route": route, "llm": LLMStats()}
     routing_ms = _ms(started)
     if route.tier == LLM_TIER and deps.llm is not None and _unsure(classification):
+        # A question that closely matches a curated FAQ needs no model to tell what it asks.
+        hits = await search_for_info(state, deps)
+        if hits and hits[0].close_match:
+            update["knowledge_hits"] = hits
+            update["routing_ms"] = routing_ms
+            return update
         stats: LLMStats = update["llm"]
         try:
             intents = await classify_with_llm(deps.llm, route.chain, tenant=tenant, text=state["text"], stats=stats)

@@ -16,6 +16,7 @@ from agents.llm.invoke import LLMStats
 from agents.llm.providers import ProviderRegistry
 from agents.routing import Route
 from app.catalog.service import LoadedCatalog
+from app.knowledge.schemas import KnowledgeHit
 from app.textnorm import Language
 
 
@@ -37,6 +38,7 @@ class TurnState(TypedDict, total=False):
     items: list[str]
     quote: dict[str, Any] | None
     sources: list[dict[str, str]]
+    knowledge_hits: list[KnowledgeHit]  # the search the router already ran for this message (reused)
     faq_fast_path: bool  # the info agent found a curated FAQ so close its text is the answer (no LLM call)
     quotes: list[dict[str, Any]]
     outcome: TurnOutcome

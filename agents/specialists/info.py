@@ -68,14 +68,26 @@ def _asks_something(text: str) -> bool:
     return bool(_QUESTION.search(text) or known_words(fold(text)))
 
 
+async def search_for_info(state: TurnState, deps: TurnDeps) -> list[KnowledgeHit]:
+    """The knowledge entries the customer's message finds, above the tenant's evidence threshold."""
+    return await knowledge_service.search_knowledge(
+        deps.session,
+        tenant_id=state["tenant"].id,
+        query=state["text"],
+        language=state["language"],
+        limit=5,
+        min_score=deps.knowledge_min_score,
+    )
+
+
 async def answer_info(state: TurnState, deps: TurnDeps) -> dict[str, Any]:
     """Best knowledge entry above the score threshold, preferring the customer's language; else offer a human."""
     tenant = state["tenant"]
     language = state["language"]
     text = state["text"]
-    good = await knowledge_service.search_knowledge(
-        deps.session, tenant_id=tenant.id, query=text, language=language, limit=5, min_score=deps.knowledge_min_score
-    )
+    good = state.get("knowledge_hits")
+    if good is None:
+        good = await search_for_info(state, deps)
     if not good:
         if _acknowledges(text):
             return {"agent": "smalltalk", "intent": "acknowledge", "reply": say("acknowledge", language)}

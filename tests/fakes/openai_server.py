@@ -72,6 +72,7 @@ __all__ = [
     "last_user_text",
     "rate_limited",
     "text",
+    "text_vector",
     "tool_call",
     "tool_calls",
 ]
@@ -578,10 +579,36 @@ class FakeOpenAIServer(ScriptedLLMServer):
         kwargs.setdefault("timeout", 5.0)
         return ChatOpenAI(model=model, base_url=self.base_url, **kwargs)
 
+    @property
+    def embedding_requests(self) -> list[dict[str, Any]]:
+        """Bodies of ``POST /v1/embeddings`` requests, in arrival order."""
+        if not hasattr(self, "_embedding_requests"):
+            self._embedding_requests: list[dict[str, Any]] = []
+        return self._embedding_requests
+
     def _add_routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/chat/completions", self._handle_chat)
         app.router.add_post("/chat/completions", self._handle_chat)
         app.router.add_get("/v1/models", self._handle_models)
+        app.router.add_post("/v1/embeddings", self._handle_embeddings)
+
+    async def _handle_embeddings(self, request: web.Request) -> web.Response:
+        """Deterministic embeddings: a unit vector seeded by each input's text, ``dimensions`` long.
+
+        Requests are recorded in ``embedding_requests`` (not ``requests``, which scripts chat replies).
+        """
+        if not self._authorized(request):
+            return web.json_response({"error": {"message": "bad key", "type": "invalid_request_error"}}, status=401)
+        body = await request.json()
+        self.embedding_requests.append(body)
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        size = int(body.get("dimensions") or 1536)
+        data = [
+            {"object": "embedding", "index": i, "embedding": text_vector(str(t), size)} for i, t in enumerate(inputs)
+        ]
+        usage = {"prompt_tokens": sum(math.ceil(len(str(t)) / 4) for t in inputs)}
+        usage["total_tokens"] = usage["prompt_tokens"]
+        return web.json_response({"object": "list", "data": data, "model": body.get("model"), "usage": usage})
 
     def _authorized(self, request: web.Request) -> bool:
         if self.api_key is None:
@@ -645,6 +672,17 @@ class FakeOpenAIServer(ScriptedLLMServer):
             "system_fingerprint": "fp_fake",
         }
         return web.json_response(payload, headers=dict(reply.headers))
+
+
+def text_vector(text: str, size: int) -> list[float]:
+    """A unit vector determined by ``text`` (equal texts, equal vectors), as the fake embeddings return."""
+    import hashlib
+    import random
+
+    rng = random.Random(hashlib.sha256(text.encode()).digest())
+    values = [rng.gauss(0.0, 1.0) for _ in range(size)]
+    norm = math.sqrt(sum(v * v for v in values)) or 1.0
+    return [v / norm for v in values]
 
 
 async def _openai_stream(
