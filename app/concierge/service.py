@@ -292,23 +292,66 @@ _COUNTED = ("queued", "sent", "replied")  # a failed send never reached the vend
 
 
 async def reserve_outreach(
-    session: AsyncSession, request: ConciergeRequest, vendors: Iterable[Vendor | uuid.UUID], batch: int
+    session: AsyncSession,
+    request: ConciergeRequest,
+    vendors: Iterable[Vendor | uuid.UUID],
+    batch: int,
+    *,
+    daily_cap: int | None = None,
 ) -> list[VendorOutreach]:
     """Write ``queued`` outreach rows before anything is sent; returns only the rows this call created.
 
     UNIQUE (request_id, vendor_id) with ON CONFLICT DO NOTHING: a vendor already reserved for the
     request (by this or a concurrent job) is skipped, so nobody is asked twice for one request. Only
-    the request's tenant's active, not opted-out vendors can be reserved.
+    the request's tenant's active, not opted-out vendors under their daily cap (default: the
+    tenant's setting) are reserved. The vendors' rows stay locked until the caller commits, so keep
+    the transaction short and send after it.
     """
     ids = list(dict.fromkeys(v if isinstance(v, uuid.UUID) else v.id for v in vendors))
     if not ids:
+        return []
+    if daily_cap is None:
+        from app.tenants import service as tenant_service
+        from app.tenants.models import Tenant
+
+        tenant = (await session.execute(select(Tenant).where(Tenant.id == request.tenant_id))).scalar_one()
+        daily_cap = tenant_service.concierge_settings(tenant).vendor_daily_cap
+    # Locking the vendors (in id order, so two jobs cannot deadlock) makes the opt-out and the cap
+    # below read what concurrent reservations committed: two requests cannot both take a last slot.
+    locked = (
+        (
+            await session.execute(
+                select(Vendor.id)
+                .where(Vendor.id.in_(ids), Vendor.tenant_id == request.tenant_id, Vendor.active, ~Vendor.opted_out)
+                .order_by(Vendor.id)
+                .with_for_update()
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if not locked:
+        return []
+    counted = await session.execute(
+        select(VendorOutreach.vendor_id, func.count())
+        .where(
+            VendorOutreach.vendor_id.in_(locked),
+            VendorOutreach.request_id != request.id,
+            VendorOutreach.status.in_(_COUNTED),
+            VendorOutreach.created_at > func.now() - timedelta(hours=24),
+        )
+        .group_by(VendorOutreach.vendor_id)
+    )
+    sent: dict[uuid.UUID, int] = {vendor_id: int(n) for vendor_id, n in counted.all()}
+    allowed = [v for v in locked if sent.get(v, 0) < daily_cap]
+    if not allowed:
         return []
     eligible = select(
         literal(request.id).label("request_id"),
         Vendor.id,
         Vendor.tenant_id,
         literal(batch).label("batch"),
-    ).where(Vendor.id.in_(ids), Vendor.tenant_id == request.tenant_id, Vendor.active, ~Vendor.opted_out)
+    ).where(Vendor.id.in_(allowed))
     stmt = (
         insert(VendorOutreach)
         .from_select(["request_id", "vendor_id", "tenant_id", "batch"], eligible)

@@ -404,6 +404,12 @@ async def add_vendor(tenant_id: uuid.UUID, **overrides: Any) -> Vendor:
         return await concierge_service.create_vendor(session, tenant_id=tenant_id, data=VendorCreate(**body))
 
 
+async def outreach_rows(vendor_id: uuid.UUID) -> list[VendorOutreach]:
+    async with session_scope() as session:
+        stmt = select(VendorOutreach).where(VendorOutreach.vendor_id == vendor_id).order_by(VendorOutreach.id)
+        return list((await session.execute(stmt)).scalars().all())
+
+
 async def outreach_count(request_id: uuid.UUID, vendor_id: uuid.UUID | None = None) -> int:
     async with session_scope() as session:
         stmt = select(func.count()).where(VendorOutreach.request_id == request_id)
@@ -458,6 +464,42 @@ async def test_reserve_outreach_never_asks_a_vendor_twice(client: Any) -> None:
     assert sum(await asyncio.gather(*(reserve() for _ in range(6)))) == 1
     assert await outreach_count(request.id, racer.id) == 1
     assert await outreach_count(request.id, racer2.id) == 1
+
+
+async def test_reserve_outreach_keeps_the_daily_cap_under_concurrency(client: Any) -> None:
+    tenant = await make_tenant(client)
+    tenant_id = uuid.UUID(tenant.id)
+    await client.patch(
+        f"/v1/tenants/{tenant.slug}", json={"concierge": {"vendor_daily_cap": 1}}, headers=tenant.headers
+    )
+    vendor = await add_vendor(tenant_id)
+    requests = [await new_request(tenant_id) for _ in range(5)]
+
+    async def reserve(request: ConciergeRequest) -> int:
+        async with session_scope() as session:
+            return len(await concierge_service.reserve_outreach(session, request, [vendor], 1))
+
+    # Five requests race for the vendor's one slot of the day: exactly one gets it.
+    assert sum(await asyncio.gather(*(reserve(r) for r in requests))) == 1
+    async with session_scope() as session:
+        count = await concierge_service.outreach_last_day(
+            session, tenant_id=tenant_id, vendor_id=vendor.id, now=datetime.now(UTC)
+        )
+        assert count == 1
+    # An explicit cap overrides the tenant's: a request that lost the race gets the vendor with a cap of 2.
+    asked = {o.request_id for o in await outreach_rows(vendor.id)}
+    loser, third = [r for r in requests if r.id not in asked][:2]
+    async with session_scope() as session:
+        assert len(await concierge_service.reserve_outreach(session, loser, [vendor], 1, daily_cap=2)) == 1
+        assert await concierge_service.reserve_outreach(session, third, [vendor], 1, daily_cap=2) == []  # 2 today
+    # A failed send does not use up the slot.
+    async with session_scope() as session:
+        for row in await outreach_rows(vendor.id):
+            await concierge_service.mark_outreach_failed(
+                session, tenant_id=tenant_id, outreach_id=row.id, error="63016 outside the 24 h window"
+            )
+    fresh = await new_request(tenant_id)
+    assert await reserve(fresh) == 1
 
 
 async def test_outreach_bookkeeping_and_replies(client: Any) -> None:
