@@ -18,6 +18,7 @@ from app.concierge.requirements import (
     MONEY_PATTERN,
     NOT_MONEY_AFTER,
     PER_UNIT,
+    Currency,
     clean_text,
     folded_with_offsets,
     is_year,
@@ -33,7 +34,6 @@ TODAY_HOURS = 6.0
 DELIVERY_HOUR = 12
 EVENING_HOUR = 20
 
-Currency = Literal["MXN", "USD"]
 VendorKeyword = Literal["stop", "start"]
 CustomerKeyword = Literal["stop", "start", "cancel"]
 
@@ -46,7 +46,7 @@ class VendorReply(BaseModel):
     on_order: bool = False
     price: float | None = Field(default=None, gt=0, le=MAX_BUDGET)  # per unit
     total_price: float | None = Field(default=None, gt=0, le=MAX_BUDGET)
-    currency: Literal["MXN", "USD"] | None = None
+    currency: Currency | None = None
     delivery: str | None = Field(default=None, max_length=MAX_DELIVERY_CHARS)
     delivery_hours: float | None = Field(default=None, ge=0)
     quantity: int | None = Field(default=None, ge=1, le=999)
@@ -179,12 +179,13 @@ _WEEKDAY_INDEX = {
 _DELIVERY_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "minutes",
-        re.compile(rf"{_B}{_DELIVERY_PREFIX}(?P<n>{_NUM_WORDS})\s*(?:min|mins|minutos|minutes)\.?{_E}"),
+        re.compile(rf"{_B}{_DELIVERY_PREFIX}(?<![\d.,])(?P<n>{_NUM_WORDS})\s*(?:min|mins|minutos|minutes)\.?{_E}"),
     ),
     (
         "hours",
         re.compile(
-            rf"{_B}{_DELIVERY_PREFIX}(?P<n>{_NUM_WORDS})\s*(?:h|hr|hrs|hora|horas|hour|hours)(?P<half> y media)?{_E}"
+            rf"{_B}{_DELIVERY_PREFIX}(?<![\d.,])(?P<n>{_NUM_WORDS})\s*(?:h|hr|hrs|hora|horas|hour|hours)"
+            rf"(?P<half> y media)?{_E}"
         ),
     ),
     (
@@ -201,7 +202,9 @@ _DELIVERY_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "days",
-        re.compile(rf"{_B}{_DELIVERY_PREFIX}(?P<n>{_NUM_WORDS})\s*(?:dias|dia|days?|business days|dias habiles){_E}"),
+        re.compile(
+            rf"{_B}{_DELIVERY_PREFIX}(?<![\d.,])(?P<n>{_NUM_WORDS})\s*(?:dias|dia|days?|business days|dias habiles){_E}"
+        ),
     ),
     (
         "week",
@@ -285,7 +288,7 @@ def _delivery(t: str, now: datetime | None) -> tuple[tuple[int, int] | None, flo
     return (best[0], best[1]), best[2]
 
 
-def _price(t: str, default_currency: Literal["MXN", "USD"]) -> tuple[float | None, str | None, tuple[int, int] | None]:
+def _price(t: str, default_currency: Currency) -> tuple[float | None, str | None, tuple[int, int] | None]:
     """The first price in folded ``t``: marked money ($, pesos, usd) first, then a number after a price word."""
     marked: list[tuple[float, Currency, tuple[int, int]]] = []
     cued: list[tuple[float, Currency, tuple[int, int]]] = []
@@ -337,9 +340,7 @@ _QUANTITY_BEFORE = re.compile(
 )
 
 
-def parse_vendor_reply(
-    text: str, *, now: datetime | None = None, default_currency: Literal["MXN", "USD"] = "MXN"
-) -> VendorReply:
+def parse_vendor_reply(text: str, *, now: datetime | None = None, default_currency: Currency = "MXN") -> VendorReply:
     """Availability, price, delivery and quantity in a vendor's reply, with a confidence 0..1.
 
     ``now`` (aware, in the vendor's time zone) turns "el jueves" or "hoy" into hours; without it fixed
@@ -391,9 +392,11 @@ def parse_vendor_reply(
         per_unit = PER_UNIT.search(after) is not None
         if not per_unit and _TOTAL.search(around) and quantity and quantity > 1:
             total_price = price
-            price = round(price / quantity, 2)
+            price = max(0.01, round(price / quantity, 2))
         elif quantity:
             total_price = round(price * quantity, 2)
+        if total_price is not None and total_price > MAX_BUDGET:
+            total_price = None  # "999 a 9,999,999": not a total anyone quoted
 
     delivery: str | None = None
     if delivery_span is not None:

@@ -8,6 +8,7 @@ instruction-looking fragments are dropped rather than forwarded to vendors, and 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from enum import StrEnum
@@ -32,8 +33,10 @@ ZONE_MATCH_CUTOFF = 85.0
 # Shorter names only match exactly: at four letters one typo is a different word ("Roma" / "rama").
 ZONE_FUZZY_MIN_CHARS = 5
 
-OPTIONAL_FIELDS = ("urgency", "budget")
+# What ``missing_fields`` asks for, in order; only the optional ones can be declined.
 FIELD_ORDER = ("items", "location", "urgency", "budget")
+OPTIONAL_FIELDS = ("urgency", "budget")
+Currency = Literal["MXN", "USD"]
 
 
 class Category(StrEnum):
@@ -57,9 +60,6 @@ class Urgency(StrEnum):
     flexible = "flexible"
 
 
-URGENCY_ORDER = tuple(Urgency)
-
-
 class Item(BaseModel):
     """One thing asked for: "balatas delanteras" ×2, details "Jetta 2017"."""
 
@@ -76,7 +76,7 @@ class Money(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     amount: float = Field(gt=0, le=MAX_BUDGET)
-    currency: Literal["MXN", "USD"] = "MXN"
+    currency: Currency = "MXN"
 
 
 class Zone(BaseModel):
@@ -111,7 +111,6 @@ class Location(BaseModel):
     lon: float
     source: Literal["pin", "coordinates", "zone"]
     zone: str | None = None
-    label: str | None = Field(default=None, max_length=MAX_HINT_CHARS)
 
 
 class Requirements(BaseModel):
@@ -138,12 +137,17 @@ class Requirements(BaseModel):
 # --- folded text with offsets back into the original --------------------------------------------
 
 
+_fold_char = functools.lru_cache(maxsize=4096)(fold)
+
+
 def folded_with_offsets(text: str) -> tuple[str, list[int]]:
     """``fold(text)`` and, for each folded character, the index of the original character it came from."""
+    if text.isascii() and "\x00" not in text:  # fold() maps NUL to ñ (its placeholder); keep it exact
+        return text.lower(), list(range(len(text)))
     out: list[str] = []
     offsets: list[int] = []
     for i, ch in enumerate(text):
-        f = fold(ch)
+        f = _fold_char(ch)
         out.append(f)
         offsets.extend([i] * len(f))
     return "".join(out), offsets
@@ -228,7 +232,7 @@ NOT_MONEY_AFTER = re.compile(
     r"|cajas?|boxes?|frascos?|tabletas?|tablets?|capsulas?|capsules?|pastillas?|pills?|sobres?|ampolletas?"
     r"|juegos?|sets?|pares|pairs?|años|anos|ano|año|years?|meses|months?|semanas?|weeks?|dias|days?"
     r"|horas?|hrs?|hours?|h|minutos?|mins?|minutes?|am|pm|a\.m\.|p\.m\.|puertas|doors|cilindros|v|volts?"
-    r"|w|watts?|amperes?|amps?|a|ah|mah|gb|tb|mb|hp|cc|x)(?![a-zñ0-9])"
+    r"|w|watts?|amperes?|amps?|ah|mah|gb|tb|mb|hp|cc|x)(?![a-zñ0-9])"
 )
 _BUDGET_CUE = re.compile(
     r"(?<![a-zñ])(?:hasta|max|maximo|tope|limite|presupuesto|budget|no mas de|no mas|menos de|menor a|under"
@@ -240,6 +244,7 @@ _BUDGET_POST = re.compile(
     r"\s*(?:como maximo|maximo|max|tope|a lo mucho|at most|tops|max(?:imum)?|or less|o menos|aprox(?:imadamente)?"
     r"|mas o menos|approx(?:imately)?|en total|total|por todo|for everything)(?![a-zñ])"
 )
+_RANGE_JOIN = re.compile(r"\s*(?:a|al|y|-|to|and)\s*\$?\s*")
 PER_UNIT = re.compile(
     r"(?<![a-zñ])(?:c/u|c/\s?u|cada (?:un[oa]|pieza|una)|cada|por pieza|por unidad|la pieza|each"
     r"|per (?:unit|piece|item)|apiece|a piece)(?![a-zñ])"
@@ -268,7 +273,7 @@ def _money_value(m: re.Match[str]) -> float | None:
     return None
 
 
-def money_currency(m: re.Match[str], default: Literal["MXN", "USD"] = "MXN") -> Literal["MXN", "USD"]:
+def money_currency(m: re.Match[str], default: Currency = "MXN") -> Currency:
     """Currency named around a ``MONEY_PATTERN`` match, else ``default``."""
     marks = f"{m.group('pre') or ''} {m.group('cur') or ''}"
     if re.search(r"us|dol|dll|dls|bucks", marks):
@@ -291,24 +296,28 @@ def is_year(m: re.Match[str]) -> bool:
 
 
 def _find_budget(
-    t: str, default_currency: Literal["MXN", "USD"], *, expected: bool = False
+    t: str, default_currency: Currency, *, expected: bool = False
 ) -> tuple[Money | None, list[tuple[int, int]], bool, bool]:
     """The budget in folded text ``t``, the spans it used, whether it is per unit, and whether the customer
     said there is none."""
     spans: list[tuple[int, int]] = []
     per_unit = False
     candidates: list[Money] = []
+    last_end = -1
     for m in MONEY_PATTERN.finditer(t):
         value = _money_value(m)
         if value is None or value <= 0:
             continue
         marked = bool(m.group("pre") or m.group("cur") or m.group("unit") or m.group("wunit") or m.group("wonly"))
-        if not marked and (NOT_MONEY_AFTER.match(t, m.end()) or is_year(m)):
-            continue
         cue = _BUDGET_CUE.search(t, max(0, m.start() - 40), m.start())
-        # A bare "800" counts only as the answer to "¿tienes un presupuesto?".
-        if not marked and cue is None and not (expected and value >= 10):
-            continue
+        if cue is None and last_end >= 0 and _RANGE_JOIN.fullmatch(t, last_end, m.start()):
+            cue = _RANGE_JOIN.fullmatch(t, last_end, m.start())  # "de 500 a 800": the end of a range
+        if not marked:
+            # "hasta 2000" is money and "Jetta 2017" a year; a bare "800" only answers "¿tienes un presupuesto?".
+            if NOT_MONEY_AFTER.match(t, m.end()) or value < 10:
+                continue
+            if cue is None and (is_year(m) or not expected):
+                continue
         if value > MAX_BUDGET:
             continue
         candidates.append(Money(amount=round(value, 2), currency=money_currency(m, default_currency)))
@@ -319,6 +328,7 @@ def _find_budget(
             per_unit = True
             end = unit.end()
         spans.append((cue.start() if cue is not None else m.start(), end))
+        last_end = end
     declined = _NO_BUDGET.search(t)
     if declined is not None:
         spans.append(declined.span())
@@ -780,9 +790,28 @@ _MEASURE_AFTER = re.compile(
 )
 
 
-def _quantity_of(fragment: str) -> tuple[int | None, str]:
-    m = _QUANTITY.match(fragment)
-    if m is not None and not (m.group("n") and _MEASURE_AFTER.match(fragment, m.end("n"))):
+def _slice(original: str, offsets: list[int], start: int, end: int) -> str:
+    """The part of ``original`` behind its folded characters [start, end)."""
+    if start >= end or start >= len(offsets):
+        return ""
+    return original[offsets[start] : offsets[min(end, len(offsets)) - 1] + 1]
+
+
+def _strip_fillers(fragment: str) -> str:
+    """``fragment`` without leading and trailing articles and connectors ("de la", "para", "the")."""
+    f, offsets = folded_with_offsets(fragment)
+    lead = _LEADING_FILLER.match(f)
+    start = lead.end() if lead is not None else 0
+    trail = _TRAILING_FILLER.search(f)
+    end = trail.start() if trail is not None and trail.start() >= start else len(f)
+    return _slice(fragment, offsets, start, end)
+
+
+def _take_quantity(fragment: str) -> tuple[int | None, str]:
+    """A leading ("2 balatas", "un par de") or trailing ("x3") quantity, and the fragment without it."""
+    f, offsets = folded_with_offsets(fragment)
+    m = _QUANTITY.match(f)
+    if m is not None and not (m.group("n") and _MEASURE_AFTER.match(f, m.end("n"))):
         if m.group("n") or m.group("xn"):
             n = int(m.group("n") or m.group("xn"))
         elif m.group("pair"):
@@ -790,13 +819,22 @@ def _quantity_of(fragment: str) -> tuple[int | None, str]:
         else:
             n = _WORD_NUMBERS[m.group("w")]
         if 1 <= n <= MAX_QUANTITY:
-            return n, fragment[m.end() :]
-    t = _TRAILING_QUANTITY.search(fragment)
+            return n, _slice(fragment, offsets, m.end(), len(f))
+    t = _TRAILING_QUANTITY.search(f)
     if t is not None:
         n = int(t.group("a") or t.group("b"))
         if 1 <= n <= MAX_QUANTITY:
-            return n, fragment[: t.start()]
+            return n, _slice(fragment, offsets, 0, t.start())
     return None, fragment
+
+
+def _split_details(fragment: str) -> tuple[str, str | None]:
+    """ "balatas para un Jetta 2017" → ("balatas", "Jetta 2017")."""
+    f, offsets = folded_with_offsets(fragment)
+    cue = _DETAILS_CUE.search(f)
+    if cue is None or cue.start() == 0:
+        return fragment, None
+    return _slice(fragment, offsets, 0, cue.start()), _slice(fragment, offsets, cue.end(), len(f)) or None
 
 
 def _tidy(text: str, limit: int) -> str:
@@ -805,14 +843,12 @@ def _tidy(text: str, limit: int) -> str:
     return text[:limit].rstrip()
 
 
-def _fold_index(text: str) -> tuple[str, list[int]]:
-    return folded_with_offsets(text)
-
-
 def _parse_items(residual: str) -> tuple[list[Item], bool]:
     """Items in the leftover original text once money, place and time words are blanked out."""
     items: list[Item] = []
     suspicious = False
+    # Blanked-out spans leave long runs of spaces; collapsed first, they cannot make the split quadratic.
+    residual = re.sub(r"[ \t]{2,}", " ", residual)
     for raw_fragment in _SPLIT.split(residual):
         fragment = _BULLET.sub("", raw_fragment).strip(" .,:;!?¿¡-\"'()")
         if not fragment:
@@ -820,45 +856,21 @@ def _parse_items(residual: str) -> tuple[list[Item], bool]:
         if _INSTRUCTION_LIKE.search(fold(fragment)):
             suspicious = True
             continue
-        # Work on the folded copy for matching, cut the original at the same places.
-        f, offsets = _fold_index(fragment)
-        lead = _LEADING_FILLER.match(f)
-        start = offsets[lead.end()] if lead is not None and lead.end() < len(offsets) else 0
-        if lead is not None and lead.end() >= len(offsets):
-            continue
-        fragment = fragment[start:]
-        f, offsets = _fold_index(fragment)
-        trail = _TRAILING_FILLER.search(f)
-        if trail is not None:
-            fragment = fragment[: offsets[trail.start()]] if trail.start() < len(offsets) else fragment
-            f, offsets = _fold_index(fragment)
-        quantity, _rest = _quantity_of(f)
-        if _rest != f:
-            cut = len(f) - len(_rest)
-            if _QUANTITY.match(f):
-                fragment = fragment[offsets[cut] :] if cut < len(offsets) else ""
-            else:
-                fragment = fragment[: offsets[len(_rest)]] if len(_rest) < len(offsets) else fragment
-            f, offsets = _fold_index(fragment)
-            lead = _LEADING_FILLER.match(f)
-            if lead is not None and lead.end() < len(offsets):
-                fragment = fragment[offsets[lead.end()] :]
-                f, offsets = _fold_index(fragment)
+        quantity, fragment = _take_quantity(_strip_fillers(fragment))
+        fragment = _strip_fillers(fragment)
+        f = fold(fragment)
         if not re.search(r"[a-zñ]{2}", f) or all(w in _NOISE_WORDS for w in re.findall(r"[a-zñ]+", f)):
             continue
-        details: str | None = None
-        cue = _DETAILS_CUE.search(f)
-        if cue is not None and cue.start() > 0:
-            details = fragment[offsets[cue.end()] :] if cue.end() < len(offsets) else None
-            fragment = fragment[: offsets[cue.start()]]
-            f = fold(fragment)
-        words = re.findall(r"[a-zñ0-9]+", f)
+        fragment, details = _split_details(fragment)
+        words = re.findall(r"[a-zñ0-9]+", fold(fragment))
         if items and _YEARISH.match(" ".join(words)):
+            # "balatas delanteras, Jetta 2017": the car belongs to the item before.
             prev = items[-1]
             merged = ", ".join(x for x in (prev.details, _tidy(fragment, MAX_ITEM_DETAILS_CHARS)) if x)
             items[-1] = prev.model_copy(update={"details": merged[:MAX_ITEM_DETAILS_CHARS] or None})
             continue
         if items and len(words) == 1 and words[0] in _MODIFIERS and quantity is None:
+            # "balatas delanteras y traseras": one item, not "traseras" on its own.
             prev = items[-1]
             items[-1] = prev.model_copy(update={"name": _tidy(f"{prev.name} y {fragment}", MAX_ITEM_NAME_CHARS)})
             continue
@@ -902,7 +914,7 @@ def extract_requirements(
     language: Language | None = None,
     previous: Requirements | None = None,
     pin: tuple[float, float] | None = None,
-    default_currency: Literal["MXN", "USD"] = "MXN",
+    default_currency: Currency = "MXN",
 ) -> Requirements:
     """Read one customer message (and an optional shared WhatsApp ``pin`` (lat, lon)) into Requirements,
     merged into ``previous`` answers."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -340,3 +341,24 @@ def test_sentences_are_not_vendor_keywords(text: str) -> None:
 )
 def test_customer_keywords(text: str, keyword: str | None) -> None:
     assert customer_keyword(text) == keyword
+
+
+def test_huge_quantity_times_price_is_not_a_total() -> None:
+    r = parse("tengo 999 a $9,999,999")
+    assert r.price == 9_999_999 and r.quantity == 999 and r.total_price is None
+
+
+_FUZZ_TEXT = (
+    "sí no hay tengo 2 3 999 0 0.01 1,000 9,999,999 $ pesos usd mil k x c/u total los dos en a para el jueves mañana "
+    "hoy urgente en 2 horas ? ¿ ! agotado lo consigo cada una each stop 10:30 a las 5 🙂 \u200b \x00 ñ é ﬁ"
+)
+_FUZZ_WORDS = _FUZZ_TEXT.split(" ")
+
+
+def test_random_word_salad_never_raises() -> None:
+    rng = random.Random(11)
+    for _ in range(3_000):
+        text = " ".join(rng.choice(_FUZZ_WORDS) for _ in range(rng.randrange(1, 20)))
+        r = parse(text)
+        assert 0.0 <= r.confidence <= 1.0
+        assert r.available is not None or r.confidence <= 0.3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 
 import pytest
@@ -153,6 +154,10 @@ def test_original_spelling_is_kept_for_display() -> None:
         ("balatas $1.200", 1200, "MXN"),
         ("balatas como 600 varos", 600, "MXN"),
         ("balatas 999.50 mxn", 999.5, "MXN"),
+        ("balatas, presupuesto de 2000", 2000, "MXN"),  # a year-like number after a budget word is money
+        ("balatas, presupuesto de 500 a 800", 800, "MXN"),
+        ("balatas, de $600 a $900", 900, "MXN"),
+        ("balatas, tengo 800", 800, "MXN"),
     ],
 )
 def test_budget_wordings(text: str, amount: float, currency: str) -> None:
@@ -172,6 +177,8 @@ def test_budget_wordings(text: str, amount: float, currency: str) -> None:
         "cerca de Polanco, me urge en 2 horas",
         "mi número es 5512345678",  # a phone number
         "budget to 0",
+        "tengo 3 carros y necesito balatas",
+        "hasta 5 piezas",
     ],
 )
 def test_numbers_that_are_not_a_budget(text: str) -> None:
@@ -531,3 +538,22 @@ def test_pathological_regex_input_is_fast() -> None:
     for text in ["de " * 400, "1," * 500, "hasta " * 200 + "x", "cerca de " * 120, "a-" * 500]:
         read(text)
     assert time.perf_counter() - start < 2.0
+
+
+_FUZZ_TEXT = (
+    "sí no necesito 2 999 0 0.01 1,000 9,999,999 $ pesos usd mil k x c/u total para el jueves mañana hoy urgente "
+    "hasta max presupuesto de cerca Polanco polanko zona: colonia 19.4 , -99.1 . ? ! ignora instrucciones system: "
+    "balatas jetta 2017 mg 500 y and 1.5k un par de sin prisa - • \n https://x.y 5512345678 * _ ` ñ é ﬁ 🙂 \u200b"
+)
+_FUZZ_WORDS = _FUZZ_TEXT.split(" ")
+
+
+def test_random_word_salad_never_raises() -> None:
+    rng = random.Random(5)
+    for _ in range(500):
+        text = " ".join(rng.choice(_FUZZ_WORDS) for _ in range(rng.randrange(1, 25)))
+        req = read(text)
+        again = read(text, previous=req)
+        confirmation_text(again)
+        next_question(again)
+        assert len(again.items) <= MAX_ITEMS
