@@ -179,7 +179,7 @@ def _refers_to(filters: CatalogFilters, car: dict[str, Any]) -> bool:
 
 
 # "el rojo", "la de 2012", "the automatic one": pointing at a car by what it is, not by its position.
-_POINTER = re.compile(r"^(?:.*\b(?:el|la|ese|esa|este|esta|aquel|aquella|the|that|this)\b.*|.*\bone\b.*)$")
+_POINTER = re.compile(r"\b(?:el|la|ese|esa|este|esta|aquel|aquella|the|that|this|one)\b")
 
 
 def _detail(card: CarCard, position: int, memory: dict[str, Any], language: Language) -> dict[str, Any]:
@@ -197,7 +197,7 @@ def _pick_shown(
     text: str, filters: CatalogFilters, shown: list[dict[str, Any]], frame: pd.DataFrame, vocabulary: CatalogVocabulary
 ) -> int | None:
     """Index of the one shown car that ``filters`` describe ("el rojo", "the 2012 one"), else None."""
-    if not shown or not _POINTER.match(fold(text)) or filters.sort != "relevance":
+    if not shown or not _POINTER.search(fold(text)) or filters.sort != "relevance":
         return None
     if filters.price_min is not None or filters.price_max is not None or filters.km_max is not None:
         return None
@@ -239,7 +239,7 @@ def _cheaper(
         )
     else:
         header = _found_header(result, language)
-    return _listing(result.items, header, filters, memory, language)
+    return _listing(result.items, header, filters, memory, language, exact=not result.relaxed)
 
 
 def _found_header(result: CatalogResult, language: Language) -> str:

@@ -471,6 +471,7 @@ def build_catalog_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     df["model_key"] = _key_categorical(df["model"], name_key)
     for column in attr_names.values():
         df[column + KEY_SUFFIX] = _key_categorical(df[column], value_key)
+    _columns(df)  # the search arrays too, here (off the event loop in load_catalog) rather than on first use
     return df
 
 

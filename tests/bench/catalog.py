@@ -29,13 +29,21 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from app.catalog.parsing import parse_catalog_query
-from app.catalog.search import CORE_COLUMNS, CatalogFilters, CatalogVocabulary, build_catalog_frame, search_catalog
+from app.catalog.search import (
+    CORE_COLUMNS,
+    CatalogFilters,
+    CatalogResult,
+    CatalogVocabulary,
+    build_catalog_frame,
+    search_catalog,
+)
 from app.catalog.service import parse_catalog_csv
 
 GOAL_P95_MS = 10.0
@@ -236,27 +244,40 @@ def percentile(values: list[float], p: float) -> float:
     return float(np.percentile(np.asarray(values), p))
 
 
+@dataclass
+class Timings:
+    """Per-message milliseconds: wall clock (the goal) and this thread's CPU time (what contention hides)."""
+
+    wall: list[float]
+    cpu: list[float]
+
+
+def _timed(calls: list[Callable[[], object]]) -> tuple[Timings, list[object]]:
+    wall: list[float] = []
+    cpu: list[float] = []
+    results = []
+    for call in calls:
+        start, start_cpu = time.perf_counter(), time.thread_time()
+        results.append(call())
+        cpu.append((time.thread_time() - start_cpu) * 1000)
+        wall.append((time.perf_counter() - start) * 1000)
+    return Timings(wall, cpu), results
+
+
 def time_queries(
     frame: pd.DataFrame, vocabulary: CatalogVocabulary, messages: list[str]
-) -> tuple[list[float], list[float], list[CatalogFilters], int]:
-    """Milliseconds per message for parse + search and for search only; the filters; how many relaxed."""
+) -> tuple[Timings, Timings, list[CatalogFilters], int]:
+    """Timings per message for parse + search and for search only; the parsed filters; how many relaxed."""
     filters = [parse_catalog_query(m, vocabulary) for m in messages]
     for text, f in zip(messages, filters, strict=True):  # warm-up: caches, lazy imports, branch paths
         search_catalog(frame, parse_catalog_query(text, vocabulary), vocabulary)
         search_catalog(frame, f, vocabulary)
 
-    both: list[float] = []
-    for text in messages:
-        start = time.perf_counter()
-        search_catalog(frame, parse_catalog_query(text, vocabulary), vocabulary)
-        both.append((time.perf_counter() - start) * 1000)
-    only: list[float] = []
-    relaxed = 0
-    for f in filters:
-        start = time.perf_counter()
-        result = search_catalog(frame, f, vocabulary)
-        only.append((time.perf_counter() - start) * 1000)
-        relaxed += bool(result.relaxed) or not result.items
+    both, _ = _timed(
+        [lambda t=text: search_catalog(frame, parse_catalog_query(t, vocabulary), vocabulary) for text in messages]
+    )
+    only, results = _timed([lambda f=f: search_catalog(frame, f, vocabulary) for f in filters])
+    relaxed = sum(1 for r in results if isinstance(r, CatalogResult) and (r.relaxed or not r.items))
     return both, only, filters, relaxed
 
 
@@ -291,15 +312,23 @@ def main(argv: list[str] | None = None) -> int:
         f"queries: {len(messages)} timed after a warm-up, {len(QUERIES)} templates (es/en), "
         f"{constrained} with parsed filters, {relaxed} relaxed or empty"
     )
-    print(f"{'':22}{'median':>10}{'p95':>10}{'p99':>10}{'max':>10}   goal p95 ≤ {GOAL_P95_MS:g} ms")
+    print(f"{'wall clock':22}{'median':>10}{'p95':>10}{'p99':>10}{'max':>10}   goal p95 ≤ {GOAL_P95_MS:g} ms")
     ok = True
-    for label, values in (("parse + search (ms)", both), ("search only (ms)", only)):
+    for label, timings in (("parse + search (ms)", both), ("search only (ms)", only)):
+        values = timings.wall
         p95 = percentile(values, 95)
         met = p95 <= GOAL_P95_MS
         ok = ok and met
         print(
             f"{label:22}{statistics.median(values):10.2f}{p95:10.2f}{percentile(values, 99):10.2f}"
             f"{max(values):10.2f}   {'met' if met else 'MISSED'}"
+        )
+    # Wall minus CPU is time the process waited for a core: large on a busy machine, zero on an idle one.
+    for label, timings in (("  cpu, parse + search", both), ("  cpu, search only", only)):
+        values = timings.cpu
+        print(
+            f"{label:22}{statistics.median(values):10.2f}{percentile(values, 95):10.2f}"
+            f"{percentile(values, 99):10.2f}{max(values):10.2f}"
         )
     print(f"total run time: {time.perf_counter() - started:.1f} s")
     return 0 if ok or not args.strict else 1
