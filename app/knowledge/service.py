@@ -11,13 +11,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, InvalidInput, NotFound
 from app.knowledge.chunking import chunk_entry
 from app.knowledge.embeddings import Embedder
-from app.knowledge.models import KnowledgeChunk, KnowledgeEntry
-from app.knowledge.retrieval import forget_counts, search_knowledge
+from app.knowledge.models import KnowledgeChunk, KnowledgeEntry, KnowledgeTerm
+from app.knowledge.retrieval import forget_counts, search_knowledge, vocabulary_words
 from app.knowledge.schemas import (
     KnowledgeEntryCreate,
     KnowledgeEntryUpdate,
@@ -246,6 +247,18 @@ async def sync_chunks(session: AsyncSession, entries: Sequence[KnowledgeEntry]) 
     ]
     session.add_all(rows)
     await session.flush()
+    terms = {
+        (entry.tenant_id, word)
+        for entry in entries
+        if entry.active and entry.deleted_at is None
+        for word in vocabulary_words(" ".join([entry.title, *(entry.keywords or [])]))
+    }
+    if terms:
+        await session.execute(
+            pg_insert(KnowledgeTerm)
+            .values([{"tenant_id": t, "term": w} for t, w in sorted(terms)])
+            .on_conflict_do_nothing()
+        )
     tenants = {e.tenant_id for e in entries}
     for tenant_id in tenants:
         forget_counts(tenant_id)
@@ -313,8 +326,11 @@ async def embed_pending(
 async def rechunk(session: AsyncSession, *, tenant_id: uuid.UUID | None = None) -> int:
     """Chunk every live entry again (after a chunker change or the schema migration's one-chunk backfill)."""
     stmt = select(KnowledgeEntry).where(KnowledgeEntry.deleted_at.is_(None))
+    terms = delete(KnowledgeTerm)  # rebuilt from the live entries, dropping words of deleted ones
     if tenant_id is not None:
         stmt = stmt.where(KnowledgeEntry.tenant_id == tenant_id)
+        terms = terms.where(KnowledgeTerm.tenant_id == tenant_id)
+    await session.execute(terms)
     return await sync_chunks(session, list((await session.execute(stmt)).scalars()))
 
 
