@@ -69,7 +69,7 @@ _NEGATIVE = re.compile(
     rf"|no {_OBJ}(?:tengo|tenemos|hay|manejo|manejamos|contamos con|contamos|trabajo|trabajamos|vendo|vendemos"
     rf"|me queda|me quedan|nos queda|nos quedan|quedan|queda)(?! {_DELIVERY_NOUNS}{_E})"
     rf"|ya no (?:hay|tengo|tenemos|queda|quedan|manejo|manejamos)|agotad[oa]s?|sin (?:existencia|stock|inventario)"
-    rf"|no (?:esta|estan) disponibles?|no disponibles?|no,? (?:disculpa|lo siento|perdon|gracias)|nel|nop|nada"
+    rf"|no (?:esta|estan) disponibles?|no disponibles?|no,? (?:disculpa|lo siento|perdon|gracias)|nel|nop|nada(?! mas)"
     rf"|lo siento,? no|out of stock|sold out|(?:don'?t|do not|dont|doesn'?t) (?:have|carry|stock|sell)"
     rf"|not available|unavailable|we'?re out|no stock|sorry,? no|none left|can'?t get)"
     rf"{_E}"
@@ -77,10 +77,10 @@ _NEGATIVE = re.compile(
 _LEADING_NO = re.compile(r"^\W*no(?:\s*[.,!]|\s*$)")
 _ON_ORDER = re.compile(
     rf"{_B}(?:{_OBJ}(?:puedo |podemos |podria )?(?:consigo|conseguimos|conseguir(?:lo|la|los|las)?)"
-    rf"|{_OBJ}(?:pido|pedimos|encargo|encargamos|mando traer|traigo|traemos|surto|surtimos)"
-    rf"|sobre pedido|bajo pedido|por encargo|(?:me|nos) llegan?|llegan? (?:el|mañana|manana|hoy|en)"
-    rf"|(?:can|could) (?:get|order)(?: it| them| one)?|on order|special order|order (?:it|them)|i'?ll get (?:it|them)"
-    rf"|arrives?|comes? in)"
+    rf"|{_OBJ}(?:pido|pedimos|encargo|encargamos|mando traer|surto|surtimos)"
+    # "me llega el viernes" is stock arriving; "te llega hoy" is only the delivery.
+    rf"|sobre pedido|bajo pedido|por encargo|(?:me|nos) llegan?"
+    rf"|(?:can|could) (?:get|order)(?: it| them| one)?|on order|special order|order (?:it|them)|i'?ll get (?:it|them))"
     rf"{_E}"
 )
 _POSITIVE = re.compile(

@@ -423,6 +423,10 @@ _PLACE_PREFIX = re.compile(
     r"(?:\s+(?:la|el|los|las|the|zona|colonia|col\.?))*\s+)?",
     re.IGNORECASE,
 )
+_RELOCATE = re.compile(
+    r"(?<![a-zñ])(?:mejor|en vez de eso|en lugar de eso|instead|actually|cambia(?:lo)? a|change (?:it )?to)\s*,?\s*"
+    r"(?:en|por|in|near|cerca de|a)\s+(?:(?:la|el|colonia|col\.?|zona)\s+)*(?P<place>[a-zñ][a-zñ0-9 .'-]{1,59})"
+)
 _PLACE_END = re.compile(r"\s+(?:y|and|para|for|que|con|with|hoy|mañana|manana|today|tomorrow|hasta|por favor|please)\b")
 
 
@@ -946,6 +950,15 @@ def extract_requirements(
     spans += loc_spans + budget_spans + urgency_spans
     spans += [m.span() for m in _GREETING.finditer(t)]
     spans += [m.span() for m in _REQUEST_VERB.finditer(t)]
+    spans += [m.span() for m in _REPLACE_CUE.finditer(t)]
+    replace = _REPLACE_CUE.search(t_for_rules) is not None
+    # "mejor en Tlalpan" after a location was set: a new place we do not know, not a new item.
+    moved = _RELOCATE.search(t_for_rules) if replace and location is None and prev.location is not None else None
+    if moved is not None and hint is None:
+        o_start, o_end = _original_span(offsets, *moved.span("place"), len(cleaned))
+        hint = _tidy(re.split(r"[,.;!?]", cleaned[o_start:o_end])[0], MAX_HINT_CHARS) or None
+        spans.append(moved.span())
+    relocating = replace and location is None and hint is not None
 
     declined = list(prev.declined)
     answer = re.sub(r"[^a-zñ/' ]", "", t).strip()
@@ -957,15 +970,19 @@ def extract_requirements(
 
     new_items: list[Item] = []
     suspicious = prev.suspicious_text or bool(injected)
-    replace = _REPLACE_CUE.search(t_for_rules) is not None
     wants_items = not prev.items or awaiting == "items" or replace or _ADD_CUE.search(t_for_rules) is not None
-    if wants_items and not skip:
+    if wants_items and not skip and not relocating:
         original_spans = [_original_span(offsets, s, e, len(cleaned)) for s, e in spans if e > s]
         new_items, flagged = _parse_items(_blank(cleaned, original_spans))
         suspicious = suspicious or flagged
     elif _INSTRUCTION_LIKE.search(t):
         suspicious = True
     items = new_items if (replace and new_items) else _merge_items(prev.items, new_items)
+    if replace and len(prev.items) == 1 and len(new_items) == 1 and fold(new_items[0].name) in _MODIFIERS:
+        # "no, son traseras": the same item with another side, not an item called "traseras".
+        old = prev.items[0]
+        base = " ".join(w for w in old.name.split() if fold(w) not in _MODIFIERS and fold(w) != "y")
+        items = [old.model_copy(update={"name": _tidy(f"{base} {new_items[0].name}", MAX_ITEM_NAME_CHARS)})]
 
     quantity = items[0].quantity if len(items) == 1 else None
     item_text = " ".join(f"{i.name} {i.details or ''}" for i in items)
@@ -977,7 +994,7 @@ def extract_requirements(
         hint = None
     elif hint is None and awaiting == "location" and not skip and not new_items and prev.location is None:
         # The reply to "¿en qué zona?" was a place we do not know: keep it to show back.
-        guess = _tidy(_PLACE_PREFIX.sub("", cleaned), MAX_HINT_CHARS)
+        guess = _tidy(re.split(r"[,.;!?\n]", _PLACE_PREFIX.sub("", cleaned))[0], MAX_HINT_CHARS)
         hint = guess if re.search(r"[^\W\d_]{3}", guess) and not _INSTRUCTION_LIKE.search(t) else None
 
     return Requirements(
@@ -985,8 +1002,9 @@ def extract_requirements(
         quantity=quantity,
         budget=budget or (None if no_budget else prev.budget),
         budget_per_unit=per_unit if budget is not None else (prev.budget_per_unit and not no_budget),
-        location=location or prev.location,
-        location_hint=hint if location is None and prev.location is None else None,
+        # A new place we could not match replaces the old one: asking again beats searching the wrong area.
+        location=None if relocating else (location or prev.location),
+        location_hint=hint if relocating or (location is None and prev.location is None) else None,
         urgency=urgency or prev.urgency,
         category=category,
         declined=declined,

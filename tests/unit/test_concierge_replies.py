@@ -124,6 +124,13 @@ def test_on_order_replies(text: str) -> None:
     assert r.available is True and r.on_order
 
 
+@pytest.mark.parametrize("text", ["sí, te lo traigo en una hora", "sí, te llega hoy", "tengo nada más 2 piezas"])
+def test_delivery_words_are_not_on_order(text: str) -> None:
+    r = parse(text)
+    assert r.available is True and r.in_stock
+    assert r.confidence >= 0.55  # a clear yes, even without price or delivery
+
+
 def test_negated_delivery_is_not_negated_stock() -> None:
     r = parse("sí hay, no hay envío pero puede pasar a recoger")
     assert r.available is True

@@ -378,7 +378,7 @@ def test_skip_answers_decline_only_optional_fields() -> None:
 
 
 def test_unknown_place_answer_to_the_location_question() -> None:
-    req = converse("necesito un cerrajero", "en Tlalpan centro")
+    req = converse("necesito un cerrajero", "en Tlalpan centro, porfa")
     assert req.location is None and req.location_hint == "Tlalpan centro"
     assert names(req) == ["cerrajero"]
     req = read("ok en la condesa", previous=req)
@@ -557,3 +557,25 @@ def test_random_word_salad_never_raises() -> None:
         confirmation_text(again)
         next_question(again)
         assert len(again.items) <= MAX_ITEMS
+
+
+def test_moving_to_an_unknown_place_asks_for_the_location_again() -> None:
+    req = converse("necesito balatas delanteras en Polanco", "mejor en Tlalpan")
+    assert names(req) == ["balatas delanteras"]  # not an item called "Tlalpan"
+    assert req.location is None and req.location_hint == "Tlalpan"
+    question = next_question(req)
+    assert question is not None and question.startswith("No encontré «Tlalpan»")
+    req = read("Coyoacán", previous=req)
+    assert req.location is not None and req.location.zone == "Coyoacán" and req.location_hint is None
+
+
+def test_correcting_the_side_of_a_part() -> None:
+    req = converse("necesito balatas delanteras en Polanco", "no, son traseras")
+    assert names(req) == ["balatas traseras"]
+    assert req.location is not None and req.location.zone == "Polanco"
+
+
+def test_a_new_known_zone_replaces_the_old_one() -> None:
+    req = converse("necesito balatas en Polanco", "cambia a Coyoacán")
+    assert names(req) == ["balatas"]
+    assert req.location is not None and req.location.zone == "Coyoacán"
