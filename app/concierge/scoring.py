@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -69,7 +70,7 @@ MAX_VENDOR_REQUEST_CHARS = 1_200
 class Offer:
     """One vendor's parsed reply with what the shortlist needs to know about the vendor."""
 
-    vendor_id: str
+    vendor_id: str | int | uuid.UUID
     vendor_name: str
     whatsapp: str  # "whatsapp:+5215512345678" or any spelling with the country code
     reply: VendorReply
@@ -199,7 +200,7 @@ def _tie_key(item: tuple[float, Offer]) -> tuple[float, bool, float, bool, float
         offer.reply_seconds is None,
         offer.reply_seconds or 0.0,
         offer.vendor_name.casefold(),
-        offer.vendor_id,
+        str(offer.vendor_id),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import uuid
 
 import pytest
 
@@ -160,8 +161,25 @@ def test_ties_are_deterministic_whatever_the_input_order() -> None:
     assert [r.offer.vendor_id for r in first] == [r.offer.vendor_id for r in again] == ["a1", "c3", "b2"]
 
 
+def test_database_ids_of_any_kind() -> None:
+    a, b = uuid.UUID(int=2), uuid.UUID(int=1)
+    offers = [
+        Offer(a, "Same", "+5215500000001", reply(price=900)),
+        Offer(b, "Same", "+5215500000002", reply(price=900)),
+    ]
+    assert [r.offer.vendor_id for r in rank_offers(offers)] == [b, a]
+    assert not should_stop(offers, in_stock_target=3)
+
+
 def test_equal_scores_prefer_the_lower_price() -> None:
-    # Same score by construction: no budget and no reference (one has no price), everything else equal.
+    # Dollar prices against a peso budget score the same (no exchange rate): the cheaper comes first.
+    dear, cheap = offer("01", "Alfa", price=50, currency="USD"), offer("02", "Zeta", price=40, currency="USD")
+    ranked = rank_offers([dear, cheap], budget=BUDGET)
+    assert ranked[0].score == ranked[1].score
+    assert [r.offer.vendor_name for r in ranked] == ["Zeta", "Alfa"]
+
+
+def test_equal_scores_without_prices_fall_back_to_the_name() -> None:
     a = offer("01", "Zeta", price=None)
     b = offer("02", "Alfa", price=None)
     c = offer("03", "Mid", price=None)
