@@ -13,6 +13,7 @@ from app.catalog.search import (
     CatalogFilters,
     CatalogVocabulary,
     SortOrder,
+    name_key,
     split_make_digits,
 )
 from app.textnorm import fold
@@ -595,6 +596,8 @@ def _find_vehicle(t: str, vocabulary: CatalogVocabulary) -> tuple[str | None, st
                 continue
             phrase = " ".join(tok.text for tok in group)
             hit = vocabulary.match_model(phrase)
+            if hit is not None and _cut_short(hit[1], group, tokens[i + n : i + n + 1]):
+                hit = None
             if hit is not None:
                 spans.append(_Span(group[0].start, group[-1].end))
                 return hit[0], hit[1], spans
@@ -615,12 +618,22 @@ def _find_vehicle(t: str, vocabulary: CatalogVocabulary) -> tuple[str | None, st
                 if len(follow) < n2:
                     continue
                 model_hit = vocabulary.match_model(" ".join(tok.text for tok in follow), found_make)
+                if model_hit is not None and _cut_short(model_hit[1], follow, tokens[after + n2 : after + n2 + 1]):
+                    model_hit = None
                 if model_hit is not None:
                     spans.append(_Span(follow[0].start, follow[-1].end))
                     return model_hit[0], model_hit[1], spans
             break
         i += step
     return make, None, spans
+
+
+def _cut_short(model: str, group: list[_Token], following: list[_Token]) -> bool:
+    """ "mercedes clase" + "e" is not "Clase A": the name goes on with another letter than the one typed next."""
+    if len(following) != 1 or len(following[0].text) != 1:
+        return False
+    model_key, last = name_key(model), group[-1].text
+    return len(model_key) > len(last) and model_key.startswith(last) and model_key != last + following[0].text
 
 
 def _blank(t: str, spans: Iterable[_Span]) -> str:

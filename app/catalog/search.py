@@ -14,6 +14,7 @@ import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
 
 from app.textnorm import fold
 
@@ -34,6 +35,8 @@ AMBIGUOUS_VALUE_WORDS: frozenset[str] = frozenset({"vino", "plata", "arena", "or
 # are too close to short brand names for edit distance to mean anything.
 FUZZY_MIN_TOKEN = 4
 FUZZY_MIN_CANDIDATE = 5
+# Make names at least this long also match with one letter wrong.
+SUBSTITUTION_MIN_LENGTH = 6
 
 _NON_KEY = re.compile(r"[^a-z0-9ñ]+")
 
@@ -601,22 +604,26 @@ class CatalogVocabulary:
             if canonical is None:
                 return None  # that make is not in stock, so neither is any of its models
             make_key = name_key(canonical)
-        hit = self._model_lookup(key, make_key, allow_context=make_key is not None)
+        tokens = split_make_digits(re.findall(r"[a-z0-9ñ]+", fold(phrase)), self)
+        hit = self._model_lookup(key, make_key, allow_context=make_key is not None, one_word=len(tokens) == 1)
         if hit is not None:
             return hit
         # "vw jetta", "mazda 3", "mazda3": a make prefix gives the context on its own.
-        tokens = split_make_digits(re.findall(r"[a-z0-9ñ]+", fold(phrase)), self)
         for n in (2, 1):
             if len(tokens) > n:
                 prefix = self.match_make(" ".join(tokens[:n]))
                 if prefix is not None and (make_key is None or name_key(prefix) == make_key):
                     rest = "".join(tokens[n:])
-                    found = self._model_lookup(rest, name_key(prefix), allow_context=True)
+                    found = self._model_lookup(
+                        rest, name_key(prefix), allow_context=True, one_word=len(tokens) == n + 1
+                    )
                     if found is not None:
                         return found
         return None
 
-    def _model_lookup(self, key: str, make_key: str | None, allow_context: bool) -> tuple[str, str] | None:
+    def _model_lookup(
+        self, key: str, make_key: str | None, allow_context: bool, one_word: bool = False
+    ) -> tuple[str, str] | None:
         if make_key is None and key in STOPWORDS:
             return None
         candidates = [key]
@@ -640,6 +647,11 @@ class CatalogVocabulary:
         else:
             choices = self._free_model_choices
         hit = process.extractOne(key, choices, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+        if hit is None and make_key is not None and one_word and len(key) >= FUZZY_MIN_CANDIDATE:
+            # After its make ("hyundai tuczon") one wrong letter in a word is a typo. Not across words:
+            # in "clase e" the one letter is the whole difference from "Clase A".
+            near = _one_edit(key, choices)
+            return self._exact_model(near, make_key, allow_context=True) if near is not None else None
         if hit is not None:
             return self._exact_model(hit[0], make_key, allow_context=True)
         return None
@@ -771,9 +783,19 @@ def _lookup_make(phrase: str, makes: Mapping[str, str], fuzzy_choices: Sequence[
         canonical = exact(key[:-1])  # plural: "kias", "fords"
     if canonical is None and _fuzzy_ok(key):
         hit = process.extractOne(key, fuzzy_choices, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
-        if hit is not None:
+        if hit is None and len(key) >= SUBSTITUTION_MIN_LENGTH:
+            # One wrong letter ("toyoya") scores only 83 on ratio for a six-letter name; long make names
+            # have no everyday words one letter away, so one edit is enough there.
+            near = _one_edit(key, fuzzy_choices)
+            canonical = exact(near) if near is not None else None
+        elif hit is not None:
             canonical = exact(hit[0])
     return canonical
+
+
+def _one_edit(key: str, choices: Iterable[str]) -> str | None:
+    """The first choice one letter (inserted, dropped or changed) away from ``key``, else None."""
+    return next((c for c in choices if Levenshtein.distance(key, c, score_cutoff=1) <= 1), None)
 
 
 def _display_value(value: Any) -> str:

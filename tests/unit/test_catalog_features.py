@@ -27,6 +27,8 @@ CARS: list[tuple[Any, ...]] = [
     ("A-6", "Toyota", "Corolla", 2018, 255000, 67000, "Vino", "No", "Delantera", "2"),
     ("A-7", "Mazda", "CX-5", 2020, 389000, 40000, "Rojo", "Sí", "AWD", "1"),
     ("A-8", "Mazda", "3", 2017, 219000, 75000, "Negro", "No", "Delantera", "2"),
+    ("A-9", "Mercedes-Benz", "Clase A", 2021, 520000, 30000, "Azul", "No", "Trasera", "1"),
+    ("A-10", "Mercedes-Benz", "Clase C", 2019, 610000, 52000, "Azul", "No", "Trasera", "1"),
 ]
 
 
@@ -138,6 +140,24 @@ def test_more_loose_wording(vocab: CatalogVocabulary, text: str, expected: dict[
     assert parsed == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "make", "model"),
+    [
+        ("toyoya", "Toyota", None),  # one wrong letter in a long make name
+        ("nissam versa", "Nissan", "Versa"),
+        ("nissan verza", "Nissan", "Versa"),  # one wrong letter after the make
+        ("un verza", None, None),  # ...but not without it
+        ("mercedes benz clase c", "Mercedes-Benz", "Clase C"),
+        ("mercedes clase a", "Mercedes-Benz", "Clase A"),
+        # "clase" is the start of "Clase A" and "Clase C"; the letter after it decides, and "e" is neither.
+        ("mercedes clase e", "Mercedes-Benz", None),
+    ],
+)
+def test_make_and_model_typos(vocab: CatalogVocabulary, text: str, make: str | None, model: str | None) -> None:
+    parsed = parse_catalog_query(text, vocab)
+    assert (parsed.make, parsed.model) == (make, model)
+
+
 # --------------------------------------------------------------------------- search
 
 
@@ -181,7 +201,7 @@ def test_card_by_id_and_counts_are_not_yes_no(df: pd.DataFrame) -> None:
 def test_column_cache_follows_the_frame() -> None:
     # A subset, a rebuilt frame and a frame made after another was collected each get their own arrays.
     first = build_catalog_frame(rows())
-    assert len(search_catalog(first, CatalogFilters(limit=10)).items) == 8
+    assert len(search_catalog(first, CatalogFilters(limit=10)).items) == 10
     subset = first[first["make"] == "Toyota"]
     assert {c.stock_id for c in search_catalog(subset, CatalogFilters(limit=10)).items} == {"A-4", "A-5", "A-6"}
     del first, subset
