@@ -57,8 +57,10 @@ _PRE_CUE = re.compile(
 )
 _POST_MIN = re.compile(
     r"\s*(?:\+|o mas nuev[oa]s?|o mas recientes?|o mas|or more|or newer|or later|or above|y mas|and up|and above"
-    r"|and newer|para arriba|pa arriba|en adelante|o superior|minimo|at least)(?![a-zñ])"
+    r"|and newer|para arriba|pa arriba|en adelante|para adelante|pa adelante|o posteriores|o posterior|y posteriores"
+    r"|onwards?|and later|or after|o superior|minimo|at least)(?![a-zñ])"
 )
+_POST_AROUND = re.compile(r"\s*(?:aprox(?:imadamente)?|mas o menos|more or less|or so|ish|aproximado)(?![a-zñ])")
 _POST_MAX = re.compile(
     r"\s*(?:o menos|or less|or under|o anterior(?:es)?|o mas viej[oa]s?|or older|or earlier|maximo|max|tops"
     r"|como maximo|at most|a lo mucho)(?![a-zñ])"
@@ -512,9 +514,13 @@ def _parse_numbers(t: str, consumed: list[_Span]) -> _Numbers:
         if _FINANCE_CUE.search(pre) or _NOT_MONEY_AFTER.match(post):
             continue
         kind, cue_at = _pre_cue(pre)
-        post_cue = _POST_MIN.match(post) or _POST_MAX.match(post)
+        post_cue = _POST_MIN.match(post) or _POST_MAX.match(post) or _POST_AROUND.match(post)
+        if post_cue is not None and kind is not None and kind != "around":
+            # "under 300k and newer than 2018": the word before the number says what it is; what follows
+            # belongs to the next clause.
+            post_cue = None
         if post_cue is not None:
-            kind = "min" if post_cue.re is _POST_MIN else "max"
+            kind = "min" if post_cue.re is _POST_MIN else "max" if post_cue.re is _POST_MAX else "around"
         span = _Span(m.start - (len(pre) - cue_at), m.end + (post_cue.end() if post_cue else 0))
 
         if m.km or (not m.currency and _km_context(pre, cue_at)):
