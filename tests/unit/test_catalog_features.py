@@ -133,6 +133,10 @@ def test_a_colour_makes_a_catalog_query(vocab: CatalogVocabulary) -> None:
         ("ordenados por precio", {"sort": "price_asc"}),
         ("ordénalos por año", {"sort": "year_desc"}),
         ("sort them by mileage", {"sort": "km_asc"}),
+        ("under 300k and newer than 2018", {"price_max": 300000.0, "year_min": 2019}),
+        ("250 mil aprox", {"price_min": 225000.0, "price_max": 275000.0}),
+        ("2020 para adelante", {"year_min": 2020}),
+        ("menos de 300 mil o menos", {"price_max": 300000.0}),
     ],
 )
 def test_more_loose_wording(vocab: CatalogVocabulary, text: str, expected: dict[str, Any]) -> None:
