@@ -101,7 +101,7 @@ class VendorUpdate(BaseModel):
     def _hours(cls, v: str | None) -> str | None:
         return check_hours(v)
 
-    @field_validator("name", "lat", "lon", "call_consent", "opted_out", "active")
+    @field_validator("name", "whatsapp_number", "categories", "lat", "lon", "call_consent", "opted_out", "active")
     @classmethod
     def _not_null(cls, v: Any) -> Any:
         if v is None:

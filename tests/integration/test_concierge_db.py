@@ -101,7 +101,14 @@ async def test_vendor_crud(client: Any) -> None:
     assert patched.json()["opted_out"] is True and patched.json()["opted_out_at"] is not None
     assert patched.json()["call_consent"] is False and patched.json()["call_consent_at"] is None
 
-    for bad in ({"lat": 91}, {"opening_hours": "lunes a veces"}, {"whatsapp_number": "5512345678"}, {"name": None}):
+    for bad in (
+        {"lat": 91},
+        {"opening_hours": "lunes a veces"},
+        {"whatsapp_number": "5512345678"},
+        {"name": None},
+        {"categories": None},
+        {"whatsapp_number": None},
+    ):
         r = await client.patch(f"{base}/{vendor['id']}", json=bad, headers=tenant.headers)
         assert r.status_code == 422, (bad, r.text)
     bad_create = await client.post(base, json=vendor_body(categories=[" "]), headers=tenant.headers)
