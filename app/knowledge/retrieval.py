@@ -275,7 +275,8 @@ _LEXICAL_SQL = text(
         LIMIT :candidates
     ),
     entries AS (
-        SELECT c.id, c.entry_id, e.title, c.heading, c.content, e.category, e.type, c.language, e.priority, c.tsv,
+        SELECT c.id, c.entry_id, e.title, c.heading, c.content, e.content AS entry_content, e.category, e.type,
+               c.language, e.priority, c.tsv,
                to_tsvector(CASE WHEN c.language = 'en' THEN 'english'::regconfig ELSE 'spanish'::regconfig END,
                            f_unaccent(e.title)) AS title_tsv
         FROM cand c JOIN knowledge_entries e ON e.id = c.entry_id
@@ -324,7 +325,7 @@ _LEXICAL_SQL = text(
     ),
     ranked AS (
         SELECT DISTINCT ON (en.entry_id)
-               en.id AS chunk_id, en.entry_id, en.title, en.heading, en.content, en.category, en.type,
+               en.id AS chunk_id, en.entry_id, en.title, en.heading, en.content, en.entry_content, en.category, en.type,
                en.language, en.priority, s.matched = t.n AND s.strength >= 0.9 AS exact,
                (s.strength
                  + 0.1 * s.title_hits / greatest(length(en.title_tsv), 1)
@@ -344,8 +345,8 @@ _LEXICAL_SQL = text(
 # scans keep the tenant filter from starving the result), then their entries.
 _SEMANTIC_SQL = text(
     """
-    SELECT v.chunk_id, v.entry_id, e.title, v.heading, v.content, e.category, e.type, v.language, e.priority,
-           v.similarity
+    SELECT v.chunk_id, v.entry_id, e.title, v.heading, v.content, e.content AS entry_content, e.category, e.type,
+           v.language, e.priority, v.similarity
     FROM (
         SELECT c.id AS chunk_id, c.entry_id, c.heading, c.content, c.language,
                1 - (c.embedding <=> :vector) AS similarity
@@ -431,13 +432,17 @@ def forget_counts(tenant_id: uuid.UUID) -> None:
     _DOCUMENTS.pop(tenant_id, None)
 
 
+# An entry up to this long answers whole (a FAQ, a policy); a longer document answers with its best chunk.
+WHOLE_ENTRY_CHARS = 4_000
+
+
 def _hit(row: Any, **evidence: Any) -> KnowledgeHit:
     return KnowledgeHit(
         id=row.entry_id,
         chunk_id=row.chunk_id,
         title=row.title,
         heading=row.heading,
-        content=row.content,
+        content=row.entry_content if len(row.entry_content) <= WHOLE_ENTRY_CHARS else row.content,
         category=row.category,
         type=row.type,
         language=row.language,

@@ -38,7 +38,7 @@ class KnowledgeHit(BaseModel):
 
     id: uuid.UUID = Field(description="The entry's id.")
     title: str
-    content: str = Field(description="The text of the best-matching chunk (the whole entry when it is short).")
+    content: str = Field(description="The entry's text; for a long document (over 4,000 characters) its best chunk.")
     category: str | None
     language: str
     score: float = Field(
