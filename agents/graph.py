@@ -37,6 +37,7 @@ from agents.tools import DOMAIN_TOOLS, ToolBox, card_payload
 from agents.tracing import annotate_trace, customer_hash
 from app.catalog import service as catalog_service
 from app.catalog.search import card_by_id
+from app.concierge import flow as concierge_flow
 from app.config import get_settings
 from app.textnorm import detect_language, fold
 from app.usage import service as usage_service
@@ -49,6 +50,7 @@ LLM_TIER = "llm"
 _UNCERTAIN = 0.5
 _ROUTES: dict[str, str] = {
     "handoff": "handoff",
+    "concierge": "concierge",
     "finance": "finance",
     "catalog": "catalog",
     "greeting": "smalltalk",
@@ -114,6 +116,11 @@ async def route_node(state: TurnState, config: RunnableConfig) -> dict[str, Any]
     agent = tenant.agent
     classification = state["classification"]
     memory = state["memory"]
+    if deps.features.get("concierge") and deps.conversation_id is not None:
+        turn = _concierge_turn(state, deps)
+        if await concierge_flow.claims(deps.session, turn):
+            route = Route("offline", 0.0, "concierge")
+            return {"route": route, "intent": "concierge", "routing_ms": _ms(started)}
     topic = _auto_handoff_topic(state["text"], agent.auto_handoff_topics)
     if topic is not None:
         route = Route("offline", 0.0, f"auto_handoff:{topic}")
@@ -187,6 +194,27 @@ async def finance_node(state: TurnState, config: RunnableConfig) -> dict[str, An
             return info
         result.pop("needs_price")
     return result
+
+
+def _concierge_turn(state: TurnState, deps: TurnDeps) -> concierge_flow.ConciergeTurn:
+    assert deps.conversation_id is not None
+    return concierge_flow.ConciergeTurn(
+        tenant_id=state["tenant"].id,
+        conversation_id=deps.conversation_id,
+        customer=deps.customer or "",
+        text=state["text"],
+        language=state["language"],
+        ocr_enabled=deps.features.get("ocr", False),
+        media=deps.media,
+        pin=deps.pin,
+    )
+
+
+async def concierge_node(state: TurnState, config: RunnableConfig) -> dict[str, Any]:
+    """The concierge: requirements one question at a time, confirmation, then vendors are asked."""
+    deps = _deps(config)
+    answer = await concierge_flow.answer(deps.session, _concierge_turn(state, deps))
+    return {"agent": "concierge", "intent": "concierge", "reply": answer.reply}
 
 
 async def handoff_node(state: TurnState) -> dict[str, Any]:
@@ -417,16 +445,18 @@ def build_graph() -> CompiledStateGraph[TurnState, None, TurnState, TurnState]:
     graph.add_node("catalog", catalog_node)
     graph.add_node("finance", finance_node)
     graph.add_node("handoff", handoff_node)
+    graph.add_node("concierge", concierge_node)
     graph.add_node("smalltalk", smalltalk_node)
     graph.add_node("compose", compose)
     graph.add_node("persist", persist)
     graph.add_edge(START, "load_context")
     graph.add_edge("load_context", "classify")
     graph.add_edge("classify", "route")
-    graph.add_conditional_edges("route", route, ["info", "catalog", "finance", "handoff", "smalltalk"])
+    graph.add_conditional_edges("route", route, ["info", "catalog", "finance", "handoff", "smalltalk", "concierge"])
     for node in ("info", "catalog", "finance", "smalltalk"):
         graph.add_edge(node, "llm")
     graph.add_edge("handoff", "compose")
+    graph.add_edge("concierge", "compose")
     graph.add_edge("llm", "compose")
     graph.add_edge("compose", "persist")
     graph.add_edge("persist", END)

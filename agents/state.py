@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from langchain_core.messages import BaseMessage
@@ -66,3 +66,8 @@ class TurnDeps:
     long_context_tokens: int = 12_000
     conversation_id: uuid.UUID | None = None
     customer: str | None = None
+    # Features decided for this customer at the start of the turn (flags, allowlist, percentage, kill switch).
+    features: dict[str, bool] = field(default_factory=dict)
+    # What came with the message: media (Twilio MediaUrl/ContentType) and a shared location pin.
+    media: list[dict[str, Any]] = field(default_factory=list)
+    pin: tuple[float, float] | None = None

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from agents.llm.providers import get_registry
 from agents.tracing import flush_traces
 from app.channels.sender import ReplySender
+from app.concierge.jobs import concierge_blueprint
 from app.config import get_settings
 from app.conversations import flows
 from app.conversations.models import Message
@@ -182,6 +183,7 @@ def get_queue() -> procrastinate.App:
     app.add_tasks_from(blueprint, namespace="agent")
     app.add_tasks_from(usage_blueprint, namespace="usage")
     app.add_tasks_from(knowledge_blueprint, namespace="knowledge")
+    app.add_tasks_from(concierge_blueprint, namespace="concierge")
     return app
 
 

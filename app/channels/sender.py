@@ -48,6 +48,19 @@ class ReplySender:
         sent = await self._twilio.send(to=to, from_=from_, body=body)
         return SendOutcome(sid=sent.sid, status=sent.status or "queued")
 
+    async def call(self, *, to: str, from_: str, say: str, language: str = "es") -> str | None:
+        """Ring ``to`` (a WhatsApp address or phone number) and read ``say`` aloud; the call SID (None simulated)."""
+        from xml.sax.saxutils import escape
+
+        voice_language = "en-US" if language == "en" else "es-MX"
+        twiml = f'<Response><Say language="{voice_language}">{escape(say)}</Say></Response>'
+        if self._twilio is None:
+            log.info("simulated call to %s", to)
+            return None
+        return await self._twilio.call(
+            to=to.removeprefix("whatsapp:"), from_=from_.removeprefix("whatsapp:"), twiml=twiml
+        )
+
     async def aclose(self) -> None:
         """Close the HTTP session."""
         if self._twilio is not None:

@@ -197,6 +197,23 @@ class TwilioSender:
         logger.info("twilio message created sid=%s status=%s", sent.sid, sent.status)
         return sent
 
+    async def call(self, *, to: str, from_: str, twiml: str) -> str:
+        """Place a voice call through Twilio's Calls API that plays ``twiml``; the call's SID."""
+        client = self._get_client()
+        try:
+            async with asyncio.timeout(self._timeout):
+                call = await client.calls.create_async(to=to, from_=from_, twiml=twiml)
+        except (TwilioRestException, TwilioServiceException) as exc:
+            raise _to_send_error(exc) from exc
+        except TimeoutError as exc:
+            raise TwilioSendError(f"Twilio call request timed out after {self._timeout}s", retryable=False) from exc
+        except (aiohttp.ClientError, TwilioException, json.JSONDecodeError) as exc:
+            raise TwilioSendError(f"Twilio call failed: {type(exc).__name__}: {exc}", retryable=False) from exc
+        if not isinstance(call.sid, str) or not call.sid:
+            raise TwilioSendError("Twilio response carried no call SID", retryable=False)
+        logger.info("twilio call created sid=%s", call.sid)
+        return call.sid
+
     async def aclose(self) -> None:
         """Close the underlying aiohttp session; safe to call repeatedly (a later send reopens)."""
         http_client = self._http_client

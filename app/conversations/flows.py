@@ -35,7 +35,9 @@ from app.conversations.history import history_rows, recent_messages
 from app.conversations.models import Conversation, Message, Turn
 from app.db import session_scope
 from app.tenants import service as tenant_service
+from app.tenants.features import decide_feature, load_feature_snapshot
 from app.tenants.models import Tenant
+from app.tenants.schemas import FEATURES
 from app.usage import service as usage_service
 
 log = logging.getLogger(__name__)
@@ -201,12 +203,20 @@ async def _answer(
         await session.flush()
 
     settings = get_settings()
+    # Read on every turn: flags, allowlists, percentages and the kill switch take effect at once.
+    snapshot = await load_feature_snapshot(session, tenant_id=tenant.id)
+    who = conversation.whatsapp_address or conversation.customer
+    features: dict[str, bool] = {name: decide_feature(snapshot, name, who) for name in FEATURES}
+    context = tenant_context(tenant)
+    context.flags["ai_agent"] = features["ai_agent"]
+    media = [m for message in pending for m in (message.media or [])]
+    pin = _pin(pending)
 
     async def history(limit: int) -> list[BaseMessage]:
         return await recent_messages(session, tenant_id=tenant.id, customer=conversation.customer, limit=limit)
 
     outcome = await run_turn(
-        tenant=tenant_context(tenant),
+        tenant=context,
         # The rule parsers are not linear in length; a turn reads the latest part of a long burst.
         text=text[-MAX_TURN_CHARS:],
         memory=dict(conversation.state or {}),
@@ -219,7 +229,10 @@ async def _answer(
             history_messages=settings.llm_history_messages,
             long_context_tokens=settings.llm_long_context_tokens,
             conversation_id=conversation.id,
-            customer=conversation.customer,
+            customer=who,
+            features=features,
+            media=media,
+            pin=pin,
         ),
         callbacks=tracing_callbacks(
             enabled=settings.langsmith_tracing,
@@ -231,7 +244,56 @@ async def _answer(
     return outcome, parts
 
 
-async def _send(parts: list[Message], *, to: str | None, from_: str | None, sender: ReplySender) -> None:
+def _pin(pending: list[Message]) -> tuple[float, float] | None:
+    """The latest location the customer shared (Twilio's Latitude/Longitude), if valid."""
+    for message in reversed(pending):
+        payload = message.payload or {}
+        try:
+            lat, lon = float(payload["Latitude"]), float(payload["Longitude"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if -90 <= lat <= 90 and -180 <= lon <= 180:
+            return lat, lon
+    return None
+
+
+async def _answer_vendor(
+    session: AsyncSession, *, tenant: Tenant, conversation: Conversation, pending: list[Message]
+) -> tuple[list[Message], uuid.UUID | None] | None:
+    """A known vendor's message (STOP/START, or an answer to an outreach): its acknowledgement rows, and the
+    request whose shortlist is now due. None when the sender is not answering as a vendor."""
+    from app.concierge.jobs import handle_vendor_message
+
+    sender_address = conversation.whatsapp_address
+    if not sender_address:
+        return None
+    text = "\n".join(m.body.strip() for m in pending if m.body and m.body.strip())
+    handled = await handle_vendor_message(
+        session, tenant_id=tenant.id, number=sender_address, text=text, message_sid=pending[-1].provider_sid
+    )
+    if handled is None:
+        return None
+    for message in pending:
+        message.status = "processed"
+    parts: list[Message] = []
+    if handled.reply:
+        parts.append(
+            Message(
+                tenant_id=tenant.id,
+                conversation_id=conversation.id,
+                direction="outbound",
+                channel="whatsapp",
+                body=handled.reply,
+                status="pending",
+                part_index=0,
+            )
+        )
+        session.add_all(parts)
+    await session.flush()
+    return parts, handled.finalize_request
+
+
+async def send_stored(parts: list[Message], *, to: str | None, from_: str | None, sender: ReplySender) -> None:
     """Hand stored reply parts to Twilio in order, recording each SID (or the failure) as it goes."""
     for part in parts:
         if not to or not from_:
@@ -263,6 +325,7 @@ async def process_whatsapp(*, tenant_id: uuid.UUID, conversation_id: uuid.UUID, 
     """The worker job: send what an interrupted job left unsent, answer pending messages as one turn, send it."""
     for _ in range(2):  # at most: finish an interrupted turn, then answer what is pending
         answered = False
+        due: uuid.UUID | None = None  # a concierge request whose shortlist a vendor's reply made due
         async with session_scope() as session:
             await conversation_service.lock_conversation(session, conversation_id=conversation_id)
             conversation = await conversation_service.get_conversation(
@@ -278,14 +341,23 @@ async def process_whatsapp(*, tenant_id: uuid.UUID, conversation_id: uuid.UUID, 
                 tenant = await _load_tenant(session, tenant_id) if pending else None
                 if tenant is None:
                     return
-                outcome, to_send = await _answer(
-                    session, tenant=tenant, conversation=conversation, pending=pending, channel="whatsapp"
-                )
-                if outcome is None:
-                    return
-                answered = True
+                vendor = await _answer_vendor(session, tenant=tenant, conversation=conversation, pending=pending)
+                if vendor is not None:
+                    to_send, due = vendor
+                    answered = True
+                else:
+                    outcome, to_send = await _answer(
+                        session, tenant=tenant, conversation=conversation, pending=pending, channel="whatsapp"
+                    )
+                    if outcome is None:
+                        return
+                    answered = True
             to, from_ = conversation.whatsapp_address, conversation.tenant_address
-        await _send(to_send, to=to, from_=from_, sender=sender)
+        await send_stored(to_send, to=to, from_=from_, sender=sender)
+        if due is not None:
+            from app.concierge.jobs import finalize
+
+            await finalize(tenant_id=tenant_id, request_id=due, reason="enough_replies")
         if answered:
             return
 

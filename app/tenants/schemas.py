@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.concierge.requirements import Zone
 from app.finance.service import FinanceTerms
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -62,8 +63,12 @@ class ConciergeSettings(BaseModel):
 
     vendor_daily_cap: int = Field(default=20, ge=1, le=1000, description="Outreach messages per vendor per 24 h.")
     radius_km: float = Field(default=15.0, gt=0, le=500, description="How far from the customer vendors are asked.")
-    batch_size: int = Field(default=5, ge=1, le=50, description="Vendors asked at once.")
-    reply_timeout_minutes: int = Field(default=120, ge=1, le=10080, description="How long vendors get to answer.")
+    batch_size: int = Field(default=5, ge=1, le=5, description="Vendors asked at once (at most 5).")
+    max_vendors: int = Field(default=10, ge=1, le=50, description="Vendors asked per request, over all batches.")
+    reply_timeout_minutes: int = Field(default=30, ge=1, le=10080, description="How long vendors get to answer.")
+    zones: list[Zone] = Field(
+        default_factory=list, max_length=500, description="Named areas customers may say instead of sharing a pin."
+    )
 
 
 def _check_numbers(v: list[str]) -> list[str]:

@@ -112,8 +112,60 @@ class FakeTwilioServer(ThreadedAiohttpServer):
             f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json",
             self._handle_create,
         )
+        app.router.add_post(f"/{API_VERSION}/Accounts/{{account_sid}}/Calls.json", self._handle_call)
+        app.router.add_get("/media/{name}", self._handle_media)
         app.router.add_get("/healthz", self._handle_healthz)
         return app
+
+    # ------------------------------------------------------------------ calls and media
+
+    @property
+    def calls(self) -> list[dict[str, Any]]:
+        """Form parameters of each call created through the Calls API, in order."""
+        with self._changed:
+            return list(getattr(self, "_calls", []))
+
+    def fail_calls(self, status: int = 500, code: int = 20500) -> None:
+        """Every following call request fails with ``status`` (``fail_calls(0)`` restores success)."""
+        self._call_failure = (status, code) if status else None
+
+    def add_media(self, name: str, data: bytes, content_type: str = "image/png") -> str:
+        """Serve ``data`` as a customer's media file (Basic auth with the account's credentials); its URL."""
+        if not hasattr(self, "_media"):
+            self._media: dict[str, tuple[bytes, str]] = {}
+        self._media[name] = (data, content_type)
+        return f"{self.base_url}/media/{name}"
+
+    async def _handle_call(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return _twilio_error(401, 20003)
+        failure = getattr(self, "_call_failure", None)
+        if failure is not None:
+            return _twilio_error(failure[0], failure[1])
+        form = await request.post()
+        params = {key: str(form.get(key)) for key in form}
+        sid = "CA" + secrets.token_hex(16)
+        with self._changed:
+            if not hasattr(self, "_calls"):
+                self._calls: list[dict[str, Any]] = []
+            self._calls.append({**params, "sid": sid})
+            self._changed.notify_all()
+        body = {
+            "sid": sid,
+            "account_sid": request.match_info["account_sid"],
+            "to": params.get("To"),
+            "from": params.get("From"),
+            "status": "queued",
+        }
+        return web.json_response(body, status=201)
+
+    async def _handle_media(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return _twilio_error(401, 20003)
+        found = getattr(self, "_media", {}).get(request.match_info["name"])
+        if found is None:
+            return _twilio_error(404, 20404)
+        return web.Response(body=found[0], content_type=found[1])
 
     def _before_stop(self) -> None:
         self.release()  # answer held sends before the loop goes away

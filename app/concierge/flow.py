@@ -1,0 +1,283 @@
+"""The concierge in a customer's conversation: from a request (text or photo) to "I'm asking vendors".
+
+The turn graph hands a message here when the concierge is on for this customer (flag, allowlist or
+percentage, no kill switch) and the message starts a request or continues the open one. Everything
+is written in the turn's transaction: the request row and its state, the requirements read so far,
+and, once the customer confirms, the outreach job (a queue row), so a reply is never sent for work
+that was not recorded. Vendors' answers, the shortlist and the timeout live in ``app.concierge.jobs``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.concierge import service
+from app.concierge.models import ConciergeRequest
+from app.concierge.ocr import OcrError, low_confidence_items, read_image
+from app.concierge.replies import customer_keyword
+from app.concierge.requirements import (
+    Requirements,
+    Zone,
+    confirmation_text,
+    extract_requirements,
+    guess_category,
+    is_ready,
+    next_question,
+    parse_confirmation,
+)
+from app.config import get_settings
+from app.textnorm import Language, fold
+
+log = logging.getLogger(__name__)
+
+MAX_MEDIA_BYTES = 8_000_000
+MEDIA_TIMEOUT_SECONDS = 15.0
+# "necesito / busco / ocupo / me consigues ..." or "I need / looking for ...": asking for something.
+_NEED = re.compile(
+    r"\b(necesito|necesitamos|ocupo|ocupamos|busco|buscamos|buscando|consigueme|consiguen|me consigues|"
+    r"me pueden conseguir|cotizar|cotizacion|cotizame|quiero comprar|i need|we need|looking for|"
+    r"can you find|can you get|need to buy)\b"
+)
+
+_TEXTS: dict[str, dict[Language, str]] = {
+    "asking": {
+        "es": "¡Listo! Estoy preguntando a proveedores cercanos. En unos minutos te mando las mejores opciones "
+        "con precio, disponibilidad y su WhatsApp.",
+        "en": "Done! I'm asking nearby vendors now. In a few minutes I'll send you the best options with price, "
+        "availability and their WhatsApp.",
+    },
+    "waiting": {
+        "es": "Sigo esperando respuestas de los proveedores ({replied} de {asked} han contestado). Te aviso en "
+        "cuanto tenga opciones. Escribe CANCELAR si ya no lo necesitas.",
+        "en": "I'm still waiting for vendors to answer ({replied} of {asked} so far). I'll message you as soon as "
+        "I have options. Write CANCEL if you no longer need it.",
+    },
+    "cancelled": {
+        "es": "Listo, cancelé tu solicitud. Si necesitas algo más, aquí estoy.",
+        "en": "Done, I cancelled your request. If you need anything else, I'm here.",
+    },
+    "change": {
+        "es": "Claro, ¿qué quieres cambiar? Dime el dato correcto (producto, cantidad, zona, para cuándo o "
+        "presupuesto).",
+        "en": "Sure, what should I change? Tell me the right detail (item, quantity, area, when or budget).",
+    },
+    "ocr_failed": {
+        "es": "No pude leer la foto. ¿Me escribes qué necesitas (producto, marca o medida)?",
+        "en": "I couldn't read the photo. Could you type what you need (product, brand or size)?",
+    },
+    "ocr_off": {
+        "es": "Por ahora no puedo leer fotos. ¿Me escribes qué necesitas (producto, marca o medida)?",
+        "en": "I can't read photos yet. Could you type what you need (product, brand or size)?",
+    },
+    "unsure": {
+        "es": "Esto leí en tu foto y no estoy seguro de algunas partes: {lines}.",
+        "en": "This is what I read in your photo, and I'm unsure about parts of it: {lines}.",
+    },
+}
+
+
+def say(key: str, language: Language, **values: Any) -> str:
+    """A concierge message in the customer's language."""
+    return _TEXTS[key][language].format(**values)
+
+
+@dataclass(frozen=True)
+class ConciergeTurn:
+    """What the concierge needs from a turn besides the session."""
+
+    tenant_id: uuid.UUID
+    conversation_id: uuid.UUID
+    customer: str
+    text: str
+    language: Language
+    ocr_enabled: bool
+    media: list[dict[str, Any]] = field(default_factory=list)
+    pin: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class ConciergeAnswer:
+    """The reply and where the request stands."""
+
+    reply: str
+    request_id: uuid.UUID
+    status: str
+
+
+def _flow(request: ConciergeRequest) -> dict[str, Any]:
+    return dict((request.requirements or {}).get("_flow") or {})
+
+
+def _requirements(request: ConciergeRequest, language: Language) -> Requirements | None:
+    data = {k: v for k, v in (request.requirements or {}).items() if k != "_flow"}
+    return Requirements.model_validate(data) if data else None
+
+
+def _stored(requirements: Requirements, flow: dict[str, Any]) -> dict[str, Any]:
+    return {**requirements.model_dump(mode="json"), "_flow": flow}
+
+
+def looks_like_request(text: str) -> bool:
+    """A message asking the business to get something it may not stock ("necesito balatas para un Jetta")."""
+    folded = fold(text)
+    return bool(_NEED.search(folded)) and guess_category(text) is not None
+
+
+async def claims(session: AsyncSession, turn: ConciergeTurn) -> bool:
+    """Whether this message is the concierge's: it continues an open request, or starts one."""
+    request = await service.open_request_for_conversation(
+        session, tenant_id=turn.tenant_id, conversation_id=turn.conversation_id
+    )
+    if request is not None and request.status != "shortlist_ready":
+        return True
+    if turn.media and any(str(m.get("content_type", "")).startswith("image/") for m in turn.media):
+        return True
+    return looks_like_request(turn.text)
+
+
+async def _zones(session: AsyncSession, tenant_id: uuid.UUID) -> list[Zone]:
+    from app.tenants import service as tenant_service
+    from app.tenants.models import Tenant
+
+    tenant = await session.get(Tenant, tenant_id)
+    return list(tenant_service.concierge_settings(tenant).zones) if tenant is not None else []
+
+
+async def _save(
+    session: AsyncSession, request: ConciergeRequest, requirements: Requirements, flow: dict[str, Any]
+) -> None:
+    await session.execute(
+        update(ConciergeRequest)
+        .where(ConciergeRequest.id == request.id, ConciergeRequest.tenant_id == request.tenant_id)
+        .values(requirements=_stored(requirements, flow))
+    )
+
+
+async def download_media(url: str) -> bytes:
+    """A photo the customer sent (Twilio ``MediaUrl``), with the account's credentials, bounded in size."""
+    settings = get_settings()
+    auth = None
+    if settings.twilio_account_sid and settings.twilio_auth_token:
+        auth = (settings.twilio_account_sid, settings.twilio_auth_token.get_secret_value())
+    async with (
+        httpx.AsyncClient(timeout=MEDIA_TIMEOUT_SECONDS, follow_redirects=True, auth=auth) as client,
+        client.stream("GET", url) as response,
+    ):
+        response.raise_for_status()
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > MAX_MEDIA_BYTES:
+                raise OcrError("too_large", f"media is larger than {MAX_MEDIA_BYTES} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+async def _read_photos(turn: ConciergeTurn) -> tuple[str, list[str], int]:
+    """Text read from the turn's images, the lines read with low confidence, and how many failed."""
+    texts: list[str] = []
+    unsure: list[str] = []
+    failures = 0
+    for media in turn.media:
+        if not str(media.get("content_type", "")).startswith("image/") or not media.get("url"):
+            continue
+        try:
+            data = await download_media(str(media["url"]))
+            result = await asyncio.to_thread(read_image, data)
+        except (OcrError, httpx.HTTPError) as exc:
+            log.warning("OCR of a customer photo failed: %s", type(exc).__name__)
+            failures += 1
+            continue
+        if not result.text.strip():
+            failures += 1
+            continue
+        texts.append(result.text)
+        unsure.extend(line.text for line in low_confidence_items(result))
+    return "\n".join(texts), unsure, failures
+
+
+async def answer(session: AsyncSession, turn: ConciergeTurn) -> ConciergeAnswer:
+    """Move the conversation's request on by one customer message and say what happens next."""
+    language = turn.language
+    request = await service.open_request_for_conversation(
+        session, tenant_id=turn.tenant_id, conversation_id=turn.conversation_id
+    )
+    keyword = customer_keyword(turn.text)
+    if keyword is not None and request is not None:
+        closed = await service.transition(session, request.id, "closed", tenant_id=turn.tenant_id)
+        return ConciergeAnswer(say("cancelled", language), closed.id, closed.status)
+    if request is not None and request.status == "shortlist_ready":
+        await service.transition(session, request.id, "closed", tenant_id=turn.tenant_id)  # a new need replaces it
+        request = None
+    if request is None:
+        request = await service.create_request(
+            session, tenant_id=turn.tenant_id, conversation_id=turn.conversation_id, customer_number=turn.customer
+        )
+    if request.status in ("vendor_outreach", "awaiting_vendor_replies"):
+        outreach = await service.request_outreach(session, tenant_id=turn.tenant_id, request_id=request.id)
+        asked = sum(1 for o in outreach if o.outreach.status in ("sent", "replied"))
+        replied = sum(1 for o in outreach if o.outreach.status == "replied")
+        return ConciergeAnswer(say("waiting", language, replied=replied, asked=asked), request.id, request.status)
+
+    flow = _flow(request)
+    previous = _requirements(request, language)
+    zones = await _zones(session, turn.tenant_id)
+    notes: list[str] = []
+    text = turn.text
+    has_photo = any(str(m.get("content_type", "")).startswith("image/") for m in turn.media)
+    if has_photo and request.status == "collecting_requirements":
+        if turn.ocr_enabled:
+            await service.transition(session, request.id, "ocr_processing", tenant_id=turn.tenant_id)
+            read, unsure, failures = await _read_photos(turn)
+            flow["ocr_attempts"] = int(flow.get("ocr_attempts", 0)) + 1
+            flow["ocr_failures"] = int(flow.get("ocr_failures", 0)) + (1 if failures and not read else 0)
+            request = await service.transition(session, request.id, "collecting_requirements", tenant_id=turn.tenant_id)
+            if read:
+                text = f"{text}\n{read}".strip()
+                if unsure:
+                    notes.append(say("unsure", language, lines="; ".join(f'"{u}"' for u in unsure[:5])))
+            elif not text.strip():
+                requirements = previous or Requirements(language=language)
+                await _save(session, request, requirements, flow)
+                return ConciergeAnswer(say("ocr_failed", language), request.id, request.status)
+        elif not text.strip():
+            requirements = previous or Requirements(language=language)
+            await _save(session, request, requirements, flow)
+            return ConciergeAnswer(say("ocr_off", language), request.id, request.status)
+
+    if flow.get("confirming"):
+        decision = parse_confirmation(text)
+        if decision == "yes" and previous is not None and is_ready(previous):
+            flow["confirming"] = False
+            await _save(session, request, previous, flow)
+            moved = await service.transition(session, request.id, "vendor_outreach", tenant_id=turn.tenant_id)
+            from app.concierge.jobs import queue_outreach  # the jobs module sends; this one only decides
+
+            await queue_outreach(session, tenant_id=turn.tenant_id, request_id=request.id, batch=1)
+            return ConciergeAnswer(say("asking", language), moved.id, moved.status)
+        if decision == "no":
+            flow["confirming"] = False
+            await _save(session, request, previous or Requirements(language=language), flow)
+            return ConciergeAnswer(say("change", language), request.id, request.status)
+
+    requirements = extract_requirements(text, zones=zones, language=language, previous=previous, pin=turn.pin)
+    question = next_question(requirements, language, zone_examples=[z.name for z in zones])
+    if question is not None and not (is_ready(requirements) and flow.get("asked_optional")):
+        flow["confirming"] = False
+        if requirements.items and requirements.location is not None:
+            flow["asked_optional"] = True  # urgency and budget are asked once each, never insisted on
+        await _save(session, request, requirements, flow)
+        return ConciergeAnswer("\n\n".join([*notes, question]), request.id, request.status)
+    flow["confirming"] = True
+    await _save(session, request, requirements, flow)
+    return ConciergeAnswer("\n\n".join([*notes, confirmation_text(requirements, language)]), request.id, request.status)

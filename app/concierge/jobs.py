@@ -1,0 +1,465 @@
+"""The concierge on the job queue: outreach in batches, vendors' replies, the shortlist, the timeout, calls.
+
+Jobs are rows written in the transaction that decides them (like the webhook's), run by the worker:
+
+* ``concierge:outreach`` picks the nearest open vendors of the request's category, reserves one outreach
+  row per (request, vendor) *before* sending (the unique row is the promise that nobody is asked twice),
+  sends the request to each, then waits: a deadline job at the reply timeout, and a further batch when
+  the first stays quiet, up to ``max_vendors``;
+* a vendor's message reaches ``handle_vendor_message`` from the conversation job when the sender is a
+  known vendor: STOP/START by exact keyword, otherwise an answer to its open outreach, parsed and stored;
+* ``finalize`` sends the shortlist once 3 vendors have the item in stock or the timeout passes; the
+  request's guarded move to ``shortlist_ready`` makes it happen exactly once, however many replies race;
+* ``concierge:calls`` rings vendors who consented to calls and have not answered, when calling is on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import procrastinate
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.concierge import service
+from app.concierge.models import ConciergeCall, ConciergeRequest, Vendor, VendorOutreach
+from app.concierge.replies import VendorReply as ParsedReply
+from app.concierge.replies import parse_vendor_reply, vendor_keyword
+from app.concierge.requirements import Requirements
+from app.concierge.scoring import Offer, format_shortlist, format_vendor_request, rank_offers, should_stop
+from app.concierge.service import IllegalTransition
+from app.db import session_scope
+from app.textnorm import Language
+
+log = logging.getLogger(__name__)
+
+concierge_blueprint = procrastinate.Blueprint()
+QUEUE = "default"
+OUTREACH_TASK = "concierge:outreach"
+DEADLINE_TASK = "concierge:deadline"
+CALLS_TASK = "concierge:calls"
+
+_QUEUE_JOB = text(
+    """
+    INSERT INTO procrastinate_jobs (queue_name, task_name, priority, lock, queueing_lock, args, scheduled_at)
+    VALUES (:queue, :task, 0, :lock, :queueing_lock, CAST(:args AS jsonb), now() + make_interval(secs => :delay))
+    ON CONFLICT (queueing_lock) WHERE status = 'todo' DO NOTHING
+    """
+)
+
+
+async def _queue(
+    session: AsyncSession, *, task: str, request_id: uuid.UUID, args: dict[str, Any], delay: float, key: str
+) -> None:
+    import json
+
+    lock = f"concierge:{request_id}"
+    await session.execute(
+        _QUEUE_JOB,
+        {
+            "queue": QUEUE,
+            "task": task,
+            "lock": lock,  # one request's jobs run one at a time
+            "queueing_lock": f"{lock}:{key}",
+            "args": json.dumps(args),
+            "delay": max(0.0, delay),
+        },
+    )
+
+
+async def queue_outreach(session: AsyncSession, *, tenant_id: uuid.UUID, request_id: uuid.UUID, batch: int) -> None:
+    """Ask the worker to contact a batch of vendors for a request (at once for the first batch)."""
+    args = {"tenant_id": str(tenant_id), "request_id": str(request_id), "batch": batch}
+    delay = 0.0 if batch == 1 else await _batch_interval(session, tenant_id)
+    await _queue(session, task=OUTREACH_TASK, request_id=request_id, args=args, delay=delay, key=f"batch-{batch}")
+
+
+async def _settings(session: AsyncSession, tenant_id: uuid.UUID) -> Any:
+    from app.tenants import service as tenant_service
+    from app.tenants.models import Tenant
+
+    tenant = await session.get(Tenant, tenant_id)
+    assert tenant is not None
+    return tenant, tenant_service.concierge_settings(tenant)
+
+
+async def _batch_interval(session: AsyncSession, tenant_id: uuid.UUID) -> float:
+    _, settings = await _settings(session, tenant_id)
+    return float(settings.reply_timeout_minutes) * 60 / 3
+
+
+def _sender() -> Any:
+    from app.queue import sender
+
+    return sender()
+
+
+async def _addresses(session: AsyncSession, request: ConciergeRequest) -> tuple[str | None, str | None, str]:
+    """The customer's WhatsApp address, the business number it wrote to, and the conversation's channel."""
+    from app.conversations.models import Conversation
+
+    conversation = await session.get(Conversation, request.conversation_id)
+    if conversation is None:
+        return None, None, "api"
+    channel = "whatsapp" if conversation.whatsapp_address else "api"
+    return conversation.whatsapp_address, conversation.tenant_address, channel
+
+
+async def _business_number(session: AsyncSession, tenant_id: uuid.UUID, preferred: str | None) -> str | None:
+    if preferred:
+        return preferred
+    from app.tenants.models import TenantNumber
+
+    row = await session.execute(select(TenantNumber.address).where(TenantNumber.tenant_id == tenant_id).limit(1))
+    return row.scalar_one_or_none()
+
+
+# ----------------------------------------------------------------------------------------------- outreach
+
+
+async def run_outreach(*, tenant_id: uuid.UUID, request_id: uuid.UUID, batch: int) -> int:
+    """Contact one batch of vendors for a request; returns how many were sent the request."""
+    async with session_scope() as session:
+        request = await service.get_request(session, tenant_id=tenant_id, request_id=request_id)
+        if batch > 1:
+            if request.status != "awaiting_vendor_replies" or await _enough(session, request):
+                return 0
+            request = await service.transition(session, request_id, "vendor_outreach", tenant_id=tenant_id)
+        elif request.status != "vendor_outreach":
+            return 0
+        tenant, settings = await _settings(session, tenant_id)
+        requirements = Requirements.model_validate(
+            {k: v for k, v in (request.requirements or {}).items() if k != "_flow"}
+        )
+        location = requirements.location
+        already = len(await service.request_outreach(session, tenant_id=tenant_id, request_id=request_id))
+        room = max(0, settings.max_vendors - already)
+        candidates = []
+        if location is not None and room:
+            candidates = await service.select_vendors(
+                session,
+                tenant_id=tenant_id,
+                category=str(requirements.category or "other"),
+                location=(location.lat, location.lon),
+                limit=min(settings.batch_size, room),
+                now=datetime.now(UTC),
+                exclude_request_id=request_id,
+            )
+        reserved = await service.reserve_outreach(session, request, [c.vendor for c in candidates], batch)
+        vendors = {c.vendor.id: c.vendor for c in candidates}
+        _, tenant_address, _ = await _addresses(session, request)
+        from_ = await _business_number(session, tenant_id, tenant_address)
+        language: Language = requirements.language
+        body = format_vendor_request(requirements, tenant.name, language)
+    # Committed: every vendor about to be asked has its row; a crash from here on can't ask twice.
+    sent = 0
+    for row in reserved:
+        vendor = vendors[row.vendor_id]
+        try:
+            if from_ is None:
+                raise RuntimeError("the tenant has no WhatsApp number to send from")
+            outcome = await _sender().send(to=vendor.whatsapp_number, from_=from_, body=body)
+        except Exception as exc:  # noqa: BLE001  (a vendor that cannot be reached is recorded, not retried)
+            async with session_scope() as session:
+                await service.mark_outreach_failed(session, tenant_id=tenant_id, outreach_id=row.id, error=str(exc))
+            continue
+        async with session_scope() as session:
+            await service.mark_outreach_sent(session, tenant_id=tenant_id, outreach_id=row.id, message_sid=outcome.sid)
+        sent += 1
+    async with session_scope() as session:
+        request = await service.get_request(session, tenant_id=tenant_id, request_id=request_id)
+        deadline = request.deadline_at or datetime.now(UTC) + timedelta(minutes=settings.reply_timeout_minutes)
+        await service.transition(
+            session, request_id, "awaiting_vendor_replies", tenant_id=tenant_id, deadline_at=deadline
+        )
+        asked = await _asked(session, request_id)
+        if batch == 1:
+            delay = (deadline - datetime.now(UTC)).total_seconds()
+            args = {"tenant_id": str(tenant_id), "request_id": str(request_id)}
+            await _queue(session, task=DEADLINE_TASK, request_id=request_id, args=args, delay=delay, key="deadline")
+            from app.tenants.features import feature_enabled
+
+            if await feature_enabled(session, tenant_id, "calling", request.customer_number):
+                await _queue(session, task=CALLS_TASK, request_id=request_id, args=args, delay=delay / 2, key="calls")
+        more = len(candidates) == settings.batch_size and asked < settings.max_vendors
+        if more:
+            await queue_outreach(session, tenant_id=tenant_id, request_id=request_id, batch=batch + 1)
+        nothing_out = asked == 0
+    if nothing_out:
+        await finalize(tenant_id=tenant_id, request_id=request_id, reason="no_vendors")
+    return sent
+
+
+async def _asked(session: AsyncSession, request_id: uuid.UUID) -> int:
+    stmt = select(func.count()).where(
+        VendorOutreach.request_id == request_id, VendorOutreach.status.in_(("sent", "replied"))
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+# ------------------------------------------------------------------------------------------- vendor replies
+
+
+@dataclass(frozen=True)
+class VendorHandled:
+    """A vendor's message was the concierge's: the acknowledgement to send back and what to do next."""
+
+    reply: str | None
+    finalize_request: uuid.UUID | None = None
+
+
+_VENDOR_TEXTS: dict[str, str] = {
+    "stop": "Listo, no te volveremos a escribir. Si cambias de opinión, responde START.",
+    "start": "¡Gracias! Volverás a recibir solicitudes de clientes. Responde STOP para dejar de recibirlas.",
+    "thanks": "¡Gracias! Le paso tu respuesta al cliente.",
+}
+
+
+async def handle_vendor_message(
+    session: AsyncSession, *, tenant_id: uuid.UUID, number: str, text: str, message_sid: str | None
+) -> VendorHandled | None:
+    """A known vendor's message: STOP/START, or an answer to its open outreach; None for anything else."""
+    keyword = vendor_keyword(text)
+    vendor = await service.vendor_by_number(session, tenant_id=tenant_id, number=number)
+    if vendor is None:
+        return None
+    if keyword is not None:
+        await service.set_vendor_opt_out(session, tenant_id=tenant_id, vendor_id=vendor.id, opted_out=keyword == "stop")
+        return VendorHandled(reply=_VENDOR_TEXTS[keyword])
+    found = await service.open_outreach_for_vendor(session, tenant_id=tenant_id, number=number)
+    if found is None:
+        return None
+    _, outreach = found
+    request = await session.get(ConciergeRequest, outreach.request_id)
+    tz = await _timezone(session, tenant_id)
+    parsed = parse_vendor_reply(text, now=datetime.now(tz))
+    stored = await service.record_vendor_reply(
+        session, tenant_id=tenant_id, outreach_id=outreach.id, raw=text[:2000], message_sid=message_sid, parsed=parsed
+    )
+    first_answer = stored is not None and outreach.status != "replied"
+    finalize_request = None
+    if request is not None and request.status == "awaiting_vendor_replies" and await _enough(session, request):
+        finalize_request = request.id
+    return VendorHandled(reply=_VENDOR_TEXTS["thanks"] if first_answer else None, finalize_request=finalize_request)
+
+
+async def _timezone(session: AsyncSession, tenant_id: uuid.UUID) -> ZoneInfo:
+    from app.tenants.models import Tenant
+
+    tenant = await session.get(Tenant, tenant_id)
+    return ZoneInfo(tenant.timezone if tenant is not None else "UTC")
+
+
+async def _offers(session: AsyncSession, request: ConciergeRequest) -> tuple[list[Offer], int]:
+    """Each vendor's latest reply as an offer (with distance and reply time), and vendors still silent."""
+    from app.concierge.geo import haversine_km
+
+    requirements = Requirements.model_validate({k: v for k, v in (request.requirements or {}).items() if k != "_flow"})
+    details = await service.request_outreach(session, tenant_id=request.tenant_id, request_id=request.id)
+    offers: list[Offer] = []
+    silent = 0
+    for detail in details:
+        if detail.outreach.status == "sent":
+            silent += 1
+        if not detail.replies:
+            continue
+        latest = detail.replies[-1]
+        parsed = ParsedReply.model_validate(latest.parsed or {})
+        distance = None
+        if requirements.location is not None:
+            loc = requirements.location
+            distance = haversine_km(loc.lat, loc.lon, detail.vendor.lat, detail.vendor.lon)
+        seconds = None
+        if detail.outreach.sent_at is not None:
+            seconds = max(0.0, (latest.received_at - detail.outreach.sent_at).total_seconds())
+        offers.append(
+            Offer(
+                vendor_id=detail.vendor.id,
+                vendor_name=detail.vendor.name,
+                whatsapp=detail.vendor.whatsapp_number,
+                reply=parsed,
+                distance_km=distance,
+                reply_seconds=seconds,
+            )
+        )
+    return offers, silent
+
+
+async def _enough(session: AsyncSession, request: ConciergeRequest) -> bool:
+    offers, silent = await _offers(session, request)
+    return should_stop(offers, outstanding=silent if request.status == "awaiting_vendor_replies" else None)
+
+
+# --------------------------------------------------------------------------------------------- shortlist
+
+
+async def finalize(*, tenant_id: uuid.UUID, request_id: uuid.UUID, reason: str) -> bool:
+    """Send the shortlist (or "nobody has it") once; False when another job already did."""
+    from app.conversations.flows import send_stored
+    from app.conversations.models import Message
+
+    started = time.perf_counter()
+    async with session_scope() as session:
+        request = await service.get_request(session, tenant_id=tenant_id, request_id=request_id)
+        offers, _ = await _offers(session, request)
+        requirements = Requirements.model_validate(
+            {k: v for k, v in (request.requirements or {}).items() if k != "_flow"}
+        )
+        ranked = rank_offers(
+            offers,
+            budget=requirements.budget,
+            quantity=requirements.quantity,
+            budget_per_unit=requirements.budget_per_unit,
+            urgency=requirements.urgency,
+        )
+        asked = await _asked(session, request_id)
+        item = requirements.items[0].name if requirements.items else None
+        messages = format_shortlist(
+            ranked, requirements.language, item_label=item, asked=asked, budget=requirements.budget
+        )
+        to, from_, channel = await _addresses(session, request)
+        try:
+            await service.transition(
+                session, request_id, "shortlist_ready", tenant_id=tenant_id, shortlist_sent_at=func.now()
+            )
+        except IllegalTransition:
+            return False  # sent already (a racing reply or the timeout), or the customer cancelled
+        parts = [
+            Message(
+                tenant_id=tenant_id,
+                conversation_id=request.conversation_id,
+                direction="outbound",
+                channel=channel,
+                body=body,
+                status="pending" if channel == "whatsapp" else "delivered",
+                part_index=index,
+            )
+            for index, body in enumerate(messages)
+        ]
+        session.add_all(parts)
+        await session.flush()
+    if channel == "whatsapp":
+        await send_stored(parts, to=to, from_=from_, sender=_sender())
+    log.info(
+        "concierge shortlist for request %s (%s): %d offers, %.1f ms",
+        request_id,
+        reason,
+        len(ranked),
+        (time.perf_counter() - started) * 1000,
+    )
+    return True
+
+
+async def expire_due(*, now: datetime | None = None) -> int:
+    """Finalize every request past its reply deadline (the periodic safety net for the deadline jobs)."""
+    async with session_scope() as session:
+        due = await service.expired_waiting_requests(session, now=now or datetime.now(UTC))
+    done = 0
+    for tenant_id, request_id in due:
+        done += await finalize(tenant_id=tenant_id, request_id=request_id, reason="timeout")
+    return done
+
+
+# ------------------------------------------------------------------------------------------------ calling
+
+CALL_COOLDOWN = timedelta(hours=24)
+
+
+async def run_calls(*, tenant_id: uuid.UUID, request_id: uuid.UUID) -> int:
+    """Ring the vendors of a request that consented to calls and have not answered; returns calls placed.
+
+    Only when calling is on for the customer (re-read now), only vendors with ``call_consent`` who were
+    asked for this request and are still silent, and at most one call per vendor per ``CALL_COOLDOWN``.
+    The call row is written before dialling, so a retried job never rings twice.
+    """
+    from app.tenants.features import feature_enabled
+
+    async with session_scope() as session:
+        request = await service.get_request(session, tenant_id=tenant_id, request_id=request_id)
+        if request.status != "awaiting_vendor_replies":
+            return 0
+        if not await feature_enabled(session, tenant_id, "calling", request.customer_number):
+            return 0
+        cutoff = datetime.now(UTC) - CALL_COOLDOWN
+        rows = await session.execute(
+            select(Vendor)
+            .join(VendorOutreach, VendorOutreach.vendor_id == Vendor.id)
+            .where(
+                VendorOutreach.request_id == request_id,
+                VendorOutreach.status == "sent",
+                Vendor.tenant_id == tenant_id,
+                Vendor.call_consent,
+                ~Vendor.opted_out,
+                (Vendor.last_called_at.is_(None)) | (Vendor.last_called_at < cutoff),
+            )
+            .order_by(Vendor.id)
+            .with_for_update(of=Vendor)
+        )
+        vendors = list(rows.scalars())
+        calls = []
+        for vendor in vendors:
+            call = ConciergeCall(tenant_id=tenant_id, request_id=request_id, vendor_id=vendor.id, status="queued")
+            session.add(call)
+            vendor.last_called_at = datetime.now(UTC)
+            calls.append((call, vendor))
+        await session.flush()
+        _, tenant_address, _ = await _addresses(session, request)
+        from_ = await _business_number(session, tenant_id, tenant_address)
+        requirements = Requirements.model_validate(
+            {k: v for k, v in (request.requirements or {}).items() if k != "_flow"}
+        )
+        tenant, _ = await _settings(session, tenant_id)
+        script = format_vendor_request(requirements, tenant.name, requirements.language)
+        planned = [(c.id, v.whatsapp_number) for c, v in calls]
+    placed = 0
+    for call_id, number in planned:
+        status, sid, error = "failed", None, None
+        try:
+            if from_ is None:
+                raise RuntimeError("the tenant has no number to call from")
+            sid = await _sender().call(to=number, from_=from_, say=script, language=requirements.language)
+            status = "initiated"
+            placed += 1
+        except Exception as exc:  # noqa: BLE001  (recorded; a failed call is a metric, not a retry)
+            error = f"{type(exc).__name__}: {exc}"[:2000]
+        async with session_scope() as session:
+            await session.execute(
+                update(ConciergeCall)
+                .where(ConciergeCall.id == call_id)
+                .values(status=status, twilio_sid=sid, error=error)
+            )
+    return placed
+
+
+# ---------------------------------------------------------------------------------------------- the tasks
+
+
+@concierge_blueprint.task(name="outreach")
+async def outreach_task(tenant_id: str, request_id: str, batch: int = 1) -> None:
+    """Contact a batch of vendors for a request."""
+    await run_outreach(tenant_id=uuid.UUID(tenant_id), request_id=uuid.UUID(request_id), batch=batch)
+
+
+@concierge_blueprint.task(name="deadline")
+async def deadline_task(tenant_id: str, request_id: str) -> None:
+    """The reply timeout: send whatever shortlist there is."""
+    await finalize(tenant_id=uuid.UUID(tenant_id), request_id=uuid.UUID(request_id), reason="timeout")
+
+
+@concierge_blueprint.task(name="calls")
+async def calls_task(tenant_id: str, request_id: str) -> None:
+    """Call consenting vendors that have not answered."""
+    await run_calls(tenant_id=uuid.UUID(tenant_id), request_id=uuid.UUID(request_id))
+
+
+@concierge_blueprint.periodic(cron="* * * * *", periodic_id="expire")
+@concierge_blueprint.task(name="expire", queueing_lock="concierge-expire")
+async def expire_task(timestamp: int) -> None:
+    """Safety net for deadline jobs that were lost: finalize whatever is past its deadline."""
+    await expire_due()
