@@ -157,14 +157,8 @@ def _describe(filters: CatalogFilters, language: Language) -> str:
     if filters.km_max is not None:
         parts.append(f"{'con hasta' if es else 'with up to'} {filters.km_max:,} km")
     for column, value in filters.features.items():
-        key = value_key(value)
-        label = (_LABELS[language].get(fold(column).strip().replace(" ", "_")) or column.replace("_", " ")).lower()
-        if key == "si":
-            parts.append(f"{'con' if es else 'with'} {label}")
-        elif key == "no":
-            parts.append(f"{'sin' if es else 'without'} {label}")
-        else:
-            parts.append(str(value).lower())
+        words = _feature_words(column, value, language)
+        parts.append(words if value_key(value) in ("si", "no") else str(value).lower())
     return ", ".join(parts)
 
 
@@ -242,6 +236,43 @@ def _cheaper(
     return _listing(result.items, header, filters, memory, language, exact=not result.relaxed)
 
 
+def _feature_words(column: str, value: str, language: Language) -> str:
+    """ "con quemacocos", "sin carplay", "combustible eléctrico": one requested feature in a few words."""
+    es = language == "es"
+    label = (_LABELS[language].get(fold(column).strip().replace(" ", "_")) or column.replace("_", " ")).lower()
+    key = value_key(value)
+    if key == "si":
+        return f"{'con' if es else 'with'} {label}"
+    if key == "no":
+        return f"{'sin' if es else 'without'} {label}"
+    return f"{label} {str(value).lower()}"
+
+
+def _without_features(
+    filters: CatalogFilters,
+    frame: pd.DataFrame,
+    vocabulary: CatalogVocabulary,
+    memory: dict[str, Any],
+    language: Language,
+) -> dict[str, Any]:
+    """Nothing has every feature asked for, even with the rest relaxed: drop the rarest ones and say which."""
+    counts = {
+        column: search_catalog(frame, CatalogFilters(features={column: value}, limit=1), vocabulary).total
+        for column, value in filters.features.items()
+    }
+    kept = dict(filters.features)
+    dropped: list[str] = []
+    for column in sorted(counts, key=lambda c: counts[c]):
+        dropped.append(_feature_words(column, kept.pop(column), language))
+        result = search_catalog(frame, filters.model_copy(update={"features": kept}), vocabulary)
+        if result.items:
+            reasons = [*dropped, _relaxed_reason(result.relaxed, filters, language)]
+            why = ", ".join(r for r in reasons if r)
+            header = say("catalog_relaxed", language, why=why)
+            return _listing(result.items, header, filters, memory, language, exact=False)
+    return {"agent": "catalog", "reply": say("catalog_empty", language)}
+
+
 def _found_header(result: CatalogResult, language: Language) -> str:
     shown_count = len(result.items)
     key = "one" if result.total == 1 else "all" if result.total == shown_count else "some"
@@ -303,6 +334,8 @@ def answer_catalog(state: TurnState) -> dict[str, Any]:
         if cheapest.items:
             header = say("catalog_over_budget", language, budget=f"${filters.price_max:,.0f}")
             return _listing(cheapest.items, header, filters, memory, language, exact=False)
+    if not result.items and filters.features:
+        return _without_features(filters, frame, vocabulary, memory, language)
     if not result.items:
         return {"agent": "catalog", "reply": say("catalog_empty", language)}
     if "make" in result.relaxed and filters.make:

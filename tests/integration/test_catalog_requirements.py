@@ -246,6 +246,27 @@ async def test_no_match_with_features_keeps_them_and_the_budget(customer: Custom
 
 
 @pytest.mark.parametrize(
+    ("text", "reason", "where"),
+    [
+        ("un auto eléctrico", "(combustible eléctrico)", lambda c: c["price"] > 0),
+        ("an electric car under 500k", "(fuel eléctrico)", lambda c: c["price"] <= 500_000),
+        # Only the feature nothing has is dropped; the others still hold.
+        (
+            "un auto color vino automático con quemacocos",
+            "(color vino)",
+            lambda c: (c["transmission"] == "Automática") & (c["sunroof"] == "Sí"),
+        ),
+    ],
+)
+async def test_a_feature_nothing_has_is_named_and_the_rest_kept(
+    customer: Customer, text: str, reason: str, where: Where
+) -> None:
+    reply = await customer.say(text)
+    assert reason in reply["reply"], reply["reply"]
+    assert reply["items"] == newest_first(CARS[where(CARS)])[:3]
+
+
+@pytest.mark.parametrize(
     ("text", "reason"),
     [
         ("mazda automático con menos de 20 mil km", "kilometraje hasta 20,000 km"),
