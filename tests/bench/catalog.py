@@ -10,13 +10,15 @@ the way ``load_catalog`` builds it (``build_catalog_frame`` and ``CatalogVocabul
 
 Timed with ``time.perf_counter``, after a warm-up pass over every query:
 
-* parse + search: ``parse_catalog_query`` then ``search_catalog`` (the calls a catalog turn makes),
+* parse + search: ``parse_catalog_query`` then ``search_catalog`` (a catalog turn's parse and search),
   on a mix of Spanish and English customer messages (typos, nicknames, loose prices and ranges,
   years, mileage, features, sorting, requests nothing matches so the search relaxes);
 * search only: ``search_catalog`` on the filters those messages parsed to.
 
-Prints median, p95 and p99 in milliseconds with the goal check. Exit status 0, or 1 with --strict
-when p95 misses the goal.
+Prints median, p95, p99 and max in milliseconds with the goal check, and the same for the thread's
+CPU time (``time.thread_time``): on a busy machine wall minus CPU is time spent waiting for a core.
+The max usually includes a full garbage collection (tens of ms, from the objects the app's imports
+create, not from the catalog). Exit status 0, or 1 with --strict when p95 misses the goal.
 """
 
 from __future__ import annotations
@@ -307,10 +309,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     for step, seconds in build.items():
         print(f"  build: {step:<32} {seconds * 1000:8.1f} ms")
-    constrained = sum(1 for f in filters if f.model_dump(exclude_defaults=True))
+    unparsed = sum(1 for f in filters if not f.model_dump(exclude_defaults=True))
     print(
         f"queries: {len(messages)} timed after a warm-up, {len(QUERIES)} templates (es/en), "
-        f"{constrained} with parsed filters, {relaxed} relaxed or empty"
+        f"{unparsed} parsed to no filter, {relaxed} relaxed or empty"
     )
     print(f"{'wall clock':22}{'median':>10}{'p95':>10}{'p99':>10}{'max':>10}   goal p95 ≤ {GOAL_P95_MS:g} ms")
     ok = True
