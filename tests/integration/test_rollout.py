@@ -16,7 +16,7 @@ import pytest
 from app.concierge.rollout import in_rollout
 from app.db import session_scope
 from app.tenants import features
-from app.tenants.schemas import FEATURES
+from app.tenants.schemas import FEATURES, ConciergeSettings
 from tests.conftest import TenantHandle, admin_headers, make_tenant
 from tests.integration.agentctl import Cli
 
@@ -46,12 +46,7 @@ async def test_everything_is_off_by_default(client: Any) -> None:
     tenant = await make_tenant(client)
     body = (await client.get(f"/v1/tenants/{tenant.slug}", headers=tenant.headers)).json()
     assert body["flags"] == {} and body["rollout"] == {}
-    assert body["concierge"] == {
-        "vendor_daily_cap": 20,
-        "radius_km": 15.0,
-        "batch_size": 5,
-        "reply_timeout_minutes": 120,
-    }
+    assert body["concierge"] == ConciergeSettings().model_dump(mode="json")  # the documented defaults
     for feature in FEATURES:
         assert not await enabled(tenant, feature, NUMBERS[0]), feature
     with pytest.raises(ValueError, match="unknown feature"):
