@@ -198,8 +198,7 @@ def _pick_shown(
     if not (filters.features or filters.year_min is not None or filters.make or filters.model):
         return None
     ids = [str(car["stock_id"]) for car in shown]
-    subset = frame[frame["stock_id"].isin(ids)]
-    result = search_catalog(subset, filters.model_copy(update={"limit": 1, "exclude_ids": []}), vocabulary)
+    result = search_catalog(frame, filters.model_copy(update={"limit": 1, "exclude_ids": []}), vocabulary, among=ids)
     if result.relaxed or result.total != 1 or result.unknown_features:
         return None
     return ids.index(result.items[0].stock_id)

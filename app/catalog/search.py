@@ -1047,14 +1047,19 @@ def search_catalog(
     vocabulary: CatalogVocabulary | None = None,
     *,
     widen_price: bool = True,
+    among: Sequence[str] | None = None,
 ) -> CatalogResult:
     """Filter, rank and cut the catalog; when nothing matches, relax year, km, model, price (+15%), make.
 
-    ``widen_price=False`` keeps the price range a hard limit ("cheaper than these" must not show dearer cars).
+    ``widen_price=False`` keeps the price range a hard limit ("cheaper than these" must not show dearer cars);
+    ``among`` limits the search to those stock ids (the cars a customer was just shown).
     """
     cols = _columns(df)
     filters = _canonicalise(df, cols, filters, vocabulary)
     base = np.ones(cols.n, dtype=bool)
+    if among is not None:
+        base[:] = False
+        base[[cols.position[i] for i in among if i in cols.position]] = True
     if filters.exclude_ids:
         excluded = [cols.position[i] for i in filters.exclude_ids if i in cols.position]
         base[excluded] = False

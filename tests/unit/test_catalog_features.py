@@ -191,6 +191,15 @@ def test_widen_price_false_never_shows_dearer_cars(df: pd.DataFrame) -> None:
     assert hard.relaxed == ["make"] and {c.stock_id for c in hard.items} == {"A-1", "A-8"}
 
 
+def test_search_among_given_cars(df: pd.DataFrame, vocab: CatalogVocabulary) -> None:
+    shown = ["A-1", "A-4", "A-8"]
+    red = search_catalog(df, CatalogFilters(features={"color": "rojo"}), vocab, among=shown)
+    assert [c.stock_id for c in red.items] == ["A-1"] and red.total == 1 and red.relaxed == []
+    # A-7 is red too, but was not among them.
+    assert search_catalog(df, CatalogFilters(features={"color": "rojo"}), vocab, among=["A-4"]).items == []
+    assert search_catalog(df, CatalogFilters(), vocab, among=["missing"]).items == []
+
+
 def test_card_by_id_and_counts_are_not_yes_no(df: pd.DataFrame) -> None:
     card = card_by_id(df, "A-3")
     assert card is not None and card.attributes == {
