@@ -31,6 +31,8 @@ from app.concierge.requirements import (
     extract_requirements,
     guess_category,
     is_ready,
+    missing_fields,
+    next_field,
     next_question,
     parse_confirmation,
 )
@@ -271,13 +273,18 @@ async def answer(session: AsyncSession, turn: ConciergeTurn) -> ConciergeAnswer:
             return ConciergeAnswer(say("change", language), request.id, request.status)
 
     requirements = extract_requirements(text, zones=zones, language=language, previous=previous, pin=turn.pin)
-    question = next_question(requirements, language, zone_examples=[z.name for z in zones])
-    if question is not None and not (is_ready(requirements) and flow.get("asked_optional")):
+    asked_fields: list[str] = list(flow.get("asked") or [])
+    field_ = next_field(requirements)
+    # What is needed (items, where) is asked until given; urgency and budget once each, never insisted on.
+    if field_ is not None and (field_ in ("items", "location") or field_ not in asked_fields):
+        question = next_question(requirements, language, zone_examples=[z.name for z in zones])
         flow["confirming"] = False
-        if requirements.items and requirements.location is not None:
-            flow["asked_optional"] = True  # urgency and budget are asked once each, never insisted on
+        flow["asked"] = list(dict.fromkeys([*asked_fields, field_]))
         await _save(session, request, requirements, flow)
-        return ConciergeAnswer("\n\n".join([*notes, question]), request.id, request.status)
+        return ConciergeAnswer("\n\n".join([*notes, question or ""]).strip(), request.id, request.status)
+    if field_ is not None:  # an optional field asked once already: take it as declined
+        declined = [*requirements.declined, *(f for f in missing_fields(requirements) if f in ("urgency", "budget"))]
+        requirements = requirements.model_copy(update={"declined": list(dict.fromkeys(declined))})
     flow["confirming"] = True
     await _save(session, request, requirements, flow)
     return ConciergeAnswer("\n\n".join([*notes, confirmation_text(requirements, language)]), request.id, request.status)

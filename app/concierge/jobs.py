@@ -191,8 +191,14 @@ async def run_outreach(*, tenant_id: uuid.UUID, request_id: uuid.UUID, batch: in
         if more:
             await queue_outreach(session, tenant_id=tenant_id, request_id=request_id, batch=batch + 1)
         nothing_out = asked == 0
+        # Replies that came in while this batch was being sent found the request not yet waiting.
+        enough = not nothing_out and await _enough(
+            session, await service.get_request(session, tenant_id=tenant_id, request_id=request_id)
+        )
     if nothing_out:
         await finalize(tenant_id=tenant_id, request_id=request_id, reason="no_vendors")
+    elif enough:
+        await finalize(tenant_id=tenant_id, request_id=request_id, reason="enough_replies")
     return sent
 
 
@@ -236,13 +242,14 @@ async def handle_vendor_message(
     if found is None:
         return None
     _, outreach = found
+    answered_before = outreach.status == "replied"
     request = await session.get(ConciergeRequest, outreach.request_id)
     tz = await _timezone(session, tenant_id)
     parsed = parse_vendor_reply(text, now=datetime.now(tz))
     stored = await service.record_vendor_reply(
         session, tenant_id=tenant_id, outreach_id=outreach.id, raw=text[:2000], message_sid=message_sid, parsed=parsed
     )
-    first_answer = stored is not None and outreach.status != "replied"
+    first_answer = stored is not None and not answered_before
     finalize_request = None
     if request is not None and request.status == "awaiting_vendor_replies" and await _enough(session, request):
         finalize_request = request.id

@@ -1,0 +1,352 @@
+"""The concierge end to end through the signed Twilio webhook and a real worker, with simulated vendors.
+
+A customer asks for something the dealer does not stock; the agent asks only for what is missing,
+confirms, asks nearby vendors on WhatsApp (through the fake Twilio), vendors answer in free text at
+different times through the same webhook, and the customer gets a shortlist with wa.me links.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+import uuid
+from typing import Any
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+from sqlalchemy import select
+
+from app.concierge import jobs
+from app.concierge.models import ConciergeCall, ConciergeRequest, Vendor, VendorOutreach
+from app.db import session_scope
+from tests.conftest import TenantHandle, admin_headers, make_tenant, new_number, post_whatsapp
+from tests.fakes.twilio_server import FakeTwilioServer
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+NEED = "necesito balatas delanteras para un Jetta 2017, cerca de Polanco"
+POLANCO = {"name": "Polanco", "lat": 19.4326, "lon": -99.1942, "aliases": ["polanco"]}
+VENDORS = [  # name, km-ish offset from Polanco, call consent
+    ("Refaccionaria Norte", 0.002, True),
+    ("Autopartes Lago", 0.004, False),
+    ("Frenos Express", 0.006, True),
+    ("Balatas del Valle", 0.008, False),
+    ("Refacciones Sur", 0.010, False),
+    ("Partes Anzures", 0.012, False),
+]
+
+
+async def _concierge_tenant(client: Any, **flags: bool) -> TenantHandle:
+    return await make_tenant(
+        client,
+        flags={"concierge": True, "ocr": True, **flags},
+        concierge={"zones": [POLANCO], "reply_timeout_minutes": 30, "max_vendors": 10, "batch_size": 5},
+    )
+
+
+async def _vendors(client: Any, tenant: TenantHandle, count: int = 6) -> list[dict[str, Any]]:
+    made = []
+    for name, offset, consent in VENDORS[:count]:
+        body = {
+            "name": name,
+            "whatsapp_number": new_number(),
+            "categories": ["auto_parts"],
+            "lat": POLANCO["lat"] + offset,
+            "lon": POLANCO["lon"],
+            "call_consent": consent,
+        }
+        r = await client.post(f"/v1/tenants/{tenant.slug}/vendors", json=body, headers=tenant.headers)
+        assert r.status_code == 201, r.text
+        made.append(r.json())
+    return made
+
+
+async def _say(
+    client: Any, tenant: TenantHandle, customer: str, body: str, fake: FakeTwilioServer, **extra: str
+) -> str:
+    before = fake.count_to(customer)
+    r = await post_whatsapp(client, to=tenant.number, from_=customer, body=body, extra=extra or None)
+    assert r.status_code == 200, r.text
+    return (await _wait_to(fake, customer, before + 1))[-1]
+
+
+async def _wait_to(fake: FakeTwilioServer, to: str, count: int, within: float = 15.0) -> list[str]:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        bodies = [m["body"] for m in fake.messages_to(to)]
+        if len(bodies) >= count:
+            return bodies
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"expected {count} messages to {to}, got {[m['body'] for m in fake.messages_to(to)]}")
+
+
+async def _request(tenant: TenantHandle) -> ConciergeRequest:
+    async with session_scope() as session:
+        rows = await session.execute(select(ConciergeRequest).where(ConciergeRequest.tenant_id == uuid.UUID(tenant.id)))
+        [request] = list(rows.scalars())
+        return request
+
+
+async def _to_outreach(client: Any, tenant: TenantHandle, customer: str, fake: FakeTwilioServer) -> str:
+    first = await _say(client, tenant, customer, NEED, fake)
+    assert "?" in first and "Polanco" not in first  # asks one thing: for when (it knows what and where)
+    second = await _say(client, tenant, customer, "para hoy", fake)
+    assert "presupuesto" in second.lower()
+    confirm = await _say(client, tenant, customer, "hasta 1500 pesos", fake)
+    assert "balatas delanteras" in confirm.lower() and "polanco" in confirm.lower()
+    return await _say(client, tenant, customer, "sí", fake)
+
+
+async def test_request_to_shortlist_with_vendors_answering_at_different_times(
+    client: Any, fake_twilio: FakeTwilioServer
+) -> None:
+    tenant = await _concierge_tenant(client)
+    vendors = await _vendors(client, tenant)
+    customer = new_number()
+    asking = await _to_outreach(client, tenant, customer, fake_twilio)
+    assert "proveedores" in asking
+
+    numbers = [v["whatsapp_number"] for v in vendors]
+    for number in numbers[:5]:  # the first batch: five nearest, open, not opted out
+        [request_text] = await _wait_to(fake_twilio, number, 1)
+        assert "balatas delanteras" in request_text.lower() and "STOP" in request_text
+    await asyncio.sleep(0.5)
+    assert fake_twilio.count_to(numbers[5]) == 0  # batch size 5: the sixth waits for a second batch
+
+    request = await _request(tenant)
+    assert request.status == "awaiting_vendor_replies" and request.deadline_at is not None
+
+    replies = [
+        (numbers[0], "sí tengo, 850 pesos, entrega hoy"),
+        (numbers[1], "no hay, disculpe"),
+        (numbers[2], "tengo a $900 c/u, hoy mismo"),
+    ]
+    for number, text in replies:
+        await post_whatsapp(client, to=tenant.number, from_=number, body=text)
+        await _wait_to(fake_twilio, number, 2)  # the vendor's "gracias"
+        await asyncio.sleep(0.2)
+    assert fake_twilio.count_to(customer) == 4  # no shortlist yet: only two have it in stock
+    started = time.monotonic()
+    await post_whatsapp(client, to=tenant.number, from_=numbers[3], body="Sí, 1,200 pesos, se entrega hoy")
+    shortlist = await _wait_to(fake_twilio, customer, 5)
+    elapsed = time.monotonic() - started
+    sent = shortlist[4:]
+    await asyncio.sleep(0.5)
+    sent = [m["body"] for m in fake_twilio.messages_to(customer)][4:]
+    assert 1 <= len(sent) <= 2
+    text = "\n".join(sent)
+    assert "Refaccionaria Norte" in text and "850" in text and "https://wa.me/" + numbers[0].split("+")[1] in text
+    assert "Autopartes Lago" not in text  # said it has none
+    assert text.index("Refaccionaria Norte") < text.index("Balatas del Valle")  # cheaper and nearer first
+    assert elapsed < 10
+
+    request = await _request(tenant)
+    assert request.status == "shortlist_ready" and request.shortlist_sent_at is not None
+    assert request.vendor_outreach_at and request.awaiting_vendor_replies_at and request.shortlist_ready_at
+    detail = (
+        await client.get(f"/v1/tenants/{tenant.slug}/concierge/requests/{request.id}", headers=tenant.headers)
+    ).json()
+    assert detail["status"] == "shortlist_ready"
+
+    # A late reply after the shortlist changes nothing for the customer.
+    await post_whatsapp(client, to=tenant.number, from_=numbers[4], body="sí tengo, 700")
+    await asyncio.sleep(1.5)
+    assert len(fake_twilio.messages_to(customer)) == 4 + len(sent)
+
+
+async def test_the_timeout_sends_what_there_is(client: Any, fake_twilio: FakeTwilioServer) -> None:
+    tenant = await _concierge_tenant(client)
+    vendors = await _vendors(client, tenant, count=2)
+    customer = new_number()
+    await _to_outreach(client, tenant, customer, fake_twilio)
+    await _wait_to(fake_twilio, vendors[0]["whatsapp_number"], 1)
+    await post_whatsapp(client, to=tenant.number, from_=vendors[0]["whatsapp_number"], body="sí, 990 pesos, mañana")
+    await _wait_to(fake_twilio, vendors[0]["whatsapp_number"], 2)
+    assert fake_twilio.count_to(customer) == 4
+    request = await _request(tenant)
+    assert request.deadline_at is not None
+    assert await jobs.expire_due(now=request.deadline_at) == 1  # what the deadline job does at the deadline
+    [shortlist] = (await _wait_to(fake_twilio, customer, 5))[4:]
+    assert "Refaccionaria Norte" in shortlist and "990" in shortlist
+    assert await jobs.expire_due(now=request.deadline_at) == 0  # once
+
+
+async def test_nobody_answering_says_so(client: Any, fake_twilio: FakeTwilioServer) -> None:
+    tenant = await _concierge_tenant(client)
+    [vendor] = await _vendors(client, tenant, count=1)
+    customer = new_number()
+    await _to_outreach(client, tenant, customer, fake_twilio)
+    await _wait_to(fake_twilio, vendor["whatsapp_number"], 1)
+    await asyncio.sleep(0.3)  # the outreach job moves the request to awaiting replies after sending
+    request = await _request(tenant)
+    assert request.status == "awaiting_vendor_replies"
+    await jobs.finalize(tenant_id=uuid.UUID(tenant.id), request_id=request.id, reason="timeout")
+    [message] = (await _wait_to(fake_twilio, customer, 5))[4:]
+    assert "wa.me" not in message and ("no" in message.lower())
+
+
+async def test_outreach_is_sent_once_per_vendor_even_when_the_job_runs_twice(
+    client: Any, fake_twilio: FakeTwilioServer
+) -> None:
+    tenant = await _concierge_tenant(client)
+    vendors = await _vendors(client, tenant, count=3)
+    customer = new_number()
+    await _to_outreach(client, tenant, customer, fake_twilio)
+    for v in vendors:
+        await _wait_to(fake_twilio, v["whatsapp_number"], 1)
+    request = await _request(tenant)
+    async with session_scope() as session:
+        await session.execute(
+            ConciergeRequest.__table__.update()
+            .where(ConciergeRequest.id == request.id)
+            .values(status="vendor_outreach")
+        )
+    assert await jobs.run_outreach(tenant_id=uuid.UUID(tenant.id), request_id=request.id, batch=1) == 0
+    await asyncio.sleep(0.3)
+    assert [fake_twilio.count_to(v["whatsapp_number"]) for v in vendors] == [1, 1, 1]
+    async with session_scope() as session:
+        rows = await session.execute(select(VendorOutreach).where(VendorOutreach.request_id == request.id))
+        assert len(list(rows.scalars())) == 3
+
+
+async def test_vendor_stop_and_start(client: Any, fake_twilio: FakeTwilioServer) -> None:
+    tenant = await _concierge_tenant(client)
+    [vendor] = await _vendors(client, tenant, count=1)
+    number = vendor["whatsapp_number"]
+    await post_whatsapp(client, to=tenant.number, from_=number, body="STOP")
+    [ack] = await _wait_to(fake_twilio, number, 1)
+    assert "no te volveremos a escribir" in ack
+    async with session_scope() as session:
+        stored = await session.get(Vendor, uuid.UUID(vendor["id"]))
+        assert stored is not None and stored.opted_out and stored.opted_out_at is not None
+    customer = new_number()
+    await _to_outreach(client, tenant, customer, fake_twilio)
+    message = (await _wait_to(fake_twilio, customer, 5))[4]  # nobody to ask: the customer is told at once
+    assert "wa.me" not in message
+    assert fake_twilio.count_to(number) == 1  # the opted-out vendor was never asked
+
+    await post_whatsapp(client, to=tenant.number, from_=number, body="start")
+    await _wait_to(fake_twilio, number, 2)
+    async with session_scope() as session:
+        stored = await session.get(Vendor, uuid.UUID(vendor["id"]))
+        assert stored is not None and not stored.opted_out
+    # "please stop calling me at night" is a sentence, not the keyword: nothing changes.
+    await post_whatsapp(client, to=tenant.number, from_=number, body="please stop writing me at night")
+    await asyncio.sleep(1.0)
+    async with session_scope() as session:
+        stored = await session.get(Vendor, uuid.UUID(vendor["id"]))
+        assert stored is not None and not stored.opted_out
+
+
+async def test_customer_cancel_closes_the_request(client: Any, fake_twilio: FakeTwilioServer) -> None:
+    tenant = await _concierge_tenant(client)
+    customer = new_number()
+    await _say(client, tenant, customer, NEED, fake_twilio)
+    reply = await _say(client, tenant, customer, "cancelar", fake_twilio)
+    assert "cancelé" in reply
+    request = await _request(tenant)
+    assert request.status == "closed" and request.closed_at is not None
+
+
+async def test_a_shared_location_pin_answers_where(client: Any, fake_twilio: FakeTwilioServer) -> None:
+    tenant = await _concierge_tenant(client)
+    customer = new_number()
+    first = await _say(client, tenant, customer, "necesito un filtro de aceite para mi Versa 2019", fake_twilio)
+    assert "ubicación" in first.lower() or "zona" in first.lower()
+    await _say(client, tenant, customer, "", fake_twilio, Latitude="19.4330", Longitude="-99.1900", Address="Mi casa")
+    request = await _request(tenant)
+    location = request.requirements["location"]
+    assert location["source"] == "pin" and abs(location["lat"] - 19.433) < 1e-6
+
+
+def _label(text: str) -> bytes:
+    image = Image.new("RGB", (1400, 260), "white")
+    draw = ImageDraw.Draw(image)
+    try:
+        font: Any = ImageFont.truetype("DejaVuSans.ttf", 72)
+    except OSError:
+        font = ImageFont.load_default(size=72)
+    draw.text((40, 80), text, fill="black", font=font)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+async def test_a_photo_of_a_label_becomes_the_request(client: Any, fake_twilio: FakeTwilioServer) -> None:
+    tenant = await _concierge_tenant(client)
+    customer = new_number()
+    url = fake_twilio.add_media(f"{uuid.uuid4().hex}.png", _label("Amoxicilina 500 mg"))
+    reply = await _say(
+        client,
+        tenant,
+        customer,
+        "",
+        fake_twilio,
+        NumMedia="1",
+        MediaUrl0=url,
+        MediaContentType0="image/png",
+    )
+    request = await _request(tenant)
+    names = " ".join(item["name"] for item in request.requirements["items"]).lower()
+    assert "amoxicilina" in names
+    assert request.ocr_processing_at is not None and request.status == "collecting_requirements"
+    assert "?" in reply  # goes on to ask what is missing (where)
+
+
+async def test_concierge_off_means_the_dealer_agent_answers(client: Any, fake_twilio: FakeTwilioServer) -> None:
+    tenant = await make_tenant(client)
+    customer = new_number()
+    await _say(client, tenant, customer, NEED, fake_twilio)
+    async with session_scope() as session:
+        rows = await session.execute(select(ConciergeRequest).where(ConciergeRequest.tenant_id == uuid.UUID(tenant.id)))
+        assert list(rows.scalars()) == []
+
+
+async def test_the_kill_switch_stops_the_concierge_at_once(client: Any, fake_twilio: FakeTwilioServer) -> None:
+    tenant = await _concierge_tenant(client)
+    r = await client.put("/v1/admin/kill-switch", json={"on": True, "reason": "test"}, headers=admin_headers())
+    assert r.status_code == 200, r.text
+    try:
+        customer = new_number()
+        await _say(client, tenant, customer, "necesito balatas para un Jetta 2017 cerca de Polanco", fake_twilio)
+        async with session_scope() as session:
+            rows = await session.execute(
+                select(ConciergeRequest).where(ConciergeRequest.tenant_id == uuid.UUID(tenant.id))
+            )
+            assert list(rows.scalars()) == []
+    finally:
+        await client.put("/v1/admin/kill-switch", json={"on": False}, headers=admin_headers())
+
+
+async def test_calls_only_consenting_silent_vendors_once(client: Any, fake_twilio: FakeTwilioServer) -> None:
+    tenant = await _concierge_tenant(client, calling=True)
+    vendors = await _vendors(client, tenant, count=3)  # consent: yes, no, yes
+    customer = new_number()
+    await _to_outreach(client, tenant, customer, fake_twilio)
+    for v in vendors:
+        await _wait_to(fake_twilio, v["whatsapp_number"], 1)
+    await post_whatsapp(client, to=tenant.number, from_=vendors[0]["whatsapp_number"], body="sí, 800")
+    await _wait_to(fake_twilio, vendors[0]["whatsapp_number"], 2)
+    request = await _request(tenant)
+    before = len(fake_twilio.calls)
+    assert await jobs.run_calls(tenant_id=uuid.UUID(tenant.id), request_id=request.id) == 1
+    [call] = fake_twilio.calls[before:]
+    assert call["To"] == vendors[2]["whatsapp_number"].removeprefix("whatsapp:")  # silent and consenting
+    assert "<Say" in call["Twiml"]
+    assert await jobs.run_calls(tenant_id=uuid.UUID(tenant.id), request_id=request.id) == 0  # cooldown
+    async with session_scope() as session:
+        rows = await session.execute(select(ConciergeCall).where(ConciergeCall.request_id == request.id))
+        assert [c.status for c in rows.scalars()] == ["initiated"]
+
+
+async def test_no_calls_when_calling_is_off(client: Any, fake_twilio: FakeTwilioServer) -> None:
+    tenant = await _concierge_tenant(client)
+    vendors = await _vendors(client, tenant, count=1)
+    customer = new_number()
+    await _to_outreach(client, tenant, customer, fake_twilio)
+    await _wait_to(fake_twilio, vendors[0]["whatsapp_number"], 1)
+    request = await _request(tenant)
+    before = len(fake_twilio.calls)
+    assert await jobs.run_calls(tenant_id=uuid.UUID(tenant.id), request_id=request.id) == 0
+    assert len(fake_twilio.calls) == before
