@@ -31,13 +31,21 @@ def normalise_number(v: str) -> str:
 
 
 def normalise_categories(v: list[str]) -> list[str]:
-    """Folded, trimmed, de-duplicated categories; at least one."""
+    """Folded, trimmed, de-duplicated categories (at least one), plus the concierge kinds they name.
+
+    Requests are matched by kind (auto_parts, pharmacy, hardware, electronics, services, other), so
+    "llantas" also tags the vendor auto_parts; the tenant's own words are kept for its own filters.
+    """
+    from app.concierge.requirements import Category, guess_category
+
     cleaned = list(dict.fromkeys(fold(c).strip() for c in v if c.strip()))
     if not cleaned:
         raise ValueError("at least one category is needed")
     if any(len(c) > 100 for c in cleaned):
         raise ValueError("a category has at most 100 characters")
-    return cleaned
+    kinds = {c.value for c in Category}
+    guessed = [k.value for c in cleaned if c not in kinds and (k := guess_category(c)) is not None]
+    return list(dict.fromkeys([*cleaned, *guessed]))
 
 
 def check_hours(v: str | None) -> str | None:
@@ -57,7 +65,11 @@ class VendorCreate(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     whatsapp_number: str = Field(description="Any usual spelling with the country code; stored as whatsapp:+E164.")
-    categories: list[str] = Field(min_length=1, max_length=50, description="What it sells, e.g. ['llantas', 'rines'].")
+    categories: list[str] = Field(
+        min_length=1,
+        max_length=50,
+        description="What it sells, e.g. ['llantas', 'rines']; the kind it implies (auto_parts) is added.",
+    )
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     opening_hours: str | None = Field(

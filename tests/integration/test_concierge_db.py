@@ -76,7 +76,7 @@ async def test_vendor_crud(client: Any) -> None:
     assert created.status_code == 201, created.text
     vendor = created.json()
     assert vendor["whatsapp_number"] == "whatsapp:+5215522223333"
-    assert vendor["categories"] == ["llantas", "rines"]
+    assert vendor["categories"] == ["llantas", "rines", "auto_parts"]  # the kind a request is matched by
     assert vendor["call_consent"] is True and vendor["call_consent_at"] is not None
     assert vendor["opted_out"] is False and vendor["active"] is True
 
@@ -131,9 +131,9 @@ async def test_vendor_csv_import_is_atomic_and_idempotent(client: Any) -> None:
     rows = await vendor_rows(tenant.id)
     by_name = {v.name: v for v in rows}
     assert by_name["Llantera Centro"].whatsapp_number == "whatsapp:+5215510000001"
-    assert by_name["Llantera Centro"].categories == ["llantas", "rines"]
+    assert by_name["Llantera Centro"].categories == ["llantas", "rines", "auto_parts"]
     assert by_name["Llantera Centro"].call_consent and by_name["Llantera Centro"].call_consent_at is not None
-    assert by_name["Refaccionaria Sur"].categories == ["refacciones", "baterias"]
+    assert by_name["Refaccionaria Sur"].categories == ["refacciones", "baterias", "auto_parts"]
     assert by_name["Refaccionaria Sur"].opening_hours is None and not by_name["Refaccionaria Sur"].call_consent
     assert by_name["Autopartes Norte"].whatsapp_number == "whatsapp:+5215510000003"
     stamps = {v.id: v.updated_at for v in rows}
@@ -634,6 +634,8 @@ async def test_select_vendors_by_category_distance_hours_opt_out_and_cap(client:
     picked = await pick()
     assert [c.vendor.name for c in picked] == ["Nearer", "Near", "Mid"]
     assert picked[0].distance_km < picked[1].distance_km < picked[2].distance_km < 15
+    # The wiring asks by kind (requirements.category): "llantas" vendors are auto_parts vendors.
+    assert [c.vendor.name for c in await pick(category="auto_parts")] == ["Nearer", "Near", "Mid"]
     assert [c.vendor.name for c in await pick(limit=2)] == ["Nearer", "Near"]
     assert [c.vendor.name for c in await pick(radius_km=1)] == ["Nearer", "Near"]
     assert "Far" in [c.vendor.name for c in await pick(radius_km=600)]
