@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from agents.tracing import flush_traces
 from app.catalog.router import router as catalog_router
 from app.channels.router import router as channels_router
+from app.concierge.metrics import router as concierge_metrics_router
 from app.concierge.router import router as concierge_router
 from app.config import get_settings
 from app.conversations.router import router as conversations_router
@@ -137,6 +138,7 @@ def create_app() -> FastAPI:
     app.include_router(usage_router)
     app.include_router(finance_router)
     app.include_router(concierge_router)
+    app.include_router(concierge_metrics_router)
     app.include_router(platform_router)
 
     @app.get("/healthz", tags=["health"])

@@ -224,7 +224,28 @@ _VENDOR_TEXTS: dict[str, str] = {
     "stop": "Listo, no te volveremos a escribir. Si cambias de opinión, responde START.",
     "start": "¡Gracias! Volverás a recibir solicitudes de clientes. Responde STOP para dejar de recibirlas.",
     "thanks": "¡Gracias! Le paso tu respuesta al cliente.",
+    "late": "¡Gracias! El cliente ya eligió entre las opciones de este pedido; te escribiremos con el siguiente.",
 }
+
+LATE_REPLY_WINDOW = timedelta(hours=24)
+
+
+async def _recent_outreach(
+    session: AsyncSession, *, tenant_id: uuid.UUID, vendor_id: uuid.UUID
+) -> VendorOutreach | None:
+    """The vendor's latest outreach of the last day, whatever its request's state (a late answer)."""
+    stmt = (
+        select(VendorOutreach)
+        .where(
+            VendorOutreach.tenant_id == tenant_id,
+            VendorOutreach.vendor_id == vendor_id,
+            VendorOutreach.status.in_(("sent", "replied")),
+            VendorOutreach.sent_at > datetime.now(UTC) - LATE_REPLY_WINDOW,
+        )
+        .order_by(VendorOutreach.sent_at.desc())
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def handle_vendor_message(
@@ -240,7 +261,18 @@ async def handle_vendor_message(
         return VendorHandled(reply=_VENDOR_TEXTS[keyword])
     found = await service.open_outreach_for_vendor(session, tenant_id=tenant_id, number=number)
     if found is None:
-        return None
+        late = await _recent_outreach(session, tenant_id=tenant_id, vendor_id=vendor.id)
+        if late is None:
+            return None  # a vendor writing as a customer: the agent answers
+        await service.record_vendor_reply(
+            session,
+            tenant_id=tenant_id,
+            outreach_id=late.id,
+            raw=text[:2000],
+            message_sid=message_sid,
+            parsed=parse_vendor_reply(text),
+        )
+        return VendorHandled(reply=_VENDOR_TEXTS["late"])
     _, outreach = found
     answered_before = outreach.status == "replied"
     request = await session.get(ConciergeRequest, outreach.request_id)

@@ -149,10 +149,21 @@ async def test_request_to_shortlist_with_vendors_answering_at_different_times(
     ).json()
     assert detail["status"] == "shortlist_ready"
 
-    # A late reply after the shortlist changes nothing for the customer.
+    # A late reply after the shortlist changes nothing for the customer; the vendor is thanked, not chatted to.
     await post_whatsapp(client, to=tenant.number, from_=numbers[4], body="sí tengo, 700")
-    await asyncio.sleep(1.5)
+    late = (await _wait_to(fake_twilio, numbers[4], 2))[-1]
+    assert "ya eligió" in late
+    await asyncio.sleep(0.5)
     assert len(fake_twilio.messages_to(customer)) == 4 + len(sent)
+
+    metrics = (await client.get(f"/v1/tenants/{tenant.slug}/concierge/metrics", headers=tenant.headers)).json()
+    assert (
+        metrics["requests"] == 1 and metrics["shortlists_sent"] == 1 and metrics["by_status"] == {"shortlist_ready": 1}
+    )
+    assert metrics["vendors_asked"] == 5 and metrics["vendor_reply_rate"] == 1.0
+    assert 0 < metrics["time_to_shortlist_p50_seconds"] < 30 and metrics["ocr_failure_rate"] is None
+    other = await make_tenant(client)
+    assert (await client.get(f"/v1/tenants/{tenant.slug}/concierge/metrics", headers=other.headers)).status_code == 403
 
 
 async def test_the_timeout_sends_what_there_is(client: Any, fake_twilio: FakeTwilioServer) -> None:
