@@ -42,10 +42,14 @@ fmt: install
     {{bin}}/ruff format app agents tests
     {{bin}}/ruff check --fix app agents tests
 
-# Benchmarks: webhook ack and offline turns under 50 concurrent senders; LLM tier economy (fake model)
+# Benchmarks: webhook ack and offline turns under 50 concurrent senders; LLM tier economy (fake model);
+# catalog search over 50,000 cars; knowledge retrieval over 100,000 chunks; concierge time-to-shortlist
 bench: install
     {{bin}}/python -m tests.bench.run
     {{bin}}/python -m tests.bench.llm
+    {{bin}}/python -m tests.bench.catalog
+    {{bin}}/python -m tests.bench.retrieval
+    {{bin}}/python -m tests.bench.concierge
 
 # Benchmark only the LLM tier (calls per turn, prompt tokens, routing overhead) with a fake model
 bench-llm: install
