@@ -20,7 +20,9 @@ from agents.llm.invoke import ChainExhausted, LLMStats
 from agents.llm_agent import (
     HISTORY_MESSAGE_CHARS,
     AgentGaveUp,
+    ExtractedRequest,
     classify_with_llm,
+    extract_request_with_llm,
     history_for_model,
     run_specialist,
     running_summary,
@@ -116,12 +118,10 @@ async def route_node(state: TurnState, config: RunnableConfig) -> dict[str, Any]
     agent = tenant.agent
     classification = state["classification"]
     memory = state["memory"]
+    concierge = False
     if deps.features.get("concierge") and deps.conversation_id is not None:
-        turn = _concierge_turn(state, deps)
-        if await concierge_flow.claims(deps.session, turn):
-            route = Route("offline", 0.0, "concierge")
-            return {"route": route, "intent": "concierge", "routing_ms": _ms(started)}
-    topic = _auto_handoff_topic(state["text"], agent.auto_handoff_topics)
+        concierge = await concierge_flow.claims(deps.session, _concierge_turn(state, deps))
+    topic = None if concierge else _auto_handoff_topic(state["text"], agent.auto_handoff_topics)
     if topic is not None:
         route = Route("offline", 0.0, f"auto_handoff:{topic}")
         return {"route": route, "intent": "handoff", "handoff_reason": "auto_topic", "routing_ms": _ms(started)}
@@ -142,6 +142,8 @@ async def route_node(state: TurnState, config: RunnableConfig) -> dict[str, Any]
     )
     update: dict[str, Any] = {"route": route, "llm": LLMStats()}
     routing_ms = _ms(started)
+    if concierge:
+        return {**update, "intent": "concierge", "routing_ms": routing_ms}
     if route.tier == LLM_TIER and deps.llm is not None and _unsure(classification):
         # A question that closely matches a curated FAQ needs no model to tell what it asks.
         hits = await search_for_info(state, deps)
@@ -211,10 +213,40 @@ def _concierge_turn(state: TurnState, deps: TurnDeps) -> concierge_flow.Concierg
 
 
 async def concierge_node(state: TurnState, config: RunnableConfig) -> dict[str, Any]:
-    """The concierge: requirements one question at a time, confirmation, then vendors are asked."""
+    """The concierge: requirements one question at a time, confirmation, then vendors are asked.
+
+    With the LLM tier on, a structured-output call reads the message too and fills what the rules missed.
+    """
     deps = _deps(config)
-    answer = await concierge_flow.answer(deps.session, _concierge_turn(state, deps))
-    return {"agent": "concierge", "intent": "concierge", "reply": answer.reply}
+    route = state["route"]
+    hint: concierge_flow.Hint | None = None
+    update: dict[str, Any] = {"agent": "concierge", "intent": "concierge"}
+    if route.tier == LLM_TIER and deps.llm is not None:
+        try:
+            read = await extract_request_with_llm(
+                deps.llm, route.chain, tenant=state["tenant"], text=state["text"], stats=state["llm"]
+            )
+        except ChainExhausted:
+            read = None
+        if read is not None:
+            hint = _hint(read)
+            update["tier"] = LLM_TIER
+    answer = await concierge_flow.answer(deps.session, _concierge_turn(state, deps), hint)
+    return {**update, "reply": answer.reply}
+
+
+def _hint(read: ExtractedRequest) -> concierge_flow.Hint:
+    from app.concierge.requirements import Category, Item, Money, Urgency
+
+    items = [Item(name=i.name, quantity=i.quantity, details=i.details) for i in read.items]
+    budget = Money(amount=read.budget, currency=read.currency or "MXN") if read.budget else None
+    return concierge_flow.Hint(
+        items=items,
+        budget=budget,
+        urgency=Urgency(read.urgency) if read.urgency else None,
+        category=Category(read.category) if read.category else None,
+        place=read.place,
+    )
 
 
 async def handoff_node(state: TurnState) -> dict[str, Any]:

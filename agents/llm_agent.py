@@ -13,12 +13,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.runnables import Runnable
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from agents.agent_config import AgentConfig
 from agents.context import TenantContext
@@ -202,6 +202,41 @@ async def classify_with_llm(
     result, _ = await invoke_chain(registry, cheapest, messages, prepare=prepare, purpose="classify", stats=stats)
     parsed = result.get("parsed") if isinstance(result, dict) else None
     return parsed.intents if isinstance(parsed, IntentList) else []
+
+
+class ExtractedItem(BaseModel):
+    """One thing the customer asks for."""
+
+    name: str = Field(min_length=1, max_length=80)
+    quantity: int | None = Field(default=None, ge=1, le=999)
+    details: str | None = Field(default=None, max_length=120)
+
+
+class ExtractedRequest(BaseModel):
+    """What a customer asks the business to find for them (the concierge's structured output)."""
+
+    items: list[ExtractedItem] = Field(default_factory=list, max_length=10)
+    budget: float | None = Field(default=None, gt=0, le=10_000_000)
+    currency: Literal["MXN", "USD"] | None = None
+    place: str | None = Field(default=None, max_length=80)
+    urgency: Literal["now", "today", "tomorrow", "this_week", "flexible"] | None = None
+    category: Literal["auto_parts", "pharmacy", "hardware", "electronics", "services", "other"] | None = None
+
+
+async def extract_request_with_llm(
+    registry: ProviderRegistry, chain: Sequence[ModelSpec], *, tenant: TenantContext, text: str, stats: LLMStats
+) -> ExtractedRequest | None:
+    """The concierge's requirements by structured output from the cheapest model of the chain."""
+    prompt = load_prompt("concierge_extract")
+    messages: list[BaseMessage] = [SystemMessage(prompt.render(business=tenant.name)), HumanMessage(delimit(text))]
+
+    def prepare(model: BaseChatModel) -> Runnable[Any, Any]:
+        return model.with_structured_output(ExtractedRequest, method="function_calling", include_raw=True)
+
+    cheapest = sorted(chain, key=lambda m: m.input_per_mtok)
+    result, _ = await invoke_chain(registry, cheapest, messages, prepare=prepare, purpose="concierge", stats=stats)
+    parsed = result.get("parsed") if isinstance(result, dict) else None
+    return parsed if isinstance(parsed, ExtractedRequest) else None
 
 
 async def run_specialist(

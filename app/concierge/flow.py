@@ -25,12 +25,18 @@ from app.concierge.models import ConciergeRequest
 from app.concierge.ocr import OcrError, low_confidence_items, read_image
 from app.concierge.replies import customer_keyword
 from app.concierge.requirements import (
+    Category,
+    Item,
+    Location,
+    Money,
     Requirements,
+    Urgency,
     Zone,
     confirmation_text,
     extract_requirements,
     guess_category,
     is_ready,
+    match_zone,
     missing_fields,
     next_field,
     next_question,
@@ -104,6 +110,37 @@ class ConciergeTurn:
     ocr_enabled: bool
     media: list[dict[str, Any]] = field(default_factory=list)
     pin: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class Hint:
+    """What a language model read from the message: it fills only what the rules did not find."""
+
+    items: list[Item] = field(default_factory=list)
+    budget: Money | None = None
+    urgency: Urgency | None = None
+    category: Category | None = None
+    place: str | None = None
+
+
+def _fill(requirements: Requirements, hint: Hint | None, zones: list[Zone]) -> Requirements:
+    if hint is None:
+        return requirements
+    changes: dict[str, Any] = {}
+    if not requirements.items and hint.items:
+        changes["items"] = hint.items
+    if requirements.budget is None and hint.budget is not None and "budget" not in requirements.declined:
+        changes["budget"] = hint.budget
+    if requirements.urgency is None and hint.urgency is not None:
+        changes["urgency"] = hint.urgency
+    if requirements.category is None and hint.category is not None:
+        changes["category"] = hint.category
+    if requirements.location is None and hint.place:
+        found = match_zone(hint.place, zones)
+        if found is not None:
+            zone = found[0]
+            changes["location"] = Location(lat=zone.lat, lon=zone.lon, source="zone", zone=zone.name)
+    return requirements.model_copy(update=changes) if changes else requirements
 
 
 @dataclass(frozen=True)
@@ -208,7 +245,7 @@ async def _read_photos(turn: ConciergeTurn) -> tuple[str, list[str], int]:
     return "\n".join(texts), unsure, failures
 
 
-async def answer(session: AsyncSession, turn: ConciergeTurn) -> ConciergeAnswer:
+async def answer(session: AsyncSession, turn: ConciergeTurn, hint: Hint | None = None) -> ConciergeAnswer:
     """Move the conversation's request on by one customer message and say what happens next."""
     language = turn.language
     request = await service.open_request_for_conversation(
@@ -273,6 +310,7 @@ async def answer(session: AsyncSession, turn: ConciergeTurn) -> ConciergeAnswer:
             return ConciergeAnswer(say("change", language), request.id, request.status)
 
     requirements = extract_requirements(text, zones=zones, language=language, previous=previous, pin=turn.pin)
+    requirements = _fill(requirements, hint, zones)
     asked_fields: list[str] = list(flow.get("asked") or [])
     field_ = next_field(requirements)
     # What is needed (items, where) is asked until given; urgency and budget once each, never insisted on.

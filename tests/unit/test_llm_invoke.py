@@ -161,7 +161,7 @@ class Verdict(BaseModel):
 
 async def test_structured_output_with_raw_records_usage_of_the_raw_message() -> None:
     model = ScriptedChatModel(script=[tool_call("Verdict", {"label": "catalog", "score": 0.9}, tokens=(2000, 100))])
-    registry = make_registry({GEMINI: model})
+    registry = make_registry({GEMINI: model}, timeout=5.0)  # the first structured call is slow: not a timeout test
 
     def prepare(m: BaseChatModel) -> Runnable[Any, Any]:
         return m.with_structured_output(Verdict, method="function_calling", include_raw=True)
