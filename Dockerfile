@@ -10,12 +10,18 @@ ENV PYTHONUNBUFFERED=1 \
     UV_PROJECT_ENVIRONMENT=/app/.venv \
     DATA_DIR=/app/.data
 
+# Tesseract with Spanish and English data reads customers' photos (concierge OCR).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-spa tesseract-ocr-eng \
+    && rm -rf /var/lib/apt/lists/*
+
 RUN pip install --no-cache-dir "uv>=0.13,<0.14" \
     && useradd --system --uid 10001 --user-group --create-home --home-dir /home/agent agent
 
 WORKDIR /app
 
-# Dependencies first, so code changes do not reinstall them.
+# Dependencies first, so code changes do not reinstall them. The image uses EMBEDDINGS_PROVIDER none,
+# openai or gemini; the local-embeddings extra (CPU torch) is for machines that carry its wheel.
 COPY pyproject.toml uv.lock ./
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-install-project
