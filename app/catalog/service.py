@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import re
 import threading
 import uuid
@@ -18,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.models import CatalogItem
 from app.catalog.search import CatalogVocabulary, build_catalog_frame
+from app.csvfile import read_csv
 from app.errors import InvalidInput
 from app.tenants.models import Tenant
 from app.textnorm import fold
@@ -56,59 +55,12 @@ def _attribute(raw: str) -> Any:
     return value
 
 
-def _header_key(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", fold(name.strip())).strip("_")
-
-
 def parse_catalog_csv(data: bytes) -> list[dict[str, Any]]:
     """Validate a catalog CSV; raises InvalidInput naming the first bad row and column."""
-    try:
-        textual = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        textual = data.decode("latin-1")
-    dialect: type[csv.Dialect] | csv.Dialect
-    try:
-        dialect = csv.Sniffer().sniff(textual[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(textual), dialect)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise InvalidInput("The CSV file is empty", details={"row": 1, "column": None}) from None
-    keys = [_header_key(h) for h in header]
-    keys = ["stock_id" if k == "id" and "stock_id" not in keys else k for k in keys]
-    missing = [c for c in REQUIRED if c not in keys]
-    if missing:
-        raise InvalidInput(
-            f"Missing required column(s): {', '.join(missing)}",
-            details={"row": 1, "column": missing[0], "required": list(REQUIRED), "found": keys},
-        )
-    duplicates = {k for k in keys if keys.count(k) > 1 and k}
-    if duplicates:
-        raise InvalidInput("Duplicate column names", details={"row": 1, "column": sorted(duplicates)[0]})
-
     rows: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
-    for line_no, cells in enumerate(reader, start=2):
-        if not any(c.strip() for c in cells):
-            continue
-        if len(cells) > len(keys):
-            raise InvalidInput(
-                f"Row {line_no} has {len(cells)} cells but the header has {len(keys)}",
-                details={"row": line_no, "column": None},
-            )
-        record = dict(zip(keys, [c.strip() for c in cells] + [""] * (len(keys) - len(cells)), strict=True))
-
-        def fail(column: str, problem: str, line: int = line_no, rec: dict[str, str] = record) -> InvalidInput:
-            return InvalidInput(
-                f"Row {line}, column '{column}': {problem}",
-                details={"row": line, "column": column, "value": rec.get(column)},
-            )
-
-        for col in REQUIRED:
-            if not record[col]:
-                raise fail(col, "value is required")
+    for row in read_csv(data, required=REQUIRED, aliases={"id": "stock_id"}, sniff=True):
+        line_no, record, fail = row.line, row.cells, row.error
         stock_id = record["stock_id"][:64]
         if stock_id in seen:
             raise fail("stock_id", f"duplicate of row {seen[stock_id]}")

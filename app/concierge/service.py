@@ -6,9 +6,6 @@ Every function takes ``tenant_id`` and filters by it; none commits (the caller o
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
-import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +54,7 @@ from app.concierge.schemas import (
     check_hours,
     normalise_categories,
 )
+from app.csvfile import read_csv
 from app.errors import Conflict, InvalidInput, NotFound
 from app.textnorm import fold
 
@@ -702,54 +700,12 @@ _NO = {"no", "n", "false", "0", "falso", ""}
 _HEADER_ALIASES = {"number": "whatsapp_number", "whatsapp": "whatsapp_number", "phone": "whatsapp_number"}
 
 
-def _header_key(name: str) -> str:
-    key = re.sub(r"[^a-z0-9]+", "_", fold(name.strip())).strip("_")
-    return _HEADER_ALIASES.get(key, key)
-
-
 def parse_vendor_csv(data: bytes) -> list[dict[str, Any]]:
     """Validate a vendors CSV (comma-separated; categories split by ';'); InvalidInput names the row and column."""
-    try:
-        textual = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        textual = data.decode("latin-1")
-    reader = csv.reader(io.StringIO(textual))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise InvalidInput("The CSV file is empty", details={"row": 1, "column": None}) from None
-    keys = [_header_key(h) for h in header]
-    missing = [c for c in VENDOR_REQUIRED if c not in keys]
-    if missing:
-        raise InvalidInput(
-            f"Missing required column(s): {', '.join(missing)}",
-            details={"row": 1, "column": missing[0], "required": list(VENDOR_REQUIRED), "found": keys},
-        )
-    duplicates = {k for k in keys if keys.count(k) > 1 and k}
-    if duplicates:
-        raise InvalidInput("Duplicate column names", details={"row": 1, "column": sorted(duplicates)[0]})
-
     rows: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
-    for line_no, cells in enumerate(reader, start=2):
-        if not any(c.strip() for c in cells):
-            continue
-        if len(cells) > len(keys):
-            raise InvalidInput(
-                f"Row {line_no} has {len(cells)} cells but the header has {len(keys)}",
-                details={"row": line_no, "column": None},
-            )
-        record = dict(zip(keys, [c.strip() for c in cells] + [""] * (len(keys) - len(cells)), strict=True))
-
-        def fail(column: str, problem: str, line: int = line_no, rec: dict[str, str] = record) -> InvalidInput:
-            return InvalidInput(
-                f"Row {line}, column '{column}': {problem}",
-                details={"row": line, "column": column, "value": rec.get(column)},
-            )
-
-        for col in VENDOR_REQUIRED:
-            if not record[col]:
-                raise fail(col, "value is required")
+    for row in read_csv(data, required=VENDOR_REQUIRED, aliases=_HEADER_ALIASES):
+        line_no, record, fail = row.line, row.cells, row.error
         if len(record["name"]) > 200:
             raise fail("name", "at most 200 characters")
         try:
