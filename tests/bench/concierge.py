@@ -474,11 +474,12 @@ def attribute(conninfo: str, samples: list[Sample], log_dir: Path) -> None:
 
     def job_for(sid: str, after: float) -> tuple[float, float] | None:
         runs = started.get(conversation.get(sid, ""), [])
-        return next(((due, at) for due, at in runs if at >= after - 0.05), None)
+        return next(((due, at) for due, at in runs if at > after), None)
 
     for s in samples:
         if s.last_needed_acked_at is not None and s.shortlist_at is not None:
-            run = job_for(s.last_needed_sid, s.last_needed_acked_at)
+            last = next(a for a in s.answers if a.sid == s.last_needed_sid)
+            run = job_for(s.last_needed_sid, last.sent_at)  # the first job of its conversation to start after it
             if run is not None:
                 due, at = run
                 s.burst_wait = due - s.last_needed_acked_at
