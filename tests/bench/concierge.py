@@ -1,6 +1,6 @@
 """Benchmark: the time the concierge adds between the last needed vendor reply and the shortlist leaving.
 
-    python -m tests.bench.concierge [--requests 20] [--lanes 2] [--seed 7] [--second-burst 0.5]
+    python -m tests.bench.concierge [--requests 20] [--lanes 2] [--seed 7] [--second-burst 0.5] [--race N]
 
 Goal: "time the system itself adds between the last needed vendor reply and the shortlist leaving:
 p95 ≤ 5 s with the default worker; report it with the simulated flow's time-to-shortlist".
@@ -38,6 +38,11 @@ Measured per request (wall clock of this machine; the fake stamps ``received_at`
 
 A second scenario restarts the API and the worker with BURST_WINDOW_SECONDS=0.5 (same database and
 fake, new tenants, same seeded schedules) to show how much of (a) is the burst window.
+
+``--race N`` adds a probe (not part of the goal, off by default): N requests with default settings
+whose 2nd and 3rd in-stock answers arrive at the same instant (after the "no hay"). Their two vendor
+jobs then run side by side, each in its own transaction, and each can count only 2 in stock; a
+request left without a shortlist shows up as "no shortlist within 20 s".
 
 Printed as tables, written to bench-results/concierge.json. Always exits 0; prints met/MISSED.
 """
@@ -269,10 +274,15 @@ async def make_lane(client: Client, index: int, tag: str) -> Lane:
     return Lane(index=index, slug=slug, number=tenant_number, key=key.json()["key"], vendors=vendors)
 
 
-def plan_answers(rng: random.Random, asked: list[dict[str, Any]]) -> list[VendorAnswer]:
-    """4 of the asked vendors, one without stock, each at its own random delay."""
+SIMULTANEOUS = [0.3, 1.5, 1.5]  # race probe: the 2nd and 3rd in-stock answers at the same instant
+SIMULTANEOUS_NO_STOCK = 0.6  # before them, so it cannot send the shortlist in their place
+
+
+def plan_answers(rng: random.Random, asked: list[dict[str, Any]], pattern: str = "random") -> list[VendorAnswer]:
+    """4 of the asked vendors, one without stock, each at its own random delay (or the race probe's)."""
     chosen = rng.sample(asked, 4)
     no_stock = rng.randrange(4)
+    fixed = iter(SIMULTANEOUS)
     answers = []
     for i, vendor in enumerate(chosen):
         price = rng.randrange(700, 1400, 5)
@@ -287,10 +297,14 @@ def plan_answers(rng: random.Random, asked: list[dict[str, Any]]) -> list[Vendor
                 delay=round(rng.uniform(*REPLY_DELAY_S), 3),
             )
         )
+        if pattern == "simultaneous":
+            answers[-1].delay = SIMULTANEOUS_NO_STOCK if i == no_stock else next(fixed)
     return answers
 
 
-async def simulate(client: Client, lane: Lane, index: int, rng: random.Random, sample: Sample) -> None:
+async def simulate(
+    client: Client, lane: Lane, index: int, rng: random.Random, sample: Sample, pattern: str = "random"
+) -> None:
     """One request from the customer's first message to the shortlist (and the vendors' acknowledgements)."""
     customer = sample.customer
     vendor_numbers = [v["whatsapp_number"] for v in lane.vendors]
@@ -336,7 +350,7 @@ async def simulate(client: Client, lane: Lane, index: int, rng: random.Random, s
         sample.errors.append(f"only {len(requests)} vendors were asked")
         return
     asked = [v for v in lane.vendors if v["whatsapp_number"] in requests]
-    answers = plan_answers(rng, asked)
+    answers = plan_answers(rng, asked, pattern)
     sample.answers = answers
     start = max(time.time(), max(requests.values()))
     ack_before = {a.vendor: client.fake.count_to(a.vendor) for a in answers}
@@ -376,7 +390,15 @@ async def simulate(client: Client, lane: Lane, index: int, rng: random.Random, s
 
 
 async def run_scenario(
-    *, api_url: str, fake: FakeTwilioServer, requests: int, lanes: int, seed: int, tag: str, budget: float
+    *,
+    api_url: str,
+    fake: FakeTwilioServer,
+    requests: int,
+    lanes: int,
+    seed: int,
+    tag: str,
+    budget: float,
+    pattern: str = "random",
 ) -> tuple[list[Sample], list[str]]:
     """Warm up, then ``requests`` simulated requests spread over ``lanes`` lanes, within ``budget`` s."""
     errors: list[str] = []
@@ -402,7 +424,7 @@ async def run_scenario(
                 sample = Sample(lane=lane.index, index=index, customer=number())
                 samples.append(sample)
                 try:
-                    await simulate(client, lane, index, random.Random(seed * 1000 + index), sample)
+                    await simulate(client, lane, index, random.Random(seed * 1000 + index), sample, pattern)
                 except Exception as exc:  # recorded; the bench goes on
                     sample.errors.append(f"{type(exc).__name__}: {exc}")
 
@@ -603,7 +625,13 @@ def report(result: dict[str, Any]) -> str:
     lines = [
         f"scenario BURST_WINDOW_SECONDS={sc['burst_window_seconds']}{' (default)' if sc['default'] else ''}: "
         f"1 API + 1 worker (concurrency {sc['worker_concurrency']}), {result['requests']} requests in "
-        f"{sc['lanes']} lanes, vendors answer {REPLY_DELAY_S[0]}–{REPLY_DELAY_S[1]} s after the outreach",
+        f"{sc['lanes']} lanes, "
+        + (
+            f"vendors answer {REPLY_DELAY_S[0]}–{REPLY_DELAY_S[1]} s after the outreach"
+            if sc["vendor_answers"] == "random"
+            else f"RACE PROBE: in stock at {SIMULTANEOUS} s (the last two at the same instant), "
+            f"no stock at {SIMULTANEOUS_NO_STOCK} s"
+        ),
         "",
         f"{'metric (seconds)':<{width}}{'n':>4}{'median':>9}{'p95':>9}{'max':>9}",
         "-" * (width + 31),
@@ -671,6 +699,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=200, help="seconds per scenario for the requests")
     parser.add_argument("--second-burst", type=float, default=0.5, help="BURST_WINDOW_SECONDS of scenario 2")
     parser.add_argument("--no-second", action="store_true", help="only the default scenario")
+    parser.add_argument(
+        "--race",
+        type=int,
+        default=0,
+        help="also N requests (default settings) whose 2nd and 3rd in-stock answers arrive at the same instant",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--keep", action="store_true", help="keep the temporary DATA_DIR (logs, database)")
     args = parser.parse_args(argv)
@@ -681,9 +715,12 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, interrupt)
     signal.signal(signal.SIGALRM, interrupt)
-    scenarios = [(float(default_of("burst_window_seconds")), True)]
+    default_burst = float(default_of("burst_window_seconds"))
+    scenarios = [(default_burst, True, "random", args.requests)]
     if not args.no_second:
-        scenarios.append((args.second_burst, False))
+        scenarios.append((args.second_burst, False, "random", args.requests))
+    if args.race:
+        scenarios.append((default_burst, False, "simultaneous", args.race))
     signal.alarm(int(args.budget * len(scenarios)) + 240)  # hard stop, setup and analysis included
 
     started = datetime.now(UTC)
@@ -700,24 +737,25 @@ def main(argv: list[str] | None = None) -> int:
             run_agentctl("migrate", env=env)
             with psycopg.connect(conninfo, autocommit=True) as conn:
                 conn.execute(CAPTURE_SQL)
-            for burst, is_default in scenarios:
-                name = f"burst-{burst}"
+            for burst, is_default, pattern, requests in scenarios:
+                name = f"burst-{burst}" + ("" if pattern == "random" else f"-{pattern}")
                 stack, api_url, concurrency = start_stack(
                     data_dir=data_dir, conninfo=conninfo, fake=fake, burst=burst, name=name
                 )
                 try:
                     stack.start(workers=1, timeout=90)
-                    print(f"bench: {name}: API {api_url} + 1 worker ready; {args.requests} requests…", flush=True)
+                    print(f"bench: {name}: API {api_url} + 1 worker ready; {requests} requests…", flush=True)
                     t0 = time.monotonic()
                     samples, errors = asyncio.run(
                         run_scenario(
                             api_url=api_url,
                             fake=fake,
-                            requests=args.requests,
+                            requests=requests,
                             lanes=args.lanes,
                             seed=args.seed,
                             tag=name.replace(".", "-"),
                             budget=args.budget,
+                            pattern=pattern,
                         )
                     )
                     attribute(conninfo, samples, stack.log_dir)
@@ -727,6 +765,7 @@ def main(argv: list[str] | None = None) -> int:
                     scenario = {
                         "burst_window_seconds": burst,
                         "default": is_default,
+                        "vendor_answers": pattern,
                         "worker_concurrency": concurrency,
                         "lanes": args.lanes,
                         "seconds": round(time.monotonic() - t0, 1),
