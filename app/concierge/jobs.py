@@ -125,6 +125,13 @@ async def _business_number(session: AsyncSession, tenant_id: uuid.UUID, preferre
 
 async def run_outreach(*, tenant_id: uuid.UUID, request_id: uuid.UUID, batch: int) -> int:
     """Contact one batch of vendors for a request; returns how many were sent the request."""
+    if batch > 1:
+        async with session_scope() as session:
+            request = await service.get_request(session, tenant_id=tenant_id, request_id=request_id)
+            due = request.status == "awaiting_vendor_replies" and await _enough(session, request)
+        if due:  # enough answers for a shortlist nobody sent yet: send it and ask nobody else
+            await finalize(tenant_id=tenant_id, request_id=request_id, reason="enough_replies")
+            return 0
     async with session_scope() as session:
         request = await service.get_request(session, tenant_id=tenant_id, request_id=request_id)
         if batch > 1:
@@ -275,7 +282,17 @@ async def handle_vendor_message(
         return VendorHandled(reply=_VENDOR_TEXTS["late"])
     _, outreach = found
     answered_before = outreach.status == "replied"
-    request = await session.get(ConciergeRequest, outreach.request_id)
+    # Vendors' answers to one request are counted one at a time: two arriving together (in two
+    # conversations' jobs) would otherwise each see the other's as uncommitted, and neither would
+    # notice that together they make 3 in stock. The row lock lasts until this job's commit.
+    request = (
+        await session.execute(
+            select(ConciergeRequest)
+            .where(ConciergeRequest.id == outreach.request_id, ConciergeRequest.tenant_id == tenant_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
     tz = await _timezone(session, tenant_id)
     parsed = parse_vendor_reply(text, now=datetime.now(tz))
     stored = await service.record_vendor_reply(

@@ -361,3 +361,25 @@ async def test_no_calls_when_calling_is_off(client: Any, fake_twilio: FakeTwilio
     before = len(fake_twilio.calls)
     assert await jobs.run_calls(tenant_id=uuid.UUID(tenant.id), request_id=request.id) == 0
     assert len(fake_twilio.calls) == before
+
+
+async def test_two_answers_at_the_same_instant_still_make_the_shortlist(
+    client: Any, fake_twilio: FakeTwilioServer
+) -> None:
+    tenant = await _concierge_tenant(client)
+    vendors = await _vendors(client, tenant, count=4)
+    customer = new_number()
+    await _to_outreach(client, tenant, customer, fake_twilio)
+    numbers = [v["whatsapp_number"] for v in vendors]
+    for number in numbers:
+        await _wait_to(fake_twilio, number, 1)
+    await post_whatsapp(client, to=tenant.number, from_=numbers[0], body="sí tengo, 850 pesos, hoy")
+    await _wait_to(fake_twilio, numbers[0], 2)
+    # The 2nd and 3rd in-stock answers land together: two conversations' jobs run at the same time.
+    await asyncio.gather(
+        post_whatsapp(client, to=tenant.number, from_=numbers[1], body="sí, 900, hoy"),
+        post_whatsapp(client, to=tenant.number, from_=numbers[2], body="sí tengo a 950, hoy"),
+    )
+    shortlist = (await _wait_to(fake_twilio, customer, 5))[4:]
+    assert "wa.me" in "\n".join(shortlist)
+    assert (await _request(tenant)).status == "shortlist_ready"
