@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     Computed,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -132,3 +133,23 @@ class KnowledgeTerm(Base):
         UUID(as_uuid=True), ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
     )
     term: Mapped[str] = mapped_column(Text, primary_key=True)
+
+
+class KnowledgePosting(Base):
+    """One lexeme of one chunk with its impact: the inverted index the lexical leg reads, best first.
+
+    A question's words are looked up here, each taking only its highest-impact chunks (an index range
+    read in order), so candidates stay few however many chunks share a common word. Impact grows with
+    how often the lexeme occurs in the chunk and whether it is in the heading or keywords (weight A),
+    and shrinks with the chunk's length. Rows are written with their chunk and deleted with it.
+    """
+
+    __tablename__ = "knowledge_postings"
+    __table_args__ = (Index("ix_knowledge_postings_lookup", "tenant_id", "lexeme", text("impact DESC"), "chunk_id"),)
+
+    chunk_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("knowledge_chunks.id", ondelete="CASCADE"), primary_key=True
+    )
+    lexeme: Mapped[str] = mapped_column(Text(collation="C"), primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    impact: Mapped[float] = mapped_column(Float, nullable=False)

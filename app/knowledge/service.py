@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -220,6 +220,18 @@ async def delete_entry(session: AsyncSession, *, tenant_id: uuid.UUID, entry_id:
 
 
 # --- chunks and embeddings -------------------------------------------------------------------------
+# The inverted index of new chunks: one row per (chunk, lexeme) with its impact (occurrences, damped;
+# doubled in the heading or keywords; divided by the log of the chunk's distinct lexemes).
+POSTINGS_SQL = text(
+    """
+    INSERT INTO knowledge_postings (chunk_id, lexeme, tenant_id, impact)
+    SELECT c.id, u.lexeme, c.tenant_id,
+           (CASE WHEN 'A' = ANY(u.weights) THEN 2.0 ELSE 1.0 END) * (1 + ln(cardinality(u.positions)))
+           / ln(length(c.tsv) + 2)
+    FROM knowledge_chunks c, unnest(c.tsv) AS u
+    WHERE c.id = ANY(CAST(:chunks AS uuid[]))
+    """
+)
 # Invariant: a live, active entry has the chunks of its current version and nothing else; an inactive or
 # deleted one has none. Every write path below keeps it in the same transaction as the entry's change.
 
@@ -247,6 +259,8 @@ async def sync_chunks(session: AsyncSession, entries: Sequence[KnowledgeEntry]) 
     ]
     session.add_all(rows)
     await session.flush()
+    if rows:
+        await session.execute(POSTINGS_SQL, {"chunks": [r.id for r in rows]})
     terms = {
         (entry.tenant_id, word)
         for entry in entries

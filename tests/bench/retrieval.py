@@ -91,6 +91,18 @@ TERMS_SQL = (
     "WHERE e.active AND e.deleted_at IS NULL ON CONFLICT DO NOTHING"
 )
 
+# The inverted index of the chunks (what migration 0004 backfills and sync_chunks writes).
+POSTINGS_SQL = (
+    "INSERT INTO knowledge_postings (chunk_id, lexeme, tenant_id, impact) "
+    "SELECT c.id, u.lexeme, c.tenant_id, "
+    "(CASE WHEN 'A' = ANY(u.weights) THEN 2.0 ELSE 1.0 END) * (1 + ln(cardinality(u.positions))) "
+    "/ ln(length(c.tsv) + 2) "
+    "FROM knowledge_chunks c, unnest(c.tsv) AS u"
+)
+POSTINGS_INDEX = (
+    "CREATE INDEX ix_knowledge_postings_lookup ON knowledge_postings (tenant_id, lexeme, impact DESC, chunk_id)"
+)
+
 CATEGORIES = ("ventas", "financiamiento", "servicio", "garantía", "documentos", "ubicación", "horario", "seguros")
 TYPES = ("faq", "faq", "policy", "info")
 TEMPLATES = {
@@ -457,6 +469,15 @@ async def load(corpus: Corpus, key: str, report: Report) -> None:
         await conn.execute(GIN_INDEX)
         report.phases["gin"] = time.perf_counter() - t
         say(f"  GIN index (tsv): {report.phases['gin']:.1f} s")
+        if await conn.fetchval("SELECT to_regclass('knowledge_postings') IS NOT NULL"):
+            t = time.perf_counter()
+            await conn.execute("DROP INDEX IF EXISTS ix_knowledge_postings_lookup")
+            await conn.execute(POSTINGS_SQL)
+            await conn.execute(POSTINGS_INDEX)
+            await conn.execute("VACUUM ANALYZE knowledge_postings")
+            report.phases["postings"] = time.perf_counter() - t
+            n = await conn.fetchval("SELECT count(*) FROM knowledge_postings")
+            say(f"  inverted index (knowledge_postings): {n:,} rows in {report.phases['postings']:.1f} s")
         t = time.perf_counter()
         await conn.execute(HNSW_INDEX)
         report.phases["hnsw"] = time.perf_counter() - t
