@@ -181,6 +181,8 @@ async def run_outreach(*, tenant_id: uuid.UUID, request_id: uuid.UUID, batch: in
         sent += 1
     async with session_scope() as session:
         request = await service.get_request(session, tenant_id=tenant_id, request_id=request_id)
+        if request.status != "vendor_outreach":
+            return sent  # a re-run of this job after another one finished the batch, or a cancel meanwhile
         deadline = request.deadline_at or datetime.now(UTC) + timedelta(minutes=settings.reply_timeout_minutes)
         await service.transition(
             session, request_id, "awaiting_vendor_replies", tenant_id=tenant_id, deadline_at=deadline

@@ -206,7 +206,11 @@ async def test_outreach_is_sent_once_per_vendor_even_when_the_job_runs_twice(
     await _to_outreach(client, tenant, customer, fake_twilio)
     for v in vendors:
         await _wait_to(fake_twilio, v["whatsapp_number"], 1)
-    request = await _request(tenant)
+    for _ in range(100):  # the job moves the request on once every vendor of the batch was sent to
+        request = await _request(tenant)
+        if request.status == "awaiting_vendor_replies":
+            break
+        await asyncio.sleep(0.05)
     async with session_scope() as session:
         await session.execute(
             ConciergeRequest.__table__.update()
