@@ -62,7 +62,7 @@ def tenant(**kwargs: Any) -> TenantContext:
 
 
 def test_the_prompt_folder_has_the_expected_prompts() -> None:
-    assert PROMPT_NAMES == ["catalog", "classifier", "finance", "general", "info", "system"]
+    assert PROMPT_NAMES == ["catalog", "classifier", "concierge_extract", "finance", "general", "info", "system"]
 
 
 @pytest.mark.parametrize("name", PROMPT_NAMES)
