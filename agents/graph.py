@@ -121,6 +121,9 @@ async def route_node(state: TurnState, config: RunnableConfig) -> dict[str, Any]
     concierge = False
     if deps.features.get("concierge") and deps.conversation_id is not None:
         concierge = await concierge_flow.claims(deps.session, _concierge_turn(state, deps))
+        if concierge and state["intent"] == "handoff":  # "quiero hablar con una persona" always works
+            await concierge_flow.hand_off(deps.session, tenant_id=tenant.id, conversation_id=deps.conversation_id)
+            concierge = False
     topic = None if concierge else _auto_handoff_topic(state["text"], agent.auto_handoff_topics)
     if topic is not None:
         route = Route("offline", 0.0, f"auto_handoff:{topic}")

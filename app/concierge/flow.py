@@ -10,6 +10,7 @@ that was not recorded. Vendors' answers, the shortlist and the timeout live in `
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import uuid
@@ -181,6 +182,16 @@ async def claims(session: AsyncSession, turn: ConciergeTurn) -> bool:
     if turn.media and any(str(m.get("content_type", "")).startswith("image/") for m in turn.media):
         return True
     return looks_like_request(turn.text)
+
+
+async def hand_off(session: AsyncSession, *, tenant_id: uuid.UUID, conversation_id: uuid.UUID) -> None:
+    """The customer asked for a person: their open request goes with the conversation, where it may."""
+    request = await service.open_request_for_conversation(session, tenant_id=tenant_id, conversation_id=conversation_id)
+    if request is None:
+        return
+    # Mid-outreach the move is refused: vendors are being asked and the shortlist still reaches the chat.
+    with contextlib.suppress(service.IllegalTransition):
+        await service.transition(session, request.id, "handed_off", tenant_id=tenant_id)
 
 
 async def _zones(session: AsyncSession, tenant_id: uuid.UUID) -> list[Zone]:

@@ -387,3 +387,19 @@ async def test_two_answers_at_the_same_instant_still_make_the_shortlist(
     shortlist = (await _wait_to(fake_twilio, customer, 5))[4:]
     assert "wa.me" in "\n".join(shortlist)
     assert (await _request(tenant)).status == "shortlist_ready"
+
+
+async def test_asking_for_a_person_mid_request_hands_the_conversation_over(
+    client: Any, fake_twilio: FakeTwilioServer
+) -> None:
+    tenant = await _concierge_tenant(client)
+    customer = new_number()
+    await _say(client, tenant, customer, NEED, fake_twilio)
+    await _say(client, tenant, customer, "quiero hablar con un asesor", fake_twilio)
+    request = await _request(tenant)
+    assert request.status == "handed_off" and request.handed_off_at is not None
+    async with session_scope() as session:
+        from app.conversations.models import Conversation
+
+        conversation = await session.get(Conversation, request.conversation_id)
+        assert conversation is not None and conversation.status == "handoff"
