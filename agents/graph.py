@@ -24,6 +24,7 @@ from agents.llm_agent import (
     classify_with_llm,
     extract_request_with_llm,
     history_for_model,
+    read_photo_with_llm,
     run_specialist,
     running_summary,
 )
@@ -203,6 +204,14 @@ async def finance_node(state: TurnState, config: RunnableConfig) -> dict[str, An
 
 def _concierge_turn(state: TurnState, deps: TurnDeps) -> concierge_flow.ConciergeTurn:
     assert deps.conversation_id is not None
+    route = state.get("route")
+    vision = None
+    if route is not None and route.tier == LLM_TIER and deps.llm is not None:
+        registry, chain, stats = deps.llm, route.chain, state["llm"]
+
+        async def vision(data: bytes, content_type: str) -> str:
+            return await read_photo_with_llm(registry, chain, data=data, content_type=content_type, stats=stats)
+
     return concierge_flow.ConciergeTurn(
         tenant_id=state["tenant"].id,
         conversation_id=deps.conversation_id,
@@ -212,6 +221,7 @@ def _concierge_turn(state: TurnState, deps: TurnDeps) -> concierge_flow.Concierg
         ocr_enabled=deps.features.get("ocr", False),
         media=deps.media,
         pin=deps.pin,
+        vision=vision,
     )
 
 

@@ -239,6 +239,27 @@ async def extract_request_with_llm(
     return parsed if isinstance(parsed, ExtractedRequest) else None
 
 
+_TRANSCRIBE = (
+    "Transcribe the text in this photo (a product label, a part, a prescription), line by line, exactly as "
+    "written. Reply with the text only; if there is no readable text, reply with nothing."
+)
+
+
+async def read_photo_with_llm(
+    registry: ProviderRegistry, chain: Sequence[ModelSpec], *, data: bytes, content_type: str, stats: LLMStats
+) -> str:
+    """The text of a photo read by a vision model of the chain (the concierge's OCR when an LLM is on)."""
+    import base64
+
+    url = f"data:{content_type};base64,{base64.b64encode(data).decode()}"
+    message = HumanMessage(
+        content=[{"type": "text", "text": _TRANSCRIBE}, {"type": "image_url", "image_url": {"url": url}}]
+    )
+    result, _ = await invoke_chain(registry, chain, [message], prepare=lambda m: m, purpose="ocr", stats=stats)
+    content = getattr(result, "content", "")
+    return content.strip() if isinstance(content, str) else ""
+
+
 async def run_specialist(
     registry: ProviderRegistry,
     chain: Sequence[ModelSpec],

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,6 +112,9 @@ class ConciergeTurn:
     ocr_enabled: bool
     media: list[dict[str, Any]] = field(default_factory=list)
     pin: tuple[float, float] | None = None
+    # A vision model's reading of a photo (bytes, content type) → text, when the LLM tier is on;
+    # Tesseract reads the photo when it is None, fails or reads nothing.
+    vision: Callable[[bytes, str], Awaitable[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -243,6 +247,15 @@ async def _read_photos(turn: ConciergeTurn) -> tuple[str, list[str], int]:
             continue
         try:
             data = await download_media(str(media["url"]))
+            if turn.vision is not None:
+                try:
+                    seen = await turn.vision(data, str(media["content_type"]))
+                except Exception as exc:  # noqa: BLE001  (any model failure: Tesseract reads it instead)
+                    log.warning("vision model could not read a photo (%s); Tesseract reads it", type(exc).__name__)
+                    seen = ""
+                if seen:
+                    texts.append(seen)
+                    continue
             result = await asyncio.to_thread(read_image, data)
         except (OcrError, httpx.HTTPError) as exc:
             log.warning("OCR of a customer photo failed: %s", type(exc).__name__)

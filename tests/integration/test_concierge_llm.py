@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from app.concierge.models import ConciergeRequest
 from app.db import session_scope
-from tests.conftest import make_tenant
+from tests.conftest import make_tenant, new_number
 from tests.fakes.openai_server import FakeOpenAIServer, Reply, text, tool_call
+from tests.fakes.twilio_server import FakeTwilioServer
 from tests.integration.test_llm_tiers import _chat, openai_fake  # noqa: F401  (fixture)
 
 POLANCO = {"name": "Polanco", "lat": 19.4326, "lon": -99.1942}
@@ -54,3 +55,40 @@ async def test_without_the_llm_tier_the_rules_alone_decide(client: Any, openai_f
     reply = await _chat(client, tenant, "necesito balatas delanteras para un Jetta 2017, cerca de Polanco")
     assert reply["agent"] == "concierge" and reply["tier"] == "offline"
     assert openai_fake.requests == []
+
+
+def _vision(body: dict[str, Any]) -> Reply:
+    last = body["messages"][-1]
+    parts = last["content"] if isinstance(last["content"], list) else []
+    if any(p.get("type") == "image_url" for p in parts):
+        return text("Amoxicilina 500 mg\nCápsulas")
+    return _extractor(body)
+
+
+async def test_a_vision_model_reads_the_photo_when_the_llm_tier_is_on(
+    client: Any,
+    openai_fake: FakeOpenAIServer,  # noqa: F811
+    fake_twilio: FakeTwilioServer,
+    worker: None,
+) -> None:
+    from tests.integration.test_concierge_flow import _label, _say
+
+    openai_fake.set_responder(_vision)
+    tenant = await make_tenant(
+        client, flags={"concierge": True, "ocr": True, "ai_agent": True}, concierge={"zones": [POLANCO]}
+    )
+    url = fake_twilio.add_media(f"{uuid.uuid4().hex}.png", _label("XQZW 123"))  # Tesseract would read this
+    await _say(
+        client, tenant, new_number(), "", fake_twilio, NumMedia="1", MediaUrl0=url, MediaContentType0="image/png"
+    )
+    async with session_scope() as session:
+        row = (
+            await session.execute(select(ConciergeRequest).where(ConciergeRequest.tenant_id == uuid.UUID(tenant.id)))
+        ).scalar_one()
+    names = " ".join(i["name"] for i in row.requirements["items"]).lower()
+    assert "amoxicilina" in names and "xqzw" not in names
+    assert any(
+        isinstance(m["content"], list) and any(p.get("type") == "image_url" for p in m["content"])
+        for r in openai_fake.requests
+        for m in r.body["messages"]
+    )
