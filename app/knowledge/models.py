@@ -37,6 +37,10 @@ _TSV_EXPRESSION = (
     "f_unaccent(content)), 'B')"
 )
 
+_TITLE_TSV_EXPRESSION = (
+    "to_tsvector(CASE WHEN language = 'en' THEN 'english'::regconfig ELSE 'spanish'::regconfig END, f_unaccent(title))"
+)
+
 
 class KnowledgeEntry(TimestampMixin, Base):
     """A FAQ, policy or other fact the business wrote down."""
@@ -68,6 +72,8 @@ class KnowledgeEntry(TimestampMixin, Base):
     content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     tsv: Mapped[str] = mapped_column(TSVECTOR, Computed(_TSV_EXPRESSION, persisted=True))
+    # The title alone: retrieval tells a word in the title from one in the keywords or headings.
+    title_tsv: Mapped[str] = mapped_column(TSVECTOR, Computed(_TITLE_TSV_EXPRESSION, persisted=True))
 
 
 # A chunk's heading path (entry title, then the Markdown headings above it) and the entry's keywords
