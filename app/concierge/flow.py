@@ -161,7 +161,8 @@ def _flow(request: ConciergeRequest) -> dict[str, Any]:
     return dict((request.requirements or {}).get("_flow") or {})
 
 
-def _requirements(request: ConciergeRequest, language: Language) -> Requirements | None:
+def read_requirements(request: ConciergeRequest) -> Requirements | None:
+    """What a request's customer asked for (its stored requirements without the dialogue's state)."""
     data = {k: v for k, v in (request.requirements or {}).items() if k != "_flow"}
     return Requirements.model_validate(data) if data else None
 
@@ -293,7 +294,7 @@ async def answer(session: AsyncSession, turn: ConciergeTurn, hint: Hint | None =
         return ConciergeAnswer(say("waiting", language, replied=replied, asked=asked), request.id, request.status)
 
     flow = _flow(request)
-    previous = _requirements(request, language)
+    previous = read_requirements(request)
     zones = await _zones(session, turn.tenant_id)
     notes: list[str] = []
     text = turn.text

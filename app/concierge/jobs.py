@@ -24,10 +24,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import procrastinate
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.concierge import service
+from app.concierge.flow import read_requirements
 from app.concierge.models import ConciergeCall, ConciergeRequest, Vendor, VendorOutreach
 from app.concierge.replies import VendorReply as ParsedReply
 from app.concierge.replies import parse_vendor_reply, vendor_keyword
@@ -35,42 +36,23 @@ from app.concierge.requirements import Requirements
 from app.concierge.scoring import Offer, format_shortlist, format_vendor_request, rank_offers, should_stop
 from app.concierge.service import IllegalTransition
 from app.db import session_scope
+from app.jobrows import DEFAULT_QUEUE, queue_job
 from app.textnorm import Language
 
 log = logging.getLogger(__name__)
 
 concierge_blueprint = procrastinate.Blueprint()
-QUEUE = "default"
+QUEUE = DEFAULT_QUEUE
 OUTREACH_TASK = "concierge:outreach"
 DEADLINE_TASK = "concierge:deadline"
 CALLS_TASK = "concierge:calls"
-
-_QUEUE_JOB = text(
-    """
-    INSERT INTO procrastinate_jobs (queue_name, task_name, priority, lock, queueing_lock, args, scheduled_at)
-    VALUES (:queue, :task, 0, :lock, :queueing_lock, CAST(:args AS jsonb), now() + make_interval(secs => :delay))
-    ON CONFLICT (queueing_lock) WHERE status = 'todo' DO NOTHING
-    """
-)
 
 
 async def _queue(
     session: AsyncSession, *, task: str, request_id: uuid.UUID, args: dict[str, Any], delay: float, key: str
 ) -> None:
-    import json
-
-    lock = f"concierge:{request_id}"
-    await session.execute(
-        _QUEUE_JOB,
-        {
-            "queue": QUEUE,
-            "task": task,
-            "lock": lock,  # one request's jobs run one at a time
-            "queueing_lock": f"{lock}:{key}",
-            "args": json.dumps(args),
-            "delay": max(0.0, delay),
-        },
-    )
+    lock = f"concierge:{request_id}"  # one request's jobs run one at a time
+    await queue_job(session, task=task, args=args, lock=lock, queueing_lock=f"{lock}:{key}", delay_seconds=delay)
 
 
 async def queue_outreach(session: AsyncSession, *, tenant_id: uuid.UUID, request_id: uuid.UUID, batch: int) -> None:
@@ -141,9 +123,7 @@ async def run_outreach(*, tenant_id: uuid.UUID, request_id: uuid.UUID, batch: in
         elif request.status != "vendor_outreach":
             return 0
         tenant, settings = await _settings(session, tenant_id)
-        requirements = Requirements.model_validate(
-            {k: v for k, v in (request.requirements or {}).items() if k != "_flow"}
-        )
+        requirements = read_requirements(request) or Requirements()
         location = requirements.location
         already = len(await service.request_outreach(session, tenant_id=tenant_id, request_id=request_id))
         room = max(0, settings.max_vendors - already)
@@ -318,7 +298,7 @@ async def _offers(session: AsyncSession, request: ConciergeRequest) -> tuple[lis
     """Each vendor's latest reply as an offer (with distance and reply time), and vendors still silent."""
     from app.concierge.geo import haversine_km
 
-    requirements = Requirements.model_validate({k: v for k, v in (request.requirements or {}).items() if k != "_flow"})
+    requirements = read_requirements(request) or Requirements()
     details = await service.request_outreach(session, tenant_id=request.tenant_id, request_id=request.id)
     offers: list[Offer] = []
     silent = 0
@@ -366,9 +346,7 @@ async def finalize(*, tenant_id: uuid.UUID, request_id: uuid.UUID, reason: str) 
     async with session_scope() as session:
         request = await service.get_request(session, tenant_id=tenant_id, request_id=request_id)
         offers, _ = await _offers(session, request)
-        requirements = Requirements.model_validate(
-            {k: v for k, v in (request.requirements or {}).items() if k != "_flow"}
-        )
+        requirements = read_requirements(request) or Requirements()
         ranked = rank_offers(
             offers,
             budget=requirements.budget,
@@ -469,9 +447,7 @@ async def run_calls(*, tenant_id: uuid.UUID, request_id: uuid.UUID) -> int:
         await session.flush()
         _, tenant_address, _ = await _addresses(session, request)
         from_ = await _business_number(session, tenant_id, tenant_address)
-        requirements = Requirements.model_validate(
-            {k: v for k, v in (request.requirements or {}).items() if k != "_flow"}
-        )
+        requirements = read_requirements(request) or Requirements()
         tenant, _ = await _settings(session, tenant_id)
         script = format_vendor_request(requirements, tenant.name, requirements.language)
         planned = [(c.id, v.whatsapp_number) for c, v in calls]

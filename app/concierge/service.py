@@ -289,6 +289,14 @@ async def request_detail(
 _COUNTED = ("queued", "sent", "replied")  # a failed send never reached the vendor
 
 
+def _counted_in_day_before(moment: Any) -> Any:
+    """Outreach that counts against a vendor's daily cap at ``moment``: reserved or sent in the 24 h before it.
+
+    The one definition the reservation, the selection and ``outreach_last_day`` share.
+    """
+    return and_(VendorOutreach.status.in_(_COUNTED), VendorOutreach.created_at > moment - timedelta(hours=24))
+
+
 async def reserve_outreach(
     session: AsyncSession,
     request: ConciergeRequest,
@@ -335,8 +343,7 @@ async def reserve_outreach(
         .where(
             VendorOutreach.vendor_id.in_(locked),
             VendorOutreach.request_id != request.id,
-            VendorOutreach.status.in_(_COUNTED),
-            VendorOutreach.created_at > func.now() - timedelta(hours=24),
+            _counted_in_day_before(func.now()),
         )
         .group_by(VendorOutreach.vendor_id)
     )
@@ -527,8 +534,7 @@ async def outreach_last_day(session: AsyncSession, *, tenant_id: uuid.UUID, vend
     stmt = select(func.count()).where(
         VendorOutreach.tenant_id == tenant_id,
         VendorOutreach.vendor_id == vendor_id,
-        VendorOutreach.status.in_(_COUNTED),
-        VendorOutreach.created_at > now - timedelta(hours=24),
+        _counted_in_day_before(now),
     )
     return int((await session.execute(stmt)).scalar_one())
 
@@ -570,8 +576,7 @@ async def select_vendors(
         select(func.count())
         .where(
             VendorOutreach.vendor_id == Vendor.id,
-            VendorOutreach.status.in_(_COUNTED),
-            VendorOutreach.created_at > now - timedelta(hours=24),
+            _counted_in_day_before(now),
         )
         .correlate(Vendor)
         .scalar_subquery()

@@ -12,37 +12,29 @@ import logging
 import uuid
 
 import procrastinate
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import session_scope
+from app.jobrows import DEFAULT_QUEUE, queue_job
 from app.knowledge import embeddings
 from app.knowledge import service as knowledge_service
 
 log = logging.getLogger(__name__)
 
 knowledge_blueprint = procrastinate.Blueprint()
-QUEUE = "default"
+QUEUE = DEFAULT_QUEUE
 EMBED_TASK = "knowledge:embed"  # the blueprint's task under the queue app's "knowledge" namespace
 LOCK_PREFIX = "knowledge-embed:"
 BATCH = 64
-
-_QUEUE_EMBEDDING = text(
-    """
-    INSERT INTO procrastinate_jobs (queue_name, task_name, priority, lock, queueing_lock, args, scheduled_at)
-    SELECT :queue, :task, 0, :lock_prefix || t, :lock_prefix || t, jsonb_build_object('tenant_id', t), now()
-    FROM unnest(CAST(:tenants AS text[])) AS t
-    ON CONFLICT (queueing_lock) WHERE status = 'todo' DO NOTHING
-    """
-)
 
 
 async def queue_embedding(session: AsyncSession, tenant_ids: set[uuid.UUID]) -> None:
     """Ask the worker to embed these tenants' new chunks (nothing when no embeddings provider is active)."""
     if not tenant_ids or embeddings.get_embedder() is None:
         return
-    params = {"queue": QUEUE, "task": EMBED_TASK, "lock_prefix": LOCK_PREFIX, "tenants": sorted(map(str, tenant_ids))}
-    await session.execute(_QUEUE_EMBEDDING, params)
+    for tenant_id in sorted(map(str, tenant_ids)):
+        lock = f"{LOCK_PREFIX}{tenant_id}"
+        await queue_job(session, task=EMBED_TASK, args={"tenant_id": tenant_id}, lock=lock, queueing_lock=lock)
 
 
 async def embed_tenant(tenant_id: uuid.UUID | None) -> int:

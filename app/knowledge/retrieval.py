@@ -504,16 +504,6 @@ async def _semantic(
     return list(hits.values())
 
 
-async def _semantic_apart(
-    session: AsyncSession, *, tenant_id: uuid.UUID, vector: list[float], model: str
-) -> list[KnowledgeHit]:
-    """The semantic leg on its own connection when the session's engine can give one (read-only)."""
-    if not isinstance(session.bind, AsyncEngine):
-        return await _semantic(session, tenant_id=tenant_id, vector=vector, model=model, limit=SEMANTIC_CANDIDATES)
-    async with AsyncSession(bind=session.bind) as other, other.begin():
-        return await _semantic(other, tenant_id=tenant_id, vector=vector, model=model, limit=SEMANTIC_CANDIDATES)
-
-
 @dataclass(slots=True)
 class _Fused:
     hit: KnowledgeHit
@@ -599,6 +589,9 @@ async def search_knowledge(
         min_similarity = get_settings().knowledge_min_similarity
     started = time.perf_counter()
     marks: dict[str, float] = {}
+    # A session bound to an engine can lend the semantic leg a connection; one bound to a connection can't.
+    engine = session.bind if isinstance(session.bind, AsyncEngine) else None
+    limit_s = SEMANTIC_CANDIDATES
 
     async def lexical_leg() -> list[KnowledgeHit]:
         found = await _lexical(session, tenant_id=tenant_id, query=query, language=language, limit=max(limit, 10))
@@ -609,15 +602,18 @@ async def search_knowledge(
         vector = await embedder.embed_query(query)
         embedded = time.perf_counter()
         marks["embed_ms"] = (embedded - started) * 1000
-        found = await _semantic_apart(session, tenant_id=tenant_id, vector=vector, model=embedder.tag)
+        if engine is None:
+            found = await _semantic(session, tenant_id=tenant_id, vector=vector, model=embedder.tag, limit=limit_s)
+        else:  # read-only, on a connection of its own, while the lexical leg uses the session's
+            async with AsyncSession(bind=engine) as other, other.begin():
+                found = await _semantic(other, tenant_id=tenant_id, vector=vector, model=embedder.tag, limit=limit_s)
         marks["semantic_ms"] = (time.perf_counter() - embedded) * 1000
         return found
 
     semantic: list[KnowledgeHit] = []
     if active is None:
         lexical = await lexical_leg()
-    elif isinstance(session.bind, AsyncEngine):
-        # The legs at once: the semantic one (with the query's embedding) on a connection of its own.
+    elif engine is not None:  # the legs at once
         lexical, semantic = await asyncio.gather(lexical_leg(), semantic_leg(active))
     else:
         lexical = await lexical_leg()

@@ -346,9 +346,3 @@ async def rechunk(session: AsyncSession, *, tenant_id: uuid.UUID | None = None) 
         terms = terms.where(KnowledgeTerm.tenant_id == tenant_id)
     await session.execute(terms)
     return await sync_chunks(session, list((await session.execute(stmt)).scalars()))
-
-
-async def count_chunks(session: AsyncSession, *, tenant_id: uuid.UUID) -> int:
-    """Number of a tenant's chunks (what retrieval searches)."""
-    stmt = select(func.count()).select_from(KnowledgeChunk).where(KnowledgeChunk.tenant_id == tenant_id)
-    return int((await session.execute(stmt)).scalar_one())
