@@ -13,7 +13,7 @@ from typing import Any
 from app.catalog.parsing import looks_like_catalog_query, mentions_other_topic, parse_catalog_query
 from app.catalog.search import CatalogFilters, CatalogVocabulary
 from app.finance.parsing import looks_like_finance_query, parse_term_followup
-from app.textnorm import fold, words
+from app.text.normalize import fold, words
 
 _HANDOFF = re.compile(
     r"\b(asesor|asesora|ejecutivo|vendedor|vendedora|humano|una persona|persona real|alguien real|"

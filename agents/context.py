@@ -6,10 +6,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from agents.agent_config import AgentConfig
-from agents.llm.invoke import LLMStats
 from app.finance.service import FinanceTerms
-from app.textnorm import Language
+from app.llm.invoke import LLMStats
+from app.tenants.agent_config import AgentConfig
+from app.text.normalize import Language
 
 Agent = Literal["info", "catalog", "finance", "concierge", "handoff", "smalltalk"]
 

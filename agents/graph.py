@@ -16,7 +16,6 @@ from langgraph.graph.state import CompiledStateGraph
 
 from agents.classify import Classification, Intent, classify
 from agents.context import Agent, TenantContext, TurnOutcome
-from agents.llm.invoke import ChainExhausted, LLMStats
 from agents.llm_agent import (
     HISTORY_MESSAGE_CHARS,
     AgentGaveUp,
@@ -31,18 +30,19 @@ from agents.llm_agent import (
 from agents.llm_agent import system_prompt as build_system_prompt
 from agents.replies import say
 from agents.routing import Route, route_turn
+from agents.specialists import concierge as concierge_flow
 from agents.specialists.catalog import answer_catalog
 from agents.specialists.finance import answer_finance
 from agents.specialists.info import answer_info, search_for_info
 from agents.specialists.smalltalk import answer_handoff, answer_smalltalk
 from agents.state import TurnDeps, TurnState
 from agents.tools import DOMAIN_TOOLS, ToolBox, card_payload
-from agents.tracing import annotate_trace, customer_hash
 from app.catalog import service as catalog_service
 from app.catalog.search import card_by_id
-from app.concierge import flow as concierge_flow
-from app.config import get_settings
-from app.textnorm import detect_language, fold
+from app.core.config import get_settings
+from app.llm.invoke import ChainExhausted, LLMStats
+from app.llm.tracing import annotate_trace, customer_hash
+from app.text.normalize import detect_language, fold
 from app.usage import service as usage_service
 from prompts import combined_version
 

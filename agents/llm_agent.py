@@ -20,13 +20,13 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel, Field, ValidationError
 
-from agents.agent_config import AgentConfig
 from agents.context import TenantContext
-from agents.llm.invoke import LLMStats, invoke_chain
-from agents.llm.models import ModelSpec
-from agents.llm.providers import ProviderRegistry
 from agents.tools import IntentList, IntentScore, Respond, ToolBox, numbers_in, tool_schema
-from app.textnorm import Language
+from app.llm.invoke import LLMStats, invoke_chain
+from app.llm.models import ModelSpec
+from app.llm.providers import ProviderRegistry
+from app.tenants.agent_config import AgentConfig
+from app.text.normalize import Language
 from prompts import Prompt, load_prompt
 
 MAX_ROUNDS = 3

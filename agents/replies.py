@@ -6,7 +6,7 @@ with facts from domain functions only.
 
 from __future__ import annotations
 
-from app.textnorm import Language
+from app.text.normalize import Language
 
 _TEXTS: dict[str, dict[Language, str]] = {
     "greeting": {

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from agents.agent_config import AgentConfig
 from agents.classify import Classification
-from agents.llm.models import ModelSpec, ModelTier
-from agents.llm.providers import ProviderRegistry
-from app.textnorm import fold
+from app.llm.models import ModelSpec, ModelTier
+from app.llm.providers import ProviderRegistry
+from app.tenants.agent_config import AgentConfig
+from app.text.normalize import fold
 
 Tier = Literal["offline", "llm"]
 SIMPLE_BELOW = 0.3

@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.classify import Classification
 from agents.context import TenantContext, TurnOutcome
-from agents.llm.invoke import LLMStats
-from agents.llm.providers import ProviderRegistry
 from agents.routing import Route
 from app.catalog.service import LoadedCatalog
 from app.knowledge.schemas import KnowledgeHit
-from app.textnorm import Language
+from app.llm.invoke import LLMStats
+from app.llm.providers import ProviderRegistry
+from app.text.normalize import Language
 
 
 class TurnState(TypedDict, total=False):

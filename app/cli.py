@@ -22,9 +22,9 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from app.concierge.cli import vendor_app
-from app.config import get_settings
-from app.db import dispose_engine, session_scope
-from app.errors import DomainError
+from app.core.config import get_settings
+from app.core.db import dispose_engine, session_scope
+from app.core.errors import DomainError
 from app.tenants.cli import killswitch_app, tenant_flags, tenant_rollout
 from app.usage.cli import usage_app
 
@@ -80,7 +80,7 @@ def run(factory: Callable[[], Awaitable[T]]) -> T:
 @app.command()
 def migrate() -> None:
     """Apply database migrations (alembic upgrade head)."""
-    from app.migrate import upgrade
+    from app.core.migrate import upgrade
 
     upgrade()
     console.print("database migrated to head")
@@ -118,8 +118,8 @@ def serve(
 @app.command()
 def worker(concurrency: Annotated[int | None, typer.Option(help="Jobs run at once")] = None) -> None:
     """Run a queue worker (many may run, on many machines)."""
-    from app.logging import configure_logging
-    from app.queue import run_worker
+    from app.core.logging import configure_logging
+    from app.worker import run_worker
 
     configure_logging()
     run(lambda: run_worker(concurrency=concurrency))
@@ -190,9 +190,9 @@ def tenant_list() -> None:
 
 def _ai_status(tenant: Any, spend: Decimal) -> dict[str, Any]:
     """Whether the AI agent answers, with which providers and models, and the month's spend."""
-    from agents.llm.models import PROVIDERS
-    from agents.llm.providers import get_registry
     from agents.routing import provider_chains
+    from app.llm.models import PROVIDERS
+    from app.llm.providers import get_registry
     from app.tenants import service as tenant_service
 
     settings = get_settings()
@@ -265,7 +265,7 @@ def _set_ai_agent(slug: str, value: bool) -> None:
             tenant = await tenant_service.require_tenant(session, slug=slug)
             await tenant_service.set_flag(session, tenant=tenant, flag="ai_agent", value=value)
         console.print(f"{slug}: ai_agent = {value} (takes effect on the next turn)")
-        from agents.llm.providers import get_registry
+        from app.llm.providers import get_registry
 
         if value and not get_registry().enabled:
             console.print(
@@ -536,7 +536,7 @@ def knowledge_search(slug: str, query: str, limit: Annotated[int, typer.Option(m
     """The scored entries a question finds, best first."""
     from app.knowledge import service as knowledge_service
     from app.tenants import service as tenant_service
-    from app.textnorm import detect_language
+    from app.text.normalize import detect_language
 
     async def go() -> None:
         async with session_scope() as session:
@@ -622,7 +622,7 @@ def conversation_history(
     """Show the chat history a turn would read for a customer (the last HISTORY_WINDOW messages)."""
     from app.conversations.history import WindowedChatHistory
     from app.conversations.service import customer_key
-    from app.db import get_engine
+    from app.core.db import get_engine
     from app.tenants import service as tenant_service
 
     async def go() -> None:
@@ -669,7 +669,7 @@ def chat(
     as_json: Annotated[bool, typer.Option("--json", help="Print the structured result")] = False,
 ) -> None:
     """Talk to a tenant's agent as a WhatsApp customer would (empty line or Ctrl-D to quit)."""
-    from app.conversations import flows
+    from app.flows import conversation as flows
     from app.tenants import service as tenant_service
 
     async def go() -> None:

@@ -12,9 +12,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import service as auth_service
-from app.config import get_settings
-from app.db import get_sessionmaker, session_scope
-from app.errors import Forbidden, Unauthorized
+from app.core.config import get_settings
+from app.core.db import get_sessionmaker, session_scope
+from app.core.errors import Forbidden, Unauthorized
 from app.tenants import service as tenant_service
 from app.tenants.models import Tenant
 

@@ -14,22 +14,22 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agents.tracing import flush_traces
 from app.catalog.router import router as catalog_router
-from app.channels.router import router as channels_router
 from app.concierge.metrics import router as concierge_metrics_router
 from app.concierge.router import router as concierge_router
-from app.config import get_settings
 from app.conversations.router import router as conversations_router
-from app.db import dispose_engine, get_engine, session_scope
-from app.errors import error_body, install_error_handlers
+from app.core.config import get_settings
+from app.core.db import dispose_engine, get_engine, session_scope
+from app.core.errors import error_body, install_error_handlers
+from app.core.logging import configure_logging
 from app.finance.router import router as finance_router
 from app.knowledge.embeddings import describe, get_embedder
 from app.knowledge.router import router as knowledge_router
-from app.logging import configure_logging
+from app.llm.tracing import flush_traces
 from app.tenants.router import platform_router
 from app.tenants.router import router as tenants_router
 from app.usage.router import router as usage_router
+from app.webhooks import router as channels_router
 
 log = logging.getLogger(__name__)
 

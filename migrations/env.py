@@ -9,7 +9,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from app.db import Base, sync_url
+from app.core.db import Base, sync_url
 from app.models import load_all_models
 
 load_all_models()

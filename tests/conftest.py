@@ -25,7 +25,7 @@ TWILIO_SID = "AC" + "0" * 32
 TWILIO_TOKEN = "test-auth-token-0123456789"
 PUBLIC_URL = "https://agent.example.test"
 
-# Settings are read from the environment once; set them before anything imports app.config.
+# Settings are read from the environment once; set them before anything imports app.core.config.
 os.environ.pop("DATABASE_URL", None)
 os.environ.update(
     {
@@ -46,7 +46,7 @@ from tests.fakes.twilio_server import FakeTwilioServer  # noqa: E402
 _fake = FakeTwilioServer(account_sid=TWILIO_SID, auth_token=TWILIO_TOKEN).start()
 os.environ["TWILIO_API_BASE_URL"] = _fake.base_url
 
-from app.config import get_settings  # noqa: E402
+from app.core.config import get_settings  # noqa: E402
 
 get_settings.cache_clear()
 
@@ -63,7 +63,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def data_dir() -> Iterator[Path]:
     """The embedded database's directory, removed at the end."""
     yield _TMP
-    from app.db import stop_embedded_postgres
+    from app.core.db import stop_embedded_postgres
 
     stop_embedded_postgres()
     shutil.rmtree(_TMP, ignore_errors=True)
@@ -72,7 +72,7 @@ def data_dir() -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def migrated(data_dir: Path) -> None:
     """Schema built the way production builds it: alembic upgrade head."""
-    from app.migrate import upgrade
+    from app.core.migrate import upgrade
 
     upgrade()
 
@@ -88,7 +88,7 @@ async def demo(migrated: None) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 async def queue(migrated: None) -> AsyncIterator[Any]:
     """The job queue, opened for deferring."""
-    from app.queue import get_queue
+    from app.worker import get_queue
 
     app = get_queue()
     async with app.open_async():
@@ -98,7 +98,7 @@ async def queue(migrated: None) -> AsyncIterator[Any]:
 @pytest.fixture(scope="session")
 async def worker(queue: Any) -> AsyncIterator[None]:
     """A real procrastinate worker running in the test loop."""
-    from app.queue import close_sender
+    from app.worker import close_sender
 
     task = asyncio.create_task(
         queue.run_worker_async(

@@ -22,7 +22,7 @@ from app.catalog.search import (
     search_catalog,
     value_key,
 )
-from app.textnorm import Language, fold
+from app.text.normalize import Language, fold
 
 _RELAXED_WORDS: dict[str, dict[Language, str]] = {
     "year": {"es": "año {years}", "en": "year {years}"},

@@ -9,7 +9,7 @@ from agents.replies import say
 from agents.state import TurnDeps, TurnState
 from app.knowledge import service as knowledge_service
 from app.knowledge.schemas import KnowledgeHit
-from app.textnorm import fold, known_words, words
+from app.text.normalize import fold, known_words, words
 
 # "ok", "va", "no", "👍": the customer acknowledges; there is nothing to look up.
 _ACKNOWLEDGEMENTS = frozenset(

@@ -16,7 +16,7 @@ from app.catalog.search import (
     name_key,
     split_make_digits,
 )
-from app.textnorm import fold
+from app.text.normalize import fold
 
 # "poco kilometraje" without a number means at most this many km.
 LOW_MILEAGE_KM = 60_000

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
-from app.textnorm import fold
+from app.text.normalize import fold
 
 SortOrder = Literal["relevance", "price_asc", "price_desc", "year_desc", "km_asc"]
 

@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.models import CatalogItem
 from app.catalog.search import CatalogVocabulary, build_catalog_frame
-from app.csvfile import read_csv
-from app.errors import InvalidInput
+from app.core.errors import InvalidInput
 from app.tenants.models import Tenant
-from app.textnorm import fold
+from app.text.csvfile import read_csv
+from app.text.normalize import fold
 
 REQUIRED = ("stock_id", "make", "model", "year", "price")
 _CORE = {"stock_id", "make", "model", "year", "price", "km", "version"}

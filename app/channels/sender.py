@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from xml.sax.saxutils import escape
 
 from app.channels.twilio_client import TwilioSender
-from app.config import Settings
+from app.core.config import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,6 @@ class ReplySender:
 
     async def call(self, *, to: str, from_: str, say: str, language: str = "es") -> str | None:
         """Ring ``to`` (a WhatsApp address or phone number) and read ``say`` aloud; the call SID (None simulated)."""
-        from xml.sax.saxutils import escape
-
         voice_language = "en-US" if language == "en" else "es-MX"
         twiml = f'<Response><Say language="{voice_language}">{escape(say)}</Say></Response>'
         if self._twilio is None:
@@ -65,3 +64,22 @@ class ReplySender:
         """Close the HTTP session."""
         if self._twilio is not None:
             await self._twilio.aclose()
+
+
+_sender: ReplySender | None = None
+
+
+def get_sender() -> ReplySender:
+    """The process's reply sender (created on first use, inside the running loop)."""
+    global _sender
+    if _sender is None:
+        _sender = ReplySender(get_settings())
+    return _sender
+
+
+async def close_sender() -> None:
+    """Close the process's sender's HTTP session at shutdown."""
+    global _sender
+    if _sender is not None:
+        await _sender.aclose()
+        _sender = None

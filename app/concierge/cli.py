@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from app.db import session_scope
+from app.core.db import session_scope
 
 if TYPE_CHECKING:
     from app.concierge.models import Vendor

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from app.textnorm import fold
+from app.text.normalize import fold
 
 EARTH_RADIUS_KM = 6371.0088
 MAX_SPEC_CHARS = 500

@@ -27,17 +27,24 @@ import procrastinate
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.channels.sender import get_sender
 from app.concierge import service
-from app.concierge.flow import read_requirements
+from app.concierge.geo import haversine_km
 from app.concierge.models import ConciergeCall, ConciergeRequest, Vendor, VendorOutreach
 from app.concierge.replies import VendorReply as ParsedReply
 from app.concierge.replies import parse_vendor_reply, vendor_keyword
 from app.concierge.requirements import Requirements
 from app.concierge.scoring import Offer, format_shortlist, format_vendor_request, rank_offers, should_stop
 from app.concierge.service import IllegalTransition
-from app.db import session_scope
-from app.jobrows import DEFAULT_QUEUE, queue_job
-from app.textnorm import Language
+from app.conversations.delivery import send_stored
+from app.conversations.dispatch import Dispatched
+from app.conversations.models import Conversation, Message
+from app.core.db import session_scope
+from app.core.jobrows import DEFAULT_QUEUE, queue_job
+from app.tenants import service as tenant_service
+from app.tenants.features import feature_enabled
+from app.tenants.models import Tenant, TenantNumber
+from app.text.normalize import Language
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +70,6 @@ async def queue_outreach(session: AsyncSession, *, tenant_id: uuid.UUID, request
 
 
 async def _settings(session: AsyncSession, tenant_id: uuid.UUID) -> Any:
-    from app.tenants import service as tenant_service
-    from app.tenants.models import Tenant
 
     tenant = await session.get(Tenant, tenant_id)
     assert tenant is not None
@@ -76,15 +81,8 @@ async def _batch_interval(session: AsyncSession, tenant_id: uuid.UUID) -> float:
     return float(settings.reply_timeout_minutes) * 60 / 3
 
 
-def _sender() -> Any:
-    from app.queue import sender
-
-    return sender()
-
-
 async def _addresses(session: AsyncSession, request: ConciergeRequest) -> tuple[str | None, str | None, str]:
     """The customer's WhatsApp address, the business number it wrote to, and the conversation's channel."""
-    from app.conversations.models import Conversation
 
     conversation = await session.get(Conversation, request.conversation_id)
     if conversation is None:
@@ -96,7 +94,6 @@ async def _addresses(session: AsyncSession, request: ConciergeRequest) -> tuple[
 async def _business_number(session: AsyncSession, tenant_id: uuid.UUID, preferred: str | None) -> str | None:
     if preferred:
         return preferred
-    from app.tenants.models import TenantNumber
 
     row = await session.execute(select(TenantNumber.address).where(TenantNumber.tenant_id == tenant_id).limit(1))
     return row.scalar_one_or_none()
@@ -123,7 +120,7 @@ async def run_outreach(*, tenant_id: uuid.UUID, request_id: uuid.UUID, batch: in
         elif request.status != "vendor_outreach":
             return 0
         tenant, settings = await _settings(session, tenant_id)
-        requirements = read_requirements(request) or Requirements()
+        requirements = service.read_requirements(request) or Requirements()
         location = requirements.location
         already = len(await service.request_outreach(session, tenant_id=tenant_id, request_id=request_id))
         room = max(0, settings.max_vendors - already)
@@ -151,7 +148,7 @@ async def run_outreach(*, tenant_id: uuid.UUID, request_id: uuid.UUID, batch: in
         try:
             if from_ is None:
                 raise RuntimeError("the tenant has no WhatsApp number to send from")
-            outcome = await _sender().send(to=vendor.whatsapp_number, from_=from_, body=body)
+            outcome = await get_sender().send(to=vendor.whatsapp_number, from_=from_, body=body)
         except Exception as exc:  # noqa: BLE001  (a vendor that cannot be reached is recorded, not retried)
             async with session_scope() as session:
                 await service.mark_outreach_failed(session, tenant_id=tenant_id, outreach_id=row.id, error=str(exc))
@@ -172,7 +169,6 @@ async def run_outreach(*, tenant_id: uuid.UUID, request_id: uuid.UUID, batch: in
             delay = (deadline - datetime.now(UTC)).total_seconds()
             args = {"tenant_id": str(tenant_id), "request_id": str(request_id)}
             await _queue(session, task=DEADLINE_TASK, request_id=request_id, args=args, delay=delay, key="deadline")
-            from app.tenants.features import feature_enabled
 
             if await feature_enabled(session, tenant_id, "calling", request.customer_number):
                 await _queue(session, task=CALLS_TASK, request_id=request_id, args=args, delay=delay / 2, key="calls")
@@ -287,8 +283,26 @@ async def handle_vendor_message(
     return VendorHandled(reply=_VENDOR_TEXTS["thanks"] if first_answer else None, finalize_request=finalize_request)
 
 
+async def dispatch_vendor_message(
+    session: AsyncSession, *, tenant_id: uuid.UUID, sender: str, text: str, message_sid: str | None
+) -> Dispatched | None:
+    """The flow's dispatcher for vendors: their acknowledgement, and the shortlist their answer made due."""
+    handled = await handle_vendor_message(
+        session, tenant_id=tenant_id, number=sender, text=text, message_sid=message_sid
+    )
+    if handled is None:
+        return None
+    request_id = handled.finalize_request
+    if request_id is None:
+        return Dispatched(reply=handled.reply)
+
+    async def send_shortlist() -> bool:
+        return await finalize(tenant_id=tenant_id, request_id=request_id, reason="enough_replies")
+
+    return Dispatched(reply=handled.reply, after_send=send_shortlist)
+
+
 async def _timezone(session: AsyncSession, tenant_id: uuid.UUID) -> ZoneInfo:
-    from app.tenants.models import Tenant
 
     tenant = await session.get(Tenant, tenant_id)
     return ZoneInfo(tenant.timezone if tenant is not None else "UTC")
@@ -296,9 +310,8 @@ async def _timezone(session: AsyncSession, tenant_id: uuid.UUID) -> ZoneInfo:
 
 async def _offers(session: AsyncSession, request: ConciergeRequest) -> tuple[list[Offer], int]:
     """Each vendor's latest reply as an offer (with distance and reply time), and vendors still silent."""
-    from app.concierge.geo import haversine_km
 
-    requirements = read_requirements(request) or Requirements()
+    requirements = service.read_requirements(request) or Requirements()
     details = await service.request_outreach(session, tenant_id=request.tenant_id, request_id=request.id)
     offers: list[Offer] = []
     silent = 0
@@ -339,14 +352,11 @@ async def _enough(session: AsyncSession, request: ConciergeRequest) -> bool:
 
 async def finalize(*, tenant_id: uuid.UUID, request_id: uuid.UUID, reason: str) -> bool:
     """Send the shortlist (or "nobody has it") once; False when another job already did."""
-    from app.conversations.flows import send_stored
-    from app.conversations.models import Message
-
     started = time.perf_counter()
     async with session_scope() as session:
         request = await service.get_request(session, tenant_id=tenant_id, request_id=request_id)
         offers, _ = await _offers(session, request)
-        requirements = read_requirements(request) or Requirements()
+        requirements = service.read_requirements(request) or Requirements()
         ranked = rank_offers(
             offers,
             budget=requirements.budget,
@@ -381,7 +391,7 @@ async def finalize(*, tenant_id: uuid.UUID, request_id: uuid.UUID, reason: str) 
         session.add_all(parts)
         await session.flush()
     if channel == "whatsapp":
-        await send_stored(parts, to=to, from_=from_, sender=_sender())
+        await send_stored(parts, to=to, from_=from_, sender=get_sender())
     log.info(
         "concierge shortlist for request %s (%s): %d offers, %.1f ms",
         request_id,
@@ -414,7 +424,6 @@ async def run_calls(*, tenant_id: uuid.UUID, request_id: uuid.UUID) -> int:
     asked for this request and are still silent, and at most one call per vendor per ``CALL_COOLDOWN``.
     The call row is written before dialling, so a retried job never rings twice.
     """
-    from app.tenants.features import feature_enabled
 
     async with session_scope() as session:
         request = await service.get_request(session, tenant_id=tenant_id, request_id=request_id)
@@ -447,7 +456,7 @@ async def run_calls(*, tenant_id: uuid.UUID, request_id: uuid.UUID) -> int:
         await session.flush()
         _, tenant_address, _ = await _addresses(session, request)
         from_ = await _business_number(session, tenant_id, tenant_address)
-        requirements = read_requirements(request) or Requirements()
+        requirements = service.read_requirements(request) or Requirements()
         tenant, _ = await _settings(session, tenant_id)
         script = format_vendor_request(requirements, tenant.name, requirements.language)
         planned = [(c.id, v.whatsapp_number) for c, v in calls]
@@ -457,7 +466,7 @@ async def run_calls(*, tenant_id: uuid.UUID, request_id: uuid.UUID) -> int:
         try:
             if from_ is None:
                 raise RuntimeError("the tenant has no number to call from")
-            sid = await _sender().call(to=number, from_=from_, say=script, language=requirements.language)
+            sid = await get_sender().call(to=number, from_=from_, say=script, language=requirements.language)
             status = "initiated"
             placed += 1
         except Exception as exc:  # noqa: BLE001  (recorded; a failed call is a metric, not a retry)

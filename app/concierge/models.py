@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, TimestampMixin
+from app.core.db import Base, TimestampMixin
 
 # The request's states, in the order a request usually moves through them.
 REQUEST_STATES = (

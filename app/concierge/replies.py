@@ -24,7 +24,7 @@ from app.concierge.requirements import (
     is_year,
     money_currency,
 )
-from app.textnorm import fold
+from app.text.normalize import fold
 
 MAX_REPLY_CHARS = 1_000
 MAX_DELIVERY_CHARS = 80

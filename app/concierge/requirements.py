@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from rapidfuzz import fuzz
 
 from app.concierge.geo import check_coordinates
-from app.textnorm import Language, detect_language, fold
+from app.text.normalize import Language, detect_language, fold
 
 # Longer messages are cut before parsing: no request needs more, and it bounds the regex work.
 MAX_TEXT_CHARS = 1_000

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.textnorm import fold
+from app.text.normalize import fold
 
 RequestStatus = Literal[
     "collecting_requirements",
@@ -25,7 +25,7 @@ RequestStatus = Literal[
 
 def normalise_number(v: str) -> str:
     """A vendor's number as stored: ``whatsapp:+E164``."""
-    from app.concierge.numbers import whatsapp_address
+    from app.text.phones import whatsapp_address
 
     return whatsapp_address(v)
 

@@ -38,7 +38,7 @@ from app.concierge.requirements import (
     location_text,
     urgency_text,
 )
-from app.textnorm import Language
+from app.text.normalize import Language
 
 WEIGHTS: dict[str, float] = {
     "availability": 0.30,

@@ -42,7 +42,7 @@ from app.concierge.models import (
     VendorOutreach,
     VendorReply,
 )
-from app.concierge.numbers import number_variants, whatsapp_address
+from app.concierge.requirements import Requirements
 from app.concierge.schemas import (
     ConciergeRequestDetail,
     ConciergeRequestRead,
@@ -54,9 +54,13 @@ from app.concierge.schemas import (
     check_hours,
     normalise_categories,
 )
-from app.csvfile import read_csv
-from app.errors import Conflict, InvalidInput, NotFound
-from app.textnorm import fold
+from app.conversations.models import Conversation
+from app.core.errors import Conflict, InvalidInput, NotFound
+from app.tenants import service as tenant_service
+from app.tenants.models import Tenant
+from app.text.csvfile import read_csv
+from app.text.normalize import fold
+from app.text.phones import number_variants, whatsapp_address
 
 # --- the request state machine ------------------------------------------------------------------
 
@@ -100,7 +104,6 @@ async def create_request(
     requirements: Mapping[str, Any] | None = None,
 ) -> ConciergeRequest:
     """Start a request in ``collecting_requirements``; 409 when the conversation already has an open one."""
-    from app.conversations.models import Conversation
 
     owned = await session.execute(
         select(Conversation.id).where(Conversation.id == conversation_id, Conversation.tenant_id == tenant_id)
@@ -557,8 +560,6 @@ async def select_vendors(
 
     ``exclude_request_id`` leaves out vendors already asked for that request (a further batch).
     """
-    from app.tenants import service as tenant_service
-    from app.tenants.models import Tenant
 
     tenant = (await session.execute(select(Tenant).where(Tenant.id == tenant_id))).scalar_one_or_none()
     if tenant is None:
@@ -770,7 +771,6 @@ async def upsert_vendors(
     An import never clears a vendor's opt-out (that is the vendor's wish, not the sheet's) and
     brings a deactivated vendor back.
     """
-    from app.tenants.models import Tenant
 
     # Row-lock the tenant: concurrent imports of one tenant serialise instead of interleaving.
     await session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
@@ -832,3 +832,28 @@ async def import_vendors_csv(session: AsyncSession, *, tenant_id: uuid.UUID, dat
     """Validate then upsert every row atomically; nothing changes when any row is bad."""
     rows = await asyncio.to_thread(parse_vendor_csv, data)  # CPU-bound on big files
     return await upsert_vendors(session, tenant_id=tenant_id, rows=rows)
+
+
+# ----------------------------------------------------------------------------- a request's requirements
+
+
+def request_flow(request: ConciergeRequest) -> dict[str, Any]:
+    """The dialogue's state stored beside a request's requirements (what was asked, confirming, OCR counts)."""
+    return dict((request.requirements or {}).get("_flow") or {})
+
+
+def read_requirements(request: ConciergeRequest) -> Requirements | None:
+    """What a request's customer asked for (its stored requirements without the dialogue's state)."""
+    data = {k: v for k, v in (request.requirements or {}).items() if k != "_flow"}
+    return Requirements.model_validate(data) if data else None
+
+
+async def save_requirements(
+    session: AsyncSession, request: ConciergeRequest, requirements: Requirements, flow: dict[str, Any]
+) -> None:
+    """Store a request's requirements with the dialogue's state."""
+    await session.execute(
+        update(ConciergeRequest)
+        .where(ConciergeRequest.id == request.id, ConciergeRequest.tenant_id == request.tenant_id)
+        .values(requirements={**requirements.model_dump(mode="json"), "_flow": flow})
+    )

@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.conversations import flows
 from app.conversations import service as conversation_service
 from app.conversations.schemas import (
     ChatRequest,
@@ -20,6 +19,7 @@ from app.conversations.schemas import (
     UsageTotals,
 )
 from app.deps import SessionDep, TenantDep, TurnTenantDep
+from app.flows import conversation as flows
 
 router = APIRouter(prefix="/v1/tenants/{slug}", tags=["conversations"])
 

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.conversations.models import Conversation, Message
-from app.errors import NotFound
+from app.core.errors import NotFound
 
 # Delivery statuses only move forward; failed/undelivered are final and keep Twilio's error code.
 STATUS_RANK = {

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from app.catalog import service as catalog_service
-from app.db import session_scope
+from app.core.db import session_scope
 from app.knowledge import service as knowledge_service
 from app.knowledge.schemas import KnowledgeEntryCreate
 from app.tenants import service as tenant_service

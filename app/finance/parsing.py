@@ -1,6 +1,6 @@
 """Rule-based extraction of financing requests (price, down payment, term) from customer text.
 
-Works on accent-folded text (``app.textnorm.fold``) in Spanish and English. The steps are:
+Works on accent-folded text (``app.text.normalize.fold``) in Spanish and English. The steps are:
 
 1. find loan terms ("48 meses", "4 years", "plazo de 36") and percentages ("20%", "20 por ciento");
 2. find money amounts ("250 mil", "$60k", "1.2 millones", "250,000.00"), skipping model years,
@@ -20,7 +20,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from app.finance.service import QuoteRequest
-from app.textnorm import fold
+from app.text.normalize import fold
 
 Label = Literal["down", "price"]
 

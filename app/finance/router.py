@@ -8,8 +8,8 @@ from fastapi import APIRouter
 
 from app.catalog.search import card_by_id
 from app.catalog.service import load_catalog
+from app.core.errors import InvalidInput, NotFound
 from app.deps import SessionDep, TenantDep
-from app.errors import InvalidInput, NotFound
 from app.finance.schemas import AmortizationRowRead, FinanceQuoteCreate, FinanceQuoteRead, QuoteRead
 from app.finance.service import FinanceError, amortization_schedule, quote_all_terms, quote_financing, quote_request
 from app.tenants.service import finance_settings

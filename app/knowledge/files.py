@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
-from app.errors import InvalidInput
+from app.core.errors import InvalidInput
 from app.knowledge import service as knowledge_service
 from app.knowledge.schemas import KnowledgeEntryCreate
 

@@ -12,29 +12,20 @@ import logging
 import uuid
 
 import procrastinate
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import session_scope
-from app.jobrows import DEFAULT_QUEUE, queue_job
+from app.core.db import session_scope
+from app.core.jobrows import DEFAULT_QUEUE
 from app.knowledge import embeddings
 from app.knowledge import service as knowledge_service
+from app.knowledge.service import EMBED_TASK, LOCK_PREFIX
+
+__all__ = ["EMBED_TASK", "LOCK_PREFIX", "QUEUE", "embed", "embed_all", "embed_tenant", "knowledge_blueprint"]
 
 log = logging.getLogger(__name__)
 
 knowledge_blueprint = procrastinate.Blueprint()
-QUEUE = DEFAULT_QUEUE
-EMBED_TASK = "knowledge:embed"  # the blueprint's task under the queue app's "knowledge" namespace
-LOCK_PREFIX = "knowledge-embed:"
+QUEUE = DEFAULT_QUEUE  # where the service queues the embedding job (queue_job's default)
 BATCH = 64
-
-
-async def queue_embedding(session: AsyncSession, tenant_ids: set[uuid.UUID]) -> None:
-    """Ask the worker to embed these tenants' new chunks (nothing when no embeddings provider is active)."""
-    if not tenant_ids or embeddings.get_embedder() is None:
-        return
-    for tenant_id in sorted(map(str, tenant_ids)):
-        lock = f"{LOCK_PREFIX}{tenant_id}"
-        await queue_job(session, task=EMBED_TASK, args={"tenant_id": tenant_id}, lock=lock, queueing_lock=lock)
 
 
 async def embed_tenant(tenant_id: uuid.UUID | None) -> int:

@@ -26,12 +26,12 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from app.config import get_settings
+from app.core.config import get_settings
 from app.knowledge import embeddings
 from app.knowledge.embeddings import Embedder
 from app.knowledge.models import EMBEDDING_DIMENSIONS
 from app.knowledge.schemas import KnowledgeHit
-from app.textnorm import fold
+from app.text.normalize import fold
 
 RRF_K = 60
 # An entry must also cover this share of the question's topic, each word weighted by its rarity: the

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
+from app.core.errors import InvalidInput
 from app.deps import SessionDep, TenantDep
-from app.errors import InvalidInput
 from app.knowledge import service as knowledge_service
 from app.knowledge.files import parse_import
 from app.knowledge.schemas import (
@@ -20,7 +20,7 @@ from app.knowledge.schemas import (
     KnowledgeImportResult,
 )
 from app.tenants import service as tenant_service
-from app.textnorm import detect_language
+from app.text.normalize import detect_language
 
 router = APIRouter(prefix="/v1/tenants/{slug}/knowledge", tags=["knowledge"])
 

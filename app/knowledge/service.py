@@ -14,7 +14,9 @@ from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import Conflict, InvalidInput, NotFound
+from app.core.errors import Conflict, InvalidInput, NotFound
+from app.core.jobrows import queue_job
+from app.knowledge import embeddings
 from app.knowledge.chunking import chunk_entry
 from app.knowledge.embeddings import Embedder
 from app.knowledge.models import KnowledgeChunk, KnowledgeEntry, KnowledgeTerm
@@ -24,7 +26,7 @@ from app.knowledge.schemas import (
     KnowledgeEntryUpdate,
     KnowledgeImportResult,
 )
-from app.textnorm import detect_language
+from app.text.normalize import detect_language
 
 __all__ = ["search_knowledge"]  # re-exported: callers search through the knowledge service
 
@@ -277,10 +279,21 @@ async def sync_chunks(session: AsyncSession, entries: Sequence[KnowledgeEntry]) 
     for tenant_id in tenants:
         forget_counts(tenant_id)
     if rows:
-        from app.knowledge.jobs import queue_embedding  # the jobs module builds on this one
-
         await queue_embedding(session, tenants)
     return len(rows)
+
+
+EMBED_TASK = "knowledge:embed"  # the jobs module's task under the queue app's "knowledge" namespace
+LOCK_PREFIX = "knowledge-embed:"
+
+
+async def queue_embedding(session: AsyncSession, tenant_ids: set[uuid.UUID]) -> None:
+    """Ask the worker to embed these tenants' new chunks (nothing when no embeddings provider is active)."""
+    if not tenant_ids or embeddings.get_embedder() is None:
+        return
+    for tenant_id in sorted(map(str, tenant_ids)):
+        lock = f"{LOCK_PREFIX}{tenant_id}"
+        await queue_job(session, task=EMBED_TASK, args={"tenant_id": tenant_id}, lock=lock, queueing_lock=lock)
 
 
 def _stale(tenant_id: uuid.UUID | None, tag: str) -> Any:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from app.db import session_scope
+from app.core.db import session_scope
 
 # app.cli registers these commands, so its helpers (run, the consoles) are imported at call time.
 killswitch_app = typer.Typer(
@@ -82,8 +82,8 @@ def tenant_rollout(
     from pydantic import ValidationError
 
     from app.cli import console, run
-    from app.concierge.rollout import normalise_phone
     from app.tenants import service as tenant_service
+    from app.tenants.rollout import normalise_phone
     from app.tenants.schemas import FEATURES, FeatureRollout, TenantUpdate
 
     changing = percentage is not None or allow or disallow

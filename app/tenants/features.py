@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import NotFound
+from app.core.errors import NotFound
 from app.tenants.models import PlatformSettings, Tenant
 from app.tenants.schemas import FEATURES, Feature, FeatureRollout
 
@@ -91,7 +91,7 @@ def decide_feature(snapshot: FeatureSnapshot, feature: Feature, customer_number:
         return True
     if customer_number is None:
         return False
-    from app.concierge.rollout import in_rollout, normalise_phone
+    from app.tenants.rollout import in_rollout, normalise_phone
 
     try:
         number = normalise_phone(customer_number)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
-from agents.agent_config import AgentConfig
 from app.auth import service as auth_service
+from app.core.errors import Forbidden
 from app.deps import AdminDep, PrincipalDep, SessionDep, TenantDep
-from app.errors import Forbidden
 from app.tenants import features
 from app.tenants import service as tenant_service
+from app.tenants.agent_config import AgentConfig
 from app.tenants.schemas import KillSwitchRead, KillSwitchUpdate, TenantCreate, TenantRead, TenantUpdate
 
 router = APIRouter(prefix="/v1/tenants", tags=["tenants"])

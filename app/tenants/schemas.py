@@ -51,7 +51,7 @@ class FeatureRollout(BaseModel):
     @field_validator("allowlist")
     @classmethod
     def _allowlist(cls, v: list[str]) -> list[str]:
-        from app.concierge.numbers import e164
+        from app.text.phones import e164
 
         return list(dict.fromkeys(e164(n) for n in v))
 

@@ -10,9 +10,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agents.agent_config import AgentConfig, agent_config
-from agents.agent_config import invalidate as invalidate_agent_config
-from app.errors import Conflict, NotFound
+from app.core.errors import Conflict, NotFound
+from app.tenants.agent_config import AgentConfig, agent_config
+from app.tenants.agent_config import invalidate as invalidate_agent_config
 from app.tenants.models import Tenant, TenantNumber
 from app.tenants.schemas import (
     ConciergeSettings,
@@ -23,7 +23,7 @@ from app.tenants.schemas import (
     TenantRead,
     TenantUpdate,
 )
-from app.textnorm import Language
+from app.text.normalize import Language
 
 
 def to_read(tenant: Tenant) -> TenantRead:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from app.db import session_scope
+from app.core.db import session_scope
 
 if TYPE_CHECKING:
     from app.usage.schemas import UsageRead
@@ -143,7 +143,7 @@ def usage_purge(
 ) -> None:
     """Delete llm_calls older than the retention; the daily summary stays."""
     from app.cli import console, run
-    from app.config import get_settings
+    from app.core.config import get_settings
     from app.usage import service as usage_service
     from app.usage.jobs import purge_expired
 

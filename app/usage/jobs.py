@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 import procrastinate
 
-from app.config import get_settings
-from app.db import session_scope
+from app.core.config import get_settings
+from app.core.db import session_scope
 from app.usage import service as usage_service
 
 log = logging.getLogger(__name__)

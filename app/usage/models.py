@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, Boolean, Date, DateTime, Float, ForeignKey, I
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base
+from app.core.db import Base
 
 
 class LLMCallRecord(Base):

@@ -14,9 +14,9 @@ from sqlalchemy import CursorResult, Date, delete, func, literal, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agents.llm.invoke import LLMCall
 from app.conversations.models import Turn
-from app.errors import InvalidInput
+from app.core.errors import InvalidInput
+from app.llm.invoke import LLMCall
 from app.usage.models import LLMCallRecord, UsageDaily, UsageMonth
 from app.usage.schemas import (
     TurnUsageRead,

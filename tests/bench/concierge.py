@@ -73,7 +73,7 @@ from typing import Any
 import httpx2
 import psycopg
 
-from app.config import Settings
+from app.core.config import Settings
 from tests.bench.run import (
     ACCOUNT_SID,
     ADMIN_KEY,
@@ -136,7 +136,7 @@ def number() -> str:
 
 
 def default_of(name: str) -> Any:
-    """The default of a setting, from app.config (not from this environment or a .env)."""
+    """The default of a setting, from app.core.config (not from this environment or a .env)."""
     return Settings.model_fields[name].default
 
 

@@ -90,11 +90,11 @@ def percentile(values: list[float], p: float) -> float:
 async def run(conversations: int) -> dict[str, Any]:
     from sqlalchemy import select
 
-    from agents.llm.providers import ProviderRegistry, set_registry
-    from app.config import Settings
-    from app.conversations import flows
-    from app.db import session_scope
+    from app.core.config import Settings
+    from app.core.db import session_scope
     from app.demo.seed import seed_demo
+    from app.flows import conversation as flows
+    from app.llm.providers import ProviderRegistry, set_registry
     from app.tenants import service as tenant_service
     from app.usage.models import LLMCallRecord
     from tests.fakes.openai_server import FakeOpenAIServer
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         from alembic import command
         from alembic.config import Config
 
-        from app.db import stop_embedded_postgres
+        from app.core.db import stop_embedded_postgres
 
         try:
             command.upgrade(Config("alembic.ini"), "head")

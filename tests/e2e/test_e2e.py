@@ -35,7 +35,7 @@ T = TypeVar("T")
 @pytest.fixture(scope="module")
 def conninfo(migrated: None) -> str:
     """libpq string of the session's embedded database (already running in this process)."""
-    from app.db import libpq_conninfo
+    from app.core.db import libpq_conninfo
 
     return libpq_conninfo()
 

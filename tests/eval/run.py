@@ -53,7 +53,7 @@ async def _no_embeddings(tenant_id: uuid.UUID) -> Embedder | None:
 
 async def _local_embeddings(tenant_id: uuid.UUID) -> Embedder | None:
     """all-MiniLM-L6-v2 on the CPU: embed the demo's chunks, then search hybrid (full-text + HNSW, RRF)."""
-    from app.db import session_scope
+    from app.core.db import session_scope
     from app.knowledge.embeddings import LocalEmbedder
     from app.knowledge.service import embed_pending
 
@@ -176,7 +176,7 @@ async def evaluate(provider: str, tenant_id: uuid.UUID, min_score: float) -> Sco
     from app.catalog.parsing import parse_catalog_query
     from app.catalog.search import card_by_id, search_catalog
     from app.catalog.service import load_catalog
-    from app.db import session_scope
+    from app.core.db import session_scope
     from app.knowledge.service import search_knowledge
 
     embedder = await PROVIDERS[provider](tenant_id)
@@ -243,8 +243,8 @@ async def evaluate(provider: str, tenant_id: uuid.UUID, min_score: float) -> Sco
 
 
 async def run(providers: list[str]) -> list[Scores]:
-    from app.config import get_settings
-    from app.db import dispose_engine, session_scope
+    from app.core.config import get_settings
+    from app.core.db import dispose_engine, session_scope
     from app.demo.seed import seed_demo
     from app.tenants import service as tenant_service
 
@@ -323,9 +323,9 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.pop("DATABASE_URL", None)
         os.environ.setdefault("LOG_LEVEL", "WARNING")
         os.environ["LANGSMITH_TRACING"] = "false"
-        from app.config import get_settings
-        from app.db import stop_embedded_postgres
-        from app.migrate import upgrade
+        from app.core.config import get_settings
+        from app.core.db import stop_embedded_postgres
+        from app.core.migrate import upgrade
 
         get_settings.cache_clear()
         try:

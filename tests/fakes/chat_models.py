@@ -24,7 +24,7 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
-from agents.llm.models import ModelSpec
+from app.llm.models import ModelSpec
 
 _ids = itertools.count(1)
 

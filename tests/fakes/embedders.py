@@ -13,7 +13,7 @@ import random
 from collections.abc import Sequence
 
 from app.knowledge.models import EMBEDDING_DIMENSIONS
-from app.textnorm import fold
+from app.text.normalize import fold
 
 CONCEPTS: dict[str, tuple[str, ...]] = {
     "refund": ("reembolso", "refund", "dinero", "money", "arrepiento", "regresan", "devolucion", "returns"),

@@ -43,9 +43,9 @@ class Cli:
 
 @pytest.fixture
 def cli(migrated: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
-    import app.conversations.flows as flows
     import app.conversations.service as conversation_service
-    import app.db as db
+    import app.core.db as db
+    import app.flows.conversation as flows
 
     @lru_cache
     def engine() -> AsyncEngine:

@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 
 from app.auth.models import ApiKey
 from app.catalog.models import CatalogItem
-from app.db import session_scope
+from app.core.db import session_scope
 from app.knowledge.models import KnowledgeEntry
 from tests.conftest import (
     TenantHandle,
@@ -1070,7 +1070,7 @@ async def test_chat_body_that_is_not_json_is_422(client: Any) -> None:
 async def test_health_and_readiness(client: Any) -> None:
     from alembic.script import ScriptDirectory
 
-    from app.migrate import alembic_config
+    from app.core.migrate import alembic_config
 
     r = await client.get("/healthz")
     assert r.status_code == 200 and r.json() == {"status": "ok"}

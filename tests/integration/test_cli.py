@@ -41,7 +41,7 @@ def seeded(cli: Cli) -> Cli:
 
 def query(sql: str, *params: Any) -> list[tuple[Any, ...]]:
     """Rows of a query on a plain sync connection (what the CLI wrote, seen from outside)."""
-    from app.db import libpq_conninfo
+    from app.core.db import libpq_conninfo
 
     with psycopg.connect(libpq_conninfo()) as conn:
         return list(conn.execute(sql, params).fetchall())
@@ -321,8 +321,8 @@ def test_conversation_history_shows_the_windowed_transcript(seeded: Cli) -> None
 
 
 def test_status_shows_what_answers_the_provider_keys_and_the_model_chains(cli: Cli, tenant: str) -> None:
-    from agents.llm.providers import ProviderRegistry, set_registry
-    from app.config import Settings
+    from app.core.config import Settings
+    from app.llm.providers import ProviderRegistry, set_registry
 
     # No provider configured: enabling warns, and the offline tier keeps answering.
     set_registry(ProviderRegistry.from_settings(Settings(openai_api_key=None, google_api_key=None)))

@@ -22,8 +22,8 @@ from app.concierge.models import REQUEST_STATES, ConciergeRequest, Vendor, Vendo
 from app.concierge.replies import parse_vendor_reply
 from app.concierge.schemas import VendorCreate
 from app.conversations import service as conversation_service
-from app.db import session_scope
-from app.errors import Conflict, NotFound
+from app.core.db import session_scope
+from app.core.errors import Conflict, NotFound
 from tests.conftest import TenantHandle, admin_headers, make_tenant, new_number
 from tests.integration.agentctl import Cli
 

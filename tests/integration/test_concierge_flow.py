@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from app.concierge import jobs
 from app.concierge.models import ConciergeCall, ConciergeRequest, Vendor, VendorOutreach
-from app.db import session_scope
+from app.core.db import session_scope
 from tests.conftest import TenantHandle, admin_headers, make_tenant, new_number, post_whatsapp
 from tests.fakes.twilio_server import FakeTwilioServer
 

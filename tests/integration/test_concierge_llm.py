@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.concierge.models import ConciergeRequest
-from app.db import session_scope
+from app.core.db import session_scope
 from tests.conftest import make_tenant, new_number
 from tests.fakes.openai_server import FakeOpenAIServer, Reply, text, tool_call
 from tests.fakes.twilio_server import FakeTwilioServer

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from app.config import Settings
-from app.db import session_scope
+from app.core.config import Settings
+from app.core.db import session_scope
 from app.knowledge import embeddings, jobs
 from app.knowledge import service as knowledge_service
 from app.knowledge.models import KnowledgeChunk
@@ -190,7 +190,7 @@ async def test_a_close_faq_match_answers_with_the_curated_text_and_no_llm_call(
 async def test_a_write_queues_an_embedding_job_that_the_task_carries_out(
     client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.queue import get_queue
+    from app.worker import get_queue
 
     embedder = ConceptEmbedder()
     monkeypatch.setattr(embeddings, "get_embedder", lambda: embedder)

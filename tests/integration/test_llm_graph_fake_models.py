@@ -12,10 +12,10 @@ import pytest
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
 from sqlalchemy import select
 
-from agents.llm.health import CircuitPolicy, HealthBoard
-from agents.llm.models import load_model_table
-from agents.llm.providers import LLMLimits, ProviderRegistry, set_registry
-from app.db import session_scope
+from app.core.db import session_scope
+from app.llm.health import CircuitPolicy, HealthBoard
+from app.llm.models import load_model_table
+from app.llm.providers import LLMLimits, ProviderRegistry, set_registry
 from app.usage.models import LLMCallRecord
 from tests.conftest import make_tenant
 from tests.fakes.chat_models import ScriptedChatModel, factory_for, tool_call

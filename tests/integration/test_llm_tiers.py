@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from agents.llm.providers import ProviderRegistry, set_registry
-from app.config import Settings, get_settings
 from app.conversations.models import Conversation, Turn
-from app.db import session_scope
+from app.core.config import Settings, get_settings
+from app.core.db import session_scope
+from app.llm.providers import ProviderRegistry, set_registry
 from app.usage.models import LLMCallRecord
 from tests.conftest import TenantHandle, make_tenant, new_number, post_whatsapp
 from tests.fakes.gemini_transport import FakeGeminiServer
@@ -481,7 +481,7 @@ async def test_whatsapp_customer_gets_the_llm_reply(
 async def test_each_turn_is_one_trace_with_tenant_conversation_and_routing_metadata(
     client: Any, openai_fake: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agents.tracing import flush_traces
+    from app.llm.tracing import flush_traces
     from tests.fakes.langsmith_recorder import LangSmithRecorder
 
     openai_fake.set_responder(grounded)

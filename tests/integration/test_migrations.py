@@ -45,7 +45,7 @@ APP_FUNCTIONS = {"f_unaccent", "f_join"}
 INSPECT = """
 import json
 import psycopg
-from app.db import libpq_conninfo
+from app.core.db import libpq_conninfo
 
 with psycopg.connect(libpq_conninfo()) as conn:
     tables = [r[0] for r in conn.execute(

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import text
 
-from app import queue as app_queue
-from app.db import session_scope
+from app.core.db import session_scope
+from app.flows import jobs as app_queue
 from tests.conftest import make_tenant, new_number, post_whatsapp
 
 _JOBS = text(
@@ -90,7 +90,7 @@ _DUE = text(
 
 
 async def test_each_message_of_a_burst_pushes_the_job_up_to_the_cap(client: Any, queue: Any, monkeypatch: Any) -> None:
-    from app.config import get_settings
+    from app.core.config import get_settings
 
     # Long windows so no worker takes the job while we look at it.
     monkeypatch.setattr(get_settings(), "burst_window_seconds", 4.0)

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from app.concierge.rollout import in_rollout
-from app.db import session_scope
+from app.core.db import session_scope
 from app.tenants import features
+from app.tenants.rollout import in_rollout
 from app.tenants.schemas import FEATURES, ConciergeSettings
 from tests.conftest import TenantHandle, admin_headers, make_tenant
 from tests.integration.agentctl import Cli

@@ -24,8 +24,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app.conversations.models import Conversation, Turn
-from app.db import session_scope
-from app.errors import InvalidInput
+from app.core.db import session_scope
+from app.core.errors import InvalidInput
 from app.usage import service as usage_service
 from app.usage.jobs import purge_expired
 from app.usage.models import LLMCallRecord, UsageDaily
@@ -517,7 +517,7 @@ async def test_report_needs_a_key_of_the_same_tenant(client: Any, data: UsageDat
 
 
 def test_usage_jobs_are_periodic_tasks_of_the_queue() -> None:
-    from app.queue import get_queue
+    from app.worker import get_queue
 
     periodic = {key: p.cron for key, p in get_queue().periodic_registry.periodic_tasks.items()}
     assert periodic[("usage:summarize", "summarize")] == "*/10 * * * *"
@@ -566,14 +566,14 @@ async def test_usage_jobs_run_on_the_worker(client: Any, queue: Any) -> None:
 
 
 def query(sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    from app.db import libpq_conninfo
+    from app.core.db import libpq_conninfo
 
     with psycopg.connect(libpq_conninfo()) as conn:
         return list(conn.execute(sql, params).fetchall())
 
 
 def insert_calls_sync(calls: list[dict[str, Any]]) -> None:
-    from app.db import libpq_conninfo
+    from app.core.db import libpq_conninfo
 
     columns = list(calls[0])
     sql = f"INSERT INTO llm_calls ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"

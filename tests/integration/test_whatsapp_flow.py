@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from app.config import get_settings
 from app.conversations.models import Conversation, Message
-from app.db import session_scope
+from app.core.config import get_settings
+from app.core.db import session_scope
 from tests.conftest import PUBLIC_URL, TWILIO_SID, make_tenant, new_number, post_whatsapp, sign
 from tests.fakes.twilio_server import FakeTwilioServer
 

@@ -20,7 +20,7 @@ from app.concierge.ocr import (
     low_confidence_items,
     read_image,
 )
-from app.textnorm import fold
+from app.text.normalize import fold
 
 pytestmark = pytest.mark.skipif(shutil.which("tesseract") is None, reason="Tesseract is not installed")
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from app.concierge.rollout import BUCKETS, in_rollout, normalise_phone, rollout_bucket
+from app.tenants.rollout import BUCKETS, in_rollout, normalise_phone, rollout_bucket
 
 # Computed once from SHA-256 of "feature:digits"; a change here moves real customers between cohorts.
 KNOWN_BUCKETS = [
@@ -25,7 +25,7 @@ def test_known_buckets_never_move(phone: str, feature: str, bucket: int) -> None
 
 
 def test_bucket_is_the_same_in_a_fresh_interpreter_with_another_hash_seed() -> None:
-    code = "from app.concierge.rollout import rollout_bucket; print(rollout_bucket('+5215512345678', 'concierge'))"
+    code = "from app.tenants.rollout import rollout_bucket; print(rollout_bucket('+5215512345678', 'concierge'))"
     for seed in ("1", "12345"):
         out = subprocess.run(
             [sys.executable, "-c", code],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents.llm.health import CircuitPolicy, HealthBoard, ProviderHealth
+from app.llm.health import CircuitPolicy, HealthBoard, ProviderHealth
 
 
 class FakeClock:

@@ -17,8 +17,8 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel
 
-from agents.llm.health import CircuitPolicy, HealthBoard
-from agents.llm.invoke import (
+from app.llm.health import CircuitPolicy, HealthBoard
+from app.llm.invoke import (
     ChainExhausted,
     LLMCall,
     LLMStats,
@@ -28,8 +28,8 @@ from agents.llm.invoke import (
     is_retryable,
     raw_message,
 )
-from agents.llm.models import ModelSpec, ModelTable, ModelTableError, load_model_table, parse_model_table
-from agents.llm.providers import LLMLimits, ProviderRegistry
+from app.llm.models import ModelSpec, ModelTable, ModelTableError, load_model_table, parse_model_table
+from app.llm.providers import LLMLimits, ProviderRegistry
 from tests.fakes.chat_models import (
     CodedError,
     ProviderError,

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from agents.agent_config import AgentConfig, Disclaimer, agent_config, invalidate
 from agents.classify import Classification, Intent, classify
-from agents.llm.health import CircuitPolicy, HealthBoard
-from agents.llm.models import ModelSpec, ModelTable, Provider, load_model_table
-from agents.llm.providers import LLMLimits, ProviderRegistry
 from agents.routing import COMPLEX_FROM, SIMPLE_BELOW, Route, complexity_score, provider_chains, route_turn
 from app.catalog.search import CatalogFilters, CatalogVocabulary, build_catalog_frame
+from app.llm.health import CircuitPolicy, HealthBoard
+from app.llm.models import ModelSpec, ModelTable, Provider, load_model_table
+from app.llm.providers import LLMLimits, ProviderRegistry
+from app.tenants.agent_config import AgentConfig, Disclaimer, agent_config, invalidate
 from tests.fakes.chat_models import ScriptedChatModel
 
 TABLE = load_model_table()

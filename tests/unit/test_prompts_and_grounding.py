@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 
-from agents.agent_config import AgentConfig
 from agents.context import TenantContext
 from agents.llm_agent import (
     MAX_REPLY_CHARS,
@@ -23,6 +22,7 @@ from agents.llm_agent import (
 )
 from agents.tools import numbers_in
 from app.finance.service import FinanceTerms
+from app.tenants.agent_config import AgentConfig
 from prompts import PROMPTS_DIR, Prompt, PromptNotFound, combined_version, load_prompt
 
 PROMPT_NAMES = sorted(p.stem for p in PROMPTS_DIR.glob("*.md"))

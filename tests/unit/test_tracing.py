@@ -12,7 +12,7 @@ import pytest
 from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langgraph.graph import END, START, StateGraph
 
-from agents.tracing import annotate_trace, customer_hash, flush_traces, tracing_callbacks
+from app.llm.tracing import annotate_trace, customer_hash, flush_traces, tracing_callbacks
 from tests.fakes.langsmith_recorder import LangSmithRecorder
 
 RAW_NUMBER = "+5215512345678"
@@ -89,7 +89,7 @@ def turn_done(recorder: LangSmithRecorder) -> bool:
 
 @pytest.fixture
 def recorder(request: pytest.FixtureRequest) -> Iterator[LangSmithRecorder]:
-    """A fresh recorder per test: a new URL, so agents.tracing builds (and caches) a new client for it."""
+    """A fresh recorder per test: a new URL, so app.llm.tracing builds (and caches) a new client for it."""
     ingest, zstd = getattr(request, "param", ("multipart", True))
     with LangSmithRecorder(ingest="batch" if ingest == "batch" else "multipart", zstd=zstd) as fake:
         yield fake

@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     gemini_base_url: str | None = None  # a proxy or gateway in front of the Gemini API
     together_api_key: SecretStr | None = None
     together_base_url: str = "https://api.together.xyz/v1"
-    llm_models_file: Path | None = None  # replaces the shipped model table (agents/llm/models.toml)
+    llm_models_file: Path | None = None  # replaces the shipped model table (app/llm/models.toml)
     llm_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
     llm_max_retries: int = Field(default=2, ge=0, le=6)  # on 429 and 5xx only, exponential backoff + jitter
     llm_retry_base_seconds: float = Field(default=0.5, ge=0, le=30)

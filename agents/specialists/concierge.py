@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.concierge import jobs as concierge_jobs
 from app.concierge import service
-from app.concierge.models import ConciergeRequest
 from app.concierge.ocr import OcrError, low_confidence_items, read_image
 from app.concierge.replies import customer_keyword
 from app.concierge.requirements import (
@@ -44,8 +43,8 @@ from app.concierge.requirements import (
     next_question,
     parse_confirmation,
 )
-from app.config import get_settings
-from app.textnorm import Language, fold
+from app.core.config import get_settings
+from app.text.normalize import Language, fold
 
 log = logging.getLogger(__name__)
 
@@ -157,20 +156,6 @@ class ConciergeAnswer:
     status: str
 
 
-def _flow(request: ConciergeRequest) -> dict[str, Any]:
-    return dict((request.requirements or {}).get("_flow") or {})
-
-
-def read_requirements(request: ConciergeRequest) -> Requirements | None:
-    """What a request's customer asked for (its stored requirements without the dialogue's state)."""
-    data = {k: v for k, v in (request.requirements or {}).items() if k != "_flow"}
-    return Requirements.model_validate(data) if data else None
-
-
-def _stored(requirements: Requirements, flow: dict[str, Any]) -> dict[str, Any]:
-    return {**requirements.model_dump(mode="json"), "_flow": flow}
-
-
 def looks_like_request(text: str) -> bool:
     """A message asking the business to get something it may not stock ("necesito balatas para un Jetta")."""
     folded = fold(text)
@@ -205,16 +190,6 @@ async def _zones(session: AsyncSession, tenant_id: uuid.UUID) -> list[Zone]:
 
     tenant = await session.get(Tenant, tenant_id)
     return list(tenant_service.concierge_settings(tenant).zones) if tenant is not None else []
-
-
-async def _save(
-    session: AsyncSession, request: ConciergeRequest, requirements: Requirements, flow: dict[str, Any]
-) -> None:
-    await session.execute(
-        update(ConciergeRequest)
-        .where(ConciergeRequest.id == request.id, ConciergeRequest.tenant_id == request.tenant_id)
-        .values(requirements=_stored(requirements, flow))
-    )
 
 
 async def download_media(url: str) -> bytes:
@@ -293,8 +268,8 @@ async def answer(session: AsyncSession, turn: ConciergeTurn, hint: Hint | None =
         replied = sum(1 for o in outreach if o.outreach.status == "replied")
         return ConciergeAnswer(say("waiting", language, replied=replied, asked=asked), request.id, request.status)
 
-    flow = _flow(request)
-    previous = read_requirements(request)
+    flow = service.request_flow(request)
+    previous = service.read_requirements(request)
     zones = await _zones(session, turn.tenant_id)
     notes: list[str] = []
     text = turn.text
@@ -312,26 +287,24 @@ async def answer(session: AsyncSession, turn: ConciergeTurn, hint: Hint | None =
                     notes.append(say("unsure", language, lines="; ".join(f'"{u}"' for u in unsure[:5])))
             elif not text.strip():
                 requirements = previous or Requirements(language=language)
-                await _save(session, request, requirements, flow)
+                await service.save_requirements(session, request, requirements, flow)
                 return ConciergeAnswer(say("ocr_failed", language), request.id, request.status)
         elif not text.strip():
             requirements = previous or Requirements(language=language)
-            await _save(session, request, requirements, flow)
+            await service.save_requirements(session, request, requirements, flow)
             return ConciergeAnswer(say("ocr_off", language), request.id, request.status)
 
     if flow.get("confirming"):
         decision = parse_confirmation(text)
         if decision == "yes" and previous is not None and is_ready(previous):
             flow["confirming"] = False
-            await _save(session, request, previous, flow)
+            await service.save_requirements(session, request, previous, flow)
             moved = await service.transition(session, request.id, "vendor_outreach", tenant_id=turn.tenant_id)
-            from app.concierge.jobs import queue_outreach  # the jobs module sends; this one only decides
-
-            await queue_outreach(session, tenant_id=turn.tenant_id, request_id=request.id, batch=1)
+            await concierge_jobs.queue_outreach(session, tenant_id=turn.tenant_id, request_id=request.id, batch=1)
             return ConciergeAnswer(say("asking", language), moved.id, moved.status)
         if decision == "no":
             flow["confirming"] = False
-            await _save(session, request, previous or Requirements(language=language), flow)
+            await service.save_requirements(session, request, previous or Requirements(language=language), flow)
             return ConciergeAnswer(say("change", language), request.id, request.status)
 
     requirements = extract_requirements(text, zones=zones, language=language, previous=previous, pin=turn.pin)
@@ -343,11 +316,11 @@ async def answer(session: AsyncSession, turn: ConciergeTurn, hint: Hint | None =
         question = next_question(requirements, language, zone_examples=[z.name for z in zones])
         flow["confirming"] = False
         flow["asked"] = list(dict.fromkeys([*asked_fields, field_]))
-        await _save(session, request, requirements, flow)
+        await service.save_requirements(session, request, requirements, flow)
         return ConciergeAnswer("\n\n".join([*notes, question or ""]).strip(), request.id, request.status)
     if field_ is not None:  # an optional field asked once already: take it as declined
         declined = [*requirements.declined, *(f for f in missing_fields(requirements) if f in ("urgency", "budget"))]
         requirements = requirements.model_copy(update={"declined": list(dict.fromkeys(declined))})
     flow["confirming"] = True
-    await _save(session, request, requirements, flow)
+    await service.save_requirements(session, request, requirements, flow)
     return ConciergeAnswer("\n\n".join([*notes, confirmation_text(requirements, language)]), request.id, request.status)

@@ -10,11 +10,11 @@ from fastapi import APIRouter, Depends, Request, Response
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from app.config import get_settings
-from app.conversations import flows
 from app.conversations import service as conversation_service
-from app.db import session_scope
-from app.errors import Forbidden, InvalidInput
+from app.core.config import get_settings
+from app.core.db import session_scope
+from app.core.errors import Forbidden, InvalidInput
+from app.flows import conversation as flows
 from app.tenants import service as tenant_service
 
 log = logging.getLogger(__name__)

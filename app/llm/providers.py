@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 from langchain_core.language_models import BaseChatModel
 
-from agents.llm.health import CircuitPolicy, HealthBoard
-from agents.llm.models import PROVIDERS, ModelSpec, ModelTable, ModelTier, Provider, load_model_table
-from app.config import Settings
+from app.core.config import Settings
+from app.llm.health import CircuitPolicy, HealthBoard
+from app.llm.models import PROVIDERS, ModelSpec, ModelTable, ModelTier, Provider, load_model_table
 
 ModelFactory = Callable[[ModelSpec], BaseChatModel]
 
@@ -119,7 +119,7 @@ def get_registry() -> ProviderRegistry:
     """This process's registry (health is per process), built from settings on first use."""
     global _registry
     if _registry is None:
-        from app.config import get_settings
+        from app.core.config import get_settings
 
         _registry = ProviderRegistry.from_settings(get_settings())
     return _registry

@@ -1,125 +1,38 @@
-"""The job queue (procrastinate on the application's PostgreSQL) and its tasks.
+"""The worker: the job queue (procrastinate on the application's PostgreSQL) with every domain's tasks,
+the recovery pass behind the webhook's enqueue, and the wiring of the conversation flow's dispatchers.
 
-One job per conversation burst: the job is scheduled ``BURST_WINDOW_SECONDS`` after a message,
-and a queueing lock folds later messages of the burst into it, each pushing the due time to a
-window after itself (at most ``BURST_MAX_SECONDS`` after the oldest unanswered message). The job lock keeps one
-conversation's jobs strictly sequential, across any number of workers.
+The conversation's own job lives in ``app.flows.jobs``; each domain's jobs in its ``jobs`` module.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 import procrastinate
-from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
+from procrastinate.exceptions import UniqueViolation
 from procrastinate.jobs import Status
 from sqlalchemy import select
 
-from agents.llm.providers import get_registry
-from agents.tracing import flush_traces
-from app.channels.sender import ReplySender
-from app.concierge.jobs import concierge_blueprint
-from app.config import get_settings
-from app.conversations import flows
+from app.channels.sender import close_sender
+from app.concierge.jobs import concierge_blueprint, dispatch_vendor_message
 from app.conversations.models import Message
-from app.conversations.service import JobSpec
-from app.db import libpq_conninfo, session_scope
+from app.core.config import get_settings
+from app.core.db import libpq_conninfo, session_scope
+from app.flows import conversation as flows
+from app.flows import jobs as conversation_jobs
+from app.flows.jobs import enqueue_conversation
 from app.knowledge.embeddings import describe, get_embedder
 from app.knowledge.jobs import knowledge_blueprint
+from app.llm.providers import get_registry
+from app.llm.tracing import flush_traces
 from app.usage.jobs import usage_blueprint
 
 log = logging.getLogger(__name__)
 
 blueprint = procrastinate.Blueprint()
-_sender: ReplySender | None = None
-
-
-def sender() -> ReplySender:
-    """The process's reply sender (created on first use, inside the running loop)."""
-    global _sender
-    if _sender is None:
-        _sender = ReplySender(get_settings())
-    return _sender
-
-
-async def close_sender() -> None:
-    """Close the sender's HTTP session at shutdown."""
-    global _sender
-    if _sender is not None:
-        await _sender.aclose()
-        _sender = None
-
-
-LOCK_PREFIX = "conversation:"
-
-
-def _lock(conversation_id: uuid.UUID) -> str:
-    return f"{LOCK_PREFIX}{conversation_id}"
-
-
-def inbound_job(*, delay_seconds: float, max_delay_seconds: float) -> JobSpec:
-    """The job the webhook queues in its own transaction (see conversations.service.ingest_whatsapp)."""
-    task = get_queue().tasks["agent:process_conversation"]
-    return JobSpec(
-        queue=task.queue,
-        task_name=task.name,
-        lock_prefix=LOCK_PREFIX,
-        delay_seconds=delay_seconds,
-        max_delay_seconds=max_delay_seconds,
-    )
-
-
-MAX_ATTEMPTS = 10
-
-
-# No procrastinate retry strategy: putting a failed job back to "todo" collides with the queueing
-# lock whenever a newer message already queued a job for the conversation, and the failed job would
-# stay "doing" forever, blocking that conversation. A failure instead queues a fresh job with
-# backoff; when a job is already waiting, that job resumes everything from the database.
-@blueprint.task(name="process_conversation")
-async def process_conversation(tenant_id: str, conversation_id: str, attempt: int = 0) -> None:
-    """Answer a conversation's pending WhatsApp messages and deliver the reply."""
-    try:
-        await flows.process_whatsapp(
-            tenant_id=uuid.UUID(tenant_id), conversation_id=uuid.UUID(conversation_id), sender=sender()
-        )
-    except Exception:
-        if attempt + 1 >= MAX_ATTEMPTS:
-            log.exception("conversation %s failed %d times; left for the recovery pass", conversation_id, attempt + 1)
-            return
-        delay = min(2.0 ** (attempt + 1), 300.0)
-        log.warning(
-            "conversation %s failed (attempt %d); retrying in %.0f s",
-            conversation_id,
-            attempt + 1,
-            delay,
-            exc_info=True,
-        )
-        await enqueue_conversation(
-            tenant_id=uuid.UUID(tenant_id),
-            conversation_id=uuid.UUID(conversation_id),
-            delay_seconds=delay,
-            attempt=attempt + 1,
-        )
-
-
-async def enqueue_conversation(
-    *, tenant_id: uuid.UUID, conversation_id: uuid.UUID, delay_seconds: float, attempt: int = 0
-) -> bool:
-    """Queue processing of a conversation; False when a not-yet-started job already covers it."""
-    lock = _lock(conversation_id)
-    schedule_at = datetime.now(UTC) + timedelta(seconds=delay_seconds) if delay_seconds > 0 else None
-    task = process_conversation.configure(lock=lock, queueing_lock=lock, schedule_at=schedule_at)
-    try:
-        extra = {"attempt": attempt} if attempt else {}
-        await task.defer_async(tenant_id=str(tenant_id), conversation_id=str(conversation_id), **extra)
-    except AlreadyEnqueued:
-        return False
-    return True
 
 
 async def _retry_stalled(app: procrastinate.App) -> int:
@@ -176,10 +89,12 @@ async def recover_periodically(timestamp: int) -> None:
 
 @lru_cache
 def get_queue() -> procrastinate.App:
-    """The procrastinate app bound to the application's database."""
+    """The procrastinate app bound to the application's database, with the flow's dispatchers wired."""
+    flows.set_inbound_dispatchers([dispatch_vendor_message])
     app = procrastinate.App(
         connector=procrastinate.PsycopgConnector(conninfo=libpq_conninfo(), min_size=4, max_size=10),
     )
+    app.add_tasks_from(conversation_jobs.blueprint, namespace=conversation_jobs.NAMESPACE)
     app.add_tasks_from(blueprint, namespace="agent")
     app.add_tasks_from(usage_blueprint, namespace="usage")
     app.add_tasks_from(knowledge_blueprint, namespace="knowledge")

@@ -9,8 +9,8 @@ from typing import Any, Literal
 from cachetools import TTLCache
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from agents.llm.models import load_model_table
-from app.config import get_settings
+from app.core.config import get_settings
+from app.llm.models import load_model_table
 
 CONFIG_TTL_SECONDS = 300  # a cached config is at most five minutes old; an update changes its version at once
 Tone = Literal["friendly", "formal", "casual", "professional"]

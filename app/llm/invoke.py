@@ -15,8 +15,8 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import Runnable
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-from agents.llm.models import ModelSpec
-from agents.llm.providers import ProviderRegistry
+from app.llm.models import ModelSpec
+from app.llm.providers import ProviderRegistry
 
 log = logging.getLogger(__name__)
 Prepare = Callable[[BaseChatModel], Runnable[Any, Any]]

@@ -8,8 +8,8 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from app.errors import InvalidInput
-from app.textnorm import fold
+from app.core.errors import InvalidInput
+from app.text.normalize import fold
 
 
 def header_key(name: str) -> str:

@@ -13,27 +13,28 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
 
 from agents.context import TenantContext, TurnOutcome
 from agents.graph import run_turn
-from agents.llm.providers import get_registry
 from agents.state import TurnDeps
-from agents.tracing import tracing_callbacks
 from app.channels.sender import ReplySender
 from app.channels.splitting import split_message
-from app.channels.twilio_client import TwilioSendError
-from app.config import get_settings
 from app.conversations import service as conversation_service
+from app.conversations.delivery import send_stored
+from app.conversations.dispatch import Dispatched, InboundDispatcher
 from app.conversations.history import history_rows, recent_messages
 from app.conversations.models import Conversation, Message, Turn
-from app.db import session_scope
+from app.conversations.service import JobSpec
+from app.core.config import get_settings
+from app.core.db import session_scope
+from app.llm.providers import get_registry
+from app.llm.tracing import tracing_callbacks
 from app.tenants import service as tenant_service
 from app.tenants.features import decide_feature, load_feature_snapshot
 from app.tenants.models import Tenant
@@ -42,6 +43,35 @@ from app.usage import service as usage_service
 
 log = logging.getLogger(__name__)
 MAX_TURN_CHARS = 1500
+
+# The worker's job for a conversation (registered as "process_conversation" in the "agent" namespace by
+# app.flows.jobs); the webhook writes its row in the inbound message's transaction.
+CONVERSATION_TASK = "agent:process_conversation"
+CONVERSATION_QUEUE = "default"
+CONVERSATION_LOCK_PREFIX = "conversation:"
+
+_dispatchers: list[InboundDispatcher] = []
+
+
+def set_inbound_dispatchers(dispatchers: list[InboundDispatcher]) -> None:
+    """Hand the flow the domains that answer some senders themselves (called once at start-up)."""
+    _dispatchers[:] = dispatchers
+
+
+def conversation_lock(conversation_id: uuid.UUID) -> str:
+    """The job lock that keeps one conversation's jobs sequential."""
+    return f"{CONVERSATION_LOCK_PREFIX}{conversation_id}"
+
+
+def inbound_job(*, delay_seconds: float, max_delay_seconds: float) -> JobSpec:
+    """The job the webhook queues in its own transaction (see conversations.service.ingest_whatsapp)."""
+    return JobSpec(
+        queue=CONVERSATION_QUEUE,
+        task_name=CONVERSATION_TASK,
+        lock_prefix=CONVERSATION_LOCK_PREFIX,
+        delay_seconds=delay_seconds,
+        max_delay_seconds=max_delay_seconds,
+    )
 
 
 @dataclass(frozen=True)
@@ -92,8 +122,6 @@ def tenant_context(tenant: Tenant) -> TenantContext:
 
 async def receive_whatsapp(inbound: InboundWhatsApp) -> Received:
     """Store an inbound WhatsApp message (once per MessageSid) and queue its conversation, atomically."""
-    from app import queue  # the queue imports this module for its task bodies
-
     settings = get_settings()
     async with session_scope() as session:
         ingested = await conversation_service.ingest_whatsapp(
@@ -105,9 +133,7 @@ async def receive_whatsapp(inbound: InboundWhatsApp) -> Received:
             profile_name=inbound.profile_name,
             media=inbound.media,
             payload=inbound.payload,
-            job=queue.inbound_job(
-                delay_seconds=settings.burst_window_seconds, max_delay_seconds=settings.burst_max_seconds
-            ),
+            job=inbound_job(delay_seconds=settings.burst_window_seconds, max_delay_seconds=settings.burst_max_seconds),
         )
     if ingested is None:
         return Received(status="unknown_number")
@@ -257,21 +283,23 @@ def _pin(pending: list[Message]) -> tuple[float, float] | None:
     return None
 
 
-async def _answer_vendor(
+async def _dispatch(
     session: AsyncSession, *, tenant: Tenant, conversation: Conversation, pending: list[Message]
-) -> tuple[list[Message], uuid.UUID | None] | None:
-    """A known vendor's message (STOP/START, or an answer to an outreach): its acknowledgement rows, and the
-    request whose shortlist is now due. None when the sender is not answering as a vendor."""
-    from app.concierge.jobs import handle_vendor_message
+) -> tuple[list[Message], Dispatched] | None:
+    """A message one of the dispatchers takes (a vendor's answer): its acknowledgement rows and the result.
 
+    None when no dispatcher takes it and the agent answers."""
     sender_address = conversation.whatsapp_address
-    if not sender_address:
+    if not sender_address or not _dispatchers:
         return None
     text = "\n".join(m.body.strip() for m in pending if m.body and m.body.strip())
-    handled = await handle_vendor_message(
-        session, tenant_id=tenant.id, number=sender_address, text=text, message_sid=pending[-1].provider_sid
-    )
-    if handled is None:
+    for dispatcher in _dispatchers:
+        handled = await dispatcher(
+            session, tenant_id=tenant.id, sender=sender_address, text=text, message_sid=pending[-1].provider_sid
+        )
+        if handled is not None:
+            break
+    else:
         return None
     for message in pending:
         message.status = "processed"
@@ -290,29 +318,7 @@ async def _answer_vendor(
         )
         session.add_all(parts)
     await session.flush()
-    return parts, handled.finalize_request
-
-
-async def send_stored(parts: list[Message], *, to: str | None, from_: str | None, sender: ReplySender) -> None:
-    """Hand stored reply parts to Twilio in order, recording each SID (or the failure) as it goes."""
-    for part in parts:
-        if not to or not from_:
-            status, sid, code = "failed", None, None
-        else:
-            try:
-                sent = await sender.send(to=to, from_=from_, body=part.body)
-                status, sid, code = sent.status, sent.sid, None
-            except TwilioSendError as error:
-                if error.retryable:
-                    raise  # the job is retried later; this and the following parts stay pending
-                log.warning("send failed for message %s: status=%s code=%s", part.id, error.status, error.code)
-                status, sid, code = "failed", None, error.code
-        async with session_scope() as session:
-            await session.execute(
-                update(Message)
-                .where(Message.tenant_id == part.tenant_id, Message.id == part.id)
-                .values(status=status, provider_sid=sid, error_code=code, status_updated_at=datetime.now(UTC))
-            )
+    return parts, handled
 
 
 async def _load_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> Tenant | None:
@@ -325,7 +331,7 @@ async def process_whatsapp(*, tenant_id: uuid.UUID, conversation_id: uuid.UUID, 
     """The worker job: send what an interrupted job left unsent, answer pending messages as one turn, send it."""
     for _ in range(2):  # at most: finish an interrupted turn, then answer what is pending
         answered = False
-        due: uuid.UUID | None = None  # a concierge request whose shortlist a vendor's reply made due
+        dispatched: Dispatched | None = None  # a message a dispatcher took, with work to run after sending
         async with session_scope() as session:
             await conversation_service.lock_conversation(session, conversation_id=conversation_id)
             conversation = await conversation_service.get_conversation(
@@ -341,9 +347,9 @@ async def process_whatsapp(*, tenant_id: uuid.UUID, conversation_id: uuid.UUID, 
                 tenant = await _load_tenant(session, tenant_id) if pending else None
                 if tenant is None:
                     return
-                vendor = await _answer_vendor(session, tenant=tenant, conversation=conversation, pending=pending)
-                if vendor is not None:
-                    to_send, due = vendor
+                taken = await _dispatch(session, tenant=tenant, conversation=conversation, pending=pending)
+                if taken is not None:
+                    to_send, dispatched = taken
                     answered = True
                 else:
                     outcome, to_send = await _answer(
@@ -354,10 +360,8 @@ async def process_whatsapp(*, tenant_id: uuid.UUID, conversation_id: uuid.UUID, 
                     answered = True
             to, from_ = conversation.whatsapp_address, conversation.tenant_address
         await send_stored(to_send, to=to, from_=from_, sender=sender)
-        if due is not None:
-            from app.concierge.jobs import finalize
-
-            await finalize(tenant_id=tenant_id, request_id=due, reason="enough_replies")
+        if dispatched is not None and dispatched.after_send is not None:
+            await dispatched.after_send()
         if answered:
             return
 

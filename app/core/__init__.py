@@ -1,0 +1,1 @@
+"""Infrastructure below every feature: settings, the database, the error envelope, logging, job rows, migrations."""

@@ -1,0 +1,1 @@
+"""LLM infrastructure below the orchestrator: providers, invocation with failover, health, model table, tracing."""

@@ -1,0 +1,1 @@
+"""The rule-based language layer: normalisation, language, money and numbers, phones, CSV files, wording."""
