@@ -7,11 +7,15 @@ routing does not care which tier classified.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from app.catalog.parsing import looks_like_catalog_query, mentions_other_topic, parse_catalog_query
-from app.catalog.search import CatalogFilters, CatalogVocabulary
+from agents.memory import ConversationMemory, ShownCar, as_memory
+from app.catalog.intent import looks_like_catalog_query, mentions_other_topic
+from app.catalog.parsing import parse_catalog_query
+from app.catalog.schemas import CatalogFilters
+from app.catalog.vocabulary import CatalogVocabulary
 from app.finance.parsing import looks_like_finance_query, parse_term_followup
 from app.text.normalize import fold, words
 
@@ -131,7 +135,7 @@ class Classification:
         return self.intents[0]
 
 
-def resolve_reference(text: str, shown: list[dict[str, Any]]) -> int | None:
+def resolve_reference(text: str, shown: Sequence[ShownCar]) -> int | None:
     """Index of the shown car the customer points at: "el segundo", "the 2nd", "el Mazda", "#3"."""
     if not shown:
         return None
@@ -198,20 +202,23 @@ def has_constraints(filters: CatalogFilters) -> bool:
     return has_vehicle_constraints(filters) or bool(filters.features)
 
 
-def classify(text: str, *, vocabulary: CatalogVocabulary, memory: dict[str, Any]) -> Classification:
+def classify(
+    text: str, *, vocabulary: CatalogVocabulary, memory: ConversationMemory | Mapping[str, Any]
+) -> Classification:
     """Intents of ``text`` in priority order; the first is routed to."""
+    memory = as_memory(memory)
     folded = fold(text)
     tokens = words(text)
-    shown: list[dict[str, Any]] = memory.get("shown", [])
+    shown = memory.shown
     filters = parse_catalog_query(text, vocabulary)
     reference = resolve_reference(text, shown)
     intents: list[Intent] = []
 
     if _HANDOFF.search(folded):
         intents.append(Intent("handoff", 0.95))
-    elif memory.get("offered_handoff") and tokens and tokens[0] in _AFFIRMATIVE and len(tokens) <= 4:
+    elif memory.offered_handoff and tokens and tokens[0] in _AFFIRMATIVE and len(tokens) <= 4:
         intents.append(Intent("handoff", 0.9))
-    if looks_like_finance_query(text) or (memory.get("last_quote") and parse_term_followup(text) is not None):
+    if looks_like_finance_query(text) or (memory.last_quote and parse_term_followup(text) is not None):
         intents.append(Intent("finance", 0.85))
     # Features alone ("automática") do not make a search when the message is about another topic
     # ("¿la garantía cubre la transmisión automática?"): looks_like_catalog_query weighs that.

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from agents.memory import ConversationMemory
 from app.finance.service import FinanceTerms
 from app.llm.invoke import LLMStats
 from app.tenants.agent_config import AgentConfig
@@ -51,7 +52,7 @@ class TurnOutcome:
     items: list[str] = field(default_factory=list)
     quote: dict[str, Any] | None = None
     sources: list[dict[str, str]] = field(default_factory=list)
-    memory: dict[str, Any] = field(default_factory=dict)
+    memory: ConversationMemory = field(default_factory=ConversationMemory)
     handoff_reason: str | None = None
     intents: list[dict[str, Any]] = field(default_factory=list)
     confidence: float | None = None

@@ -13,6 +13,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
 
 from agents.classify import Classification, Intent, classify
 from agents.context import Agent, TenantContext, TurnOutcome
@@ -28,21 +29,23 @@ from agents.llm_agent import (
     running_summary,
 )
 from agents.llm_agent import system_prompt as build_system_prompt
-from agents.replies import say
+from agents.memory import ConversationMemory, ShownCar
 from agents.routing import Route, route_turn
 from agents.specialists import concierge as concierge_flow
 from agents.specialists.catalog import answer_catalog
 from agents.specialists.finance import answer_finance
 from agents.specialists.info import answer_info, search_for_info
 from agents.specialists.smalltalk import answer_handoff, answer_smalltalk
-from agents.state import TurnDeps, TurnState
+from agents.state import TurnDeps, TurnState, TurnUpdate
 from agents.tools import DOMAIN_TOOLS, ToolBox, card_payload
 from app.catalog import service as catalog_service
-from app.catalog.search import card_by_id
+from app.catalog.frame import card_by_id
+from app.concierge.types import Category, Item, Money, Urgency
 from app.core.config import get_settings
 from app.llm.invoke import ChainExhausted, LLMStats
 from app.llm.tracing import annotate_trace, customer_hash
 from app.text.normalize import detect_language, fold
+from app.text.wording import say
 from app.usage import service as usage_service
 from prompts import combined_version
 
@@ -66,21 +69,18 @@ _LEADING_GREETING = re.compile(
 )
 
 
-def _deps(config: RunnableConfig) -> TurnDeps:
-    return cast(TurnDeps, config["configurable"]["deps"])
-
-
-async def load_context(state: TurnState, config: RunnableConfig) -> dict[str, Any]:
+async def load_context(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpdate:
     """The conversation's memory, the customer's language and the tenant's catalog.
 
     Chat history is not read here: the offline tier decides from structured memory alone.
     """
-    deps = _deps(config)
+    deps = runtime.context
     tenant = state["tenant"]
-    memory = dict(state.get("memory") or {})
+    memory = (state.get("memory") or ConversationMemory()).model_copy(deep=True)
     # An offer of a human lasts one turn: a "sí" right after it accepts, anything else drops it.
-    offered = bool(memory.pop("offered_handoff", False))
-    default = memory.get("language") or tenant.default_language
+    offered = memory.offered_handoff
+    memory.offered_handoff = False
+    default = memory.language or tenant.default_language
     language = detect_language(state["text"], default=default)
     catalog = await catalog_service.load_catalog(deps.session, tenant_id=tenant.id)
     return {
@@ -92,9 +92,9 @@ async def load_context(state: TurnState, config: RunnableConfig) -> dict[str, An
     }
 
 
-async def classify_node(state: TurnState) -> dict[str, Any]:
+async def classify_node(state: TurnState) -> TurnUpdate:
     """Rule-based intents (the offline tier's classifier)."""
-    memory = {**state["memory"], "offered_handoff": state.get("offered_handoff", False)}
+    memory = state["memory"].model_copy(update={"offered_handoff": state.get("offered_handoff", False)})
     classification = classify(state["text"], vocabulary=state["catalog"].vocabulary, memory=memory)
     return {"classification": classification, "intent": classification.primary.name}
 
@@ -111,10 +111,10 @@ def _with_llm_intents(classification: Classification, intents: list[Any]) -> Cla
     return Classification(intents=named, filters=classification.filters, reference=classification.reference)
 
 
-async def route_node(state: TurnState, config: RunnableConfig) -> dict[str, Any]:
+async def route_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpdate:
     """Complexity routing: the offline tier or an LLM chain; auto-handoff topics; LLM intents when rules are unsure."""
     started = time.perf_counter()
-    deps = _deps(config)
+    deps = runtime.context
     tenant = state["tenant"]
     agent = tenant.agent
     classification = state["classification"]
@@ -135,7 +135,7 @@ async def route_node(state: TurnState, config: RunnableConfig) -> dict[str, Any]
     route = route_turn(
         text=state["text"],
         classification=classification,
-        turns_so_far=int(memory.get("turns", 0)),
+        turns_so_far=memory.turns,
         # What an LLM turn would send: this message and the bounded, clipped history window.
         context_tokens=(len(state["text"]) + deps.history_messages * HISTORY_MESSAGE_CHARS) // 4,
         ai_agent=tenant.ai_agent,
@@ -144,7 +144,8 @@ async def route_node(state: TurnState, config: RunnableConfig) -> dict[str, Any]
         month_spend=spend,
         long_context_tokens=deps.long_context_tokens,
     )
-    update: dict[str, Any] = {"route": route, "llm": LLMStats()}
+    stats = LLMStats()
+    update: TurnUpdate = {"route": route, "llm": stats}
     routing_ms = _ms(started)
     if concierge:
         return {**update, "intent": "concierge", "routing_ms": routing_ms}
@@ -155,7 +156,6 @@ async def route_node(state: TurnState, config: RunnableConfig) -> dict[str, Any]
             update["knowledge_hits"] = hits
             update["routing_ms"] = routing_ms
             return update
-        stats: LLMStats = update["llm"]
         try:
             intents = await classify_with_llm(deps.llm, route.chain, tenant=tenant, text=state["text"], stats=stats)
         except ChainExhausted:
@@ -182,23 +182,22 @@ def route(state: TurnState) -> str:
     return _ROUTES.get(state["intent"], "smalltalk")
 
 
-async def info_node(state: TurnState, config: RunnableConfig) -> dict[str, Any]:
-    return await answer_info(state, _deps(config))
+async def info_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpdate:
+    return await answer_info(state, runtime.context)
 
 
-async def catalog_node(state: TurnState) -> dict[str, Any]:
+async def catalog_node(state: TurnState) -> TurnUpdate:
     return answer_catalog(state)
 
 
-async def finance_node(state: TurnState, config: RunnableConfig) -> dict[str, Any]:
+async def finance_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpdate:
     result = answer_finance(state)
-    if result.get("needs_price"):
+    if result.pop("needs_price", False):
         # "¿Qué requisitos piden para el crédito?" has no car or amount to quote: the business's
         # own written answer is better than asking for a price, when it has one.
-        info = await answer_info(state, _deps(config))
+        info = await answer_info(state, runtime.context)
         if info.get("sources"):
             return info
-        result.pop("needs_price")
     return result
 
 
@@ -225,15 +224,15 @@ def _concierge_turn(state: TurnState, deps: TurnDeps) -> concierge_flow.Concierg
     )
 
 
-async def concierge_node(state: TurnState, config: RunnableConfig) -> dict[str, Any]:
+async def concierge_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpdate:
     """The concierge: requirements one question at a time, confirmation, then vendors are asked.
 
     With the LLM tier on, a structured-output call reads the message too and fills what the rules missed.
     """
-    deps = _deps(config)
+    deps = runtime.context
     route = state["route"]
     hint: concierge_flow.Hint | None = None
-    update: dict[str, Any] = {"agent": "concierge", "intent": "concierge"}
+    update: TurnUpdate = {"agent": "concierge", "intent": "concierge"}
     if route.tier == LLM_TIER and deps.llm is not None:
         try:
             read = await extract_request_with_llm(
@@ -249,8 +248,6 @@ async def concierge_node(state: TurnState, config: RunnableConfig) -> dict[str, 
 
 
 def _hint(read: ExtractedRequest) -> concierge_flow.Hint:
-    from app.concierge.requirements import Category, Item, Money, Urgency
-
     items = [Item(name=i.name, quantity=i.quantity, details=i.details) for i in read.items]
     budget = Money(amount=read.budget, currency=read.currency or "MXN") if read.budget else None
     return concierge_flow.Hint(
@@ -262,11 +259,11 @@ def _hint(read: ExtractedRequest) -> concierge_flow.Hint:
     )
 
 
-async def handoff_node(state: TurnState) -> dict[str, Any]:
+async def handoff_node(state: TurnState) -> TurnUpdate:
     return {**answer_handoff(state), "handoff_reason": state.get("handoff_reason") or "customer_request"}
 
 
-async def smalltalk_node(state: TurnState) -> dict[str, Any]:
+async def smalltalk_node(state: TurnState) -> TurnUpdate:
     return answer_smalltalk(state)
 
 
@@ -295,9 +292,9 @@ def _prefetched(state: TurnState) -> list[tuple[str, dict[str, Any], dict[str, A
     return found
 
 
-async def llm_node(state: TurnState, config: RunnableConfig) -> dict[str, Any]:
+async def llm_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpdate:
     """The LLM tier: a tool-calling specialist seeded with the offline results; the offline reply is the fallback."""
-    deps = _deps(config)
+    deps = runtime.context
     route = state["route"]
     tenant = state["tenant"]
     if route.tier != LLM_TIER or deps.llm is None or state.get("handoff"):
@@ -308,7 +305,7 @@ async def llm_node(state: TurnState, config: RunnableConfig) -> dict[str, Any]:
             "route": Route("offline", route.complexity, f"{route.reason};faq_fast_path", route.model_tier, route.chain),
         }
     language = state["language"]
-    memory = state.get("memory") or {}
+    memory = state.get("memory") or ConversationMemory()
     agent_name = state.get("agent", "smalltalk")
     specialist = agent_name if agent_name in ("catalog", "finance", "info") else "general"
     system, prompts = build_system_prompt(
@@ -345,7 +342,7 @@ async def llm_node(state: TurnState, config: RunnableConfig) -> dict[str, Any]:
     if answer.ungrounded:
         log.warning("llm reply with figures no tool returned (%s); offline answer used", answer.ungrounded)
         return _offline_fallback(state, reason="ungrounded", prompt_version=version)
-    update: dict[str, Any] = {
+    update: TurnUpdate = {
         "reply": answer.reply,
         "tier": LLM_TIER,
         "model": answer.model,
@@ -359,37 +356,47 @@ async def llm_node(state: TurnState, config: RunnableConfig) -> dict[str, Any]:
         update["quote"] = toolbox.quote
     if toolbox.sources:
         update["sources"] = toolbox.sources
-    new_memory = dict(memory)
+    new_memory = memory.model_copy(deep=True)
     cars = [toolbox.cars[i] for i in answer.stock_ids if i in toolbox.cars]
     if cars:
-        new_memory["shown"] = [
-            {k: c.get(k) for k in ("stock_id", "make", "model", "year", "price", "version")} for c in cars
-        ]
+        new_memory.shown = [_shown(c) for c in cars]
     if toolbox.quote is not None:
-        new_memory["last_quote"] = toolbox.quote
+        new_memory.last_quote = toolbox.quote
     primary = answer.intents[0] if answer.intents else None
     if primary is not None and primary.name == "handoff" and primary.confidence >= 0.7:
         return {**update, **_handoff(state, "customer_request"), "memory": new_memory}
-    streak = int(new_memory.get("low_confidence", 0))
+    streak = new_memory.low_confidence
     streak = streak + 1 if answer.confidence < tenant.agent.confidence_threshold else 0
-    new_memory["low_confidence"] = streak
+    new_memory.low_confidence = streak
     if streak >= tenant.agent.low_confidence_turns:
-        new_memory["low_confidence"] = 0
+        new_memory.low_confidence = 0
         return {**update, **_handoff(state, "low_confidence"), "memory": new_memory}
     update["memory"] = new_memory
     return update
 
 
-def _handoff(state: TurnState, reason: str) -> dict[str, Any]:
+def _shown(car: dict[str, Any]) -> ShownCar:
+    """A car a tool returned, as the conversation remembers it."""
+    return {
+        "stock_id": car["stock_id"],
+        "make": car["make"],
+        "model": car["model"],
+        "year": car["year"],
+        "price": car["price"],
+        "version": car.get("version"),
+    }
+
+
+def _handoff(state: TurnState, reason: str) -> TurnUpdate:
     result = answer_handoff(state)
     result["handoff_reason"] = reason
     return result
 
 
-def _offline_fallback(state: TurnState, *, reason: str, prompt_version: str) -> dict[str, Any]:
+def _offline_fallback(state: TurnState, *, reason: str, prompt_version: str) -> TurnUpdate:
     """The offline tier's answer stands; when it had nothing to say either, a holding message and a person."""
     route = state["route"]
-    update: dict[str, Any] = {
+    update: TurnUpdate = {
         "tier": OFFLINE_TIER,
         "prompt_version": prompt_version,
         "route": Route("offline", route.complexity, f"{route.reason};{reason}", route.model_tier, route.chain),
@@ -409,7 +416,7 @@ def _offline_fallback(state: TurnState, *, reason: str, prompt_version: str) -> 
     return update
 
 
-async def compose(state: TurnState, config: RunnableConfig) -> dict[str, Any]:
+async def compose(state: TurnState, config: RunnableConfig) -> TurnUpdate:
     """Final reply: greeting echo, disclaimers, never empty; the structured outcome, annotated on the trace."""
     language = state["language"]
     tenant = state["tenant"]
@@ -424,9 +431,10 @@ async def compose(state: TurnState, config: RunnableConfig) -> dict[str, Any]:
             text = disclaimer.text(language)
             if text not in reply:
                 reply = f"{reply}\n\n{text}"
-    memory = {**state["memory"], "language": language}
-    memory["turns"] = int(memory.get("turns", 0)) + 1
-    memory["topics"] = [*memory.get("topics", [])[-4:], state["intent"]]
+    memory = state["memory"].model_copy(deep=True)
+    memory.language = language
+    memory.turns += 1
+    memory.topics = [*memory.topics[-4:], state["intent"]]
     classification = state["classification"]
     intents = state.get("intents") or [{"name": i.name, "confidence": i.confidence} for i in classification.intents]
     route = state["route"]
@@ -472,16 +480,16 @@ async def compose(state: TurnState, config: RunnableConfig) -> dict[str, Any]:
     return {"outcome": outcome, "reply": reply}
 
 
-async def persist(state: TurnState, config: RunnableConfig) -> dict[str, Any]:
+async def persist(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpdate:
     """Hand the outcome to the channel flow, which stores it atomically."""
-    await _deps(config).persist(state["outcome"])
+    await runtime.context.persist(state["outcome"])
     return {}
 
 
 @lru_cache
-def build_graph() -> CompiledStateGraph[TurnState, None, TurnState, TurnState]:
+def build_graph() -> CompiledStateGraph[TurnState, TurnDeps, TurnState, TurnState]:
     """Compile the turn graph once per process."""
-    graph = StateGraph(TurnState)
+    graph = StateGraph(TurnState, context_schema=TurnDeps)
     graph.add_node("load_context", load_context)
     graph.add_node("classify", classify_node)
     graph.add_node("route", route_node)
@@ -512,7 +520,7 @@ async def run_turn(
     *,
     tenant: TenantContext,
     text: str,
-    memory: dict[str, Any],
+    memory: ConversationMemory,
     deps: TurnDeps,
     callbacks: list[BaseCallbackHandler] | None = None,
 ) -> TurnOutcome:
@@ -521,7 +529,7 @@ async def run_turn(
     With tracing callbacks, the turn is one trace whose root carries the tenant, the conversation and a
     hash of the customer's number (never the number); the nodes add intents, tier, model and prompt version.
     """
-    state: TurnState = {"tenant": tenant, "text": text, "memory": dict(memory)}
+    state: TurnState = {"tenant": tenant, "text": text, "memory": memory.model_copy(deep=True)}
     metadata: dict[str, Any] = {"tenant": tenant.slug, "tenant_id": str(tenant.id)}
     if deps.conversation_id is not None:
         metadata["conversation_id"] = str(deps.conversation_id)
@@ -530,11 +538,10 @@ async def run_turn(
         secret = get_settings().admin_api_key
         metadata["customer_hash"] = customer_hash(deps.customer, secret=secret.get_secret_value() if secret else None)
     config: RunnableConfig = {
-        "configurable": {"deps": deps},
         "run_name": "turn",
         "metadata": metadata,
         "tags": [f"tenant:{tenant.slug}"],
         "callbacks": callbacks or [],
     }
-    final = await build_graph().ainvoke(state, config=config)
+    final = await build_graph().ainvoke(state, config=config, context=deps)
     return cast(TurnOutcome, final["outcome"])

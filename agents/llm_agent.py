@@ -8,9 +8,10 @@ figures do not all come from tool results (or the customer's own words) is disca
 
 from __future__ import annotations
 
+import base64
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -21,6 +22,7 @@ from langchain_core.runnables import Runnable
 from pydantic import BaseModel, Field, ValidationError
 
 from agents.context import TenantContext
+from agents.memory import ConversationMemory, as_memory
 from agents.tools import IntentList, IntentScore, Respond, ToolBox, numbers_in, tool_schema
 from app.llm.invoke import LLMStats, invoke_chain
 from app.llm.models import ModelSpec
@@ -81,30 +83,31 @@ def history_for_model(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
     return out
 
 
-def running_summary(memory: dict[str, Any], language: Language) -> str:
+def running_summary(memory: ConversationMemory | Mapping[str, Any], language: Language) -> str:
     """What the conversation established, from its structured memory (no LLM call, bounded size)."""
+    memory = as_memory(memory)
     lines = [f"- Customer language: {'Spanish' if language == 'es' else 'English'}."]
-    turns = int(memory.get("turns", 0))
+    turns = memory.turns
     if turns:
         lines.append(f"- Turns so far: {turns}.")
-    shown = memory.get("shown") or []
+    shown = memory.shown
     if shown:
         cars = "; ".join(
             f"{i + 1}) {c['make']} {c['model']} {c['year']}, ${float(c['price']):,.0f}, stock id {c['stock_id']}"
             for i, c in enumerate(shown[:5])
         )
         lines.append(f"- Cars shown last, in order: {cars}.")
-    focus = memory.get("focus")
+    focus = memory.focus
     if focus:
         lines.append(f"- The car being discussed: stock id {focus}.")
-    quote = memory.get("last_quote")
+    quote = memory.last_quote
     if quote:
         lines.append(
             f"- Last financing quote: price ${float(quote['price']):,.2f}, down payment "
             f"${float(quote['down_payment']):,.2f}, {quote['term_months']} months, monthly "
             f"${float(quote['monthly_payment']):,.2f}."
         )
-    topics = memory.get("topics") or []
+    topics = memory.topics
     if topics:
         lines.append(f"- Topics so far: {', '.join(topics[-5:])}.")
     return "\n".join(lines)
@@ -249,8 +252,6 @@ async def read_photo_with_llm(
     registry: ProviderRegistry, chain: Sequence[ModelSpec], *, data: bytes, content_type: str, stats: LLMStats
 ) -> str:
     """The text of a photo read by a vision model of the chain (the concierge's OCR when an LLM is on)."""
-    import base64
-
     url = f"data:{content_type};base64,{base64.b64encode(data).decode()}"
     message = HumanMessage(
         content=[{"type": "text", "text": _TRANSCRIBE}, {"type": "image_url", "image_url": {"url": url}}]

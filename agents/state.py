@@ -1,4 +1,4 @@
-"""The graph's state and the dependencies its nodes receive at run time."""
+"""The graph's state, the updates its nodes return, and the dependencies they receive as runtime context."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.classify import Classification
 from agents.context import TenantContext, TurnOutcome
+from agents.memory import ConversationMemory
 from agents.routing import Route
 from app.catalog.service import LoadedCatalog
 from app.knowledge.schemas import KnowledgeHit
@@ -20,12 +21,17 @@ from app.llm.providers import ProviderRegistry
 from app.text.normalize import Language
 
 
-class TurnState(TypedDict, total=False):
-    """Everything one turn accumulates on its way through the graph."""
+class TurnInput(TypedDict):
+    """What a turn starts from: the tenant and the customer's message."""
 
     tenant: TenantContext
     text: str
-    memory: dict[str, Any]
+
+
+class TurnUpdate(TypedDict, total=False):
+    """The keys a node may set; each node returns only the ones it decided."""
+
+    memory: ConversationMemory
     offered_handoff: bool
     language: Language
     catalog: LoadedCatalog
@@ -52,9 +58,16 @@ class TurnState(TypedDict, total=False):
     prompt_version: str | None
 
 
+class TurnState(TurnInput, TurnUpdate, total=False):
+    """Everything one turn accumulates on its way through the graph."""
+
+
 @dataclass
 class TurnDeps:
-    """Run-time dependencies: a database session for reads, persistence, the LLM providers (if any)."""
+    """Run-time dependencies: a database session for reads, persistence, the LLM providers (if any).
+
+    Nodes receive them as LangGraph's runtime context (``Runtime[TurnDeps]``), not through the config.
+    """
 
     session: AsyncSession
     persist: Callable[[TurnOutcome], Awaitable[None]]

@@ -18,16 +18,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.catalog.search import CarCard, CatalogFilters, SortOrder, card_by_id, search_catalog
+from app.catalog.schemas import CarCard, CatalogFilters, SortOrder
+from app.catalog.search import search_catalog
 from app.catalog.service import LoadedCatalog
-from app.finance.service import (
-    FinanceError,
-    FinanceTerms,
-    quote_all_terms,
-    quote_financing,
-    quote_payload,
-    quote_request,
-)
+from app.core.errors import NotFound
+from app.finance.service import FinanceError, FinanceTerms, quote_for, quote_payload
 from app.knowledge import service as knowledge_service
 
 IntentName = Literal["catalog", "finance", "info", "handoff", "greeting", "thanks", "help", "other"]
@@ -265,30 +260,28 @@ class ToolBox:
 
     def quote_financing(self, args: QuoteFinancingArgs) -> dict[str, Any]:
         """The finance domain quote; a stock id is priced from the catalog."""
-        car: dict[str, Any] | None = None
-        price = Decimal(str(args.price)) if args.price is not None else None
-        if args.stock_id is not None:
-            card = card_by_id(self.catalog.frame, args.stock_id)
-            if card is None:
-                return {"error": f"no car with stock id {args.stock_id!r}; use search_catalog first"}
-            car = card_payload(card)
-            price = Decimal(str(car["price"]))
-        assert price is not None
         try:
-            request = quote_request(
-                price=price,
+            quoted = quote_for(
+                terms=self.terms,
+                catalog=self.catalog.frame,
+                price=_decimal(args.price),
+                stock_id=args.stock_id,
                 down_payment=_decimal(args.down_payment),
                 down_payment_percent=_decimal(args.down_payment_percent),
                 term_months=args.term_months,
             )
-            if request.term_months is None:
-                quotes = quote_all_terms(request=request, terms=self.terms)
-                result: dict[str, Any] = {"quotes": [quote_payload(q) for q in quotes]}
-            else:
-                result = {"quote": quote_payload(quote_financing(request=request, terms=self.terms))}
+        except NotFound:
+            return {"error": f"no car with stock id {args.stock_id!r}; use search_catalog first"}
         except (FinanceError, ValidationError, ValueError) as exc:
             return {"error": str(exc)}
-        if car is not None:
+        single = quoted.single
+        result: dict[str, Any] = (
+            {"quotes": [quote_payload(q) for q in quoted.quotes]}
+            if single is None
+            else {"quote": quote_payload(single)}
+        )
+        if quoted.car is not None:
+            car = card_payload(quoted.car)
             result["car"] = car
             result["cars"] = [car]
         return result

@@ -15,7 +15,6 @@ from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.catalog.router import router as catalog_router
-from app.concierge.metrics import router as concierge_metrics_router
 from app.concierge.router import router as concierge_router
 from app.conversations.router import router as conversations_router
 from app.core.config import get_settings
@@ -138,7 +137,6 @@ def create_app() -> FastAPI:
     app.include_router(usage_router)
     app.include_router(finance_router)
     app.include_router(concierge_router)
-    app.include_router(concierge_metrics_router)
     app.include_router(platform_router)
 
     @app.get("/healthz", tags=["health"])

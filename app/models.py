@@ -1,14 +1,28 @@
-"""Imports every domain's models so metadata is complete (alembic autogenerate, mappers)."""
+"""Every domain's models in one place, so the metadata is complete (alembic autogenerate, mappers)."""
 
 from __future__ import annotations
 
+from types import ModuleType
 
-def load_all_models() -> None:
-    """Import all model modules; cheap and idempotent."""
-    from app.auth import models as _auth  # noqa: F401
-    from app.catalog import models as _catalog  # noqa: F401
-    from app.concierge import models as _concierge  # noqa: F401
-    from app.conversations import models as _conversations  # noqa: F401
-    from app.knowledge import models as _knowledge  # noqa: F401
-    from app.tenants import models as _tenants  # noqa: F401
-    from app.usage import models as _usage  # noqa: F401
+from app.auth import models as auth_models
+from app.catalog import models as catalog_models
+from app.concierge import models as concierge_models
+from app.conversations import models as conversation_models
+from app.knowledge import models as knowledge_models
+from app.tenants import models as tenant_models
+from app.usage import models as usage_models
+
+MODEL_MODULES: tuple[ModuleType, ...] = (
+    auth_models,
+    catalog_models,
+    concierge_models,
+    conversation_models,
+    knowledge_models,
+    tenant_models,
+    usage_models,
+)
+
+
+def load_all_models() -> tuple[ModuleType, ...]:
+    """The model modules (imported with this module, so Base.metadata already holds every table)."""
+    return MODEL_MODULES

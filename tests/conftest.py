@@ -11,21 +11,27 @@ import contextlib
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-_TMP = Path(tempfile.mkdtemp(prefix="agent-tests-"))
-ADMIN_KEY = "test-admin-key-0123456789abcdef"
-TWILIO_SID = "AC" + "0" * 32
-TWILIO_TOKEN = "test-auth-token-0123456789"
-PUBLIC_URL = "https://agent.example.test"
+from tests.fakes.openai_server import FakeOpenAIServer
+from tests.fakes.twilio_server import FakeTwilioServer
+from tests.helpers import (
+    ADMIN_KEY,
+    PUBLIC_URL,
+    TWILIO_SID,
+    TWILIO_TOKEN,
+    llm_settings,
+    local_embeddings_missing,
+    tesseract_missing,
+)
 
-# Settings are read from the environment once; set them before anything imports app.core.config.
+_TMP = Path(tempfile.mkdtemp(prefix="agent-tests-"))
+
+# Settings are read from the environment once; set them before anything reads app.core.config's settings.
 os.environ.pop("DATABASE_URL", None)
 os.environ.update(
     {
@@ -35,18 +41,17 @@ os.environ.update(
         "TWILIO_ACCOUNT_SID": TWILIO_SID,
         "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
         "PUBLIC_BASE_URL": PUBLIC_URL,
+        # Until the session's fake Twilio starts (fixture below), a closed local port: a sender made too
+        # early fails fast instead of reaching the real Twilio.
+        "TWILIO_API_BASE_URL": "http://127.0.0.1:9",
         "BURST_WINDOW_SECONDS": "0.4",
         "STALLED_JOB_SECONDS": "5",
         "LOG_LEVEL": "WARNING",
     }
 )
 
-from tests.fakes.twilio_server import FakeTwilioServer  # noqa: E402
-
-_fake = FakeTwilioServer(account_sid=TWILIO_SID, auth_token=TWILIO_TOKEN).start()
-os.environ["TWILIO_API_BASE_URL"] = _fake.base_url
-
 from app.core.config import get_settings  # noqa: E402
+from app.llm.providers import ProviderRegistry, set_registry  # noqa: E402
 
 get_settings.cache_clear()
 
@@ -55,8 +60,13 @@ get_settings.cache_clear()
 pytest_plugins = ["tests.integration.agentctl"]
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    _fake.stop()
+@pytest.fixture(scope="session", autouse=True)
+def twilio_server() -> Iterator[FakeTwilioServer]:
+    """The fake Twilio REST server for the whole session, started before any other fixture reads settings."""
+    with FakeTwilioServer(account_sid=TWILIO_SID, auth_token=TWILIO_TOKEN) as fake:
+        os.environ["TWILIO_API_BASE_URL"] = fake.base_url
+        get_settings.cache_clear()  # settings read at import (collection) still hold the placeholder
+        yield fake
 
 
 @pytest.fixture(scope="session")
@@ -98,7 +108,7 @@ async def queue(migrated: None) -> AsyncIterator[Any]:
 @pytest.fixture(scope="session")
 async def worker(queue: Any) -> AsyncIterator[None]:
     """A real procrastinate worker running in the test loop."""
-    from app.worker import close_sender
+    from app.channels.sender import close_sender
 
     task = asyncio.create_task(
         queue.run_worker_async(
@@ -119,11 +129,39 @@ async def worker(queue: Any) -> AsyncIterator[None]:
 
 
 @pytest.fixture
-def fake_twilio() -> Iterator[FakeTwilioServer]:
+def fake_twilio(twilio_server: FakeTwilioServer) -> Iterator[FakeTwilioServer]:
     """The fake Twilio REST server, emptied for each test."""
-    _fake.reset()
-    yield _fake
-    _fake.reset()
+    twilio_server.reset()
+    yield twilio_server
+    twilio_server.reset()
+
+
+@pytest.fixture
+def openai_fake() -> Iterator[FakeOpenAIServer]:
+    """A fake OpenAI server, installed as the process's LLM provider for one test."""
+    with FakeOpenAIServer() as fake:
+        registry = ProviderRegistry.from_settings(llm_settings(openai_base_url=fake.base_url, openai_api_key="test"))
+        set_registry(registry)
+        try:
+            yield fake
+        finally:
+            set_registry(None)
+
+
+@pytest.fixture(scope="session")
+def tesseract() -> None:
+    """Skips the test (``requires_tesseract``) when Tesseract or its spa/eng data is missing."""
+    reason = tesseract_missing()
+    if reason is not None:
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def local_embeddings() -> None:
+    """Skips the test (``requires_local_embeddings``) when the local-embeddings extra is not installed."""
+    reason = local_embeddings_missing()
+    if reason is not None:
+        pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -137,84 +175,3 @@ async def client(migrated: None, queue: Any) -> AsyncIterator[Any]:
     transport = httpx2.ASGITransport(app=app)
     async with httpx2.AsyncClient(transport=transport, base_url=PUBLIC_URL) as http:
         yield http
-
-
-def admin_headers() -> dict[str, str]:
-    """Bearer header of the admin key."""
-    return {"Authorization": f"Bearer {ADMIN_KEY}"}
-
-
-def sign(path: str, params: dict[str, str]) -> str:
-    """X-Twilio-Signature Twilio would send for a form post to PUBLIC_BASE_URL + path."""
-    from twilio.request_validator import RequestValidator
-
-    return str(RequestValidator(TWILIO_TOKEN).compute_signature(PUBLIC_URL + path, params))
-
-
-def new_number() -> str:
-    """A unique WhatsApp address."""
-    return f"whatsapp:+52155{uuid.uuid4().int % 10**8:08d}"
-
-
-@dataclass
-class TenantHandle:
-    """A tenant made for one test, with a tenant-scoped key."""
-
-    slug: str
-    id: str
-    number: str
-    key: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.key}"}
-
-
-async def make_tenant(
-    client: Any, *, catalog_csv: str | None = None, knowledge: list[dict[str, Any]] | None = None, **overrides: Any
-) -> TenantHandle:
-    """Create a tenant through the API (admin), give it a key, optionally a catalog and knowledge."""
-    slug = overrides.pop("slug", f"t-{uuid.uuid4().hex[:10]}")
-    number = overrides.pop("number", new_number())
-    body = {"slug": slug, "name": overrides.pop("name", f"Dealer {slug}"), "whatsapp_numbers": [number], **overrides}
-    created = await client.post("/v1/tenants", json=body, headers=admin_headers())
-    assert created.status_code == 201, created.text
-    key = await client.post(f"/v1/tenants/{slug}/api-keys", json={"name": "test"}, headers=admin_headers())
-    assert key.status_code == 201, key.text
-    handle = TenantHandle(slug=slug, id=created.json()["id"], number=number, key=key.json()["key"])
-    if catalog_csv is not None:
-        r = await client.post(
-            f"/v1/tenants/{slug}/catalog",
-            files={"file": ("cars.csv", catalog_csv.encode(), "text/csv")},
-            headers=handle.headers,
-        )
-        assert r.status_code == 200, r.text
-    if knowledge is not None:
-        r = await client.post(f"/v1/tenants/{slug}/knowledge/import", json=knowledge, headers=handle.headers)
-        assert r.status_code == 200, r.text
-    return handle
-
-
-async def post_whatsapp(
-    client: Any,
-    *,
-    to: str,
-    from_: str,
-    body: str,
-    sid: str | None = None,
-    extra: dict[str, str] | None = None,
-    signature: str | None = None,
-) -> Any:
-    """A signed inbound webhook as Twilio would post it."""
-    params = {
-        "MessageSid": sid or "SM" + uuid.uuid4().hex,
-        "AccountSid": TWILIO_SID,
-        "From": from_,
-        "To": to,
-        "Body": body,
-        "NumMedia": "0",
-        "ProfileName": "Cliente",
-        **(extra or {}),
-    }
-    path = "/webhooks/twilio/whatsapp"
-    return await client.post(path, data=params, headers={"X-Twilio-Signature": signature or sign(path, params)})

@@ -8,65 +8,21 @@ from typing import Any
 import pandas as pd
 
 from agents.classify import has_constraints, wants_cheaper, wants_more
-from agents.replies import say
-from agents.state import TurnState
-from app.catalog.search import (
-    CarCard,
-    CatalogFilters,
-    CatalogResult,
-    CatalogVocabulary,
-    car_name,
-    card_by_id,
-    format_card,
-    name_key,
-    search_catalog,
-    value_key,
-)
+from agents.memory import ConversationMemory, ShownCar
+from agents.state import TurnState, TurnUpdate
+from app.catalog.cards import car_name, format_card
+from app.catalog.frame import card_by_id
+from app.catalog.keys import name_key, value_key
+from app.catalog.schemas import CarCard, CatalogFilters, CatalogResult
+from app.catalog.search import search_catalog
+from app.catalog.vocabulary import CatalogVocabulary
+from app.text import wording
 from app.text.normalize import Language, fold
-
-_RELAXED_WORDS: dict[str, dict[Language, str]] = {
-    "year": {"es": "año {years}", "en": "year {years}"},
-    "km_max": {"es": "kilometraje hasta {km:,} km", "en": "mileage up to {km:,} km"},
-    "model": {"es": "modelo {model}", "en": "model {model}"},
-    "make": {"es": "marca {make}", "en": "make {make}"},
-    "price_max": {
-        "es": "algunos pasan un poco tu presupuesto de ${price_max:,.0f}",
-        "en": "some are slightly over your budget of ${price_max:,.0f}",
-    },
-    "price_min": {"es": "precio desde ${price_min:,.0f}", "en": "price from ${price_min:,.0f}"},
-    "features": {"es": "equipamiento", "en": "features"},
-}
+from app.text.wording import say
+from app.text.wording.catalog import COLUMN_LABELS
 
 
-# Follow-up wording only this specialist uses (the shared templates live in agents/replies.py).
-_FOLLOW_UP: dict[str, dict[Language, str]] = {
-    "none_cheaper": {
-        "es": "Esos ya son los más económicos que tengo con lo que pediste{wanted}: no hay autos por debajo de "
-        "{floor}. ¿Quieres que busque con otro año, modelo o marca?",
-        "en": "Those are already the most affordable ones I have for what you asked{wanted}: nothing below "
-        "{floor}. Shall I look at another year, model or make?",
-    },
-    "cheaper_relaxed": {
-        "es": "No tengo más baratos que cumplan todo lo que pediste ({why}). Estos son los más cercanos por debajo "
-        "de {floor}:",
-        "en": "Nothing cheaper matches everything you asked for ({why}). These are the closest ones below {floor}:",
-    },
-    "all_shown": {
-        "es": "Ya te mostré todos los autos que cumplen lo que pediste. Estas son las alternativas más cercanas "
-        "({why}):",
-        "en": "I've already shown you every car that matches what you asked for. These are the closest "
-        "alternatives ({why}):",
-    },
-    "all_shown_none": {
-        "es": "Ya te mostré todos los autos que tengo con lo que pediste. ¿Quieres que busque con otro "
-        "presupuesto, año o modelo?",
-        "en": "I've already shown you every car I have for what you asked. Shall I search with a different "
-        "budget, year or model?",
-    },
-}
-
-
-def shown_entry(card: CarCard) -> dict[str, Any]:
+def shown_entry(card: CarCard) -> ShownCar:
     """What the conversation remembers of a car it showed."""
     return {
         "stock_id": card.stock_id,
@@ -78,28 +34,9 @@ def shown_entry(card: CarCard) -> dict[str, Any]:
     }
 
 
-# Common catalog column names in the other language: "body" reads "Carrocería" to a Spanish-speaking
-# customer, "quemacocos" reads "Sunroof" to an English-speaking one; others are shown as named.
-_LABEL_ROWS: tuple[tuple[tuple[str, ...], tuple[str, ...], str, str], ...] = (
-    (("transmission", "gearbox"), ("transmision", "caja"), "Transmisión", "Transmission"),
-    (("fuel", "fuel_type"), ("combustible",), "Combustible", "Fuel"),
-    (("body", "body_type", "segment"), ("carroceria", "segmento"), "Carrocería", "Body"),
-    (("owners",), ("duenos", "propietarios"), "Dueños", "Owners"),
-    (("sunroof", "moonroof"), ("quemacocos", "techo_solar"), "Quemacocos", "Sunroof"),
-    (("leather", "leather_seats"), ("piel", "asientos_piel"), "Asientos de piel", "Leather seats"),
-    (("doors",), ("puertas",), "Puertas", "Doors"),
-    (("mileage",), ("kilometraje",), "Kilometraje", "Mileage"),
-    (("colour",), (), "Color", "Color"),
-)
-_LABELS: dict[Language, dict[str, str]] = {
-    "es": {name: es for english, _, es, _ in _LABEL_ROWS for name in english},
-    "en": {name: en for _, spanish, _, en in _LABEL_ROWS for name in spanish},
-}
-
-
 def describe_attributes(card: CarCard, language: Language) -> str:
     """Extra columns of a car as one short line: "Transmisión: Automática · CarPlay: Sí"."""
-    yes, no = ("Sí", "No") if language == "es" else ("Yes", "No")
+    yes, no = wording.say("catalog_yes", language), wording.say("catalog_no", language)
     parts = []
     for key, value in card.attributes.items():
         if value is None or value == "":
@@ -108,7 +45,7 @@ def describe_attributes(card: CarCard, language: Language) -> str:
         if isinstance(value, str) and not value.strip().isdigit() and value_key(value) in ("si", "no"):
             value = value_key(value) == "si"
         shown = yes if value is True else no if value is False else str(value)
-        label = _LABELS[language].get(fold(key).strip().replace(" ", "_")) or key.replace("_", " ").capitalize()
+        label = COLUMN_LABELS[language].get(fold(key).strip().replace(" ", "_")) or key.replace("_", " ").capitalize()
         parts.append(f"{label}: {shown}")
     return " · ".join(parts)
 
@@ -118,8 +55,12 @@ def _years(filters: CatalogFilters, language: Language) -> str:
     if low is not None and high is not None:
         return str(low) if low == high else f"{low}–{high}"
     if low is not None:
-        return f"{low} en adelante" if language == "es" else f"{low} or newer"
-    return f"{high} o anterior" if language == "es" else f"{high} or older"
+        return wording.say("catalog_years_from", language, year=low)
+    return wording.say("catalog_years_until", language, year=high)
+
+
+# Relaxed filters with their own words in ``app.text.wording.catalog`` (``catalog_relaxed_<name>``).
+_RELAXED_KEYS = frozenset({"year", "km_max", "model", "make", "price_max", "price_min", "features"})
 
 
 def _relaxed_reason(relaxed: list[str], filters: CatalogFilters, language: Language) -> str:
@@ -135,34 +76,31 @@ def _relaxed_reason(relaxed: list[str], filters: CatalogFilters, language: Langu
     names = []
     for name in relaxed:
         key = "year" if name in ("year_min", "year_max") else name
-        template = _RELAXED_WORDS.get(key, {"es": name, "en": name})[language]
-        names.append(template.format(**values))
+        names.append(wording.say(f"catalog_relaxed_{key}", language, **values) if key in _RELAXED_KEYS else name)
     return ", ".join(dict.fromkeys(names))
 
 
 def _describe(filters: CatalogFilters, language: Language) -> str:
     """The non-name constraints of a request in a few words: "hasta $100,000, 2018 en adelante"."""
-    es = language == "es"
     parts: list[str] = []
-    if filters.price_min is not None and filters.price_max is not None:
-        parts.append(
-            f"{'entre' if es else 'between'} ${filters.price_min:,.0f} {'y' if es else 'and'} ${filters.price_max:,.0f}"
-        )
-    elif filters.price_max is not None:
-        parts.append(f"{'de hasta' if es else 'up to'} ${filters.price_max:,.0f}")
-    elif filters.price_min is not None:
-        parts.append(f"{'desde' if es else 'from'} ${filters.price_min:,.0f}")
+    low, high = filters.price_min, filters.price_max
+    if low is not None and high is not None:
+        parts.append(wording.say("catalog_price_between", language, low=low, high=high))
+    elif high is not None:
+        parts.append(wording.say("catalog_price_up_to", language, high=high))
+    elif low is not None:
+        parts.append(wording.say("catalog_price_from", language, low=low))
     if filters.year_min is not None or filters.year_max is not None:
         parts.append(_years(filters, language))
     if filters.km_max is not None:
-        parts.append(f"{'con hasta' if es else 'with up to'} {filters.km_max:,} km")
+        parts.append(wording.say("catalog_km_up_to", language, km=filters.km_max))
     for column, value in filters.features.items():
         words = _feature_words(column, value, language)
         parts.append(words if value_key(value) in ("si", "no") else str(value).lower())
     return ", ".join(parts)
 
 
-def _refers_to(filters: CatalogFilters, car: dict[str, Any]) -> bool:
+def _refers_to(filters: CatalogFilters, car: ShownCar) -> bool:
     """Whether the only constraints of ``filters`` name the car pointed at ("el Mazda" when one Mazda was shown)."""
     if filters.make is None and filters.model is None:
         return not has_constraints(filters)
@@ -176,8 +114,8 @@ def _refers_to(filters: CatalogFilters, car: dict[str, Any]) -> bool:
 _POINTER = re.compile(r"\b(?:el|la|ese|esa|este|esta|aquel|aquella|the|that|this|one)\b")
 
 
-def _detail(card: CarCard, position: int, memory: dict[str, Any], language: Language) -> dict[str, Any]:
-    memory["focus"] = card.stock_id
+def _detail(card: CarCard, position: int, memory: ConversationMemory, language: Language) -> TurnUpdate:
+    memory.focus = card.stock_id
     reply = say(
         "catalog_detail",
         language,
@@ -188,7 +126,7 @@ def _detail(card: CarCard, position: int, memory: dict[str, Any], language: Lang
 
 
 def _pick_shown(
-    text: str, filters: CatalogFilters, shown: list[dict[str, Any]], frame: pd.DataFrame, vocabulary: CatalogVocabulary
+    text: str, filters: CatalogFilters, shown: list[ShownCar], frame: pd.DataFrame, vocabulary: CatalogVocabulary
 ) -> int | None:
     """Index of the one shown car that ``filters`` describe ("el rojo", "the 2012 one"), else None."""
     if not shown or not _POINTER.search(fold(text)) or filters.sort != "relevance":
@@ -206,12 +144,12 @@ def _pick_shown(
 
 def _cheaper(
     base: CatalogFilters,
-    shown: list[dict[str, Any]],
+    shown: list[ShownCar],
     frame: pd.DataFrame,
     vocabulary: CatalogVocabulary,
-    memory: dict[str, Any],
+    memory: ConversationMemory,
     language: Language,
-) -> dict[str, Any]:
+) -> TurnUpdate:
     """Cars cheaper than every car shown; the cap is never widened, and "none cheaper" is said plainly."""
     floor = min(float(c["price"]) for c in shown)
     # The customer's lower bound gave way to "cheaper"; the shown cars' price is now the ceiling.
@@ -224,11 +162,14 @@ def _cheaper(
         described = _describe(base.model_copy(update={"price_min": None, "price_max": None}), language)
         name = car_name(base.make, base.model) if base.make and base.model else base.make or base.model
         wanted = ", ".join(p for p in (name, described) if p)
-        reply = _FOLLOW_UP["none_cheaper"][language].format(wanted=f" ({wanted})" if wanted else "", floor=floor_text)
+        reply = wording.say("catalog_none_cheaper", language, wanted=f" ({wanted})" if wanted else "", floor=floor_text)
         return {"agent": "catalog", "reply": reply, "memory": memory}
     if result.relaxed:
-        header = _FOLLOW_UP["cheaper_relaxed"][language].format(
-            why=_relaxed_reason(result.relaxed, filters, language), floor=floor_text
+        header = wording.say(
+            "catalog_cheaper_relaxed",
+            language,
+            why=_relaxed_reason(result.relaxed, filters, language),
+            floor=floor_text,
         )
     else:
         header = _found_header(result, language)
@@ -237,13 +178,12 @@ def _cheaper(
 
 def _feature_words(column: str, value: str, language: Language) -> str:
     """ "con quemacocos", "sin carplay", "combustible eléctrico": one requested feature in a few words."""
-    es = language == "es"
-    label = (_LABELS[language].get(fold(column).strip().replace(" ", "_")) or column.replace("_", " ")).lower()
+    label = (COLUMN_LABELS[language].get(fold(column).strip().replace(" ", "_")) or column.replace("_", " ")).lower()
     key = value_key(value)
     if key == "si":
-        return f"{'con' if es else 'with'} {label}"
+        return wording.say("catalog_with_feature", language, label=label)
     if key == "no":
-        return f"{'sin' if es else 'without'} {label}"
+        return wording.say("catalog_without_feature", language, label=label)
     return f"{label} {str(value).lower()}"
 
 
@@ -251,9 +191,9 @@ def _without_features(
     filters: CatalogFilters,
     frame: pd.DataFrame,
     vocabulary: CatalogVocabulary,
-    memory: dict[str, Any],
+    memory: ConversationMemory,
     language: Language,
-) -> dict[str, Any]:
+) -> TurnUpdate:
     """Nothing has every feature asked for, even with the rest relaxed: drop the rarest ones and say which."""
     counts = {
         column: search_catalog(frame, CatalogFilters(features={column: value}, limit=1), vocabulary).total
@@ -278,12 +218,12 @@ def _found_header(result: CatalogResult, language: Language) -> str:
     return say(f"catalog_header_{key}", language, total=result.total, shown=shown_count)
 
 
-def answer_catalog(state: TurnState) -> dict[str, Any]:
+def answer_catalog(state: TurnState) -> TurnUpdate:
     """Cards for the matching cars, or the details of a car the customer points at."""
     language = state["language"]
     classification = state["classification"]
-    memory = dict(state["memory"])
-    shown: list[dict[str, Any]] = memory.get("shown", [])
+    memory = state["memory"].model_copy(deep=True)
+    shown = memory.shown
     text = state["text"]
     filters = classification.filters
     frame = state["catalog"].frame
@@ -297,7 +237,7 @@ def answer_catalog(state: TurnState) -> dict[str, Any]:
         position = classification.reference + 1 if classification.reference >= 0 else len(shown)
         return _detail(card, position, memory, language)
 
-    last = memory.get("last_filters")
+    last = memory.last_filters
     if classification.reference is None and not (last and shown and (wants_cheaper(text) or wants_more(text))):
         picked = _pick_shown(text, filters, shown, frame, vocabulary)
         if picked is not None:
@@ -319,12 +259,12 @@ def answer_catalog(state: TurnState) -> dict[str, Any]:
         filters = base.model_copy(update={"sort": filters.sort, "limit": filters.limit, "exclude_ids": []})
 
     result = search_catalog(frame, filters, vocabulary)
-    if more and memory.get("last_exact", True) and (result.relaxed or not result.items):
+    if more and memory.last_exact and (result.relaxed or not result.items):
         # "otros" after every match was shown: say so instead of presenting alternatives as matches.
         if not result.items:
-            return {"agent": "catalog", "reply": _FOLLOW_UP["all_shown_none"][language], "memory": memory}
+            return {"agent": "catalog", "reply": wording.say("catalog_all_shown_none", language), "memory": memory}
         why = _relaxed_reason(result.relaxed, filters, language)
-        return _listing(result.items, _FOLLOW_UP["all_shown"][language].format(why=why), filters, memory, language)
+        return _listing(result.items, wording.say("catalog_all_shown", language, why=why), filters, memory, language)
     if not result.items and filters.price_max is not None:
         # Over budget even after relaxing: say so and show the most affordable cars that fit the rest.
         cheapest = search_catalog(
@@ -354,16 +294,16 @@ def _listing(
     items: list[CarCard],
     header: str,
     filters: CatalogFilters,
-    memory: dict[str, Any],
+    memory: ConversationMemory,
     language: Language,
     *,
     exact: bool = True,
-) -> dict[str, Any]:
+) -> TurnUpdate:
     """Cards under ``header``, remembered so the next turn can point at them."""
     cards = [format_card(card, i + 1, language) for i, card in enumerate(items)]
-    memory["shown"] = [shown_entry(c) for c in items]
-    memory["last_filters"] = filters.model_dump(mode="json")
-    memory["last_exact"] = exact
-    memory.pop("focus", None)
+    memory.shown = [shown_entry(c) for c in items]
+    memory.last_filters = filters.model_dump(mode="json")
+    memory.last_exact = exact
+    memory.focus = None
     reply = "\n".join([header, *cards, say("catalog_footer", language)])
     return {"agent": "catalog", "reply": reply, "items": [c.stock_id for c in items], "memory": memory}

@@ -23,28 +23,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.concierge import jobs as concierge_jobs
 from app.concierge import service
-from app.concierge.ocr import OcrError, low_confidence_items, read_image
-from app.concierge.replies import customer_keyword
-from app.concierge.requirements import (
-    Category,
-    Item,
-    Location,
-    Money,
-    Requirements,
-    Urgency,
-    Zone,
+from app.concierge.dialogue import (
     confirmation_text,
-    extract_requirements,
-    guess_category,
     is_ready,
-    match_zone,
     missing_fields,
     next_field,
     next_question,
     parse_confirmation,
 )
+from app.concierge.extraction import extract_requirements, guess_category
+from app.concierge.ocr import OcrError, low_confidence_items, read_image
+from app.concierge.places import match_zone
+from app.concierge.replies import customer_keyword
+from app.concierge.types import Category, Item, Location, Money, Requirements, Urgency, Zone
 from app.core.config import get_settings
+from app.tenants import service as tenant_service
+from app.tenants.models import Tenant
 from app.text.normalize import Language, fold
+from app.text.wording import say
 
 log = logging.getLogger(__name__)
 
@@ -56,47 +52,6 @@ _NEED = re.compile(
     r"me pueden conseguir|cotizar|cotizacion|cotizame|quiero comprar|i need|we need|looking for|"
     r"can you find|can you get|need to buy)\b"
 )
-
-_TEXTS: dict[str, dict[Language, str]] = {
-    "asking": {
-        "es": "¡Listo! Estoy preguntando a proveedores cercanos. En unos minutos te mando las mejores opciones "
-        "con precio, disponibilidad y su WhatsApp.",
-        "en": "Done! I'm asking nearby vendors now. In a few minutes I'll send you the best options with price, "
-        "availability and their WhatsApp.",
-    },
-    "waiting": {
-        "es": "Sigo esperando respuestas de los proveedores ({replied} de {asked} han contestado). Te aviso en "
-        "cuanto tenga opciones. Escribe CANCELAR si ya no lo necesitas.",
-        "en": "I'm still waiting for vendors to answer ({replied} of {asked} so far). I'll message you as soon as "
-        "I have options. Write CANCEL if you no longer need it.",
-    },
-    "cancelled": {
-        "es": "Listo, cancelé tu solicitud. Si necesitas algo más, aquí estoy.",
-        "en": "Done, I cancelled your request. If you need anything else, I'm here.",
-    },
-    "change": {
-        "es": "Claro, ¿qué quieres cambiar? Dime el dato correcto (producto, cantidad, zona, para cuándo o "
-        "presupuesto).",
-        "en": "Sure, what should I change? Tell me the right detail (item, quantity, area, when or budget).",
-    },
-    "ocr_failed": {
-        "es": "No pude leer la foto. ¿Me escribes qué necesitas (producto, marca o medida)?",
-        "en": "I couldn't read the photo. Could you type what you need (product, brand or size)?",
-    },
-    "ocr_off": {
-        "es": "Por ahora no puedo leer fotos. ¿Me escribes qué necesitas (producto, marca o medida)?",
-        "en": "I can't read photos yet. Could you type what you need (product, brand or size)?",
-    },
-    "unsure": {
-        "es": "Esto leí en tu foto y no estoy seguro de algunas partes: {lines}.",
-        "en": "This is what I read in your photo, and I'm unsure about parts of it: {lines}.",
-    },
-}
-
-
-def say(key: str, language: Language, **values: Any) -> str:
-    """A concierge message in the customer's language."""
-    return _TEXTS[key][language].format(**values)
 
 
 @dataclass(frozen=True)
@@ -185,9 +140,6 @@ async def hand_off(session: AsyncSession, *, tenant_id: uuid.UUID, conversation_
 
 
 async def _zones(session: AsyncSession, tenant_id: uuid.UUID) -> list[Zone]:
-    from app.tenants import service as tenant_service
-    from app.tenants.models import Tenant
-
     tenant = await session.get(Tenant, tenant_id)
     return list(tenant_service.concierge_settings(tenant).zones) if tenant is not None else []
 
@@ -254,7 +206,7 @@ async def answer(session: AsyncSession, turn: ConciergeTurn, hint: Hint | None =
     keyword = customer_keyword(turn.text)
     if keyword is not None and request is not None:
         closed = await service.transition(session, request.id, "closed", tenant_id=turn.tenant_id)
-        return ConciergeAnswer(say("cancelled", language), closed.id, closed.status)
+        return ConciergeAnswer(say("concierge.cancelled", language), closed.id, closed.status)
     if request is not None and request.status == "shortlist_ready":
         await service.transition(session, request.id, "closed", tenant_id=turn.tenant_id)  # a new need replaces it
         request = None
@@ -266,7 +218,9 @@ async def answer(session: AsyncSession, turn: ConciergeTurn, hint: Hint | None =
         outreach = await service.request_outreach(session, tenant_id=turn.tenant_id, request_id=request.id)
         asked = sum(1 for o in outreach if o.outreach.status in ("sent", "replied"))
         replied = sum(1 for o in outreach if o.outreach.status == "replied")
-        return ConciergeAnswer(say("waiting", language, replied=replied, asked=asked), request.id, request.status)
+        return ConciergeAnswer(
+            say("concierge.waiting", language, replied=replied, asked=asked), request.id, request.status
+        )
 
     flow = service.request_flow(request)
     previous = service.read_requirements(request)
@@ -284,15 +238,15 @@ async def answer(session: AsyncSession, turn: ConciergeTurn, hint: Hint | None =
             if read:
                 text = f"{text}\n{read}".strip()
                 if unsure:
-                    notes.append(say("unsure", language, lines="; ".join(f'"{u}"' for u in unsure[:5])))
+                    notes.append(say("concierge.unsure", language, lines="; ".join(f'"{u}"' for u in unsure[:5])))
             elif not text.strip():
                 requirements = previous or Requirements(language=language)
                 await service.save_requirements(session, request, requirements, flow)
-                return ConciergeAnswer(say("ocr_failed", language), request.id, request.status)
+                return ConciergeAnswer(say("concierge.ocr_failed", language), request.id, request.status)
         elif not text.strip():
             requirements = previous or Requirements(language=language)
             await service.save_requirements(session, request, requirements, flow)
-            return ConciergeAnswer(say("ocr_off", language), request.id, request.status)
+            return ConciergeAnswer(say("concierge.ocr_off", language), request.id, request.status)
 
     if flow.get("confirming"):
         decision = parse_confirmation(text)
@@ -301,11 +255,11 @@ async def answer(session: AsyncSession, turn: ConciergeTurn, hint: Hint | None =
             await service.save_requirements(session, request, previous, flow)
             moved = await service.transition(session, request.id, "vendor_outreach", tenant_id=turn.tenant_id)
             await concierge_jobs.queue_outreach(session, tenant_id=turn.tenant_id, request_id=request.id, batch=1)
-            return ConciergeAnswer(say("asking", language), moved.id, moved.status)
+            return ConciergeAnswer(say("concierge.asking", language), moved.id, moved.status)
         if decision == "no":
             flow["confirming"] = False
             await service.save_requirements(session, request, previous or Requirements(language=language), flow)
-            return ConciergeAnswer(say("change", language), request.id, request.status)
+            return ConciergeAnswer(say("concierge.change", language), request.id, request.status)
 
     requirements = extract_requirements(text, zones=zones, language=language, previous=previous, pin=turn.pin)
     requirements = _fill(requirements, hint, zones)

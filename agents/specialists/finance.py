@@ -3,52 +3,57 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from pydantic import ValidationError
 
 from agents.classify import has_constraints
-from agents.replies import say
+from agents.memory import ShownCar
 from agents.specialists.catalog import shown_entry
-from agents.state import TurnState
-from app.catalog.search import car_name, format_card, search_catalog
+from agents.state import TurnState, TurnUpdate
+from app.catalog.cards import car_name, format_card
+from app.catalog.search import search_catalog
 from app.finance.parsing import parse_finance_request, parse_term_followup
 from app.finance.service import (
     FinanceError,
-    QuoteRequest,
     down_payment_share,
     format_finance_error,
-    format_money,
     format_percent,
     format_quote,
     format_quote_table,
-    quote_all_terms,
-    quote_financing,
+    quote_for,
     quote_payload,
 )
+from app.text.money import format_money
+from app.text.wording import say
 
 
-def _car_label(car: dict[str, Any]) -> str:
+def _car_label(car: ShownCar) -> str:
     name = car_name(str(car["make"]), str(car["model"]))
     return " ".join(str(p) for p in (name, car.get("version") or "", car["year"]) if p)
 
 
-def answer_finance(state: TurnState) -> dict[str, Any]:
+class FinanceAnswer(TurnUpdate, total=False):
+    """The finance specialist's update; ``needs_price`` asks the graph to try the business's own answer first."""
+
+    needs_price: bool
+
+
+def answer_finance(state: TurnState) -> FinanceAnswer:
     """Quote the car or price the customer means; a table of all terms when no term was given."""
     tenant = state["tenant"]
     language = state["language"]
-    memory = dict(state["memory"])
+    memory = state["memory"].model_copy(deep=True)
     classification = state["classification"]
-    shown: list[dict[str, Any]] = memory.get("shown", [])
+    shown = memory.shown
     request = parse_finance_request(state["text"])
-    last_quote: dict[str, Any] | None = memory.get("last_quote")
+    last_quote = memory.last_quote
     if request.term_months is None and last_quote is not None:
         # "¿y a 60?" right after a quote: a bare number is the new term.
         followup = parse_term_followup(state["text"])
         if followup is not None:
             request = request.model_copy(update={"term_months": followup})
 
-    car: dict[str, Any] | None = None
+    car: ShownCar | None = None
     intro_cards: list[str] = []
     items: list[str] = []
     price = request.price
@@ -61,15 +66,15 @@ def answer_finance(state: TurnState) -> dict[str, Any]:
                 card = found.items[0]
                 car = shown_entry(card)
                 intro_cards.append(format_card(card, 1, language))
-                memory["shown"] = [car]
-        elif memory.get("focus"):
-            car = next((c for c in shown if c["stock_id"] == memory["focus"]), None)
+                memory.shown = [car]
+        elif memory.focus:
+            car = next((c for c in shown if c["stock_id"] == memory.focus), None)
         elif len(shown) == 1:
             car = shown[0]
         if car is not None:
             price = Decimal(str(car["price"]))
             items = [car["stock_id"]]
-            memory["focus"] = car["stock_id"]
+            memory.focus = car["stock_id"]
         elif last_quote is not None:
             price = Decimal(str(last_quote["price"]))
         # A follow-up like "¿y a 60 meses?" keeps the down payment of the last quote of the same price.
@@ -84,34 +89,13 @@ def answer_finance(state: TurnState) -> dict[str, Any]:
     if car is not None and not intro_cards:
         header.append(say("finance_for_car", language, car=_car_label(car)))
     try:
-        quote_request = QuoteRequest(
+        quoted = quote_for(
+            terms=terms,
             price=price,
             down_payment=request.down_payment,
             down_payment_ratio=request.down_payment_ratio,
             term_months=request.term_months,
         )
-        if quote_request.term_months is None:
-            quotes = quote_all_terms(request=quote_request, terms=terms)
-            first = quotes[0]
-            body = "\n".join(
-                [
-                    say(
-                        "finance_table_header",
-                        language,
-                        price=format_money(first.price),
-                        down=format_money(first.down_payment),
-                        ratio=down_payment_share(first),
-                        rate=format_percent(terms.annual_rate),
-                    ),
-                    format_quote_table(quotes, language),
-                    say("finance_table_footer", language),
-                ]
-            )
-            memory["last_quote"] = quote_payload(first)
-            reply = "\n".join([*header, body])
-            quotes_payload = [quote_payload(q) for q in quotes]
-            return {"agent": "finance", "reply": reply, "items": items, "memory": memory, "quotes": quotes_payload}
-        quote = quote_financing(request=quote_request, terms=terms)
     except FinanceError as error:
         return {
             "agent": "finance",
@@ -121,7 +105,29 @@ def answer_finance(state: TurnState) -> dict[str, Any]:
         }
     except ValidationError:
         return {"agent": "finance", "reply": say("finance_need_price", language), "memory": memory}
+    quote = quoted.single
+    if quote is None:
+        quotes = quoted.quotes
+        first = quotes[0]
+        body = "\n".join(
+            [
+                say(
+                    "finance_table_header",
+                    language,
+                    price=format_money(first.price),
+                    down=format_money(first.down_payment),
+                    ratio=down_payment_share(first),
+                    rate=format_percent(terms.annual_rate),
+                ),
+                format_quote_table(quotes, language),
+                say("finance_table_footer", language),
+            ]
+        )
+        memory.last_quote = quote_payload(first)
+        reply = "\n".join([*header, body])
+        quotes_payload = [quote_payload(q) for q in quotes]
+        return {"agent": "finance", "reply": reply, "items": items, "memory": memory, "quotes": quotes_payload}
     payload = quote_payload(quote)
-    memory["last_quote"] = payload
+    memory.last_quote = payload
     reply = "\n".join([*header, format_quote(quote, language)])
     return {"agent": "finance", "reply": reply, "items": items, "quote": payload, "memory": memory}

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agents.replies import say
-from agents.state import TurnDeps, TurnState
+from agents.state import TurnDeps, TurnState, TurnUpdate
 from app.knowledge import service as knowledge_service
 from app.knowledge.schemas import KnowledgeHit
 from app.text.normalize import fold, known_words, words
+from app.text.wording import say
 
 # "ok", "va", "no", "👍": the customer acknowledges; there is nothing to look up.
 _ACKNOWLEDGEMENTS = frozenset(
@@ -80,7 +80,7 @@ async def search_for_info(state: TurnState, deps: TurnDeps) -> list[KnowledgeHit
     )
 
 
-async def answer_info(state: TurnState, deps: TurnDeps) -> dict[str, Any]:
+async def answer_info(state: TurnState, deps: TurnDeps) -> TurnUpdate:
     """Best knowledge entry above the score threshold, preferring the customer's language; else offer a human."""
     tenant = state["tenant"]
     language = state["language"]
@@ -92,15 +92,15 @@ async def answer_info(state: TurnState, deps: TurnDeps) -> dict[str, Any]:
         if _acknowledges(text):
             return {"agent": "smalltalk", "intent": "acknowledge", "reply": say("acknowledge", language)}
         if not _asks_something(text):
-            values = {"agent_name": tenant.persona.get("agent_name", "Ana"), "business": tenant.name}
+            values: dict[str, Any] = {"agent_name": tenant.persona.get("agent_name", "Ana"), "business": tenant.name}
             return {"agent": "smalltalk", "intent": "unknown", "reply": say("fallback", language, **values)}
-        memory = {**state["memory"], "offered_handoff": True}
+        memory = state["memory"].model_copy(update={"offered_handoff": True})
         return {"agent": "info", "intent": "info", "reply": say("knowledge_not_found", language), "memory": memory}
     best = good[0]
     # Entries come in both languages: take the customer's when its evidence is close to the best's.
     same_language = [h for h in good if h.language == language and _close_to(h, best)]
     chosen = same_language[0] if same_language else best
-    update: dict[str, Any] = {
+    update: TurnUpdate = {
         "agent": "info",
         "intent": "info",
         "reply": chosen.content,

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.replies import say
-from agents.state import TurnState
+from agents.state import TurnState, TurnUpdate
+from app.text.wording import say
 
 
-def _persona_values(state: TurnState) -> dict[str, str]:
+def _persona_values(state: TurnState) -> dict[str, Any]:
     tenant = state["tenant"]
     return {"agent_name": tenant.persona.get("agent_name", "Ana"), "business": tenant.name}
 
 
-def answer_smalltalk(state: TurnState) -> dict[str, Any]:
+def answer_smalltalk(state: TurnState) -> TurnUpdate:
     """Canned but persona-aware answers for greeting, help, thanks and anything unrecognised."""
     intent = state["intent"]
     language = state["language"]
@@ -28,9 +28,9 @@ def answer_smalltalk(state: TurnState) -> dict[str, Any]:
     return {"agent": "smalltalk", "reply": reply}
 
 
-def answer_handoff(state: TurnState) -> dict[str, Any]:
+def answer_handoff(state: TurnState) -> TurnUpdate:
     """Mark the conversation handed off; the bot stays silent until released."""
-    memory = {k: v for k, v in state["memory"].items() if k != "offered_handoff"}
+    memory = state["memory"].model_copy(update={"offered_handoff": False})
     return {
         "agent": "handoff",
         "intent": "handoff",

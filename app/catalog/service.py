@@ -14,8 +14,9 @@ import pandas as pd
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.catalog.frame import build_catalog_frame
 from app.catalog.models import CatalogItem
-from app.catalog.search import CatalogVocabulary, build_catalog_frame
+from app.catalog.vocabulary import CatalogVocabulary
 from app.core.errors import InvalidInput
 from app.tenants.models import Tenant
 from app.text.csvfile import read_csv

@@ -30,12 +30,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.channels.sender import get_sender
 from app.concierge import service
 from app.concierge.geo import haversine_km
+from app.concierge.messages import format_shortlist, format_vendor_request
 from app.concierge.models import ConciergeCall, ConciergeRequest, Vendor, VendorOutreach
 from app.concierge.replies import VendorReply as ParsedReply
 from app.concierge.replies import parse_vendor_reply, vendor_keyword
-from app.concierge.requirements import Requirements
-from app.concierge.scoring import Offer, format_shortlist, format_vendor_request, rank_offers, should_stop
+from app.concierge.scoring import Offer, rank_offers, should_stop
 from app.concierge.service import IllegalTransition
+from app.concierge.types import Requirements
 from app.conversations.delivery import send_stored
 from app.conversations.dispatch import Dispatched
 from app.conversations.models import Conversation, Message
@@ -45,6 +46,7 @@ from app.tenants import service as tenant_service
 from app.tenants.features import feature_enabled
 from app.tenants.models import Tenant, TenantNumber
 from app.text.normalize import Language
+from app.text.wording import say
 
 log = logging.getLogger(__name__)
 
@@ -205,12 +207,8 @@ class VendorHandled:
     finalize_request: uuid.UUID | None = None
 
 
-_VENDOR_TEXTS: dict[str, str] = {
-    "stop": "Listo, no te volveremos a escribir. Si cambias de opinión, responde START.",
-    "start": "¡Gracias! Volverás a recibir solicitudes de clientes. Responde STOP para dejar de recibirlas.",
-    "thanks": "¡Gracias! Le paso tu respuesta al cliente.",
-    "late": "¡Gracias! El cliente ya eligió entre las opciones de este pedido; te escribiremos con el siguiente.",
-}
+# A vendor's language is not recorded: acknowledgements go out in Spanish, as they always have.
+VENDOR_LANGUAGE: Language = "es"
 
 LATE_REPLY_WINDOW = timedelta(hours=24)
 
@@ -243,7 +241,7 @@ async def handle_vendor_message(
         return None
     if keyword is not None:
         await service.set_vendor_opt_out(session, tenant_id=tenant_id, vendor_id=vendor.id, opted_out=keyword == "stop")
-        return VendorHandled(reply=_VENDOR_TEXTS[keyword])
+        return VendorHandled(reply=say(f"vendor.{keyword}", VENDOR_LANGUAGE))
     found = await service.open_outreach_for_vendor(session, tenant_id=tenant_id, number=number)
     if found is None:
         late = await _recent_outreach(session, tenant_id=tenant_id, vendor_id=vendor.id)
@@ -257,7 +255,7 @@ async def handle_vendor_message(
             message_sid=message_sid,
             parsed=parse_vendor_reply(text),
         )
-        return VendorHandled(reply=_VENDOR_TEXTS["late"])
+        return VendorHandled(reply=say("vendor.late", VENDOR_LANGUAGE))
     _, outreach = found
     answered_before = outreach.status == "replied"
     # Vendors' answers to one request are counted one at a time: two arriving together (in two
@@ -280,7 +278,9 @@ async def handle_vendor_message(
     finalize_request = None
     if request is not None and request.status == "awaiting_vendor_replies" and await _enough(session, request):
         finalize_request = request.id
-    return VendorHandled(reply=_VENDOR_TEXTS["thanks"] if first_answer else None, finalize_request=finalize_request)
+    return VendorHandled(
+        reply=say("vendor.thanks", VENDOR_LANGUAGE) if first_answer else None, finalize_request=finalize_request
+    )
 
 
 async def dispatch_vendor_message(

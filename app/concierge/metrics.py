@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from app.deps import SessionDep, TenantDep
-
-router = APIRouter(prefix="/v1/tenants/{slug}/concierge", tags=["concierge"])
 
 
 class ConciergeMetrics(BaseModel):
@@ -81,11 +75,3 @@ async def concierge_metrics(session: AsyncSession, *, tenant_id: uuid.UUID, days
         calls=row.calls,
         call_failure_rate=_rate(row.calls_failed, row.calls),
     )
-
-
-@router.get("/metrics", response_model=ConciergeMetrics)
-async def get_metrics(
-    tenant: TenantDep, session: SessionDep, days: Annotated[int, Query(ge=1, le=365)] = 30
-) -> ConciergeMetrics:
-    """Time-to-shortlist p50/p95, vendor reply rate, OCR and call failure rates, shortlists sent."""
-    return await concierge_metrics(session, tenant_id=tenant.id, days=days)

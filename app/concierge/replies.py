@@ -13,17 +13,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from app.concierge.requirements import (
-    MAX_BUDGET,
-    MONEY_PATTERN,
-    NOT_MONEY_AFTER,
-    PER_UNIT,
-    Currency,
-    clean_text,
-    folded_with_offsets,
-    is_year,
-    money_currency,
-)
+from app.concierge.amounts import is_year, money_currency, money_value
+from app.concierge.cleaning import clean_text, folded_with_offsets
+from app.concierge.lexicon import MONEY_PATTERN, NOT_MONEY_AFTER, PER_UNIT
+from app.concierge.types import MAX_BUDGET, Currency
 from app.text.normalize import fold
 
 MAX_REPLY_CHARS = 1_000
@@ -297,12 +290,7 @@ def _price(t: str, default_currency: Currency) -> tuple[float | None, str | None
         if raw is None and m.group("wunit") is None and m.group("wonly") is None:
             continue
         if raw is not None:
-            if re.fullmatch(r"\d{1,3}(?:\.\d{3})+", raw):
-                value = float(raw.replace(".", ""))
-            else:
-                value = float(raw.replace(",", ""))
-            if m.group("unit"):
-                value *= 1000
+            value = money_value(m) or 0.0  # digits are read as in a budget; words differ (below)
         elif m.group("wunit") is not None:
             value = 1000.0 * {"dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "two": 2, "three": 3}.get(
                 m.group("wnum") or "", 1

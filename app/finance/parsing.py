@@ -3,8 +3,9 @@
 Works on accent-folded text (``app.text.normalize.fold``) in Spanish and English. The steps are:
 
 1. find loan terms ("48 meses", "4 years", "plazo de 36") and percentages ("20%", "20 por ciento");
-2. find money amounts ("250 mil", "$60k", "1.2 millones", "250,000.00"), skipping model years,
-   mileage and amounts that are monthly payments ("5 mil al mes");
+2. find money amounts ("250 mil", "$60k", "1.2 millones", "250,000.00"; numbers, multiplier words and
+   spelled millions are read by ``app.text.money``), skipping model years, mileage and amounts that are
+   monthly payments ("5 mil al mes");
 3. give every context keyword (enganche/down/inicial/pie → down payment; precio/carro/price/car →
    price) to the nearest number mention, then label each amount by its closest keyword;
 4. unlabeled amounts fill the gaps: the largest becomes the price, a smaller one the down payment.
@@ -14,17 +15,26 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from app.finance.service import QuoteRequest
+from app.text.money import (
+    AND_THOUSANDS,
+    HALF_MILLION,
+    MILLION,
+    THOUSAND,
+    read_number,
+    spelled_millions,
+    to_cents,
+    unit_scale,
+)
 from app.text.normalize import fold
 
 Label = Literal["down", "price"]
 
-_CENT = Decimal("0.01")
 _MAX_AMOUNT = Decimal(100_000_000)
 
 
@@ -123,18 +133,12 @@ _NO_DOWN_PAYMENT = re.compile(
 
 # --- Money ---------------------------------------------------------------------------------
 
-_AND_THOUSANDS = r"(?:\s+(?:y\s+|and\s+)?(?P<extra>\d{1,3})\s*(?:mil|thousand)(?![a-z]))?"
 _MONEY = re.compile(
     r"(?P<cur>\$|mx\$|mxn\s*\$?)?\s*(?<![\w.,])(?P<num>\d[\d.,]*\d|\d)"
     r"(?:\s*(?P<mult>k|mil|thousand)(?![a-z])"
     r"|\s*(?P<mill>millones|millon|millions?|mdp)(?![a-z])(?P<half>\s+y\s+medio)?"
-    + _AND_THOUSANDS
+    + AND_THOUSANDS
     + r"|(?P<m>m)(?![a-z]))?"
-)
-_HALF_MILLION = re.compile(r"(?<![a-z])(?:medio\s+millon|half\s+a\s+million)(?![a-z])")
-_WORD_MILLION = re.compile(
-    r"(?:(?<![a-z\d])(?:un|one|a)\s+|(?<![\d.,]\s)(?<![\d.,a-z]))mill(?:on|ion)"
-    r"(?P<half>\s+(?:y\s+medio|and\s+a\s+half))?(?![a-z])" + _AND_THOUSANDS
 )
 _CURRENCY_AFTER = re.compile(r"\s*(?:pesos|mxn|mn|m\.n\.)(?![a-z])")
 _NOT_MONEY_AFTER = re.compile(
@@ -231,28 +235,6 @@ def _mask(text: str, start: int, end: int) -> str:
     return text[:start] + " " * (end - start) + text[end:]
 
 
-def _parse_number(raw: str) -> Decimal | None:
-    """``250,000.50`` / ``250.000`` / ``1,5`` / ``1.2`` → Decimal; None if malformed."""
-    try:
-        if "," in raw and "." in raw:
-            dec = "." if raw.rfind(".") > raw.rfind(",") else ","
-            thousands = "," if dec == "." else "."
-            whole, _, frac = raw.rpartition(dec)
-            if not re.fullmatch(r"\d{1,3}(?:" + re.escape(thousands) + r"\d{3})*", whole) or not frac.isdigit():
-                return None
-            return Decimal(whole.replace(thousands, "") + "." + frac)
-        for sep in (",", "."):
-            if sep in raw:
-                if re.fullmatch(r"\d{1,3}(?:" + re.escape(sep) + r"\d{3})+", raw):
-                    return Decimal(raw.replace(sep, ""))
-                if raw.count(sep) == 1:
-                    return Decimal(raw.replace(sep, "."))
-                return None
-        return Decimal(raw)
-    except InvalidOperation:
-        return None
-
-
 def _find_terms(text: str) -> tuple[list[_Mention], list[int], str]:
     """Loan-term mentions, their values in months, and ``text`` with them blanked out."""
     mentions: list[_Mention] = []
@@ -301,7 +283,7 @@ def _find_percentages(text: str, original: str) -> tuple[list[_Mention], list[De
             original, max(0, match.start() - _LOOKBACK), match.start()
         ) or _NOT_DOWN_PERCENT_AFTER.match(original, match.end()):
             continue
-        value = _parse_number(match["n"].replace(",", "."))
+        value = read_number(match["n"].replace(",", "."))
         if value is not None and 0 <= value < 100:
             ratios.append(value / 100)
     return mentions, ratios, text
@@ -310,31 +292,22 @@ def _find_percentages(text: str, original: str) -> tuple[list[_Mention], list[De
 def _find_amounts(text: str, original: str) -> list[_Mention]:
     """Money mentions with their values; monthly amounts are flagged, years/mileage dropped."""
     mentions: list[_Mention] = []
-    for pattern, base in (
-        (_HALF_MILLION, Decimal(500_000)),
-        (_WORD_MILLION, Decimal(1_000_000)),
-    ):
-        for match in list(pattern.finditer(text)):
-            groups = match.groupdict()
-            value = base * Decimal("1.5") if groups.get("half") else base
-            if groups.get("extra"):
-                value += int(groups["extra"]) * 1000
-            mentions.append(_amount_mention(match.start(), match.end(), value, original))
-            text = _mask(text, match.start(), match.end())
+    for spelled in spelled_millions(text):
+        mentions.append(_amount_mention(spelled.start, spelled.end, spelled.value, original))
+        text = _mask(text, spelled.start, spelled.end)
     for match in _MONEY.finditer(text):
-        number = _parse_number(match["num"])
+        number = read_number(match["num"])
         if number is None:
             continue
         mult = match["mult"] or match["mill"] or match["m"]
         end = match.end()
-        if match["mult"]:
-            number *= 1000
-        elif mult is not None:
-            number *= 1_000_000
-            if match["half"]:
-                number += 500_000
-            if match["extra"]:
-                number += int(match["extra"]) * 1000
+        if mult is not None:
+            # A bare "m" here is millions: finance amounts are car prices, never "300m" for 300 mil.
+            number *= MILLION if match["m"] else unit_scale(mult)
+        if match["half"]:
+            number += HALF_MILLION
+        if match["extra"]:
+            number += int(match["extra"]) * THOUSAND
         start = match.start("cur") if match["cur"] else match.start("num")
         explicit = bool(match["cur"] or mult or re.search(r"\d[.,]\d{3}(?!\d)", match["num"]))
         if _NOT_MONEY_AFTER.match(original, end) or _NOT_MONEY_BEFORE.search(
@@ -361,7 +334,7 @@ def _amount_mention(start: int, end: int, value: Decimal, original: str) -> _Men
         start,
         end,
         "money",
-        value.quantize(_CENT, rounding=ROUND_HALF_UP),
+        to_cents(value),
         monthly=monthly,
     )
 

@@ -1,12 +1,14 @@
 """Financing quotes for used cars: amortized-loan math, validation and WhatsApp-ready text.
 
-Pure functions, no I/O. All money is ``Decimal`` (MXN) and results are rounded to the cent
-with ROUND_HALF_UP only at the end, so monthly payments match ``numpy_financial.pmt``.
+Pure functions, no I/O (``quote_for`` is given the tenant's loaded catalog). All money is ``Decimal`` (MXN)
+and results are rounded to the cent with ROUND_HALF_UP only at the end, so monthly payments match
+``numpy_financial.pmt``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import (
     ROUND_CEILING,
     ROUND_HALF_EVEN,
@@ -20,11 +22,16 @@ from decimal import (
 )
 from typing import Any, Literal
 
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from app.catalog import frame as catalog_frame
+from app.catalog.schemas import CarCard
+from app.core.errors import NotFound
+from app.text.money import CENT, format_money, to_cents
 from app.text.normalize import Language
+from app.text.wording import say
 
-CENT = Decimal("0.01")
 _HUNDRED = Decimal(100)
 _MAX_MONEY = Decimal(10**10)  # sanity cap so huge tool arguments fail validation, not the math
 # Private arithmetic context so a caller's global decimal settings cannot change results.
@@ -42,11 +49,6 @@ FinanceErrorCode = Literal[
     "term_not_offered",
     "term_required",
 ]
-
-
-def _cents(value: Decimal) -> Decimal:
-    """Round ``value`` to the cent, half up."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 class FinanceTerms(BaseModel):
@@ -169,7 +171,7 @@ class FinanceError(Exception):
 def minimum_down_payment(price: Decimal, terms: FinanceTerms) -> Decimal:
     """Smallest accepted down payment for ``price``, rounded up to the cent."""
     with localcontext(_CTX):
-        return (_cents(price) * terms.min_down_payment_ratio).quantize(CENT, rounding=ROUND_CEILING)
+        return (to_cents(price) * terms.min_down_payment_ratio).quantize(CENT, rounding=ROUND_CEILING)
 
 
 def monthly_payment(principal: Decimal, annual_rate: Decimal, term_months: int) -> Decimal:
@@ -179,7 +181,7 @@ def monthly_payment(principal: Decimal, annual_rate: Decimal, term_months: int) 
     with localcontext(_CTX):
         rate = annual_rate / 12
         raw = principal / term_months if rate == 0 else principal * rate / (1 - (1 + rate) ** -term_months)
-        return _cents(raw)
+        return to_cents(raw)
 
 
 def _base_details(price: Decimal, terms: FinanceTerms) -> dict[str, object]:
@@ -196,7 +198,7 @@ def _base_details(price: Decimal, terms: FinanceTerms) -> dict[str, object]:
 
 def _check_price(request: QuoteRequest, terms: FinanceTerms) -> Decimal:
     """Price rounded to the cent, or ``invalid_price`` (reachable via ``model_construct``)."""
-    price = _cents(request.price)
+    price = to_cents(request.price)
     if price <= 0:
         raise FinanceError(
             "invalid_price",
@@ -219,10 +221,10 @@ def _resolve_down_payment(request: QuoteRequest, price: Decimal, terms: FinanceT
         )
     with localcontext(_CTX):
         if amount is not None:
-            down = _cents(amount)
+            down = to_cents(amount)
             too_low = amount < price * terms.min_down_payment_ratio
         elif ratio is not None:
-            down = _cents(price * ratio)
+            down = to_cents(price * ratio)
             too_low = ratio < terms.min_down_payment_ratio
         else:
             down, too_low = minimum, False
@@ -318,6 +320,61 @@ def quote_options(*, request: QuoteRequest, terms: FinanceTerms) -> list[Quote]:
     return [quote_financing(request=request, terms=terms)]
 
 
+@dataclass(frozen=True)
+class CarQuotes:
+    """What ``quote_for`` quoted: one quote for the requested term, or one per offered term; and the car."""
+
+    quotes: list[Quote]
+    term_months: int | None  # the requested term; None when every offered term was quoted
+    car: CarCard | None = None  # the catalog car, when quoted by stock id
+
+    @property
+    def single(self) -> Quote | None:
+        """The quote of the requested term, or None when every offered term was quoted."""
+        return self.quotes[0] if self.term_months is not None else None
+
+
+def _catalog_car(catalog: pd.DataFrame | None, stock_id: str) -> CarCard:
+    """The car ``stock_id`` of the tenant's catalog; NotFound when the catalog has no such car."""
+    if catalog is None:
+        raise ValueError("quoting a stock id needs the tenant's catalog")
+    card = catalog_frame.card_by_id(catalog, stock_id)
+    if card is None:
+        raise NotFound(f"No car with stock id {stock_id!r}", details={"stock_id": stock_id})
+    return card
+
+
+def quote_for(
+    *,
+    terms: FinanceTerms,
+    catalog: pd.DataFrame | None = None,
+    price: Decimal | None = None,
+    stock_id: str | None = None,
+    down_payment: Decimal | None = None,
+    down_payment_percent: Decimal | None = None,
+    down_payment_ratio: Decimal | None = None,
+    term_months: int | None = None,
+) -> CarQuotes:
+    """Quote a price or a catalog car (its catalog price, never a given one) for one term or every offered term.
+
+    Raises NotFound for a stock id the catalog lacks, FinanceError when the request breaks the dealer's
+    terms, and ValueError (pydantic's ValidationError included) for arguments that make no request.
+    """
+    car = _catalog_car(catalog, stock_id) if stock_id is not None else None
+    if car is not None:
+        price = Decimal(str(car.price))
+    if price is None:
+        raise ValueError("give a price or a stock id")
+    if down_payment_percent is not None:
+        if down_payment_ratio is not None:
+            raise ValueError("give either down_payment_percent or down_payment_ratio, not both")
+        down_payment_ratio = down_payment_percent / 100
+    request = QuoteRequest(
+        price=price, down_payment=down_payment, down_payment_ratio=down_payment_ratio, term_months=term_months
+    )
+    return CarQuotes(quotes=quote_options(request=request, terms=terms), term_months=request.term_months, car=car)
+
+
 def amortization_schedule(quote: Quote) -> list[AmortizationRow]:
     """Month-by-month schedule; the final payment absorbs rounding so the last balance is 0.00."""
     rows: list[AmortizationRow] = []
@@ -325,7 +382,7 @@ def amortization_schedule(quote: Quote) -> list[AmortizationRow]:
         rate = quote.annual_rate / 12
         balance = quote.amount_financed
         for month in range(1, quote.term_months + 1):
-            interest = _cents(balance * rate)
+            interest = to_cents(balance * rate)
             if month == quote.term_months:
                 principal = balance
             else:
@@ -344,15 +401,6 @@ def amortization_schedule(quote: Quote) -> list[AmortizationRow]:
 
 
 # --- WhatsApp text -------------------------------------------------------------------------
-
-
-def format_money(amount: Decimal) -> str:
-    """``$1,234,567.89``; whole amounts drop the cents (``$250,000``)."""
-    value = _cents(amount)
-    sign = "-" if value < 0 else ""
-    value = abs(value)
-    body = f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
-    return f"{sign}${body}"
 
 
 def format_percent(ratio: Decimal) -> str:
@@ -374,66 +422,47 @@ def _join_terms(terms: list[int], language: Language) -> str:
     items = [str(t) for t in terms]
     if len(items) == 1:
         return items[0]
-    last = " y " if language == "es" else " and "
-    return ", ".join(items[:-1]) + last + items[-1]
-
-
-_NOTE = {
-    "es": "_Cifras estimadas en MXN, sujetas a aprobación de crédito._",
-    "en": "_Estimate in MXN, subject to credit approval._",
-}
+    return say("finance_terms_last", language, rest=", ".join(items[:-1]), last=items[-1])
 
 
 def format_quote(quote: Quote, language: Language) -> str:
     """Short WhatsApp message describing one quote."""
     money = format_money
-    if language == "es":
-        lines = [
-            "*Cotización de financiamiento*",
-            f"Precio: {money(quote.price)}",
-            f"Enganche: {money(quote.down_payment)} ({down_payment_share(quote)})",
-            f"Monto a financiar: {money(quote.amount_financed)}",
-            f"*{quote.term_months} mensualidades de {money(quote.monthly_payment)}*",
-            f"Tasa anual: {format_percent(quote.annual_rate)}",
-            f"Total pagado: {money(quote.total_paid)} (intereses: {money(quote.total_interest)})",
-        ]
-    else:
-        lines = [
-            "*Financing quote*",
-            f"Price: {money(quote.price)}",
-            f"Down payment: {money(quote.down_payment)} ({down_payment_share(quote)})",
-            f"Amount financed: {money(quote.amount_financed)}",
-            f"*{quote.term_months} monthly payments of {money(quote.monthly_payment)}*",
-            f"Annual rate: {format_percent(quote.annual_rate)}",
-            f"Total paid: {money(quote.total_paid)} (interest: {money(quote.total_interest)})",
-        ]
-    return "\n".join([*lines, _NOTE[language]])
+    body = say(
+        "finance_quote",
+        language,
+        price=money(quote.price),
+        down=money(quote.down_payment),
+        share=down_payment_share(quote),
+        financed=money(quote.amount_financed),
+        term=quote.term_months,
+        payment=money(quote.monthly_payment),
+        rate=format_percent(quote.annual_rate),
+        total=money(quote.total_paid),
+        interest=money(quote.total_interest),
+    )
+    return "\n".join([body, say("finance_note", language)])
 
 
 def format_quote_table(quotes: list[Quote], language: Language, *, header: bool = False) -> str:
     """One ``• 48 meses: $6,137.18 al mes`` line per quote; ``header`` adds a title and the note."""
     if not quotes:
         raise ValueError("format_quote_table needs at least one quote")
-    if language == "es":
-        rows = [f"• {q.term_months} meses: {format_money(q.monthly_payment)} al mes" for q in quotes]
-    else:
-        rows = [f"• {q.term_months} months: {format_money(q.monthly_payment)}/month" for q in quotes]
+    rows = [
+        say("finance_table_row", language, term=q.term_months, payment=format_money(q.monthly_payment)) for q in quotes
+    ]
     if not header:
         return "\n".join(rows)
     first = quotes[0]
-    price, down = format_money(first.price), format_money(first.down_payment)
-    share, rate = down_payment_share(first), format_percent(first.annual_rate)
-    if language == "es":
-        head = [
-            "*Opciones de financiamiento*",
-            f"Precio {price}, enganche {down} ({share}), tasa anual {rate}:",
-        ]
-    else:
-        head = [
-            "*Financing options*",
-            f"Price {price}, down payment {down} ({share}), annual rate {rate}:",
-        ]
-    return "\n".join([*head, *rows, _NOTE[language]])
+    title = say(
+        "finance_table_title",
+        language,
+        price=format_money(first.price),
+        down=format_money(first.down_payment),
+        share=down_payment_share(first),
+        rate=format_percent(first.annual_rate),
+    )
+    return "\n".join([title, *rows, say("finance_note", language)])
 
 
 def _detail_money(details: Mapping[str, object], key: str) -> Decimal | None:
@@ -442,71 +471,48 @@ def _detail_money(details: Mapping[str, object], key: str) -> Decimal | None:
     return value if isinstance(value, Decimal) else None
 
 
+def _minimum_line(details: Mapping[str, object], language: Language) -> str:
+    """The minimum down payment sentence, or "" when the details lack it."""
+    minimum = _detail_money(details, "minimum_down_payment")
+    ratio = _detail_money(details, "min_down_payment_ratio")
+    if minimum is None or ratio is None:
+        return ""
+    return say("finance_error_minimum", language, minimum=format_money(minimum), ratio=format_percent(ratio))
+
+
+def _terms_line(details: Mapping[str, object], language: Language) -> str:
+    """The offered terms sentence, or "" when the details lack them."""
+    raw_terms = details.get("allowed_terms")
+    allowed = [t for t in raw_terms if isinstance(t, int)] if isinstance(raw_terms, list) else []
+    return say("finance_error_terms", language, terms=_join_terms(allowed, language)) if allowed else ""
+
+
 def format_finance_error(error: FinanceError, language: Language) -> str:
     """Customer-facing explanation of ``error`` that points at valid alternatives."""
     d = error.details
-    es = language == "es"
     price = _detail_money(d, "price")
     down = _detail_money(d, "down_payment")
-    minimum = _detail_money(d, "minimum_down_payment")
-    ratio = _detail_money(d, "min_down_payment_ratio")
-    raw_terms = d.get("allowed_terms")
-    allowed = [t for t in raw_terms if isinstance(t, int)] if isinstance(raw_terms, list) else []
-
-    minimum_line = ""
-    if minimum is not None and ratio is not None:
-        minimum_line = (
-            f"El enganche mínimo es {format_money(minimum)} ({format_percent(ratio)} del precio)."
-            if es
-            else f"The minimum down payment is {format_money(minimum)} ({format_percent(ratio)} of the price)."
-        )
-    terms_line = ""
-    if allowed:
-        terms_line = (
-            f"Plazos disponibles: {_join_terms(allowed, 'es')} meses."
-            if es
-            else f"Available terms: {_join_terms(allowed, 'en')} months."
-        )
+    minimum_line = _minimum_line(d, language)
+    terms_line = _terms_line(d, language)
 
     if error.code == "down_payment_too_high" and down is not None and price is not None:
-        lines = [
-            f"Con un enganche de {format_money(down)} ya cubres el precio de {format_money(price)}, "
-            "así que no necesitas financiamiento."
-            if es
-            else f"A down payment of {format_money(down)} already covers the {format_money(price)} price, "
-            "so no financing is needed.",
-            minimum_line,
-        ]
+        too_high = say("finance_error_too_high", language, down=format_money(down), price=format_money(price))
+        lines = [too_high, minimum_line]
     elif error.code == "down_payment_too_low":
-        given = f" ({format_money(down)})" if down is not None else ""
-        lines = [
-            f"El enganche{given} es menor al mínimo." if es else f"The down payment{given} is below the minimum.",
-            minimum_line,
-        ]
+        too_low = (
+            say("finance_error_too_low_amount", language, down=format_money(down))
+            if down is not None
+            else say("finance_error_too_low", language)
+        )
+        lines = [too_low, minimum_line]
     elif error.code == "term_not_offered":
-        requested = d.get("requested_term")
-        lines = [
-            f"No manejamos plazo de {requested} meses." if es else f"We don't offer a {requested}-month term.",
-            terms_line,
-        ]
+        lines = [say("finance_error_term_not_offered", language, term=d.get("requested_term")), terms_line]
     elif error.code == "term_required":
-        lines = [
-            "¿A qué plazo te gustaría cotizar?" if es else "Which term would you like?",
-            terms_line,
-        ]
+        lines = [say("finance_error_term_required", language), terms_line]
     elif error.code == "invalid_price":
-        lines = [
-            "Necesito el precio del auto (mayor a $0) para cotizar."
-            if es
-            else "I need the car's price (greater than $0) to give you a quote."
-        ]
+        lines = [say("finance_error_invalid_price", language)]
     elif error.code == "invalid_down_payment":
-        lines = [
-            "Indícame el enganche como monto o como porcentaje, por favor."
-            if es
-            else "Please give the down payment either as an amount or as a percentage.",
-            minimum_line,
-        ]
+        lines = [say("finance_error_invalid_down_payment", language), minimum_line]
     else:  # pragma: no cover - every code is handled above
         lines = [error.message]
     return "\n".join(line for line in lines if line)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import lazyload
 
 from agents.context import TenantContext, TurnOutcome
 from agents.graph import run_turn
+from agents.memory import ConversationMemory
 from agents.state import TurnDeps
 from app.channels.sender import ReplySender
 from app.channels.splitting import split_message
@@ -201,7 +202,7 @@ async def _answer(
         for message in pending:
             message.status = "processed"
             message.turn_id = turn.id
-        conversation.state = outcome.memory
+        conversation.state = outcome.memory.dump()
         if outcome.handoff:
             await conversation_service.start_handoff(
                 session,
@@ -245,7 +246,7 @@ async def _answer(
         tenant=context,
         # The rule parsers are not linear in length; a turn reads the latest part of a long burst.
         text=text[-MAX_TURN_CHARS:],
-        memory=dict(conversation.state or {}),
+        memory=ConversationMemory.load(conversation.state),
         deps=TurnDeps(
             session=session,
             persist=persist,

@@ -118,6 +118,7 @@ class OpenAIEmbedder(_Base):
     provider = "openai"
 
     def __init__(self, settings: Settings, model: str | None = None) -> None:
+        # lazy: importing a provider SDK takes ~2 s (measured); only processes that embed with it pay
         from langchain_openai import OpenAIEmbeddings
 
         self.model = model or OPENAI_MODEL
@@ -148,6 +149,7 @@ class GeminiEmbedder(_Base):
     provider = "gemini"
 
     def __init__(self, settings: Settings, model: str | None = None) -> None:
+        # lazy: importing a provider SDK takes ~2 s (measured); only processes that embed with it pay
         from langchain_google_genai import GoogleGenerativeAIEmbeddings
 
         self.model = model or GEMINI_MODEL

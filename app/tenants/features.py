@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
 from app.tenants.models import PlatformSettings, Tenant
+from app.tenants.rollout import in_rollout, normalise_phone
 from app.tenants.schemas import FEATURES, Feature, FeatureRollout
 
 __all__ = [
@@ -91,8 +92,6 @@ def decide_feature(snapshot: FeatureSnapshot, feature: Feature, customer_number:
         return True
     if customer_number is None:
         return False
-    from app.tenants.rollout import in_rollout, normalise_phone
-
     try:
         number = normalise_phone(customer_number)
     except ValueError:

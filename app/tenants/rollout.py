@@ -8,32 +8,19 @@ every API process and worker agrees, across restarts, on who is in a rollout.
 from __future__ import annotations
 
 import hashlib
-import re
+
+from app.text.phones import rollout_digits
 
 BUCKETS = 10_000
 
-_NON_DIGIT = re.compile(r"\D+")
-# E.164 allows at most 15 digits; shorter than 8 is not a phone number anywhere.
-_MIN_DIGITS, _MAX_DIGITS = 8, 15
-
 
 def normalise_phone(phone: str) -> str:
-    """E.164 digits of ``phone`` ("whatsapp:+52 1 55 1234 5678" → "525512345678"); ValueError if not a number.
+    """The digits a bucket hashes ("whatsapp:+52 1 55 1234 5678" → "525512345678"); ValueError if not a number.
 
-    Mexican mobiles reach us both as +52 1 XXXXXXXXXX (how WhatsApp still sends them) and as
-    +52 XXXXXXXXXX (the numbering since 2019); both are the same person, so the "1" is dropped.
+    The phone module's one customer key, minus "+" and Mexico's legacy mobile "1", so both Mexican
+    spellings of a number share a bucket and no bucket moved when the key was unified.
     """
-    raw = phone.strip()
-    if raw.lower().startswith("whatsapp:"):
-        raw = raw[len("whatsapp:") :]
-    digits = _NON_DIGIT.sub("", raw)
-    if raw.startswith("00"):
-        digits = digits[2:]
-    if not _MIN_DIGITS <= len(digits) <= _MAX_DIGITS:
-        raise ValueError(f"not a phone number: expected 8 to 15 digits, got {len(digits)}")
-    if len(digits) == 13 and digits.startswith("521"):
-        digits = "52" + digits[3:]
-    return digits
+    return rollout_digits(phone)
 
 
 def rollout_bucket(phone: str, feature: str) -> int:

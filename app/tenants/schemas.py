@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.concierge.requirements import Zone
+from app.concierge.types import Zone
 from app.finance.service import FinanceTerms
+from app.text import phones
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _WHATSAPP = re.compile(r"^whatsapp:\+[1-9]\d{6,14}$")
@@ -51,9 +52,7 @@ class FeatureRollout(BaseModel):
     @field_validator("allowlist")
     @classmethod
     def _allowlist(cls, v: list[str]) -> list[str]:
-        from app.text.phones import e164
-
-        return list(dict.fromkeys(e164(n) for n in v))
+        return list(dict.fromkeys(phones.e164(n) for n in v))
 
 
 class ConciergeSettings(BaseModel):
@@ -71,11 +70,23 @@ class ConciergeSettings(BaseModel):
     )
 
 
+def _is_whatsapp_address(n: str) -> bool:
+    try:
+        phones.e164(n)
+    except phones.NotAPhoneNumber:
+        return False
+    return bool(_WHATSAPP.match(n))
+
+
 def _check_numbers(v: list[str]) -> list[str]:
-    bad = [n for n in v if not _WHATSAPP.match(n)]
+    bad = [n for n in v if not _is_whatsapp_address(n)]
     if bad:
         raise ValueError(f"WhatsApp numbers must look like 'whatsapp:+5215512345678': {bad}")
-    return list(dict.fromkeys(v))
+    # Kept as written (the webhook's To must match byte for byte); a repeat in any spelling is dropped.
+    kept: dict[str, str] = {}
+    for n in v:
+        kept.setdefault(phones.customer_key(n), n)
+    return list(kept.values())
 
 
 def _check_timezone(v: str) -> str:

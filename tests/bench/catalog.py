@@ -37,16 +37,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from app.catalog.frame import CORE_COLUMNS, build_catalog_frame
 from app.catalog.parsing import parse_catalog_query
-from app.catalog.search import (
-    CORE_COLUMNS,
-    CatalogFilters,
-    CatalogResult,
-    CatalogVocabulary,
-    build_catalog_frame,
-    search_catalog,
-)
+from app.catalog.schemas import CatalogFilters, CatalogResult
+from app.catalog.search import search_catalog
 from app.catalog.service import parse_catalog_csv
+from app.catalog.vocabulary import CatalogVocabulary
 
 GOAL_P95_MS = 10.0
 CURRENT_YEAR = 2026

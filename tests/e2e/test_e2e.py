@@ -22,9 +22,9 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from tests.conftest import PUBLIC_URL, TWILIO_SID, new_number, sign
 from tests.e2e.procs import STATUS_PATH, WEBHOOK_PATH, Stack, run_agentctl, whatsapp_params
 from tests.fakes.twilio_server import FakeTwilioServer
+from tests.helpers import PUBLIC_URL, TWILIO_SID, new_number, sign
 
 pytestmark = pytest.mark.e2e
 

@@ -109,7 +109,7 @@ class Scores:
 
 
 def _key(value: Any) -> str:
-    from app.catalog.search import value_key
+    from app.catalog.keys import value_key
 
     return value_key(value)
 
@@ -173,8 +173,9 @@ def _describe_car(car: dict[str, Any]) -> str:
 
 
 async def evaluate(provider: str, tenant_id: uuid.UUID, min_score: float) -> Scores:
+    from app.catalog.frame import card_by_id
     from app.catalog.parsing import parse_catalog_query
-    from app.catalog.search import card_by_id, search_catalog
+    from app.catalog.search import search_catalog
     from app.catalog.service import load_catalog
     from app.core.db import session_scope
     from app.knowledge.service import search_knowledge

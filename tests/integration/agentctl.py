@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import NullPool
 from typer.testing import CliRunner, Result
 
-from app import cli as cli_module
-from app.cli import app as agentctl
+from app.cli import common as cli_module
+from app.cli.main import app as agentctl
 
 
 class Cli:

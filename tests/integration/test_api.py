@@ -17,14 +17,14 @@ from app.auth.models import ApiKey
 from app.catalog.models import CatalogItem
 from app.core.db import session_scope
 from app.knowledge.models import KnowledgeEntry
-from tests.conftest import (
+from tests.fakes.twilio_server import FakeTwilioServer
+from tests.helpers import (
     TenantHandle,
     admin_headers,
     make_tenant,
     new_number,
     post_whatsapp,
 )
-from tests.fakes.twilio_server import FakeTwilioServer
 
 CARS = """stock_id,make,model,year,price,km,version,transmission
 A1,Mazda,3,2019,265000,48000,i Sport,Automática

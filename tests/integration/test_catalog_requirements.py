@@ -7,7 +7,6 @@ and checks the reply against the demo stock itself (cars.csv read with pandas): 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,32 +15,16 @@ import pandas as pd
 import pytest
 
 import app.demo
-from app.catalog.search import car_name
-from tests.conftest import admin_headers
+from app.catalog.cards import car_name
+from tests.helpers import Customer
 
 CARS = pd.read_csv(Path(app.demo.__file__).parent / "data" / "cars.csv", dtype={"stock_id": str})
 Where = Callable[[pd.DataFrame], "pd.Series[bool]"]
 
 
-class Customer:
-    """A fresh conversation with the demo tenant."""
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-        self.user = f"catalog-req-{uuid.uuid4().hex[:12]}"
-
-    async def say(self, text: str) -> dict[str, Any]:
-        response = await self.client.post(
-            "/v1/tenants/demo/chat", json={"user": self.user, "text": text}, headers=admin_headers()
-        )
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        return body
-
-
 @pytest.fixture
 def customer(client: Any, demo: dict[str, Any]) -> Customer:
-    return Customer(client)
+    return Customer(client, prefix="catalog-req")
 
 
 def cars(ids: list[str]) -> pd.DataFrame:

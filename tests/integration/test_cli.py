@@ -20,7 +20,7 @@ import psycopg
 import pytest
 
 from app.demo.seed import DATA
-from tests.conftest import new_number
+from tests.helpers import new_number
 from tests.integration.agentctl import Cli
 
 CARS = pd.read_csv(io.BytesIO((DATA / "cars.csv").read_bytes()), dtype={"stock_id": str})

@@ -24,7 +24,7 @@ from app.concierge.schemas import VendorCreate
 from app.conversations import service as conversation_service
 from app.core.db import session_scope
 from app.core.errors import Conflict, NotFound
-from tests.conftest import TenantHandle, admin_headers, make_tenant, new_number
+from tests.helpers import TenantHandle, admin_headers, make_tenant, new_number
 from tests.integration.agentctl import Cli
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

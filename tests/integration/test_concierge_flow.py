@@ -8,20 +8,28 @@ different times through the same webhook, and the customer gets a shortlist with
 from __future__ import annotations
 
 import asyncio
-import io
 import time
 import uuid
 from typing import Any
 
 import pytest
-from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import select
 
 from app.concierge import jobs
 from app.concierge.models import ConciergeCall, ConciergeRequest, Vendor, VendorOutreach
 from app.core.db import session_scope
-from tests.conftest import TenantHandle, admin_headers, make_tenant, new_number, post_whatsapp
 from tests.fakes.twilio_server import FakeTwilioServer
+from tests.helpers import (
+    TenantHandle,
+    admin_headers,
+    label_png,
+    make_tenant,
+    new_number,
+    post_whatsapp,
+    requires_tesseract,
+    say_on_whatsapp,
+    wait_for_bodies,
+)
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -62,25 +70,6 @@ async def _vendors(client: Any, tenant: TenantHandle, count: int = 6) -> list[di
     return made
 
 
-async def _say(
-    client: Any, tenant: TenantHandle, customer: str, body: str, fake: FakeTwilioServer, **extra: str
-) -> str:
-    before = fake.count_to(customer)
-    r = await post_whatsapp(client, to=tenant.number, from_=customer, body=body, extra=extra or None)
-    assert r.status_code == 200, r.text
-    return (await _wait_to(fake, customer, before + 1))[-1]
-
-
-async def _wait_to(fake: FakeTwilioServer, to: str, count: int, within: float = 15.0) -> list[str]:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        bodies = [m["body"] for m in fake.messages_to(to)]
-        if len(bodies) >= count:
-            return bodies
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"expected {count} messages to {to}, got {[m['body'] for m in fake.messages_to(to)]}")
-
-
 async def _request(tenant: TenantHandle) -> ConciergeRequest:
     async with session_scope() as session:
         rows = await session.execute(select(ConciergeRequest).where(ConciergeRequest.tenant_id == uuid.UUID(tenant.id)))
@@ -89,13 +78,13 @@ async def _request(tenant: TenantHandle) -> ConciergeRequest:
 
 
 async def _to_outreach(client: Any, tenant: TenantHandle, customer: str, fake: FakeTwilioServer) -> str:
-    first = await _say(client, tenant, customer, NEED, fake)
+    first = await say_on_whatsapp(client, tenant, customer, NEED, fake)
     assert "?" in first and "Polanco" not in first  # asks one thing: for when (it knows what and where)
-    second = await _say(client, tenant, customer, "para hoy", fake)
+    second = await say_on_whatsapp(client, tenant, customer, "para hoy", fake)
     assert "presupuesto" in second.lower()
-    confirm = await _say(client, tenant, customer, "hasta 1500 pesos", fake)
+    confirm = await say_on_whatsapp(client, tenant, customer, "hasta 1500 pesos", fake)
     assert "balatas delanteras" in confirm.lower() and "polanco" in confirm.lower()
-    return await _say(client, tenant, customer, "sí", fake)
+    return await say_on_whatsapp(client, tenant, customer, "sí", fake)
 
 
 async def test_request_to_shortlist_with_vendors_answering_at_different_times(
@@ -109,7 +98,7 @@ async def test_request_to_shortlist_with_vendors_answering_at_different_times(
 
     numbers = [v["whatsapp_number"] for v in vendors]
     for number in numbers[:5]:  # the first batch: five nearest, open, not opted out
-        [request_text] = await _wait_to(fake_twilio, number, 1)
+        [request_text] = await wait_for_bodies(fake_twilio, number, 1)
         assert "balatas delanteras" in request_text.lower() and "STOP" in request_text
     await asyncio.sleep(0.5)
     assert fake_twilio.count_to(numbers[5]) == 0  # batch size 5: the sixth waits for a second batch
@@ -124,12 +113,12 @@ async def test_request_to_shortlist_with_vendors_answering_at_different_times(
     ]
     for number, text in replies:
         await post_whatsapp(client, to=tenant.number, from_=number, body=text)
-        await _wait_to(fake_twilio, number, 2)  # the vendor's "gracias"
+        await wait_for_bodies(fake_twilio, number, 2)  # the vendor's "gracias"
         await asyncio.sleep(0.2)
     assert fake_twilio.count_to(customer) == 4  # no shortlist yet: only two have it in stock
     started = time.monotonic()
     await post_whatsapp(client, to=tenant.number, from_=numbers[3], body="Sí, 1,200 pesos, se entrega hoy")
-    await _wait_to(fake_twilio, customer, 5)
+    await wait_for_bodies(fake_twilio, customer, 5)
     elapsed = time.monotonic() - started
     await asyncio.sleep(0.5)  # a second shortlist message, if there is one
     sent = [m["body"] for m in fake_twilio.messages_to(customer)][4:]
@@ -150,7 +139,7 @@ async def test_request_to_shortlist_with_vendors_answering_at_different_times(
 
     # A late reply after the shortlist changes nothing for the customer; the vendor is thanked, not chatted to.
     await post_whatsapp(client, to=tenant.number, from_=numbers[4], body="sí tengo, 700")
-    late = (await _wait_to(fake_twilio, numbers[4], 2))[-1]
+    late = (await wait_for_bodies(fake_twilio, numbers[4], 2))[-1]
     assert "ya eligió" in late
     await asyncio.sleep(0.5)
     assert len(fake_twilio.messages_to(customer)) == 4 + len(sent)
@@ -170,14 +159,14 @@ async def test_the_timeout_sends_what_there_is(client: Any, fake_twilio: FakeTwi
     vendors = await _vendors(client, tenant, count=2)
     customer = new_number()
     await _to_outreach(client, tenant, customer, fake_twilio)
-    await _wait_to(fake_twilio, vendors[0]["whatsapp_number"], 1)
+    await wait_for_bodies(fake_twilio, vendors[0]["whatsapp_number"], 1)
     await post_whatsapp(client, to=tenant.number, from_=vendors[0]["whatsapp_number"], body="sí, 990 pesos, mañana")
-    await _wait_to(fake_twilio, vendors[0]["whatsapp_number"], 2)
+    await wait_for_bodies(fake_twilio, vendors[0]["whatsapp_number"], 2)
     assert fake_twilio.count_to(customer) == 4
     request = await _request(tenant)
     assert request.deadline_at is not None
     assert await jobs.expire_due(now=request.deadline_at) == 1  # what the deadline job does at the deadline
-    [shortlist] = (await _wait_to(fake_twilio, customer, 5))[4:]
+    [shortlist] = (await wait_for_bodies(fake_twilio, customer, 5))[4:]
     assert "Refaccionaria Norte" in shortlist and "990" in shortlist
     assert await jobs.expire_due(now=request.deadline_at) == 0  # once
 
@@ -187,12 +176,12 @@ async def test_nobody_answering_says_so(client: Any, fake_twilio: FakeTwilioServ
     [vendor] = await _vendors(client, tenant, count=1)
     customer = new_number()
     await _to_outreach(client, tenant, customer, fake_twilio)
-    await _wait_to(fake_twilio, vendor["whatsapp_number"], 1)
+    await wait_for_bodies(fake_twilio, vendor["whatsapp_number"], 1)
     await asyncio.sleep(0.3)  # the outreach job moves the request to awaiting replies after sending
     request = await _request(tenant)
     assert request.status == "awaiting_vendor_replies"
     await jobs.finalize(tenant_id=uuid.UUID(tenant.id), request_id=request.id, reason="timeout")
-    [message] = (await _wait_to(fake_twilio, customer, 5))[4:]
+    [message] = (await wait_for_bodies(fake_twilio, customer, 5))[4:]
     assert "wa.me" not in message and ("no" in message.lower())
 
 
@@ -204,7 +193,7 @@ async def test_outreach_is_sent_once_per_vendor_even_when_the_job_runs_twice(
     customer = new_number()
     await _to_outreach(client, tenant, customer, fake_twilio)
     for v in vendors:
-        await _wait_to(fake_twilio, v["whatsapp_number"], 1)
+        await wait_for_bodies(fake_twilio, v["whatsapp_number"], 1)
     for _ in range(100):  # the job moves the request on once every vendor of the batch was sent to
         request = await _request(tenant)
         if request.status == "awaiting_vendor_replies":
@@ -229,19 +218,19 @@ async def test_vendor_stop_and_start(client: Any, fake_twilio: FakeTwilioServer)
     [vendor] = await _vendors(client, tenant, count=1)
     number = vendor["whatsapp_number"]
     await post_whatsapp(client, to=tenant.number, from_=number, body="STOP")
-    [ack] = await _wait_to(fake_twilio, number, 1)
+    [ack] = await wait_for_bodies(fake_twilio, number, 1)
     assert "no te volveremos a escribir" in ack
     async with session_scope() as session:
         stored = await session.get(Vendor, uuid.UUID(vendor["id"]))
         assert stored is not None and stored.opted_out and stored.opted_out_at is not None
     customer = new_number()
     await _to_outreach(client, tenant, customer, fake_twilio)
-    message = (await _wait_to(fake_twilio, customer, 5))[4]  # nobody to ask: the customer is told at once
+    message = (await wait_for_bodies(fake_twilio, customer, 5))[4]  # nobody to ask: the customer is told at once
     assert "wa.me" not in message
     assert fake_twilio.count_to(number) == 1  # the opted-out vendor was never asked
 
     await post_whatsapp(client, to=tenant.number, from_=number, body="start")
-    await _wait_to(fake_twilio, number, 2)
+    await wait_for_bodies(fake_twilio, number, 2)
     async with session_scope() as session:
         stored = await session.get(Vendor, uuid.UUID(vendor["id"]))
         assert stored is not None and not stored.opted_out
@@ -256,8 +245,8 @@ async def test_vendor_stop_and_start(client: Any, fake_twilio: FakeTwilioServer)
 async def test_customer_cancel_closes_the_request(client: Any, fake_twilio: FakeTwilioServer) -> None:
     tenant = await _concierge_tenant(client)
     customer = new_number()
-    await _say(client, tenant, customer, NEED, fake_twilio)
-    reply = await _say(client, tenant, customer, "cancelar", fake_twilio)
+    await say_on_whatsapp(client, tenant, customer, NEED, fake_twilio)
+    reply = await say_on_whatsapp(client, tenant, customer, "cancelar", fake_twilio)
     assert "cancelé" in reply
     request = await _request(tenant)
     assert request.status == "closed" and request.closed_at is not None
@@ -266,32 +255,24 @@ async def test_customer_cancel_closes_the_request(client: Any, fake_twilio: Fake
 async def test_a_shared_location_pin_answers_where(client: Any, fake_twilio: FakeTwilioServer) -> None:
     tenant = await _concierge_tenant(client)
     customer = new_number()
-    first = await _say(client, tenant, customer, "necesito un filtro de aceite para mi Versa 2019", fake_twilio)
+    first = await say_on_whatsapp(
+        client, tenant, customer, "necesito un filtro de aceite para mi Versa 2019", fake_twilio
+    )
     assert "ubicación" in first.lower() or "zona" in first.lower()
-    await _say(client, tenant, customer, "", fake_twilio, Latitude="19.4330", Longitude="-99.1900", Address="Mi casa")
+    await say_on_whatsapp(
+        client, tenant, customer, "", fake_twilio, Latitude="19.4330", Longitude="-99.1900", Address="Mi casa"
+    )
     request = await _request(tenant)
     location = request.requirements["location"]
     assert location["source"] == "pin" and abs(location["lat"] - 19.433) < 1e-6
 
 
-def _label(text: str) -> bytes:
-    image = Image.new("RGB", (1400, 260), "white")
-    draw = ImageDraw.Draw(image)
-    try:
-        font: Any = ImageFont.truetype("DejaVuSans.ttf", 72)
-    except OSError:
-        font = ImageFont.load_default(size=72)
-    draw.text((40, 80), text, fill="black", font=font)
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
-
-
+@requires_tesseract
 async def test_a_photo_of_a_label_becomes_the_request(client: Any, fake_twilio: FakeTwilioServer) -> None:
     tenant = await _concierge_tenant(client)
     customer = new_number()
-    url = fake_twilio.add_media(f"{uuid.uuid4().hex}.png", _label("Amoxicilina 500 mg"))
-    reply = await _say(
+    url = fake_twilio.add_media(f"{uuid.uuid4().hex}.png", label_png("Amoxicilina 500 mg"))
+    reply = await say_on_whatsapp(
         client,
         tenant,
         customer,
@@ -311,7 +292,7 @@ async def test_a_photo_of_a_label_becomes_the_request(client: Any, fake_twilio: 
 async def test_concierge_off_means_the_dealer_agent_answers(client: Any, fake_twilio: FakeTwilioServer) -> None:
     tenant = await make_tenant(client)
     customer = new_number()
-    await _say(client, tenant, customer, NEED, fake_twilio)
+    await say_on_whatsapp(client, tenant, customer, NEED, fake_twilio)
     async with session_scope() as session:
         rows = await session.execute(select(ConciergeRequest).where(ConciergeRequest.tenant_id == uuid.UUID(tenant.id)))
         assert list(rows.scalars()) == []
@@ -323,7 +304,9 @@ async def test_the_kill_switch_stops_the_concierge_at_once(client: Any, fake_twi
     assert r.status_code == 200, r.text
     try:
         customer = new_number()
-        await _say(client, tenant, customer, "necesito balatas para un Jetta 2017 cerca de Polanco", fake_twilio)
+        await say_on_whatsapp(
+            client, tenant, customer, "necesito balatas para un Jetta 2017 cerca de Polanco", fake_twilio
+        )
         async with session_scope() as session:
             rows = await session.execute(
                 select(ConciergeRequest).where(ConciergeRequest.tenant_id == uuid.UUID(tenant.id))
@@ -339,9 +322,9 @@ async def test_calls_only_consenting_silent_vendors_once(client: Any, fake_twili
     customer = new_number()
     await _to_outreach(client, tenant, customer, fake_twilio)
     for v in vendors:
-        await _wait_to(fake_twilio, v["whatsapp_number"], 1)
+        await wait_for_bodies(fake_twilio, v["whatsapp_number"], 1)
     await post_whatsapp(client, to=tenant.number, from_=vendors[0]["whatsapp_number"], body="sí, 800")
-    await _wait_to(fake_twilio, vendors[0]["whatsapp_number"], 2)
+    await wait_for_bodies(fake_twilio, vendors[0]["whatsapp_number"], 2)
     request = await _request(tenant)
     before = len(fake_twilio.calls)
     assert await jobs.run_calls(tenant_id=uuid.UUID(tenant.id), request_id=request.id) == 1
@@ -359,7 +342,7 @@ async def test_no_calls_when_calling_is_off(client: Any, fake_twilio: FakeTwilio
     vendors = await _vendors(client, tenant, count=1)
     customer = new_number()
     await _to_outreach(client, tenant, customer, fake_twilio)
-    await _wait_to(fake_twilio, vendors[0]["whatsapp_number"], 1)
+    await wait_for_bodies(fake_twilio, vendors[0]["whatsapp_number"], 1)
     request = await _request(tenant)
     before = len(fake_twilio.calls)
     assert await jobs.run_calls(tenant_id=uuid.UUID(tenant.id), request_id=request.id) == 0
@@ -375,15 +358,15 @@ async def test_two_answers_at_the_same_instant_still_make_the_shortlist(
     await _to_outreach(client, tenant, customer, fake_twilio)
     numbers = [v["whatsapp_number"] for v in vendors]
     for number in numbers:
-        await _wait_to(fake_twilio, number, 1)
+        await wait_for_bodies(fake_twilio, number, 1)
     await post_whatsapp(client, to=tenant.number, from_=numbers[0], body="sí tengo, 850 pesos, hoy")
-    await _wait_to(fake_twilio, numbers[0], 2)
+    await wait_for_bodies(fake_twilio, numbers[0], 2)
     # The 2nd and 3rd in-stock answers land together: two conversations' jobs run at the same time.
     await asyncio.gather(
         post_whatsapp(client, to=tenant.number, from_=numbers[1], body="sí, 900, hoy"),
         post_whatsapp(client, to=tenant.number, from_=numbers[2], body="sí tengo a 950, hoy"),
     )
-    shortlist = (await _wait_to(fake_twilio, customer, 5))[4:]
+    shortlist = (await wait_for_bodies(fake_twilio, customer, 5))[4:]
     assert "wa.me" in "\n".join(shortlist)
     assert (await _request(tenant)).status == "shortlist_ready"
 
@@ -393,8 +376,8 @@ async def test_asking_for_a_person_mid_request_hands_the_conversation_over(
 ) -> None:
     tenant = await _concierge_tenant(client)
     customer = new_number()
-    await _say(client, tenant, customer, NEED, fake_twilio)
-    await _say(client, tenant, customer, "quiero hablar con un asesor", fake_twilio)
+    await say_on_whatsapp(client, tenant, customer, NEED, fake_twilio)
+    await say_on_whatsapp(client, tenant, customer, "quiero hablar con un asesor", fake_twilio)
     request = await _request(tenant)
     assert request.status == "handed_off" and request.handed_off_at is not None
     async with session_scope() as session:

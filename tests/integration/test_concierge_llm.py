@@ -9,10 +9,9 @@ from sqlalchemy import select
 
 from app.concierge.models import ConciergeRequest
 from app.core.db import session_scope
-from tests.conftest import make_tenant, new_number
 from tests.fakes.openai_server import FakeOpenAIServer, Reply, text, tool_call
 from tests.fakes.twilio_server import FakeTwilioServer
-from tests.integration.test_llm_tiers import _chat, openai_fake  # noqa: F401  (fixture)
+from tests.helpers import chat, label_png, make_tenant, new_number, say_on_whatsapp
 
 POLANCO = {"name": "Polanco", "lat": 19.4326, "lon": -99.1942}
 
@@ -30,10 +29,10 @@ def _extractor(body: dict[str, Any]) -> Reply:
     return text("¿En qué te ayudo?")
 
 
-async def test_the_model_fills_what_the_rules_missed(client: Any, openai_fake: FakeOpenAIServer) -> None:  # noqa: F811
+async def test_the_model_fills_what_the_rules_missed(client: Any, openai_fake: FakeOpenAIServer) -> None:
     openai_fake.set_responder(_extractor)
     tenant = await make_tenant(client, flags={"concierge": True, "ai_agent": True}, concierge={"zones": [POLANCO]})
-    reply = await _chat(
+    reply = await chat(
         client, tenant, "ando buscando unas pastillas p/ frenar del vocho 98, ando por el rumbo de polanquito"
     )
     assert reply["agent"] == "concierge" and reply["tier"] == "llm"
@@ -49,10 +48,10 @@ async def test_the_model_fills_what_the_rules_missed(client: Any, openai_fake: F
     assert row.requirements["category"] == "auto_parts"
 
 
-async def test_without_the_llm_tier_the_rules_alone_decide(client: Any, openai_fake: FakeOpenAIServer) -> None:  # noqa: F811
+async def test_without_the_llm_tier_the_rules_alone_decide(client: Any, openai_fake: FakeOpenAIServer) -> None:
     openai_fake.set_responder(_extractor)
     tenant = await make_tenant(client, flags={"concierge": True}, concierge={"zones": [POLANCO]})
-    reply = await _chat(client, tenant, "necesito balatas delanteras para un Jetta 2017, cerca de Polanco")
+    reply = await chat(client, tenant, "necesito balatas delanteras para un Jetta 2017, cerca de Polanco")
     assert reply["agent"] == "concierge" and reply["tier"] == "offline"
     assert openai_fake.requests == []
 
@@ -67,18 +66,16 @@ def _vision(body: dict[str, Any]) -> Reply:
 
 async def test_a_vision_model_reads_the_photo_when_the_llm_tier_is_on(
     client: Any,
-    openai_fake: FakeOpenAIServer,  # noqa: F811
+    openai_fake: FakeOpenAIServer,
     fake_twilio: FakeTwilioServer,
     worker: None,
 ) -> None:
-    from tests.integration.test_concierge_flow import _label, _say
-
     openai_fake.set_responder(_vision)
     tenant = await make_tenant(
         client, flags={"concierge": True, "ocr": True, "ai_agent": True}, concierge={"zones": [POLANCO]}
     )
-    url = fake_twilio.add_media(f"{uuid.uuid4().hex}.png", _label("XQZW 123"))  # Tesseract would read this
-    await _say(
+    url = fake_twilio.add_media(f"{uuid.uuid4().hex}.png", label_png("XQZW 123"))  # Tesseract would read this
+    await say_on_whatsapp(
         client, tenant, new_number(), "", fake_twilio, NumMedia="1", MediaUrl0=url, MediaContentType0="image/png"
     )
     async with session_scope() as session:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy_financial as npf
 import pytest
 
-from tests.conftest import admin_headers, make_tenant
+from tests.helpers import admin_headers, make_tenant
 
 RATE = Decimal("0.12")
 TERMS = [12, 24, 36]

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app.conversations.history import WindowedChatHistory, session_key
 from app.conversations.models import ChatHistoryMessage
 from app.core.db import get_engine, session_scope
-from tests.conftest import make_tenant
+from tests.helpers import make_tenant
 
 CARS = "stock_id,make,model,year,price\nB1,Kia,Rio,2020,210000\nB2,Kia,Forte,2021,290000\n"
 

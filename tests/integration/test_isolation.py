@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import TenantHandle, admin_headers, make_tenant, new_number, post_whatsapp
 from tests.fakes.twilio_server import FakeTwilioServer
+from tests.helpers import TenantHandle, admin_headers, make_tenant, new_number, post_whatsapp
 
 # Both dealers stock a Mazda and a Corolla, so a leak could not hide behind "no such make here".
 CARS_A = """stock_id,make,model,year,price,km,version,body

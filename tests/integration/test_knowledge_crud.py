@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import make_tenant
+from tests.helpers import make_tenant
 
 
 async def test_entry_lifecycle(client: Any) -> None:

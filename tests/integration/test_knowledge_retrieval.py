@@ -21,11 +21,10 @@ from app.core.db import session_scope
 from app.knowledge import embeddings, jobs
 from app.knowledge import service as knowledge_service
 from app.knowledge.models import KnowledgeChunk
-from tests.conftest import make_tenant, new_number
 from tests.fakes.embedders import ConceptEmbedder
 from tests.fakes.openai_server import FakeOpenAIServer
+from tests.helpers import ai_tenant, chat, grounded, make_tenant, new_number, requires_local_embeddings
 from tests.integration.agentctl import Cli
-from tests.integration.test_llm_tiers import _ai_tenant, _chat, grounded, openai_fake  # noqa: F401  (fixture)
 
 REFUND = {
     "title": "Devoluciones",
@@ -172,15 +171,15 @@ async def test_search_api_reports_the_evidence_and_the_close_match(client: Any) 
 
 async def test_a_close_faq_match_answers_with_the_curated_text_and_no_llm_call(
     client: Any,
-    openai_fake: FakeOpenAIServer,  # noqa: F811
+    openai_fake: FakeOpenAIServer,
 ) -> None:
     openai_fake.set_responder(grounded)
-    tenant = await _ai_tenant(client)
-    reply = await _chat(client, tenant, "¿Horario de atención?")
+    tenant = await ai_tenant(client)
+    reply = await chat(client, tenant, "¿Horario de atención?")
     assert reply["reply"].startswith("Abrimos de lunes a sábado de 9 a 18 h.")
     assert reply["tier"] == "offline" and reply["routing_reason"].endswith("faq_fast_path")
     assert openai_fake.requests == []
-    loose = await _chat(client, tenant, "oye y si me quedo sin chamba a mitad del crédito qué pasa con la garantía")
+    loose = await chat(client, tenant, "oye y si me quedo sin chamba a mitad del crédito qué pasa con la garantía")
     assert loose["tier"] == "llm" and len(openai_fake.requests) == 1
 
 
@@ -268,6 +267,7 @@ async def test_openai_embeddings_ask_for_384_dimensions() -> None:
     assert bodies[0]["input"] == ["Garantía de seis meses", "Horario"]
 
 
+@requires_local_embeddings
 async def test_the_packaged_local_model_embeds_offline() -> None:
     embedder = embeddings.LocalEmbedder()
     docs = await embedder.embed_documents(

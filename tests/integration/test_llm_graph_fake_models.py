@@ -17,8 +17,8 @@ from app.llm.health import CircuitPolicy, HealthBoard
 from app.llm.models import load_model_table
 from app.llm.providers import LLMLimits, ProviderRegistry, set_registry
 from app.usage.models import LLMCallRecord
-from tests.conftest import make_tenant
 from tests.fakes.chat_models import ScriptedChatModel, factory_for, tool_call
+from tests.helpers import make_tenant
 
 CARS = """stock_id,make,model,year,price,km,version
 T1,Toyota,Sienna,2021,690000,40000,XLE

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,8 @@ import pandas as pd
 import pytest
 
 import app.demo
-from app.catalog.search import car_name
-from tests.conftest import admin_headers
+from app.catalog.cards import car_name
+from tests.helpers import Customer, admin_headers
 
 DATA = Path(app.demo.__file__).parent / "data"
 CARS = pd.read_csv(DATA / "cars.csv", dtype={"stock_id": str})
@@ -31,25 +30,9 @@ TERMS: list[int] = TENANT["finance"]["terms_months"]
 BUSINESS = TENANT["name"]
 
 
-class Customer:
-    """One customer chatting with the demo tenant through the API (a fresh conversation)."""
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-        self.user = f"offline-{uuid.uuid4().hex[:12]}"
-
-    async def say(self, text: str) -> dict[str, Any]:
-        response = await self.client.post(
-            "/v1/tenants/demo/chat", json={"user": self.user, "text": text}, headers=admin_headers()
-        )
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        return body
-
-
 @pytest.fixture
 def customer(client: Any, demo: dict[str, Any]) -> Customer:
-    return Customer(client)
+    return Customer(client, prefix="offline")
 
 
 def entry(category: str, language: str) -> dict[str, Any]:
@@ -412,7 +395,7 @@ async def test_finance_without_a_term_shows_every_term(customer: Customer) -> No
         assert f"• {term} meses: {money(monthly)} al mes" in reply["reply"]
     assert "enganche $25,000 (10%)" in reply["reply"]
 
-    english = await Customer(customer.client).say("monthly payments for a 300k car with 20% down")
+    english = await Customer(customer.client, prefix="offline").say("monthly payments for a 300k car with 20% down")
     for term in TERMS:
         monthly = expected_quote(300_000, 60_000, term)["monthly_payment"]
         assert f"• {term} months: {money(monthly)}/month" in english["reply"]
@@ -496,7 +479,7 @@ async def test_gibberish_gets_a_polite_fallback_in_the_conversation_language(cus
     assert spanish["agent"] == "smalltalk" and not spanish["handoff"] and spanish["sources"] == []
     assert spanish["reply"].startswith("Perdona, no entendí") and BUSINESS in spanish["reply"]
 
-    english = Customer(customer.client)
+    english = Customer(customer.client, prefix="offline")
     await english.say("hello")
     reply = await english.say("zxcvb qwrt")
     assert reply["reply"].startswith("Sorry, I didn't quite get that")
@@ -508,7 +491,7 @@ async def test_greeting_before_a_question_is_answered_not_just_greeted(customer:
     reply = await customer.say("hola, ¿tienen mazda?")
     assert reply["agent"] == "catalog" and reply["reply"].startswith("¡Hola!")
     assert set(cars(reply["items"])["make"]) == {"Mazda"}
-    english = await Customer(customer.client).say("hi! what are your opening hours?")
+    english = await Customer(customer.client, prefix="offline").say("hi! what are your opening hours?")
     assert english["reply"].startswith("Hi!") and entry("locations", "en")["content"] in english["reply"]
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from app.core.db import session_scope
 from app.flows import jobs as app_queue
-from tests.conftest import make_tenant, new_number, post_whatsapp
+from tests.helpers import make_tenant, new_number, post_whatsapp
 
 _JOBS = text(
     """

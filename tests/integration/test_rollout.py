@@ -17,7 +17,7 @@ from app.core.db import session_scope
 from app.tenants import features
 from app.tenants.rollout import in_rollout
 from app.tenants.schemas import FEATURES, ConciergeSettings
-from tests.conftest import TenantHandle, admin_headers, make_tenant
+from tests.helpers import TenantHandle, admin_headers, make_tenant
 from tests.integration.agentctl import Cli
 
 NUMBERS = [f"whatsapp:+52155{i:08d}" for i in range(0, 400 * 7919, 7919)]

@@ -29,7 +29,7 @@ from app.core.errors import InvalidInput
 from app.usage import service as usage_service
 from app.usage.jobs import purge_expired
 from app.usage.models import LLMCallRecord, UsageDaily
-from tests.conftest import TenantHandle, admin_headers, make_tenant, new_number
+from tests.helpers import TenantHandle, admin_headers, make_tenant, new_number
 from tests.integration.agentctl import Cli
 
 # provider, model, USD per input token, USD per output token

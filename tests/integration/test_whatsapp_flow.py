@@ -12,8 +12,8 @@ from sqlalchemy import select
 from app.conversations.models import Conversation, Message
 from app.core.config import get_settings
 from app.core.db import session_scope
-from tests.conftest import PUBLIC_URL, TWILIO_SID, make_tenant, new_number, post_whatsapp, sign
 from tests.fakes.twilio_server import FakeTwilioServer
+from tests.helpers import PUBLIC_URL, TWILIO_SID, make_tenant, new_number, post_whatsapp, sign
 
 pytestmark = pytest.mark.usefixtures("worker")
 

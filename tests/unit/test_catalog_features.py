@@ -8,14 +8,12 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from app.catalog.parsing import looks_like_catalog_query, parse_catalog_query
-from app.catalog.search import (
-    CatalogFilters,
-    CatalogVocabulary,
-    build_catalog_frame,
-    card_by_id,
-    search_catalog,
-)
+from app.catalog.frame import build_catalog_frame, card_by_id
+from app.catalog.intent import looks_like_catalog_query
+from app.catalog.parsing import parse_catalog_query
+from app.catalog.schemas import CatalogFilters
+from app.catalog.search import search_catalog
+from app.catalog.vocabulary import CatalogVocabulary
 
 # stock_id, make, model, year, price, km, color, gps, traccion, owners
 CARS: list[tuple[Any, ...]] = [

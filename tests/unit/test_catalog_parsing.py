@@ -7,8 +7,13 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from app.catalog.parsing import looks_like_catalog_query, parse_catalog_query, parse_money
-from app.catalog.search import CatalogFilters, CatalogVocabulary, build_catalog_frame, search_catalog
+from app.catalog.frame import build_catalog_frame
+from app.catalog.intent import looks_like_catalog_query
+from app.catalog.parsing import parse_catalog_query
+from app.catalog.schemas import CatalogFilters
+from app.catalog.search import search_catalog
+from app.catalog.vocabulary import CatalogVocabulary
+from app.text.money import parse_money
 
 AUTO, MAN, GAS = "Automática", "Manual", "Gasolina"
 

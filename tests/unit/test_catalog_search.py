@@ -11,15 +11,12 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from app.catalog.search import (
-    CarCard,
-    CatalogFilters,
-    CatalogVocabulary,
-    build_catalog_frame,
-    format_card,
-    search_catalog,
-    value_key,
-)
+from app.catalog.cards import format_card
+from app.catalog.frame import build_catalog_frame
+from app.catalog.keys import value_key
+from app.catalog.schemas import CarCard, CatalogFilters
+from app.catalog.search import search_catalog
+from app.catalog.vocabulary import CatalogVocabulary
 
 AUTO, MAN, GAS = "Automática", "Manual", "Gasolina"
 

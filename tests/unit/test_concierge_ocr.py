@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import random
-import shutil
 from pathlib import Path
 
 import pytest
@@ -21,8 +20,9 @@ from app.concierge.ocr import (
     read_image,
 )
 from app.text.normalize import fold
+from tests.helpers import requires_tesseract
 
-pytestmark = pytest.mark.skipif(shutil.which("tesseract") is None, reason="Tesseract is not installed")
+pytestmark = requires_tesseract
 
 _FONT_PATHS = [
     Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),

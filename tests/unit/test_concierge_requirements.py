@@ -7,22 +7,10 @@ import time
 
 import pytest
 
-from app.concierge.requirements import (
-    MAX_ITEM_NAME_CHARS,
-    MAX_ITEMS,
-    Category,
-    Money,
-    Requirements,
-    Urgency,
-    Zone,
-    confirmation_text,
-    extract_requirements,
-    guess_category,
-    match_zone,
-    missing_fields,
-    next_question,
-    parse_confirmation,
-)
+from app.concierge.dialogue import confirmation_text, missing_fields, next_question, parse_confirmation
+from app.concierge.extraction import extract_requirements, guess_category
+from app.concierge.places import match_zone
+from app.concierge.types import MAX_ITEM_NAME_CHARS, MAX_ITEMS, Category, Money, Requirements, Urgency, Zone
 
 ZONES = [
     Zone(name="Polanco", lat=19.4330, lon=-99.1910, aliases=("Polanquito",)),

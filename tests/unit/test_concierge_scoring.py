@@ -8,21 +8,19 @@ import uuid
 
 import pytest
 
+from app.concierge.extraction import extract_requirements
+from app.concierge.messages import MAX_MESSAGE_CHARS, format_shortlist, format_vendor_request, wa_me_link
 from app.concierge.replies import VendorReply, parse_vendor_reply
-from app.concierge.requirements import Money, Urgency, Zone, extract_requirements
 from app.concierge.scoring import (
-    MAX_MESSAGE_CHARS,
     WEIGHTS,
     Offer,
     RankedOffer,
-    format_shortlist,
-    format_vendor_request,
     rank_offers,
     score_offer,
     score_parts,
     should_stop,
-    wa_me_link,
 )
+from app.concierge.types import Money, Urgency, Zone
 
 BUDGET = Money(amount=1000, currency="MXN")
 ZONES = [Zone(name="Polanco", lat=19.433, lon=-99.191)]

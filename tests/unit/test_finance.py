@@ -23,7 +23,6 @@ from app.finance.service import (
     amortization_schedule,
     down_payment_share,
     format_finance_error,
-    format_money,
     format_percent,
     format_quote,
     format_quote_table,
@@ -33,6 +32,7 @@ from app.finance.service import (
     quote_financing,
     quote_options,
 )
+from app.text.money import format_money
 
 D = Decimal
 CENT = D("0.01")

@@ -11,7 +11,9 @@ from pydantic import ValidationError
 
 from agents.classify import Classification, Intent, classify
 from agents.routing import COMPLEX_FROM, SIMPLE_BELOW, Route, complexity_score, provider_chains, route_turn
-from app.catalog.search import CatalogFilters, CatalogVocabulary, build_catalog_frame
+from app.catalog.frame import build_catalog_frame
+from app.catalog.schemas import CatalogFilters
+from app.catalog.vocabulary import CatalogVocabulary
 from app.llm.health import CircuitPolicy, HealthBoard
 from app.llm.models import ModelSpec, ModelTable, Provider, load_model_table
 from app.llm.providers import LLMLimits, ProviderRegistry

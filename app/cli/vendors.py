@@ -8,15 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from app.core.db import session_scope
+from app.cli.common import as_uuid, console, run, validated
 
 if TYPE_CHECKING:
     from app.concierge.models import Vendor
     from app.concierge.schemas import VendorImportRead
 
 vendor_app = typer.Typer(help="Concierge vendors.", no_args_is_help=True)
-
-# app.cli registers this module, so its helpers (run, the consoles) are imported at call time.
 
 
 @vendor_app.command("list")
@@ -26,8 +24,9 @@ def vendor_list(
     all_: Annotated[bool, typer.Option("--all", help="Include removed (inactive) vendors")] = False,
 ) -> None:
     """List a tenant's vendors."""
-    from app.cli import console, run
+    # lazy: the concierge domain pulls in SQLAlchemy and FastAPI (~1.5 s); --help needs neither
     from app.concierge import service as concierge_service
+    from app.core.db import session_scope
     from app.tenants import service as tenant_service
 
     async def go() -> list[Vendor]:
@@ -65,12 +64,13 @@ def vendor_add(
     call_consent: Annotated[bool, typer.Option("--call-consent/--no-call-consent")] = False,
 ) -> None:
     """Add one vendor."""
-    from app.cli import _validated, console, run
+    # lazy: the concierge domain pulls in SQLAlchemy and FastAPI (~1.5 s); --help needs neither
     from app.concierge import service as concierge_service
     from app.concierge.schemas import VendorCreate
+    from app.core.db import session_scope
     from app.tenants import service as tenant_service
 
-    body = _validated(
+    body = validated(
         VendorCreate,
         {
             "name": name,
@@ -95,8 +95,9 @@ def vendor_add(
 @vendor_app.command("import")
 def vendor_import(slug: str, path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
     """Upsert vendors from a CSV by number (atomic: a bad row changes nothing; re-importing changes nothing)."""
-    from app.cli import console, run
+    # lazy: the concierge domain pulls in SQLAlchemy and FastAPI (~1.5 s); --help needs neither
     from app.concierge import service as concierge_service
+    from app.core.db import session_scope
     from app.tenants import service as tenant_service
 
     async def go() -> VendorImportRead:
@@ -113,11 +114,12 @@ def vendor_import(slug: str, path: Annotated[Path, typer.Argument(exists=True, d
 @vendor_app.command("remove")
 def vendor_remove(slug: str, vendor_id: str) -> None:
     """Remove a vendor: it is never asked again (its history stays)."""
-    from app.cli import _uuid, console, run
+    # lazy: the concierge domain pulls in SQLAlchemy and FastAPI (~1.5 s); --help needs neither
     from app.concierge import service as concierge_service
+    from app.core.db import session_scope
     from app.tenants import service as tenant_service
 
-    target = _uuid(vendor_id)
+    target = as_uuid(vendor_id)
 
     async def go() -> Vendor:
         async with session_scope() as session:

@@ -8,14 +8,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from app.core.db import session_scope
+from app.cli.common import console, run
 
 if TYPE_CHECKING:
     from app.usage.schemas import UsageRead
 
 usage_app = typer.Typer(help="LLM usage: report, daily summary, retention.", no_args_is_help=True)
-
-# app.cli registers this module, so its helpers (run, the consoles) are imported at call time.
 _DAY = ["%Y-%m-%d"]
 
 
@@ -31,7 +29,8 @@ def usage_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
 ) -> None:
     """A tenant's LLM calls, tokens, cost and latency per day and model (default: the last 30 days)."""
-    from app.cli import run
+    # lazy: the usage domain pulls in SQLAlchemy and FastAPI (~1.5 s); --help needs neither
+    from app.core.db import session_scope
     from app.tenants import service as tenant_service
     from app.usage import service as usage_service
 
@@ -49,8 +48,6 @@ def usage_show(
 
 
 def _print_report(slug: str, report: UsageRead) -> None:
-    from app.cli import console
-
     title = f"{slug}: LLM usage {report.from_} to {report.to} (UTC)"
     if not report.totals.calls:
         console.print(f"{title}: no LLM calls")
@@ -121,7 +118,8 @@ def usage_summarize(
     day: Annotated[datetime | None, typer.Option(formats=_DAY, help="Day (UTC); default: yesterday and today")] = None,
 ) -> None:
     """(Re)compute the daily usage summary from llm_calls, for every tenant (idempotent)."""
-    from app.cli import console, run
+    # lazy: the usage domain and its jobs pull in SQLAlchemy and procrastinate (~2 s); --help needs neither
+    from app.core.db import session_scope
     from app.usage import service as usage_service
     from app.usage.jobs import summarize_recent
 
@@ -142,7 +140,7 @@ def usage_purge(
     ] = None,
 ) -> None:
     """Delete llm_calls older than the retention; the daily summary stays."""
-    from app.cli import console, run
+    # lazy: the usage domain and its jobs pull in SQLAlchemy and procrastinate (~2 s); --help needs neither
     from app.core.config import get_settings
     from app.usage import service as usage_service
     from app.usage.jobs import purge_expired

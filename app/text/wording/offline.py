@@ -1,4 +1,4 @@
-"""Fixed wording of the offline tier, in Spanish and English.
+"""Offline-tier wording: greetings, help, hand-off, fallbacks and the catalogue specialist's list lines.
 
 These are reply templates, not LLM prompts (those live in ``prompts/``); placeholders are filled
 with facts from domain functions only.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from app.text.normalize import Language
 
-_TEXTS: dict[str, dict[Language, str]] = {
+TEXTS: dict[str, dict[Language, str]] = {
     "greeting": {
         "es": "¡Hola! Soy {agent_name}, asistente de {business}. Te ayudo a encontrar auto en nuestro "
         "inventario, cotizar financiamiento y resolver dudas sobre sucursales, horarios, garantía y trámites. "
@@ -110,27 +110,4 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "en": "I couldn't find that car among the ones I showed you. Tell me the make and model, or its number "
         "in the list?",
     },
-    "finance_need_price": {
-        "es": "Con gusto te cotizo. ¿Qué auto te interesa (o su precio)? Por ejemplo: «auto de 250 mil a 48 "
-        "meses con 20% de enganche».",
-        "en": 'Happy to quote. Which car are you interested in (or its price)? For example: "a 250k car over '
-        '48 months with 20% down".',
-    },
-    "finance_for_car": {
-        "es": "Para el {car}:",
-        "en": "For the {car}:",
-    },
-    "finance_table_header": {
-        "es": "Precio {price}, enganche {down} ({ratio}), tasa anual {rate}. Mensualidades estimadas:",
-        "en": "Price {price}, down payment {down} ({ratio}), annual rate {rate}. Estimated monthly payments:",
-    },
-    "finance_table_footer": {
-        "es": "Dime el plazo que prefieras para darte el detalle. Cotización estimada, sujeta a aprobación de crédito.",
-        "en": "Tell me the term you prefer for the details. Estimate only, subject to credit approval.",
-    },
 }
-
-
-def say(key: str, language: Language, **values: object) -> str:
-    """The template ``key`` in ``language`` filled with ``values``."""
-    return _TEXTS[key][language].format(**values)

@@ -1,0 +1,86 @@
+"""Whether a message is a car search at all, or about another topic (hours, warranty, financing...)."""
+
+from __future__ import annotations
+
+import re
+
+from rapidfuzz import fuzz, process
+
+from app.catalog.lexicon import PLAIN_WORDS, STOPWORDS, TOPIC_WORDS
+from app.catalog.parsing import parse_catalog_query, prepare_message
+from app.catalog.vocabulary import CatalogVocabulary
+
+_TOKEN = re.compile(r"[a-z0-9ñ]+")
+
+# Words naming cars or the stock: enough on their own to make a message a search.
+_VEHICLE_WORDS = re.compile(
+    r"\b(?:carros?|autos?|coches?|cars?|vehiculos?|vehicles?|suvs?|camionetas?|sedan(?:es|s)?|pick ?ups?"
+    r"|hatchbacks?|trocas?|trucks?|stock|inventario|inventory|disponibles?|available|catalogo|catalog"
+    r"|seminuevos?|usados?|used|opciones|options|modelos?|unidades)\b"
+)
+# "el auto", "my car": a car the customer already has in mind, not a search ("¿puedo devolver el auto?").
+_DEFINITE_VEHICLE = re.compile(
+    r"\b(?:el|mi|tu|su|este|ese|aquel|my|the|your|our|this|that)\s+(?:carro|auto|coche|car|vehiculo|vehicle"
+    r"|camioneta|truck)\b"
+)
+# "¿tienen ...?" / "do you sell ...?": a search only when nothing else in the message is a mystery.
+_OFFER_VERBS = re.compile(r"\b(?:tienen|tienes|hay|have|venden|vendes|sell|manejan|ofrecen|offer|carry)\b")
+_OTHER_TOPICS = re.compile(
+    r"\b(?:financiamiento|financiar|credito|credit|financing|finance|loan|enganche|mensualidad(?:es)?|horarios?"
+    r"|hours|abren|cierran|open|ubicacion|direccion|address|location|garantia|warranty|requisitos"
+    r"|requirements|documentos|documents|cita|appointment|prueba de manejo|test drive|tasa|interest|seguro"
+    r"|insurance|devol\w*|devuelv\w*|regres\w*|reembolso|returns?|refund|a cuenta|trade[ -]?ins?|avaluo|appraisal"
+    r"|vender mi|vendo mi|sell my|compran|buy my|entrega\w*|delivery|deliver|domicilio|envio|shipping|apart\w*"
+    r"|reserv\w*|formas? de pago|tarjetas?|transferencia|efectivo|cards?|cash|papeles|factura|tenencias?"
+    r"|paperwork|invoice|placas|plates|historial|accidentes?|choques?|chocado|history|accidents?|servicio"
+    r"|mantenimiento|taller|service|maintenance|inspeccion|inspection|contacto|telefono|phone|contact"
+    r"|sucursal(?:es)?|branch(?:es)?|estacionamiento|parking|empresa|company)\b"
+)
+
+_TOPIC_TYPO_CUTOFF = 85.0
+
+
+def mentions_other_topic(text: str) -> bool:
+    """Whether ``text`` is about hours, warranty, paperwork, financing... (not the stock), even misspelt."""
+    return _mentions_other_topic(prepare_message(text))
+
+
+def _mentions_other_topic(t: str) -> bool:
+    if _OTHER_TOPICS.search(t):
+        return True
+    return any(
+        process.extractOne(token, TOPIC_WORDS, scorer=fuzz.ratio, score_cutoff=_TOPIC_TYPO_CUTOFF) is not None
+        for token in _TOKEN.findall(t)
+        if len(token) >= 5 and token.isalpha()
+    )
+
+
+def looks_like_catalog_query(text: str, vocabulary: CatalogVocabulary) -> bool:
+    """Whether a message is about finding a car: make/model, budget, year, body type, stock words...
+
+    Another topic wins over loose cues: "¿la garantía cubre la transmisión automática?" is about the
+    warranty and "¿puedo devolver el auto?" about returns, while "¿tienen SUVs?" is a search.
+    """
+    filters = parse_catalog_query(text, vocabulary)
+    if (
+        filters.make
+        or filters.model
+        or filters.price_min is not None
+        or filters.price_max is not None
+        or filters.km_max is not None
+        or filters.year_min is not None
+        or filters.year_max is not None
+    ):
+        return True
+    t = prepare_message(text)
+    if _mentions_other_topic(t):
+        return False
+    if filters.features or filters.sort != "relevance":
+        return True
+    if _VEHICLE_WORDS.search(_DEFINITE_VEHICLE.sub(" ", t)):
+        return True
+    if _OFFER_VERBS.search(t):
+        # "¿qué tienen?" asks for the stock; "¿venden motos acuáticas?" asks about something else.
+        rest = [w for w in _TOKEN.findall(_OFFER_VERBS.sub(" ", t)) if w not in STOPWORDS and w not in PLAIN_WORDS]
+        return not rest
+    return False

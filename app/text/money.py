@@ -1,0 +1,210 @@
+"""Money and numbers as Mexicans and English speakers write them, read and written back.
+
+Reading works on accent-folded text (``app.text.normalize.fold``): one number ("250,000.00",
+"250.000,00", "250 000", "1,5"), its multiplier word ("300 mil", "$250k", "1.2 millones", "300m")
+and its currency or distance cue ("pesos", "km"), plus amounts spelled in words ("medio millón",
+"un millón y medio"). The catalog and finance parsers build on these; what an amount *means*
+(a budget, a down payment, a mileage) stays with them.
+
+Writing: ``format_money`` is the one way an amount is shown to a customer (``$250,000``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from app.text.normalize import fold
+
+CENT = Decimal("0.01")
+THOUSAND = Decimal(1_000)
+MILLION = Decimal(1_000_000)
+HALF_MILLION = Decimal(500_000)
+# A bare four-digit number in this range is a model year, not an amount.
+YEAR_MIN, YEAR_MAX = 1990, 2030
+
+_THOUSAND_WORDS = frozenset({"k", "mil", "thousand", "grand"})
+_MILLION_WORDS = frozenset({"millones", "millon", "million", "millions", "mdp"})
+_CURRENCY_WORDS = frozenset({"pesos", "mxn", "usd", "dolares", "dlls"})
+_DISTANCE_WORDS = frozenset({"kilometros", "kilometraje", "kms", "km", "millas", "miles"})
+_MILE_WORDS = frozenset({"millas", "miles"})
+
+AMOUNT = re.compile(
+    r"(?<![a-zñ0-9.,$])"
+    r"(?P<cur>\$\s*)?"
+    r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)"  # 250,000 / 250,000.00
+    r"|\d{1,3}(?:\.\d{3})+(?:,\d{1,2})?(?!\d)"  # 250.000 / 250.000,00
+    r"|\d{1,3}(?: \d{3})+(?![\d.,]\d)"  # 250 000
+    r"|\d+(?:[.,]\d{1,2}(?!\d))?(?!\d))"  # 250 / 1.2 / 1,5
+    r"(?:\s*(?P<unit>millones|millon|mdp|mil|thousand|grand|k|m)(?![a-zñ]))?"
+    r"(?:\s*(?P<tail>pesos|mxn|usd|dolares|dlls|kilometros|kilometraje|kms|km|millas|miles)(?![a-zñ]))?"
+)
+"""One amount in folded text: the number, its multiplier word and a currency or distance word."""
+
+# "y 200 mil" after a million: "un millón 200 mil", "1 millón y 200 mil".
+AND_THOUSANDS = r"(?:\s+(?:y\s+|and\s+)?(?P<extra>\d{1,3})\s*(?:mil|thousand)(?![a-z]))?"
+_HALF_MILLION = re.compile(r"(?<![a-z])(?:medio\s+millon|half\s+a\s+million)(?![a-z])")
+_WORD_MILLION = re.compile(
+    r"(?:(?<![a-z\d])(?:un|one|a)\s+|(?<![\d.,]\s)(?<![\d.,a-z]))mill(?:on|ion)"
+    r"(?P<half>\s+(?:y\s+medio|and\s+a\s+half))?(?![a-z])" + AND_THOUSANDS
+)
+_SPACED_THOUSANDS = re.compile(r"\d{1,3}(?: \d{3})+")
+
+
+@dataclass
+class AmountMention:
+    """A number in the text with its multiplier and the currency or distance word after it."""
+
+    start: int
+    end: int
+    raw: str
+    base: float
+    mult: float
+    currency: bool
+    km: bool
+    miles: bool
+
+    @property
+    def value(self) -> float:
+        """The number times its multiplier."""
+        return self.base * self.mult
+
+    @property
+    def year_like(self) -> bool:
+        """A bare four-digit number that reads as a model year ("2019"), not an amount."""
+        return (
+            self.raw.isdigit()
+            and len(self.raw) == 4
+            and YEAR_MIN <= int(self.raw) <= YEAR_MAX
+            and self.mult == 1
+            and not self.currency
+            and not self.km
+        )
+
+
+@dataclass(frozen=True)
+class SpelledAmount:
+    """An amount written with words ("medio millón", "un millón y medio") and where it is."""
+
+    start: int
+    end: int
+    value: Decimal
+
+
+def read_number(raw: str) -> Decimal | None:
+    """``250,000.50`` / ``250.000`` / ``250 000`` / ``1,5`` / ``1.2`` → Decimal; None if malformed."""
+    if _SPACED_THOUSANDS.fullmatch(raw):
+        raw = raw.replace(" ", "")
+    try:
+        if "," in raw and "." in raw:
+            return _mixed_separators(raw)
+        for sep in (",", "."):
+            if sep in raw:
+                if re.fullmatch(r"\d{1,3}(?:" + re.escape(sep) + r"\d{3})+", raw):
+                    return Decimal(raw.replace(sep, ""))
+                if raw.count(sep) == 1:
+                    return Decimal(raw.replace(sep, "."))
+                return None
+        return Decimal(raw)
+    except InvalidOperation:
+        return None
+
+
+def _mixed_separators(raw: str) -> Decimal | None:
+    """ "250,000.50" or "250.000,50": the last separator is the decimal one, the other groups thousands."""
+    dec = "." if raw.rfind(".") > raw.rfind(",") else ","
+    thousands = "," if dec == "." else "."
+    whole, _, frac = raw.rpartition(dec)
+    if not re.fullmatch(r"\d{1,3}(?:" + re.escape(thousands) + r"\d{3})*", whole) or not frac.isdigit():
+        return None
+    return Decimal(whole.replace(thousands, "") + "." + frac)
+
+
+def unit_scale(unit: str) -> Decimal:
+    """What a multiplier word means: "mil"/"k"/"thousand" → 1,000, "millones"/"mdp" → 1,000,000, else 1."""
+    if unit in _THOUSAND_WORDS:
+        return THOUSAND
+    if unit in _MILLION_WORDS:
+        return MILLION
+    return Decimal(1)
+
+
+def multiplier(unit: str | None, base: float) -> float:
+    """The multiplier of ``unit`` after the number ``base``; a bare "m" is read by the size of the number."""
+    if unit == "m":
+        # "1.2m" is millions; "300m" is how some people write 300 mil.
+        return 1_000_000.0 if base < 100 else 1_000.0
+    return float(unit_scale(unit)) if unit is not None else 1.0
+
+
+def prepare_amounts(text: str) -> str:
+    """Folded text with dashes and blanks made plain and spelled millions in digits ("un millón" → "1 millon")."""
+    t = fold(text)
+    t = t.replace("–", "-").replace("—", "-").replace("\u00a0", " ")
+    t = re.sub(r"\b(?:un millon|a million|one million)\b", "1 millon", t)
+    return re.sub(r"\b(?:medio millon|half a million)\b", "500 mil", t)
+
+
+def find_amounts(t: str) -> list[AmountMention]:
+    """Every number in prepared text (``prepare_amounts``) with its multiplier and unit, in order."""
+    found: list[AmountMention] = []
+    for m in AMOUNT.finditer(t):
+        raw = m.group("num")
+        number = read_number(raw)
+        if number is None:
+            continue  # the pattern only admits well-formed numbers; kept for the type checker
+        base = float(number)
+        tail = m.group("tail")
+        found.append(
+            AmountMention(
+                start=m.start(),
+                end=m.end(),
+                raw=raw,
+                base=base,
+                mult=multiplier(m.group("unit"), base),
+                currency=bool(m.group("cur")) or tail in _CURRENCY_WORDS,
+                km=tail in _DISTANCE_WORDS,
+                miles=tail in _MILE_WORDS,
+            )
+        )
+    return found
+
+
+def spelled_millions(t: str) -> list[SpelledAmount]:
+    """Amounts written with words in folded text: "medio millon", "un millon y medio", "a million 200 thousand"."""
+    found: list[SpelledAmount] = []
+    for pattern, base in ((_HALF_MILLION, HALF_MILLION), (_WORD_MILLION, MILLION)):
+        for match in list(pattern.finditer(t)):
+            groups = match.groupdict()
+            value = base * Decimal("1.5") if groups.get("half") else base
+            if groups.get("extra"):
+                value += int(groups["extra"]) * THOUSAND
+            found.append(SpelledAmount(match.start(), match.end(), value))
+            # Blank it so "un millon" is not found again inside "medio millon".
+            t = t[: match.start()] + " " * (match.end() - match.start()) + t[match.end() :]
+    return found
+
+
+def parse_money(text: str) -> float | None:
+    """First money amount in ``text`` ("300 mil", "$250k", "1.2 millones", "250,000.00"), else None."""
+    for m in find_amounts(prepare_amounts(text)):
+        if m.km or m.year_like:
+            continue
+        if m.mult > 1 or m.currency or m.value >= 10_000:
+            return m.value
+    return None
+
+
+def to_cents(value: Decimal) -> Decimal:
+    """Round ``value`` to the cent, half up."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def format_money(amount: Decimal) -> str:
+    """``$1,234,567.89``; whole amounts drop the cents (``$250,000``)."""
+    value = to_cents(amount)
+    sign = "-" if value < 0 else ""
+    value = abs(value)
+    body = f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
+    return f"{sign}${body}"

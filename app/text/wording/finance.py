@@ -1,0 +1,98 @@
+"""Finance wording: what the finance specialist says and the WhatsApp layout of quotes and quote errors.
+
+Money, percentages and term lists arrive already formatted (``app.text.money``, ``app.finance.service``).
+"""
+
+from __future__ import annotations
+
+from app.text.normalize import Language
+
+TEXTS: dict[str, dict[Language, str]] = {
+    "finance_need_price": {
+        "es": "Con gusto te cotizo. ¿Qué auto te interesa (o su precio)? Por ejemplo: «auto de 250 mil a 48 "
+        "meses con 20% de enganche».",
+        "en": 'Happy to quote. Which car are you interested in (or its price)? For example: "a 250k car over '
+        '48 months with 20% down".',
+    },
+    "finance_for_car": {
+        "es": "Para el {car}:",
+        "en": "For the {car}:",
+    },
+    "finance_table_header": {
+        "es": "Precio {price}, enganche {down} ({ratio}), tasa anual {rate}. Mensualidades estimadas:",
+        "en": "Price {price}, down payment {down} ({ratio}), annual rate {rate}. Estimated monthly payments:",
+    },
+    "finance_table_footer": {
+        "es": "Dime el plazo que prefieras para darte el detalle. Cotización estimada, sujeta a aprobación de crédito.",
+        "en": "Tell me the term you prefer for the details. Estimate only, subject to credit approval.",
+    },
+    # One quote, as a WhatsApp message (the estimate note is appended).
+    "finance_quote": {
+        "es": "*Cotización de financiamiento*\n"
+        "Precio: {price}\n"
+        "Enganche: {down} ({share})\n"
+        "Monto a financiar: {financed}\n"
+        "*{term} mensualidades de {payment}*\n"
+        "Tasa anual: {rate}\n"
+        "Total pagado: {total} (intereses: {interest})",
+        "en": "*Financing quote*\n"
+        "Price: {price}\n"
+        "Down payment: {down} ({share})\n"
+        "Amount financed: {financed}\n"
+        "*{term} monthly payments of {payment}*\n"
+        "Annual rate: {rate}\n"
+        "Total paid: {total} (interest: {interest})",
+    },
+    "finance_note": {
+        "es": "_Cifras estimadas en MXN, sujetas a aprobación de crédito._",
+        "en": "_Estimate in MXN, subject to credit approval._",
+    },
+    # Every offered term: a title, then one line per term.
+    "finance_table_title": {
+        "es": "*Opciones de financiamiento*\nPrecio {price}, enganche {down} ({share}), tasa anual {rate}:",
+        "en": "*Financing options*\nPrice {price}, down payment {down} ({share}), annual rate {rate}:",
+    },
+    "finance_table_row": {
+        "es": "• {term} meses: {payment} al mes",
+        "en": "• {term} months: {payment}/month",
+    },
+    # "12, 24, 36 y 48": the last two terms of a list.
+    "finance_terms_last": {"es": "{rest} y {last}", "en": "{rest} and {last}"},
+    # A request the dealer's terms cannot satisfy, pointing at valid alternatives.
+    "finance_error_minimum": {
+        "es": "El enganche mínimo es {minimum} ({ratio} del precio).",
+        "en": "The minimum down payment is {minimum} ({ratio} of the price).",
+    },
+    "finance_error_terms": {
+        "es": "Plazos disponibles: {terms} meses.",
+        "en": "Available terms: {terms} months.",
+    },
+    "finance_error_too_high": {
+        "es": "Con un enganche de {down} ya cubres el precio de {price}, así que no necesitas financiamiento.",
+        "en": "A down payment of {down} already covers the {price} price, so no financing is needed.",
+    },
+    "finance_error_too_low": {
+        "es": "El enganche es menor al mínimo.",
+        "en": "The down payment is below the minimum.",
+    },
+    "finance_error_too_low_amount": {
+        "es": "El enganche ({down}) es menor al mínimo.",
+        "en": "The down payment ({down}) is below the minimum.",
+    },
+    "finance_error_term_not_offered": {
+        "es": "No manejamos plazo de {term} meses.",
+        "en": "We don't offer a {term}-month term.",
+    },
+    "finance_error_term_required": {
+        "es": "¿A qué plazo te gustaría cotizar?",
+        "en": "Which term would you like?",
+    },
+    "finance_error_invalid_price": {
+        "es": "Necesito el precio del auto (mayor a $0) para cotizar.",
+        "en": "I need the car's price (greater than $0) to give you a quote.",
+    },
+    "finance_error_invalid_down_payment": {
+        "es": "Indícame el enganche como monto o como porcentaje, por favor.",
+        "en": "Please give the down payment either as an amount or as a percentage.",
+    },
+}
