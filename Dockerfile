@@ -20,11 +20,23 @@ RUN pip install --no-cache-dir "uv>=0.13,<0.14" \
 
 WORKDIR /app
 
-# Dependencies first, so code changes do not reinstall them. The image uses EMBEDDINGS_PROVIDER none,
-# openai or gemini; the local-embeddings extra (CPU torch) is for machines that carry its wheel.
+# Dependencies first, so code changes do not reinstall them. No torch by default (EMBEDDINGS_PROVIDER none,
+# openai or gemini); --build-arg LOCAL_EMBEDDINGS=true adds the local-embeddings extra at the lock's
+# versions with CPU torch from PyTorch's index (about 1 GB more), as `just install-local-embeddings` does.
 COPY pyproject.toml uv.lock ./
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-install-project
+ARG LOCAL_EMBEDDINGS=false
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+RUN --mount=type=cache,target=/root/.cache/uv \
+    if [ "$LOCAL_EMBEDDINGS" = "true" ]; then \
+        export VIRTUAL_ENV=/app/.venv \
+        && set -- --frozen --no-hashes --no-header --no-annotate --no-emit-project --no-dev --extra local-embeddings \
+        && torch="$(uv export "$@" | sed -n 's/^torch==\([^ ;]*\).*/\1/p')" \
+        && uv pip install --index "$TORCH_INDEX_URL" "torch==$torch" \
+        && uv export "$@" --prune torch > /tmp/local-embeddings.txt \
+        && uv pip install -r /tmp/local-embeddings.txt; \
+    fi
 
 # The project itself, installed editable: alembic.ini and migrations/ are found next to app/.
 COPY README.md alembic.ini ./
@@ -32,8 +44,9 @@ COPY app ./app
 COPY agents ./agents
 COPY prompts ./prompts
 COPY migrations ./migrations
+# --inexact: keep the local embeddings installed above.
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev \
+    uv sync --frozen --no-dev --inexact \
     && mkdir -p /app/.data && chown agent:agent /app/.data
 
 ENV PATH=/app/.venv/bin:$PATH

@@ -9,6 +9,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, cast
 
+import pandas as pd
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
@@ -82,20 +83,21 @@ async def load_context(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpda
     memory.offered_handoff = False
     default = memory.language or tenant.default_language
     language = detect_language(state["text"], default=default)
-    catalog = await catalog_service.load_catalog(deps.session, tenant_id=tenant.id)
+    # Into the turn's runtime context, not the state (see TurnDeps.catalog): traces stay small.
+    deps.catalog = await catalog_service.load_catalog(deps.session, tenant_id=tenant.id)
     return {
         "language": language,
-        "catalog": catalog,
         "memory": memory,
         "tier": OFFLINE_TIER,
         "offered_handoff": offered,
     }
 
 
-async def classify_node(state: TurnState) -> TurnUpdate:
+async def classify_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpdate:
     """Rule-based intents (the offline tier's classifier)."""
     memory = state["memory"].model_copy(update={"offered_handoff": state.get("offered_handoff", False)})
-    classification = classify(state["text"], vocabulary=state["catalog"].vocabulary, memory=memory)
+    vocabulary = runtime.context.stock().vocabulary
+    classification = classify(state["text"], vocabulary=vocabulary, memory=memory)
     return {"classification": classification, "intent": classification.primary.name}
 
 
@@ -186,12 +188,12 @@ async def info_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpdate:
     return await answer_info(state, runtime.context)
 
 
-async def catalog_node(state: TurnState) -> TurnUpdate:
-    return answer_catalog(state)
+async def catalog_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpdate:
+    return answer_catalog(state, runtime.context.stock())
 
 
 async def finance_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpdate:
-    result = answer_finance(state)
+    result = answer_finance(state, runtime.context.stock())
     if result.pop("needs_price", False):
         # "¿Qué requisitos piden para el crédito?" has no car or amount to quote: the business's
         # own written answer is better than asking for a price, when it has one.
@@ -267,10 +269,9 @@ async def smalltalk_node(state: TurnState) -> TurnUpdate:
     return answer_smalltalk(state)
 
 
-def _prefetched(state: TurnState) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+def _prefetched(state: TurnState, frame: pd.DataFrame) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
     """The offline tier's domain results, handed to the model as tool results it asked for."""
     found: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
-    frame = state["catalog"].frame
     items = state.get("items") or []
     if items:
         cards = [card_by_id(frame, i) for i in items]
@@ -317,7 +318,7 @@ async def llm_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpdate:
     toolbox = ToolBox(
         session=deps.session,
         tenant_id=tenant.id,
-        catalog=state["catalog"],
+        catalog=deps.stock(),
         terms=tenant.finance,
         language=language,
         knowledge_min_score=deps.knowledge_min_score,
@@ -333,7 +334,7 @@ async def llm_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpdate:
             text=state["text"],
             toolbox=toolbox,
             tools=DOMAIN_TOOLS,
-            prefetched=_prefetched(state),
+            prefetched=_prefetched(state, deps.stock().frame),
             stats=stats,
         )
     except (ChainExhausted, AgentGaveUp) as exc:

@@ -30,11 +30,11 @@ from app.llm.providers import ProviderRegistry
 from app.tenants.agent_config import AgentConfig
 from app.text.normalize import Language
 from prompts import Prompt, load_prompt
+from prompts.delimiting import delimit
 
 MAX_ROUNDS = 3
 MAX_REPLY_CHARS = 700
 HISTORY_MESSAGE_CHARS = 240
-_TAG = re.compile(r"<\s*/?\s*customer_message\s*>", re.IGNORECASE)
 _THOUSANDS = re.compile(r"(\d+(?:[.,]\d+)?)\s*(?:mil|k)\b", re.IGNORECASE)
 _FIGURE = re.compile(r"\d(?:[\d,.]*\d)?")
 _DOT_THOUSANDS = re.compile(r"^\d{1,3}(?:\.\d{3})+(?:,\d{1,2})?$")
@@ -54,18 +54,6 @@ class LLMAnswer:
     stock_ids: list[str]
     model: str
     ungrounded: list[str]
-
-
-def delimit(text: str) -> str:
-    """Customer text as data: inside tags it cannot close or forge."""
-    # Repeat until nothing changes: removing "</customer_message>" from "</customer_mess</customer_message>age>"
-    # would otherwise rebuild the tag.
-    while True:
-        cleaned = _TAG.sub("", text)
-        if cleaned == text:
-            break
-        text = cleaned
-    return f"<customer_message>\n{text}\n</customer_message>"
 
 
 def _clip(text: str, limit: int = HISTORY_MESSAGE_CHARS) -> str:

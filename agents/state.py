@@ -1,4 +1,8 @@
-"""The graph's state, the updates its nodes return, and the dependencies they receive as runtime context."""
+"""The graph's state, the updates its nodes return, and the dependencies they receive as runtime context.
+
+LangSmith records the state as every node's inputs: keep it to what the turn decided, and give each
+bulky type in it a short trace view (ids, scores) below. Heavy, shared objects belong in ``TurnDeps``.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from app.catalog.service import LoadedCatalog
 from app.knowledge.schemas import KnowledgeHit
 from app.llm.invoke import LLMStats
 from app.llm.providers import ProviderRegistry
+from app.llm.tracing import trace_view
 from app.text.normalize import Language
 
 
@@ -34,7 +39,6 @@ class TurnUpdate(TypedDict, total=False):
     memory: ConversationMemory
     offered_handoff: bool
     language: Language
-    catalog: LoadedCatalog
     classification: Classification
     intent: str
     agent: str
@@ -84,3 +88,45 @@ class TurnDeps:
     # What came with the message: media (Twilio MediaUrl/ContentType) and a shared location pin.
     media: list[dict[str, Any]] = field(default_factory=list)
     pin: tuple[float, float] | None = None
+    # Per-turn cache, filled by load_context. The catalog (a DataFrame of every car) stays out of the
+    # graph state: LangSmith records the state as every node's inputs, so it would be sent ten times a turn.
+    catalog: LoadedCatalog | None = None
+
+    def stock(self) -> LoadedCatalog:
+        """The tenant's catalog as load_context loaded it for this turn."""
+        if self.catalog is None:
+            raise RuntimeError("the catalog is read before load_context loaded it")
+        return self.catalog
+
+
+# How the state's bulky values appear in traces: ids and the facts decided on, never whole texts or tables.
+
+
+@trace_view.register
+def _tenant_view(tenant: TenantContext) -> dict[str, Any]:
+    return {"id": str(tenant.id), "slug": tenant.slug, "ai_agent": tenant.ai_agent}
+
+
+@trace_view.register
+def _hit_view(hit: KnowledgeHit) -> dict[str, Any]:
+    return {
+        "id": str(hit.id),
+        "chunk_id": str(hit.chunk_id) if hit.chunk_id else None,
+        "title": hit.title,
+        "language": hit.language,
+        "score": hit.score,
+        "lexical_score": hit.lexical_score,
+        "similarity": hit.similarity,
+        "close_match": hit.close_match,
+    }
+
+
+@trace_view.register
+def _catalog_view(catalog: LoadedCatalog) -> dict[str, Any]:
+    return {"version": catalog.version, "cars": len(catalog.frame)}
+
+
+@trace_view.register
+def _outcome_view(outcome: TurnOutcome) -> dict[str, Any]:
+    # The memory is in the state next to it; the rest is what the turn decided.
+    return {f: trace_view(getattr(outcome, f)) for f in outcome.__dataclass_fields__ if f != "memory"}

@@ -9,7 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -18,16 +18,21 @@ from app.catalog.router import router as catalog_router
 from app.concierge.router import router as concierge_router
 from app.conversations.router import router as conversations_router
 from app.core.config import get_settings
-from app.core.db import dispose_engine, get_engine, session_scope
-from app.core.errors import error_body, install_error_handlers
+from app.core.context import RequestIdMiddleware
+from app.core.db import database_unreachable, dispose_engine, get_engine, session_scope
+from app.core.errors import error_body, install_error_handlers, refuse_nul
 from app.core.logging import configure_logging
+from app.core.spool import get_spool
 from app.finance.router import router as finance_router
 from app.knowledge.embeddings import describe, get_embedder
 from app.knowledge.router import router as knowledge_router
 from app.llm.tracing import flush_traces
+from app.metrics_router import HttpMetrics
+from app.metrics_router import router as metrics_router
 from app.tenants.router import platform_router
 from app.tenants.router import router as tenants_router
 from app.usage.router import router as usage_router
+from app.webhooks import ingest_spooled
 from app.webhooks import router as channels_router
 
 log = logging.getLogger(__name__)
@@ -101,7 +106,12 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     configure_logging()
     log.info("knowledge embeddings: %s", describe(get_embedder()))
     await warm_up_pool()
+    # Messages spooled while the database was unreachable are ingested, in order, once it answers again.
+    drainer = asyncio.create_task(get_spool().drain_forever(ingest_spooled, transient=database_unreachable))
     yield
+    drainer.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await drainer
     # Chat turns are traced from this process too: send what is still buffered (bounded wait).
     await asyncio.to_thread(flush_traces)
     await dispose_engine()
@@ -122,6 +132,37 @@ async def warm_up_pool() -> None:
         log.warning("connection pool warm-up failed: %s", type(exc).__name__)
 
 
+# Schema version, workers with a fresh heartbeat, and the age of the oldest due job still waiting (from its due
+# time, or from its "deferred" event when it was due at once); the partial index on todo/doing jobs covers it.
+_READINESS_SQL = text(
+    """
+    SELECT (SELECT version_num FROM alembic_version) AS schema,
+           (SELECT count(*) FROM procrastinate_workers
+             WHERE last_heartbeat > now() - make_interval(secs => :heartbeat)) AS workers,
+           (SELECT coalesce(max(extract(epoch FROM now() - coalesce(j.scheduled_at, (
+                       SELECT min(e.at) FROM procrastinate_events e
+                        WHERE e.job_id = j.id AND e.type = 'deferred')))), 0)
+              FROM procrastinate_jobs j
+             WHERE j.status = 'todo' AND coalesce(j.scheduled_at, now()) <= now()) AS oldest_due
+    """
+)
+
+
+def _heartbeat_window() -> float:
+    # With the check off, any registered worker counts (the query still runs: one shape, one plan).
+    return get_settings().ready_worker_heartbeat_seconds or 1e9
+
+
+def _not_ready_reason(*, workers: int, oldest_due: float) -> str | None:
+    """Why the deployment cannot answer messages now (None when it can)."""
+    settings = get_settings()
+    if settings.ready_worker_heartbeat_seconds and workers == 0:
+        return f"no queue worker heartbeat in the last {settings.ready_worker_heartbeat_seconds:g} s"
+    if settings.ready_max_queue_age_seconds and oldest_due > settings.ready_max_queue_age_seconds:
+        return f"the oldest due job has waited {oldest_due:.0f} s (over {settings.ready_max_queue_age_seconds:g} s)"
+    return None
+
+
 def create_app() -> FastAPI:
     """Build the application."""
     settings = get_settings()
@@ -130,6 +171,7 @@ def create_app() -> FastAPI:
         version="0.1.0",
         description="Webhooks for Twilio WhatsApp and an HTTP API for tenants, chat, catalog and knowledge.",
         lifespan=lifespan,
+        dependencies=[Depends(refuse_nul)],  # every route: NUL in path, query or JSON body is a 422, not a 500
     )
     install_error_handlers(app)
     for router in (tenants_router, conversations_router, catalog_router, knowledge_router, channels_router):
@@ -138,6 +180,7 @@ def create_app() -> FastAPI:
     app.include_router(finance_router)
     app.include_router(concierge_router)
     app.include_router(platform_router)
+    app.include_router(metrics_router)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
@@ -146,14 +189,23 @@ def create_app() -> FastAPI:
 
     @app.get("/readyz", tags=["health"])
     async def readyz() -> JSONResponse:
-        """The database answers and its schema is migrated."""
+        """The database answers, its schema is migrated, a queue worker's heartbeat is fresh and no due job
+        has waited too long (503 with the reason otherwise)."""
         try:
             async with session_scope() as session:
-                version = (await session.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
+                row = (await session.execute(_READINESS_SQL, {"heartbeat": _heartbeat_window()})).one()
         except Exception as exc:  # noqa: BLE001  (any failure means "not ready")
             log.warning("readiness check failed: %s", type(exc).__name__)
             return JSONResponse(error_body("not_ready", "database unavailable or not migrated"), status_code=503)
-        return JSONResponse({"status": "ready", "schema": version})
+        reason = _not_ready_reason(workers=int(row.workers), oldest_due=float(row.oldest_due))
+        if reason is not None:
+            details = {"schema": row.schema, "workers": int(row.workers), "oldest_due_seconds": float(row.oldest_due)}
+            return JSONResponse(error_body("not_ready", reason, details), status_code=503)
+        return JSONResponse({"status": "ready", "schema": row.schema})
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    # Outermost: counts and times every answer, the 413s above and the error handlers' included.
+    app.add_middleware(HttpMetrics)
+    # Outermost of all: every line of the request, uvicorn's access line too, carries its id.
+    app.add_middleware(RequestIdMiddleware)
     return app

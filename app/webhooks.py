@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -11,47 +13,126 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from app.conversations import service as conversation_service
-from app.core.config import get_settings
-from app.core.db import session_scope
-from app.core.errors import Forbidden, InvalidInput
+from app.core import context
+from app.core.config import Settings, get_settings
+from app.core.db import database_unreachable, session_scope
+from app.core.errors import DomainError, Forbidden, InvalidInput, PayloadTooLarge, Unavailable, UnsupportedMediaType
+from app.core.metrics import STATUS_CALLBACKS, WEBHOOK_ACKS
+from app.core.spool import SpoolFull, get_spool
 from app.flows import conversation as flows
 from app.tenants import service as tenant_service
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])
 EMPTY_TWIML = str(MessagingResponse())
+# Twilio's message statuses; anything else is counted as "other" (a label must not take free text).
+_DELIVERY_STATUSES = frozenset(
+    {"accepted", "scheduled", "queued", "sending", "sent", "delivered", "read", "undelivered", "failed", "canceled"}
+)
 
 
 async def verified_form(request: Request) -> dict[str, str]:
-    """The webhook's form fields, after checking X-Twilio-Signature against PUBLIC_BASE_URL + path."""
-    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-        # Twilio always posts urlencoded fields; parsing them directly is several times cheaper
-        # than the general multipart form machinery on this hot path.
-        params = dict(parse_qsl((await request.body()).decode("utf-8", errors="replace"), keep_blank_values=True))
-    else:
-        form = await request.form()
-        params = {key: value for key, value in form.multi_items() if isinstance(value, str)}
-    # Signatures are computed over the raw values; NULs are dropped only after verification.
+    """The webhook's form fields, after checking X-Twilio-Signature against PUBLIC_BASE_URL + path.
+
+    Cheapest refusals first, so a flood of forged requests costs next to nothing: no signature header
+    (403) before the body is read; a body over TWILIO_WEBHOOK_MAX_BYTES (413) from its Content-Length
+    or while it streams; more than TWILIO_WEBHOOK_MAX_FIELDS fields (422) before they are parsed. The
+    signature is then computed on the event loop over at most that much (well under a millisecond).
+    """
     settings = get_settings()
-    token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
-    if not settings.twilio_validate_signature:
-        return {k: v.replace("\x00", "") for k, v in params.items()}
-    if not token:
-        # No token: nothing to verify with. Refused rather than trusted, so a forgotten
-        # setting can never open the webhook to anyone.
-        raise Forbidden("TWILIO_AUTH_TOKEN is not configured; cannot verify Twilio signatures")
-    # Twilio signs the URL it called; behind a proxy that is the public URL, not request.url.
-    url = settings.public_base_url.rstrip("/") + request.url.path
-    if request.url.query:
-        url += "?" + request.url.query
-    signature = request.headers.get("X-Twilio-Signature", "")
-    if not signature or not RequestValidator(token).validate(url, params, signature):
-        log.warning("rejected Twilio webhook with a bad signature for %s", request.url.path)
-        raise Forbidden("Invalid Twilio signature")
+    token = _verification_token(request, settings)
+    body = await _capped_body(request, settings.twilio_webhook_max_bytes)
+    params = _parse_fields(request, body, settings.twilio_webhook_max_fields)
+    if token is not None:
+        # Twilio signs the URL it called; behind a proxy that is the public URL, not request.url.
+        url = settings.public_base_url.rstrip("/") + request.url.path
+        if request.url.query:
+            url += "?" + request.url.query
+        # Signatures are computed over the raw values; NULs are dropped only after verification.
+        if not RequestValidator(token).validate(url, params, request.headers["X-Twilio-Signature"]):
+            _refuse(request, "a bad signature")
+            raise Forbidden("Invalid Twilio signature")
     return {k: v.replace("\x00", "") for k, v in params.items()}
 
 
+def _verification_token(request: Request, settings: Settings) -> str | None:
+    """The auth token to verify with (None when verification is off); 403 before any body is read."""
+    if not settings.twilio_validate_signature:
+        return None
+    if not settings.twilio_auth_token:
+        # No token: nothing to verify with. Refused rather than trusted, so a forgotten
+        # setting can never open the webhook to anyone.
+        WEBHOOK_ACKS.labels("refused").inc()
+        raise Forbidden("TWILIO_AUTH_TOKEN is not configured; cannot verify Twilio signatures")
+    if not request.headers.get("X-Twilio-Signature"):
+        _refuse(request, "no signature")
+        raise _unread(Forbidden("Missing X-Twilio-Signature"))
+    return settings.twilio_auth_token.get_secret_value()
+
+
+async def _capped_body(request: Request, max_bytes: int) -> bytes:
+    """The raw body, refused with 413 as soon as it is declared or seen to exceed ``max_bytes``."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        _refuse(request, "an oversized body")
+        raise _unread(_too_large(max_bytes))
+    chunks: list[bytes] = []
+    seen = 0
+    async for chunk in request.stream():
+        seen += len(chunk)
+        if seen > max_bytes:
+            _refuse(request, "an oversized body")
+            raise _unread(_too_large(max_bytes))
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse_fields(request: Request, body: bytes, max_fields: int) -> dict[str, str]:
+    """The urlencoded fields (Twilio posts nothing else): 415 for another type, 422 past ``max_fields``."""
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        _refuse(request, "an unsupported content type")
+        raise UnsupportedMediaType("Twilio webhooks are application/x-www-form-urlencoded")
+    try:
+        # max_num_fields counts the separators before parsing anything.
+        pairs = parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True, max_num_fields=max_fields)
+    except ValueError:
+        _refuse(request, "too many fields")
+        raise InvalidInput("Too many form fields", details={"max_fields": max_fields}) from None
+    return dict(pairs)
+
+
+def _refuse(request: Request, why: str) -> None:
+    log.warning("rejected Twilio webhook with %s for %s", why, request.url.path)
+    WEBHOOK_ACKS.labels("refused").inc()
+
+
+def _unread(error: DomainError) -> DomainError:
+    """``error``, answered with Connection: close: the unread rest of the body is never received."""
+    error.headers = {"Connection": "close"}
+    return error
+
+
+def _too_large(max_bytes: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"Request body exceeds {max_bytes} bytes", details={"max_bytes": max_bytes})
+
+
 FormDep = Annotated[dict[str, str], Depends(verified_form)]
+
+
+# The columns these fields land in (a Twilio MessageSid is 34 characters): a longer value is not
+# Twilio's, so it is refused with 400 (Twilio does not retry a 4xx) rather than failing the insert.
+_FIELD_MAX_CHARS = {"MessageSid": 64, "From": 128, "To": 64}
+
+
+def _check_field_sizes(form: dict[str, str]) -> None:
+    """400 naming the first field longer than its column."""
+    for field, limit in _FIELD_MAX_CHARS.items():
+        if len(form.get(field, "")) > limit:
+            WEBHOOK_ACKS.labels("refused").inc()
+            raise DomainError(
+                f"Twilio field '{field}' is longer than {limit} characters",
+                details={"field": field, "max_length": limit},
+            )
 
 
 def _twiml() -> Response:
@@ -63,7 +144,9 @@ async def inbound_whatsapp(form: FormDep) -> Response:
     """Store the message (once per MessageSid), queue its conversation, answer empty TwiML at once."""
     missing = [f for f in ("MessageSid", "From", "To") if not form.get(f)]
     if missing:
+        WEBHOOK_ACKS.labels("refused").inc()
         raise InvalidInput("Missing Twilio fields", details={"missing": missing})
+    _check_field_sizes(form)
     try:
         num_media = max(0, min(int(form.get("NumMedia", "0") or 0), 10))
     except ValueError:
@@ -87,7 +170,7 @@ async def inbound_whatsapp(form: FormDep) -> Response:
         )
         if form.get(k)
     }
-    received = await flows.receive_whatsapp(
+    received = await receive_or_spool(
         flows.InboundWhatsApp(
             message_sid=form["MessageSid"],
             from_=form["From"],
@@ -98,9 +181,42 @@ async def inbound_whatsapp(form: FormDep) -> Response:
             payload=payload,
         )
     )
+    if received is None:
+        WEBHOOK_ACKS.labels("spooled").inc()
+        return _twiml()
+    WEBHOOK_ACKS.labels(received.status).inc()
+    context.bind(tenant_id=received.tenant_id, conversation_id=received.conversation_id)
     if received.status == "unknown_number":
         log.warning("inbound WhatsApp message to a number no tenant owns: %s", form["To"])
     return _twiml()
+
+
+async def receive_or_spool(inbound: flows.InboundWhatsApp) -> flows.Received | None:
+    """Store the message; when the database is unreachable, spool it durably instead (None).
+
+    Unavailable (503, which Twilio retries) only when even the spool cannot keep it. While spooled messages
+    wait, newer ones join them, so a conversation's messages are ingested in the order they arrived.
+    """
+    spool = get_spool()
+    if not spool.backlog:
+        try:
+            async with asyncio.timeout(get_settings().webhook_db_timeout_seconds):
+                return await flows.receive_whatsapp(inbound)
+        except Exception as exc:
+            if not database_unreachable(exc):
+                raise
+            log.warning("database unreachable (%s): spooling the inbound message", type(exc).__name__)
+    try:
+        await spool.append(dataclasses.asdict(inbound))
+    except (OSError, SpoolFull) as exc:
+        log.error("inbound spool failed (%s): refusing the webhook with 503", type(exc).__name__)
+        raise Unavailable("Cannot store the message now; retry later") from None
+    return None
+
+
+async def ingest_spooled(record: dict[str, Any]) -> None:
+    """Ingest one spooled message (idempotent by MessageSid: a second ingestion is a duplicate)."""
+    await flows.receive_whatsapp(flows.InboundWhatsApp(**record))
 
 
 @router.post("/status", response_class=Response)
@@ -110,10 +226,12 @@ async def delivery_status(form: FormDep) -> Response:
     status = (form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
     if not sid or not status:
         raise InvalidInput("Missing MessageSid or MessageStatus")
+    STATUS_CALLBACKS.labels(status if status in _DELIVERY_STATUSES else "other").inc()
     error_code = int(form["ErrorCode"]) if form.get("ErrorCode", "").isdigit() else None
     async with session_scope() as session:
         tenant_id = await tenant_service.tenant_id_for_number(session, address=form.get("From", ""))
         if tenant_id is not None:
+            context.bind(tenant_id=tenant_id)
             await conversation_service.update_delivery_status(
                 session, tenant_id=tenant_id, provider_sid=sid, status=status, error_code=error_code
             )

@@ -10,17 +10,24 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 import procrastinate
 from procrastinate.exceptions import UniqueViolation
+from procrastinate.job_context import JobContext
 from procrastinate.jobs import Status
-from sqlalchemy import select
+from procrastinate.middleware import AsyncCallNext
+from procrastinate.worker import Worker
+from sqlalchemy import select, text
 
 from app.channels.sender import close_sender
 from app.concierge.jobs import concierge_blueprint, dispatch_vendor_message
-from app.conversations.models import Message
+from app.conversations.models import UNFINISHED_OUTBOUND, Message
+from app.core import context as log_context
 from app.core.config import get_settings
-from app.core.db import libpq_conninfo, session_scope
+from app.core.db import database_unreachable, libpq_conninfo, session_scope
+from app.core.metrics import record_job
+from app.core.spool import get_spool
 from app.flows import conversation as flows
 from app.flows import jobs as conversation_jobs
 from app.flows.jobs import enqueue_conversation
@@ -65,8 +72,7 @@ async def recover() -> dict[str, int]:
                 .where(
                     Message.channel == "whatsapp",
                     Message.created_at < cutoff,
-                    ((Message.direction == "inbound") & (Message.status == "received"))
-                    | ((Message.direction == "outbound") & (Message.status == "pending")),
+                    ((Message.direction == "inbound") & (Message.status == "received")) | text(UNFINISHED_OUTBOUND),
                 )
                 .distinct()
             )
@@ -87,12 +93,24 @@ async def recover_periodically(timestamp: int) -> None:
         log.info("recovery: %s", result)
 
 
+async def bind_job_ids(call_next: AsyncCallNext, context: JobContext, worker: Worker) -> Any:
+    """Worker middleware: the job's id, and its tenant and conversation if it names them, on every line it logs."""
+    kwargs = context.job.task_kwargs
+    with log_context.bound(
+        job_id=context.job.id, tenant_id=kwargs.get("tenant_id"), conversation_id=kwargs.get("conversation_id")
+    ):
+        return await call_next()
+
+
 @lru_cache
 def get_queue() -> procrastinate.App:
     """The procrastinate app bound to the application's database, with the flow's dispatchers wired."""
     flows.set_inbound_dispatchers([dispatch_vendor_message])
     app = procrastinate.App(
         connector=procrastinate.PsycopgConnector(conninfo=libpq_conninfo(), min_size=4, max_size=10),
+        # Every worker started from this app (the CLI's, the tests') puts the job's ids on its log lines,
+        # and times and counts its jobs by task.
+        worker_defaults={"worker_middleware": [bind_job_ids, record_job]},
     )
     app.add_tasks_from(conversation_jobs.blueprint, namespace=conversation_jobs.NAMESPACE)
     app.add_tasks_from(blueprint, namespace="agent")
@@ -102,13 +120,19 @@ def get_queue() -> procrastinate.App:
     return app
 
 
+async def _ingest_spooled(record: dict[str, Any]) -> None:
+    await flows.receive_whatsapp(flows.InboundWhatsApp(**record))
+
+
 async def run_worker(*, concurrency: int | None = None) -> None:
     """Run a worker until SIGINT/SIGTERM, recovering stalled work at start."""
     settings = get_settings()
     app = get_queue()
     async with app.open_async():
         try:
-            log.info("worker starting; recovery: %s", await recover())
+            # Messages an API process of this host spooled while the database was down (the API drains too).
+            spooled = await get_spool().drain(_ingest_spooled, transient=database_unreachable)
+            log.info("worker starting; spooled messages ingested: %d; recovery: %s", spooled, await recover())
             providers = sorted(get_registry().configured)
             log.info("LLM providers: %s", ", ".join(providers) or "none (the offline tier answers every turn)")
             log.info("knowledge embeddings: %s", describe(get_embedder()))

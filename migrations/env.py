@@ -9,7 +9,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from app.core.db import Base, sync_url
+from app.core.db import ENGINE_OPTIONS, Base, sync_url
 from app.models import load_all_models
 
 load_all_models()
@@ -35,7 +35,7 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = create_engine(sync_url(), poolclass=pool.NullPool)
+    engine = create_engine(sync_url(), poolclass=pool.NullPool, **ENGINE_OPTIONS)
     with engine.connect() as conn:
         context.configure(connection=conn, target_metadata=target_metadata, include_name=include_name)
         with context.begin_transaction():

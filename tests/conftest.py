@@ -47,6 +47,10 @@ os.environ.update(
         "BURST_WINDOW_SECONDS": "0.4",
         "STALLED_JOB_SECONDS": "5",
         "LOG_LEVEL": "WARNING",
+        # Readiness without the worker and queue-age checks: most tests run the API with no worker beside it
+        # (tests/e2e/test_supervision.py turns them on).
+        "READY_WORKER_HEARTBEAT_SECONDS": "0",
+        "READY_MAX_QUEUE_AGE_SECONDS": "0",
     }
 )
 

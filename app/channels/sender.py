@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 from xml.sax.saxutils import escape
 
-from app.channels.twilio_client import TwilioSender
+from app.channels.twilio_client import TwilioSender, TwilioSendError
 from app.core.config import Settings, get_settings
+from app.core.metrics import record_send
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +45,27 @@ class ReplySender:
         return self._twilio is None
 
     async def send(self, *, to: str, from_: str, body: str) -> SendOutcome:
-        """Send one part; raises TwilioSendError on failure (``retryable`` only for 429)."""
+        """Send one part (one attempt); raises TwilioSendError on failure (see its ``retryable``, ``maybe_sent``)."""
         if self._twilio is None:
             log.info("simulated WhatsApp send to %s (%d chars)", to, len(body))
+            record_send(status="simulated")
             return SendOutcome(sid=None, status="simulated")
-        sent = await self._twilio.send(to=to, from_=from_, body=body)
+        try:
+            sent = await self._twilio.send(to=to, from_=from_, body=body)
+        except TwilioSendError as error:
+            record_send(status=_error_label(error), error_code=error.code)
+            raise
+        record_send(status=sent.status or "queued")
         return SendOutcome(sid=sent.sid, status=sent.status or "queued")
+
+    async def find_sent(
+        self, *, to: str, from_: str, body: str, since: datetime, exclude: Collection[str] = ()
+    ) -> SendOutcome | None:
+        """The message Twilio already has for this part (sent since ``since``), or None; never sends."""
+        if self._twilio is None:
+            return None  # a simulation has nothing to find, and nothing can have been sent twice
+        found = await self._twilio.find_sent(to=to, from_=from_, body=body, since=since, exclude=exclude)
+        return None if found is None else SendOutcome(sid=found.sid, status=found.status)
 
     async def call(self, *, to: str, from_: str, say: str, language: str = "es") -> str | None:
         """Ring ``to`` (a WhatsApp address or phone number) and read ``say`` aloud; the call SID (None simulated)."""
@@ -64,6 +82,13 @@ class ReplySender:
         """Close the HTTP session."""
         if self._twilio is not None:
             await self._twilio.aclose()
+
+
+def _error_label(error: TwilioSendError) -> str:
+    """The send counter's result for a failed attempt: rate_limited, retrying (transient) or failed."""
+    if error.status == 429:
+        return "rate_limited"
+    return "retrying" if error.retryable else "failed"
 
 
 _sender: ReplySender | None = None

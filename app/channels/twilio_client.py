@@ -1,8 +1,10 @@
 """Send outgoing WhatsApp messages through Twilio's REST Messages API.
 
 Uses Twilio's own library with its aiohttp-based ``AsyncTwilioHttpClient``.
-Twilio message creation is *not* idempotent: a request that timed out or got a
-5xx may still have produced a message, so only HTTP 429 is flagged retryable.
+Twilio message creation is *not* idempotent. Every error says whether it is worth another try
+(``retryable``: 429, 5xx, timeouts, network errors) and whether Twilio may have created the message
+anyway (``maybe_sent``: anything but a 429 or a refused connection). After such an error the caller
+looks for the message with ``find_sent`` (Twilio's message list) before sending it again.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
@@ -30,8 +34,17 @@ __all__ = ["SentMessage", "TwilioSendError", "TwilioSender"]
 
 logger = logging.getLogger(__name__)
 
-_RETRYABLE_STATUSES = frozenset({429})
+_RATE_LIMITED = 429
 DEFAULT_TIMEOUT_SECONDS = 30.0
+# Twilio filters the list by DateSent; our clock and Twilio's may disagree by a little.
+_CLOCK_SKEW = timedelta(minutes=2)
+# Enough for every part of a few replies to one customer within the window we look at.
+_LIST_LIMIT = 100
+
+
+def _transient(status: int | None) -> bool:
+    """Worth another try: rate limited, a Twilio server error, or no HTTP answer at all."""
+    return status is None or status == _RATE_LIMITED or status >= 500
 
 
 @dataclass(frozen=True)
@@ -43,7 +56,8 @@ class SentMessage:
 
 
 class TwilioSendError(Exception):
-    """Sending failed; ``retryable`` is True only when Twilio rate-limited us (HTTP 429)."""
+    """Sending failed: ``retryable`` when transient (429, 5xx, timeout, network), ``maybe_sent`` when
+    Twilio may have created the message anyway (look it up before sending again)."""
 
     def __init__(
         self,
@@ -52,16 +66,19 @@ class TwilioSendError(Exception):
         status: int | None = None,
         code: int | None = None,
         retryable: bool | None = None,
+        maybe_sent: bool | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
-        self.retryable = (status in _RETRYABLE_STATUSES) if retryable is None else retryable
+        self.retryable = _transient(status) if retryable is None else retryable
+        # A 429 is refused before anything is created; a 5xx or a lost answer may hide a created message.
+        self.maybe_sent = (self.retryable and status != _RATE_LIMITED) if maybe_sent is None else maybe_sent
 
     def __repr__(self) -> str:
         return (
             f"TwilioSendError({self.args[0]!r}, status={self.status!r}, "
-            f"code={self.code!r}, retryable={self.retryable!r})"
+            f"code={self.code!r}, retryable={self.retryable!r}, maybe_sent={self.maybe_sent!r})"
         )
 
 
@@ -183,19 +200,47 @@ class TwilioSender:
             raise _to_send_error(exc) from exc
         except TimeoutError as exc:
             raise TwilioSendError(
-                f"Twilio request timed out after {self._timeout}s; the message may have been sent",
-                retryable=False,
+                f"Twilio request timed out after {self._timeout}s; the message may have been sent"
             ) from exc
+        except aiohttp.ClientConnectorError as exc:
+            # Never connected: nothing can have reached Twilio.
+            raise TwilioSendError(f"Twilio unreachable: {exc}", maybe_sent=False) from exc
         except (aiohttp.ClientError, TwilioException, json.JSONDecodeError) as exc:
-            raise TwilioSendError(f"Twilio request failed: {type(exc).__name__}: {exc}", retryable=False) from exc
+            raise TwilioSendError(f"Twilio request failed: {type(exc).__name__}: {exc}") from exc
 
         sid = message.sid
         status_value = message.status
         if not isinstance(sid, str) or not sid:
-            raise TwilioSendError("Twilio response carried no message SID", retryable=False)
+            raise TwilioSendError("Twilio response carried no message SID")
         sent = SentMessage(sid=sid, status=str(status_value or "unknown"))
         logger.info("twilio message created sid=%s status=%s", sent.sid, sent.status)
         return sent
+
+    async def find_sent(
+        self, *, to: str, from_: str, body: str, since: datetime, exclude: Collection[str] = ()
+    ) -> SentMessage | None:
+        """The oldest message Twilio has from ``from_`` to ``to`` with this body since ``since``, or None.
+
+        Reads Twilio's Messages list (filtered by To, From and DateSent); SIDs in ``exclude`` (already
+        stored for other parts) are skipped, so a repeated identical reply is not adopted twice."""
+        client = self._get_client()
+        try:
+            async with asyncio.timeout(self._timeout):
+                listed = await client.messages.list_async(
+                    to=to, from_=from_, date_sent_after=since - _CLOCK_SKEW, limit=_LIST_LIMIT
+                )
+        except (TwilioRestException, TwilioServiceException) as exc:
+            raise _to_send_error(exc) from exc
+        except TimeoutError as exc:
+            raise TwilioSendError(f"Twilio message list timed out after {self._timeout}s", maybe_sent=False) from exc
+        except (aiohttp.ClientError, TwilioException, json.JSONDecodeError) as exc:
+            raise TwilioSendError(f"Twilio message list failed: {type(exc).__name__}: {exc}", maybe_sent=False) from exc
+        # Twilio lists newest first; the oldest match is the one our first attempt created.
+        for message in reversed(listed):
+            if message.body == body and isinstance(message.sid, str) and message.sid not in exclude:
+                logger.info("twilio message found sid=%s status=%s", message.sid, message.status)
+                return SentMessage(sid=message.sid, status=str(message.status or "queued"))
+        return None
 
     async def call(self, *, to: str, from_: str, twiml: str) -> str:
         """Place a voice call through Twilio's Calls API that plays ``twiml``; the call's SID."""

@@ -21,9 +21,17 @@ def chat(
     # lazy: the conversation flow imports the agent graph and LangChain (~3 s); only chat needs them
     from app.core.db import session_scope
     from app.flows import conversation as flows
+    from app.llm.tracing import flush_traces
     from app.tenants import service as tenant_service
 
     async def go() -> None:
+        try:
+            await talk()
+        finally:
+            # Pending traces get a deadline; the SDK's upload threads never hold the exit past it.
+            await asyncio.to_thread(flush_traces)
+
+    async def talk() -> None:
         async with session_scope() as session:
             tenant = await tenant_service.require_tenant(session, slug=slug)
         if not message:

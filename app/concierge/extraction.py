@@ -29,7 +29,6 @@ from app.concierge.lexicon import (
     MEASURE_AFTER,
     MODIFIERS,
     NOISE_WORDS,
-    PHONE_NUMBER,
     PLACE_PREFIX,
     RELOCATE,
     REPLACE_CUE,
@@ -39,7 +38,6 @@ from app.concierge.lexicon import (
     TRAILING_FILLER,
     TRAILING_QUANTITY,
     URGENCY_RULES,
-    URL,
     WORD_NUMBERS,
     YEARISH,
 )
@@ -59,6 +57,7 @@ from app.concierge.types import (
     Urgency,
     Zone,
 )
+from app.text.contacts import scrub_contacts
 from app.text.normalize import Language, detect_language, fold
 
 
@@ -197,17 +196,18 @@ def extract_requirements(
     previous: Requirements | None = None,
     pin: tuple[float, float] | None = None,
     default_currency: Currency = "MXN",
+    region: str | None = None,
 ) -> Requirements:
     """Read one customer message (and an optional shared WhatsApp ``pin`` (lat, lon)) into Requirements,
-    merged into ``previous`` answers."""
-    cleaned = clean_text(text)
+    merged into ``previous`` answers (``region``: how phone numbers without a country code are read)."""
+    # Links, e-mail addresses and phone numbers go first: they are never an item, and never reach a vendor.
+    cleaned = scrub_contacts(clean_text(text), region=region)
     lang: Language = language or (previous.language if previous else None) or detect_language(cleaned)
     prev = previous or Requirements(language=lang)
     awaiting = next_field(prev) if previous is not None else None
 
     t, offsets = folded_with_offsets(cleaned)
-    spans: list[tuple[int, int]] = [m.span() for m in URL.finditer(t)]
-    spans += [m.span() for m in PHONE_NUMBER.finditer(t)]
+    spans: list[tuple[int, int]] = []
     # A sentence that reads like instructions to a bot is dropped whole, before any field is read from it.
     injected = [m.span() for m in SENTENCE.finditer(t) if INSTRUCTION_LIKE.search(m.group(0))]
     spans += injected

@@ -42,10 +42,12 @@ from app.conversations.dispatch import Dispatched
 from app.conversations.models import Conversation, Message
 from app.core.db import session_scope
 from app.core.jobrows import DEFAULT_QUEUE, queue_job
+from app.core.metrics import CONCIERGE_EVENTS
 from app.tenants import service as tenant_service
 from app.tenants.features import feature_enabled
 from app.tenants.models import Tenant, TenantNumber
 from app.text.normalize import Language
+from app.text.phones import region_for_locale
 from app.text.wording import say
 
 log = logging.getLogger(__name__)
@@ -142,7 +144,7 @@ async def run_outreach(*, tenant_id: uuid.UUID, request_id: uuid.UUID, batch: in
         _, tenant_address, _ = await _addresses(session, request)
         from_ = await _business_number(session, tenant_id, tenant_address)
         language: Language = requirements.language
-        body = format_vendor_request(requirements, tenant.name, language)
+        body = format_vendor_request(requirements, tenant.name, language, region=region_for_locale(tenant.locale))
     # Committed: every vendor about to be asked has its row; a crash from here on can't ask twice.
     sent = 0
     for row in reserved:
@@ -158,6 +160,7 @@ async def run_outreach(*, tenant_id: uuid.UUID, request_id: uuid.UUID, batch: in
         async with session_scope() as session:
             await service.mark_outreach_sent(session, tenant_id=tenant_id, outreach_id=row.id, message_sid=outcome.sid)
         sent += 1
+        CONCIERGE_EVENTS.labels("outreach_sent").inc()
     async with session_scope() as session:
         request = await service.get_request(session, tenant_id=tenant_id, request_id=request_id)
         if request.status != "vendor_outreach":
@@ -275,6 +278,8 @@ async def handle_vendor_message(
         session, tenant_id=tenant_id, outreach_id=outreach.id, raw=text[:2000], message_sid=message_sid, parsed=parsed
     )
     first_answer = stored is not None and not answered_before
+    if first_answer:
+        CONCIERGE_EVENTS.labels("vendor_reply").inc()
     finalize_request = None
     if request is not None and request.status == "awaiting_vendor_replies" and await _enough(session, request):
         finalize_request = request.id
@@ -390,6 +395,7 @@ async def finalize(*, tenant_id: uuid.UUID, request_id: uuid.UUID, reason: str) 
         ]
         session.add_all(parts)
         await session.flush()
+    CONCIERGE_EVENTS.labels("shortlist_sent").inc()  # committed: the shortlist is the customer's now
     if channel == "whatsapp":
         await send_stored(parts, to=to, from_=from_, sender=get_sender())
     log.info(
@@ -458,7 +464,8 @@ async def run_calls(*, tenant_id: uuid.UUID, request_id: uuid.UUID) -> int:
         from_ = await _business_number(session, tenant_id, tenant_address)
         requirements = service.read_requirements(request) or Requirements()
         tenant, _ = await _settings(session, tenant_id)
-        script = format_vendor_request(requirements, tenant.name, requirements.language)
+        region = region_for_locale(tenant.locale)
+        script = format_vendor_request(requirements, tenant.name, requirements.language, region=region)
         planned = [(c.id, v.whatsapp_number) for c, v in calls]
     placed = 0
     for call_id, number in planned:
@@ -505,4 +512,5 @@ async def calls_task(tenant_id: str, request_id: str) -> None:
 @concierge_blueprint.task(name="expire", queueing_lock="concierge-expire")
 async def expire_task(timestamp: int) -> None:
     """Safety net for deadline jobs that were lost: finalize whatever is past its deadline."""
-    await expire_due()
+    if expired := await expire_due():
+        log.info("finalized %d concierge requests past their deadline", expired)

@@ -133,8 +133,6 @@ URGENCY_RULES: tuple[tuple[Urgency, re.Pattern[str]], ...] = (
     ),
 )
 COORDINATES = re.compile(r"(?<![\d.])(-?\d{1,2}\.\d{3,})\s*,\s*(-?\d{1,3}\.\d{3,})(?![\d.])")
-URL = re.compile(r"\b(?:https?://|www\.)\S+|\b[\w.+-]+@[\w-]+\.[\w.]+")
-PHONE_NUMBER = re.compile(r"(?<![\d.])\+?\d[\d \-]{7,}\d(?![\d.])")
 LOCATION_CUE = re.compile(
     r"(?<![a-zñ])(?:cerca de(?: la| el| los)?|por (?:la zona de |el rumbo de |la colonia )?|rumbo a"
     r"|en (?:la )?(?:colonia |col\.? |zona )?|zona(?: de)?|colonia|col\.?|near(?: the)?|close to|around|in|by"
@@ -411,6 +409,66 @@ NOISE_WORDS = frozenset(
         "thing",
         "cosas",
         "things",
+    ]
+) | frozenset(
+    # What is left of "mi cel (55) 1234-5678" or "fotos en bit.ly/x" once the number or link is cut out.
+    [
+        "mi",
+        "my",
+        "me",
+        "al",
+        "o",
+        "or",
+        "y",
+        "and",
+        "a",
+        "at",
+        "to",
+        "de",
+        "del",
+        "cel",
+        "celular",
+        "cell",
+        "movil",
+        "mobile",
+        "tel",
+        "telefono",
+        "phone",
+        "numero",
+        "number",
+        "whatsapp",
+        "whats",
+        "wa",
+        "correo",
+        "email",
+        "mail",
+        "e",
+        "contacto",
+        "contact",
+        "llamame",
+        "marcame",
+        "escribeme",
+        "call",
+        "text",
+        "fotos",
+        "foto",
+        "photos",
+        "photo",
+        "pics",
+        "link",
+        "links",
+        "liga",
+        "ligas",
+        "enlace",
+        "enlaces",
+        "pagina",
+        "page",
+        "web",
+        "sitio",
+        "site",
+        "website",
+        "instagram",
+        "facebook",
     ]
 )
 MEASURE_AFTER = re.compile(

@@ -12,10 +12,12 @@ import re
 from collections.abc import Sequence
 
 from app.concierge.dialogue import budget_text, format_money, item_line, location_text, urgency_text
+from app.concierge.lexicon import INSTRUCTION_LIKE
 from app.concierge.replies import VendorReply
 from app.concierge.scoring import RankedOffer
-from app.concierge.types import Money, Requirements
-from app.text.normalize import Language
+from app.concierge.types import Item, Money, Requirements
+from app.text.contacts import scrub_contacts
+from app.text.normalize import Language, fold
 from app.text.wording import say
 
 MAX_MESSAGE_CHARS = 1_500  # below Twilio's 1,600 so a link is never cut
@@ -179,11 +181,29 @@ def _request_facts(requirements: Requirements, language: Language) -> list[str]:
     return facts
 
 
-def format_vendor_request(requirements: Requirements, business_name: str, language: Language = "es") -> str:
-    """The one message sent to a vendor: what is needed, where and by when, how to answer, and STOP."""
+def _forwardable(item: Item, region: str | None) -> str | None:
+    """An item as a vendor may read it: no links, e-mail addresses or phone numbers, no instructions.
+
+    The rules already leave these out when they read a message; this also covers what a language model
+    read from it, and requests stored before the rules did.
+    """
+    line = _plain(scrub_contacts(item_line(item), region=region), 200).strip(" ,;:-")
+    if not re.search(r"[^\W\d_]{2}", line) or INSTRUCTION_LIKE.search(fold(line)):
+        return None
+    return line
+
+
+def format_vendor_request(
+    requirements: Requirements, business_name: str, language: Language = "es", *, region: str | None = None
+) -> str:
+    """The one message sent to a vendor: what is needed, where and by when, how to answer, and STOP.
+
+    ``region`` (the tenant's country) says how phone numbers without a country code are recognised.
+    """
     business = _plain(business_name, 60) or say("vendor.request_unnamed_business", language)
     lines = [say("vendor.request_greeting", language, business=business)]
-    items = [f"• {_plain(item_line(item), 200)}" for item in requirements.items]
+    forwardable = (_forwardable(item, region) for item in requirements.items)
+    items = [f"• {line}" for line in forwardable if line]
     facts = _request_facts(requirements, language)
     how = say("vendor.request_how", language)
     stop = say("vendor.request_stop", language)

@@ -18,6 +18,7 @@ from app.concierge.schemas import (
     VendorRead,
     VendorUpdate,
 )
+from app.core.fields import INT8_MAX
 from app.deps import SessionDep, TenantDep
 
 router = APIRouter(prefix="/v1/tenants/{slug}", tags=["concierge"])
@@ -27,12 +28,12 @@ router = APIRouter(prefix="/v1/tenants/{slug}", tags=["concierge"])
 async def list_vendors(
     tenant: TenantDep,
     session: SessionDep,
-    category: str | None = None,
+    category: Annotated[str | None, Query(max_length=100)] = None,
     active: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=INT8_MAX)] = 0,
 ) -> list[VendorRead]:
-    """The tenant's vendors by name; filter by category or by active."""
+    """The tenant's vendors by name, deleted ones included (``active=false``); filter by category or active."""
     rows = await concierge_service.list_vendors(
         session, tenant_id=tenant.id, category=category, active=active, limit=limit, offset=offset
     )
@@ -63,7 +64,7 @@ async def import_vendors(
 
 @router.get("/vendors/{vendor_id}", response_model=VendorRead)
 async def read_vendor(tenant: TenantDep, session: SessionDep, vendor_id: uuid.UUID) -> VendorRead:
-    """One vendor."""
+    """One vendor; a deleted vendor is still found, with ``active=false`` (404 only for an unknown id)."""
     return VendorRead.model_validate(
         await concierge_service.get_vendor(session, tenant_id=tenant.id, vendor_id=vendor_id)
     )
@@ -78,7 +79,8 @@ async def update_vendor(tenant: TenantDep, session: SessionDep, vendor_id: uuid.
 
 @router.delete("/vendors/{vendor_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_vendor(tenant: TenantDep, session: SessionDep, vendor_id: uuid.UUID) -> Response:
-    """Deactivate a vendor: never asked again, its history kept (PATCH active=true undoes it)."""
+    """Soft-delete: the vendor is deactivated (``active=false``), never asked again, and stays readable with its
+    history; repeating it is harmless and PATCH ``active=true`` undoes it."""
     await concierge_service.deactivate_vendor(session, tenant_id=tenant.id, vendor_id=vendor_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -89,7 +91,7 @@ async def list_requests(
     session: SessionDep,
     status: RequestStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=INT8_MAX)] = 0,
 ) -> list[ConciergeRequestRead]:
     """The tenant's concierge requests, newest first; filter by status."""
     rows = await concierge_service.list_requests(

@@ -1,41 +1,218 @@
-"""Delivery of stored reply parts: each part is handed to the channel sender in order and its outcome recorded.
+"""Delivery of stored reply parts: each part is handed to the channel sender in order and its state recorded.
 
 Parts are rows written in the turn's transaction before anything is sent; this module only moves them
-forward (``pending`` → Twilio's status, or ``failed``), so a retried job resumes from what is left.
+forward, so a retried job resumes from what is left:
+
+    pending ──▶ sending (committed before the request leaves) ──▶ Twilio's status + SID
+                   │                                          └─▶ failed + Twilio's error code
+                   └─ (crash) the next job first looks for it in Twilio's message list
+
+Transient failures (429, 5xx, timeouts, network) are retried with exponential backoff and jitter, for at
+most ``TWILIO_RETRY_SECONDS`` from the first attempt; after an answer that may hide a created message
+(anything but a 429) Twilio's list is read before sending again, so a part Twilio accepted is never sent
+twice. A job retries for a slice of that time and then hands the rest to the conversation job's own
+backoff. A part given up on is marked failed, the rest of its reply is not sent (it would read out of
+order), and the conversation goes to the operators' queue (handoff ``delivery_failed``).
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_delay,
+    wait_random_exponential,
+)
 
-from app.channels.sender import ReplySender
+from app.channels.sender import ReplySender, SendOutcome
 from app.channels.twilio_client import TwilioSendError
-from app.conversations.models import Message
+from app.conversations import service as conversation_service
+from app.conversations.models import FAILED, PENDING, SENDING, Message
+from app.core.config import get_settings
 from app.core.db import session_scope
+from app.core.metrics import record_delivery_failure, record_send
 
 log = logging.getLogger(__name__)
 
+HANDOFF_REASON = "delivery_failed"
+# The longest one job keeps retrying a part; beyond it the job ends and is queued again with backoff,
+# so a long Twilio outage does not hold a worker slot per conversation.
+JOB_RETRY_SLICE = timedelta(seconds=30)
+# Backoff between attempts inside a job: random in [0, min(cap, base * 2^n)] ("full jitter").
+_BACKOFF_BASE_SECONDS = 0.5
+_BACKOFF_CAP_SECONDS = 8.0
+
+
+class DeliveryFailed(Exception):
+    """A part Twilio refused for good, or that kept failing past the retry deadline."""
+
+    def __init__(self, error: TwilioSendError) -> None:
+        super().__init__(str(error))
+        self.code = error.code
+
 
 async def send_stored(parts: list[Message], *, to: str | None, from_: str | None, sender: ReplySender) -> None:
-    """Hand stored reply parts to Twilio in order, recording each SID (or the failure) as it goes."""
-    for part in parts:
+    """Hand stored reply parts to Twilio in order, recording each SID (or the failure) as it goes.
+
+    Raises TwilioSendError (retryable) when a part is still failing transiently at the end of this job's
+    slice: the caller's job is retried with backoff and resumes from the part's stored state."""
+    for index, part in enumerate(parts):
         if not to or not from_:
-            status, sid, code = "failed", None, None
-        else:
-            try:
-                sent = await sender.send(to=to, from_=from_, body=part.body)
-                status, sid, code = sent.status, sent.sid, None
-            except TwilioSendError as error:
-                if error.retryable:
-                    raise  # the job is retried later; this and the following parts stay pending
-                log.warning("send failed for message %s: status=%s code=%s", part.id, error.status, error.code)
-                status, sid, code = "failed", None, error.code
-        async with session_scope() as session:
+            await _store(part, status=FAILED, sid=None, code=None)
+            continue
+        try:
+            await _deliver(part, to=to, from_=from_, sender=sender)
+        except DeliveryFailed as failure:
+            await _give_up(parts[index:], code=failure.code)
+            return
+
+
+async def _deliver(part: Message, *, to: str, from_: str, sender: ReplySender) -> None:
+    """Send one part (or adopt the message Twilio already has for it) and store the outcome."""
+    resumed = part.status == SENDING
+    since = await _mark_sending(part)
+    # A part found in flight may have reached Twilio before the crash: look before sending.
+    attempt = _Attempt(part, to=to, from_=from_, sender=sender, since=since, look_first=resumed)
+    deadline = since + timedelta(seconds=get_settings().twilio_retry_seconds)
+    slice_end = min(deadline, datetime.now(UTC) + JOB_RETRY_SLICE)
+    try:
+        outcome = await _retrying(attempt, seconds=max(0.0, (slice_end - datetime.now(UTC)).total_seconds()))
+    except TwilioSendError as error:
+        if not error.retryable or datetime.now(UTC) >= deadline:
+            raise DeliveryFailed(error) from error
+        raise  # still transient and within the deadline: the job is queued again with backoff
+    await _store(part, status=outcome.status, sid=outcome.sid, code=None)
+
+
+async def _retrying(attempt: _Attempt, *, seconds: float) -> SendOutcome:
+    """Run ``attempt`` until it succeeds, fails for good, or ``seconds`` have passed."""
+    retrying = AsyncRetrying(
+        retry=retry_if_exception(lambda exc: isinstance(exc, TwilioSendError) and exc.retryable),
+        wait=wait_random_exponential(multiplier=_BACKOFF_BASE_SECONDS, max=_BACKOFF_CAP_SECONDS),
+        stop=stop_after_delay(seconds),
+        before_sleep=_log_retry,
+        reraise=True,
+    )
+    result: SendOutcome = await retrying(attempt.run)
+    return result
+
+
+def _log_retry(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome is not None else None
+    log.warning(
+        "twilio send attempt %d failed (%r); retrying in %.1f s",
+        state.attempt_number,
+        error,
+        state.upcoming_sleep,
+    )
+
+
+class _Attempt:
+    """One part's tries: look in Twilio's list first whenever the previous answer may hide a created message."""
+
+    def __init__(
+        self, part: Message, *, to: str, from_: str, sender: ReplySender, since: datetime, look_first: bool
+    ) -> None:
+        self._part = part
+        self._to = to
+        self._from = from_
+        self._sender = sender
+        self._since = since
+        self._look_first = look_first
+
+    async def run(self) -> SendOutcome:
+        """One try: adopt what Twilio already has if it may have it, else send."""
+        if self._look_first:
+            found = await self._find()
+            if found is not None:
+                record_send(status="found")
+                log.info("message %s was already at Twilio as %s; not sent again", self._part.id, found.sid)
+                return found
+            self._look_first = False
+        try:
+            return await self._sender.send(to=self._to, from_=self._from, body=self._part.body)
+        except TwilioSendError as error:
+            self._look_first = error.maybe_sent
+            raise
+
+    async def _find(self) -> SendOutcome | None:
+        taken = await _stored_sids(self._part)
+        return await self._sender.find_sent(
+            to=self._to, from_=self._from, body=self._part.body, since=self._since, exclude=taken
+        )
+
+
+async def _stored_sids(part: Message) -> set[str]:
+    """SIDs already stored for this conversation's outbound parts (never adopt one twice)."""
+    async with session_scope() as session:
+        rows = await session.execute(
+            select(Message.provider_sid).where(
+                Message.tenant_id == part.tenant_id,
+                Message.conversation_id == part.conversation_id,
+                Message.direction == "outbound",
+                Message.provider_sid.is_not(None),
+            )
+        )
+        return {sid for sid in rows.scalars() if sid}
+
+
+async def _mark_sending(part: Message) -> datetime:
+    """Commit ``sending`` before any request leaves; the time it was first marked so (kept across retries)."""
+    now = datetime.now(UTC)
+    async with session_scope() as session:
+        marked = await session.execute(
+            update(Message)
+            .where(Message.tenant_id == part.tenant_id, Message.id == part.id, Message.status == PENDING)
+            .values(status=SENDING, status_updated_at=now)
+            .returning(Message.id)
+        )
+        if marked.first() is not None:
+            part.status, part.status_updated_at = SENDING, now
+            return now
+    return part.status_updated_at or part.created_at
+
+
+async def _store(part: Message, *, status: str, sid: str | None, code: int | None) -> None:
+    """Record a part's outcome: Twilio's status and SID, or failed with Twilio's error code."""
+    async with session_scope() as session:
+        await session.execute(
+            update(Message)
+            .where(Message.tenant_id == part.tenant_id, Message.id == part.id)
+            .values(status=status, provider_sid=sid, error_code=code, status_updated_at=datetime.now(UTC))
+        )
+    part.status = status
+
+
+async def _give_up(parts: list[Message], *, code: int | None) -> None:
+    """Mark the failed part (and the rest of its reply) failed and hand the conversation to an operator."""
+    failed, rest = parts[0], parts[1:]
+    log.error(
+        "message %s could not be delivered (Twilio code %s); %d later part(s) held back; handing off",
+        failed.id,
+        code,
+        len(rest),
+    )
+    now = datetime.now(UTC)
+    async with session_scope() as session:
+        await session.execute(
+            update(Message)
+            .where(Message.tenant_id == failed.tenant_id, Message.id == failed.id)
+            .values(status=FAILED, error_code=code, status_updated_at=now)
+        )
+        if rest:
             await session.execute(
                 update(Message)
-                .where(Message.tenant_id == part.tenant_id, Message.id == part.id)
-                .values(status=status, provider_sid=sid, error_code=code, status_updated_at=datetime.now(UTC))
+                .where(Message.tenant_id == failed.tenant_id, Message.id.in_([p.id for p in rest]))
+                .values(status=FAILED, status_updated_at=now)
             )
+        await conversation_service.start_handoff(
+            session, tenant_id=failed.tenant_id, conversation_id=failed.conversation_id, reason=HANDOFF_REASON
+        )
+    for part in parts:
+        part.status = FAILED
+    record_delivery_failure(error_code=code)

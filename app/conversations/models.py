@@ -27,6 +27,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, TimestampMixin
 
+# Delivery states of an outbound WhatsApp part before Twilio's own statuses take over: written as
+# PENDING; SENDING is committed before each request leaves (no SID yet); then Twilio's status with
+# the SID it assigned, or FAILED with Twilio's error code.
+PENDING = "pending"
+SENDING = "sending"
+FAILED = "failed"
+UNFINISHED_OUTBOUND = "direction = 'outbound' AND (status = 'pending' OR (status = 'sending' AND provider_sid IS NULL))"
+
 
 class Conversation(TimestampMixin, Base):
     """One customer talking to one tenant, across channels (WhatsApp and the API share it)."""
@@ -97,8 +105,9 @@ class Message(Base):
             # The recovery pass looks for work left behind; keep that scan off the whole table.
             "ix_messages_unfinished",
             "created_at",
+            # Outbound: queued, or in flight with no SID yet ("sending"; Twilio's own "sending" has a SID).
             postgresql_where=text(
-                "(direction = 'inbound' AND status = 'received') OR (direction = 'outbound' AND status = 'pending')"
+                UNFINISHED_OUTBOUND.join(("(direction = 'inbound' AND status = 'received') OR (", ")"))
             ),
         ),
         Index(

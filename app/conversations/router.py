@@ -18,6 +18,7 @@ from app.conversations.schemas import (
     SourceRead,
     UsageTotals,
 )
+from app.core.fields import INT8_MAX
 from app.deps import SessionDep, TenantDep, TurnTenantDep
 from app.flows import conversation as flows
 
@@ -83,7 +84,7 @@ async def list_conversations(
     session: SessionDep,
     status: Annotated[str | None, Query(pattern="^(bot|handoff)$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=INT8_MAX)] = 0,
 ) -> list[ConversationRead]:
     """The tenant's conversations, latest activity first; ``status=handoff`` lists those waiting for a human."""
     rows = await conversation_service.list_conversations(
@@ -98,7 +99,7 @@ async def list_messages(
     tenant: TenantDep,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    before_id: int | None = None,
+    before_id: Annotated[int | None, Query(ge=1, le=INT8_MAX)] = None,
 ) -> list[MessageRead]:
     """Messages of one conversation in order, both directions, with delivery status."""
     rows = await conversation_service.list_messages(

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.conversations.models import Conversation, Message
+from app.conversations.models import UNFINISHED_OUTBOUND, Conversation, Message
 from app.core.errors import NotFound
 
 # The one customer key (conversations, rollout buckets, opt-out); re-exported for this domain's callers.
@@ -321,14 +321,13 @@ async def lock_conversation(session: AsyncSession, *, conversation_id: uuid.UUID
 
 
 async def unsent_outbound(session: AsyncSession, *, tenant_id: uuid.UUID, conversation_id: uuid.UUID) -> list[Message]:
-    """Outbound WhatsApp parts written but not yet handed to Twilio, in order."""
+    """Outbound WhatsApp parts not yet accepted by Twilio (pending, or left in flight by a crash), in order."""
     stmt = (
         select(Message)
         .where(
             Message.tenant_id == tenant_id,
             Message.conversation_id == conversation_id,
-            Message.direction == "outbound",
-            Message.status == "pending",
+            text(UNFINISHED_OUTBOUND),
         )
         .order_by(Message.id)
     )

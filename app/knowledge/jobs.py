@@ -48,7 +48,8 @@ async def embed_tenant(tenant_id: uuid.UUID | None) -> int:
 async def embed(tenant_id: str) -> None:
     """Embed one tenant's new and changed chunks."""
     done = await embed_tenant(uuid.UUID(tenant_id))
-    log.info("embedded %d knowledge chunks of tenant %s", done, tenant_id)
+    # Nothing to embed (no provider, or another job got there first) is routine.
+    log.log(logging.INFO if done else logging.DEBUG, "embedded %d knowledge chunks of tenant %s", done, tenant_id)
 
 
 @knowledge_blueprint.periodic(cron="*/10 * * * *", periodic_id="embed-all")

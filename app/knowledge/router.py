@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from app.core.errors import InvalidInput
+from app.core.fields import INT8_MAX
 from app.deps import SessionDep, TenantDep
 from app.knowledge import service as knowledge_service
 from app.knowledge.files import parse_import
@@ -73,7 +74,7 @@ async def list_knowledge(
     category: Annotated[str | None, Query(max_length=100)] = None,
     active: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=INT8_MAX)] = 0,
 ) -> list[KnowledgeEntryRead]:
     """Live entries (deleted ones are not listed), highest priority first."""
     rows = await knowledge_service.list_entries(

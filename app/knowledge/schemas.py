@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.core.fields import Int4, Keyword, Text
+
 EntryType = Literal["faq", "policy", "product_info", "location", "company", "other"]
 
 
@@ -16,13 +18,13 @@ class KnowledgeEntryCreate(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    title: str = Field(min_length=1, max_length=500)
-    content: str = Field(min_length=1, max_length=20_000)
-    category: str | None = Field(default=None, max_length=100)
+    title: Text = Field(min_length=1, max_length=500)
+    content: Text = Field(min_length=1, max_length=20_000)
+    category: Text | None = Field(default=None, max_length=100)
     type: EntryType = "faq"
     language: Literal["es", "en"] | None = None
-    keywords: list[str] = Field(default_factory=list, max_length=50)
-    priority: int = 0
+    keywords: list[Keyword] = Field(default_factory=list, max_length=50)
+    priority: Int4 = 0
 
 
 class KnowledgeImportResult(BaseModel):
@@ -60,13 +62,13 @@ class KnowledgeEntryUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: str | None = Field(default=None, min_length=1, max_length=500)
-    content: str | None = Field(default=None, min_length=1, max_length=20_000)
-    category: str | None = Field(default=None, max_length=100)
+    title: Text | None = Field(default=None, min_length=1, max_length=500)
+    content: Text | None = Field(default=None, min_length=1, max_length=20_000)
+    category: Text | None = Field(default=None, max_length=100)
     type: EntryType | None = None
     language: Literal["es", "en"] | None = None
-    keywords: list[str] | None = Field(default=None, max_length=50)
-    priority: int | None = None
+    keywords: list[Keyword] | None = Field(default=None, max_length=50)
+    priority: Int4 | None = None
     active: bool | None = None
 
     @model_validator(mode="after")

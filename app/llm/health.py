@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from app.core.metrics import record_circuit
+
 CircuitState = Literal["closed", "open", "half_open"]
 
 
@@ -34,6 +36,7 @@ class ProviderHealth:
 
     policy: CircuitPolicy
     clock: Callable[[], float] = time.monotonic
+    name: str = ""  # the provider, for the circuit-state metric
     state: CircuitState = "closed"
     consecutive_failures: int = 0
     opened_at: float | None = None
@@ -64,6 +67,7 @@ class ProviderHealth:
         now = self.clock()
         if self.state == "open" and self.opened_at is not None and now - self.opened_at >= self.policy.cooldown_seconds:
             self.state = "half_open"
+            self._publish()
         if self.state == "half_open" and not self.probe_in_flight:
             self.probe_in_flight = True
             return True
@@ -95,12 +99,18 @@ class ProviderHealth:
         self.state = "open"
         self.opened_at = now
         self.probe_in_flight = False
+        self._publish()
 
     def _close(self) -> None:
         self.state = "closed"
         self.opened_at = None
         self.probe_in_flight = False
         self._calls.clear()
+        self._publish()
+
+    def _publish(self) -> None:
+        if self.name:  # a provider's health outside a board (unit tests) has no series
+            record_circuit(self.name, self.state)
 
     def release_probe(self) -> None:
         """A probe that never reached the provider (cancelled) gives its slot back."""
@@ -118,7 +128,8 @@ class HealthBoard:
     def __getitem__(self, provider: str) -> ProviderHealth:
         health = self._providers.get(provider)
         if health is None:
-            health = self._providers[provider] = ProviderHealth(policy=self.policy, clock=self.clock)
+            health = self._providers[provider] = ProviderHealth(policy=self.policy, clock=self.clock, name=provider)
+            record_circuit(provider, health.state)
         return health
 
     def snapshot(self) -> dict[str, dict[str, object]]:

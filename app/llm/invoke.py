@@ -15,6 +15,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import Runnable
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
+from app.core.metrics import record_llm_call
 from app.llm.models import ModelSpec
 from app.llm.providers import ProviderRegistry
 
@@ -204,6 +205,7 @@ async def _call_one(
         health.record(False)
         label = error_class(exc)
         log.warning("llm %s/%s failed after %d attempt(s): %s", spec.provider, spec.name, attempts, label)
+        record_llm_call(provider=spec.provider, model=spec.name, seconds=latency / 1000, error=label)
         calls.append(
             LLMCall(purpose, spec.provider, spec.name, 0, 0, Decimal(0), latency, False, label, failover, attempts)
         )
@@ -211,6 +213,16 @@ async def _call_one(
     latency = int((time.perf_counter() - started) * 1000)
     health.record(True)
     tokens_in, tokens_out = _usage(message, messages)
+    cost = spec.cost(tokens_in, tokens_out)
+    record_llm_call(
+        provider=spec.provider,
+        model=spec.name,
+        seconds=latency / 1000,
+        error=None,
+        input_tokens=tokens_in,
+        output_tokens=tokens_out,
+        cost_usd=float(cost),
+    )
     calls.append(
         LLMCall(
             purpose,
@@ -218,7 +230,7 @@ async def _call_one(
             spec.name,
             tokens_in,
             tokens_out,
-            spec.cost(tokens_in, tokens_out),
+            cost,
             latency,
             True,
             None,

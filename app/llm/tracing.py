@@ -15,6 +15,16 @@ created lazily on first use and reused; each call to ``tracing_callbacks`` gets 
 
     flush_traces()  # at shutdown (from async code: await asyncio.to_thread(flush_traces))
 
+Size: every node's run records the whole graph state as its inputs, and its update as outputs. The
+client passes both through ``trace_view`` (``hide_inputs``/``hide_outputs``): a type registered with
+``trace_view.register`` shows its summary (ids, scores, what was decided), a DataFrame only its shape,
+text over ``MAX_TRACE_TEXT`` characters and lists over ``MAX_TRACE_ITEMS`` items are cut. Keep heavy
+objects (the catalog) out of the state altogether: summarising them still costs a copy per node.
+
+A dead endpoint: the SDK's upload threads are daemons with bounded timeouts, so neither a turn nor the
+process's exit waits for them; ``flush_traces`` (at CLI exit, API and worker shutdown) gives pending
+uploads a deadline, and whatever is left then is dropped with a warning.
+
 Privacy: run inputs and outputs are the graph's state, and LangChain copies scalar ``configurable``
 values (``thread_id`` included) into every run's metadata. Keep raw phone numbers out of both; use
 ``customer_hash``.
@@ -22,6 +32,8 @@ values (``thread_id`` included) into every run's metadata. Keep raw phone number
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
 import hmac
 import logging
@@ -32,15 +44,19 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from langchain_core.callbacks import BaseCallbackHandler, BaseCallbackManager
+from langchain_core.load.serializable import Serializable
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tracers.langchain import LangChainTracer
 from langsmith import Client, RunTree
+from pydantic import BaseModel
+from urllib3.util.retry import Retry  # the type langsmith.Client takes (urllib3 comes with its requests)
 
 __all__ = [
     "DEFAULT_API_URL",
     "annotate_trace",
     "customer_hash",
     "flush_traces",
+    "trace_view",
     "tracing_callbacks",
 ]
 
@@ -50,8 +66,90 @@ DEFAULT_API_URL = "https://api.smith.langchain.com"
 _CUSTOMER_HASH_PREFIX = b"wa-agent/customer/v1\x00"
 _NUMBER_NOISE = re.compile(r"[\s\-().]")
 
+MAX_TRACE_TEXT = 4_000  # characters of one string in a trace (a reply, a prompt, a knowledge entry)
+MAX_TRACE_ITEMS = 50  # items of one list in a trace
+# (connect, read) milliseconds per upload: the SDK's defaults (10 s, 60 s) keep a dead endpoint's
+# requests open for minutes; uploads run in background threads, so short ones cost a turn nothing.
+_TIMEOUT_MS = (2_000, 5_000)
+FLUSH_SECONDS = 2.0  # what a CLI exit or a shutdown waits, at most, for pending uploads
+
 _clients: dict[tuple[str, str], Client] = {}
 _clients_lock = threading.Lock()
+
+
+@functools.singledispatch
+def trace_view(value: Any) -> Any:
+    """How ``value`` appears in a trace; register a type's summary with ``@trace_view.register``."""
+    if isinstance(value, Serializable):
+        return value  # LangChain messages and documents: the SDK serialises them its own way
+    if isinstance(value, BaseModel):
+        return trace_view(value.model_dump(mode="json"))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: trace_view(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    shape = getattr(value, "shape", None)
+    if shape is not None and hasattr(value, "columns"):  # a DataFrame: never its rows
+        return {"rows": shape[0], "columns": len(value.columns)}
+    return value
+
+
+@trace_view.register
+def _(value: str) -> str:
+    if len(value) <= MAX_TRACE_TEXT:
+        return value
+    return f"{value[:MAX_TRACE_TEXT]}… [{len(value) - MAX_TRACE_TEXT} more characters]"
+
+
+@trace_view.register(dict)
+def _(value: dict[Any, Any]) -> dict[Any, Any]:
+    return {key: trace_view(item) for key, item in value.items()}
+
+
+@trace_view.register(list)
+@trace_view.register(tuple)
+def _(value: list[Any] | tuple[Any, ...]) -> list[Any]:
+    shown = [trace_view(item) for item in value[:MAX_TRACE_ITEMS]]
+    if len(value) > MAX_TRACE_ITEMS:
+        shown.append(f"… [{len(value) - MAX_TRACE_ITEMS} more items]")
+    return shown
+
+
+def _lean(payload: dict[str, Any]) -> dict[str, Any]:
+    """A run's inputs or outputs as the trace records them (the client's hide_inputs/hide_outputs)."""
+    try:
+        return {key: trace_view(value) for key, value in payload.items()}
+    except Exception:  # a trace must never break a turn: record less rather than fail
+        logger.warning("trace payload not summarised; keys only", exc_info=True)
+        return {key: type(value).__name__ for key, value in payload.items()}
+
+
+class _DaemonClient(Client):
+    """A client whose upload threads never keep the process alive (the SDK's are non-daemon by default).
+
+    The SDK reads ``_use_daemon_threads`` once, from LANGSMITH_USE_DAEMON, in ``__init__`` before it
+    starts its threads; this fixes it to True without touching the process environment. Pending runs
+    are then flushed explicitly, with a deadline (``flush_traces``).
+    """
+
+    @property
+    def _use_daemon_threads(self) -> bool:
+        return True
+
+    @_use_daemon_threads.setter
+    def _use_daemon_threads(self, value: bool) -> None:
+        pass
+
+
+def _retries() -> Retry:
+    """The SDK's retry policy with one retry instead of three, so a refused upload gives up in ~0.2 s."""
+    return Retry(
+        total=1,
+        backoff_factor=0.2,
+        status_forcelist=[408, 425, 429, 500, 502, 503, 504],
+        allowed_methods=None,  # uploads are POSTs; the run ids make them idempotent
+        raise_on_redirect=False,
+        raise_on_status=False,
+        respect_retry_after_header=False,  # a long Retry-After would hold the flush at exit
+    )
 
 
 def _client(api_url: str, api_key: str) -> Client | None:
@@ -64,7 +162,15 @@ def _client(api_url: str, api_key: str) -> Client | None:
                 # Explicit values everywhere the SDK would otherwise fall back to LANGSMITH_* variables:
                 # an empty key (not None) stops the LANGSMITH_API_KEY / CLI-profile fallback, and
                 # tracing_mode stops OTEL variables from diverting runs away from LangSmith.
-                client = Client(api_url=key[0], api_key=api_key, tracing_mode="langsmith")
+                client = _DaemonClient(
+                    api_url=key[0],
+                    api_key=api_key,
+                    tracing_mode="langsmith",
+                    timeout_ms=_TIMEOUT_MS,
+                    retry_config=_retries(),
+                    hide_inputs=_lean,
+                    hide_outputs=_lean,
+                )
             except Exception:
                 logger.warning("LangSmith tracing disabled: cannot create a client for %s", key[0], exc_info=True)
                 return None
@@ -158,7 +264,7 @@ def customer_hash(number: str, *, secret: str | bytes | None = None) -> str:
     return hashlib.sha256(_CUSTOMER_HASH_PREFIX + data).hexdigest()[:16]
 
 
-def flush_traces(timeout: float = 5.0) -> None:
+def flush_traces(timeout: float = FLUSH_SECONDS) -> None:
     """Wait, at most ``timeout`` seconds in all, until queued trace uploads have been sent.
 
     Blocking: from async code use ``await asyncio.to_thread(flush_traces)``. Each client is flushed in

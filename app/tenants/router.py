@@ -77,9 +77,14 @@ async def get_agent_config(tenant: TenantDep) -> AgentConfig:
 
 
 @router.put("/{slug}/agent-config", response_model=AgentConfig)
-async def put_agent_config(data: AgentConfig, tenant: TenantDep, session: SessionDep) -> AgentConfig:
-    """Replace the AI agent's configuration (validated; unknown models are refused). Takes effect on the next turn."""
-    return await tenant_service.replace_agent_config(session, tenant=tenant, config=data)
+async def put_agent_config(
+    data: AgentConfig, tenant: TenantDep, session: SessionDep, principal: PrincipalDep
+) -> AgentConfig:
+    """Replace the AI agent's configuration (validated; unknown models are refused). Takes effect on the next turn.
+
+    A tenant key may set or lower ``monthly_budget_usd``; only the admin key may raise or remove it.
+    """
+    return await tenant_service.replace_agent_config(session, tenant=tenant, config=data, by_admin=principal.is_admin)
 
 
 platform_router = APIRouter(prefix="/v1/admin", tags=["platform"])

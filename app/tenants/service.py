@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -10,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import Conflict, NotFound
+from app.core.errors import Conflict, Forbidden, NotFound
 from app.tenants.agent_config import AgentConfig, agent_config
 from app.tenants.agent_config import invalidate as invalidate_agent_config
 from app.tenants.models import Tenant, TenantNumber
@@ -176,13 +177,39 @@ def get_agent_config(tenant: Tenant) -> AgentConfig:
     return agent_config(tenant.id, tenant.agent_config_version, tenant.agent_config)
 
 
-async def replace_agent_config(session: AsyncSession, *, tenant: Tenant, config: AgentConfig) -> AgentConfig:
-    """Store a new configuration; its version moves on so every process drops its cached copy."""
-    await session.execute(
-        update(Tenant)
-        .where(Tenant.id == tenant.id)
-        .values(agent_config=config.model_dump(mode="json"), agent_config_version=Tenant.agent_config_version + 1)
+def check_budget_change(current: Decimal | None, wanted: Decimal | None) -> None:
+    """A tenant key may set or lower the monthly LLM budget; raising or removing it needs the admin key."""
+    if current is None or (wanted is not None and wanted <= current):
+        return
+    raise Forbidden(
+        "Only the admin API key may raise or remove monthly_budget_usd; send the current value to keep it",
+        details={
+            "field": "monthly_budget_usd",
+            "current": str(current),
+            "requested": None if wanted is None else str(wanted),
+        },
     )
+
+
+async def replace_agent_config(
+    session: AsyncSession, *, tenant: Tenant, config: AgentConfig, by_admin: bool
+) -> AgentConfig:
+    """Store a new configuration; its version moves on so every process drops its cached copy.
+
+    Not by the admin: the budget may only go down, checked against the version read, so a change that
+    lands in between (the admin lowering it) is never overwritten: that answers 409.
+    """
+    statement = update(Tenant).where(Tenant.id == tenant.id)
+    if not by_admin:
+        check_budget_change(get_agent_config(tenant).monthly_budget_usd, config.monthly_budget_usd)
+        statement = statement.where(Tenant.agent_config_version == tenant.agent_config_version)
+    result = await session.execute(
+        statement.values(
+            agent_config=config.model_dump(mode="json"), agent_config_version=Tenant.agent_config_version + 1
+        )
+    )
+    if getattr(result, "rowcount", 1) == 0:
+        raise Conflict("The agent configuration changed meanwhile; read it again and retry")
     await session.refresh(tenant, attribute_names=["agent_config", "agent_config_version", "updated_at"])
     invalidate_agent_config(tenant.id)
     return get_agent_config(tenant)

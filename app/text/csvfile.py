@@ -11,6 +11,12 @@ from dataclasses import dataclass
 from app.core.errors import InvalidInput
 from app.text.normalize import fold
 
+MAX_CELL_CHARS = 131_072
+"""The longest cell accepted (the csv module's own default limit, now reported as a 422 naming the cell)."""
+# The parser's limit sits far above MAX_CELL_CHARS (bodies are capped by MAX_REQUEST_BYTES anyway), so
+# an oversized cell is read and then refused with its row and column instead of a bare csv.Error.
+_PARSER_FIELD_LIMIT = 64 * 1024 * 1024
+
 
 def header_key(name: str) -> str:
     """A column name as a key: "Precio (MXN)" → "precio_mxn"."""
@@ -54,11 +60,13 @@ def read_csv(
             dialect = csv.Sniffer().sniff(textual[:4096], delimiters=",;\t")
         except csv.Error:
             dialect = csv.excel
-    reader = csv.reader(io.StringIO(textual), dialect)
+    csv.field_size_limit(_PARSER_FIELD_LIMIT)  # process-wide, but the same value on every call
+    reader = _rows(csv.reader(io.StringIO(textual), dialect))
     try:
         header = next(reader)
     except StopIteration:
         raise InvalidInput("The CSV file is empty", details={"row": 1, "column": None}) from None
+    _check_cells(1, header, [f"column {i + 1}" for i in range(len(header))])
     plain = [header_key(h) for h in header]
     # An alias renames a column only when the file does not also have the column it renames to.
     keys = [k if (target := (aliases or {}).get(k)) is None or target in plain else target for k in plain]
@@ -79,9 +87,40 @@ def read_csv(
                 f"Row {line_no} has {len(cells)} cells but the header has {len(keys)}",
                 details={"row": line_no, "column": None},
             )
+        _check_cells(line_no, cells, keys)
         padded = [c.strip() for c in cells] + [""] * (len(keys) - len(cells))
         row = CsvRow(line_no, dict(zip(keys, padded, strict=True)))
         for column in required:
             if not row.cells[column]:
                 raise row.error(column, "value is required")
         yield row
+
+
+def _rows(reader: Iterator[list[str]]) -> Iterator[list[str]]:
+    """The reader's rows; a malformed file is a 422 naming the line rather than a bare csv.Error."""
+    line = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise InvalidInput(
+                f"Row {line + 1}: the CSV cannot be read ({exc})", details={"row": line + 1, "column": None}
+            ) from None
+        line += 1
+        yield row
+
+
+def _check_cells(line: int, cells: Sequence[str], columns: Sequence[str]) -> None:
+    """Refuse a cell over MAX_CELL_CHARS or holding NUL (PostgreSQL text cannot), naming row and column."""
+    for cell, column in zip(cells, columns, strict=False):
+        if len(cell) > MAX_CELL_CHARS:
+            problem = f"a cell has at most {MAX_CELL_CHARS:,} characters ({len(cell):,} given)"
+        elif "\x00" in cell:
+            problem = "must not contain NUL characters"
+        else:
+            continue
+        raise InvalidInput(
+            f"Row {line}, column '{column}': {problem}", details={"row": line, "column": column, "length": len(cell)}
+        )

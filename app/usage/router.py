@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from app.deps import SessionDep, TenantDep
 from app.usage import service as usage_service
-from app.usage.schemas import UsageRead
+from app.usage.schemas import ReportDay, UsageRead
 
 router = APIRouter(prefix="/v1/tenants/{slug}", tags=["usage"])
 
@@ -19,9 +18,9 @@ async def get_usage(
     tenant: TenantDep,
     session: SessionDep,
     from_: Annotated[
-        date | None, Query(alias="from", description="First day (UTC); default: 29 days before `to`")
+        ReportDay | None, Query(alias="from", description="First day (UTC); default: 29 days before `to`")
     ] = None,
-    to: Annotated[date | None, Query(description="Last day (UTC), included; default: today")] = None,
+    to: Annotated[ReportDay | None, Query(description="Last day (UTC), included; default: today")] = None,
 ) -> UsageRead:
     """LLM calls, tokens, cost and latency per day and model, with totals and turns (at most 366 days)."""
     start, end = usage_service.report_range(from_, to)

@@ -5,8 +5,24 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from decimal import Decimal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+# A report day's bounds: the range arithmetic (a day after `to`, 29 days before it) must not leave
+# Python's calendar (year 1 to 9999), and no usage predates 2000.
+FIRST_REPORT_DAY = date(2000, 1, 1)
+LAST_REPORT_DAY = date(9998, 12, 31)
+
+
+def _report_day(value: date) -> date:
+    if not FIRST_REPORT_DAY <= value <= LAST_REPORT_DAY:
+        raise ValueError(f"must be between {FIRST_REPORT_DAY} and {LAST_REPORT_DAY}")
+    return value
+
+
+ReportDay = Annotated[date, AfterValidator(_report_day)]
+"""A day a usage report may start or end on."""
 
 
 class UsageTotalsRead(BaseModel):

@@ -89,7 +89,7 @@ def worker_ids(conninfo: str) -> set[int]:
 
 
 class Stack:
-    """The API and its workers as subprocesses of this process, with one environment.
+    """The API process(es) and their workers as subprocesses of this process, with one environment.
 
     ``env`` is applied over ``os.environ``. ``conninfo`` (libpq string of the same database) lets
     ``start_worker`` wait until the worker has registered itself with the queue.
@@ -108,6 +108,7 @@ class Stack:
         self.log_dir = log_dir
         self.conninfo = conninfo
         self.api: subprocess.Popen[bytes] | None = None
+        self.apis: list[tuple[subprocess.Popen[bytes], int]] = []  # every API process with its port
         self.workers: list[subprocess.Popen[bytes]] = []
         self._started: list[subprocess.Popen[bytes]] = []
         self._logs: list[Path] = []
@@ -138,6 +139,7 @@ class Stack:
     def start(self, *, workers: int = 1, timeout: float = 60) -> Self:
         """Start the API and ``workers`` workers side by side; return once all are ready."""
         self.api = self._spawn("api", ["serve", "--host", "127.0.0.1", "--port", str(self.port)], None)
+        self.apis.append((self.api, self.port))
         self.start_workers(workers, timeout=timeout)
         self.wait_ready(timeout=timeout)
         return self
@@ -145,8 +147,30 @@ class Stack:
     def start_api(self, *, timeout: float = 60) -> subprocess.Popen[bytes]:
         """``agentctl serve`` on 127.0.0.1:port; returns once /readyz answers 200."""
         self.api = self._spawn("api", ["serve", "--host", "127.0.0.1", "--port", str(self.port)], None)
+        self.apis.append((self.api, self.port))
         self.wait_ready(timeout=timeout)
         return self.api
+
+    def start_apis(self, count: int, *, timeout: float = 60, wait: bool = True) -> list[str]:
+        """``count`` API processes side by side (the first on ``port``); their base URLs once all are ready.
+
+        Each is its own ``agentctl serve`` on its own port, as replicas behind a load balancer would be.
+        With ``wait=False`` it returns at once: call ``wait_ready_all`` later (start-up overlaps other work).
+        """
+        ports = [self.port if self.api is None and i == 0 else free_port() for i in range(count)]
+        for port in ports:
+            proc = self._spawn("api", ["serve", "--host", "127.0.0.1", "--port", str(port)], None)
+            self.apis.append((proc, port))
+            if self.api is None:
+                self.api = proc
+        if wait:
+            self.wait_ready_all(timeout=timeout)
+        return [f"http://127.0.0.1:{port}" for port in ports]
+
+    def wait_ready_all(self, *, timeout: float = 60) -> None:
+        """Poll GET /readyz of every API process until each answers 200."""
+        for proc, port in self.apis:
+            self.wait_ready(timeout=timeout, url=f"http://127.0.0.1:{port}", proc=proc)
 
     def start_worker(self, *, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.Popen[bytes]:
         """``agentctl worker``; with ``conninfo``, returns once it has registered with the queue."""
@@ -175,13 +199,16 @@ class Stack:
         self._terminate(self.workers)
         self.workers = []
 
-    def wait_ready(self, *, timeout: float = 60) -> None:
-        """Poll GET /readyz until it answers 200."""
+    def wait_ready(
+        self, *, timeout: float = 60, url: str | None = None, proc: subprocess.Popen[bytes] | None = None
+    ) -> None:
+        """Poll GET /readyz of ``url`` (default: the first API) until it answers 200."""
         deadline = time.monotonic() + timeout
-        with httpx2.Client(base_url=self.url, timeout=2) as http:
+        proc = proc if url is not None else self.api
+        with httpx2.Client(base_url=url or self.url, timeout=2) as http:
             while True:
-                if self.api is not None:
-                    self._check_alive(self.api, "api")
+                if proc is not None:
+                    self._check_alive(proc, "api")
                 with contextlib.suppress(httpx2.HTTPError):
                     if http.get("/readyz").status_code == 200:
                         return

@@ -1,5 +1,12 @@
 """In-process fake of Twilio's Messages REST API for tests (never touches the network).
 
+It creates messages (``POST Messages.json``), lists them filtered by To, From and DateSent as Twilio
+does (``GET Messages.json``, newest first), and injects faults: Twilio-style errors for the next N sends
+(``fail_next``) or every send until ``recover()`` (``fail_all``), slow answers (``delay``), a black hole
+(``hold``), and a message accepted whose answer never reaches the client (``accept_then_drop``), as
+when Twilio created it and the sender crashed or lost the connection. ``forget`` drops a recorded
+message, as if it had never reached Twilio.
+
 The server always runs on 127.0.0.1 (ephemeral port by default) in a dedicated
 background thread with its own event loop, so the same object works from sync
 tests, from async tests (the test's loop is never blocked by the server), and as
@@ -31,6 +38,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import BasicAuth, web
 
@@ -95,6 +103,9 @@ class FakeTwilioServer(ThreadedAiohttpServer):
         self._messages: list[dict[str, Any]] = []
         self._attempts: list[dict[str, Any]] = []
         self._failures: deque[_Failure] = deque()
+        self._fail_all: tuple[int, int, str | None] | None = None
+        self._drops = 0
+        self._list_requests: list[dict[str, str]] = []
         self._delay = 0.0
         self._healthz_hits = 0
         # Hold mode: sends wait at this gate (an asyncio.Event, set from any thread via the loop).
@@ -112,6 +123,7 @@ class FakeTwilioServer(ThreadedAiohttpServer):
             f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json",
             self._handle_create,
         )
+        app.router.add_get(f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json", self._handle_list)
         app.router.add_post(f"/{API_VERSION}/Accounts/{{account_sid}}/Calls.json", self._handle_call)
         app.router.add_get("/media/{name}", self._handle_media)
         app.router.add_get("/healthz", self._handle_healthz)
@@ -213,6 +225,38 @@ class FakeTwilioServer(ThreadedAiohttpServer):
         with self._lock:
             self._failures.append(_Failure(status, code, message, times))
 
+    def fail_all(self, status: int = 503, code: int = 20503, message: str | None = None) -> None:
+        """Make every authenticated send fail with a Twilio-style error until ``recover()`` (or ``reset()``)."""
+        with self._lock:
+            self._fail_all = (status, code, message)
+
+    def recover(self) -> None:
+        """Stop failing sends (``fail_all`` and any pending ``fail_next``)."""
+        with self._lock:
+            self._fail_all = None
+            self._failures.clear()
+
+    def accept_then_drop(self, times: int = 1) -> None:
+        """The next ``times`` valid sends are recorded as messages, then the connection is closed unanswered.
+
+        The client sees a dropped connection, not a SID: as when Twilio created the message and the
+        sender crashed (or the network failed) before reading the answer."""
+        if times < 1:
+            raise ValueError("times must be >= 1")
+        with self._lock:
+            self._drops += times
+
+    def forget(self, sid: str) -> None:
+        """Remove a recorded message, as if it had never reached Twilio (its attempt stays recorded)."""
+        with self._lock:
+            self._messages[:] = [m for m in self._messages if m["sid"] != sid]
+
+    @property
+    def list_requests(self) -> list[dict[str, str]]:
+        """Query parameters of each ``GET Messages.json`` (message list) request, in order."""
+        with self._lock:
+            return [dict(query) for query in self._list_requests]
+
     def delay(self, seconds: float) -> None:
         """Delay every Messages.json response by ``seconds`` (0 disables); messages are recorded first."""
         if seconds < 0:
@@ -244,6 +288,9 @@ class FakeTwilioServer(ThreadedAiohttpServer):
             self._messages.clear()
             self._attempts.clear()
             self._failures.clear()
+            self._fail_all = None
+            self._drops = 0
+            self._list_requests.clear()
             self._held.clear()
             self._delay = 0.0
             self._healthz_hits = 0
@@ -397,8 +444,15 @@ class FakeTwilioServer(ThreadedAiohttpServer):
             self._messages.append(record)
             self._changed.notify_all()
             listeners = list(self._listeners)
+            drop = self._drops > 0
+            self._drops -= int(drop)
         for listener in listeners:
             listener(dict(record))
+        if drop:
+            self._record_attempt(attempt | {"sid": sid, "dropped": True}, web.Response(status=201))
+            assert request.transport is not None
+            request.transport.close()  # created, but the client never learns its SID
+            return web.Response(status=201)
 
         payload = {
             "account_sid": path_sid,
@@ -432,6 +486,8 @@ class FakeTwilioServer(ThreadedAiohttpServer):
         if path_sid != self.account_sid:
             return _twilio_error(404, 20404)
         with self._lock:
+            if self._fail_all is not None:
+                return _twilio_error(*self._fail_all)
             if self._failures:
                 failure = self._failures[0]
                 failure.remaining -= 1
@@ -453,12 +509,82 @@ class FakeTwilioServer(ThreadedAiohttpServer):
             )
         return None
 
+    async def _handle_list(self, request: web.Request) -> web.Response:
+        """Twilio's Messages list: filtered by To, From and DateSent (``DateSent>``/``<``), newest first."""
+        if not self._authorized(request):
+            return _twilio_error(401, 20003)
+        path_sid = request.match_info["account_sid"]
+        if path_sid != self.account_sid:
+            return _twilio_error(404, 20404)
+        query = dict(request.query)
+        try:
+            after = _parse_date(query.get("DateSent>"))
+            before = _parse_date(query.get("DateSent<"))
+            size = min(int(query.get("PageSize", "50")), 1000)
+        except ValueError:
+            return _twilio_error(400, 20001, "Invalid filter")
+        with self._lock:
+            self._list_requests.append(query)
+            found = [
+                m
+                for m in self._messages
+                if query.get("To") in (None, m["to"])
+                and query.get("From") in (None, m["from_"])
+                and (after is None or m["received_at"] >= after)
+                and (before is None or m["received_at"] <= before)
+            ]
+        found.reverse()
+        base = f"/{API_VERSION}/Accounts/{path_sid}/Messages.json"
+        page = {
+            "messages": [_listed(m) for m in found[:size]],
+            "start": 0,
+            "end": max(0, min(size, len(found)) - 1),
+            "page": 0,
+            "page_size": size,
+            "uri": f"{base}?{urlencode(query)}",
+            "first_page_uri": f"{base}?{urlencode(query)}",
+            "previous_page_uri": None,
+            "next_page_uri": None,
+        }
+        return web.json_response(page)
+
     def _record_attempt(self, attempt: dict[str, Any], response: web.Response) -> web.Response:
         attempt["response_status"] = response.status
         with self._changed:
             self._attempts.append(attempt)
             self._changed.notify_all()
         return response
+
+
+def _parse_date(value: str | None) -> datetime | None:
+    """A DateSent filter: ``YYYY-MM-DD`` (midnight UTC) or an ISO 8601 date-time."""
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _listed(message: dict[str, Any]) -> dict[str, Any]:
+    """A recorded message as Twilio's list shows it (sent by the time anyone lists it)."""
+    when = format_datetime(message["received_at"], usegmt=True)
+    return {
+        "account_sid": message["account_sid"],
+        "api_version": API_VERSION,
+        "body": message["body"],
+        "date_created": when,
+        "date_sent": when,
+        "date_updated": when,
+        "direction": "outbound-api",
+        "error_code": None,
+        "error_message": None,
+        "from": message["from_"],
+        "num_media": str(len(message["media_url"])),
+        "num_segments": "1",
+        "sid": message["sid"],
+        "status": "sent",
+        "to": message["to"],
+        "uri": f"/{API_VERSION}/Accounts/{message['account_sid']}/Messages/{message['sid']}.json",
+    }
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ from tests.fakes.twilio_server import FakeTwilioServer
 from tests.helpers import (
     AI_CARS,
     TenantHandle,
+    admin_headers,
     ai_tenant,
     chat,
     grounded,
@@ -308,10 +309,11 @@ async def test_budget_exhausted_switches_the_tenant_to_the_offline_tier(
     second = await chat(client, tenant, "¿tienen Toyota Corolla?")
     assert second["tier"] == "offline" and second["routing_reason"] == "budget_exhausted"
     assert openai_fake.request_count == 1
-    # Raising the budget brings the LLM back on the next turn.
-    await client.put(
-        f"/v1/tenants/{tenant.slug}/agent-config", json={"monthly_budget_usd": "100"}, headers=tenant.headers
+    # Raising the budget (the admin's to raise) brings the LLM back on the next turn.
+    raised = await client.put(
+        f"/v1/tenants/{tenant.slug}/agent-config", json={"monthly_budget_usd": "100"}, headers=admin_headers()
     )
+    assert raised.status_code == 200, raised.text
     assert (await chat(client, tenant, "¿tienen Toyota Corolla?"))["tier"] == "llm"
 
 

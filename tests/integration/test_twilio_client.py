@@ -107,15 +107,15 @@ async def test_rate_limited_is_retryable_and_not_auto_retried(
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("status", [500, 503])
-async def test_server_errors_are_not_retryable(fake: FakeTwilioServer, status: int) -> None:
+async def test_server_errors_are_retryable_but_may_hide_a_message(fake: FakeTwilioServer, status: int) -> None:
     fake.fail_next(status, 20500)
     async with make_sender(fake) as sender:
         with pytest.raises(TwilioSendError) as excinfo:
             await sender.send(to=TO, from_=FROM, body="hi")
     assert excinfo.value.status == status
     assert excinfo.value.code == 20500
-    assert excinfo.value.retryable is False
-    assert len(fake.attempts) == 1
+    assert (excinfo.value.retryable, excinfo.value.maybe_sent) == (True, True)
+    assert len(fake.attempts) == 1  # the caller retries, after looking in Twilio's list
 
 
 @pytest.mark.asyncio
@@ -150,7 +150,7 @@ async def test_concurrent_sends_share_one_client(fake: FakeTwilioServer) -> None
 
 
 @pytest.mark.asyncio
-async def test_timeout_is_not_retryable_and_message_may_exist(
+async def test_timeout_is_retryable_and_message_may_exist(
     fake: FakeTwilioServer,
 ) -> None:
     fake.delay(2.0)
@@ -158,13 +158,13 @@ async def test_timeout_is_not_retryable_and_message_may_exist(
         with pytest.raises(TwilioSendError) as excinfo:
             await sender.send(to=TO, from_=FROM, body="slow")
     assert excinfo.value.status is None
-    assert excinfo.value.retryable is False
+    assert (excinfo.value.retryable, excinfo.value.maybe_sent) == (True, True)
     # Twilio-side the message was created even though we never saw the response.
     assert [m["body"] for m in fake.messages] == ["slow"]
 
 
 @pytest.mark.asyncio
-async def test_connection_refused_is_not_retryable() -> None:
+async def test_connection_refused_is_retryable_and_sent_nothing() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -177,7 +177,7 @@ async def test_connection_refused_is_not_retryable() -> None:
         with pytest.raises(TwilioSendError) as excinfo:
             await sender.send(to=TO, from_=FROM, body="hi")
         assert excinfo.value.status is None
-        assert excinfo.value.retryable is False
+        assert (excinfo.value.retryable, excinfo.value.maybe_sent) == (True, False)
     finally:
         await sender.aclose()
 
@@ -281,9 +281,11 @@ def test_error_mapping_without_twilio_code() -> None:
 
     # twilio-python fills `code` with the HTTP status when the body has no JSON code.
     err = _to_send_error(TwilioRestException(502, "/uri", "Unable to create record", 502))
-    assert (err.status, err.code, err.retryable) == (502, None, False)
+    assert (err.status, err.code, err.retryable, err.maybe_sent) == (502, None, True, True)
+    err = _to_send_error(TwilioRestException(400, "/uri", "bad number", 21211))
+    assert (err.status, err.code, err.retryable) == (400, 21211, False)
     err = _to_send_error(TwilioRestException(429, "/uri", "slow down", 20429))
-    assert (err.status, err.code, err.retryable) == (429, 20429, True)
+    assert (err.status, err.code, err.retryable, err.maybe_sent) == (429, 20429, True, False)
     err = _to_send_error(TwilioServiceException("about:blank", "Too Many Requests", 429, 20429))
     assert (err.status, err.code, err.retryable) == (429, 20429, True)
 

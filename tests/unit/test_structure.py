@@ -23,7 +23,17 @@ OURS = ("app", "agents", "prompts")
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     (
         "entry",
-        ("app.main", "app.webhooks", "app.worker", "app.cli", "app.deps", "app.models", "app.demo", "app.*.router"),
+        (
+            "app.main",
+            "app.webhooks",
+            "app.worker",
+            "app.cli",
+            "app.deps",
+            "app.models",
+            "app.demo",
+            "app.*.router",
+            "app.metrics_router",
+        ),
     ),
     ("flows", ("app.flows",)),
     ("agents", ("agents",)),

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypedDict
 
+import pandas as pd
 import pytest
 from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langgraph.graph import END, START, StateGraph
+from pydantic import BaseModel
 
-from app.llm.tracing import annotate_trace, customer_hash, flush_traces, tracing_callbacks
+from app.llm.tracing import annotate_trace, customer_hash, flush_traces, trace_view, tracing_callbacks
 from tests.fakes.langsmith_recorder import LangSmithRecorder
 
 RAW_NUMBER = "+5215512345678"
@@ -235,3 +244,117 @@ def test_customer_hash_is_stable_short_and_hides_the_number() -> None:
     assert keyed == customer_hash(f"whatsapp:{RAW_NUMBER}", secret=b"server-side-secret")
     with pytest.raises(ValueError):
         customer_hash("whatsapp:")
+
+
+# ------------------------------------------------------------------------------ lean runs, dead endpoints
+
+
+@dataclass(frozen=True)
+class Stock:
+    """Stands for a heavy object with a registered trace view (like the catalog)."""
+
+    version: int
+    cars: pd.DataFrame
+
+
+@trace_view.register
+def _stock_view(stock: Stock) -> dict[str, Any]:
+    return {"version": stock.version, "cars": len(stock.cars)}
+
+
+class Pick(BaseModel):
+    stock_ids: list[str]
+    note: str
+
+
+def test_trace_view_keeps_decisions_and_summarises_bulk() -> None:
+    frame = pd.DataFrame({"stock_id": [f"S-{n}" for n in range(5_000)], "price": range(5_000)})
+    view = trace_view(
+        {
+            "stock": Stock(version=3, cars=frame),
+            "frame": frame,
+            "pick": Pick(stock_ids=["S-1", "S-2"], note="x" * 10_000),
+            "scores": list(range(500)),
+            "reason": "catalog:make+price",
+        }
+    )
+    assert view["stock"] == {"version": 3, "cars": 5_000}
+    assert view["frame"] == {"rows": 5_000, "columns": 2}
+    assert view["pick"]["stock_ids"] == ["S-1", "S-2"]
+    assert len(view["pick"]["note"]) < 4_100 and view["pick"]["note"].endswith("more characters]")
+    assert view["scores"][:3] == [0, 1, 2] and view["scores"][-1] == "… [450 more items]"
+    assert view["reason"] == "catalog:make+price"
+    assert len(json.dumps(view)) < 6_000
+
+
+async def test_node_runs_record_summaries_not_the_heavy_state(recorder: LangSmithRecorder) -> None:
+    class Shelf(TypedDict, total=False):
+        stock: Stock
+        shown: list[str]
+
+    frame = pd.DataFrame({"stock_id": [f"S-{n}" for n in range(20_000)], "blurb": ["a long description"] * 20_000})
+
+    async def pick(state: Shelf) -> dict[str, Any]:
+        return {"shown": list(state["stock"].cars["stock_id"][:3])}
+
+    graph = StateGraph(Shelf)
+    graph.add_node("pick", pick)
+    graph.add_edge(START, "pick")
+    graph.add_edge("pick", END)
+    callbacks = tracing_callbacks(enabled=True, api_url=recorder.base_url, api_key=API_KEY, project=PROJECT)
+
+    await graph.compile().ainvoke({"stock": Stock(version=7, cars=frame)}, config=turn_config(callbacks, "c"))
+    await asyncio.to_thread(flush_traces, 5)
+    await recorder.wait_for_async(lambda r: len(r.runs) == 2 and all(x.get("end_time") for x in r.runs.values()))
+
+    [node] = [run for run in recorder.runs.values() if run["name"] == "pick"]
+    assert node["inputs"]["stock"] == {"version": 7, "cars": 20_000}
+    assert node["outputs"] == {"shown": ["S-0", "S-1", "S-2"]}
+    assert len(recorder.payload_text()) < 20_000
+    assert "a long description" not in recorder.payload_text()
+
+
+_EXIT_SCRIPT = """
+import asyncio, sys, time
+from langchain_core.runnables import RunnableLambda
+from app.llm.tracing import flush_traces, tracing_callbacks
+
+callbacks = tracing_callbacks(enabled=True, api_url=sys.argv[1], api_key="k", project="p")
+started = time.monotonic()
+asyncio.run(RunnableLambda(lambda x: x).ainvoke("hola", {"callbacks": callbacks, "run_name": "turn"}))
+turn = time.monotonic() - started
+flush_traces(0.5)
+print(f"{turn:.3f} {time.monotonic() - started:.3f}", flush=True)
+"""
+
+
+@pytest.fixture(params=["black-hole", "closed-port"])
+def dead_endpoint(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A LangSmith endpoint that accepts connections and never answers, or refuses them."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    if request.param == "closed-port":
+        listener.close()
+        yield f"http://127.0.0.1:{port}"
+        return
+    with listener:  # the kernel completes connections on the backlog; nobody ever reads them
+        yield f"http://127.0.0.1:{port}"
+
+
+def test_dead_endpoint_holds_neither_the_turn_nor_the_exit(dead_endpoint: str) -> None:
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", _EXIT_SCRIPT, dead_endpoint],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).parents[2],
+        env={k: v for k, v in os.environ.items() if not k.startswith(("LANGSMITH_", "LANGCHAIN_"))},
+    )
+    exited = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    turn, flushed = (float(x) for x in done.stdout.split())
+    assert turn < 0.5
+    assert flushed < turn + 1.0  # flush_traces(0.5) keeps its deadline
+    # Python's own start-up and imports are most of this; the SDK's threads add nothing at exit.
+    assert exited - flushed < 4.0, f"exit took {exited - flushed:.1f}s after the flush"

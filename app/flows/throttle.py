@@ -1,0 +1,110 @@
+"""The per-sender WhatsApp limit: a customer writing faster than SENDER_MESSAGES_PER_MINUTE is not answered
+by the agent (no LLM call, no catalog work) until they slow down.
+
+Decided where the turn runs, under the conversation's lock, from the messages table: it holds across any
+number of API processes and workers, and survives restarts. Over the limit, the pending messages are
+kept (never lost: stored, shown in the conversation, marked processed by a ``rate_limit`` turn) and
+answered with one fixed notice per minute; further messages in that minute are folded into silent
+``rate_limit`` turns. Once the last minute holds no more than the limit, turns are normal again.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.conversations.models import Conversation, Message, Turn
+from app.core.metrics import RATE_LIMITED, record_turn
+from app.tenants.models import Tenant
+from app.text.normalize import detect_language
+from app.text.wording import say
+
+WINDOW = timedelta(minutes=1)
+RATE_LIMIT_AGENT = "rate_limit"
+
+
+async def over_limit(session: AsyncSession, *, conversation: Conversation, per_minute: int) -> bool:
+    """True when the customer's last ``per_minute + 1`` WhatsApp messages all arrived within a minute."""
+    if per_minute <= 0:
+        return False
+    # The (conversation_id, id) index read backwards: at most per_minute + 1 rows, however long the flood.
+    stmt = (
+        select(Message.created_at > func.now() - WINDOW)
+        .where(
+            Message.conversation_id == conversation.id,
+            Message.direction == "inbound",
+            Message.channel == "whatsapp",
+        )
+        .order_by(Message.id.desc())
+        .offset(per_minute)
+        .limit(1)
+    )
+    return bool((await session.execute(stmt)).scalar_one_or_none())
+
+
+async def hold_back(
+    session: AsyncSession, *, tenant: Tenant, conversation: Conversation, pending: list[Message]
+) -> list[Message]:
+    """Mark ``pending`` answered by a ``rate_limit`` turn; the notice part to send (none if sent this minute)."""
+    started = time.perf_counter()
+    noticed = await _notice_sent_within_window(session, conversation_id=conversation.id)
+    text = "\n".join(m.body for m in pending if m.body)
+    reply = "" if noticed else say("limits.sender_flood", detect_language(text))
+    turn = Turn(
+        tenant_id=tenant.id,
+        conversation_id=conversation.id,
+        channel="whatsapp",
+        intent="rate_limited",
+        agent=RATE_LIMIT_AGENT,
+        tier="none",
+        reply=reply,
+        routing_reason="sender over SENDER_MESSAGES_PER_MINUTE",
+    )
+    session.add(turn)
+    await session.flush()
+    for message in pending:
+        message.status = "processed"
+        message.turn_id = turn.id
+    parts = [] if noticed else [_notice_part(tenant, conversation, turn, reply)]
+    session.add_all(parts)
+    await session.flush()
+    RATE_LIMITED.labels("sender").inc(len(pending))
+    record_turn(
+        channel="whatsapp",
+        tier="none",
+        agent=RATE_LIMIT_AGENT,
+        outcome="rate_limited",
+        seconds=time.perf_counter() - started,
+    )
+    return parts
+
+
+async def _notice_sent_within_window(session: AsyncSession, *, conversation_id: uuid.UUID) -> bool:
+    stmt = (
+        select(Turn.id)
+        .where(
+            Turn.conversation_id == conversation_id,
+            Turn.agent == RATE_LIMIT_AGENT,
+            Turn.reply != "",
+            Turn.created_at > func.now() - WINDOW,
+        )
+        .limit(1)
+    )
+    return (await session.execute(stmt)).first() is not None
+
+
+def _notice_part(tenant: Tenant, conversation: Conversation, turn: Turn, reply: str) -> Message:
+    return Message(
+        tenant_id=tenant.id,
+        conversation_id=conversation.id,
+        direction="outbound",
+        channel="whatsapp",
+        body=reply,
+        status="pending",
+        turn_id=turn.id,
+        part_index=0,
+    )

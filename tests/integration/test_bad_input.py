@@ -1,0 +1,148 @@
+"""Inputs that once gave 500 now answer a 4xx JSON error naming the field, write nothing, keep the connection."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy import text
+
+from app.core.db import session_scope
+from tests.helpers import admin_headers, make_tenant, post_whatsapp
+
+
+def assert_refused(r: Any, field: str, *, status: int = 422) -> dict[str, Any]:
+    """The answer is ``status`` with the error envelope, and the field appears in its details or message."""
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/json")
+    error = r.json()["error"]
+    assert set(error) == {"code", "message", "details"} and error["code"] and error["message"]
+    assert field in json.dumps(error), error
+    assert r.headers.get("connection", "keep-alive") != "close"
+    return dict(error)
+
+
+async def count(sql: str, **params: Any) -> int:
+    """A count straight from the database."""
+    async with session_scope() as session:
+        return int((await session.execute(text(sql), params)).scalar_one())
+
+
+async def test_nul_in_a_json_string_is_refused_naming_the_field(client: Any) -> None:
+    tenant = await make_tenant(client)
+    base = f"/v1/tenants/{tenant.slug}/knowledge"
+    error = assert_refused(
+        await client.post(base, json={"title": "a\x00b", "content": "c"}, headers=tenant.headers), "title"
+    )
+    assert error["details"][0]["loc"] == ["body", "title"]
+    nested = {"title": "t", "content": "c", "keywords": ["ok", "x\x00"]}
+    assert_refused(await client.post(base, json=nested, headers=tenant.headers), "keywords")
+    persona = {"slug": f"t-{uuid.uuid4().hex[:10]}", "name": "N", "persona": {"tone": "\x00"}}
+    assert_refused(await client.post("/v1/tenants", json=persona, headers=admin_headers()), "persona")
+    assert await count("SELECT count(*) FROM tenants WHERE slug = :s", s=persona["slug"]) == 0
+    assert (await client.get(base, headers=tenant.headers)).json() == []
+
+
+async def test_nul_in_a_path_or_query_parameter_is_refused(client: Any) -> None:
+    tenant = await make_tenant(client)
+    assert_refused(await client.get("/v1/tenants/ab%00c", headers=admin_headers()), "slug")
+    r = await client.get(f"/v1/tenants/{tenant.slug}/knowledge/search", params={"q": "a\x00"}, headers=tenant.headers)
+    assert_refused(r, "q")
+
+
+async def test_integers_beyond_their_columns_are_refused(client: Any) -> None:
+    tenant = await make_tenant(client)
+    base = f"/v1/tenants/{tenant.slug}"
+    big = {"title": "t", "content": "c", "priority": 2**40}
+    assert_refused(await client.post(f"{base}/knowledge", json=big, headers=tenant.headers), "priority")
+    assert (await client.get(f"{base}/knowledge", headers=tenant.headers)).json() == []
+    for path in ("conversations", "knowledge", "vendors", "concierge/requests"):
+        r = await client.get(f"{base}/{path}", params={"offset": 2**70}, headers=tenant.headers)
+        assert_refused(r, "offset")
+    r = await client.get(
+        f"{base}/conversations/{uuid.uuid4()}/messages", params={"before_id": 2**70}, headers=tenant.headers
+    )
+    assert_refused(r, "before_id")
+
+
+async def test_a_csv_cell_over_the_csv_field_limit_is_refused_naming_row_and_column(client: Any) -> None:
+    tenant = await make_tenant(client)
+    csv = "stock_id,make,model,year,price,version\nA1,VW,Jetta,2020,250000," + "x" * 140_000 + "\n"
+    r = await client.post(
+        f"/v1/tenants/{tenant.slug}/catalog",
+        files={"file": ("cars.csv", csv.encode(), "text/csv")},
+        headers=tenant.headers,
+    )
+    error = assert_refused(r, "version")
+    assert error["details"]["row"] == 2
+    assert await count("SELECT count(*) FROM catalog_items WHERE tenant_id = :t", t=uuid.UUID(tenant.id)) == 0
+
+
+async def test_knowledge_json_that_is_not_utf8_is_refused(client: Any) -> None:
+    tenant = await make_tenant(client)
+    body = '[{"title": "Garantía", "content": "Seis meses"}]'.encode("latin-1")
+    r = await client.post(
+        f"/v1/tenants/{tenant.slug}/knowledge/import",
+        content=body,
+        headers={**tenant.headers, "content-type": "application/json"},
+    )
+    assert_refused(r, "UTF-8")
+    r = await client.post(
+        f"/v1/tenants/{tenant.slug}/knowledge/import",
+        content=b"# Horario\n\nAbrimos\x00 a las 9.",
+        headers={**tenant.headers, "content-type": "text/markdown"},
+    )
+    assert_refused(r, "body")
+    assert (await client.get(f"/v1/tenants/{tenant.slug}/knowledge", headers=tenant.headers)).json() == []
+
+
+async def test_a_huge_keyword_is_refused(client: Any) -> None:
+    tenant = await make_tenant(client)
+    base = f"/v1/tenants/{tenant.slug}/knowledge"
+    body = {"title": "t", "content": "c", "keywords": ["k" * 1_000_000]}
+    assert_refused(await client.post(base, json=body, headers=tenant.headers), "keywords")
+    r = await client.post(f"{base}/import", json=[body], headers=tenant.headers)
+    assert_refused(r, "keywords")
+    assert (await client.get(base, headers=tenant.headers)).json() == []
+
+
+async def test_a_usage_report_at_the_end_of_the_calendar_is_refused(client: Any) -> None:
+    tenant = await make_tenant(client)
+    url = f"/v1/tenants/{tenant.slug}/usage"
+    assert_refused(await client.get(url, params={"to": "9999-12-31"}, headers=tenant.headers), "to")
+    assert_refused(await client.get(url, params={"from": "0001-01-01"}, headers=tenant.headers), "from")
+
+
+async def test_a_signed_webhook_with_an_oversized_sid_or_sender_is_refused(client: Any) -> None:
+    tenant = await make_tenant(client)
+    long_sid = "SM" + "a" * 200
+    r = await post_whatsapp(client, to=tenant.number, from_="whatsapp:+5215512345678", body="hola", sid=long_sid)
+    assert_refused(r, "MessageSid", status=400)
+    assert await count("SELECT count(*) FROM messages WHERE provider_sid = :s", s=long_sid) == 0
+    sid = "SM" + uuid.uuid4().hex
+    r = await post_whatsapp(client, to=tenant.number, from_="whatsapp:+52" + "1" * 300, body="hola", sid=sid)
+    assert_refused(r, "From", status=400)
+    assert await count("SELECT count(*) FROM messages WHERE provider_sid = :s", s=sid) == 0
+
+
+async def test_a_deleted_vendor_behaves_as_the_openapi_document_says(client: Any) -> None:
+    tenant = await make_tenant(client)
+    base = f"/v1/tenants/{tenant.slug}/vendors"
+    body = {
+        "name": "Llantas Sur",
+        "whatsapp_number": "+5215598765432",
+        "categories": ["llantas"],
+        "lat": 19.4,
+        "lon": -99.1,
+    }
+    vendor = (await client.post(base, json=body, headers=tenant.headers)).json()
+    assert (await client.delete(f"{base}/{vendor['id']}", headers=tenant.headers)).status_code == 204
+    assert (await client.delete(f"{base}/{vendor['id']}", headers=tenant.headers)).status_code == 204
+    read = await client.get(f"{base}/{vendor['id']}", headers=tenant.headers)
+    assert read.status_code == 200 and read.json()["active"] is False
+    assert [v["id"] for v in (await client.get(base, headers=tenant.headers)).json()] == [vendor["id"]]
+    assert (await client.get(base, params={"active": "true"}, headers=tenant.headers)).json() == []
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    for method, path in (("delete", "/{vendor_id}"), ("get", "/{vendor_id}"), ("get", "")):
+        assert "active=false" in paths[f"/v1/tenants/{{slug}}/vendors{path}"][method]["description"]
