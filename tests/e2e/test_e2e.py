@@ -9,8 +9,10 @@ so only the subprocess workers take jobs.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,7 +24,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from tests.e2e.procs import STATUS_PATH, WEBHOOK_PATH, Stack, run_agentctl, whatsapp_params
+from tests.e2e.procs import STATUS_PATH, WEBHOOK_PATH, Stack, agentctl, free_port, run_agentctl, whatsapp_params
 from tests.fakes.twilio_server import FakeTwilioServer
 from tests.helpers import PUBLIC_URL, TWILIO_SID, new_number, sign
 
@@ -326,3 +328,43 @@ def test_llm_tier_answers_through_the_real_worker_process(
             (customer.removeprefix("whatsapp:"),),
         ).fetchall()
     assert (tier, model_name, calls) == ("llm", "gpt-4o-mini", 1)
+
+
+def test_chat_through_a_running_server_is_the_same_conversation(api: Stack) -> None:
+    """`agentctl chat --server URL` runs its turns in the API process, with the in-process chat's output."""
+    api.wait_ready(timeout=30)
+    user = f"cli-server-{uuid.uuid4().hex[:8]}"
+    out = run_agentctl(
+        "chat", "demo", "--server", api.url, "--user", user, "-m", "hola", "-m", "¿tienen Mazda?", "--json",
+        env=dict(os.environ),
+    )  # fmt: skip
+    lines = [json.loads(line) for line in out.strip().splitlines()]
+    assert [line["agent"] for line in lines] == ["smalltalk", "catalog"]
+    assert lines[1]["items"] and all(f"({stock_id})" in lines[1]["reply"] for stock_id in lines[1]["items"])
+    assert set(lines[0]) == {"reply", "agent", "intent", "items", "quote", "tier", "model", "routing_reason", "usage",
+                             "latency_ms"}  # fmt: skip
+    # The same customer id continues the same conversation in process: the history has both turns.
+    text = run_agentctl("chat", "demo", "--user", user, "-m", "gracias", env=dict(os.environ))
+    assert "demo> " in text
+    with psycopg.connect(api.conninfo or "", autocommit=True) as conn:
+        turns = conn.execute(
+            "SELECT count(*) FROM turns AS tu JOIN conversations AS c ON c.id = tu.conversation_id "
+            "WHERE c.customer = %s",
+            (user,),
+        ).fetchone()
+    assert turns is not None and turns[0] == 3
+
+
+def test_chat_through_a_server_reports_a_bad_key_and_a_dead_server(api: Stack) -> None:
+    api.wait_ready(timeout=30)
+    env = dict(os.environ)
+    refused = subprocess.run(
+        agentctl("chat", "demo", "--server", api.url, "--key", "wrong-key-0123456789", "-m", "hola"),
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert refused.returncode == 1 and "401" in refused.stderr
+    dead = subprocess.run(
+        agentctl("chat", "demo", "--server", f"http://127.0.0.1:{free_port()}", "-m", "hola"),
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert dead.returncode == 1 and "did not answer" in dead.stderr
