@@ -24,6 +24,7 @@ from app.core.errors import error_body, install_error_handlers, refuse_nul
 from app.core.logging import configure_logging
 from app.core.spool import get_spool
 from app.finance.router import router as finance_router
+from app.flows.conversation import receive_spooled
 from app.knowledge.embeddings import describe, get_embedder
 from app.knowledge.router import router as knowledge_router
 from app.llm.tracing import flush_traces
@@ -32,7 +33,6 @@ from app.metrics_router import router as metrics_router
 from app.tenants.router import platform_router
 from app.tenants.router import router as tenants_router
 from app.usage.router import router as usage_router
-from app.webhooks import ingest_spooled
 from app.webhooks import router as channels_router
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     log.info("knowledge embeddings: %s", describe(get_embedder()))
     await warm_up_pool()
     # Messages spooled while the database was unreachable are ingested, in order, once it answers again.
-    drainer = asyncio.create_task(get_spool().drain_forever(ingest_spooled, transient=database_unreachable))
+    drainer = asyncio.create_task(get_spool().drain_forever(receive_spooled, transient=database_unreachable))
     yield
     drainer.cancel()
     with contextlib.suppress(asyncio.CancelledError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -212,11 +212,6 @@ async def receive_or_spool(inbound: flows.InboundWhatsApp) -> flows.Received | N
         log.error("inbound spool failed (%s): refusing the webhook with 503", type(exc).__name__)
         raise Unavailable("Cannot store the message now; retry later") from None
     return None
-
-
-async def ingest_spooled(record: dict[str, Any]) -> None:
-    """Ingest one spooled message (idempotent by MessageSid: a second ingestion is a duplicate)."""
-    await flows.receive_whatsapp(flows.InboundWhatsApp(**record))
 
 
 @router.post("/status", response_class=Response)

@@ -22,7 +22,7 @@ from sqlalchemy import select, text
 
 from app.channels.sender import close_sender
 from app.concierge.jobs import concierge_blueprint, dispatch_vendor_message
-from app.conversations.models import UNFINISHED_OUTBOUND, Message
+from app.conversations.models import UNFINISHED, Message
 from app.core import context as log_context
 from app.core.config import get_settings
 from app.core.db import database_unreachable, libpq_conninfo, session_scope
@@ -72,7 +72,7 @@ async def recover() -> dict[str, int]:
                 .where(
                     Message.channel == "whatsapp",
                     Message.created_at < cutoff,
-                    ((Message.direction == "inbound") & (Message.status == "received")) | text(UNFINISHED_OUTBOUND),
+                    text(f"({UNFINISHED})"),  # parenthesised: it is an OR inside this AND
                 )
                 .distinct()
             )
@@ -120,10 +120,6 @@ def get_queue() -> procrastinate.App:
     return app
 
 
-async def _ingest_spooled(record: dict[str, Any]) -> None:
-    await flows.receive_whatsapp(flows.InboundWhatsApp(**record))
-
-
 async def run_worker(*, concurrency: int | None = None) -> None:
     """Run a worker until SIGINT/SIGTERM, recovering stalled work at start."""
     settings = get_settings()
@@ -131,7 +127,7 @@ async def run_worker(*, concurrency: int | None = None) -> None:
     async with app.open_async():
         try:
             # Messages an API process of this host spooled while the database was down (the API drains too).
-            spooled = await get_spool().drain(_ingest_spooled, transient=database_unreachable)
+            spooled = await get_spool().drain(flows.receive_spooled, transient=database_unreachable)
             log.info("worker starting; spooled messages ingested: %d; recovery: %s", spooled, await recover())
             providers = sorted(get_registry().configured)
             log.info("LLM providers: %s", ", ".join(providers) or "none (the offline tier answers every turn)")

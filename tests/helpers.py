@@ -19,12 +19,14 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import httpx2
 import pytesseract  # type: ignore[import-untyped]
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 from twilio.request_validator import RequestValidator
 
 from app.core.config import Settings
+from tests.e2e.procs import Stack, whatsapp_params
 from tests.fakes.openai_server import Reply, tool_call
 from tests.fakes.twilio_server import FakeTwilioServer
 
@@ -33,6 +35,7 @@ TWILIO_SID = "AC" + "0" * 32
 TWILIO_TOKEN = "test-auth-token-0123456789"
 PUBLIC_URL = "https://agent.example.test"
 WEBHOOK_PATH = "/webhooks/twilio/whatsapp"
+DEMO_NUMBER = "whatsapp:+14155238886"  # the demo tenant's number (app/demo/data/tenant.json)
 
 # ------------------------------------------------------------------------------ optional system parts
 
@@ -82,6 +85,15 @@ def sign(path: str, params: dict[str, str]) -> str:
 def new_number() -> str:
     """A unique WhatsApp address."""
     return f"whatsapp:+52155{uuid.uuid4().int % 10**8:08d}"
+
+
+def post_webhook(stack: Stack, *, customer: str, body: str) -> httpx2.Response:
+    """A signed inbound WhatsApp webhook from ``customer`` to the demo tenant, at the running API."""
+    params = whatsapp_params(
+        sid="SM" + uuid.uuid4().hex, account_sid=TWILIO_SID, from_=customer, to=DEMO_NUMBER, body=body
+    )
+    with httpx2.Client(base_url=stack.url, timeout=20) as http:
+        return http.post(WEBHOOK_PATH, data=params, headers={"X-Twilio-Signature": sign(WEBHOOK_PATH, params)})
 
 
 @dataclass

@@ -16,15 +16,12 @@ from app.catalog.service import LoadedCatalog
 from app.finance.parsing import parse_finance_request, parse_term_followup
 from app.finance.service import (
     FinanceError,
-    down_payment_share,
     format_finance_error,
-    format_percent,
     format_quote,
-    format_quote_table,
+    format_quote_options,
     quote_for,
     quote_payload,
 )
-from app.text.money import format_money
 from app.text.wording import say
 
 
@@ -108,25 +105,9 @@ def answer_finance(state: TurnState, catalog: LoadedCatalog) -> FinanceAnswer:
         return {"agent": "finance", "reply": say("finance_need_price", language), "memory": memory}
     quote = quoted.single
     if quote is None:
-        quotes = quoted.quotes
-        first = quotes[0]
-        body = "\n".join(
-            [
-                say(
-                    "finance_table_header",
-                    language,
-                    price=format_money(first.price),
-                    down=format_money(first.down_payment),
-                    ratio=down_payment_share(first),
-                    rate=format_percent(terms.annual_rate),
-                ),
-                format_quote_table(quotes, language),
-                say("finance_table_footer", language),
-            ]
-        )
-        memory.last_quote = quote_payload(first)
-        reply = "\n".join([*header, body])
-        quotes_payload = [quote_payload(q) for q in quotes]
+        quotes_payload = [quote_payload(q) for q in quoted.quotes]
+        memory.last_quote = quote_payload(quoted.quotes[0])
+        reply = "\n".join([*header, format_quote_options(quoted.quotes, language)])
         return {"agent": "finance", "reply": reply, "items": items, "memory": memory, "quotes": quotes_payload}
     payload = quote_payload(quote)
     memory.last_quote = payload

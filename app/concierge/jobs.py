@@ -41,7 +41,7 @@ from app.conversations.delivery import send_stored
 from app.conversations.dispatch import Dispatched
 from app.conversations.models import Conversation, Message
 from app.core.db import session_scope
-from app.core.jobrows import DEFAULT_QUEUE, queue_job
+from app.core.jobrows import queue_job
 from app.core.metrics import CONCIERGE_EVENTS
 from app.tenants import service as tenant_service
 from app.tenants.features import feature_enabled
@@ -53,7 +53,6 @@ from app.text.wording import say
 log = logging.getLogger(__name__)
 
 concierge_blueprint = procrastinate.Blueprint()
-QUEUE = DEFAULT_QUEUE
 OUTREACH_TASK = "concierge:outreach"
 DEADLINE_TASK = "concierge:deadline"
 CALLS_TASK = "concierge:calls"

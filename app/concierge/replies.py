@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from app.concierge.amounts import is_year, money_currency, money_value
 from app.concierge.cleaning import clean_text, folded_with_offsets
-from app.concierge.lexicon import MONEY_PATTERN, NOT_MONEY_AFTER, PER_UNIT
+from app.concierge.lexicon import MONEY_PATTERN, NOT_MONEY_AFTER, PER_UNIT, WORD_NUMBERS
 from app.concierge.types import MAX_BUDGET, Currency
 from app.text.normalize import fold
 
@@ -131,25 +131,16 @@ _DELIVERY_PREFIX = (
 _NUM_WORDS = r"\d+(?:[.,]\d)?|un|una|uno|media|dos|tres|cuatro|cinco|seis|an|a|one|two|three|four|five|six|half an?"
 
 
+# Counts of days or hours as vendors write them ("en dos días", "half an hour").
+_DURATION_WORDS: dict[str, float] = {**WORD_NUMBERS, "an": 1, "a": 1, "media": 0.5}
+
+
 def _num(raw: str) -> float:
     raw = raw.strip()
-    words: dict[str, float] = {
-        "un": 1,
-        "una": 1,
-        "uno": 1,
-        "an": 1,
-        "a": 1,
-        "one": 1,
-        "dos": 2,
-        "two": 2,
-        "tres": 3,
-        "three": 3,
-    }
-    words |= {"cuatro": 4, "four": 4, "cinco": 5, "five": 5, "seis": 6, "six": 6, "media": 0.5}
     if raw.startswith("half"):
         return 0.5
-    if raw in words:
-        return float(words[raw])
+    if raw in _DURATION_WORDS:
+        return float(_DURATION_WORDS[raw])
     return float(raw.replace(",", "."))
 
 
@@ -286,17 +277,9 @@ def _price(t: str, default_currency: Currency) -> tuple[float | None, str | None
     marked: list[tuple[float, Currency, tuple[int, int]]] = []
     cued: list[tuple[float, Currency, tuple[int, int]]] = []
     for m in MONEY_PATTERN.finditer(t):
-        raw = m.group("num")
-        if raw is None and m.group("wunit") is None and m.group("wonly") is None:
-            continue
-        if raw is not None:
-            value = money_value(m) or 0.0  # digits are read as in a budget; words differ (below)
-        elif m.group("wunit") is not None:
-            value = 1000.0 * {"dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "two": 2, "three": 3}.get(
-                m.group("wnum") or "", 1
-            )
-        else:
-            continue
+        if m.group("num") is None and m.group("wunit") is None:
+            continue  # a number word alone ("quinientos pesos") is not read as a vendor's price
+        value = money_value(m) or 0.0  # read as in a budget: "850", "1.200", "2k", "dos mil"
         if not 0 < value <= MAX_BUDGET:
             continue
         currency = money_currency(m, default_currency)

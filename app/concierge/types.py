@@ -23,8 +23,7 @@ MAX_QUANTITY = 999
 # Anything bigger is a phone number, an order id or a typo, not what a person spends on an errand.
 MAX_BUDGET = 10_000_000
 
-# What ``missing_fields`` asks for, in order; only the optional ones can be declined.
-FIELD_ORDER = ("items", "location", "urgency", "budget")
+# The fields a customer can decline (``missing_fields`` then stops asking for them).
 OPTIONAL_FIELDS = ("urgency", "budget")
 Currency = Literal["MXN", "USD"]
 

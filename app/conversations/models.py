@@ -34,6 +34,8 @@ PENDING = "pending"
 SENDING = "sending"
 FAILED = "failed"
 UNFINISHED_OUTBOUND = "direction = 'outbound' AND (status = 'pending' OR (status = 'sending' AND provider_sid IS NULL))"
+# Work left behind: inbound not yet answered, or outbound not yet accepted (the recovery pass and its index).
+UNFINISHED = f"(direction = 'inbound' AND status = 'received') OR ({UNFINISHED_OUTBOUND})"
 
 
 class Conversation(TimestampMixin, Base):
@@ -106,9 +108,7 @@ class Message(Base):
             "ix_messages_unfinished",
             "created_at",
             # Outbound: queued, or in flight with no SID yet ("sending"; Twilio's own "sending" has a SID).
-            postgresql_where=text(
-                UNFINISHED_OUTBOUND.join(("(direction = 'inbound' AND status = 'received') OR (", ")"))
-            ),
+            postgresql_where=text(UNFINISHED),
         ),
         Index(
             "ix_messages_pending_inbound",

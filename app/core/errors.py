@@ -107,18 +107,21 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details}}
 
 
+# The code of each status an HTTPException may carry: the domain errors' own, so the two never differ.
 _STATUS_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "invalid_input",
-    429: "rate_limited",
-}
+    cls.status: cls.code
+    for cls in (
+        DomainError,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        InvalidInput,
+        RateLimited,
+    )
+} | {405: "method_not_allowed"}
 
 
 # SQLSTATE classes that mean "this value cannot be stored" (22: data exception, e.g. out of range or

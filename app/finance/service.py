@@ -268,18 +268,6 @@ def _build_quote(price: Decimal, down: Decimal, term: int, annual_rate: Decimal)
     )
 
 
-def quote_request(
-    *,
-    price: Decimal,
-    down_payment: Decimal | None = None,
-    down_payment_percent: Decimal | None = None,
-    term_months: int | None = None,
-) -> QuoteRequest:
-    """A quote request from the forms people give a down payment in: an amount, or a percent of the price."""
-    ratio = None if down_payment_percent is None else down_payment_percent / 100
-    return QuoteRequest(price=price, down_payment=down_payment, down_payment_ratio=ratio, term_months=term_months)
-
-
 def quote_payload(quote: Quote) -> dict[str, Any]:
     """The quote as the API and the tools return it (numbers, two decimals)."""
     return {k: (float(v) if isinstance(v, Decimal) else v) for k, v in quote.model_dump().items()}
@@ -463,6 +451,20 @@ def format_quote_table(quotes: list[Quote], language: Language, *, header: bool 
         rate=format_percent(first.annual_rate),
     )
     return "\n".join([title, *rows, say("finance_note", language)])
+
+
+def format_quote_options(quotes: list[Quote], language: Language) -> str:
+    """The reply to a request without a term: price, down payment and rate, a line per term, then a prompt."""
+    first = quotes[0]
+    header = say(
+        "finance_table_header",
+        language,
+        price=format_money(first.price),
+        down=format_money(first.down_payment),
+        ratio=down_payment_share(first),
+        rate=format_percent(first.annual_rate),
+    )
+    return "\n".join([header, format_quote_table(quotes, language), say("finance_table_footer", language)])
 
 
 def _detail_money(details: Mapping[str, object], key: str) -> Decimal | None:

@@ -147,6 +147,16 @@ async def receive_whatsapp(inbound: InboundWhatsApp) -> Received:
     return Received(status="accepted", tenant_id=tenant_id, conversation_id=conversation_id)
 
 
+async def receive_spooled(record: dict[str, Any]) -> None:
+    """Ingest one message the webhook spooled (idempotent by MessageSid: a second ingestion is a duplicate)."""
+    await receive_whatsapp(InboundWhatsApp(**record))
+
+
+def _pending_text(pending: list[Message]) -> str:
+    """The pending messages' bodies, one per line (blank ones left out)."""
+    return "\n".join(m.body.strip() for m in pending if m.body and m.body.strip())
+
+
 async def _answer(
     session: AsyncSession,
     *,
@@ -164,7 +174,7 @@ async def _answer(
             message.status = "handoff"  # kept for the human, never answered by the bot
         return None, []
     started = time.perf_counter()
-    text = "\n".join(m.body.strip() for m in pending if m.body and m.body.strip())
+    text = _pending_text(pending)
     parts: list[Message] = []
 
     async def persist(outcome: TurnOutcome) -> None:
@@ -323,7 +333,7 @@ async def _dispatch(
     sender_address = conversation.whatsapp_address
     if not sender_address or not _dispatchers:
         return None
-    text = "\n".join(m.body.strip() for m in pending if m.body and m.body.strip())
+    text = _pending_text(pending)
     for dispatcher in _dispatchers:
         handled = await dispatcher(
             session, tenant_id=tenant.id, sender=sender_address, text=text, message_sid=pending[-1].provider_sid

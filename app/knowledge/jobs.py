@@ -14,17 +14,12 @@ import uuid
 import procrastinate
 
 from app.core.db import session_scope
-from app.core.jobrows import DEFAULT_QUEUE
 from app.knowledge import embeddings
 from app.knowledge import service as knowledge_service
-from app.knowledge.service import EMBED_TASK, LOCK_PREFIX
-
-__all__ = ["EMBED_TASK", "LOCK_PREFIX", "QUEUE", "embed", "embed_all", "embed_tenant", "knowledge_blueprint"]
 
 log = logging.getLogger(__name__)
 
 knowledge_blueprint = procrastinate.Blueprint()
-QUEUE = DEFAULT_QUEUE  # where the service queues the embedding job (queue_job's default)
 BATCH = 64
 
 

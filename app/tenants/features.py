@@ -19,6 +19,7 @@ from app.core.errors import NotFound
 from app.tenants.models import PlatformSettings, Tenant
 from app.tenants.rollout import in_rollout, normalise_phone
 from app.tenants.schemas import FEATURES, Feature, FeatureRollout
+from app.text import phones
 
 __all__ = [
     "FEATURES",
@@ -96,7 +97,8 @@ def decide_feature(snapshot: FeatureSnapshot, feature: Feature, customer_number:
         number = normalise_phone(customer_number)
     except ValueError:
         return False  # not a phone number (e.g. an API test user): only a full rollout reaches it
-    if any(normalise_phone(n) == number for n in rollout.allowlist):
+    # The allowlist is canonical E.164 already (FeatureRollout's validator): no number is parsed again per turn.
+    if any(phones.key_digits(n) == number for n in rollout.allowlist):
         return True
     if rollout.percentage <= 0:
         return False

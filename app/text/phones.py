@@ -103,7 +103,11 @@ def rollout_digits(phone: str, *, region: str | None = None) -> str:
     Digits alone are read as international (they are this function's own output), not as national.
     """
     bare = phone.strip()
-    key = e164("+" + bare if bare.isdigit() else phone, region=region)
+    return key_digits(e164("+" + bare if bare.isdigit() else phone, region=region))
+
+
+def key_digits(key: str) -> str:
+    """``rollout_digits`` of a number already in canonical E.164 (``e164``'s output), without parsing it again."""
     if key.startswith(f"+{_MEXICO}1") and len(key) == len(f"+{_MEXICO}1") + _MEXICAN_DIGITS:
         return f"{_MEXICO}{key[4:]}"
     return key[1:]

@@ -43,8 +43,8 @@ from typing import Any
 import httpx2
 import psycopg
 
-from tests.bench.run import ACCOUNT_SID, ADMIN_KEY, AUTH_TOKEN, DEMO_NUMBER, SCRIPTS, embedded_database
-from tests.e2e.procs import ROOT, WEBHOOK_PATH, Stack, free_port, run_agentctl, twilio_signature, whatsapp_params
+from tests.bench.run import ACCOUNT_SID, AUTH_TOKEN, DEMO_NUMBER, SCRIPTS, bench_stack, embedded_database
+from tests.e2e.procs import ROOT, WEBHOOK_PATH, Stack, run_agentctl, twilio_signature, whatsapp_params
 from tests.fakes.twilio_server import FakeTwilioServer
 
 RESULTS = ROOT / "bench-results" / "capacity.json"
@@ -153,40 +153,18 @@ def summarise(samples: list[Sample]) -> dict[str, Any]:
     }
 
 
-def service_env(data_dir: Path, fake: FakeTwilioServer, api_url: str) -> dict[str, str]:
-    """The processes' environment: test settings, the embedded database of ``data_dir``, the fake Twilio."""
-    return {
-        "ENVIRONMENT": "test",
-        "DATA_DIR": str(data_dir),
-        "DATABASE_URL": "",  # the embedded database even if a .env names another one
-        "ADMIN_API_KEY": ADMIN_KEY,
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_API_BASE_URL": fake.base_url,
-        "TWILIO_VALIDATE_SIGNATURE": "true",
-        "PUBLIC_BASE_URL": api_url,
-        "BURST_WINDOW_SECONDS": "0",
-        "API_WORKERS": "1",
-        # The ack measurement runs the API alone and leaves a backlog: /readyz must not wait for either.
-        "READY_WORKER_HEARTBEAT_SECONDS": "0",
-        "READY_MAX_QUEUE_AGE_SECONDS": "0",
-        "LOG_LEVEL": "WARNING",
-        "NO_PROXY": "127.0.0.1,localhost",
-    }
+# The ack measurement runs the API alone and leaves a backlog: /readyz must not wait for either.
+CAPACITY_SETTINGS = {
+    "API_WORKERS": "1",
+    "READY_WORKER_HEARTBEAT_SECONDS": "0",
+    "READY_MAX_QUEUE_AGE_SECONDS": "0",
+}
 
 
 def run(args: argparse.Namespace, data_dir: Path, fake: FakeTwilioServer) -> dict[str, Any]:
     """Start the service on a fresh embedded database and take both measurements."""
     with embedded_database(data_dir) as conninfo:
-        port = free_port()
-        stack = Stack(
-            log_dir=data_dir / "logs",
-            env=service_env(data_dir, fake, f"http://127.0.0.1:{port}"),
-            port=port,
-            conninfo=conninfo,
-        )
-        for name in ("TWILIO_EDGE", "TWILIO_REGION", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
-            stack.env.pop(name, None)
+        stack = bench_stack(data_dir, conninfo, fake, CAPACITY_SETTINGS)
         try:
             print(f"capacity: DATA_DIR={data_dir}; migrating and seeding…", flush=True)
             run_agentctl("migrate", env=stack.env)

@@ -79,10 +79,11 @@ from tests.bench.run import (
     ADMIN_KEY,
     AUTH_TOKEN,
     _Interrupted,
+    bench_stack,
     embedded_database,
     percentile,
 )
-from tests.e2e.procs import ROOT, WEBHOOK_PATH, Stack, free_port, run_agentctl, twilio_signature, whatsapp_params
+from tests.e2e.procs import ROOT, WEBHOOK_PATH, Stack, run_agentctl, twilio_signature, whatsapp_params
 from tests.fakes.twilio_server import FakeTwilioServer
 
 RESULTS = ROOT / "bench-results" / "concierge.json"
@@ -663,32 +664,23 @@ def report(result: dict[str, Any]) -> str:
 def start_stack(
     *, data_dir: Path, conninfo: str, fake: FakeTwilioServer, burst: float, name: str
 ) -> tuple[Stack, str, int]:
-    port = free_port()
-    api_url = f"http://127.0.0.1:{port}"
-    env = {
-        "ENVIRONMENT": "test",
-        "DATA_DIR": str(data_dir),
-        "DATABASE_URL": "",  # the embedded database even if a .env names another one
-        "ADMIN_API_KEY": ADMIN_KEY,
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_API_BASE_URL": fake.base_url,
-        "TWILIO_VALIDATE_SIGNATURE": "true",
-        "PUBLIC_BASE_URL": api_url,
+    stack = bench_stack(
+        data_dir,
+        conninfo,
+        fake,
         # The defaults, written out so that neither this environment nor a .env changes them.
-        "BURST_WINDOW_SECONDS": str(burst),
-        "BURST_MAX_SECONDS": str(default_of("burst_max_seconds")),
-        "WORKER_CONCURRENCY": str(default_of("worker_concurrency")),
-        "STALLED_JOB_SECONDS": str(default_of("stalled_job_seconds")),
-        "LOG_LEVEL": str(default_of("log_level")),
-        "NO_PROXY": "127.0.0.1,localhost",
-    }
-    stack = Stack(log_dir=data_dir / f"logs-{name}", env=env, port=port, conninfo=conninfo)
-    for key in ("TWILIO_EDGE", "TWILIO_REGION", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
-        stack.env.pop(key, None)
+        {
+            "BURST_WINDOW_SECONDS": str(burst),
+            "BURST_MAX_SECONDS": str(default_of("burst_max_seconds")),
+            "WORKER_CONCURRENCY": str(default_of("worker_concurrency")),
+            "STALLED_JOB_SECONDS": str(default_of("stalled_job_seconds")),
+            "LOG_LEVEL": str(default_of("log_level")),
+        },
+        log_dir=data_dir / f"logs-{name}",
+    )
     for key in [k for k in stack.env if k.startswith(("OPENAI_", "GOOGLE_", "GEMINI_", "TOGETHER_", "LANGSMITH_"))]:
         stack.env.pop(key)  # the offline tier answers, as in the other benches
-    return stack, api_url, int(default_of("worker_concurrency"))
+    return stack, stack.url, int(default_of("worker_concurrency"))
 
 
 def main(argv: list[str] | None = None) -> int:

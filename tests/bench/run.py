@@ -453,6 +453,45 @@ def embedded_database(data_dir: Path) -> Iterator[str]:
         server.cleanup()  # this process holds the last handle: stops the server
 
 
+def service_env(
+    data_dir: Path, fake: FakeTwilioServer, api_url: str, settings: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The bench processes' environment: test settings, the embedded database of ``data_dir``, the fake
+    Twilio, no burst window; ``settings`` are added over it."""
+    return {
+        "ENVIRONMENT": "test",
+        "DATA_DIR": str(data_dir),
+        "DATABASE_URL": "",  # the embedded database even if a .env names another one
+        "ADMIN_API_KEY": ADMIN_KEY,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_API_BASE_URL": fake.base_url,
+        "TWILIO_VALIDATE_SIGNATURE": "true",
+        "PUBLIC_BASE_URL": api_url,
+        "BURST_WINDOW_SECONDS": "0",
+        "LOG_LEVEL": "WARNING",
+        "NO_PROXY": "127.0.0.1,localhost",
+        **(settings or {}),
+    }
+
+
+def bench_stack(
+    data_dir: Path,
+    conninfo: str,
+    fake: FakeTwilioServer,
+    settings: dict[str, str] | None = None,
+    *,
+    log_dir: Path | None = None,
+) -> Stack:
+    """A ``Stack`` on a free port with ``service_env``; only 127.0.0.1, never through a proxy or a Twilio edge."""
+    port = free_port()
+    env = service_env(data_dir, fake, f"http://127.0.0.1:{port}", settings)
+    stack = Stack(log_dir=log_dir or data_dir / "logs", env=env, port=port, conninfo=conninfo)
+    for name in ("TWILIO_EDGE", "TWILIO_REGION", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        stack.env.pop(name, None)
+    return stack
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--senders", type=int, default=50)
@@ -481,25 +520,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with embedded_database(data_dir) as conninfo:
             try:
-                port = free_port()
-                api_url = f"http://127.0.0.1:{port}"
-                env = {
-                    "ENVIRONMENT": "test",
-                    "DATA_DIR": str(data_dir),
-                    "DATABASE_URL": "",  # the embedded database even if a .env names another one
-                    "ADMIN_API_KEY": ADMIN_KEY,
-                    "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-                    "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-                    "TWILIO_API_BASE_URL": fake.base_url,
-                    "TWILIO_VALIDATE_SIGNATURE": "true",
-                    "PUBLIC_BASE_URL": api_url,
-                    "BURST_WINDOW_SECONDS": "0",
-                    "LOG_LEVEL": "WARNING",
-                    "NO_PROXY": "127.0.0.1,localhost",
-                }
-                stack = Stack(log_dir=data_dir / "logs", env=env, port=port, conninfo=conninfo)
-                for name in ("TWILIO_EDGE", "TWILIO_REGION", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
-                    stack.env.pop(name, None)  # only 127.0.0.1, never through a proxy or a Twilio edge
+                stack = bench_stack(data_dir, conninfo, fake)
                 worker_concurrency = int(stack.env.get("WORKER_CONCURRENCY", "4"))
                 print(f"bench: DATA_DIR={data_dir}; migrating and seeding…", flush=True)
                 run_agentctl("migrate", env=stack.env)
@@ -508,11 +529,11 @@ def main(argv: list[str] | None = None) -> int:
                     conn.execute(CAPTURE_STARTED_SQL)
 
                 stack.start(workers=1, timeout=90)
-                print(f"bench: API {api_url} ready, 1 worker; warming up…", flush=True)
+                print(f"bench: API {stack.url} ready, 1 worker; warming up…", flush=True)
                 warmup = ["whatsapp:+5215599999001", "whatsapp:+5215599999002"]
                 asyncio.run(
                     run_load(
-                        api_url=api_url,
+                        api_url=stack.url,
                         fake=fake,
                         customers=warmup,
                         scripts=SCRIPTS[:2],
@@ -525,7 +546,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"bench: {args.senders} senders × {args.messages} messages…", flush=True)
                 load = asyncio.run(
                     run_load(
-                        api_url=api_url,
+                        api_url=stack.url,
                         fake=fake,
                         customers=customers,
                         scripts=scripts,

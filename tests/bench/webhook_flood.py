@@ -34,9 +34,9 @@ from typing import Any
 
 import httpx2
 
-from tests.bench.capacity import customer_number, service_env, signed
-from tests.bench.run import ACCOUNT_SID, AUTH_TOKEN, embedded_database
-from tests.e2e.procs import ROOT, WEBHOOK_PATH, Stack, free_port, run_agentctl
+from tests.bench.capacity import CAPACITY_SETTINGS, customer_number, signed
+from tests.bench.run import ACCOUNT_SID, AUTH_TOKEN, bench_stack, embedded_database
+from tests.e2e.procs import ROOT, WEBHOOK_PATH, Stack, run_agentctl
 from tests.fakes.twilio_server import FakeTwilioServer
 
 RESULTS = ROOT / "bench-results" / "webhook_flood.json"
@@ -140,11 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     fake = FakeTwilioServer(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN).start()
     try:
         with embedded_database(data_dir) as conninfo:
-            port = free_port()
-            env = service_env(data_dir, fake, f"http://127.0.0.1:{port}")
-            stack = Stack(log_dir=data_dir / "logs", env=env, port=port, conninfo=conninfo)
-            for name in ("TWILIO_EDGE", "TWILIO_REGION", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
-                stack.env.pop(name, None)
+            stack = bench_stack(data_dir, conninfo, fake, CAPACITY_SETTINGS)
             try:
                 run_agentctl("migrate", env=stack.env)
                 run_agentctl("seed", env=stack.env)

@@ -19,15 +19,17 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import httpx2
 
 ROOT = Path(__file__).resolve().parents[2]
 WEBHOOK_PATH = "/webhooks/twilio/whatsapp"
 STATUS_PATH = "/webhooks/twilio/status"
+T = TypeVar("T")
 
 
 def agentctl(*args: str) -> list[str]:
@@ -278,3 +280,16 @@ def whatsapp_params(*, sid: str, account_sid: str, from_: str, to: str, body: st
         "ProfileName": "Cliente",
         **{k: str(v) for k, v in extra.items()},
     }
+
+
+def wait_until(check: Callable[[], T | None], *, timeout: float, what: str, stack: Stack | None = None) -> T:
+    """Poll ``check`` until it returns something truthy; AssertionError (with the process logs) on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            logs = f"\n{stack.log_tail(60)}" if stack is not None else ""
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}{logs}")
+        time.sleep(0.05)

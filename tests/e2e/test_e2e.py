@@ -15,23 +15,27 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx2
 import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from tests.e2e.procs import STATUS_PATH, WEBHOOK_PATH, Stack, agentctl, free_port, run_agentctl, whatsapp_params
+from tests.e2e.procs import (
+    STATUS_PATH,
+    Stack,
+    agentctl,
+    free_port,
+    run_agentctl,
+    wait_until,
+)
 from tests.fakes.twilio_server import FakeTwilioServer
-from tests.helpers import PUBLIC_URL, TWILIO_SID, new_number, sign
+from tests.helpers import DEMO_NUMBER, PUBLIC_URL, TWILIO_SID, new_number, post_webhook, sign
 
 pytestmark = pytest.mark.e2e
-
-DEMO_NUMBER = "whatsapp:+14155238886"
-T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -97,28 +101,6 @@ def stack(api: Stack, customers: list[str]) -> Iterator[Stack]:
         yield api
     finally:
         api.stop_workers()
-
-
-def wait_until(check: Callable[[], T | None], *, timeout: float, what: str, stack: Stack | None = None) -> T:
-    """Poll ``check`` until it returns something truthy; AssertionError (with process logs) on timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            logs = f"\n{stack.log_tail()}" if stack is not None else ""
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}{logs}")
-        time.sleep(0.05)
-
-
-def post_webhook(stack: Stack, *, customer: str, body: str) -> httpx2.Response:
-    """A signed inbound WhatsApp webhook to the running API."""
-    params = whatsapp_params(
-        sid="SM" + uuid.uuid4().hex, account_sid=TWILIO_SID, from_=customer, to=DEMO_NUMBER, body=body
-    )
-    with httpx2.Client(base_url=stack.url, timeout=10) as http:
-        return http.post(WEBHOOK_PATH, data=params, headers={"X-Twilio-Signature": sign(WEBHOOK_PATH, params)})
 
 
 def conversation_rows(conninfo: str, customer: str) -> dict[str, list[dict[str, Any]]]:

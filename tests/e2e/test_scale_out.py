@@ -36,13 +36,21 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from tests.e2e.procs import ROOT, WEBHOOK_PATH, Stack, agentctl, run_agentctl, whatsapp_params, worker_ids
+from tests.e2e.procs import (
+    ROOT,
+    WEBHOOK_PATH,
+    Stack,
+    agentctl,
+    run_agentctl,
+    wait_until,
+    whatsapp_params,
+    worker_ids,
+)
 from tests.fakes.twilio_server import FakeTwilioServer
-from tests.helpers import PUBLIC_URL, TWILIO_SID, TWILIO_TOKEN, new_number, sign
+from tests.helpers import DEMO_NUMBER, PUBLIC_URL, TWILIO_SID, TWILIO_TOKEN, new_number, sign
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-DEMO_NUMBER = "whatsapp:+14155238886"
 BURST = ("hola", "¿cuál es su horario?")  # one customer's burst: answered as one turn, one reply
 BURST_WINDOW_SECONDS = 4.0  # generous: a burst posts in milliseconds, in up to 2 s on a loaded machine
 STALLED_JOB_SECONDS = 5  # the smallest the settings accept: a dead worker's jobs come back after ~5-10 s
@@ -203,18 +211,6 @@ def kill_inside_a_send(
     os.kill(victim.pid, signal.SIGCONT)  # not inside a send: let it go and try again
     twilio.delay(TWILIO_ANSWER_SECONDS)
     return None
-
-
-def wait_until(check: Callable[[], T | None], *, timeout: float, what: str, stack: Stack) -> T:
-    """Poll ``check`` until it returns something truthy; AssertionError with the process logs on timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{stack.log_tail()}")
-        time.sleep(0.05)
 
 
 async def send_bursts(urls: list[str], customers: list[str], load: Load) -> None:

@@ -14,45 +14,21 @@ import signal
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx2
 import psutil
 import psycopg
 import pytest
 
-from tests.e2e.procs import WEBHOOK_PATH, Stack, whatsapp_params
+from tests.e2e.procs import Stack, wait_until
 from tests.fakes.twilio_server import FakeTwilioServer
-from tests.helpers import TWILIO_SID, new_number, sign
+from tests.helpers import new_number, post_webhook
 
 pytestmark = pytest.mark.e2e
-
-DEMO_NUMBER = "whatsapp:+14155238886"
-T = TypeVar("T")
-
-
-def wait_until(check: Callable[[], T | None], *, timeout: float, what: str, stack: Stack) -> T:
-    """Poll ``check`` until it returns something truthy; AssertionError with the process logs on timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{stack.log_tail(60)}")
-        time.sleep(0.1)
-
-
-def post_webhook(stack: Stack, *, customer: str, body: str) -> httpx2.Response:
-    """A signed inbound WhatsApp webhook to the running API."""
-    params = whatsapp_params(
-        sid="SM" + uuid.uuid4().hex, account_sid=TWILIO_SID, from_=customer, to=DEMO_NUMBER, body=body
-    )
-    with httpx2.Client(base_url=stack.url, timeout=20) as http:
-        return http.post(WEBHOOK_PATH, data=params, headers={"X-Twilio-Signature": sign(WEBHOOK_PATH, params)})
 
 
 def readyz(stack: Stack) -> httpx2.Response | None:
@@ -104,6 +80,15 @@ def up() -> Iterator[tuple[Stack, Path]]:
 
 def conninfo(data_dir: Path) -> str:
     return f"host={(data_dir / 'postgres').resolve()} user=postgres dbname=postgres"
+
+
+def database_up(data_dir: Path) -> bool:
+    """Whether the embedded PostgreSQL accepts connections (its pid file appears before it does)."""
+    try:
+        with psycopg.connect(conninfo(data_dir), autocommit=True, connect_timeout=2):
+            return True
+    except psycopg.OperationalError:
+        return False
 
 
 def inbound_statuses(data_dir: Path, customer: str) -> list[str]:
@@ -194,7 +179,7 @@ def test_database_down_webhooks_are_spooled_then_answered_once(
         spooled = sorted((data_dir / "spool" / "inbound").glob("*.json"))
         assert len(spooled) == 3  # on disk, fsynced, before the 200s went out
 
-    wait_until(lambda: postmaster_pid(data_dir), timeout=60, what="the database restarted by up", stack=stack)
+    wait_until(lambda: database_up(data_dir), timeout=60, what="the database restarted by up", stack=stack)
     statuses = wait_until(
         lambda: (s := inbound_statuses(data_dir, customer)) and all(x == "processed" for x in s) and s,
         timeout=60,

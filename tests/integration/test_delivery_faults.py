@@ -150,24 +150,26 @@ async def test_unavailable_for_good_marks_failed_and_hands_off(
     assert failures == failures_before + 1
 
 
-async def _crash_mid_send(tenant: TenantHandle, customer: str, part: Message) -> None:
-    """Put a delivered part back as a crashed worker leaves it: ``sending``, no SID."""
+async def _first_part_left_sending(client: Any, tenant: TenantHandle, customer: str) -> Message:
+    """The customer's first reply part, delivered, then put back as a crashed worker leaves it: ``sending``,
+    no SID (the returned row keeps what was stored before the crash)."""
+    await post_whatsapp(client, to=tenant.number, from_=customer, body=HOURS)
+    [part] = await _stored_parts(tenant, customer, 1)
     async with session_scope() as session:
         await session.execute(
             update(Message)
             .where(Message.id == part.id)
             .values(status="sending", provider_sid=None, status_updated_at=part.created_at)
         )
+    return part
 
 
 async def test_part_left_sending_that_twilio_has_is_adopted(
     client: Any, fake_twilio: FakeTwilioServer, tenant: TenantHandle
 ) -> None:
     customer = new_number()
-    await post_whatsapp(client, to=tenant.number, from_=customer, body=HOURS)
-    [first] = await _stored_parts(tenant, customer, 1)
+    first = await _first_part_left_sending(client, tenant, customer)
     sid = first.provider_sid
-    await _crash_mid_send(tenant, customer, first)
 
     await post_whatsapp(client, to=tenant.number, from_=customer, body="¿tienen financiamiento?")
     parts = await _stored_parts(tenant, customer, 2)
@@ -182,10 +184,8 @@ async def test_part_left_sending_that_twilio_lacks_is_sent_once(
     client: Any, fake_twilio: FakeTwilioServer, tenant: TenantHandle
 ) -> None:
     customer = new_number()
-    await post_whatsapp(client, to=tenant.number, from_=customer, body=HOURS)
-    [first] = await _stored_parts(tenant, customer, 1)
+    first = await _first_part_left_sending(client, tenant, customer)
     assert first.provider_sid is not None
-    await _crash_mid_send(tenant, customer, first)
     fake_twilio.forget(first.provider_sid)  # the crash came before the request reached Twilio
 
     await post_whatsapp(client, to=tenant.number, from_=customer, body="¿tienen financiamiento?")

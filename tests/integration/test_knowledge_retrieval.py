@@ -18,7 +18,8 @@ from sqlalchemy import select, text
 
 from app.core.config import Settings
 from app.core.db import session_scope
-from app.knowledge import embeddings, jobs
+from app.core.jobrows import DEFAULT_QUEUE
+from app.knowledge import embeddings
 from app.knowledge import service as knowledge_service
 from app.knowledge.models import KnowledgeChunk
 from tests.fakes.embedders import ConceptEmbedder
@@ -198,14 +199,14 @@ async def test_a_write_queues_an_embedding_job_that_the_task_carries_out(
         rows = (
             await session.execute(
                 text("SELECT queue_name, task_name, args FROM procrastinate_jobs WHERE queueing_lock = :lock"),
-                {"lock": f"{jobs.LOCK_PREFIX}{tenant.id}"},
+                {"lock": f"{knowledge_service.LOCK_PREFIX}{tenant.id}"},
             )
         ).all()
     assert [(r.queue_name, r.task_name, r.args) for r in rows] == [
-        (jobs.QUEUE, jobs.EMBED_TASK, {"tenant_id": tenant.id})
+        (DEFAULT_QUEUE, knowledge_service.EMBED_TASK, {"tenant_id": tenant.id})
     ]
-    task = get_queue().tasks[jobs.EMBED_TASK]  # the row is what procrastinate would run
-    assert task.queue == jobs.QUEUE
+    task = get_queue().tasks[knowledge_service.EMBED_TASK]  # the row is what procrastinate would run
+    assert task.queue == DEFAULT_QUEUE
     await task.func(tenant_id=tenant.id)
     assert {c.embedding_model for c in await _chunks(tenant.id)} == {embedder.tag}
     assert (await _search(tenant.id, "¿me regresan el dinero?", embedder))[0].title == "Devoluciones"
@@ -217,7 +218,7 @@ async def test_no_provider_queues_no_job(client: Any) -> None:
         count = (
             await session.execute(
                 text("SELECT count(*) FROM procrastinate_jobs WHERE queueing_lock = :lock"),
-                {"lock": f"{jobs.LOCK_PREFIX}{tenant.id}"},
+                {"lock": f"{knowledge_service.LOCK_PREFIX}{tenant.id}"},
             )
         ).scalar_one()
     assert count == 0

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from app.core.db import database_unreachable, session_scope
 from app.core.spool import Spool, SpoolFull
-from app.webhooks import ingest_spooled
+from app.flows.conversation import receive_spooled
 from tests.helpers import new_number
 
 DEMO_NUMBER = "whatsapp:+14155238886"
@@ -75,7 +75,7 @@ async def test_spooled_messages_reach_the_database_in_order_once(demo: dict[str,
     for record in records:
         await spool.append(record)
     await spool.append(records[1])  # Twilio's retry of an acknowledged message, spooled twice
-    assert await spool.drain(ingest_spooled, transient=database_unreachable) == 4
+    assert await spool.drain(receive_spooled, transient=database_unreachable) == 4
     async with session_scope() as session:
         rows = (
             await session.execute(

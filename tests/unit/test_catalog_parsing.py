@@ -13,7 +13,6 @@ from app.catalog.parsing import parse_catalog_query
 from app.catalog.schemas import CatalogFilters
 from app.catalog.search import search_catalog
 from app.catalog.vocabulary import CatalogVocabulary
-from app.text.money import parse_money
 
 AUTO, MAN, GAS = "Automática", "Manual", "Gasolina"
 
@@ -518,26 +517,6 @@ def test_parse_then_search(
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-@pytest.mark.parametrize(
-    ("text", "amount"),
-    [
-        ("300 mil", 300_000),
-        ("$250k", 250_000),
-        ("1.2 millones", 1_200_000),
-        ("1.2M", 1_200_000),
-        ("$250,000.00", 250_000),
-        ("250 000 pesos", 250_000),
-        ("medio millón", 500_000),
-        ("2019", None),
-        ("50 mil km", None),
-        ("hola", None),
-        ("189,999", 189_999),
-    ],
-)
-def test_parse_money(text: str, amount: float | None) -> None:
-    assert parse_money(text) == amount
 
 
 @pytest.mark.parametrize(

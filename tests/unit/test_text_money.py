@@ -25,6 +25,11 @@ from app.text.money import find_amounts, format_money, parse_money, prepare_amou
         ("modelo 2019", None),
         ("50 mil km", None),
         ("tengo 300", None),
+        ("1.2M", 1_200_000),
+        ("$250,000.00", 250_000),
+        ("189,999", 189_999),
+        ("2019", None),
+        ("hola", None),
     ],
 )
 def test_parse_money_reads_the_usual_forms(text: str, amount: float | None) -> None:
