@@ -93,9 +93,11 @@ bench: install
 bench-llm: install
     {{bin}}/python -m tests.bench.llm
 
-# Evaluate retrieval quality (knowledge hit@1/hit@3/MRR, not-found rate, catalog precision@3) on labelled sets
+# Evaluate retrieval quality (knowledge hit@1/hit@3/MRR, not-found rate, catalog precision@3) on labelled sets,
+# then the multi-turn conversations on two dealers (pass rate per failure class, development and held-out)
 eval: install
     {{bin}}/python -m tests.eval.run
+    {{bin}}/python -m tests.eval.conversations
 
 # Run the agentctl CLI
 agentctl *args: install

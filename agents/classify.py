@@ -11,12 +11,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agents.memory import ConversationMemory, ShownCar, as_memory
-from app.catalog.intent import looks_like_catalog_query, mentions_other_topic
+from agents.memory import ConversationMemory, ShownCar, as_memory, pick_by_traits
+from app.catalog.intent import (
+    asks_about_column,
+    looks_like_catalog_query,
+    looks_like_comparison,
+    mentions_other_topic,
+)
 from app.catalog.parsing import parse_catalog_query
 from app.catalog.schemas import CatalogFilters
 from app.catalog.vocabulary import CatalogVocabulary
 from app.finance.parsing import looks_like_finance_query, parse_term_followup
+from app.text.answers import is_plain_yes
 from app.text.normalize import fold, words
 
 _HANDOFF = re.compile(
@@ -55,22 +61,6 @@ _THANKS = re.compile(r"\b(gracias|grax|mil gracias|thank you|thanks|thx|ty|muy a
 _HELP = re.compile(
     r"\b(ayuda|help|menu|opciones|que puedes hacer|que haces|what can you do|how does this work|como funciona)\b"
 )
-_AFFIRMATIVE = {
-    "si",
-    "sí",
-    "yes",
-    "ok",
-    "okay",
-    "claro",
-    "va",
-    "dale",
-    "porfa",
-    "por",
-    "favor",
-    "please",
-    "sure",
-    "yep",
-}
 _ORDINALS: dict[str, int] = {
     "primero": 0,
     "primer": 0,
@@ -109,6 +99,10 @@ _REFERENCE_CONTEXT = re.compile(r"\b(el|la|ese|esa|este|esta|the|that|this|numer
 _CHEAPER = re.compile(
     r"(?<!\bel )(?<!\bla )(?<!\blos )(?<!\blas )"
     r"\b(mas barat[oa]s?|mas economic[oa]s?|cheaper|less expensive|lower price)\b"
+)
+_WHERE = re.compile(
+    r"\b(?:donde (?:queda\w*|esta\w*|se (?:encuentra\w*|ubica\w*)|ubica\w*|los encuentro|l[oa]s? veo)"
+    r"|(?:en )?que direccion|como llego|where(?:'s| is| are| r)|how do i get to|what'?s the address)\b"
 )
 _MORE = re.compile(r"\b(otr[oa]s|mas opciones|more options|other ones|others|show me more|more cars|algo mas)\b")
 
@@ -164,7 +158,12 @@ def resolve_reference(text: str, shown: Sequence[ShownCar]) -> int | None:
         by_model = [i for i in matches if re.search(rf"\b{re.escape(fold(str(shown[i]['model'])))}\b", folded)]
         if len(by_model) == 1:
             return by_model[0]
-    return None
+        # "el Jetta GLI" when two Jettas were shown: the version, colour or price decides.
+        among = [shown[i] for i in matches]
+        picked = pick_by_traits(text, among)
+        return matches[picked] if picked is not None else None
+    # "el gris", "el GLI", "el de 250 mil": what the car is, not its name or position.
+    return pick_by_traits(text, shown)
 
 
 def _is_only(tokens: list[str], vocabulary: set[str]) -> bool:
@@ -179,6 +178,11 @@ def wants_cheaper(text: str) -> bool:
 def wants_more(text: str) -> bool:
     """ "Show me other ones" / "otros"."""
     return bool(_MORE.search(fold(text)))
+
+
+def asks_where(text: str) -> bool:
+    """ "¿Dónde queda la sede de León?" / "where's your lot?": a question about a place (an address)."""
+    return bool(_WHERE.search(fold(text)))
 
 
 def has_vehicle_constraints(filters: CatalogFilters) -> bool:
@@ -216,7 +220,7 @@ def classify(
 
     if _HANDOFF.search(folded):
         intents.append(Intent("handoff", 0.95))
-    elif memory.offered_handoff and tokens and tokens[0] in _AFFIRMATIVE and len(tokens) <= 4:
+    elif memory.offered_handoff and is_plain_yes(text):  # "ok, ¿y en Querétaro?" asks, it does not consent
         intents.append(Intent("handoff", 0.9))
     if looks_like_finance_query(text) or (memory.last_quote and parse_term_followup(text) is not None):
         intents.append(Intent("finance", 0.85))
@@ -224,10 +228,12 @@ def classify(
     # ("¿la garantía cubre la transmisión automática?"): looks_like_catalog_query weighs that.
     catalogish = has_vehicle_constraints(filters) or looks_like_catalog_query(text, vocabulary)
     # "¿el segundo tiene garantía?" is about the warranty, not about the second car's details.
-    points_at_car = reference is not None and not mentions_other_topic(text)
-    if points_at_car or (shown and (wants_cheaper(text) or wants_more(text))):
+    # "el rojo, ¿en qué sucursal está?" asks about the car's own row (a column of the catalog): still the car.
+    points_at_car = reference is not None and (not mentions_other_topic(text) or asks_about_column(text, vocabulary))
+    if points_at_car or (shown and (wants_cheaper(text) or wants_more(text))) or looks_like_comparison(text):
         intents.append(Intent("catalog", 0.8))
-    elif catalogish:
+    elif catalogish and not (asks_where(text) and not has_vehicle_constraints(filters)):
+        # "¿dónde queda la agencia de Celaya?" names a branch value but asks for the place, not the stock.
         intents.append(Intent("catalog", 0.8 if has_constraints(filters) else 0.6))
     if _is_only(tokens, _GREETING):
         intents.append(Intent("greeting", 0.9))

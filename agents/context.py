@@ -12,7 +12,7 @@ from app.llm.invoke import LLMStats
 from app.tenants.agent_config import AgentConfig
 from app.text.normalize import Language
 
-Agent = Literal["info", "catalog", "finance", "concierge", "handoff", "smalltalk"]
+Agent = Literal["info", "catalog", "finance", "concierge", "booking", "handoff", "smalltalk"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class TenantContext:
     persona: dict[str, str] = field(default_factory=dict)
     flags: dict[str, Any] = field(default_factory=dict)
     agent: AgentConfig = field(default_factory=AgentConfig)
+    timezone: str = "America/Mexico_City"  # the tenant's: business hours of its handoff policy are local
 
     @property
     def ai_agent(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+import uuid
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, cast
@@ -22,30 +23,36 @@ from agents.llm_agent import (
     HISTORY_MESSAGE_CHARS,
     AgentGaveUp,
     ExtractedRequest,
-    classify_with_llm,
     extract_request_with_llm,
     history_for_model,
+    nothing_found,
     read_photo_with_llm,
     run_specialist,
-    running_summary,
+    turn_summary,
+    turn_tools,
 )
 from agents.llm_agent import system_prompt as build_system_prompt
 from agents.memory import ConversationMemory, ShownCar
 from agents.routing import Route, route_turn
+from agents.specialists import booking as booking_flow
 from agents.specialists import concierge as concierge_flow
 from agents.specialists.catalog import answer_catalog
 from agents.specialists.finance import answer_finance
 from agents.specialists.info import answer_info, search_for_info
 from agents.specialists.smalltalk import answer_handoff, answer_smalltalk
 from agents.state import TurnDeps, TurnState, TurnUpdate
-from agents.tools import DOMAIN_TOOLS, ToolBox, card_payload
+from agents.tools import ToolBox, card_payload
 from app.catalog import service as catalog_service
 from app.catalog.frame import card_by_id
+from app.catalog.schemas import CatalogFilters
 from app.concierge.types import Category, Item, Money, Urgency
 from app.core.config import get_settings
+from app.leads.booking import asks_to_book, wants_booking
 from app.llm.invoke import ChainExhausted, LLMStats
 from app.llm.tracing import annotate_trace, customer_hash
-from app.text.normalize import detect_language, fold
+from app.text.complaints import is_complaint
+from app.text.normalize import Language, detect_language, fold, words
+from app.text.variety import reply_hash, say_varied, variants
 from app.text.wording import say
 from app.usage import service as usage_service
 from prompts import combined_version
@@ -53,11 +60,13 @@ from prompts import combined_version
 log = logging.getLogger(__name__)
 OFFLINE_TIER = "offline"
 LLM_TIER = "llm"
-# Rules found nothing specific (only the catch-all "info"): the LLM classifier decides what it is.
+# Rules found nothing specific (only the catch-all "info"): the LLM's answer decides what it was.
 _UNCERTAIN = 0.5
 _ROUTES: dict[str, str] = {
     "handoff": "handoff",
     "concierge": "concierge",
+    "booking": "booking",
+    "complaint": "smalltalk",
     "finance": "finance",
     "catalog": "catalog",
     "greeting": "smalltalk",
@@ -65,6 +74,26 @@ _ROUTES: dict[str, str] = {
     "thanks": "smalltalk",
     "info": "info",
 }
+# "¿cuánto dura la prueba de manejo?" asks about test drives; it does not book one.
+_ABOUT_BOOKINGS = re.compile(
+    r"\b(requisit\w*|que necesito|necesito llevar|que debo llevar|cuanto dura|cuesta|costo|tiene costo|"
+    r"servicio|mantenimiento|taller|how long|what do i need|do i need|cost)\b"
+)
+_COURTESY = frozenset({"greeting", "thanks"})
+_BRING = re.compile(r"\b(llevar|traer|necesito|requisitos|documentos|bring|need|requirements|documents)\b")
+# Policy topics a message may ask about beside a car or a quote ("¿el Tiguan me lo apartan con depósito?").
+_POLICY = re.compile(
+    r"\b(apart\w*|deposito|reserv\w*|a cuenta|trade.?in\w*|avaluo|garantia|warranty|devol\w*|devuelv\w*|"
+    r"return policy|refund|documentos|papeles|requisitos|documents|paperwork|seguro|insurance|entrega\w*|"
+    r"domicilio|delivery|deliver|horario\w*|hours|sucursal\w*|branch\w*|ubicacion|direccion|address|"
+    r"donde (?:estan|quedan|se ubican)|where are you|a que hora|abren|cierran|what time|open(?:ing)?|"
+    r"envio\w*|shipping|hold|deposit|reserve\w*|payment methods?|pay with|"
+    r"formas? de pago|pago con tarjeta|tarjeta|transferencia|efectivo|cash|card|inspeccion|inspection|"
+    r"historial|history|accidente\w*|factura|invoice)\b"
+)
+# Replies the info step sends: said again, their next phrasing is used.
+_REPHRASABLE = ("knowledge_not_found", "acknowledge", "fallback")
+_REPLIES_KEPT = 24
 _LEADING_GREETING = re.compile(
     r"^\s*(hola|buen[oa]s?( dias| tardes| noches)?|hi|hello|hey|good (morning|afternoon|evening))\b"
 )
@@ -98,7 +127,44 @@ async def classify_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpd
     memory = state["memory"].model_copy(update={"offered_handoff": state.get("offered_handoff", False)})
     vocabulary = runtime.context.stock().vocabulary
     classification = classify(state["text"], vocabulary=vocabulary, memory=memory)
+    classification = _with_dialogue_intents(state["text"], classification, memory)
     return {"classification": classification, "intent": classification.primary.name}
+
+
+def _books(text: str, classification: Classification, memory: ConversationMemory) -> bool:
+    """A request to book ("quiero agendar una prueba de manejo del Jetta"), not a question about bookings.
+
+    "¿puedo hacer una prueba de manejo?" with no car in view is answered from the business's knowledge
+    (which says how to book), and a booking is left open for the answer (``booking_flow.opened``).
+    """
+    if not wants_booking(text) or (_ABOUT_BOOKINGS.search(fold(text)) and not asks_to_book(text)):
+        return False
+    return "?" not in text or _names_car(classification) or memory.focus is not None
+
+
+def _names_car(classification: Classification) -> bool:
+    filters = classification.filters
+    return bool(filters.make or filters.model or classification.reference is not None)
+
+
+def _with_dialogue_intents(text: str, classification: Classification, memory: ConversationMemory) -> Classification:
+    """Complaints and bookings go first: an apology before anything else, and an open booking continues."""
+    extra: list[Intent] = []
+    names = {i.name for i in classification.intents}
+    if "handoff" not in names and is_complaint(text):
+        extra.append(Intent("complaint", 0.9))
+    elif "handoff" not in names and (
+        booking_flow.continues(text, memory, names_car=_names_car(classification))
+        or _books(text, classification, memory)
+    ):
+        extra.append(Intent("booking", 0.85))
+    intents = [*extra, *classification.intents]
+    if "?" in text and len(words(text)) > 3:
+        # "gracias, ¿a qué dirección llego?": the question is answered; the thanks needs no reply of its own.
+        intents = [i for i in intents if i.name not in _COURTESY] + [i for i in intents if i.name in _COURTESY]
+    if intents == classification.intents:
+        return classification
+    return Classification(intents=intents, filters=classification.filters, reference=classification.reference)
 
 
 def _auto_handoff_topic(text: str, topics: list[str]) -> str | None:
@@ -106,15 +172,8 @@ def _auto_handoff_topic(text: str, topics: list[str]) -> str | None:
     return next((t for t in topics if fold(t) and re.search(rf"\b{re.escape(fold(t))}\b", folded)), None)
 
 
-def _with_llm_intents(classification: Classification, intents: list[Any]) -> Classification:
-    named = [Intent(i.name, i.confidence) for i in intents if i.name in _ROUTES]
-    if not named:
-        return classification
-    return Classification(intents=named, filters=classification.filters, reference=classification.reference)
-
-
 async def route_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpdate:
-    """Complexity routing: the offline tier or an LLM chain; auto-handoff topics; LLM intents when rules are unsure."""
+    """Complexity routing: offline tier or an LLM chain; auto-handoff topics; knowledge search when rules are unsure."""
     started = time.perf_counter()
     deps = runtime.context
     tenant = state["tenant"]
@@ -123,7 +182,9 @@ async def route_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpdate
     memory = state["memory"]
     concierge = False
     if deps.features.get("concierge") and deps.conversation_id is not None:
-        concierge = await concierge_flow.claims(deps.session, _concierge_turn(state, deps))
+        # A dealer's own stock answers a car request ("busco un Mazda 3"); vendors are for what it doesn't sell.
+        stock_serves = not deps.stock().frame.empty and any(i.name == "catalog" for i in classification.intents)
+        concierge = await concierge_flow.claims(deps.session, _concierge_turn(state, deps), stock_serves=stock_serves)
         if concierge and state["intent"] == "handoff":  # "quiero hablar con una persona" always works
             await concierge_flow.hand_off(deps.session, tenant_id=tenant.id, conversation_id=deps.conversation_id)
             concierge = False
@@ -152,19 +213,10 @@ async def route_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpdate
     if concierge:
         return {**update, "intent": "concierge", "routing_ms": routing_ms}
     if route.tier == LLM_TIER and deps.llm is not None and _unsure(classification):
-        # A question that closely matches a curated FAQ needs no model to tell what it asks.
-        hits = await search_for_info(state, deps)
-        if hits and hits[0].close_match:
-            update["knowledge_hits"] = hits
-            update["routing_ms"] = routing_ms
-            return update
-        try:
-            intents = await classify_with_llm(deps.llm, route.chain, tenant=tenant, text=state["text"], stats=stats)
-        except ChainExhausted:
-            intents = []
-        refined = _with_llm_intents(classification, intents)
-        update["classification"] = refined
-        update["intent"] = refined.primary.name
+        # No classifier call: the knowledge search runs once here (a close FAQ match answers with no model
+        # at all), its hits go to the info step and on to the model, which answers with the general tool
+        # set in one call; its ``respond`` intents then classify the turn (llm_node).
+        update["knowledge_hits"] = await search_for_info(state, deps)
     if update.get("intent", state["intent"]) == "handoff":
         update["handoff_reason"] = "customer_request"
     update["routing_ms"] = routing_ms
@@ -185,15 +237,74 @@ def route(state: TurnState) -> str:
 
 
 async def info_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpdate:
-    return await answer_info(state, runtime.context)
+    text = state["text"]
+    if state["memory"].topics[-1:] == ["booking"] and _BRING.search(fold(text)):
+        # "¿qué necesito llevar?" right after booking asks about the visit: the business's test-drive text answers.
+        about = say("booking.search_words", state["language"])
+        state = cast(TurnState, {**state, "text": about, "knowledge_hits": None})
+    result = await answer_info(state, runtime.context)
+    if result.get("sources") and wants_booking(text) and not _ABOUT_BOOKINGS.search(fold(text)):
+        result["memory"] = booking_flow.opened(result.get("memory") or state["memory"], text)
+    return result
 
 
 async def catalog_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpdate:
-    return answer_catalog(state, runtime.context.stock())
+    return await _with_policy(state, runtime.context, answer_catalog(state, runtime.context.stock()))
+
+
+def _policy_clauses(text: str) -> list[str]:
+    """The parts of a message that ask about policies, one per topic ("a qué hora abren", "aceptan tarjeta" in
+    "¿tienen kicks y a qué hora abren el sábado y si aceptan tarjeta?")."""
+    clauses = re.split(r"[,;.!?¿¡\n]+|\s+(?:y|and|e)\s+", text)
+    return [c.strip() for c in clauses if c.strip() and _POLICY.search(fold(c))]
+
+
+def _policy_clause(text: str) -> str | None:
+    """The part of a message that asks about a policy ("aceptan tarjeta" in "precio del golf y aceptan tarjeta?")."""
+    asking = _policy_clauses(text)
+    return " ".join(asking) if asking else None
+
+
+async def _with_policy(state: TurnState, deps: TurnDeps, result: TurnUpdate) -> TurnUpdate:
+    """Other questions in the message ("¿...me lo apartan con depósito?") get the business's answers too.
+
+    The car or the quote comes first, then the knowledge entry that answers the policy question; a message
+    asking about two policies ("¿a qué hora abren y aceptan tarjeta?") gets an entry for each, once.
+    """
+    clauses = _policy_clauses(state["text"])
+    if not clauses or result.get("sources"):
+        return result
+    # The knowledge search reads the policy question alone: car names and amounts only dilute it.
+    questions = [" ".join(clauses), *clauses] if len(clauses) > 1 else clauses
+    combined = result
+    for clause in questions[:4]:
+        before = {s["id"] for s in combined.get("sources") or []}
+        question = cast(TurnState, {**state, "text": clause, "knowledge_hits": None})
+        info = await answer_info(question, deps)
+        if not info.get("sources") or {s["id"] for s in info["sources"]} <= before:
+            continue
+        combined = await _with_answer(question, deps, combined, info)
+    return combined
+
+
+async def _with_answer(
+    question: TurnState, deps: TurnDeps, result: TurnUpdate, info: TurnUpdate | None = None
+) -> TurnUpdate:
+    """``result`` with the knowledge entry that answers ``question`` after it, when one does."""
+    if info is None:
+        info = await answer_info(question, deps)
+    if not info.get("sources"):
+        return result
+    combined = dict(result)
+    combined["reply"] = f"{result.get('reply', '').strip()}\n\n{info.get('reply', '').strip()}".strip()
+    combined["sources"] = [*(result.get("sources") or []), *info["sources"]]
+    return cast(TurnUpdate, combined)
 
 
 async def finance_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpdate:
     result = answer_finance(state, runtime.context.stock())
+    if not result.get("needs_price"):
+        return await _with_policy(state, runtime.context, result)
     if result.pop("needs_price", False):
         # "¿Qué requisitos piden para el crédito?" has no car or amount to quote: the business's
         # own written answer is better than asking for a price, when it has one.
@@ -261,12 +372,41 @@ def _hint(read: ExtractedRequest) -> concierge_flow.Hint:
     )
 
 
+async def booking_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpdate:
+    """A visit or test drive: the missing detail asked, a summary confirmed, the lead stored on a yes.
+
+    "...y ¿qué necesito llevar?" in the same message also gets the business's test-drive text.
+    """
+    result = await booking_flow.answer_booking(state, runtime.context)
+    if "?" not in state["text"] or not _BRING.search(fold(state["text"])):
+        return result
+    about = say("booking.search_words", state["language"])
+    return await _with_answer(
+        cast(TurnState, {**state, "text": about, "knowledge_hits": None}), runtime.context, result
+    )
+
+
 async def handoff_node(state: TurnState) -> TurnUpdate:
     return {**answer_handoff(state), "handoff_reason": state.get("handoff_reason") or "customer_request"}
 
 
-async def smalltalk_node(state: TurnState) -> TurnUpdate:
-    return answer_smalltalk(state)
+async def smalltalk_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpdate:
+    """Greeting, thanks, help, a complaint; a complaint that also asks something gets that answer too."""
+    result = answer_smalltalk(state)
+    question = _question_clause(state["text"]) if state["intent"] == "complaint" else None
+    if question is None:
+        return result
+    return await _with_answer(
+        cast(TurnState, {**state, "text": question, "knowledge_hits": None}), runtime.context, result
+    )
+
+
+def _question_clause(text: str) -> str | None:
+    """The question in a message ("pésimo servicio, ¿a qué hora abren?" → "a qué hora abren"), if any."""
+    m = re.search(r"¿([^?¿]{4,})\?|([^.,;!¿?]{4,})\?", text)
+    if m is None:
+        return None
+    return (m.group(1) or m.group(2)).strip()
 
 
 def _prefetched(state: TurnState, frame: pd.DataFrame) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
@@ -277,7 +417,10 @@ def _prefetched(state: TurnState, frame: pd.DataFrame) -> list[tuple[str, dict[s
         cards = [card_by_id(frame, i) for i in items]
         payload = [card_payload(c) for c in cards if c is not None]
         if payload:
-            args = state["classification"].filters.model_dump(exclude_defaults=True, mode="json")
+            # The conversation's accumulated constraints (what the offline search applied), else this message's.
+            accumulated = state["memory"].last_filters if state.get("memory") else None
+            applied = CatalogFilters.model_validate(accumulated) if accumulated else state["classification"].filters
+            args = applied.model_dump(exclude_defaults=True, mode="json")
             found.append(("search_catalog", args, {"cars": payload, "total_matches": len(payload)}))
     quote = state.get("quote")
     quotes = state.get("quotes")
@@ -308,9 +451,13 @@ async def llm_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpdate:
     language = state["language"]
     memory = state.get("memory") or ConversationMemory()
     agent_name = state.get("agent", "smalltalk")
-    specialist = agent_name if agent_name in ("catalog", "finance", "info") else "general"
+    unsure = _unsure(state["classification"])  # the rules placed nothing: general guidance and tools
+    specialist = agent_name if agent_name in ("catalog", "finance", "info") and not unsure else "general"
+    prefetched = _prefetched(state, deps.stock().frame)
+    if state.get("knowledge_hits") is not None and not state.get("sources"):
+        prefetched.append(nothing_found(state["text"]))
     system, prompts = build_system_prompt(
-        tenant, tenant.agent, language=language, summary=running_summary(memory, language), specialist=specialist
+        tenant, tenant.agent, language=language, summary=turn_summary(memory, prefetched), specialist=specialist
     )
     history = []
     if deps.history is not None and deps.history_messages:
@@ -333,8 +480,8 @@ async def llm_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpdate:
             history=history,
             text=state["text"],
             toolbox=toolbox,
-            tools=DOMAIN_TOOLS,
-            prefetched=_prefetched(state, deps.stock().frame),
+            tools=turn_tools(state["classification"], prefetched=prefetched, memory=memory),
+            prefetched=prefetched,
             stats=stats,
         )
     except (ChainExhausted, AgentGaveUp) as exc:
@@ -351,6 +498,8 @@ async def llm_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpdate:
         "prompt_version": version,
         "intents": [i.model_dump() for i in answer.intents],
     }
+    if unsure and answer.intents and answer.intents[0].name in ("catalog", "finance", "info"):
+        update["intent"] = answer.intents[0].name  # the answer's intents classify a turn the rules could not
     if answer.stock_ids:
         update["items"] = answer.stock_ids
     if toolbox.quote is not None and toolbox.quote is not state.get("quote"):
@@ -433,6 +582,12 @@ async def compose(state: TurnState, config: RunnableConfig) -> TurnUpdate:
             if text not in reply:
                 reply = f"{reply}\n\n{text}"
     memory = state["memory"].model_copy(deep=True)
+    persona: dict[str, Any] = {"business": tenant.name, "agent_name": tenant.persona.get("agent_name", "Ana")}
+    reply = _unrepeated(reply, language, memory.replies, persona)
+    if reply:
+        memory.replies = [*memory.replies, reply_hash(reply), reply_hash(state.get("reply", "").strip())][
+            -_REPLIES_KEPT:
+        ]
     memory.language = language
     memory.turns += 1
     memory.topics = [*memory.topics[-4:], state["intent"]]
@@ -481,6 +636,26 @@ async def compose(state: TurnState, config: RunnableConfig) -> TurnUpdate:
     return {"outcome": outcome, "reply": reply}
 
 
+def _unrepeated(reply: str, language: Language, said: list[str], values: dict[str, Any]) -> str:
+    """``reply``, said differently when this conversation already sent it word for word.
+
+    A "don't know" or a fallback takes its next phrasing; anything else (a list, a summary) opens with
+    a varied "as I mentioned".
+    """
+    if not reply or reply_hash(reply) not in said:
+        return reply
+    for key in _REPHRASABLE:
+        if reply == say(key, language, **values):
+            rephrased = say_varied(key, language, avoid=said, **values)
+            if reply_hash(rephrased) not in said:
+                return rephrased
+    for prefix in variants("repeat_prefix"):
+        prefixed = say(prefix, language) + reply
+        if reply_hash(prefixed) not in said:
+            return prefixed
+    return reply
+
+
 async def persist(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpdate:
     """Hand the outcome to the channel flow, which stores it atomically."""
     await runtime.context.persist(state["outcome"])
@@ -500,17 +675,21 @@ def build_graph() -> CompiledStateGraph[TurnState, TurnDeps, TurnState, TurnStat
     graph.add_node("finance", finance_node)
     graph.add_node("handoff", handoff_node)
     graph.add_node("concierge", concierge_node)
+    graph.add_node("booking", booking_node)
     graph.add_node("smalltalk", smalltalk_node)
     graph.add_node("compose", compose)
     graph.add_node("persist", persist)
     graph.add_edge(START, "load_context")
     graph.add_edge("load_context", "classify")
     graph.add_edge("classify", "route")
-    graph.add_conditional_edges("route", route, ["info", "catalog", "finance", "handoff", "smalltalk", "concierge"])
+    graph.add_conditional_edges(
+        "route", route, ["info", "catalog", "finance", "handoff", "smalltalk", "concierge", "booking"]
+    )
     for node in ("info", "catalog", "finance", "smalltalk"):
         graph.add_edge(node, "llm")
     graph.add_edge("handoff", "compose")
     graph.add_edge("concierge", "compose")
+    graph.add_edge("booking", "compose")
     graph.add_edge("llm", "compose")
     graph.add_edge("compose", "persist")
     graph.add_edge("persist", END)
@@ -524,8 +703,11 @@ async def run_turn(
     memory: ConversationMemory,
     deps: TurnDeps,
     callbacks: list[BaseCallbackHandler] | None = None,
+    run_id: uuid.UUID | None = None,
 ) -> TurnOutcome:
     """Run one turn through the graph and return its outcome (already persisted through ``deps``).
+
+    ``run_id`` names the turn's trace (its root run), so feedback on the turn can reach LangSmith later.
 
     With tracing callbacks, the turn is one trace whose root carries the tenant, the conversation and a
     hash of the customer's number (never the number); the nodes add intents, tier, model and prompt version.
@@ -544,5 +726,7 @@ async def run_turn(
         "tags": [f"tenant:{tenant.slug}"],
         "callbacks": callbacks or [],
     }
+    if run_id is not None:
+        config["run_id"] = run_id
     final = await build_graph().ainvoke(state, config=config, context=deps)
     return cast(TurnOutcome, final["outcome"])

@@ -1,9 +1,15 @@
-"""The LLM tier: intent classification with structured output, tool-calling specialists, grounding checks.
+"""The LLM tier: tool-calling specialists, grounding checks, and structured-output helpers.
 
 One LLM call answers most turns: the offline tier has already run the domain functions for the intents
 the rules recognised, and those results are handed to the model as tool results it asked for. The model
-may call more tools (validated, bounded rounds) and must finish with the ``respond`` tool. A reply whose
-figures do not all come from tool results (or the customer's own words) is discarded for the offline one.
+may call more tools (validated, bounded rounds) and must finish with the ``respond`` tool, whose intents
+also classify the turn (no separate classifier call). A reply whose figures do not all come from tool
+results (or the customer's own words) is discarded for the offline one.
+
+Prompts are kept small because every token is paid on every turn: only the tools the turn's intents
+need (``agents.tools.tools_for_turn``), a compact system prompt whose static rules come first and whose
+per-turn context (specialist guidance, running summary) comes last, and a history window bounded in
+tokens.
 """
 
 from __future__ import annotations
@@ -21,9 +27,21 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel, Field, ValidationError
 
+from agents.classify import Classification
 from agents.context import TenantContext
 from agents.memory import ConversationMemory, as_memory
-from agents.tools import IntentList, IntentScore, Respond, ToolBox, numbers_in, tool_schema
+from agents.tools import (
+    DOMAIN_TOOLS,
+    IntentList,
+    IntentScore,
+    Respond,
+    ToolBox,
+    brief_cars,
+    numbers_in,
+    tool_json,
+    tool_schema,
+    tools_for_turn,
+)
 from app.llm.invoke import LLMStats, invoke_chain
 from app.llm.models import ModelSpec
 from app.llm.providers import ProviderRegistry
@@ -34,7 +52,12 @@ from prompts.delimiting import delimit
 
 MAX_ROUNDS = 3
 MAX_REPLY_CHARS = 700
-HISTORY_MESSAGE_CHARS = 240
+# Each earlier message is clipped to this; the window takes the newest messages that fit the budget
+# (the running summary carries the facts: cars shown, the car in focus, the last quote).
+HISTORY_MESSAGE_CHARS = 160
+HISTORY_TOKENS = 100
+# The confidence of the rules' catch-all "info" intent (agents.classify): nothing specific matched.
+CATCH_ALL = 0.5
 _THOUSANDS = re.compile(r"(\d+(?:[.,]\d+)?)\s*(?:mil|k)\b", re.IGNORECASE)
 _FIGURE = re.compile(r"\d(?:[\d,.]*\d)?")
 _DOT_THOUSANDS = re.compile(r"^\d{1,3}(?:\.\d{3})+(?:,\d{1,2})?$")
@@ -60,15 +83,42 @@ def _clip(text: str, limit: int = HISTORY_MESSAGE_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def history_for_model(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
-    """Earlier turns, each clipped (the running summary keeps the facts), the customer's side delimited."""
+def history_for_model(messages: Sequence[BaseMessage], *, budget_tokens: int = HISTORY_TOKENS) -> list[BaseMessage]:
+    """The newest earlier messages that fit ``budget_tokens`` (4 characters a token), each clipped, oldest
+    first, the customer's side delimited. The running summary keeps the facts older messages held."""
     out: list[BaseMessage] = []
-    for message in messages:
+    left = budget_tokens * 4
+    for message in reversed(messages):
         if isinstance(message, HumanMessage):
-            out.append(HumanMessage(delimit(_clip(str(message.content)))))
+            kept: BaseMessage = HumanMessage(delimit(_clip(str(message.content))))
         elif isinstance(message, AIMessage):
-            out.append(AIMessage(_clip(str(message.content))))
+            kept = AIMessage(_clip(str(message.content)))
+        else:
+            continue
+        left -= len(str(kept.content))
+        if left < 0:
+            break
+        out.append(kept)
+    out.reverse()
+    while out and isinstance(out[0], AIMessage):
+        out.pop(0)  # the window opens with the customer's words (some providers require it)
     return out
+
+
+def _shown_line(shown: Sequence[Mapping[str, Any]]) -> str:
+    cars = "; ".join(
+        f"{i + 1}) {c['make']} {c['model']} {c['year']}, ${float(c['price']):,.0f}, stock id {c['stock_id']}"
+        for i, c in enumerate(shown[:5])
+    )
+    return f"- Cars shown last, in order: {cars}."
+
+
+def _quote_line(quote: Mapping[str, Any]) -> str:
+    return (
+        f"- Last financing quote: price ${float(quote['price']):,.2f}, down payment "
+        f"${float(quote['down_payment']):,.2f}, {quote['term_months']} months, monthly "
+        f"${float(quote['monthly_payment']):,.2f}."
+    )
 
 
 def running_summary(memory: ConversationMemory | Mapping[str, Any], language: Language) -> str:
@@ -78,27 +128,36 @@ def running_summary(memory: ConversationMemory | Mapping[str, Any], language: La
     turns = memory.turns
     if turns:
         lines.append(f"- Turns so far: {turns}.")
-    shown = memory.shown
-    if shown:
-        cars = "; ".join(
-            f"{i + 1}) {c['make']} {c['model']} {c['year']}, ${float(c['price']):,.0f}, stock id {c['stock_id']}"
-            for i, c in enumerate(shown[:5])
-        )
-        lines.append(f"- Cars shown last, in order: {cars}.")
+    if memory.shown:
+        lines.append(_shown_line(memory.shown))
     focus = memory.focus
     if focus:
         lines.append(f"- The car being discussed: stock id {focus}.")
-    quote = memory.last_quote
-    if quote:
-        lines.append(
-            f"- Last financing quote: price ${float(quote['price']):,.2f}, down payment "
-            f"${float(quote['down_payment']):,.2f}, {quote['term_months']} months, monthly "
-            f"${float(quote['monthly_payment']):,.2f}."
-        )
+    if memory.last_quote:
+        lines.append(_quote_line(memory.last_quote))
     topics = memory.topics
     if topics:
         lines.append(f"- Topics so far: {', '.join(topics[-5:])}.")
     return "\n".join(lines)
+
+
+def turn_summary(
+    memory: ConversationMemory | Mapping[str, Any], prefetched: Sequence[tuple[str, Any, Any]] = ()
+) -> str:
+    """The running summary as a model turn needs it: only what neither the prompt nor this turn's tool
+    results already say (the language is in the prompt; cars and a quote handed over as results this turn
+    are not repeated), so no fact is paid for twice."""
+    memory = as_memory(memory)
+    handed_cars = [str(c.get("stock_id")) for _, _, r in prefetched for c in r.get("cars", [])]
+    handed_quotes = [r["quote"] for _, _, r in prefetched if r.get("quote")]
+    lines: list[str] = []
+    if memory.shown and [str(c["stock_id"]) for c in memory.shown[:5]] != handed_cars[:5]:
+        lines.append(_shown_line(memory.shown))
+    if memory.focus:
+        lines.append(f"- The car being discussed: stock id {memory.focus}.")
+    if memory.last_quote and memory.last_quote not in handed_quotes:
+        lines.append(_quote_line(memory.last_quote))
+    return "\n".join(lines) or "- Nothing yet."
 
 
 def system_prompt(
@@ -118,10 +177,10 @@ def system_prompt(
         formatting="WhatsApp formatting (*bold*, short lists) where it helps"
         if config.rich_messages
         else "plain text without markdown",
-        spelling="Customers misspell makes, models and words: interpret them generously."
+        spelling="Misspellings: interpret them generously."
         if config.spelling_correction
         else "Take names exactly as the customer wrote them.",
-        suggestions="When it helps, end with one short suggestion for a next step."
+        suggestions="When it helps, end with one short suggestion."
         if config.proactive_suggestions
         else "Do not add suggestions the customer did not ask for.",
         restrictions="\n".join(f"- {r}" for r in config.restrictions) or "- none",
@@ -129,6 +188,25 @@ def system_prompt(
         specialist=guidance.render(),
     )
     return text, [system, guidance]
+
+
+def turn_tools(
+    classification: Classification, *, prefetched: Sequence[tuple[str, Any, Any]], memory: ConversationMemory
+) -> tuple[str, ...]:
+    """The domain tools offered to the model this turn (see ``agents.tools.tools_for_turn``).
+
+    The rules' intents decide, except their catch-all ``info`` (confidence ``CATCH_ALL``: nothing specific
+    matched), which leaves the turn to the general set.
+    """
+    recognised = [i.name for i in classification.intents if i.name != "info" or i.confidence > CATCH_ALL]
+    quoting = bool(memory.last_quote)
+    return tools_for_turn(recognised, prefetched=[name for name, _, _ in prefetched], quoting=quoting)
+
+
+def nothing_found(text: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """A knowledge search the turn already made with the customer's words and that found nothing: handed to
+    the model as a result, so it says so in its one call instead of searching again."""
+    return ("search_knowledge", {"query": text[:300]}, {"entries": []})
 
 
 def _parse_figure(raw: str) -> Decimal | None:
@@ -182,7 +260,11 @@ def _bind(tools: list[dict[str, Any]]) -> Any:
 async def classify_with_llm(
     registry: ProviderRegistry, chain: Sequence[ModelSpec], *, tenant: TenantContext, text: str, stats: LLMStats
 ) -> list[IntentScore]:
-    """Intents with confidence, by structured output from the cheapest model of the chain."""
+    """Intents with confidence, by structured output from the cheapest model of the chain.
+
+    Not part of a turn any more (the answer's ``respond`` carries the intents, one call instead of two);
+    kept for callers that need a classification alone.
+    """
     prompt = load_prompt("classifier")
     messages: list[BaseMessage] = [SystemMessage(prompt.render(business=tenant.name)), HumanMessage(delimit(text))]
 
@@ -262,7 +344,8 @@ async def run_specialist(
     stats: LLMStats,
 ) -> LLMAnswer:
     """A tool-calling specialist: seeded with the offline tier's results, ends with ``respond``."""
-    schemas = [tool_schema(n) for n in (*tools, "respond")]
+    # ``respond`` first, then the domain tools in their fixed order: the same tool set is the same prefix.
+    schemas = [tool_schema(n) for n in ("respond", *(t for t in DOMAIN_TOOLS if t in tools))]
     messages: list[BaseMessage] = [SystemMessage(system), *history, HumanMessage(delimit(text))]
     if prefetched:
         calls = [
@@ -271,9 +354,9 @@ async def run_specialist(
         messages.append(AIMessage(content="", tool_calls=calls))
         for i, (name, args, result) in enumerate(prefetched):
             toolbox.add_result(name, args, result)
-            messages.append(
-                ToolMessage(json.dumps(result, ensure_ascii=False, default=str), tool_call_id=f"prefetch_{i}")
-            )
+            mentioned = f"{text} {json.dumps(args, ensure_ascii=False, default=str)}"
+            shown = brief_cars(result, mentioned=mentioned)
+            messages.append(ToolMessage(tool_json(shown), tool_call_id=f"prefetch_{i}"))
     order = list(chain)
     for _ in range(MAX_ROUNDS):
         message, spec = await invoke_chain(

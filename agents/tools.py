@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -24,6 +25,7 @@ from app.catalog.service import LoadedCatalog
 from app.core.errors import NotFound
 from app.finance.service import FinanceError, FinanceTerms, quote_for, quote_payload
 from app.knowledge import service as knowledge_service
+from app.text.normalize import fold, words
 
 IntentName = Literal["catalog", "finance", "info", "handoff", "greeting", "thanks", "help", "other"]
 
@@ -33,14 +35,15 @@ class SearchCatalogArgs(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    make: str | None = Field(default=None, max_length=60, description="Make, e.g. 'Volkswagen'")
-    model: str | None = Field(default=None, max_length=60, description="Model, e.g. 'Jetta'")
+    make: str | None = Field(default=None, max_length=60)
+    model: str | None = Field(default=None, max_length=60)
     year_min: int | None = Field(default=None, ge=1900, le=2100)
     year_max: int | None = Field(default=None, ge=1900, le=2100)
     price_min: float | None = Field(default=None, ge=0, le=100_000_000)
-    price_max: float | None = Field(default=None, ge=0, le=100_000_000, description="Budget in MXN")
+    price_max: float | None = Field(default=None, ge=0, le=100_000_000)
     km_max: int | None = Field(default=None, ge=0, le=2_000_000)
-    features: dict[str, str] = Field(default_factory=dict, description="Catalog column -> value, e.g. CarPlay")
+    # Its value type stays in the schema: without it langchain-google-genai declares the field a string.
+    features: dict[str, str] = Field(default_factory=dict, description="column: value")
     sort: SortOrder = "relevance"
     limit: int = Field(default=3, ge=1, le=5)
 
@@ -50,11 +53,11 @@ class QuoteFinancingArgs(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    stock_id: str | None = Field(default=None, max_length=64, description="Stock id of a car in the catalog")
-    price: float | None = Field(default=None, gt=0, le=100_000_000, description="Only when the customer gave it")
-    down_payment: float | None = Field(default=None, ge=0, le=100_000_000, description="Amount in MXN")
+    stock_id: str | None = Field(default=None, max_length=64)
+    price: float | None = Field(default=None, gt=0, le=100_000_000)
+    down_payment: float | None = Field(default=None, ge=0, le=100_000_000)
     down_payment_percent: float | None = Field(default=None, ge=0, le=100)
-    term_months: int | None = Field(default=None, ge=1, le=120, description="Omit to quote every offered term")
+    term_months: int | None = Field(default=None, ge=1, le=120)
 
     @model_validator(mode="after")
     def _car_or_price(self) -> QuoteFinancingArgs:
@@ -79,7 +82,11 @@ class IntentScore(BaseModel):
 
 
 class Respond(BaseModel):
-    """Send the final reply to the customer (call exactly once, last)."""
+    """Send the final reply to the customer (call exactly once, last).
+
+    The model is shown intents as plain names (a shorter schema, see ``_RespondWire``); each then carries
+    the reply's overall confidence. Intents given as ``{"name", "confidence"}`` objects are accepted too.
+    """
 
     model_config = ConfigDict(extra="ignore")
 
@@ -87,6 +94,25 @@ class Respond(BaseModel):
     intents: list[IntentScore] = Field(min_length=1, max_length=5, description="Most important first")
     confidence: float = Field(ge=0, le=1, description="How sure you are the reply is right and grounded")
     stock_ids: list[str] = Field(default_factory=list, max_length=10, description="Stock ids the reply mentions")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _named_intents(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not isinstance(data.get("intents"), list):
+            return data
+        confidence = data.get("confidence")
+        overall = confidence if isinstance(confidence, int | float) and not isinstance(confidence, bool) else 0.5
+        intents = [{"name": i, "confidence": overall} if isinstance(i, str) else i for i in data["intents"]]
+        return {**data, "intents": intents}
+
+
+class _RespondWire(BaseModel):
+    """What the model is shown of ``respond``: intents as names (small talk as "other"), one confidence."""
+
+    reply: str
+    intents: list[Literal["catalog", "finance", "info", "handoff", "other"]]
+    confidence: float = Field(description="0-1")
+    stock_ids: list[str] = Field(default_factory=list)
 
 
 class IntentList(BaseModel):
@@ -101,8 +127,42 @@ _TOOLS: dict[str, type[BaseModel]] = {
     "search_knowledge": SearchKnowledgeArgs,
     "respond": Respond,
 }
-# Every specialist gets every domain tool: one message can need several ("a Jetta, at 48 months?").
+# What the model is shown: a short description per tool and a schema without the fields it never needs
+# to set (``limit`` keeps its default). Every call is still validated against ``_TOOLS``.
+_WIRE: dict[str, type[BaseModel]] = {**_TOOLS, "respond": _RespondWire}
+_DESCRIPTIONS: dict[str, str] = {
+    "search_catalog": "Cars in stock.",
+    "quote_financing": "Loan quote: a stock id, or a price the customer gave.",
+    "search_knowledge": "The business's texts (hours, places, warranty, documents, policies).",
+    "respond": "Final reply, once, last; intents most important first.",
+}
+_HIDDEN: dict[str, frozenset[str]] = {"search_catalog": frozenset({"limit"})}
+# Every domain tool, in the order they are offered (a fixed order keeps a tool set's prompt prefix stable).
 DOMAIN_TOOLS: tuple[str, ...] = ("search_catalog", "quote_financing", "search_knowledge")
+# The tools each recognised intent needs; a turn gets the union for its intents (a multi-intent message,
+# "¿tienen un Jetta y a cuánto a 48 meses?", gets both), plus the tools whose results it was handed.
+TOOLS_BY_INTENT: dict[str, tuple[str, ...]] = {
+    "catalog": ("search_catalog",),
+    "finance": ("quote_financing",),
+    "info": ("search_knowledge",),
+}
+# A turn the rules could not place: look things up in the business's texts or the stock; quoting too when
+# a financing conversation is under way ("¿y con 100 mil de enganche?").
+GENERAL_TOOLS: tuple[str, ...] = ("search_catalog", "search_knowledge")
+
+
+def tools_for_turn(intents: Sequence[str], *, prefetched: Sequence[str] = (), quoting: bool = False) -> tuple[str, ...]:
+    """The domain tools a turn is offered: those of its recognised ``intents``, else the general set.
+
+    ``prefetched`` are the tools whose results the turn already carries (the model may ask again with
+    other arguments); ``quoting`` (the conversation has a quote) adds quoting to the general set. The
+    order is always ``DOMAIN_TOOLS``'s.
+    """
+    chosen = {tool for intent in intents for tool in TOOLS_BY_INTENT.get(intent, ())}
+    if not chosen:
+        chosen = {*GENERAL_TOOLS, *(("quote_financing",) if quoting else ())}
+    chosen |= {name for name in prefetched if name in DOMAIN_TOOLS}
+    return tuple(name for name in DOMAIN_TOOLS if name in chosen)
 
 
 def _compact(node: Any) -> Any:
@@ -129,24 +189,79 @@ def _compact(node: Any) -> Any:
     return out
 
 
-_SCHEMA_NOISE = frozenset({"title", "maximum", "minimum", "maxLength", "minLength", "maxItems", "minItems"})
+_SCHEMA_NOISE = frozenset(
+    {"title", "maximum", "minimum", "exclusiveMinimum", "maxLength", "minLength", "maxItems", "minItems"}
+)
 
 
 @lru_cache(maxsize=16)
 def _schema(name: str) -> str:
-    schema = _compact(_TOOLS[name].model_json_schema())
+    schema = _compact(_WIRE[name].model_json_schema())
     schema.pop("description", None)  # the function's own description says it
+    for hidden in _HIDDEN.get(name, ()):
+        schema.get("properties", {}).pop(hidden, None)
+    for prop in schema.get("properties", {}).values():
+        prop.pop("default", None)  # omitted arguments take their defaults; saying so costs tokens
     return json.dumps(schema)
 
 
 def tool_schema(name: str) -> dict[str, Any]:
     """An OpenAI-format tool definition (accepted by every provider's ``bind_tools``), compact."""
-    model = _TOOLS[name]
     schema = json.loads(_schema(name))
-    return {
-        "type": "function",
-        "function": {"name": name, "description": (model.__doc__ or name).strip(), "parameters": schema},
-    }
+    return {"type": "function", "function": {"name": name, "description": _DESCRIPTIONS[name], "parameters": schema}}
+
+
+def _plain(value: Any) -> Any:
+    """Integral floats as integers (``485900.0`` → ``485900``): the same number in fewer tokens."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _model_view(result: Any) -> Any:
+    """What the model needs of a result: knowledge entries without their ids and scores (the toolbox keeps
+    them for the turn's sources)."""
+    if isinstance(result, dict) and isinstance(result.get("entries"), list):
+        entries = [
+            {k: v for k, v in e.items() if k not in ("id", "score")} if isinstance(e, dict) else e
+            for e in result["entries"]
+        ]
+        return {**result, "entries": entries}
+    return result
+
+
+# What a car in a list always shows; its other catalog columns ride along only when the turn is about them.
+_CORE_CAR_FIELDS = frozenset({"stock_id", "make", "model", "year", "price", "km", "version"})
+
+
+def brief_cars(result: dict[str, Any], *, mentioned: str) -> dict[str, Any]:
+    """A list of cars handed to the model without the columns nobody asked about.
+
+    A list is shown one line per car (name, year, price, km, stock id); its other columns (colour, fuel,
+    CarPlay…) cost tokens on every car and are kept only when ``mentioned`` (the customer's words and the
+    search's arguments) names the column or one of its values. A single car (the one being discussed)
+    keeps everything; so do the model's own searches, which are never briefed.
+    """
+    cars = result.get("cars")
+    if not isinstance(cars, list) or len(cars) < 2:
+        return result
+    said = set(words(mentioned))
+    # A column is kept for every car or for none, so a missing value never reads as "not known".
+    wanted = set(_CORE_CAR_FIELDS)
+    for car in cars:
+        if isinstance(car, dict):
+            wanted |= {k for k, v in car.items() if fold(k) in said or said.intersection(words(str(v)))}
+    brief = [{k: v for k, v in car.items() if k in wanted} if isinstance(car, dict) else car for car in cars]
+    return {**result, "cars": brief}
+
+
+def tool_json(result: Any) -> str:
+    """A tool result as the model reads it: compact JSON, no spaces, integral amounts without ``.0``."""
+    return json.dumps(_plain(_model_view(result)), ensure_ascii=False, default=str, separators=(",", ":"))
 
 
 def card_payload(card: CarCard) -> dict[str, Any]:
@@ -237,7 +352,7 @@ class ToolBox:
             parsed = schema.model_validate(args)
         except ValidationError as exc:
             errors = [{"field": ".".join(str(p) for p in e["loc"]), "error": e["msg"]} for e in exc.errors()]
-            return json.dumps({"error": "invalid arguments", "details": errors})
+            return tool_json({"error": "invalid arguments", "details": errors})
         if isinstance(parsed, SearchCatalogArgs):
             result = self.search_catalog(parsed)
         elif isinstance(parsed, QuoteFinancingArgs):
@@ -246,17 +361,26 @@ class ToolBox:
             assert isinstance(parsed, SearchKnowledgeArgs)
             result = await self.search_knowledge(parsed)
         self.add_result(name, parsed.model_dump(exclude_none=True), result)
-        return json.dumps(result, ensure_ascii=False, default=str)
+        return tool_json(result)
 
     def search_catalog(self, args: SearchCatalogArgs) -> dict[str, Any]:
         """The catalog domain search."""
         filters = CatalogFilters.model_validate(args.model_dump())
         found = search_catalog(self.catalog.frame, filters, self.catalog.vocabulary)
-        return {
+        result: dict[str, Any] = {
             "cars": [card_payload(c) for c in found.items],
             "total_matches": found.total,
             "relaxed": found.relaxed,
         }
+        if found.unknown_features:
+            # {"fuel": "Hybrid"} on a catalog without a fuel column filters nothing: say so, or the model
+            # presents the whole stock as matching.
+            result["unknown_features"] = found.unknown_features
+            result["note"] = (
+                "The catalog does not record " + ", ".join(found.unknown_features) + ": these cars were NOT "
+                "filtered by it. Tell the customer the data can't say, offer what it can filter or a person."
+            )
+        return result
 
     def quote_financing(self, args: QuoteFinancingArgs) -> dict[str, Any]:
         """The finance domain quote; a stock id is priced from the catalog."""

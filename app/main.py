@@ -14,8 +14,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.alerts.router import router as alerts_router
 from app.catalog.router import router as catalog_router
 from app.concierge.router import router as concierge_router
+from app.console.router import router as console_router
 from app.conversations.router import router as conversations_router
 from app.core.config import get_settings
 from app.core.context import RequestIdMiddleware
@@ -23,13 +25,18 @@ from app.core.db import database_unreachable, dispose_engine, get_engine, sessio
 from app.core.errors import error_body, install_error_handlers, refuse_nul
 from app.core.logging import configure_logging
 from app.core.spool import get_spool
+from app.experiments.router import router as experiments_router
+from app.feedback.router import router as feedback_router
 from app.finance.router import router as finance_router
 from app.flows.conversation import receive_spooled
 from app.knowledge.embeddings import describe, get_embedder
 from app.knowledge.router import router as knowledge_router
+from app.leads.router import router as leads_router
 from app.llm.tracing import flush_traces
+from app.messaging.router import router as messaging_router
 from app.metrics_router import HttpMetrics
 from app.metrics_router import router as metrics_router
+from app.operators.router import router as operators_router
 from app.tenants.router import platform_router
 from app.tenants.router import router as tenants_router
 from app.usage.router import router as usage_router
@@ -177,10 +184,17 @@ def create_app() -> FastAPI:
     for router in (tenants_router, conversations_router, catalog_router, knowledge_router, channels_router):
         app.include_router(router)
     app.include_router(usage_router)
+    app.include_router(feedback_router)
+    app.include_router(alerts_router)
+    app.include_router(experiments_router)
+    app.include_router(leads_router)
     app.include_router(finance_router)
     app.include_router(concierge_router)
+    app.include_router(messaging_router)
     app.include_router(platform_router)
     app.include_router(metrics_router)
+    app.include_router(operators_router)
+    app.include_router(console_router)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

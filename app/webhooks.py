@@ -167,6 +167,10 @@ async def inbound_whatsapp(form: FormDep) -> Response:
             "Address",
             "Label",
             "OriginalRepliedMessageSid",
+            # A list-picker row tapped, and Twilio's Advanced Opt-Out (STOP/START it intercepted).
+            "ListId",
+            "ListTitle",
+            "OptOutType",
         )
         if form.get(k)
     }
@@ -175,7 +179,7 @@ async def inbound_whatsapp(form: FormDep) -> Response:
             message_sid=form["MessageSid"],
             from_=form["From"],
             to=form["To"],
-            body=form.get("Body", "") or form.get("ButtonText", ""),
+            body=form.get("Body", "") or form.get("ButtonText", "") or form.get("ListTitle", ""),
             profile_name=form.get("ProfileName") or None,
             media=media,
             payload=payload,

@@ -20,6 +20,7 @@ from procrastinate.middleware import AsyncCallNext
 from procrastinate.worker import Worker
 from sqlalchemy import select, text
 
+from app.alerts.jobs import alerts_blueprint
 from app.channels.sender import close_sender
 from app.concierge.jobs import concierge_blueprint, dispatch_vendor_message
 from app.conversations.models import UNFINISHED, Message
@@ -35,6 +36,8 @@ from app.knowledge.embeddings import describe, get_embedder
 from app.knowledge.jobs import knowledge_blueprint
 from app.llm.providers import get_registry
 from app.llm.tracing import flush_traces
+from app.notify.jobs import notify_blueprint
+from app.operators.jobs import operators_blueprint
 from app.usage.jobs import usage_blueprint
 
 log = logging.getLogger(__name__)
@@ -117,6 +120,9 @@ def get_queue() -> procrastinate.App:
     app.add_tasks_from(usage_blueprint, namespace="usage")
     app.add_tasks_from(knowledge_blueprint, namespace="knowledge")
     app.add_tasks_from(concierge_blueprint, namespace="concierge")
+    app.add_tasks_from(notify_blueprint, namespace="notify")
+    app.add_tasks_from(operators_blueprint, namespace="operators")
+    app.add_tasks_from(alerts_blueprint, namespace="alerts")
     return app
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -10,21 +11,37 @@ import pandas as pd
 from agents.classify import has_constraints, wants_cheaper, wants_more
 from agents.memory import ConversationMemory, ShownCar
 from agents.state import TurnState, TurnUpdate
-from app.catalog.cards import car_name, format_card
-from app.catalog.frame import card_by_id
+from app.catalog.cards import car_name, format_card, localized_value
+from app.catalog.constraints import refine, starts_over
+from app.catalog.frame import card_by_id, columns_of
+from app.catalog.intent import looks_like_comparison
 from app.catalog.keys import name_key, value_key
+from app.catalog.parsing import missing_kinds, parse_catalog_query
 from app.catalog.schemas import CarCard, CatalogFilters, CatalogResult
 from app.catalog.search import search_catalog
 from app.catalog.service import LoadedCatalog
-from app.catalog.vocabulary import CatalogVocabulary
+from app.catalog.vocabulary import NOT_FEATURE_COLUMNS, CatalogVocabulary
+from app.finance.service import (
+    FinanceError,
+    FinanceTerms,
+    default_term,
+    format_finance_error,
+    format_percent,
+    max_price_for_payment,
+    quote_for,
+    quote_payload,
+)
 from app.text import wording
+from app.text.money import format_money
 from app.text.normalize import Language, fold
 from app.text.wording import say
 from app.text.wording.catalog import COLUMN_LABELS
 
+_WORD = re.compile(r"[a-z0-9ñ]+")
+
 
 def shown_entry(card: CarCard) -> ShownCar:
-    """What the conversation remembers of a car it showed."""
+    """What the conversation remembers of a car it showed, with the words it may be pointed at by."""
     return {
         "stock_id": card.stock_id,
         "make": card.make,
@@ -32,7 +49,21 @@ def shown_entry(card: CarCard) -> ShownCar:
         "year": card.year,
         "price": float(card.price),
         "version": card.version,
+        "km": card.km,
+        "traits": _traits(card),
     }
+
+
+def _traits(card: CarCard) -> list[str]:
+    """Folded words of a car's version and descriptive values, in both languages ("gli", "gris", "gray")."""
+    words: set[str] = set(_WORD.findall(fold(card.version or "")))
+    for key, value in card.attributes.items():
+        if key in NOT_FEATURE_COLUMNS or not isinstance(value, str) or len(value) > 40:
+            continue
+        if value_key(value) in ("si", "no") or value.strip().isdigit():
+            continue
+        words |= set(_WORD.findall(fold(value))) | set(_WORD.findall(fold(localized_value(value, "en"))))
+    return sorted(w for w in words if len(w) >= 2)
 
 
 def describe_attributes(card: CarCard, language: Language) -> str:
@@ -40,15 +71,21 @@ def describe_attributes(card: CarCard, language: Language) -> str:
     yes, no = wording.say("catalog_yes", language), wording.say("catalog_no", language)
     parts = []
     for key, value in card.attributes.items():
-        if value is None or value == "":
+        if value is None or value == "" or key in NOT_FEATURE_COLUMNS:
             continue
         # "Sí"/"No" cells read as yes/no in the customer's language; "1" (owners) stays a number.
         if isinstance(value, str) and not value.strip().isdigit() and value_key(value) in ("si", "no"):
             value = value_key(value) == "si"
-        shown = yes if value is True else no if value is False else str(value)
-        label = COLUMN_LABELS[language].get(fold(key).strip().replace(" ", "_")) or key.replace("_", " ").capitalize()
+        shown = yes if value is True else no if value is False else localized_value(str(value), language)
+        label = _label(key, language)
         parts.append(f"{label}: {shown}")
     return " · ".join(parts)
+
+
+def _label(column: str, language: Language) -> str:
+    """A column's name for the customer: "Transmisión" / "Transmission", else the dealer's name, readable."""
+    key = fold(column).strip().replace(" ", "_")
+    return COLUMN_LABELS[language].get(key) or column.replace("_", " ").capitalize()
 
 
 def _years(filters: CatalogFilters, language: Language) -> str:
@@ -64,7 +101,7 @@ def _years(filters: CatalogFilters, language: Language) -> str:
 _RELAXED_KEYS = frozenset({"year", "km_max", "model", "make", "price_max", "price_min", "features"})
 
 
-def _relaxed_reason(relaxed: list[str], filters: CatalogFilters, language: Language) -> str:
+def relaxed_reason(relaxed: list[str], filters: CatalogFilters, language: Language) -> str:
     """What could not be met, with the values asked for: "año 2015", "marca Tesla"."""
     values: dict[str, Any] = {
         "years": _years(filters, language) if filters.year_min or filters.year_max else "",
@@ -81,7 +118,7 @@ def _relaxed_reason(relaxed: list[str], filters: CatalogFilters, language: Langu
     return ", ".join(dict.fromkeys(names))
 
 
-def _describe(filters: CatalogFilters, language: Language) -> str:
+def describe_filters(filters: CatalogFilters, language: Language) -> str:
     """The non-name constraints of a request in a few words: "hasta $100,000, 2018 en adelante"."""
     parts: list[str] = []
     low, high = filters.price_min, filters.price_max
@@ -97,7 +134,7 @@ def _describe(filters: CatalogFilters, language: Language) -> str:
         parts.append(wording.say("catalog_km_up_to", language, km=filters.km_max))
     for column, value in filters.features.items():
         words = _feature_words(column, value, language)
-        parts.append(words if value_key(value) in ("si", "no") else str(value).lower())
+        parts.append(words if value_key(value) in ("si", "no") else _any_of(value, language).lower())
     return ", ".join(parts)
 
 
@@ -160,7 +197,7 @@ def _cheaper(
     result = search_catalog(frame, filters, vocabulary, widen_price=False)
     floor_text = f"${floor:,.0f}"
     if not result.items:
-        described = _describe(base.model_copy(update={"price_min": None, "price_max": None}), language)
+        described = describe_filters(base.model_copy(update={"price_min": None, "price_max": None}), language)
         name = car_name(base.make, base.model) if base.make and base.model else base.make or base.model
         wanted = ", ".join(p for p in (name, described) if p)
         reply = wording.say("catalog_none_cheaper", language, wanted=f" ({wanted})" if wanted else "", floor=floor_text)
@@ -169,23 +206,29 @@ def _cheaper(
         header = wording.say(
             "catalog_cheaper_relaxed",
             language,
-            why=_relaxed_reason(result.relaxed, filters, language),
+            why=relaxed_reason(result.relaxed, filters, language),
             floor=floor_text,
         )
     else:
         header = _found_header(result, language)
-    return _listing(result.items, header, filters, memory, language, exact=not result.relaxed)
+    return _listing(result.items, header, base, memory, language, exact=not result.relaxed)
 
 
 def _feature_words(column: str, value: str, language: Language) -> str:
     """ "con quemacocos", "sin carplay", "combustible eléctrico": one requested feature in a few words."""
-    label = (COLUMN_LABELS[language].get(fold(column).strip().replace(" ", "_")) or column.replace("_", " ")).lower()
+    label = _label(column, language).lower()
     key = value_key(value)
     if key == "si":
         return wording.say("catalog_with_feature", language, label=label)
     if key == "no":
         return wording.say("catalog_without_feature", language, label=label)
-    return f"{label} {str(value).lower()}"
+    return f"{label} {_any_of(value, language).lower()}"
+
+
+def _any_of(value: str, language: Language) -> str:
+    """ "Blanco | Gris" as "blanco o gris" / "white or gray"."""
+    parts = [localized_value(p.strip(), language) for p in str(value).split("|") if p.strip()]
+    return (" o " if language == "es" else " or ").join(parts)
 
 
 def _without_features(
@@ -206,65 +249,160 @@ def _without_features(
         dropped.append(_feature_words(column, kept.pop(column), language))
         result = search_catalog(frame, filters.model_copy(update={"features": kept}), vocabulary)
         if result.items:
-            reasons = [*dropped, _relaxed_reason(result.relaxed, filters, language)]
+            reasons = [*dropped, relaxed_reason(result.relaxed, filters, language)]
             why = ", ".join(r for r in reasons if r)
             header = say("catalog_relaxed", language, why=why)
             return _listing(result.items, header, filters, memory, language, exact=False)
     return {"agent": "catalog", "reply": say("catalog_empty", language)}
 
 
-def _found_header(result: CatalogResult, language: Language) -> str:
+def _found_header(result: CatalogResult, language: Language, sort: str = "relevance") -> str:
     shown_count = len(result.items)
+    if sort != "relevance" and result.total > 1:
+        # "el más barato" is one car, named as such; "los más baratos" the first few in that order.
+        if shown_count == 1:
+            what = say(f"catalog_sorted_{sort}_one", language)
+            return say("catalog_header_sorted_one", language, what=what, total=result.total)
+        what = say(f"catalog_sorted_{sort}_some", language)
+        return say("catalog_header_sorted_some", language, what=what, total=result.total)
     key = "one" if result.total == 1 else "all" if result.total == shown_count else "some"
     return say(f"catalog_header_{key}", language, total=result.total, shown=shown_count)
 
 
+def _describes(card: CarCard, filters: CatalogFilters, vocabulary: CatalogVocabulary, frame: pd.DataFrame) -> bool:
+    """Whether every constraint of ``filters`` is met by ``card`` ("el gris" said of the grey car): a pointer."""
+    if not has_constraints(filters):
+        return True
+    pointer = filters.model_copy(update={"price_min": None, "price_max": None, "limit": 1, "exclude_ids": []})
+    result = search_catalog(frame, pointer, vocabulary, among=[card.stock_id])
+    return bool(result.items) and not result.relaxed and not result.unknown_features
+
+
+# "¿cuál es más barato?", "which one is cheaper?": a comparative about the cars on screen.
+_COMPARATIVE = re.compile(
+    r"\b(?:cual (?:es|esta|sale|queda|tiene) (?:mas|menos)|which (?:one )?(?:is|has) (?:cheaper|newer|less|more|lower)"
+    r"|which (?:one )?is the (?:cheapest|newest))\b"
+)
+# "de los tres", "de los que me mostraste", "of the two": the cars on screen, whatever the search matched.
+_EXPLICITLY_SHOWN = (
+    r"(?:de (?:los|las) (?:dos|tres|cuatro|cinco)|de (?:los|las) que me (?:mostraste|ensenaste|pasaste|mandaste)"
+    r"|of the (?:two|three|four|five)|(?:from|of) the ones you (?:showed|sent))"
+)
+# "de esas, ¿cuál es automática?", "which of them is red?": a question about the cars just shown.
+_AMONG_SHOWN = re.compile(
+    r"\b(?:de (?:esas|esos|estas|estos|ellas|ellos|las que|los que)|cual de (?:esas|esos|estas|estos|ellas|ellos)"
+    r"|of (?:those|these|them)|which of (?:those|these|them)|alguno de (?:esos|ellos)|alguna de (?:esas|ellas)"
+    r"|cual (?:es|son|esta|tiene|viene)|which (?:one|ones)(?: is| are| has| have| comes)?|which is|which are"
+    r"|cual de todos|cual de todas|de todos|de todas|of all|" + _EXPLICITLY_SHOWN + r")\b"
+)
+
+
 def answer_catalog(state: TurnState, catalog: LoadedCatalog) -> TurnUpdate:
-    """Cards for the matching cars, or the details of a car the customer points at."""
+    """Cards for the matching cars under the conversation's accumulated constraints, the details of a car the
+    customer points at, a side-by-side comparison, or what the data cannot tell."""
     language = state["language"]
     classification = state["classification"]
     memory = state["memory"].model_copy(deep=True)
     shown = memory.shown
     text = state["text"]
-    filters = classification.filters
+    said = classification.filters
     frame = catalog.frame
     vocabulary = catalog.vocabulary
+    cheaper_or_more = bool(shown) and (wants_cheaper(text) or wants_more(text))
 
-    if classification.reference is not None and _refers_to(filters, shown[classification.reference]):
-        car = shown[classification.reference]
+    # "recomiéndame una SUV de menos de 300 mil" names no car to compare: a search, below. "¿Cuál es más
+    # barato?" about the cars on screen is the cheapest of them (below); with two cars named, a comparison.
+    names_none = said.make is None and said.model is None
+    points = any(w in _ORDINAL_WORDS for w in _WORD.findall(fold(text))) or _NUMBERED.search(fold(text))
+    comparative = _COMPARATIVE.search(fold(text)) is not None and said.sort != "relevance"
+    on_screen = comparative and names_none and bool(shown) and not points
+    if on_screen and not re.search(_EXPLICITLY_SHOWN, fold(text)):
+        # After a search, "de esos, ¿cuál tiene menos km?" is the one of all its matches (a sort below), not of
+        # the three on screen; after a comparison's picks, the cars on screen.
+        last_search = CatalogFilters.model_validate(memory.last_filters) if memory.last_filters else None
+        on_screen = not _from_search(last_search, shown, frame, vocabulary)
+    asks_between = _names_two_cars(text, vocabulary) and re.search(r"\b(?:cual|which)\b", fold(text)) is not None
+    compares = looks_like_comparison(text) or asks_between  # "versa o aveo, ¿cuál?"
+    if compares and not (has_constraints(said) and names_none) and not on_screen:
+        return answer_compare(state, catalog, memory)
+    if on_screen:
+        ids = [str(c["stock_id"]) for c in shown]
+        found = search_catalog(frame, said.model_copy(update={"limit": 1}), vocabulary, among=ids, widen_price=False)
+        if found.items:
+            winner = found.items[0]
+            return _detail(winner, ids.index(winner.stock_id) + 1, memory, language)
+
+    reference = classification.reference
+    if reference is not None and not cheaper_or_more:
+        car = shown[reference]
         card = card_by_id(frame, car["stock_id"])
         if card is None:
             return {"agent": "catalog", "reply": say("catalog_no_reference", language)}
-        position = classification.reference + 1 if classification.reference >= 0 else len(shown)
-        return _detail(card, position, memory, language)
+        if _refers_to(said, car) or _describes(card, said, vocabulary, frame):
+            position = reference + 1 if reference >= 0 else len(shown)
+            return _detail(card, position, memory, language)
 
     last = memory.last_filters
-    if classification.reference is None and not (last and shown and (wants_cheaper(text) or wants_more(text))):
-        picked = _pick_shown(text, filters, shown, frame, vocabulary)
+    previous = CatalogFilters.model_validate(last) if last else None
+    if reference is None and not cheaper_or_more and not _AMONG_SHOWN.search(fold(text)):
+        picked = _pick_shown(text, said, shown, frame, vocabulary)
         if picked is not None:
             card = card_by_id(frame, shown[picked]["stock_id"])
             if card is not None:
                 return _detail(card, picked + 1, memory, language)
 
+    filters = refine(previous, _with_version_words(said, text, frame), vocabulary, text=text)
+    if previous is not None and shown and wants_cheaper(text):
+        return _cheaper(filters, shown, frame, vocabulary, memory, language)
     more = False
-    if last and shown and wants_cheaper(text):
-        return _cheaper(CatalogFilters.model_validate(last), shown, frame, vocabulary, memory, language)
-    if last and shown and wants_more(text):
-        base = CatalogFilters.model_validate(last)
-        excluded = list(dict.fromkeys([*base.exclude_ids, *[c["stock_id"] for c in shown]]))
-        filters = base.model_copy(update={"exclude_ids": excluded})
+    if previous is not None and shown and wants_more(text):
+        excluded = list(dict.fromkeys([*previous.exclude_ids, *[c["stock_id"] for c in shown]]))
+        filters = filters.model_copy(update={"exclude_ids": excluded})
         more = True
-    elif last and shown and filters.sort != "relevance" and not has_constraints(filters):
-        # "el más barato" / "the newest" right after a list: the same search, in that order.
-        base = CatalogFilters.model_validate(last)
-        filters = base.model_copy(update={"sort": filters.sort, "limit": filters.limit, "exclude_ids": []})
+
+    missing = missing_kinds(text, vocabulary)
+    if missing:
+        return _unrecorded(missing, said, filters, frame, vocabulary, memory, language)
+    if said.price_min is not None or said.price_max is not None or starts_over(text):
+        memory.monthly_budget = None  # a price said outright replaces a monthly budget
+    elif memory.monthly_budget is not None and not more:
+        # "de esos, ¿cuáles están en Celaya?" after "puedo pagar 6 mil al mes": still within that budget.
+        return answer_affordable(
+            state,
+            catalog,
+            memory,
+            monthly=Decimal(str(memory.monthly_budget)),
+            down_payment=Decimal(str(memory.down_payment)) if memory.down_payment is not None else None,
+            term_months=memory.term_months,
+        )
+    among_sorted = said.sort != "relevance" and not has_constraints(said)
+    if (
+        shown
+        and _AMONG_SHOWN.search(fold(text))
+        and among_sorted
+        and (re.search(_EXPLICITLY_SHOWN, fold(text)) or not _from_search(previous, shown, frame, vocabulary))
+    ):
+        # "¿cuál de todos es el más nuevo?" after a comparison: the shown cars in that order. (After a search,
+        # "de esas, la más barata" is the cheapest of all its matches: the accumulated constraints below.)
+        ids = [str(c["stock_id"]) for c in shown]
+        order = said.model_copy(update={"exclude_ids": []})
+        found = search_catalog(frame, order, vocabulary, among=ids, widen_price=False)
+        if found.items:
+            if len(found.items) == 1:
+                card = found.items[0]
+                return _detail(card, ids.index(card.stock_id) + 1, memory, language)
+            return _listing(found.items, _found_header(found, language, said.sort), filters, memory, language)
+    if shown and _AMONG_SHOWN.search(fold(text)) and has_constraints(said):
+        among = _among_shown(said, filters, shown, frame, vocabulary, memory, language)
+        if among is not None:
+            return among
 
     result = search_catalog(frame, filters, vocabulary)
     if more and memory.last_exact and (result.relaxed or not result.items):
         # "otros" after every match was shown: say so instead of presenting alternatives as matches.
         if not result.items:
             return {"agent": "catalog", "reply": wording.say("catalog_all_shown_none", language), "memory": memory}
-        why = _relaxed_reason(result.relaxed, filters, language)
+        why = relaxed_reason(result.relaxed, filters, language)
         return _listing(result.items, wording.say("catalog_all_shown", language, why=why), filters, memory, language)
     if not result.items and filters.price_max is not None:
         # Over budget even after relaxing: say so and show the most affordable cars that fit the rest.
@@ -282,13 +420,113 @@ def answer_catalog(state: TurnState, catalog: LoadedCatalog) -> TurnUpdate:
         if vocabulary.match_make(filters.make) is None:
             header = say("catalog_no_make", language, make=filters.make)
         else:  # the make is in stock, just not within the rest of the request
-            wanted = " ".join(p for p in (filters.make, filters.model, _describe(filters, language)) if p)
+            wanted = " ".join(p for p in (filters.make, filters.model, describe_filters(filters, language)) if p)
             header = say("catalog_other_makes", language, wanted=wanted)
     elif result.relaxed:
-        header = say("catalog_relaxed", language, why=_relaxed_reason(result.relaxed, filters, language))
+        header = say("catalog_relaxed", language, why=relaxed_reason(result.relaxed, filters, language))
     else:
-        header = _found_header(result, language)
+        header = _found_header(result, language, filters.sort)
+    if result.total == 1 and not result.relaxed and _POINTER.search(fold(text)) and said.features and not said.model:
+        # "el rojo" when the one red match was not among the cars shown: that car, in detail, in focus.
+        memory.shown = [shown_entry(result.items[0])]
+        memory.last_filters = filters.model_dump(mode="json", exclude={"exclude_ids"})
+        return _detail(result.items[0], 1, memory, language)
     return _listing(result.items, header, filters, memory, language, exact=not result.relaxed)
+
+
+def _from_search(
+    previous: CatalogFilters | None, shown: list[ShownCar], frame: pd.DataFrame, vocabulary: CatalogVocabulary
+) -> bool:
+    """Whether the cars shown are matches of the accumulated constraints (a search), not a comparison's picks."""
+    if previous is None or not has_constraints(previous):
+        return False
+    ids = [str(c["stock_id"]) for c in shown]
+    check = previous.model_copy(update={"limit": 10, "exclude_ids": [], "sort": "relevance"})
+    found = search_catalog(frame, check, vocabulary, among=ids, widen_price=False)
+    return not found.relaxed and found.total == len(ids)
+
+
+def _with_version_words(filters: CatalogFilters, text: str, frame: pd.DataFrame) -> CatalogFilters:
+    """ "golf gti", "el jetta gli": a word of the text that is part of some (not all) versions of the named model
+    narrows the search to those versions (as a feature on the version column)."""
+    if filters.model is None:
+        return filters
+    cols = columns_of(frame)
+    rows = [i for i in range(cols.n) if name_key(str(cols.model[i])) == name_key(filters.model)]
+    versions = {i: set(_WORD.findall(fold(str(cols.version[i] or "")))) for i in rows}
+    words = set(_WORD.findall(fold(text))) - {w for w in _WORD.findall(fold(filters.model))}
+    for word in sorted(words):
+        if len(word) < 2 or word.isdigit():
+            continue
+        having = [i for i, v in versions.items() if word in v]
+        if having and len(having) < len(rows):
+            return filters.model_copy(update={"version_words": [*filters.version_words, word]})
+    return filters
+
+
+def _unrecorded(
+    missing: list[str],
+    said: CatalogFilters,
+    filters: CatalogFilters,
+    frame: pd.DataFrame,
+    vocabulary: CatalogVocabulary,
+    memory: ConversationMemory,
+    language: Language,
+) -> TurnUpdate:
+    """Asked about what the catalogue does not record: say so; list what meets the rest only when the message
+    itself asked for more than that, else offer what the data can search by, or a person."""
+    what = wording.say("catalog_kind_" + missing[0], language)
+    for kind in missing[1:]:
+        what = wording.say(
+            "finance_terms_last", language, rest=what, last=wording.say("catalog_kind_" + kind, language)
+        )
+    head = say("catalog_unrecorded", language, what=what)
+    if has_constraints(said):
+        result = search_catalog(frame, filters, vocabulary)
+        if result.items and not result.relaxed:
+            name = car_name(filters.make, filters.model) if filters.make and filters.model else filters.make or ""
+            described = ", ".join(p for p in (name, describe_filters(filters, language)) if p)
+            rest = say("catalog_unrecorded_rest", language, described=f" ({described})" if described else "")
+            return _listing(result.items, f"{head}\n{rest}", filters, memory, language, exact=False)
+    recorded = [
+        wording.say("catalog_kind_" + k, language).split(" (")[0]
+        for k in ("transmission", "fuel", "body", "colour")
+        if k in vocabulary.kinds
+    ]
+    if recorded:
+        more = recorded[0] if len(recorded) == 1 else ", ".join(recorded)
+        fields = say("catalog_fields_more", language, more=more)
+    else:
+        fields = say("catalog_fields", language)
+    memory.offered_handoff = True
+    reply = "\n".join([head, say("catalog_unrecorded_offer", language, fields=fields)])
+    return {"agent": "catalog", "reply": reply, "memory": memory}
+
+
+def _among_shown(
+    said: CatalogFilters,
+    filters: CatalogFilters,
+    shown: list[ShownCar],
+    frame: pd.DataFrame,
+    vocabulary: CatalogVocabulary,
+    memory: ConversationMemory,
+    language: Language,
+) -> TurnUpdate | None:
+    """ "De esas, ¿cuál es automática?": the shown cars that meet it, or, when none does, the ones in stock that do."""
+    ids = [str(c["stock_id"]) for c in shown]
+    question = said.model_copy(update={"limit": len(ids), "exclude_ids": [], "sort": "relevance"})
+    found = search_catalog(frame, question, vocabulary, among=ids, widen_price=False)
+    wanted = describe_filters(said.model_copy(update={"make": None, "model": None}), language) or ""
+    if found.items and not found.relaxed and not found.unknown_features:
+        if len(found.items) == 1:
+            card = found.items[0]
+            return _detail(card, ids.index(card.stock_id) + 1, memory, language)
+        header = say("catalog_some_among_shown", language, wanted=wanted)
+        return _listing(found.items, header, filters, memory, language)
+    result = search_catalog(frame, filters, vocabulary)
+    if not result.items or result.relaxed or not wanted:
+        return None
+    return _listing(result.items, say("catalog_none_among_shown", language, wanted=wanted), filters, memory, language)
 
 
 def _listing(
@@ -300,11 +538,350 @@ def _listing(
     *,
     exact: bool = True,
 ) -> TurnUpdate:
-    """Cards under ``header``, remembered so the next turn can point at them."""
+    """Cards under ``header``, remembered so the next turn can point at them; the footer names only these cars."""
     cards = [format_card(card, i + 1, language) for i, card in enumerate(items)]
     memory.shown = [shown_entry(c) for c in items]
-    memory.last_filters = filters.model_dump(mode="json")
+    memory.last_filters = filters.model_dump(mode="json", exclude={"exclude_ids"} if not filters.exclude_ids else None)
     memory.last_exact = exact
     memory.focus = None
-    reply = "\n".join([header, *cards, say("catalog_footer", language)])
+    reply = "\n".join([header, *cards, _footer(items, language)])
     return {"agent": "catalog", "reply": reply, "items": [c.stock_id for c in items], "memory": memory}
+
+
+def _footer(items: list[CarCard], language: Language) -> str:
+    """How to point at a car of this list, with an example taken from the list itself."""
+    if len(items) == 1:
+        card = items[0]
+        return say("catalog_footer_one", language, example=car_name(card.make, card.model))
+    # The last car by a name no other listed car shares: its model, else its make, else its year.
+    card = items[-1]
+    models = [name_key(c.model) for c in items]
+    makes = [name_key(c.make) for c in items]
+    if models.count(name_key(card.model)) == 1:
+        example = car_name(card.make, card.model)
+    elif makes.count(name_key(card.make)) == 1:
+        example = card.make
+    else:
+        example = f"{card.year}" if [c.year for c in items].count(card.year) == 1 else f"${card.price:,.0f}"
+        example = ("de " if language == "es" else "") + example
+        if language == "en":
+            return say(
+                "catalog_footer_list", language, ordinal=say("catalog_ordinal_2", language), example=f"{example} one"
+            )
+    return say("catalog_footer_list", language, ordinal=say("catalog_ordinal_2", language), example=example)
+
+
+def answer_affordable(
+    state: TurnState,
+    catalog: LoadedCatalog,
+    memory: ConversationMemory,
+    *,
+    monthly: Decimal,
+    down_payment: Decimal | None = None,
+    down_payment_ratio: Decimal | None = None,
+    term_months: int | None = None,
+) -> TurnUpdate:
+    """The most the customer can pay at a monthly budget (assumptions stated), and the cars that fit it under the
+    conversation's other constraints, each with its exact monthly payment at those assumptions."""
+    language = state["language"]
+    terms: FinanceTerms = state["tenant"].finance
+    memory.monthly_budget = float(monthly)
+    down, term = down_payment, term_months
+    try:
+        afford = max_price_for_payment(
+            terms=terms,
+            monthly_budget=monthly,
+            term_months=term,
+            down_payment=down,
+            down_payment_ratio=down_payment_ratio,
+        )
+    except FinanceError as error:
+        return {"agent": "finance", "reply": format_finance_error(error, language), "memory": memory}
+    down_text = (
+        format_money(afford.down_payment)
+        if afford.down_payment is not None
+        else say("finance_afford_down_share", language, share=format_percent(afford.down_payment_ratio))
+    )
+    head = say(
+        "finance_afford_header",
+        language,
+        monthly=format_money(afford.monthly_budget),
+        term=afford.term_months,
+        down=down_text,
+        rate=format_percent(afford.annual_rate),
+        max_price=format_money(afford.max_price),
+    )
+    previous = CatalogFilters.model_validate(memory.last_filters) if memory.last_filters else None
+    said = state["classification"].filters.model_copy(update={"price_min": None, "price_max": None})
+    wanted = refine(previous, said, catalog.vocabulary, text=state["text"])
+    filters = wanted.model_copy(update={"price_max": float(afford.max_price), "price_min": None, "limit": 10})
+    filters = filters.model_copy(update={"sort": "relevance" if wanted.sort == "relevance" else wanted.sort})
+    result = search_catalog(catalog.frame, filters, catalog.vocabulary, widen_price=False)
+    rest = wanted.model_copy(update={"price_min": None, "price_max": None})
+    described = describe_filters(rest, language)
+    quotes: list[dict[str, Any]] = []
+    lines: list[str] = []
+    kept: list[CarCard] = []
+    for card in result.items:
+        quote = _fits(card.price, afford.term_months, afford.down_payment, afford.down_payment_ratio, terms)
+        if quote is None or Decimal(str(quote["monthly_payment"])) > afford.monthly_budget:
+            continue
+        quotes.append(quote)
+        kept.append(card)
+        line = format_card(card, len(lines) + 1, language)
+        lines.append(
+            say(
+                "finance_afford_card", language, card=line, payment=format_money(Decimal(str(quote["monthly_payment"])))
+            )
+        )
+        if len(lines) == 3:
+            break
+    if not lines:
+        cheapest = search_catalog(
+            catalog.frame, rest.model_copy(update={"sort": "price_asc", "limit": 1}), catalog.vocabulary
+        )
+        reply = [head]
+        if cheapest.items:
+            card = cheapest.items[0]
+            quote = _fits(card.price, afford.term_months, afford.down_payment, afford.down_payment_ratio, terms)
+            if quote is not None:
+                label = " ".join(str(p) for p in (car_name(card.make, card.model), card.version or "", card.year) if p)
+                reply.append(
+                    say(
+                        "finance_afford_none",
+                        language,
+                        described=f" ({described})" if described else "",
+                        car=label,
+                        payment=format_money(Decimal(str(quote["monthly_payment"]))),
+                    )
+                )
+        memory.last_filters = wanted.model_dump(mode="json", exclude={"exclude_ids"})
+        return {"agent": "finance", "reply": "\n".join(reply), "memory": memory}
+    if result.relaxed:
+        listing = say("finance_afford_list_relaxed", language, why=relaxed_reason(result.relaxed, filters, language))
+    else:
+        listing = say("finance_afford_list", language, described=f" ({described})" if described else "")
+    memory.shown = [shown_entry(c) for c in kept]
+    memory.focus = None
+    memory.last_filters = wanted.model_dump(mode="json", exclude={"exclude_ids"})
+    memory.last_exact = not result.relaxed
+    reply_lines = [head, listing, *lines, say("finance_afford_footer", language), say("finance_note", language)]
+    return {
+        "agent": "finance",
+        "reply": "\n".join(reply_lines),
+        "items": [c.stock_id for c in kept],
+        "quotes": quotes,
+        "memory": memory,
+    }
+
+
+def _fits(price: float, term: int, down: Decimal | None, ratio: Decimal, terms: FinanceTerms) -> dict[str, Any] | None:
+    """The exact quote of a car at the affordability assumptions, or None when the terms refuse it."""
+    try:
+        quoted = quote_for(
+            terms=terms,
+            price=Decimal(str(price)),
+            down_payment=down,
+            down_payment_ratio=None if down is not None else ratio,
+            term_months=term,
+        )
+    except (FinanceError, ValueError):
+        return None
+    return quote_payload(quoted.single) if quoted.single is not None else None
+
+
+# --- comparisons ---------------------------------------------------------------------------------
+
+_ORDINAL_WORDS: dict[str, int] = {
+    "primero": 0, "primer": 0, "primera": 0, "first": 0, "1ro": 0, "1st": 0,
+    "segundo": 1, "segunda": 1, "second": 1, "2do": 1, "2nd": 1,
+    "tercero": 2, "tercer": 2, "tercera": 2, "third": 2, "3ro": 2, "3rd": 2,
+    "cuarto": 3, "cuarta": 3, "fourth": 3, "4th": 3, "quinto": 4, "quinta": 4, "fifth": 4, "5th": 4,
+    "ultimo": -1, "ultima": -1, "last": -1,
+}  # fmt: skip
+_NUMBERED = re.compile(r"(?:#|\b(?:el|la|numero|number|opcion|option|no\.?)\s*)([1-9])\b")
+_SEPARATORS = re.compile(r"\s*(?:,|\bo\b|\by\b|\bvs\.?\b|\bversus\b|\bcontra\b|\bor\b|\band\b|\bcon\b|\bwith\b)\s*")
+_OPINION = re.compile(
+    r"\b(?:mejor|recomienda\w*|conviene|better|recommend\w*|best|escojo|elijo|choose|pick|llevo|llevarias"
+    r"|escogerias|elegirias|comprarias|tomarias|buy|get|take)\b"
+)
+_CRITERION = re.compile(r"\b(?:para|for)\s+(?:la |el |los |las |the |a |an |un |una )?(?P<what>[a-zñ]+(?: [a-zñ]+)?)")
+
+
+def _compared_cards(
+    text: str,
+    shown: list[ShownCar],
+    frame: pd.DataFrame,
+    vocabulary: CatalogVocabulary,
+    previous: CatalogFilters | None,
+) -> list[CarCard]:
+    """The cars a comparison is about: the ones it points at (ordinals, names), else the ones just shown."""
+    folded = fold(text)
+    picked: list[str] = []
+    for token in _WORD.findall(folded):
+        if token in _ORDINAL_WORDS and shown:
+            index = _ORDINAL_WORDS[token]
+            if index < len(shown):
+                picked.append(str(shown[index]["stock_id"]))
+    for m in _NUMBERED.finditer(folded):
+        if shown and int(m.group(1)) <= len(shown):
+            picked.append(str(shown[int(m.group(1)) - 1]["stock_id"]))
+    named = False
+    for piece in _SEPARATORS.split(folded):
+        wanted = parse_catalog_query(piece, vocabulary)
+        if wanted.model is None and wanted.make is None:
+            continue
+        named = True
+        # "la CX-5 2018", "el Onix blanco": the piece's own year, colour and version narrow it.
+        query = wanted.model_copy(update={"limit": 1, "sort": "relevance", "price_min": None, "price_max": None})
+        query = _with_version_words(query, piece, frame)
+        ids = [str(c["stock_id"]) for c in shown]
+        among = search_catalog(frame, query, vocabulary, among=ids, widen_price=False) if ids else None
+        if among is not None and among.items and not among.relaxed:
+            picked.append(among.items[0].stock_id)
+            continue
+        queries = [query]
+        if previous is not None:
+            # The one that fits the conversation's constraints first; any of that model otherwise.
+            queries.insert(0, refine(previous, query, vocabulary).model_copy(update={"limit": 1, "sort": "relevance"}))
+        for q in queries:
+            found = search_catalog(frame, q, vocabulary)
+            if found.items and not found.relaxed:
+                picked.append(found.items[0].stock_id)
+                break
+    ids = list(dict.fromkeys(picked))
+    if not ids and not named and shown:
+        ids = [str(c["stock_id"]) for c in shown[:3]]
+    if not ids and not named and previous is not None:
+        ids = [c.stock_id for c in search_catalog(frame, previous.model_copy(update={"limit": 3}), vocabulary).items]
+    cards = [card_by_id(frame, i) for i in ids]
+    return [c for c in cards if c is not None]
+
+
+def answer_compare(
+    state: TurnState, catalog: LoadedCatalog, memory: ConversationMemory, term_months: int | None = None
+) -> TurnUpdate:
+    """Side by side on what the data has: price, year, km, the dealer's columns, a monthly payment at the default
+    terms; which is cheapest, newest, least driven. No opinion the data cannot back."""
+    language = state["language"]
+    text = state["text"]
+    previous = CatalogFilters.model_validate(memory.last_filters) if memory.last_filters else None
+    cards = _compared_cards(text, memory.shown, catalog.frame, catalog.vocabulary, previous)
+    cards = _in_asked_order(cards, state["classification"].filters.sort)
+    if not cards:
+        return {"agent": "catalog", "reply": say("catalog_compare_nothing", language), "memory": memory}
+    if len(cards) == 1:
+        detail = _detail(cards[0], 1, memory, language)
+        detail["reply"] = "\n".join([detail["reply"].rsplit("\n", 1)[0], say("catalog_compare_need_two", language)])
+        memory.shown = [shown_entry(cards[0])]
+        return detail
+    folded = fold(text)
+    if _OPINION.search(folded):
+        criterion = _CRITERION.search(folded)
+        tail = ""
+        if criterion is not None:
+            tail = (" para " if language == "es" else " for ") + criterion["what"]
+        lines = [say("catalog_compare_no_opinion", language, criterion=tail)]
+    else:
+        lines = [say("catalog_compare_header", language)]
+    terms: FinanceTerms = state["tenant"].finance
+    wanted_term = term_months or memory.term_months
+    term = wanted_term if wanted_term in terms.terms_months else default_term(terms)
+    # The customer's own down payment when they gave one ("con 40 mil de enganche"), else the minimum share.
+    down = Decimal(str(memory.down_payment)) if memory.down_payment is not None else None
+    payments = _payments(cards, terms, term, down)
+    if down is not None and len(payments) < len(cards):
+        down = None  # that amount does not suit every car (under a minimum, over a price): the minimum for all
+        payments = _payments(cards, terms, term)
+    for i, card in enumerate(cards):
+        line = format_card(card, i + 1, language)
+        payment = payments.get(card.stock_id)
+        if payment is not None:
+            line += " · " + say(
+                "catalog_compare_payment", language, payment=format_money(Decimal(str(payment["monthly_payment"])))
+            )
+        details = describe_attributes(card, language)
+        lines.append(f"{line}\n   {details}" if details else line)
+    lines.extend(_compare_facts(cards, language))
+    if payments:
+        lines.append(
+            say(
+                "catalog_compare_terms",
+                language,
+                term=term,
+                down=format_money(down) if down is not None else format_percent(terms.min_down_payment_ratio),
+                rate=format_percent(terms.annual_rate),
+            )
+        )
+    lines.append(say("catalog_compare_close", language))
+    memory.shown = [shown_entry(c) for c in cards]
+    memory.focus = None
+    update: TurnUpdate = {
+        "agent": "catalog",
+        "reply": "\n".join(lines),
+        "items": [c.stock_id for c in cards],
+        "memory": memory,
+    }
+    if payments:
+        update["quotes"] = list(payments.values())
+    return update
+
+
+def _names_two_cars(text: str, vocabulary: CatalogVocabulary) -> bool:
+    """Whether the message names two different models ("Versa o Aveo", "the Jetta vs the Vento")."""
+    named = set()
+    for piece in _SEPARATORS.split(fold(text)):
+        wanted = parse_catalog_query(piece, vocabulary)
+        if wanted.model is not None:
+            named.add(name_key(wanted.model))
+    return len(named) >= 2
+
+
+def _in_asked_order(cards: list[CarCard], sort: str) -> list[CarCard]:
+    """ "¿Cuál es más barato, el Versa o el Aveo?": the answer first."""
+    if sort == "price_asc":
+        return sorted(cards, key=lambda c: c.price)
+    if sort == "price_desc":
+        return sorted(cards, key=lambda c: -c.price)
+    if sort == "year_desc":
+        return sorted(cards, key=lambda c: -c.year)
+    if sort == "km_asc":
+        return sorted(cards, key=lambda c: c.km if c.km is not None else float("inf"))
+    return cards
+
+
+def _payments(
+    cards: list[CarCard], terms: FinanceTerms, term: int, down: Decimal | None = None
+) -> dict[str, dict[str, Any]]:
+    """Each car's quote at ``term`` and ``down`` (else the minimum down payment), exact as the quote tool gives;
+    a car the down payment does not suit (under the minimum share, over the price) has no payment line."""
+    out: dict[str, dict[str, Any]] = {}
+    for card in cards:
+        try:
+            quoted = quote_for(terms=terms, price=Decimal(str(card.price)), term_months=term, down_payment=down)
+        except (FinanceError, ValueError):
+            continue
+        if quoted.single is not None:
+            out[card.stock_id] = quote_payload(quoted.single)
+    return out
+
+
+def _compare_facts(cards: list[CarCard], language: Language) -> list[str]:
+    """The differences the data shows: cheapest (and by how much), newest, lowest mileage."""
+    facts: list[str] = []
+
+    def name(card: CarCard) -> str:
+        return " ".join(p for p in (car_name(card.make, card.model), card.version or "") if p)
+
+    by_price = sorted(cards, key=lambda c: c.price)
+    if by_price[0].price < by_price[1].price:
+        facts.append(say("catalog_compare_cheapest", language, name=name(by_price[0])))
+    by_year = sorted(cards, key=lambda c: -c.year)
+    if by_year[0].year > by_year[1].year:
+        facts.append(say("catalog_compare_newest", language, name=name(by_year[0]), year=by_year[0].year))
+    known = [c for c in cards if c.km is not None]
+    if len(known) == len(cards):
+        by_km = sorted(known, key=lambda c: c.km or 0)
+        if (by_km[0].km or 0) < (by_km[1].km or 0):
+            facts.append(say("catalog_compare_lowest_km", language, name=name(by_km[0]), km=by_km[0].km))
+    return [" ".join(facts)] if facts else []

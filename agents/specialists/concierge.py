@@ -29,9 +29,9 @@ from app.concierge.dialogue import (
     missing_fields,
     next_field,
     next_question,
-    parse_confirmation,
 )
-from app.concierge.extraction import extract_requirements, guess_category
+from app.concierge.extraction import extract_requirements, guess_category, with_details
+from app.concierge.lexicon import CAR_MODELS
 from app.concierge.ocr import OcrError, low_confidence_items, read_image
 from app.concierge.places import match_zone
 from app.concierge.replies import customer_keyword
@@ -39,6 +39,7 @@ from app.concierge.types import Category, Item, Location, Money, Requirements, U
 from app.core.config import get_settings
 from app.tenants import service as tenant_service
 from app.tenants.models import Tenant
+from app.text.answers import leading_answer
 from app.text.normalize import Language, fold
 from app.text.wording import say
 
@@ -117,15 +118,33 @@ def looks_like_request(text: str) -> bool:
     return bool(_NEED.search(folded)) and guess_category(text) is not None
 
 
-async def claims(session: AsyncSession, turn: ConciergeTurn) -> bool:
-    """Whether this message is the concierge's: it continues an open request, or starts one."""
+def asks_beyond_cars(text: str) -> bool:
+    """Whether a request names something besides a car ("balatas para un Jetta": yes; "un Mazda 3": no).
+
+    Car names are cues of an auto-parts request, but alone they are a car the customer wants to buy.
+    """
+    folded = re.sub(rf"(?<![a-zñ])(?:{CAR_MODELS})(?![a-zñ])", " ", fold(text))
+    return guess_category(folded) is not None
+
+
+async def claims(session: AsyncSession, turn: ConciergeTurn, *, stock_serves: bool = False) -> bool:
+    """Whether this message is the concierge's: it continues an open request, or starts one.
+
+    ``stock_serves``: the tenant's own stock answers this message (a dealer, and a car request); then only
+    a request for something besides a car starts a vendor search. A request waiting for its yes that got
+    a nudge already lets an unrelated message go to the other specialists instead of looping.
+    """
     request = await service.open_request_for_conversation(
         session, tenant_id=turn.tenant_id, conversation_id=turn.conversation_id
     )
     if request is not None and request.status != "shortlist_ready":
-        return True
+        flow = service.request_flow(request)
+        drifted = flow.get("confirming") and flow.get("nudged") and leading_answer(turn.text) is None
+        return not (drifted and not looks_like_request(turn.text))
     if turn.media and any(str(m.get("content_type", "")).startswith("image/") for m in turn.media):
         return True
+    if stock_serves and not asks_beyond_cars(turn.text):
+        return False
     return looks_like_request(turn.text)
 
 
@@ -249,10 +268,13 @@ async def answer(session: AsyncSession, turn: ConciergeTurn, hint: Hint | None =
             return ConciergeAnswer(say("concierge.ocr_off", language), request.id, request.status)
 
     if flow.get("confirming"):
-        decision = parse_confirmation(text)
+        decision = leading_answer(text)
         if decision == "yes" and previous is not None and is_ready(previous):
+            # "sí, confirmo, las delanteras, hasta 1500": a yes, and the details it brings are kept.
+            confirmed = with_details(previous, text, zones=zones, language=language, pin=turn.pin)
             flow["confirming"] = False
-            await service.save_requirements(session, request, previous, flow)
+            flow.pop("nudged", None)
+            await service.save_requirements(session, request, confirmed, flow)
             moved = await service.transition(session, request.id, "vendor_outreach", tenant_id=turn.tenant_id)
             await concierge_jobs.queue_outreach(session, tenant_id=turn.tenant_id, request_id=request.id, batch=1)
             return ConciergeAnswer(say("concierge.asking", language), moved.id, moved.status)
@@ -263,6 +285,11 @@ async def answer(session: AsyncSession, turn: ConciergeTurn, hint: Hint | None =
 
     requirements = extract_requirements(text, zones=zones, language=language, previous=previous, pin=turn.pin)
     requirements = _fill(requirements, hint, zones)
+    if flow.get("confirming") and previous is not None and requirements == previous:
+        # Nothing changed and no yes or no: the summary is not sent again, the question is.
+        flow["nudged"] = True
+        await service.save_requirements(session, request, requirements, flow)
+        return ConciergeAnswer(say("concierge.confirm_nudge", language), request.id, request.status)
     asked_fields: list[str] = list(flow.get("asked") or [])
     field_ = next_field(requirements)
     # What is needed (items, where) is asked until given; urgency and budget once each, never insisted on.

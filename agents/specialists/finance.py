@@ -2,27 +2,107 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
+from typing import Any, cast
 
 from pydantic import ValidationError
 
-from agents.classify import has_constraints
-from agents.memory import ShownCar
-from agents.specialists.catalog import shown_entry
+from agents.classify import has_constraints, has_vehicle_constraints
+from agents.memory import ConversationMemory, ShownCar
+from agents.specialists.catalog import answer_affordable, answer_compare, shown_entry
 from agents.state import TurnState, TurnUpdate
 from app.catalog.cards import car_name, format_card
+from app.catalog.constraints import refine
+from app.catalog.intent import looks_like_comparison
+from app.catalog.schemas import CarCard, CatalogFilters
 from app.catalog.search import search_catalog
 from app.catalog.service import LoadedCatalog
-from app.finance.parsing import parse_finance_request, parse_term_followup
+from app.finance.parsing import FinanceRequest, parse_finance_request, parse_term_followup
 from app.finance.service import (
     FinanceError,
+    FinanceTerms,
     format_finance_error,
+    format_percent,
     format_quote,
     format_quote_options,
     quote_for,
     quote_payload,
 )
+from app.text.normalize import Language, fold
 from app.text.wording import say
+
+
+def _quoted_one_of(last_quote: dict[str, Any] | None, shown: list[ShownCar]) -> bool:
+    """Whether the last quote was for one of the cars shown (a follow-up "¿y a 60?" keeps quoting it)."""
+    if last_quote is None:
+        return False
+    return any(abs(float(c["price"]) - float(last_quote["price"])) < 0.005 for c in shown)
+
+
+def _named_car(said: CatalogFilters, memory: ConversationMemory, catalog: LoadedCatalog) -> CarCard | None:
+    """The car a quote request describes: "el blanco" (the one white car among the conversation's matches),
+    "un Jetta" (the first Jetta), "la más barata" (the first in that order); None when the words fit several cars
+    and name no model."""
+    previous = CatalogFilters.model_validate(memory.last_filters) if memory.last_filters else None
+    wanted = refine(previous, said, catalog.vocabulary).model_copy(update={"limit": 2, "exclude_ids": []})
+    found = search_catalog(catalog.frame, wanted, catalog.vocabulary)
+    # "la más barata" names one car of the matches by its order; "el blanco" only when one car is white.
+    if found.items and not found.relaxed and (found.total == 1 or said.make or said.model or said.sort != "relevance"):
+        return found.items[0]
+    if said.make or said.model:
+        alone = search_catalog(catalog.frame, said.model_copy(update={"limit": 1}), catalog.vocabulary)
+        if alone.items and not alone.relaxed:
+            return alone.items[0]
+    return None
+
+
+_TERMS_QUESTION = re.compile(
+    r"\b(?:minim[oa]|minimum|min|cuanto (?:es )?(?:de |el )?enganche|how much down|tasa|interest rate|rate"
+    r"|plazos?|terms?|longest|mas largo|maximo|(?:a|hasta|en) cuantos (?:meses|anos)|cuantos meses"
+    r"|how many (?:months|years)|how long (?:can|do|is)|what terms)\b"
+)
+
+
+def _asks_terms(text: str) -> bool:
+    """ "¿Cuánto es lo mínimo de enganche?", "what's your rate?": the tenant's terms answer it, no car needed."""
+    return bool(_TERMS_QUESTION.search(fold(text)))
+
+
+def _terms_summary(terms: FinanceTerms, language: Language) -> str:
+    allowed = [str(t) for t in terms.terms_months]
+    listed = (
+        allowed[0]
+        if len(allowed) == 1
+        else say("finance_terms_last", language, rest=", ".join(allowed[:-1]), last=allowed[-1])
+    )
+    return say(
+        "finance_terms_summary",
+        language,
+        ratio=format_percent(terms.min_down_payment_ratio),
+        terms=listed,
+        rate=format_percent(terms.annual_rate),
+    )
+
+
+def _changes_terms(request: FinanceRequest) -> bool:
+    """ "¿y si doy 50 mil de enganche?" / "¿y a 60?": the same budget question with other terms."""
+    return request.down_payment is not None or request.down_payment_ratio is not None or request.term_months is not None
+
+
+def _which_car(shown: list[ShownCar], language: Language) -> str:
+    cars = "\n".join(f"{i + 1}. {_car_label(c)} — ${float(c['price']):,.0f}" for i, c in enumerate(shown[:5]))
+    return say("finance_which_car", language, cars=cars)
+
+
+def _remember_preferences(memory: ConversationMemory, request: FinanceRequest) -> None:
+    """A down payment or term the customer states holds for later turns (affordability, quotes)."""
+    if request.down_payment is not None:
+        memory.down_payment = float(request.down_payment)
+    if request.term_months is not None:
+        memory.term_months = request.term_months
+    if request.monthly_payment is not None:
+        memory.monthly_budget = float(request.monthly_payment)
 
 
 def _car_label(car: ShownCar) -> str:
@@ -45,30 +125,56 @@ def answer_finance(state: TurnState, catalog: LoadedCatalog) -> FinanceAnswer:
     shown = memory.shown
     request = parse_finance_request(state["text"])
     last_quote = memory.last_quote
-    if request.term_months is None and last_quote is not None:
+    if request.term_months is None and (last_quote is not None or memory.monthly_budget is not None):
         # "¿y a 60?" right after a quote: a bare number is the new term.
         followup = parse_term_followup(state["text"])
         if followup is not None:
             request = request.model_copy(update={"term_months": followup})
+
+    again = memory.monthly_budget is not None and memory.focus is None and _changes_terms(request)
+    if (request.monthly_payment is not None or again) and request.price is None and classification.reference is None:
+        # "Puedo pagar unos 6 mil al mes, ¿qué me alcanza?": invert the quote, then list what fits.
+        _remember_preferences(memory, request)
+        if request.down_payment is None and request.down_payment_ratio is None and memory.down_payment is not None:
+            request = request.model_copy(update={"down_payment": Decimal(str(memory.down_payment))})
+        afford = answer_affordable(
+            state,
+            catalog,
+            memory,
+            monthly=request.monthly_payment or Decimal(str(memory.monthly_budget or 0)),
+            down_payment=request.down_payment,
+            down_payment_ratio=request.down_payment_ratio,
+            term_months=request.term_months or memory.term_months,
+        )
+        return cast(FinanceAnswer, afford)
+    _remember_preferences(memory, request)
+    vehicle = has_vehicle_constraints(classification.filters)
+    if request.price is None and looks_like_comparison(state["text"]) and (memory.shown or vehicle):
+        # "compárame el primero y el segundo a 48 meses": side by side, each at that term.
+        return cast(FinanceAnswer, answer_compare(state, catalog, memory, request.term_months))
 
     car: ShownCar | None = None
     intro_cards: list[str] = []
     items: list[str] = []
     price = request.price
     if price is None:
-        if classification.reference is not None:
+        superlative = classification.filters.sort != "relevance"  # "el kwid más barato": search, not the shown one
+        if classification.reference is not None and not superlative:
             car = shown[classification.reference]
-        elif has_constraints(classification.filters) and (classification.filters.make or classification.filters.model):
-            found = search_catalog(catalog.frame, classification.filters.model_copy(update={"limit": 1}))
-            if found.items and not found.relaxed:
-                card = found.items[0]
-                car = shown_entry(card)
+        elif (has_constraints(classification.filters) or superlative) and (
+            card := _named_car(classification.filters, memory, catalog)
+        ):
+            car = shown_entry(card)
+            if not any(c["stock_id"] == card.stock_id for c in shown):
                 intro_cards.append(format_card(card, 1, language))
                 memory.shown = [car]
         elif memory.focus:
             car = next((c for c in shown if c["stock_id"] == memory.focus), None)
         elif len(shown) == 1:
             car = shown[0]
+        elif len(shown) > 1 and not _quoted_one_of(last_quote, shown) and not _asks_terms(state["text"]):
+            # Several cars on screen and none chosen: ask which, rather than a general answer.
+            return {"agent": "finance", "reply": _which_car(shown, language), "memory": memory}
         if car is not None:
             price = Decimal(str(car["price"]))
             items = [car["stock_id"]]
@@ -79,6 +185,8 @@ def answer_finance(state: TurnState, catalog: LoadedCatalog) -> FinanceAnswer:
         same_price = last_quote is not None and price is not None and Decimal(str(last_quote["price"])) == price
         if same_price and last_quote and request.down_payment is None and request.down_payment_ratio is None:
             request = request.model_copy(update={"down_payment": Decimal(str(last_quote["down_payment"]))})
+    if price is None and _asks_terms(state["text"]):
+        return {"agent": "finance", "reply": _terms_summary(tenant.finance, language), "memory": memory}
     if price is None:
         return {"agent": "finance", "reply": say("finance_need_price", language), "memory": memory, "needs_price": True}
 

@@ -7,8 +7,12 @@ from typing import Any
 
 from agents.state import TurnDeps, TurnState, TurnUpdate
 from app.knowledge import service as knowledge_service
+from app.knowledge.answers import ANSWER_CHARS, More, about_whole_section, overview, start_queue, take
+from app.knowledge.chunking import Chunk
+from app.knowledge.retrieval import query_terms
 from app.knowledge.schemas import KnowledgeHit
-from app.text.normalize import fold, known_words, words
+from app.knowledge.synonyms import covers, named_concepts
+from app.text.normalize import Language, fold, known_words, words
 from app.text.wording import say
 
 # "ok", "va", "no", "👍": the customer acknowledges; there is nothing to look up.
@@ -80,35 +84,217 @@ async def search_for_info(state: TurnState, deps: TurnDeps) -> list[KnowledgeHit
     )
 
 
+def on_topic(question: str, hits: list[KnowledgeHit]) -> list[KnowledgeHit]:
+    """The hits that speak of what the question names: "¿hacen descuento si pago de contado?" is about a
+    discount, and a passage on buying cars for cash that never mentions one does not answer it (the
+    question's other words found it). A question naming no topic of the lexicon keeps every hit."""
+    concepts = named_concepts(question)
+    if not concepts or not hits:
+        return hits
+    return [h for h in hits if any(covers(f"{h.title}\n{h.content}", terms) for terms in concepts)]
+
+
+# "sí", "dime más", "tell me more", "¿y qué más?": the customer takes up the offer to hear the rest.
+_YES = frozenset({"si", "sip", "simon", "claro", "dale", "porfa", "yes", "yeah", "yep", "sure", "please", "plz"})
+_MORE_MARKERS = frozenset(
+    {"mas", "more", "resto", "rest", "sigue", "siguele", "continua", "continue", "todo", "detalles", "details"}
+)
+_MORE_FILLER = frozenset(
+    {
+        *_YES,
+        *_MORE_MARKERS,
+        "ok",
+        "okay",
+        "va",
+        "dime",
+        "cuentame",
+        "platicame",
+        "muestrame",
+        "quiero",
+        "saber",
+        "info",
+        "informacion",
+        "el",
+        "la",
+        "lo",
+        "los",
+        "de",
+        "del",
+        "y",
+        "que",
+        "por",
+        "favor",
+        "a",
+        "ver",
+        "me",
+        "tell",
+        "show",
+        "give",
+        "the",
+        "of",
+        "and",
+        "go",
+        "on",
+        "keep",
+        "going",
+        "ahead",
+        "what",
+        "else",
+        "gracias",
+        "thanks",
+    }
+)
+
+
+def wants_more(text: str) -> bool:
+    """Whether ``text`` accepts an offer to say more ("sí", "dime más", "tell me more", "¿y qué más?")."""
+    tokens = words(text)
+    if not tokens or len(tokens) > 7 or not all(t in _MORE_FILLER for t in tokens):
+        return False
+    return any(t in _YES or t in _MORE_MARKERS for t in tokens)
+
+
 async def answer_info(state: TurnState, deps: TurnDeps) -> TurnUpdate:
-    """Best knowledge entry above the score threshold, preferring the customer's language; else offer a human."""
+    """The passage answering the question, or the rest of the last one when asked; else "don't know"."""
     tenant = state["tenant"]
     language = state["language"]
     text = state["text"]
+    memory = state["memory"]
+    if memory.knowledge_more is not None and wants_more(text):
+        continued = await _continue(state, deps)
+        if continued is not None:
+            return continued
     good = state.get("knowledge_hits")
     if good is None:
         good = await search_for_info(state, deps)
+    good = on_topic(text, good)
     if not good:
         if _acknowledges(text):
             return {"agent": "smalltalk", "intent": "acknowledge", "reply": say("acknowledge", language)}
         if not _asks_something(text):
             values: dict[str, Any] = {"agent_name": tenant.persona.get("agent_name", "Ana"), "business": tenant.name}
             return {"agent": "smalltalk", "intent": "unknown", "reply": say("fallback", language, **values)}
-        memory = state["memory"].model_copy(update={"offered_handoff": True})
-        return {"agent": "info", "intent": "info", "reply": say("knowledge_not_found", language), "memory": memory}
+        return await _dont_know(state, deps)
     best = good[0]
     # Entries come in both languages: take the customer's when its evidence is close to the best's.
     same_language = [h for h in good if h.language == language and _close_to(h, best)]
     chosen = same_language[0] if same_language else best
+    reply, left = await _passage_reply(state, deps, chosen)
     update: TurnUpdate = {
         "agent": "info",
         "intent": "info",
-        "reply": chosen.content,
+        "reply": reply,
         "sources": [{"id": str(chosen.id), "title": chosen.title}],
+        "memory": memory.model_copy(update={"knowledge_more": left.model_dump() if left else None}),
     }
-    if best.close_match and chosen is best:
+    if best.close_match and chosen is best and left is None and reply == chosen.content:
         update["faq_fast_path"] = True  # the curated text is the answer: no LLM call
     return update
+
+
+async def _passage_reply(state: TurnState, deps: TurnDeps, hit: KnowledgeHit) -> tuple[str, More | None]:
+    """The hit's passage in WhatsApp formatting, within the answer budget, and what is left of it."""
+    found = await knowledge_service.entry_chunks(deps.session, tenant_id=state["tenant"].id, entry_id=hit.id)
+    chunks: list[Chunk]
+    if found is not None and hit.ordinal is not None and _same_chunking(found[1], hit):
+        title, chunks, ordinal = found[0].title, found[1], hit.ordinal
+    else:  # chunked by another version of the chunker (until a rechunk): its matching text alone
+        title, chunks, ordinal = hit.title, [Chunk(0, hit.heading or hit.title, hit.content)], 0
+    more = More(
+        entry_id=str(hit.id),
+        head=ordinal,
+        queue=start_queue(chunks, ordinal),
+        language=hit.language,
+        turn=state["memory"].turns,
+    )
+    reply, left = _portion(state["language"], chunks, title, more)
+    if left is not None and more.queue and more.queue[0] == ordinal and sorted(more.queue) == more.queue:
+        # A section too long for one message, asked about as a whole: each sub-part in brief first.
+        terms = [[w for w, _ in group] for group in query_terms(state["text"], language=state["language"])]
+        whole = about_whole_section(chunks, more.queue, terms, question=state["text"], title=title)
+        brief = overview(chunks, title, more.queue) if whole else None
+        if brief is not None:
+            return _brief(state["language"], brief, more)
+    return reply, left
+
+
+def _same_chunking(chunks: list[Chunk], hit: KnowledgeHit) -> bool:
+    """Whether the stored chunk the hit matched is the one the chunker cuts today at that position."""
+    chunk = next((c for c in chunks if c.ordinal == hit.ordinal), None)
+    return chunk is not None and (chunk.content == hit.content or len(chunks) == 1)
+
+
+def _brief(language: Language, brief: str, more: More) -> tuple[str, More | None]:
+    """A section's overview (as many of its lines as fit), offering the details from the section's start."""
+    lead = say("knowledge_other_language", language) if more.language != language else ""
+    offer = say("knowledge_more_offer", language)
+    room = ANSWER_CHARS - _GREETING_ROOM - (len(lead) + 2 if lead else 0) - len(offer) - 2
+    kept: list[str] = []
+    for line in brief.split("\n"):
+        if len("\n".join([*kept, line])) > room:
+            break
+        kept.append(line)
+    body = "\n".join(kept).strip()
+    return "\n\n".join(p for p in (lead, body, offer) if p), more
+
+
+def _portion(language: Language, chunks: list[Chunk], title: str, more: More) -> tuple[str, More | None]:
+    """Up to ``ANSWER_CHARS`` of the passage: a note when it is in the other language, the offer when more is left."""
+    lead = say("knowledge_other_language", language) if more.language != language else ""
+    offer = say("knowledge_more_offer", language)
+    # Room for what compose may add in front ("¡Hola! ") keeps the whole message within the aim.
+    room = ANSWER_CHARS - _GREETING_ROOM - (len(lead) + 2 if lead else 0)
+    body, left, cut = take(chunks, title, more, budget=room)
+    if left is not None:
+        body, left, cut = take(chunks, title, more, budget=room - len(offer) - 3)
+    if cut:
+        body = body.rstrip(" ,;:") + "…"
+    parts = [lead, body, offer if left is not None else ""]
+    return "\n\n".join(p for p in parts if p), left
+
+
+async def _continue(state: TurnState, deps: TurnDeps) -> TurnUpdate | None:
+    """The rest of the passage offered last turn; None when there is no such offer (it lasts one turn)."""
+    memory = state["memory"]
+    try:
+        more = More.model_validate(memory.knowledge_more)
+    except ValueError:
+        return None
+    if more.turn != memory.turns - 1:
+        return None
+    found = await knowledge_service.entry_chunks(deps.session, tenant_id=state["tenant"].id, entry_id=more.entry_id)
+    if found is None:
+        return None
+    entry, chunks = found
+    language = state["language"]
+    reply, left = _portion(language, chunks, entry.title, more.model_copy(update={"turn": memory.turns}))
+    if not reply.strip():
+        reply, left = say("knowledge_nothing_more", language), None
+    return {
+        "agent": "info",
+        "intent": "info",
+        "reply": reply,
+        "sources": [{"id": str(entry.id), "title": entry.title}],
+        "memory": memory.model_copy(update={"knowledge_more": left.model_dump() if left else None}),
+    }
+
+
+_GREETING_ROOM = 15
+
+_DONT_KNOW = ("knowledge_dont_know", "knowledge_dont_know_again", "knowledge_dont_know_third")
+
+
+async def _dont_know(state: TurnState, deps: TurnDeps) -> TurnUpdate:
+    """Nothing written answers this: say so (in turns of wording), offer a person and what can be answered."""
+    tenant = state["tenant"]
+    language = state["language"]
+    memory = state["memory"]
+    reply = say(_DONT_KNOW[memory.turns % len(_DONT_KNOW)], language, business=tenant.name)
+    topics = await knowledge_service.topic_titles(deps.session, tenant_id=tenant.id, language=language)
+    if topics:
+        reply = f"{reply} {say('knowledge_topics_hint', language, topics=', '.join(topics))}"
+    update = {"offered_handoff": True, "knowledge_more": None}
+    return {"agent": "info", "intent": "info", "reply": reply, "memory": memory.model_copy(update=update)}
 
 
 def _close_to(hit: KnowledgeHit, best: KnowledgeHit) -> bool:

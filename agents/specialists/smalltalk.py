@@ -1,10 +1,12 @@
-"""Greeting, help, thanks, handoff and the polite fallback."""
+"""Greeting, help, thanks, complaints, handoff and the polite fallback."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from agents.state import TurnState, TurnUpdate
+from app.operators.policy import after_hours_reply
+from app.text.variety import say_varied
 from app.text.wording import say
 
 
@@ -14,27 +16,41 @@ def _persona_values(state: TurnState) -> dict[str, Any]:
 
 
 def answer_smalltalk(state: TurnState) -> TurnUpdate:
-    """Canned but persona-aware answers for greeting, help, thanks and anything unrecognised."""
+    """Canned but persona-aware answers for greeting, help, thanks, complaints and anything unrecognised.
+
+    A sentence already sent in this conversation is said another way (``say_varied``).
+    """
     intent = state["intent"]
     language = state["language"]
     tenant = state["tenant"]
+    said = state["memory"].replies
     if intent == "greeting":
         custom = tenant.persona.get(f"greeting_{language}")
         reply = custom or say("greeting", language, **_persona_values(state))
+    elif intent == "complaint":
+        # An apology and a person, never thanks: a "sí" next turn accepts the offer.
+        memory = state["memory"].model_copy(update={"offered_handoff": True})
+        reply = say_varied("complaint", language, avoid=said, business=tenant.name)
+        return {"agent": "smalltalk", "reply": reply, "memory": memory}
     elif intent in {"help", "thanks"}:
-        reply = say(intent, language)
+        reply = say_varied(intent, language, avoid=said)
     else:
-        reply = say("fallback", language, **_persona_values(state))
+        reply = say_varied("fallback", language, avoid=said, **_persona_values(state))
     return {"agent": "smalltalk", "reply": reply}
 
 
 def answer_handoff(state: TurnState) -> TurnUpdate:
     """Mark the conversation handed off; the bot stays silent until released."""
     memory = state["memory"].model_copy(update={"offered_handoff": False})
+    tenant = state["tenant"]
     return {
         "agent": "handoff",
         "intent": "handoff",
         "handoff": True,
-        "reply": say("handoff", state["language"], business=state["tenant"].name),
+        # Outside business hours: when a person will answer, and the bot keeps helping meanwhile.
+        "reply": after_hours_reply(
+            tenant.agent.handoff_policy, tenant.timezone, language=state["language"], business=tenant.name
+        )
+        or say("handoff", state["language"], business=tenant.name),
         "memory": memory,
     }

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from app.catalog.keys import name_key
+import re
+from collections.abc import Mapping
+
+from app.catalog.keys import name_key, value_key
+from app.catalog.lexicon import VALUE_ENGLISH
 from app.catalog.schemas import CarCard
-from app.text.normalize import Language
+from app.text.normalize import Language, fold
 from app.text.wording import say
 
 
@@ -30,3 +34,41 @@ def format_card(card: CarCard, index: int, language: Language, currency: str = "
         mileage=mileage,
         stock_id=card.stock_id,
     )
+
+
+def localized_value(value: str, language: Language, labels: Mapping[str, str] | None = None) -> str:
+    """A catalogue value in the customer's language: "Automática" → "Automatic", "Gris Plata" → "Gray Silver".
+
+    The tenant's own labels (value → English) come first; then a small built-in table, word by word; a word
+    the table lacks is kept as the dealer wrote it. Spanish replies show the dealer's values unchanged.
+    """
+    if language == "es" or not value or value.strip().isdigit():
+        return value
+    own = {fold(k).strip(): v for k, v in (labels or {}).items()}
+    if fold(value).strip() in own:
+        return own[fold(value).strip()]
+    whole = value_key(value)
+    if whole in VALUE_ENGLISH:
+        return VALUE_ENGLISH[whole]
+    words = re.findall(r"[^\W_]+|[\W_]+", value)
+    out = []
+    for word in words:
+        key = name_key(word)
+        english = VALUE_ENGLISH.get(key) or VALUE_ENGLISH.get(_masculine(key)) if key else None
+        out.append(english or word)
+    return "".join(out)
+
+
+def _masculine(key: str) -> str:
+    """ "roja" → "rojo", "grises" → "gris", "blancas" → "blanco": the form the table holds."""
+    if key.endswith("es") and key[:-2] in VALUE_ENGLISH:
+        return key[:-2]
+    if key.endswith("s"):
+        key = key[:-1]
+    return key[:-1] + "o" if key.endswith("a") else key
+
+
+def car_image(card: CarCard) -> str | None:
+    """The car's photo URL from the dealer's ``image_url`` column (validated http(s) on import), if any."""
+    value = card.attributes.get("image_url")
+    return value if isinstance(value, str) and value.startswith(("http://", "https://")) else None

@@ -6,8 +6,10 @@ import re
 
 from rapidfuzz import fuzz, process
 
+from app.catalog.constraints import lifted
+from app.catalog.keys import name_key
 from app.catalog.lexicon import PLAIN_WORDS, STOPWORDS, TOPIC_WORDS
-from app.catalog.parsing import parse_catalog_query, prepare_message
+from app.catalog.parsing import missing_kinds, parse_catalog_query, prepare_message
 from app.catalog.vocabulary import CatalogVocabulary
 
 _TOKEN = re.compile(r"[a-z0-9ñ]+")
@@ -75,7 +77,9 @@ def looks_like_catalog_query(text: str, vocabulary: CatalogVocabulary) -> bool:
     t = prepare_message(text)
     if _mentions_other_topic(t):
         return False
-    if filters.features or filters.sort != "relevance":
+    if filters.features or filters.sort != "relevance" or missing_kinds(text, vocabulary):
+        return True
+    if any(lifted(text, vocabulary)):  # "cualquier color", "no importa el año": a search, loosened
         return True
     if _VEHICLE_WORDS.search(_DEFINITE_VEHICLE.sub(" ", t)):
         return True
@@ -84,3 +88,45 @@ def looks_like_catalog_query(text: str, vocabulary: CatalogVocabulary) -> bool:
         rest = [w for w in _TOKEN.findall(_OFFER_VERBS.sub(" ", t)) if w not in STOPWORDS and w not in PLAIN_WORDS]
         return not rest
     return False
+
+
+# "¿cuál es mejor, el Versa o el Aveo?", "compárame el primero y el tercero", "which one do you recommend?"
+_COMPARE = re.compile(
+    r"\b(?:compar\w*|versus|vs|diferencias?|difference|differences|cual (?:es |seria |sale |me conviene )?mejor"
+    r"|que (?:es |seria |sale )?mejor|que (?:me )?conviene(?: mas)?|which is best|which one is best"
+    r"|cual (?:esta|queda) mejor|es mejor|mejor que|better than|contra|recomienda\w*|recomiendas"
+    r"|cual (?:me )?llevo|cual (?:escogerias|elegirias|comprarias|te llevarias|tomarias)"
+    r"|which (?:one )?would you (?:buy|pick|choose|get|take)"
+    r"|cual (?:es|esta|sale|queda) mas (?:barato|barata|caro|cara|nuevo|nueva|economico|economica|reciente)"
+    r"|which (?:one )?is (?:cheaper|newer|more expensive|more recent)"
+    r"|cual (?:me )?conviene|cual (?:me )?recomienda\w*|que (?:me )?recomienda\w*|cual escojo|cual elijo"
+    r"|cual le\s?(?:recomiendas|conviene)|which (?:one )?(?:is|would be|'s) better|which (?:one )?(?:do|would) you"
+    r" recommend|what do you recommend|recommend\w*|better for|mejor para|pros y contras|pros and cons"
+    r"|which should i (?:get|buy|choose|pick))\b"
+)
+
+
+def looks_like_comparison(text: str) -> bool:
+    """Whether the customer asks to compare cars or for a recommendation among them."""
+    return bool(_COMPARE.search(prepare_message(text)))
+
+
+_BRANCH = ("sucursal", "sucursales", "agencia", "sede", "ubicacion", "branch", "location", "store", "lot")
+_COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {word: _BRANCH for word in _BRANCH} | {
+    "color": ("colour",),
+    "colour": ("color",),
+}
+_CORE_QUESTIONS = re.compile(r"\b(?:kilometraje|km|kms|mileage|version|trim)\b")
+
+
+def asks_about_column(text: str, vocabulary: CatalogVocabulary) -> bool:
+    """Whether the message asks about something the catalogue records per car ("¿en qué sucursal está?",
+    "¿de qué color es?"): a question about a car, answered from its row, not the company text."""
+    t = prepare_message(text)
+    keys = {name_key(w) for w in _TOKEN.findall(t)}
+    columns = {name_key(c) for c in vocabulary.attribute_columns.values()} | set(vocabulary.attribute_columns)
+    kinds = {"color", "colour", "transmision", "transmission", "combustible", "fuel"}
+    # The other language's name of a column: "branch" for "Sucursal", "sucursal" for "branch".
+    for key in list(keys):
+        keys |= set(_COLUMN_SYNONYMS.get(key, ()))
+    return bool(keys & columns) or bool(keys & kinds) or bool(_CORE_QUESTIONS.search(t))

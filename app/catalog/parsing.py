@@ -19,6 +19,8 @@ from app.catalog.schemas import CatalogFilters, SortOrder
 from app.catalog.vocabulary import CatalogVocabulary, split_make_digits
 from app.text.money import prepare_amounts
 
+# Alternatives of one feature: "blanco o gris" -> "Blanco | Gris".
+ANY_OF = " | "
 # "poco kilometraje" without a number means at most this many km.
 LOW_MILEAGE_KM = 60_000
 
@@ -75,16 +77,28 @@ class _FeatureRule:
     values: tuple[str, ...]  # acceptable value keys, preferred first
     default: str  # value to ask for when the catalog has none of ``values`` yet
     yes_no: bool = False
+    kind: str | None = None  # what the rule asks about ("fuel", "body"...), found by ``CatalogVocabulary.kinds``
 
 
 def _yes_no(pattern: str, *columns: str) -> _FeatureRule:
     return _FeatureRule(re.compile(pattern), columns, ("si",), "Sí", yes_no=True)
 
 
+def _kind(kind: str, pattern: str, columns: tuple[str, ...], values: tuple[str, ...], default: str) -> _FeatureRule:
+    return _FeatureRule(re.compile(pattern), columns, values, default, kind=kind)
+
+
 _FEATURE_RULES: tuple[_FeatureRule, ...] = (
-    _FeatureRule(re.compile(r"\b(?:automatic[oa]s?|automatic)\b"), _TRANSMISSION, ("automatica",), "Automática"),
-    _FeatureRule(
-        re.compile(r"\b(?:manual|manuales|estandar|standard|std|mecanic[oa]s?|stick(?: shift)?)\b"),
+    _kind(
+        "transmission",
+        r"\b(?:automatic[oa]s?|automatic|automatico)\b",
+        _TRANSMISSION,
+        ("automatica",),
+        "Automática",
+    ),
+    _kind(
+        "transmission",
+        r"\b(?:manual|manuales|estandar|standard|std|mecanic[oa]s?|stick(?: shift)?)\b",
         _TRANSMISSION,
         ("manual",),
         "Manual",
@@ -107,24 +121,33 @@ _FEATURE_RULES: tuple[_FeatureRule, ...] = (
         "rear_camera",
         "camara_reversa",
     ),
-    _FeatureRule(re.compile(r"\b(?:hibrid[oa]s?|hybrids?)\b"), _FUEL, ("hibrido",), "Híbrido"),
-    _FeatureRule(re.compile(r"\bdiesel\b"), _FUEL, ("diesel",), "Diésel"),
-    _FeatureRule(re.compile(r"\b(?:electric[oa]s?|electric)\b"), _FUEL, ("electrico",), "Eléctrico"),
-    _FeatureRule(re.compile(r"\b(?:gasolina|gasoline|petrol)\b"), _FUEL, ("gasolina",), "Gasolina"),
-    _FeatureRule(
-        re.compile(r"\b(?:suvs?|camionetas?|crossovers?|todoterrenos?)\b"),
+    _kind("fuel", r"\b(?:hibrid[oa]s?|hybrids?)\b", _FUEL, ("hibrido",), "Híbrido"),
+    _kind("fuel", r"\b(?:diesel|disel|diessel)\b", _FUEL, ("diesel",), "Diésel"),
+    _kind("fuel", r"\b(?:electric[oa]s?|electric|ev|evs)\b", _FUEL, ("electrico",), "Eléctrico"),
+    _kind("fuel", r"\b(?:gasolina|gasoline|petrol)\b", _FUEL, ("gasolina",), "Gasolina"),
+    _kind(
+        "body",
+        r"\b(?:suvs?|camionetas?|camionetitas?|crossovers?|todoterrenos?)\b",
         _BODY,
         ("suv", "camioneta", "crossover"),
         "SUV",
     ),
-    _FeatureRule(re.compile(r"\b(?:pick ?ups?|pick-ups?|trocas?|trucks?)\b"), _BODY, ("pickup", "troca"), "Pickup"),
-    _FeatureRule(re.compile(r"\b(?:sedan|sedanes|sedans)\b"), _BODY, ("sedan",), "Sedán"),
-    _FeatureRule(re.compile(r"\b(?:hatchbacks?|hatch)\b"), _BODY, ("hatchback",), "Hatchback"),
-    _FeatureRule(re.compile(r"\bcoupes?\b"), _BODY, ("coupe",), "Coupé"),
-    _FeatureRule(re.compile(r"\b(?:minivans?|vans?)\b"), _BODY, ("minivan", "van"), "Minivan"),
-    _FeatureRule(re.compile(r"\b(?:convertibles?|descapotables?)\b"), _BODY, ("convertible",), "Convertible"),
+    _kind("body", r"\b(?:pick ?ups?|pick-ups?|trocas?|trokas?|trucks?)\b", _BODY, ("pickup", "troca"), "Pickup"),
+    _kind("body", r"\b(?:sedan|sedanes|sedans)\b", _BODY, ("sedan",), "Sedán"),
+    _kind("body", r"\b(?:hatchbacks?|hatch)\b", _BODY, ("hatchback",), "Hatchback"),
+    _kind("body", r"\bcoupes?\b", _BODY, ("coupe",), "Coupé"),
+    _kind("body", r"\b(?:minivans?|vans?)\b", _BODY, ("minivan", "van"), "Minivan"),
+    _kind("body", r"\b(?:convertibles?|descapotables?)\b", _BODY, ("convertible",), "Convertible"),
+)
+# Colour words, for asking about colours a catalogue without a colour column cannot answer.
+_COLOUR_WORDS = re.compile(
+    r"\b(?:roj[oa]s?|blanc[oa]s?|negr[oa]s?|gris(?:es)?|azul(?:es)?|verdes?|amarill[oa]s?|naranjas?|dorad[oa]s?"
+    r"|morad[oa]s?|plateado?s?|red|white|black|gr[ae]y|silver|blue|green|yellow|orange|gold|purple|colou?r(?:es)?)\b"
 )
 _FLAG_CUTOFF = 85.0
+# Body words loose enough that a named model decides the body ("camioneta" is an SUV, a pickup or a van).
+_LOOSE_BODY = re.compile(r"\b(?:camionet(?:a|as|ita|itas)|trucks?|vehiculo|vehicle)\b")
+_STRICT_BODY = re.compile(r"\b(?:suvs?|crossovers?|sedan(?:es|s)?|hatch(?:back)?s?|pick ?ups?|coupes?|minivans?)\b")
 _NEGATION = re.compile(r"(?<![a-zñ])(?:sin|without|no|not)\s+(?:[a-zñ]+\s+)?$")
 
 
@@ -216,7 +239,48 @@ def _find_vehicle(t: str, vocabulary: CatalogVocabulary) -> tuple[str | None, st
                     return model_hit[0], model_hit[1], spans
             break
         i += step
+    if make is None:
+        generic = _generic_model(tokens, vocabulary)
+        if generic is not None:
+            found, token = generic
+            return found[0], found[1], [Span(token.start, token.end)]
     return make, None, spans
+
+
+# Words after which a model name that is also an everyday word ("march", "up", "fit") is a car: an article or
+# a search verb ("un March", "el Up", "tienen Fit?"). "en marzo", "in March", "pick me up" never are.
+_CAR_POINTERS = frozenset(
+    {
+        "un", "una", "el", "la", "los", "las", "del", "ese", "esa", "este", "esta", "otro", "otra", "algun",
+        "alguna", "busco", "buscando", "quiero", "tienen", "tienes", "hay", "venden", "cotiza", "cotizame",
+        "the", "a", "an", "that", "this", "any", "about", "y", "and", "o", "or", "su", "tu", "precio",
+    }
+)  # fmt: skip
+_PLACE_PREPOSITIONS = frozenset({"for", "in", "to", "at", "on", "around", "para", "en", "por", "a", "into"})
+_STRICT_GENERIC = frozenset({"up", "one", "life", "sport", "note", "city", "van", "wagon", "classic", "clasico"})
+_CAR_AFTER = re.compile(r"(?:19|20)\d{2}|modelo|model|automatic[oa]?|manual|usado|seminuevo|disponible")
+
+
+def _generic_model(tokens: list[_Token], vocabulary: CatalogVocabulary) -> tuple[tuple[str, str], _Token] | None:
+    """A stocked model whose name is an everyday word, when the words around it read as a car request."""
+    words = [tok.text for tok in tokens]
+    for i, tok in enumerate(tokens):
+        owners = vocabulary.model_makes.get(tok.text)
+        if not owners or tok.text in STOPWORDS or tok.text.isdigit() or len(tok.text) < 2:
+            continue
+        before = words[i - 1] if i > 0 else ""
+        after = words[i + 1] if i + 1 < len(words) else ""
+        if i > 1 and words[i - 2] in _PLACE_PREPOSITIONS and before in ("the", "la", "el", "a"):
+            continue  # "for the city", "en la ciudad": a place, not a car
+        pointed = before in _CAR_POINTERS or (i == 0 and len(words) <= 3)
+        if tok.text in _STRICT_GENERIC:
+            pointed = before in _CAR_POINTERS - {"y", "and", "o", "or", "a", "about", "precio"} or (
+                len(words) <= 2 and i == len(words) - 1 and before in ("", "y", "and")
+            )
+        if pointed or (_CAR_AFTER.fullmatch(after) is not None and before not in ("en", "in", "on", "de")):
+            make_key = owners[0]
+            return (vocabulary.makes[make_key], vocabulary.models[make_key][tok.text]), tok
+    return None
 
 
 def _cut_short(model: str, group: list[_Token], following: list[_Token]) -> bool:
@@ -239,7 +303,7 @@ def _features(t: str, vocabulary: CatalogVocabulary) -> dict[str, str]:
     wanted: dict[str, str] = {}
     conflicting: set[str] = set()
     for rule in _FEATURE_RULES:
-        column = vocabulary.feature_column(*rule.columns)
+        column = _rule_column(rule, vocabulary)
         if column is None:
             continue
         for m in rule.pattern.finditer(t):
@@ -257,6 +321,78 @@ def _features(t: str, vocabulary: CatalogVocabulary) -> dict[str, str]:
         if column not in wanted and column not in conflicting:
             wanted[column] = value
     return wanted
+
+
+def _rule_column(rule: _FeatureRule, vocabulary: CatalogVocabulary) -> str | None:
+    """The column a rule filters on: the one recording its kind, else one named like the rule's columns."""
+    if rule.kind is not None and rule.kind in vocabulary.kinds:
+        return vocabulary.kinds[rule.kind]
+    return vocabulary.feature_column(*rule.columns)
+
+
+# What customers ask that a catalogue may or may not record: fuel economy, seats, traction, engine, doors.
+_OTHER_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "consumption",
+        re.compile(
+            r"\b(?:rendimiento|consumo de (?:gasolina|combustible)|gast[ae]n? (?:menos|poca|mucha|mas)"
+            r"(?: gasolina)?|km (?:por|x) litro|kilometros por litro|fuel economy|gas mileage|mpg|ahorrador[ae]?s?)\b"
+        ),
+    ),
+    (
+        "seats",
+        re.compile(
+            r"\b(?:\d\s*pasajeros|(?:siete|ocho) pasajeros|\d\s*plazas|tercera fila|third row|\d[- ]seaters?"
+            r"|(?:seven|eight)[- ]seaters?|asientos para \d)\b"
+        ),
+    ),
+    (
+        "traction",
+        re.compile(r"\b(?:4x4|4wd|awd|traccion (?:integral|4x4|total|doble)|all[- ]wheel drive|four[- ]wheel drive)\b"),
+    ),
+    (
+        "engine",
+        re.compile(r"\b(?:cilindros|caballos de fuerza|horsepower|\d+ ?hp)\b"),
+    ),
+    ("doors", re.compile(r"\b(?:\d|dos|cuatro|cinco) puertas|\b\d[- ]door|\b(?:two|four|five)[- ]doors?\b")),
+    (
+        "owners",
+        re.compile(
+            r"\b(?:(?:cuantos|numero de|cuantas|how many|previous|prior) (?:due[nñ]os|due[nñ]as|propietarios|owners)"
+            r"|(?:un|unico|solo|primer|1|one|single) (?:due[nñ]o|propietario|owner)|due[nñ]os anteriores)\b"
+        ),
+    ),
+)
+
+
+def missing_kinds(text: str, vocabulary: CatalogVocabulary) -> list[str]:
+    """What the message asks about that this catalogue does not record ("fuel" for "¿tienen híbridos?")."""
+    t = prepare_message(text)
+    missing: list[str] = []
+    for rule in _FEATURE_RULES:
+        if rule.kind is None or rule.kind in missing or _rule_column(rule, vocabulary) is not None:
+            continue
+        if rule.pattern.search(t):
+            missing.append(rule.kind)
+    if "colour" not in vocabulary.kinds and _COLOUR_WORDS.search(t) and "colour" not in missing:
+        missing.append("colour")
+    for kind, pattern in _OTHER_KINDS:
+        if kind not in vocabulary.kinds and kind not in missing and pattern.search(t):
+            if kind == "owners" and vocabulary.feature_column("owners", "duenos", "propietarios", "dueños"):
+                continue
+            missing.append(kind)
+    # "¿el Tiguan trae quemacocos?" where the catalogue has no such column: equipment it cannot tell.
+    for rule in _FEATURE_RULES:
+        if rule.yes_no and "equipment" not in missing and rule.pattern.search(t) and not _negated(t, rule):
+            if _rule_column(rule, vocabulary) is None:
+                missing.append("equipment")
+    return missing
+
+
+def _negated(t: str, rule: _FeatureRule) -> bool:
+    """ "sin quemacocos" / "no necesito carplay": not asking for it."""
+    m = rule.pattern.search(t)
+    return m is not None and _NEGATION.search(t[: m.start()]) is not None
 
 
 def _catalog_features(t: str, vocabulary: CatalogVocabulary) -> dict[str, str]:
@@ -281,8 +417,8 @@ def _catalog_features(t: str, vocabulary: CatalogVocabulary) -> dict[str, str]:
                 step = n
                 break
         i += step
-    # "rojo o blanco": the customer does not mind, so neither value is a filter.
-    return {column: next(iter(values)) for column, values in found.items() if len(values) == 1}
+    # "blanco o gris": either will do (values joined by ANY_OF, matched as alternatives by the search).
+    return {column: ANY_OF.join(sorted(values)) for column, values in found.items()}
 
 
 def _feature_word(key: str, vocabulary: CatalogVocabulary, t: str, start: int) -> tuple[str | None, str | None]:
@@ -310,10 +446,76 @@ def _sort(t: str) -> SortOrder:
     return best[1] if best else "relevance"
 
 
+# "el más barato", "the newest one": one car, not a list ("los más baratos", "the cheapest cars" stay lists).
+_SINGULAR_SUPERLATIVE = re.compile(
+    r"\b(?:el|la)\s+(?:mas\s+)?(?:barat[oa]|economic[oa]|car[oa]|nuev[oa]|recientes?|viej[oa])\b(?!\s+(?:de\s+)?(?:\d))"
+    r"|\b(?:el|la)\s+(?:de|con)\s+(?:menos|menor)\s+(?:km|kms|kilometraje|kilometros|recorrido)\b"
+    r"|\bthe\s+(?:cheapest|newest|priciest|most expensive|least expensive|most recent|lowest mileage)"
+    r"(?:\s+(?:one|car|vehicle))?\b(?!\s+(?:ones|cars|options|vehicles))"
+)
+
+
+# "en León", "in Celaya", "de la sucursal de Querétaro": a place named after a preposition is a value of the
+# dealer's column (branch, city), even when the word is also a model name (Seat León).
+_PLACE = re.compile(
+    r"\b(?:en|in|at|de|desde|from)\s+(?:la |el |the )?(?:(?:sucursal|agencia|sede|branch|lote|tienda|ciudad)"
+    r"\s+(?:de |of |en |in )?)?(?P<w>[a-zñ]+)(?P<w2> [a-zñ]+)?"
+)
+
+
+def _place_features(t: str, vocabulary: CatalogVocabulary) -> tuple[dict[str, str], list[Span]]:
+    """Values of the dealer's descriptive columns named after a preposition, with their spans."""
+    found: dict[str, str] = {}
+    spans: list[Span] = []
+    kinds = set(vocabulary.kinds.values())
+    for m in _PLACE.finditer(t):
+        for end in ("w2", "w"):
+            if m.group(end) is None:
+                continue
+            key = name_key(t[m.start("w") : m.end(end)])
+            if key in STOPWORDS or key in ("si", "no") or len(key) < 3:
+                continue
+            hits = [
+                (column, values[key])
+                for column, values in vocabulary.attribute_values.items()
+                if column not in kinds and key in values
+            ]
+            if len(hits) == 1 and hits[0][0] not in found:
+                found[hits[0][0]] = hits[0][1]
+                spans.append(Span(m.start("w"), m.end(end)))
+                break
+    return found, spans
+
+
+_OWNED_BEFORE = re.compile(
+    r"(?:\btengo|\bmi|\bmy|\bi have|\bi own|\bi drive|\bmanejo|\bmi carro es|\bmi auto es)\s+(?:un |una |a |an )?$"
+)
+_YEAR_AFTER = re.compile(r"\s*(?:modelo\s+)?(?:19|20)\d\d\b")
+
+
+def _owned_span(t: str, spans: list[Span]) -> Span | None:
+    """The span of a car the customer says they own ("tengo un Aveo 2016", "my Jetta"), with its year."""
+    if not spans:
+        return None
+    first = spans[0]
+    if _OWNED_BEFORE.search(t[max(0, first.start - 40) : first.start]) is None:
+        return None
+    end = spans[-1].end
+    year = _YEAR_AFTER.match(t, end)
+    return Span(first.start, year.end() if year else end)
+
+
 def parse_catalog_query(text: str, vocabulary: CatalogVocabulary) -> CatalogFilters:
     """Turn a Spanish/English customer message into ``CatalogFilters`` using rules only."""
     t = prepare_message(text)
+    places, place_spans = _place_features(t, vocabulary)
+    t = _blank(t, place_spans)
     make, model, vehicle_spans = _find_vehicle(t, vocabulary)
+    owned = _owned_span(t, vehicle_spans)
+    if owned is not None:
+        # "tengo un Aveo 2016, ¿me lo toman a cuenta del Sentra?": the customer's own car is not the one wanted.
+        t = _blank(t, [owned])
+        make, model, vehicle_spans = _find_vehicle(t, vocabulary)
     rest = _blank(t, vehicle_spans)
     consumed: list[Span] = []
     numbers = read_ranges(rest, consumed)
@@ -327,7 +529,16 @@ def parse_catalog_query(text: str, vocabulary: CatalogVocabulary) -> CatalogFilt
     limit_match = _LIMIT.search(t)
     if limit_match is not None:
         limit = min(max(int(limit_match.group("n")), 1), 10)
+    sort = _sort(rest)
+    if limit_match is None and sort != "relevance" and _SINGULAR_SUPERLATIVE.search(t):
+        limit = 1
 
+    features = _features(rest, vocabulary)
+    body = vocabulary.kinds.get("body")
+    if model is not None and body in features and _LOOSE_BODY.search(rest) and not _STRICT_BODY.search(rest):
+        # "una camioneta, Ranger o Hilux": in Mexico "camioneta" is any SUV, pickup or van; the model named says
+        # which, so the word does not narrow it to SUVs.
+        del features[body]
     return CatalogFilters(
         make=make,
         model=model,
@@ -336,7 +547,7 @@ def parse_catalog_query(text: str, vocabulary: CatalogVocabulary) -> CatalogFilt
         price_min=numbers.price_min,
         price_max=numbers.price_max,
         km_max=km_max,
-        features=_features(rest, vocabulary),
-        sort=_sort(rest),
+        features={**features, **places},
+        sort=sort,
         limit=limit,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from app.text.money import find_amounts
+from app.text.money import AmountMention, find_amounts
 
 AROUND_TOLERANCE = 0.10
 KM_PER_MILE = 1.609
@@ -100,6 +100,11 @@ def _km_context(pre: str, cue_at: int) -> bool:
     return False
 
 
+def _bare_hundreds(m: AmountMention) -> bool:
+    """A plain 100–999 with no unit, currency or decimals ("150"): thousands of pesos when a range cue says so."""
+    return m.mult == 1 and not m.currency and not m.km and 100 <= m.base < 1000 and m.raw.isdigit()
+
+
 def read_ranges(t: str, consumed: list[Span]) -> Ranges:
     """Year, price and mileage limits the numbers of ``t`` state; the spans read are added to ``consumed``."""
     out = Ranges()
@@ -140,6 +145,9 @@ def read_ranges(t: str, consumed: list[Span]) -> Ranges:
                 low_v = a.base * b.mult  # "entre 200 y 300 mil"
             if b.mult == 1 and a.mult > 1 and b.base < 1000:
                 high_v = b.base * a.mult  # "200 mil a 300"
+            if start_cue and _bare_hundreds(a) and _bare_hundreds(b):
+                # "entre 150 y 250" in a car chat is thousands, as "menos de 300" is.
+                low_v, high_v = a.base * 1000, b.base * 1000
             if not 1000 <= max(low_v, high_v) <= MAX_PRICE:
                 continue
             out.price_min, out.price_max = min(low_v, high_v), max(low_v, high_v)

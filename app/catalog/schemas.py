@@ -28,6 +28,9 @@ class CatalogFilters(BaseModel):
         default_factory=dict,
         description="Extra catalog column -> wanted value, e.g. {'transmission': 'Automática'}.",
     )
+    version_words: list[str] = Field(
+        default_factory=list, description="Words the version must contain, e.g. ['gti'] for a Golf GTI."
+    )
     sort: SortOrder = Field(default="relevance", description="Result order; relevance = newest then cheapest.")
     limit: int = Field(default=3, ge=1, le=10, description="How many cars to return (1-10).")
     exclude_ids: list[str] = Field(default_factory=list, description="Stock ids already shown, to skip.")

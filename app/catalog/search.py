@@ -39,18 +39,30 @@ def _has_words(display: str, words: set[str]) -> bool:
 def _feature_mask(
     cols: Columns, column: str, wanted: str, vocabulary: CatalogVocabulary | None
 ) -> npt.NDArray[np.bool_]:
-    """Rows whose ``column`` has the wanted value; a word of a value ("gris") matches every value with it."""
+    """Rows whose ``column`` has the wanted value; a word of a value ("gris") matches every value with it;
+    "Blanco | Gris" matches either."""
+    if "|" in wanted:
+        masks = [_one_value_mask(cols, column, part.strip(), vocabulary) for part in wanted.split("|") if part.strip()]
+        return np.logical_or.reduce(masks) if masks else np.ones(cols.n, dtype=bool)
+    return _one_value_mask(cols, column, wanted, vocabulary)
+
+
+def _one_value_mask(
+    cols: Columns, column: str, wanted: str, vocabulary: CatalogVocabulary | None
+) -> npt.NDArray[np.bool_]:
     wanted_key = value_key(wanted)
     index = cols.index[column]
-    if wanted_key in index or wanted_key in ("si", "no"):
-        return _code_mask(cols.codes[column], index, wanted_key)
     words = set(re.findall(r"[a-z0-9ñ]+", fold(wanted)))
+    if wanted_key in ("si", "no") or (wanted_key in index and len(words) != 1):
+        return _code_mask(cols.codes[column], index, wanted_key)
+    # One word ("Rojo") matches "Rojo" and "Rojo Burdeos" alike; the exact value always matches.
+    exact = _code_mask(cols.codes[column], index, wanted_key)
     if vocabulary is not None and column in vocabulary.attribute_values:
         displays = vocabulary.attribute_values[column]
     else:
         displays = {value_key(v): str(v) for v in pd.unique(cols.raw[column]) if text_or_none(v)}
     matching = [index[key] for key, display in displays.items() if key in index and _has_words(display, words)]
-    return np.isin(cols.codes[column], np.asarray(matching, dtype=np.int64))
+    return exact | np.isin(cols.codes[column], np.asarray(matching, dtype=np.int64))
 
 
 def _canonicalise(
@@ -135,6 +147,10 @@ def search_catalog(
     if filters.exclude_ids:
         excluded = [cols.position[i] for i in filters.exclude_ids if i in cols.position]
         base[excluded] = False
+    if filters.version_words:
+        words = {fold(w) for w in filters.version_words}
+        versions = [set(re.findall(r"[a-z0-9ñ]+", fold(str(v or "")))) for v in cols.version]
+        base &= np.fromiter((words <= v for v in versions), dtype=bool, count=cols.n)
     unknown: list[str] = []
     for name, wanted in filters.features.items():
         column = name if name in cols.index else _resolve_column(name, cols.by_key)

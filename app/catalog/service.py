@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pandas as pd
@@ -15,19 +16,13 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.frame import build_catalog_frame
+from app.catalog.importing import MAX_ROWS as MAX_IMPORT_ROWS
+from app.catalog.importing import parse_catalog_csv
 from app.catalog.models import CatalogItem
 from app.catalog.vocabulary import CatalogVocabulary
-from app.core.errors import InvalidInput
 from app.tenants.models import Tenant
-from app.text.csvfile import read_csv
-from app.text.normalize import fold
 
-REQUIRED = ("stock_id", "make", "model", "year", "price")
-_CORE = {"stock_id", "make", "model", "year", "price", "km", "version"}
-_YES = {"si", "sí", "yes", "y", "true", "verdadero"}
-_NO = {"no", "n", "false", "falso"}
-_NUMBER_JUNK = re.compile(r"[$\s,]|mxn|usd|km", re.IGNORECASE)
-MAX_ROWS = 100_000
+MAX_ROWS = MAX_IMPORT_ROWS
 
 
 @dataclass(frozen=True)
@@ -37,75 +32,6 @@ class CatalogImportResult:
     rows: int
     columns: list[str]
     catalog_version: int
-
-
-def _number(raw: str) -> Decimal:
-    cleaned = _NUMBER_JUNK.sub("", raw)
-    return Decimal(cleaned)
-
-
-def _attribute(raw: str) -> Any:
-    value = raw.strip()
-    if value == "":
-        return None
-    folded = fold(value)
-    if folded in _YES:
-        return True
-    if folded in _NO:
-        return False
-    return value
-
-
-def parse_catalog_csv(data: bytes) -> list[dict[str, Any]]:
-    """Validate a catalog CSV; raises InvalidInput naming the first bad row and column."""
-    rows: list[dict[str, Any]] = []
-    seen: dict[str, int] = {}
-    for row in read_csv(data, required=REQUIRED, aliases={"id": "stock_id"}, sniff=True):
-        line_no, record, fail = row.line, row.cells, row.error
-        stock_id = record["stock_id"][:64]
-        if stock_id in seen:
-            raise fail("stock_id", f"duplicate of row {seen[stock_id]}")
-        seen[stock_id] = line_no
-        try:
-            year_value = _number(record["year"])
-            if year_value != year_value.to_integral_value():
-                raise InvalidOperation
-            year = int(year_value)
-        except (InvalidOperation, ValueError):
-            raise fail("year", "not a whole number") from None
-        if not 1900 <= year <= 2100:
-            raise fail("year", "must be between 1900 and 2100")
-        try:
-            price = _number(record["price"]).quantize(Decimal("0.01"))
-        except (InvalidOperation, ValueError):
-            raise fail("price", "not a number") from None
-        if price <= 0 or price >= Decimal("1e12"):
-            raise fail("price", "must be positive")
-        km: int | None = None
-        if record.get("km"):
-            try:
-                km = int(_number(record["km"]))
-            except (InvalidOperation, ValueError):
-                raise fail("km", "not a number") from None
-            if km < 0:
-                raise fail("km", "cannot be negative")
-        rows.append(
-            {
-                "stock_id": stock_id,
-                "make": record["make"],
-                "model": record["model"],
-                "year": year,
-                "price": price,
-                "km": km,
-                "version": record.get("version") or None,
-                "attributes": {k: _attribute(v) for k, v in record.items() if k and k not in _CORE},
-            }
-        )
-        if len(rows) > MAX_ROWS:
-            raise InvalidInput(f"A catalog holds at most {MAX_ROWS} rows", details={"row": line_no, "column": None})
-    if not rows:
-        raise InvalidInput("The CSV file has a header but no rows", details={"row": 2, "column": None})
-    return rows
 
 
 async def replace_catalog(session: AsyncSession, *, tenant_id: uuid.UUID, rows: list[dict[str, Any]]) -> int:
@@ -150,9 +76,28 @@ _cache: dict[uuid.UUID, LoadedCatalog] = {}
 _cache_lock = threading.Lock()
 
 
+# Caching hook: the catalog version a caller already read from the tenant's row in its own transaction (a
+# turn loads that row first), so load_catalog needs no query of its own to check its cache.
+_known_version: ContextVar[tuple[uuid.UUID, int] | None] = ContextVar("known_catalog_version", default=None)
+
+
+@contextmanager
+def known_catalog_version(tenant_id: uuid.UUID, version: int) -> Iterator[None]:
+    """Within this block (and the tasks it starts), load_catalog takes ``version`` as the tenant's current one."""
+    token = _known_version.set((tenant_id, version))
+    try:
+        yield
+    finally:
+        _known_version.reset(token)
+
+
 async def load_catalog(session: AsyncSession, *, tenant_id: uuid.UUID) -> LoadedCatalog:
     """The tenant's catalog as a DataFrame plus its make/model vocabulary (cached per catalog version)."""
-    version = (await session.execute(select(Tenant.catalog_version).where(Tenant.id == tenant_id))).scalar_one()
+    known = _known_version.get()
+    if known is not None and known[0] == tenant_id:
+        version = known[1]
+    else:
+        version = (await session.execute(select(Tenant.catalog_version).where(Tenant.id == tenant_id))).scalar_one()
     cached = _cache.get(tenant_id)
     if cached is not None and cached.version == version:
         return cached

@@ -21,6 +21,8 @@ from app.catalog.lexicon import (
     AMBIGUOUS_VALUE_WORDS,
     COLOUR_PAIRS,
     GENERIC_MODEL_KEYS,
+    KIND_COLUMN_NAMES,
+    KIND_VALUE_KEYS,
     KNOWN_MAKE_NAMES,
     MAKE_ALIASES,
     MODEL_ALIASES,
@@ -61,6 +63,8 @@ class CatalogVocabulary:
     # yes/no columns ("gps" -> "gps"): features come from the dealer's own columns, not a fixed list.
     value_words: dict[str, tuple[str, str]] = field(default_factory=dict)
     flag_words: dict[str, str] = field(default_factory=dict)
+    # What the catalogue records, by kind ("fuel", "body", "transmission", "colour") -> its column.
+    kinds: dict[str, str] = field(default_factory=dict)
     _make_choices: list[str] = field(default_factory=list)
     _free_model_choices: list[str] = field(default_factory=list)
     _column_lookups: dict[tuple[str, ...], str | None] = field(default_factory=dict)
@@ -99,6 +103,7 @@ class CatalogVocabulary:
                 if key_cats[code]
             }
         vocab._index_feature_words()
+        vocab.kinds = _detect_kinds(vocab.attribute_values)
         make_choices = set(vocab.makes) | {a for a, target in MAKE_ALIASES.items() if target in vocab.makes}
         vocab._make_choices = sorted(k for k in make_choices if len(k) >= FUZZY_MIN_CANDIDATE)
         vocab._free_model_choices = sorted(
@@ -112,7 +117,7 @@ class CatalogVocabulary:
         partial: dict[str, set[tuple[str, str]]] = {}
         for column, values in self.attribute_values.items():
             keys = set(values)
-            if not keys or len(keys) > MAX_DESCRIPTIVE_VALUES:
+            if not keys or len(keys) > MAX_DESCRIPTIVE_VALUES or column in NOT_FEATURE_COLUMNS:
                 continue
             if keys <= {"si", "no"}:
                 for phrase in (column, column.replace("_", " ")):
@@ -194,13 +199,20 @@ class CatalogVocabulary:
             found = self._exact_model(cand, make_key, allow_context)
             if found is not None:
                 return found
-        alias = MODEL_ALIASES.get(key)
+        # "vochos", "jetas": an alias in the plural is still the alias.
+        alias = next((MODEL_ALIASES[c] for c in candidates if c in MODEL_ALIASES), None)
         if alias is not None:
             alias_make, targets = alias
             if (make_key is None or make_key == alias_make) and alias_make in self.models:
                 for target in targets:
                     if target in self.models[alias_make]:
                         return self.makes[alias_make], self.models[alias_make][target]
+        if one_word and len(key) >= 4 and not key.isalpha() and not key.isdigit():
+            # "rab4", "cx5" typed "cx 5" aside: one wrong letter in a model with digits, the digits the same
+            # ("cx3" is never "cx5"); without a make only when a single model fits.
+            found = self._near_model_with_digits(key, make_key)
+            if found is not None:
+                return found
         if not _fuzzy_ok(key):
             return None
         if make_key is not None:
@@ -216,6 +228,20 @@ class CatalogVocabulary:
         if hit is not None:
             return self._exact_model(hit[0], make_key, allow_context=True)
         return None
+
+    def _near_model_with_digits(self, key: str, make_key: str | None) -> tuple[str, str] | None:
+        digits = re.sub(r"\D", "", key)
+        owners = [make_key] if make_key is not None else list(self.models)
+        near = {
+            (owner, k)
+            for owner in owners
+            for k in self.models.get(owner, {})
+            if len(k) >= 4 and re.sub(r"\D", "", k) == digits and Levenshtein.distance(key, k, score_cutoff=1) <= 1
+        }
+        if len(near) != 1:
+            return None
+        owner, model_key = next(iter(near))
+        return self.makes[owner], self.models[owner][model_key]
 
     def _exact_model(self, key: str, make_key: str | None, allow_context: bool) -> tuple[str, str] | None:
         if make_key is not None:
@@ -238,6 +264,36 @@ class CatalogVocabulary:
     def feature_value(self, column: str, wanted_key: str, default: str) -> str:
         """Catalog spelling of a value for ``column`` (e.g. "automatica" -> "Automática")."""
         return self.attribute_values.get(column, {}).get(wanted_key, default)
+
+
+# Columns that describe a car without being something a customer asks for by value.
+NOT_FEATURE_COLUMNS = frozenset({"image_url"})
+
+
+def _detect_kinds(attribute_values: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
+    """Kind -> column: by the column's name first, else by a column most of whose values are of that kind."""
+    kinds: dict[str, str] = {}
+    by_name = {re.sub(r"[^a-z0-9]+", "_", fold(c)).strip("_"): c for c in attribute_values}
+    for kind, names in KIND_COLUMN_NAMES.items():
+        column = next((by_name[n] for n in names if n in by_name), None)
+        if column is not None and column not in kinds.values():
+            kinds[kind] = column
+    for kind, known in KIND_VALUE_KEYS.items():
+        if kind in kinds:
+            continue
+        for column, values in attribute_values.items():
+            keys = [k for k in values if k not in ("si", "no")]
+            if column in kinds.values() or column in NOT_FEATURE_COLUMNS or not keys:
+                continue
+            hits = sum(1 for k in keys if k in known or any(w in known for w in _value_words(values[k])))
+            if hits * 2 > len(keys):
+                kinds[kind] = column
+                break
+    return kinds
+
+
+def _value_words(display: str) -> list[str]:
+    return [w for w in re.findall(r"[a-z0-9ñ]+", fold(display))]
 
 
 _KNOWN_MAKES: dict[str, str] = {name_key(name): name for name in KNOWN_MAKE_NAMES}

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from xml.sax.saxutils import escape
 
 from app.channels.twilio_client import TwilioSender, TwilioSendError
@@ -44,14 +45,31 @@ class ReplySender:
         """True when no Twilio credentials are configured."""
         return self._twilio is None
 
-    async def send(self, *, to: str, from_: str, body: str) -> SendOutcome:
-        """Send one part (one attempt); raises TwilioSendError on failure (see its ``retryable``, ``maybe_sent``)."""
+    async def send(
+        self,
+        *,
+        to: str,
+        from_: str,
+        body: str,
+        content_sid: str | None = None,
+        content_variables: dict[str, str] | None = None,
+        media_url: list[str] | None = None,
+    ) -> SendOutcome:
+        """Send one part (one attempt): free text, or a Content SID (template or rich content) with its
+        variables; raises TwilioSendError on failure (see its ``retryable``, ``maybe_sent``)."""
         if self._twilio is None:
             log.info("simulated WhatsApp send to %s (%d chars)", to, len(body))
             record_send(status="simulated")
             return SendOutcome(sid=None, status="simulated")
         try:
-            sent = await self._twilio.send(to=to, from_=from_, body=body)
+            sent = await self._twilio.send(
+                to=to,
+                from_=from_,
+                body=body,
+                content_sid=content_sid,
+                content_variables=content_variables,
+                media_url=media_url,
+            )
         except TwilioSendError as error:
             record_send(status=_error_label(error), error_code=error.code)
             raise
@@ -66,6 +84,28 @@ class ReplySender:
             return None  # a simulation has nothing to find, and nothing can have been sent twice
         found = await self._twilio.find_sent(to=to, from_=from_, body=body, since=since, exclude=exclude)
         return None if found is None else SendOutcome(sid=found.sid, status=found.status)
+
+    async def create_content(
+        self, *, friendly_name: str, language: str, variables: dict[str, str], types: dict[str, Any]
+    ) -> str | None:
+        """A new Content SID for ``types`` (Twilio's Content API); None when simulated (no content to make)."""
+        if self._twilio is None:
+            return None
+        return await self._twilio.create_content(
+            friendly_name=friendly_name, language=language, variables=variables, types=types
+        )
+
+    async def submit_for_approval(self, *, content_sid: str, name: str, category: str) -> str | None:
+        """Submit a content to WhatsApp for approval as a template; its status (None when simulated)."""
+        if self._twilio is None:
+            return None
+        return await self._twilio.submit_for_approval(content_sid=content_sid, name=name, category=category)
+
+    async def list_contents(self) -> list[dict[str, Any]]:
+        """The account's contents with their WhatsApp approval (empty when simulated)."""
+        if self._twilio is None:
+            return []
+        return await self._twilio.list_contents()
 
     async def call(self, *, to: str, from_: str, say: str, language: str = "es") -> str | None:
         """Ring ``to`` (a WhatsApp address or phone number) and read ``say`` aloud; the call SID (None simulated)."""

@@ -27,6 +27,8 @@ from twilio.base.exceptions import (
 )
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
+from twilio.rest.content.v1.content import ContentList
+from twilio.rest.content.v1.content.approval_create import ApprovalCreateList
 
 from app.channels.splitting import TWILIO_MAX_BODY_CHARS
 
@@ -40,6 +42,36 @@ DEFAULT_TIMEOUT_SECONDS = 30.0
 _CLOCK_SKEW = timedelta(minutes=2)
 # Enough for every part of a few replies to one customer within the window we look at.
 _LIST_LIMIT = 100
+
+
+class _Types:
+    """The ``types`` of a content as the Content API takes them ("twilio/text": {...}), only those given."""
+
+    def __init__(self, types: dict[str, Any]) -> None:
+        self._types = types
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self._types)
+
+
+class _AsyncHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]  # the library is untyped
+    """Twilio's aiohttp client, able to post JSON bodies (the Content API's): the library's async client
+    hands every body to aiohttp as form fields, which cannot carry the nested ``types``."""
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109  (the library's signature)
+        allow_redirects: bool = False,
+    ) -> Any:
+        if headers and headers.get("Content-Type") == "application/json" and data is not None:
+            data = json.dumps(data, ensure_ascii=False)  # type: ignore[assignment]  # aiohttp sends a str as is
+        return await super().request(method, url, params, data, headers, auth, timeout, allow_redirects)
 
 
 def _transient(status: int | None) -> bool:
@@ -165,12 +197,13 @@ class TwilioSender:
             return self._client
         # AsyncTwilioHttpClient opens its aiohttp ClientSession in __init__, so it
         # must be built inside the loop that will use it.
-        http_client = AsyncTwilioHttpClient()
+        http_client = _AsyncHttpClient()
         client = Client(self._account_sid, self._auth_token, http_client=http_client)
         if self._api_base_url is not None:
             client.api.base_url = self._api_base_url
             # Client reads TWILIO_EDGE/TWILIO_REGION from os.environ and rewrites the
             # host (TWILIO_REGION=ie1 turns "127.0.0.1:8080" into "127.ie1.0.1:8080").
+            client.content.base_url = self._api_base_url
             client.edge = None
             client.region = None
         self._http_client = http_client
@@ -178,9 +211,19 @@ class TwilioSender:
         self._loop = loop
         return client
 
-    async def send(self, *, to: str, from_: str, body: str) -> SentMessage:
-        """Create one outgoing message; raise TwilioSendError if Twilio rejects it or it fails."""
-        if not body or body.isspace():
+    async def send(
+        self,
+        *,
+        to: str,
+        from_: str,
+        body: str = "",
+        content_sid: str | None = None,
+        content_variables: dict[str, str] | None = None,
+        media_url: list[str] | None = None,
+    ) -> SentMessage:
+        """Create one outgoing message (free text, or a Content SID with its variables, or media); raise
+        TwilioSendError if Twilio rejects it or it fails."""
+        if content_sid is None and not media_url and (not body or body.isspace()):
             raise ValueError("body must not be empty")
         if len(body) > TWILIO_MAX_BODY_CHARS:
             raise ValueError(
@@ -189,13 +232,21 @@ class TwilioSender:
             )
         client = self._get_client()
         status_callback: object = self._status_callback_url if self._status_callback_url else values.unset
+        fields: dict[str, object] = {"status_callback": status_callback}
+        if content_sid is not None:
+            # A Content SID carries its own text: Twilio refuses a Body beside it.
+            fields["content_sid"] = content_sid
+            if content_variables:
+                fields["content_variables"] = json.dumps(content_variables, ensure_ascii=False)
+        else:
+            fields["body"] = body if body else values.unset
+            if media_url:
+                fields["media_url"] = media_url
         try:
             # The async Twilio client passes timeout=None to aiohttp, which disables
             # every aiohttp timeout, so we bound the call ourselves.
             async with asyncio.timeout(self._timeout):
-                message = await client.messages.create_async(
-                    to=to, from_=from_, body=body, status_callback=status_callback
-                )
+                message = await client.messages.create_async(to=to, from_=from_, **fields)
         except (TwilioRestException, TwilioServiceException) as exc:
             raise _to_send_error(exc) from exc
         except TimeoutError as exc:
@@ -258,6 +309,58 @@ class TwilioSender:
             raise TwilioSendError("Twilio response carried no call SID", retryable=False)
         logger.info("twilio call created sid=%s", call.sid)
         return call.sid
+
+    async def create_content(
+        self, *, friendly_name: str, language: str, variables: dict[str, str], types: dict[str, Any]
+    ) -> str:
+        """Create a Content API resource (``types`` keyed "twilio/text", "twilio/list-picker", ...); its SID."""
+        client = self._get_client()
+        request = ContentList.ContentCreateRequest(
+            {"friendly_name": friendly_name, "language": language, "variables": variables, "types": {}}
+        )
+        request.types = _Types(types)
+        content = await self._content_call(client.content.v1.contents.create_async(content_create_request=request))
+        if not isinstance(content.sid, str) or not content.sid:
+            raise TwilioSendError("Twilio response carried no Content SID", retryable=False)
+        logger.info("twilio content created sid=%s", content.sid)
+        return content.sid
+
+    async def submit_for_approval(self, *, content_sid: str, name: str, category: str) -> str:
+        """Ask WhatsApp to approve a content as a template; the approval's status (usually "received")."""
+        client = self._get_client()
+        request = ApprovalCreateList.ContentApprovalRequest({"name": name, "category": category})
+        created = await self._content_call(
+            client.content.v1.contents(content_sid).approval_create.create_async(content_approval_request=request)
+        )
+        return str(created.status or "received")
+
+    async def list_contents(self) -> list[dict[str, Any]]:
+        """The account's contents with their WhatsApp approval (ContentAndApprovals), as plain dicts."""
+        client = self._get_client()
+        listed = await self._content_call(client.content.v1.content_and_approvals.list_async(limit=1000))
+        return [
+            {
+                "sid": item.sid,
+                "friendly_name": item.friendly_name or "",
+                "language": item.language or "",
+                "variables": dict(item.variables or {}),
+                "types": dict(item.types or {}),
+                "approval_requests": dict(item.approval_requests or {}),
+            }
+            for item in listed
+        ]
+
+    async def _content_call(self, call: Any) -> Any:
+        """Await a Content API call within the timeout, as TwilioSendError on failure (never retried here)."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await call
+        except (TwilioRestException, TwilioServiceException) as exc:
+            raise _to_send_error(exc) from exc
+        except TimeoutError as exc:
+            raise TwilioSendError(f"Twilio Content API timed out after {self._timeout}s", retryable=False) from exc
+        except (aiohttp.ClientError, TwilioException, json.JSONDecodeError) as exc:
+            raise TwilioSendError(f"Twilio Content API failed: {type(exc).__name__}: {exc}", retryable=False) from exc
 
     async def aclose(self) -> None:
         """Close the underlying aiohttp session; safe to call repeatedly (a later send reopens)."""

@@ -287,3 +287,67 @@ def _knowledge_write(slug: str, write: Callable[[AsyncSession, uuid.UUID], Await
         console.print(f"{read.id} version {read.version}: {read.title}")
 
     run(go)
+
+
+synonyms_app = typer.Typer(help="Synonym groups of a tenant (added to the built-in lexicon).", no_args_is_help=True)
+knowledge_app.add_typer(synonyms_app, name="synonyms")
+
+
+@synonyms_app.command("list")
+def synonyms_list(slug: str) -> None:
+    """List the tenant's synonym groups."""
+    # lazy: the knowledge domain pulls in SQLAlchemy and FastAPI (~1.5 s); --help needs neither
+    from app.core.db import session_scope
+    from app.knowledge import service as knowledge_service
+    from app.tenants import service as tenant_service
+
+    async def go() -> None:
+        async with session_scope() as session:
+            tenant = await tenant_service.require_tenant(session, slug=slug)
+            rows = await knowledge_service.list_synonyms(session, tenant_id=tenant.id)
+        table = Table("id", "terms")
+        for r in rows:
+            table.add_row(str(r.id), ", ".join(r.terms))
+        console.print(table)
+
+    run(go)
+
+
+@synonyms_app.command("add")
+def synonyms_add(
+    slug: str, terms: Annotated[list[str], typer.Argument(help='Two or more terms, e.g. sede sucursal "pago inicial"')]
+) -> None:
+    """Add a group of terms that mean the same to this business's customers."""
+    # lazy: the knowledge domain pulls in SQLAlchemy and FastAPI (~1.5 s); --help needs neither
+    from app.core.db import session_scope
+    from app.knowledge import service as knowledge_service
+    from app.knowledge.schemas import SynonymGroupCreate
+    from app.tenants import service as tenant_service
+
+    body = validated(SynonymGroupCreate, {"terms": terms})
+
+    async def go() -> None:
+        async with session_scope() as session:
+            tenant = await tenant_service.require_tenant(session, slug=slug)
+            row = await knowledge_service.add_synonyms(session, tenant_id=tenant.id, terms=body.terms)
+            line = f"{row.id}: {', '.join(row.terms)}"
+        console.print(line)
+
+    run(go)
+
+
+@synonyms_app.command("delete")
+def synonyms_delete(slug: str, group_id: str) -> None:
+    """Remove one synonym group."""
+    # lazy: the knowledge domain pulls in SQLAlchemy and FastAPI (~1.5 s); --help needs neither
+    from app.core.db import session_scope
+    from app.knowledge import service as knowledge_service
+    from app.tenants import service as tenant_service
+
+    async def go() -> None:
+        async with session_scope() as session:
+            tenant = await tenant_service.require_tenant(session, slug=slug)
+            await knowledge_service.delete_synonyms(session, tenant_id=tenant.id, group_id=as_uuid(group_id))
+        console.print(f"deleted {group_id}")
+
+    run(go)

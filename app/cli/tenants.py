@@ -53,23 +53,27 @@ def tenant_flags(
     """Show or switch a tenant's feature flags (ai_agent, concierge, ocr, calling); takes effect on the next turn."""
     # lazy: the tenants domain pulls in SQLAlchemy and FastAPI (~1 s); --help needs neither
     from app.core.db import session_scope
+    from app.messaging import templates
     from app.tenants import service as tenant_service
     from app.tenants.schemas import FEATURES, TenantUpdate
 
     changes = _parse_assignments(assignments or [])
 
-    async def go() -> dict[str, Any]:
+    async def go() -> tuple[dict[str, Any], str]:
         async with session_scope() as session:
             tenant = await tenant_service.require_tenant(session, slug=slug)
             if changes:
                 tenant = await tenant_service.update_tenant(session, tenant=tenant, data=TenantUpdate(flags=changes))
-            return dict(tenant.flags)
+            outreach = (await templates.readiness(session, tenant_id=tenant.id))["vendor_outreach"]
+            return dict(tenant.flags), outreach
 
-    flags = run(go)
+    flags, outreach = run(go)
     for name in FEATURES:
         console.print(f"{name}: {'on' if flags.get(name) else 'off'}")
     if changes:
         console.print("(takes effect on the next turn)")
+    if changes.get("concierge") and not outreach.startswith("approved"):
+        console.print(templates.OUTREACH_WARNING)
 
 
 @tenant_app.command("rollout")
@@ -228,6 +232,7 @@ async def _tenant_status(slug: str) -> dict[str, Any]:
     from app.core.config import get_settings
     from app.core.db import session_scope
     from app.knowledge import service as knowledge_service
+    from app.messaging import templates
     from app.tenants import service as tenant_service
     from app.usage import service as usage_service
 
@@ -249,7 +254,19 @@ async def _tenant_status(slug: str) -> dict[str, Any]:
             "knowledge_entries": await knowledge_service.count_entries(session, tenant_id=tenant.id),
             "conversations_waiting_for_human": waiting,
             "twilio": "configured" if get_settings().twilio_configured else "not configured (sends are simulated)",
+            **_template_status(tenant.flags, await templates.readiness(session, tenant_id=tenant.id)),
         }
+
+
+def _template_status(flags: dict[str, Any], ready: dict[str, str]) -> dict[str, Any]:
+    """Each purpose's WhatsApp template, and a warning when the concierge has no approved outreach template."""
+    # lazy: the messaging domain pulls in SQLAlchemy (~1 s); --help needs none of it
+    from app.messaging import templates
+
+    status: dict[str, Any] = {f"template_{purpose}": state for purpose, state in ready.items()}
+    if flags.get("concierge") and not ready["vendor_outreach"].startswith("approved"):
+        status["concierge_warning"] = templates.OUTREACH_WARNING
+    return status
 
 
 @tenant_app.command("status")

@@ -6,16 +6,15 @@ The sentences themselves are in ``app.text.wording.concierge``; this module pick
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Literal
 
 from app.concierge.cleaning import clean_text, tidy
-from app.concierge.lexicon import CONFIRM_NO, CONFIRM_YES
 from app.concierge.types import Item, Money, Requirements, Urgency
 from app.text import money as text_money
-from app.text.normalize import Language, fold
+from app.text.answers import leading_answer
+from app.text.normalize import Language
 from app.text.wording import say
 
 
@@ -124,11 +123,8 @@ def confirmation_text(req: Requirements, language: Language | None = None) -> st
 
 
 def parse_confirmation(text: str) -> Literal["yes", "no"] | None:
-    """The customer's answer to ``confirmation_text``: "yes", "no", or None for anything else (a change)."""
-    t = re.sub(r"[^a-zñ👍 ]", "", fold(clean_text(text, 60)))
-    t = re.sub(r"\s+", " ", t).strip()
-    if CONFIRM_YES.match(t):
-        return "yes"
-    if CONFIRM_NO.match(t):
-        return "no"
-    return None
+    """The customer's answer to ``confirmation_text``: "yes", "no", or None for anything else (a change).
+
+    A yes may bring details ("sí, confirmo, las delanteras"); ``extraction.with_details`` reads them.
+    """
+    return leading_answer(clean_text(text, 200))

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from app.concierge.amounts import find_budget
 from app.concierge.cleaning import blank, clean_text, folded_with_offsets, original_span, slice_original, tidy
-from app.concierge.dialogue import next_field
+from app.concierge.dialogue import is_ready, next_field
 from app.concierge.geo import check_coordinates
 from app.concierge.lexicon import (
     ADD_CUE,
@@ -22,6 +22,7 @@ from app.concierge.lexicon import (
     DETAILS_CUE,
     FLEXIBLE,
     GREETING,
+    HERE,
     INSTRUCTION_LIKE,
     ITEM_SPLIT,
     LEADING_FILLER,
@@ -57,6 +58,7 @@ from app.concierge.types import (
     Urgency,
     Zone,
 )
+from app.text.answers import after_answer
 from app.text.contacts import scrub_contacts
 from app.text.normalize import Language, detect_language, fold
 
@@ -211,6 +213,7 @@ def extract_requirements(
     # A sentence that reads like instructions to a bot is dropped whole, before any field is read from it.
     injected = [m.span() for m in SENTENCE.finditer(t) if INSTRUCTION_LIKE.search(m.group(0))]
     spans += injected
+    spans += [m.span() for m in HERE.finditer(t)]  # "estoy aquí" points at a pin; it is no item and no place
     t_for_rules = blank(t, spans)
 
     location, hint_span, loc_spans = find_location(t_for_rules, zones)
@@ -274,6 +277,7 @@ def extract_requirements(
         # The reply to "¿en qué zona?" was a place we do not know: keep it to show back.
         guess = tidy(re.split(r"[,.;!?\n]", PLACE_PREFIX.sub("", cleaned))[0], MAX_HINT_CHARS)
         hint = guess if re.search(r"[^\W\d_]{3}", guess) and not INSTRUCTION_LIKE.search(t) else None
+        hint = None if HERE.search(t) else hint
 
     return Requirements(
         items=items,
@@ -289,3 +293,30 @@ def extract_requirements(
         language=lang,
         suspicious_text=suspicious,
     )
+
+
+def with_details(
+    previous: Requirements,
+    text: str,
+    *,
+    zones: Sequence[Zone] = (),
+    language: Language | None = None,
+    pin: tuple[float, float] | None = None,
+) -> Requirements:
+    """The request a customer confirmed with details after the yes ("sí, confirmo, las delanteras, hasta 1500").
+
+    The budget, place or date they add is taken; a side ("las delanteras") joins the one item's name.
+    """
+    rest = after_answer(text)
+    if not rest:
+        return previous
+    updated = extract_requirements(rest, zones=zones, language=language, previous=previous, pin=pin)
+    sides = [w for w in re.findall(r"[a-zñ]+", fold(rest)) if w in MODIFIERS]
+    if sides and len(updated.items) == 1:
+        item = updated.items[0]
+        named = {fold(w) for w in item.name.split()}
+        extra = [w for w in sides if w not in named]
+        if extra:
+            name = tidy(f"{item.name} {' '.join(extra)}", MAX_ITEM_NAME_CHARS)
+            updated = updated.model_copy(update={"items": [item.model_copy(update={"name": name})]})
+    return updated if is_ready(updated) else previous

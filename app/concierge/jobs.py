@@ -43,6 +43,7 @@ from app.conversations.models import Conversation, Message
 from app.core.db import session_scope
 from app.core.jobrows import queue_job
 from app.core.metrics import CONCIERGE_EVENTS
+from app.messaging.outbound import send_checked
 from app.tenants import service as tenant_service
 from app.tenants.features import feature_enabled
 from app.tenants.models import Tenant, TenantNumber
@@ -151,7 +152,18 @@ async def run_outreach(*, tenant_id: uuid.UUID, request_id: uuid.UUID, batch: in
         try:
             if from_ is None:
                 raise RuntimeError("the tenant has no WhatsApp number to send from")
-            outcome = await get_sender().send(to=vendor.whatsapp_number, from_=from_, body=body)
+            # Vendors never wrote first: outside WhatsApp's window the approved vendor_outreach template goes
+            # out (app.messaging.outbound); an opted-out number or a closed window is recorded as the failure.
+            outcome = await send_checked(
+                tenant_id=tenant_id,
+                to=vendor.whatsapp_number,
+                from_=from_,
+                body=body,
+                sender=get_sender(),
+                purpose="vendor_outreach",
+                variables=outreach_variables(tenant.name, body),
+                language=language,
+            )
         except Exception as exc:  # noqa: BLE001  (a vendor that cannot be reached is recorded, not retried)
             async with session_scope() as session:
                 await service.mark_outreach_failed(session, tenant_id=tenant_id, outreach_id=row.id, error=str(exc))
@@ -189,6 +201,18 @@ async def run_outreach(*, tenant_id: uuid.UUID, request_id: uuid.UUID, batch: in
     elif enough:
         await finalize(tenant_id=tenant_id, request_id=request_id, reason="enough_replies")
     return sent
+
+
+def outreach_variables(business: str, body: str) -> dict[str, str]:
+    """The vendor_outreach template's variables: the business, and the request's lines (items, zone, when,
+    budget) on one line, as Twilio takes a variable; the template carries the greeting and STOP itself."""
+    lines = [line.lstrip("• ").strip() for line in body.split("\n")[1:-2]]
+    return {"1": business, "2": " · ".join(line for line in lines if line) or body}
+
+
+def shortlist_payload(item: str | None, messages: list[str]) -> dict[str, Any]:
+    """The shortlist's first part as the shortlist_ready template would carry it (what, and the offers)."""
+    return {"purpose": "shortlist_ready", "variables": {"1": item or "-", "2": " ".join(messages)}}
 
 
 async def _asked(session: AsyncSession, request_id: uuid.UUID) -> int:
@@ -389,6 +413,8 @@ async def finalize(*, tenant_id: uuid.UUID, request_id: uuid.UUID, reason: str) 
                 body=body,
                 status="pending" if channel == "whatsapp" else "delivered",
                 part_index=index,
+                # After 24 h of silence the shortlist can only go out as the approved shortlist_ready template.
+                payload=shortlist_payload(item, messages) if index == 0 else {},
             )
             for index, body in enumerate(messages)
         ]

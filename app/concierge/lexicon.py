@@ -480,9 +480,9 @@ SKIP_ANSWER = re.compile(
     r"|skip|no|nop|nel|n/?a|idk|i don'?t know|dont know|doesn'?t matter|does not matter|any|anything|whatever"
     r"|none|no preference|sin preferencia|como sea|no tengo|no hay)$"
 )
-CONFIRM_YES = re.compile(
-    r"^(?:si|sip|simon|claro|va|dale|ok|okay|okey|sale|adelante|de acuerdo|correcto|esta bien|perfecto|asi es"
-    r"|yes|yep|yeah|sure|go|go ahead|do it|confirm|confirmo|confirmado|busca|buscalo|si por favor|si porfa"
-    r"|yes please|👍)$"
+# "estoy aquí", "te mando mi ubicación": a pointer to a location pin, never an item nor a place's name.
+HERE = re.compile(
+    r"(?<![a-zñ])(?:estoy aqui|aqui estoy|estoy aca|aca estoy|aqui mero|aqui mismo|por aqui|mi ubicacion"
+    r"|(?:te |le )?(?:mando|envio|comparto|paso) (?:mi |la )?ubicacion|esta es mi ubicacion|i'?m here|i am here"
+    r"|right here|my location|here is my location|sending (?:you )?my location)(?![a-zñ])"
 )
-CONFIRM_NO = re.compile(r"^(?:no|nop|nel|no gracias|todavia no|aun no|espera|not yet|wait|no thanks|nope)$")

@@ -32,14 +32,17 @@ from tenacity import (
 from app.channels.sender import ReplySender, SendOutcome
 from app.channels.twilio_client import TwilioSendError
 from app.conversations import service as conversation_service
-from app.conversations.models import FAILED, PENDING, SENDING, Message
+from app.conversations.models import BLOCKED, FAILED, PENDING, SENDING, Message
 from app.core.config import get_settings
-from app.core.db import session_scope
+from app.core.db import autocommit_session, session_scope
 from app.core.metrics import record_delivery_failure, record_send
+from app.messaging import outbound, templates
+from app.notify.service import notify
 
 log = logging.getLogger(__name__)
 
 HANDOFF_REASON = "delivery_failed"
+CONTENT_UNKNOWN = 21656  # Twilio: the ContentSid is invalid
 # The longest one job keeps retrying a part; beyond it the job ends and is queued again with backoff,
 # so a long Twilio outage does not hold a worker slot per conversation.
 JOB_RETRY_SLICE = timedelta(seconds=30)
@@ -59,25 +62,70 @@ class DeliveryFailed(Exception):
 async def send_stored(parts: list[Message], *, to: str | None, from_: str | None, sender: ReplySender) -> None:
     """Hand stored reply parts to Twilio in order, recording each SID (or the failure) as it goes.
 
+    Each part first passes the pre-send check (app.messaging.outbound: opt-out, the 24-hour window,
+    templates): a part it holds back is stored ``blocked`` with the reason and never sent.
     Raises TwilioSendError (retryable) when a part is still failing transiently at the end of this job's
     slice: the caller's job is retried with backoff and resumes from the part's stored state."""
     for index, part in enumerate(parts):
         if not to or not from_:
             await _store(part, status=FAILED, sid=None, code=None)
             continue
+        decision = await _check(part, to=to, sender=sender)
+        if decision.blocked is not None:
+            await _block(part, reason=decision.blocked)
+            continue
         try:
-            await _deliver(part, to=to, from_=from_, sender=sender)
+            await _deliver(part, to=to, from_=from_, sender=sender, decision=decision)
         except DeliveryFailed as failure:
             await _give_up(parts[index:], code=failure.code)
             return
 
 
-async def _deliver(part: Message, *, to: str, from_: str, sender: ReplySender) -> None:
+async def _check(part: Message, *, to: str, sender: ReplySender) -> outbound.Decision:
+    """The pre-send check of a stored part; rich content resolved to its Content SID (or the text)."""
+    async with autocommit_session() as session:
+        conversation = await outbound.conversation_for(
+            session, tenant_id=part.tenant_id, conversation_id=part.conversation_id
+        )
+        decision = await outbound.decide(
+            session, tenant_id=part.tenant_id, conversation=conversation, body=part.body, payload=part.payload
+        )
+        language = templates.conversation_language(conversation) if conversation else "es"
+    if decision.kind != "rich" or decision.spec is None:
+        return decision
+    sid = None
+    if outbound.can_show_rich(to, sender):
+        sid = await outbound.rich_content_sid(
+            tenant_id=part.tenant_id, spec=decision.spec, fallback=part.body, language=language, sender=sender
+        )
+    if sid is None:
+        return outbound.Decision(body=part.body)  # the text fallback
+    return outbound.Decision(body=part.body, kind="rich", content_sid=sid)
+
+
+async def _block(part: Message, *, reason: str) -> None:
+    """Record a part the check held back: status ``blocked`` and why (API, metrics, the operators' view)."""
+    log.info("message %s not sent: %s", part.id, reason)
+    async with autocommit_session() as session:
+        await session.execute(
+            update(Message)
+            .where(Message.tenant_id == part.tenant_id, Message.id == part.id)
+            .values(status=BLOCKED, blocked_reason=reason, status_updated_at=datetime.now(UTC))
+        )
+    part.status = BLOCKED
+    part.blocked_reason = reason
+    outbound.record_blocked(reason)
+
+
+async def _deliver(
+    part: Message, *, to: str, from_: str, sender: ReplySender, decision: outbound.Decision | None = None
+) -> None:
     """Send one part (or adopt the message Twilio already has for it) and store the outcome."""
+    decision = decision or outbound.Decision(body=part.body)
     resumed = part.status == SENDING
     since = await _mark_sending(part)
     # A part found in flight may have reached Twilio before the crash: look before sending.
-    attempt = _Attempt(part, to=to, from_=from_, sender=sender, since=since, look_first=resumed)
+    attempt = _Attempt(part, to=to, from_=from_, sender=sender, since=since, look_first=resumed, decision=decision)
     deadline = since + timedelta(seconds=get_settings().twilio_retry_seconds)
     slice_end = min(deadline, datetime.now(UTC) + JOB_RETRY_SLICE)
     try:
@@ -86,7 +134,15 @@ async def _deliver(part: Message, *, to: str, from_: str, sender: ReplySender) -
         if not error.retryable or datetime.now(UTC) >= deadline:
             raise DeliveryFailed(error) from error
         raise  # still transient and within the deadline: the job is queued again with backoff
-    await _store(part, status=outcome.status, sid=outcome.sid, code=None)
+    outbound.count_kind(decision.kind)
+    await _store(
+        part,
+        status=outcome.status,
+        sid=outcome.sid,
+        code=None,
+        content_sid=decision.content_sid,
+        body=decision.body if decision.kind == "template" else None,
+    )
 
 
 async def _retrying(attempt: _Attempt, *, seconds: float) -> SendOutcome:
@@ -116,9 +172,18 @@ class _Attempt:
     """One part's tries: look in Twilio's list first whenever the previous answer may hide a created message."""
 
     def __init__(
-        self, part: Message, *, to: str, from_: str, sender: ReplySender, since: datetime, look_first: bool
+        self,
+        part: Message,
+        *,
+        to: str,
+        from_: str,
+        sender: ReplySender,
+        since: datetime,
+        look_first: bool,
+        decision: outbound.Decision,
     ) -> None:
         self._part = part
+        self._decision = decision
         self._to = to
         self._from = from_
         self._sender = sender
@@ -135,15 +200,26 @@ class _Attempt:
                 return found
             self._look_first = False
         try:
-            return await self._sender.send(to=self._to, from_=self._from, body=self._part.body)
+            return await self._sender.send(
+                to=self._to,
+                from_=self._from,
+                body=self._decision.body,
+                content_sid=self._decision.content_sid,
+                content_variables=self._decision.variables or None,
+            )
         except TwilioSendError as error:
+            if error.code == CONTENT_UNKNOWN and self._decision.kind == "rich":
+                # A cached rich content Twilio no longer has: the text fallback goes out instead.
+                log.warning("rich content %s refused (%s); sending the text", self._decision.content_sid, error)
+                self._decision = outbound.Decision(body=self._part.body)
+                return await self.run()
             self._look_first = error.maybe_sent
             raise
 
     async def _find(self) -> SendOutcome | None:
         taken = await _stored_sids(self._part)
         return await self._sender.find_sent(
-            to=self._to, from_=self._from, body=self._part.body, since=self._since, exclude=taken
+            to=self._to, from_=self._from, body=self._decision.body, since=self._since, exclude=taken
         )
 
 
@@ -164,7 +240,7 @@ async def _stored_sids(part: Message) -> set[str]:
 async def _mark_sending(part: Message) -> datetime:
     """Commit ``sending`` before any request leaves; the time it was first marked so (kept across retries)."""
     now = datetime.now(UTC)
-    async with session_scope() as session:
+    async with autocommit_session() as session:
         marked = await session.execute(
             update(Message)
             .where(Message.tenant_id == part.tenant_id, Message.id == part.id, Message.status == PENDING)
@@ -177,13 +253,30 @@ async def _mark_sending(part: Message) -> datetime:
     return part.status_updated_at or part.created_at
 
 
-async def _store(part: Message, *, status: str, sid: str | None, code: int | None) -> None:
-    """Record a part's outcome: Twilio's status and SID, or failed with Twilio's error code."""
-    async with session_scope() as session:
+async def _store(
+    part: Message,
+    *,
+    status: str,
+    sid: str | None,
+    code: int | None,
+    content_sid: str | None = None,
+    body: str | None = None,
+) -> None:
+    """Record a part's outcome: Twilio's status and SID (and the Content SID it went as), or failed with
+    Twilio's error code; a part sent as a template keeps the template's text as its body."""
+    values: dict[str, object] = {
+        "status": status,
+        "provider_sid": sid,
+        "error_code": code,
+        "status_updated_at": datetime.now(UTC),
+    }
+    if content_sid is not None:
+        values["content_sid"] = content_sid
+    if body:
+        values["body"] = body
+    async with autocommit_session() as session:
         await session.execute(
-            update(Message)
-            .where(Message.tenant_id == part.tenant_id, Message.id == part.id)
-            .values(status=status, provider_sid=sid, error_code=code, status_updated_at=datetime.now(UTC))
+            update(Message).where(Message.tenant_id == part.tenant_id, Message.id == part.id).values(**values)
         )
     part.status = status
 
@@ -212,6 +305,12 @@ async def _give_up(parts: list[Message], *, code: int | None) -> None:
             )
         await conversation_service.start_handoff(
             session, tenant_id=failed.tenant_id, conversation_id=failed.conversation_id, reason=HANDOFF_REASON
+        )
+        await notify(
+            session,
+            tenant_id=failed.tenant_id,
+            event="delivery.failed",
+            data={"conversation_id": failed.conversation_id, "message_id": failed.id, "error_code": code},
         )
     for part in parts:
         part.status = FAILED

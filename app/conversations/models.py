@@ -33,6 +33,8 @@ from app.core.db import Base, TimestampMixin
 PENDING = "pending"
 SENDING = "sending"
 FAILED = "failed"
+# Held back by the pre-send check (app.messaging.outbound): never sent; the reason is in ``blocked_reason``.
+BLOCKED = "blocked"
 UNFINISHED_OUTBOUND = "direction = 'outbound' AND (status = 'pending' OR (status = 'sending' AND provider_sid IS NULL))"
 # Work left behind: inbound not yet answered, or outbound not yet accepted (the recovery pass and its index).
 UNFINISHED = f"(direction = 'inbound' AND status = 'received') OR ({UNFINISHED_OUTBOUND})"
@@ -57,6 +59,10 @@ class Conversation(TimestampMixin, Base):
     handoff_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the customer last wrote on WhatsApp: WhatsApp's 24-hour window for free-form messages runs from it.
+    last_inbound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The customer opted out of messages from this tenant (STOP, BAJA, ...); None = may be written to.
+    opted_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Structured memory between turns: language, cars shown, last quote. Never parsed from prose.
     state: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
 
@@ -138,6 +144,10 @@ class Message(Base):
     part_index: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
     status_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Outbound: why the pre-send check held the part back (status "blocked"): opted_out, window_closed, ...
+    blocked_reason: Mapped[str | None] = mapped_column(String(32))
+    # Outbound: the Content SID it was sent with (a template or rich content), None for free text.
+    content_sid: Mapped[str | None] = mapped_column(String(64))
 
 
 class ChatHistoryMessage(Base):

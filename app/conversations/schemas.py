@@ -70,7 +70,7 @@ class ChatResponse(BaseModel):
     reply: str
     parts: list[str]
     intent: str
-    agent: Literal["info", "catalog", "finance", "concierge", "handoff", "smalltalk"]
+    agent: Literal["info", "catalog", "finance", "concierge", "booking", "handoff", "smalltalk"]
     handoff: bool
     tier: str
     items: list[str]
@@ -99,6 +99,10 @@ class ConversationRead(BaseModel):
     handoff_at: datetime | None
     released_at: datetime | None
     last_message_at: datetime | None
+    last_inbound_at: datetime | None = Field(
+        default=None, description="When the customer last wrote on WhatsApp (the 24-hour window runs from it)"
+    )
+    opted_out_at: datetime | None = Field(default=None, description="Set while the customer has opted out")
     created_at: datetime
 
 
@@ -117,4 +121,8 @@ class MessageRead(BaseModel):
     media: list[dict[str, Any]]
     turn_id: int | None
     part_index: int | None
+    blocked_reason: str | None = Field(
+        default=None, description="Why it was not sent (status blocked): opted_out, window_closed, ..."
+    )
+    content_sid: str | None = Field(default=None, description="The template or rich content it was sent as")
     created_at: datetime

@@ -79,10 +79,10 @@ _INGEST_WHATSAPP = text(
         SELECT tenant_id FROM tenant_numbers WHERE address = :to
     ), c AS (
         INSERT INTO conversations (id, tenant_id, customer, whatsapp_address, tenant_address, profile_name,
-                                   last_message_at)
-        SELECT :new_id, t.tenant_id, :customer, :from_, :to, :profile_name, now() FROM t
+                                   last_message_at, last_inbound_at)
+        SELECT :new_id, t.tenant_id, :customer, :from_, :to, :profile_name, now(), now() FROM t
         ON CONFLICT (tenant_id, customer) DO UPDATE
-            SET last_message_at = now(), updated_at = now(),
+            SET last_message_at = now(), last_inbound_at = now(), updated_at = now(),
                 whatsapp_address = EXCLUDED.whatsapp_address, tenant_address = EXCLUDED.tenant_address,
                 profile_name = coalesce(EXCLUDED.profile_name, conversations.profile_name)
         RETURNING id, tenant_id

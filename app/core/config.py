@@ -110,6 +110,11 @@ class Settings(BaseSettings):
     langsmith_endpoint: str = "https://api.smith.langchain.com"
     langsmith_project: str = "wa-agent"
 
+    # Alerts (app.alerts) also go to this admin channel: a JSON webhook ({"text": ...}, which Slack and Teams
+    # incoming webhooks accept), signed like tenant notifications when ALERT_WEBHOOK_SECRET is set.
+    alert_webhook_url: str | None = None
+    alert_webhook_secret: SecretStr | None = None
+
     @property
     def twilio_configured(self) -> bool:
         """True when real Twilio credentials are present (otherwise sends are simulated)."""

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, func
+from sqlalchemy import MetaData, event, func
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
@@ -108,13 +108,30 @@ ENGINE_OPTIONS: dict[str, Any] = {"hide_parameters": True}
 def get_engine() -> AsyncEngine:
     """The process-wide async engine."""
     settings = get_settings()
-    return create_async_engine(
+    engine = create_async_engine(
         async_url(),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
-        pool_pre_ping=True,
         **ENGINE_OPTIONS,
     )
+    event.listen(engine.sync_engine.pool, "checkout", _refuse_closed_connection)
+    return engine
+
+
+def _refuse_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Hand out no pooled connection the server has closed; costs no round trip.
+
+    SQLAlchemy's ``pool_pre_ping`` costs three round trips per checkout with asyncpg (BEGIN, a ping,
+    ROLLBACK): half of a webhook's and a third of a turn's. asyncpg reads every idle connection's
+    socket, so a server that stopped or restarted has already closed it when it is checked out:
+    raising DisconnectionError makes the pool replace it with a new connection. A connection that
+    dies between checkout and use fails its statement as a disconnect, which invalidates the whole
+    pool (SQLAlchemy), and the callers treat it as the database being unreachable (the webhook spools
+    the message, a turn's job is retried).
+    """
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    if driver is not None and driver.is_closed():
+        raise sa_exc.DisconnectionError("connection closed by the server")
 
 
 @lru_cache
@@ -128,6 +145,19 @@ async def session_scope() -> AsyncIterator[AsyncSession]:
     """A session whose transaction commits on success and rolls back on error."""
     async with get_sessionmaker()() as session, session.begin():
         yield session
+
+
+@asynccontextmanager
+async def autocommit_session() -> AsyncIterator[AsyncSession]:
+    """A session whose statements each commit on their own: no BEGIN and no COMMIT round trip.
+
+    Only for work that is one statement (a single statement is atomic by itself, CTEs included), such as
+    the webhook's ingest: one round trip instead of three.
+    """
+    async with get_engine().connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        async with AsyncSession(bind=connection, expire_on_commit=False) as session:
+            yield session
 
 
 async def dispose_engine() -> None:

@@ -28,6 +28,7 @@ from app.text.money import (
     THOUSAND,
     read_number,
     spelled_millions,
+    spelled_numbers_to_digits,
     to_cents,
     unit_scale,
 )
@@ -45,6 +46,9 @@ class FinanceRequest(BaseModel):
     down_payment: Decimal | None = Field(default=None, description="Down payment amount in MXN.")
     down_payment_ratio: Decimal | None = Field(default=None, description="Down payment as a fraction (0.2 = 20%).")
     term_months: int | None = Field(default=None, description="Loan term in months.")
+    monthly_payment: Decimal | None = Field(
+        default=None, description="A monthly amount the customer can pay (6 mil al mes): a budget to invert."
+    )
     mentions_finance: bool = Field(default=False, description="The message is about financing / monthly payments.")
 
     def to_quote_request(self, *, default_price: Decimal | None = None) -> QuoteRequest | None:
@@ -149,7 +153,7 @@ _NOT_MONEY_BEFORE = re.compile(
     r"(?<![a-z])(?:modelo|model|a[ñn]o|year|version|tel|telefono|phone|whatsapp|#|numero)\s*:?\s*$"
 )
 _MONTHLY_AFTER = re.compile(
-    r"\s*(?:al\s+mes|por\s+mes|cada\s+mes|mensual(?:es)?|a\s+month|per\s+month|each\s+month|"
+    r"\s*(?:(?:pesos|mxn|mn|dolares|dlls)\s+)?(?:al\s+mes|por\s+mes|cada\s+mes|mensual(?:es)?|a\s+month|per\s+month|each\s+month|"
     r"every\s+month|monthly|/\s*mes|/\s*month|/\s*mo)(?![a-z])"
 )
 _MONTHLY_BEFORE = re.compile(
@@ -387,7 +391,7 @@ def _label(mention: _Mention) -> Label | None:
 
 def parse_finance_request(text: str) -> FinanceRequest:
     """Extract price, down payment (amount or ratio) and term from a Spanish or English message."""
-    original = fold(text)
+    original = spelled_numbers_to_digits(fold(text))
     term_mentions, term_values, work = _find_terms(original)
     percent_mentions, ratios, work = _find_percentages(work, original)
     amounts = _find_amounts(work, original)
@@ -397,9 +401,11 @@ def parse_finance_request(text: str) -> FinanceRequest:
 
     price: Decimal | None = None
     down: Decimal | None = None
+    monthly: Decimal | None = None
     unlabeled: list[Decimal] = []
     for mention in amounts:
         if mention.monthly:
+            monthly = monthly if monthly is not None else mention.value
             continue
         label = _label(mention)
         if label == "price" and price is None:
@@ -422,6 +428,12 @@ def parse_finance_request(text: str) -> FinanceRequest:
     elif ratio is None and _NO_DOWN_PAYMENT.search(original):
         ratio = Decimal(0)
 
+    asks_payment = bool(_HOW_MUCH.search(original))
+    if not term_values and (named_down or monthly is not None or asks_payment or _FINANCE_WORDS.search(original)):
+        # "80 mil de enganche a 36": a bare number after "a" is the term when the message is about financing.
+        bare = _BARE_TERM.search(work)
+        if bare is not None:
+            term_values = [int(bare["n"])]
     distinct_terms = sorted(set(term_values))
     term = distinct_terms[0] if len(distinct_terms) == 1 else None
     mentions_finance = bool(_FINANCE_WORDS.search(original) or term_values or named_down or ratio is not None)
@@ -430,10 +442,19 @@ def parse_finance_request(text: str) -> FinanceRequest:
         down_payment=down,
         down_payment_ratio=ratio,
         term_months=term,
-        mentions_finance=mentions_finance,
+        monthly_payment=monthly,
+        mentions_finance=mentions_finance or monthly is not None,
     )
 
 
+_BARE_TERM = re.compile(
+    r"(?<![a-z])(?:a|en|at|over|por)\s+(?P<n>6|12|18|24|30|36|42|48|54|60|72|84|96|120)(?![\d.,%])"
+    r"(?!\s*(?:mil|k|pesos|mxn|km|kms|%))"
+)
+# "¿cuánto queda a 48?", "how much at 36?": a price question with a bare term is a quote request.
+_HOW_MUCH = re.compile(
+    r"(?<![a-z])(?:cuanto|how much)\s+(?:me\s+)?(?:queda|quedaria|sale|saldria|seria|pagaria|es|would|is|at|a|en)"
+)
 _TERM_FOLLOWUP = re.compile(
     r"^\s*(?:y|and|o|or|what about|how about|que tal|y si fuera|y si es|y si)?\s*(?:a|en|con|at|over|for|in|de|por)?"
     r"\s*(?P<n>\d{1,3})\s*(?:meses|mes|months?|mensualidades|pagos|payments)?\s*[?!.]*\s*$"

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import (
     ROUND_CEILING,
+    ROUND_FLOOR,
     ROUND_HALF_EVEN,
     ROUND_HALF_UP,
     Context,
@@ -67,6 +68,10 @@ class FinanceTerms(BaseModel):
         le=Decimal("0.9"),
         description="Minimum down payment as a fraction of the price, e.g. 0.1.",
     )
+    default_term_months: int | None = Field(
+        default=None,
+        description="Term assumed when the customer names none (affordability, comparisons); one of terms_months.",
+    )
 
     @field_validator("terms_months")
     @classmethod
@@ -76,6 +81,81 @@ class FinanceTerms(BaseModel):
         if bad:
             raise ValueError(f"terms must be between 1 and 120 months, got {bad}")
         return sorted(set(value))
+
+    @model_validator(mode="after")
+    def _default_is_offered(self) -> FinanceTerms:
+        """A default term must be one of the offered terms."""
+        if self.default_term_months is not None and self.default_term_months not in self.terms_months:
+            raise ValueError(f"default_term_months {self.default_term_months} is not one of terms_months")
+        return self
+
+
+def default_term(terms: FinanceTerms) -> int:
+    """The term assumed when the customer gives none: the tenant's default, else 48 months when offered, else the
+    longest offered term up to 60 months, else the shortest."""
+    if terms.default_term_months in terms.terms_months:
+        return int(terms.default_term_months or 0)
+    if 48 in terms.terms_months:
+        return 48
+    usual = [t for t in terms.terms_months if t <= 60]
+    return max(usual) if usual else min(terms.terms_months)
+
+
+@dataclass(frozen=True)
+class Affordable:
+    """The most a customer can pay for a car at a monthly budget, and the assumptions it rests on."""
+
+    max_price: Decimal
+    monthly_budget: Decimal
+    term_months: int
+    down_payment: Decimal | None  # a fixed amount the customer gave; None means the minimum share of each price
+    down_payment_ratio: Decimal
+    annual_rate: Decimal
+
+
+def max_price_for_payment(
+    *,
+    terms: FinanceTerms,
+    monthly_budget: Decimal,
+    term_months: int | None = None,
+    down_payment: Decimal | None = None,
+    down_payment_ratio: Decimal | None = None,
+) -> Affordable:
+    """Invert the quote: the highest price whose monthly payment fits ``monthly_budget`` at the tenant's rate.
+
+    With a fixed down payment the price is that amount plus what the budget finances (capped so the down
+    payment still meets the tenant's minimum share); otherwise the down payment is a share of the price (the
+    customer's or the tenant's minimum). Raises FinanceError for a term the tenant does not offer.
+    """
+    term = term_months if term_months is not None else default_term(terms)
+    if term not in terms.terms_months:
+        allowed = ", ".join(str(t) for t in terms.terms_months)
+        raise FinanceError(
+            "term_not_offered",
+            f"{term}-month term is not offered; allowed terms: {allowed}",
+            {"allowed_terms": list(terms.terms_months), "requested_term": term},
+        )
+    ratio = terms.min_down_payment_ratio if down_payment_ratio is None else max(down_payment_ratio, Decimal(0))
+    ratio = max(ratio, terms.min_down_payment_ratio)
+    with localcontext(_CTX):
+        rate = terms.annual_rate / 12
+        factor = Decimal(term) if rate == 0 else (1 - (1 + rate) ** -term) / rate
+        financed = monthly_budget * factor
+        if down_payment is not None:
+            price = financed + down_payment
+            if terms.min_down_payment_ratio > 0:
+                price = min(price, down_payment / terms.min_down_payment_ratio)
+        else:
+            price = financed / (1 - ratio) if ratio < 1 else financed
+        price = price.quantize(Decimal(1), rounding=ROUND_FLOOR)
+    return Affordable(
+        max_price=price,
+        monthly_budget=to_cents(monthly_budget),
+        term_months=term,
+        down_payment=to_cents(down_payment) if down_payment is not None else None,
+        down_payment_ratio=ratio,
+        annual_rate=terms.annual_rate,
+    )
 
 
 class QuoteRequest(BaseModel):

@@ -9,6 +9,7 @@ Twilio's message list and adopted if Twilio has it (app.conversations.delivery).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import uuid
@@ -24,8 +25,10 @@ from agents.context import TenantContext, TurnOutcome
 from agents.graph import run_turn
 from agents.memory import ConversationMemory
 from agents.state import TurnDeps
+from app.catalog import service as catalog_service
 from app.channels.sender import ReplySender
 from app.channels.splitting import split_message
+from app.concierge import service as concierge_service
 from app.conversations import service as conversation_service
 from app.conversations.delivery import send_stored
 from app.conversations.dispatch import Dispatched, InboundDispatcher
@@ -34,15 +37,24 @@ from app.conversations.models import Conversation, Message, Turn
 from app.conversations.service import JobSpec
 from app.core import context as log_context
 from app.core.config import get_settings
-from app.core.db import session_scope
+from app.core.db import autocommit_session, session_scope
 from app.core.metrics import record_turn
+from app.experiments import service as experiments_service
+from app.feedback import service as feedback_service
+from app.feedback.langsmith import send_feedback
 from app.flows import throttle
 from app.llm.providers import get_registry
 from app.llm.tracing import tracing_callbacks
+from app.messaging import inbound as messaging_inbound
+from app.messaging import rich
+from app.messaging.photos import car_photo
+from app.notify.service import notify
+from app.operators import policy as handoff_policy
 from app.tenants import service as tenant_service
 from app.tenants.features import decide_feature, load_feature_snapshot
 from app.tenants.models import Tenant
 from app.tenants.schemas import FEATURES
+from app.text.normalize import Language
 from app.usage import service as usage_service
 
 log = logging.getLogger(__name__)
@@ -121,13 +133,15 @@ def tenant_context(tenant: Tenant) -> TenantContext:
         persona={k: str(v) for k, v in (tenant.persona or {}).items()},
         flags=dict(tenant.flags or {}),
         agent=tenant_service.get_agent_config(tenant),
+        timezone=tenant.timezone,
     )
 
 
 async def receive_whatsapp(inbound: InboundWhatsApp) -> Received:
     """Store an inbound WhatsApp message (once per MessageSid) and queue its conversation, atomically."""
     settings = get_settings()
-    async with session_scope() as session:
+    # One statement, atomic by itself: without BEGIN/COMMIT the webhook makes one round trip.
+    async with autocommit_session() as session:
         ingested = await conversation_service.ingest_whatsapp(
             session,
             to=inbound.to,
@@ -152,9 +166,17 @@ async def receive_spooled(record: dict[str, Any]) -> None:
     await receive_whatsapp(InboundWhatsApp(**record))
 
 
-def _pending_text(pending: list[Message]) -> str:
-    """The pending messages' bodies, one per line (blank ones left out)."""
-    return "\n".join(m.body.strip() for m in pending if m.body and m.body.strip())
+def _pending_text(pending: list[Message], language: Language = "es") -> str:
+    """The pending messages' bodies, one per line (blank ones left out); a tap on one of our buttons or
+    list rows reads as the words it stands for ("el segundo")."""
+    texts = (rich.tap_text(m.payload or {}, language) or (m.body or "").strip() for m in pending)
+    return "\n".join(t for t in texts if t)
+
+
+def _language(conversation: Conversation, tenant: Tenant) -> Language:
+    """The conversation's language (its memory's), else the tenant's."""
+    remembered = ConversationMemory.load(conversation.state).language
+    return remembered or ("en" if tenant.locale.lower().startswith("en") else "es")
 
 
 async def _answer(
@@ -169,12 +191,26 @@ async def _answer(
 
     (None, []) when a human has the conversation.
     """
-    if conversation.status == "handoff":
+    # Outside the tenant's business hours no person is on duty: the bot keeps helping a waiting customer.
+    if conversation.status == "handoff" and handoff_policy.on_duty(
+        tenant_service.get_agent_config(tenant).handoff_policy, tenant.timezone
+    ):
         for message in pending:
             message.status = "handoff"  # kept for the human, never answered by the bot
+        if pending:  # the operators' systems hear that the customer wrote while waiting
+            await notify(
+                session,
+                tenant_id=tenant.id,
+                event="handoff.customer_message",
+                data={
+                    "conversation_id": conversation.id,
+                    "customer": conversation.customer,
+                    "text": _pending_text(pending),
+                },
+            )
         return None, []
     started = time.perf_counter()
-    text = _pending_text(pending)
+    text = _pending_text(pending, _language(conversation, tenant))
     parts: list[Message] = []
 
     async def persist(outcome: TurnOutcome) -> None:
@@ -215,6 +251,7 @@ async def _answer(
         for message in pending:
             message.status = "processed"
             message.turn_id = turn.id
+        shown_before = ConversationMemory.load(conversation.state)
         conversation.state = outcome.memory.dump()
         if outcome.handoff:
             await conversation_service.start_handoff(
@@ -223,7 +260,23 @@ async def _answer(
                 conversation_id=conversation.id,
                 reason=outcome.handoff_reason or "customer_request",
             )
+            await notify(
+                session,
+                tenant_id=tenant.id,
+                event="handoff.started",
+                data={
+                    "conversation_id": conversation.id,
+                    "customer": conversation.customer,
+                    "reason": outcome.handoff_reason or "customer_request",
+                    "text": text,
+                },
+            )
         texts = split_message(outcome.reply) if channel == "whatsapp" else [outcome.reply]
+        spec = None
+        if channel == "whatsapp" and context.agent.rich_messages and len(texts) == 1:
+            spec = await _rich_reply(
+                session, tenant_id=tenant.id, before=shown_before, outcome=outcome, terms=context.finance.terms_months
+            )
         for index, part in enumerate(texts):
             parts.append(
                 Message(
@@ -236,6 +289,7 @@ async def _answer(
                     status="pending" if channel == "whatsapp" else "delivered",
                     turn_id=turn.id,
                     part_index=index,
+                    payload={"rich": spec} if spec else {},
                 )
             )
         session.add_all(parts)
@@ -249,39 +303,48 @@ async def _answer(
     features: dict[str, bool] = {name: decide_feature(snapshot, name, who) for name in FEATURES}
     context = tenant_context(tenant)
     context.flags["ai_agent"] = features["ai_agent"]
+    # A running experiment: the customer's arm (stable) decides the configuration this turn runs with.
+    experiment = await experiments_service.running(session, tenant_id=tenant.id)
+    arm = experiments_service.assign(experiment, who) if experiment is not None else None
+    if experiment is not None and arm is not None:
+        context = dataclasses.replace(context, agent=experiments_service.arm_config(context.agent, experiment, arm))
     media = [m for message in pending for m in (message.media or [])]
     pin = _pin(pending)
 
     async def history(limit: int) -> list[BaseMessage]:
         return await recent_messages(session, tenant_id=tenant.id, customer=conversation.customer, limit=limit)
 
+    run_id = uuid.uuid4()  # the turn's trace: feedback on the turn is recorded on it
     try:
-        outcome = await run_turn(
-            tenant=context,
-            # The rule parsers are not linear in length; a turn reads the latest part of a long burst.
-            text=text[-MAX_TURN_CHARS:],
-            memory=ConversationMemory.load(conversation.state),
-            deps=TurnDeps(
-                session=session,
-                persist=persist,
-                knowledge_min_score=settings.knowledge_min_score,
-                llm=get_registry(),
-                history=history,
-                history_messages=settings.llm_history_messages,
-                long_context_tokens=settings.llm_long_context_tokens,
-                conversation_id=conversation.id,
-                customer=who,
-                features=features,
-                media=media,
-                pin=pin,
-            ),
-            callbacks=tracing_callbacks(
-                enabled=settings.langsmith_tracing,
-                api_url=settings.langsmith_endpoint,
-                api_key=settings.langsmith_api_key.get_secret_value() if settings.langsmith_api_key else None,
-                project=settings.langsmith_project,
-            ),
-        )
+        # The tenant row read in this transaction carries the catalog version: no query of its own.
+        with catalog_service.known_catalog_version(tenant.id, tenant.catalog_version):
+            outcome = await run_turn(
+                tenant=context,
+                # The rule parsers are not linear in length; a turn reads the latest part of a long burst.
+                text=text[-MAX_TURN_CHARS:],
+                memory=ConversationMemory.load(conversation.state),
+                deps=TurnDeps(
+                    session=session,
+                    persist=persist,
+                    knowledge_min_score=settings.knowledge_min_score,
+                    llm=get_registry(),
+                    history=history,
+                    history_messages=settings.llm_history_messages,
+                    long_context_tokens=settings.llm_long_context_tokens,
+                    conversation_id=conversation.id,
+                    customer=who,
+                    features=features,
+                    media=media,
+                    pin=pin,
+                ),
+                callbacks=tracing_callbacks(
+                    enabled=settings.langsmith_tracing,
+                    api_url=settings.langsmith_endpoint,
+                    api_key=settings.langsmith_api_key.get_secret_value() if settings.langsmith_api_key else None,
+                    project=settings.langsmith_project,
+                ),
+                run_id=run_id,
+            )
     except Exception:
         record_turn(channel=channel, tier="none", agent="none", outcome="failed", seconds=time.perf_counter() - started)
         raise
@@ -299,7 +362,55 @@ async def _answer(
         outcome.tier,
         (time.perf_counter() - started) * 1000,
     )
+    if experiment is not None and arm is not None and parts and parts[0].turn_id is not None:
+        await experiments_service.record_arm(session, turn_id=parts[0].turn_id, experiment_id=experiment.id, arm=arm)
+        await experiments_service.check(session, experiment)  # the sequential test: safe after every turn
+    # 👍/👎 after a resolved exchange, when the tenant asks for feedback (agent configuration ``ask_feedback``)
+    if channel == "whatsapp" and context.agent.ask_feedback and parts and parts[0].turn_id is not None:
+        asked = await feedback_service.maybe_ask(
+            session,
+            tenant_id=tenant.id,
+            conversation_id=conversation.id,
+            turn_id=parts[0].turn_id,
+            run_id=run_id if settings.langsmith_tracing else None,
+            is_resolved=feedback_service.resolved(
+                outcome.agent, outcome.handoff, quote=outcome.quote, sources=outcome.sources, items=outcome.items
+            ),
+            intents=[*(str(i.get("name")) for i in outcome.intents), outcome.intent, *outcome.memory.topics],
+            language=outcome.language,
+            rich=context.agent.rich_messages,
+            part_index=len(parts),
+        )
+        if asked is not None:
+            parts.append(asked)
     return outcome, parts
+
+
+async def _rich_reply(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    before: ConversationMemory,
+    outcome: TurnOutcome,
+    terms: list[int],
+) -> dict[str, Any] | None:
+    """The list, buttons or card a reply is shown as when the tenant has rich messages on (app.messaging.rich)."""
+    after = outcome.memory
+    photo = None
+    if after.focus and after.focus != before.focus:
+        photo = await car_photo(session, tenant_id=tenant_id, stock_id=after.focus)
+    return rich.for_reply(
+        outcome.reply,
+        agent=outcome.agent,
+        language=outcome.language,
+        shown_before=before.shown,
+        shown_after=after.shown,
+        focus_before=before.focus,
+        focus_after=after.focus,
+        offered_handoff=after.offered_handoff,
+        photo=photo,
+        terms=terms,
+    )
 
 
 def turn_result(outcome: TurnOutcome) -> str:
@@ -362,6 +473,36 @@ async def _dispatch(
     return parts, handled
 
 
+async def _whatsapp_rules(
+    session: AsyncSession, *, tenant: Tenant, conversation: Conversation, pending: list[Message]
+) -> list[Message] | None:
+    """WhatsApp's rules before the agent (app.messaging.inbound); None leaves the messages to the agent."""
+
+    async def cancels_a_request() -> bool:  # "cancelar" with a concierge request open cancels the request
+        found = await concierge_service.open_request_for_conversation(
+            session, tenant_id=tenant.id, conversation_id=conversation.id
+        )
+        return found is not None
+
+    ruled = await messaging_inbound.apply_rules(
+        session,
+        conversation=conversation,
+        pending=pending,
+        language=_language(conversation, tenant),
+        means_something_else=cancels_a_request,
+    )
+    if ruled is not None or not tenant_service.get_agent_config(tenant).ask_feedback:
+        return ruled
+    # An answer to the 👍/👎 question (or a 👎's reason) is feedback on the asked turn, not a new question.
+    captured = await feedback_service.capture(
+        session, conversation=conversation, pending=pending, language=_language(conversation, tenant)
+    )
+    if captured is None:
+        return None
+    await send_feedback(captured.run_id, score=captured.score, reason=captured.reason, tenant=tenant.slug)
+    return captured.parts
+
+
 async def _load_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> Tenant | None:
     # The turn needs no WhatsApp numbers: skip the relationship's extra query.
     stmt = select(Tenant).where(Tenant.id == tenant_id).options(lazyload(Tenant.numbers))
@@ -387,19 +528,28 @@ async def _process_whatsapp(*, tenant_id: uuid.UUID, conversation_id: uuid.UUID,
                 session, tenant_id=tenant_id, conversation_id=conversation_id
             )
             if not to_send:
-                pending = await conversation_service.pending_inbound(
-                    session, tenant_id=tenant_id, conversation_id=conversation_id, channel="whatsapp"
+                # The sender's rate is read with the pending messages (one round trip); see throttle.
+                pending, flooded = await throttle.pending_and_over_limit(
+                    session,
+                    tenant_id=tenant_id,
+                    conversation_id=conversation_id,
+                    per_minute=get_settings().sender_messages_per_minute,
                 )
                 tenant = await _load_tenant(session, tenant_id) if pending else None
                 if tenant is None:
                     return
                 taken = await _dispatch(session, tenant=tenant, conversation=conversation, pending=pending)
+                ruled = (
+                    None
+                    if taken
+                    else await _whatsapp_rules(session, tenant=tenant, conversation=conversation, pending=pending)
+                )
                 if taken is not None:
                     to_send, dispatched = taken
                     answered = True
-                elif conversation.status != "handoff" and await throttle.over_limit(
-                    session, conversation=conversation, per_minute=get_settings().sender_messages_per_minute
-                ):
+                elif ruled is not None:  # an opt-out or opt-in, an opted-out customer, or messages too old
+                    to_send, answered = ruled, True
+                elif conversation.status != "handoff" and flooded:
                     # A flood from one number: kept, not answered by the agent (no LLM spend); see throttle.
                     to_send = await throttle.hold_back(
                         session, tenant=tenant, conversation=conversation, pending=pending

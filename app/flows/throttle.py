@@ -14,8 +14,9 @@ import time
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, false, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.conversations.models import Conversation, Message, Turn
 from app.core.metrics import RATE_LIMITED, record_turn
@@ -27,23 +28,46 @@ WINDOW = timedelta(minutes=1)
 RATE_LIMIT_AGENT = "rate_limit"
 
 
-async def over_limit(session: AsyncSession, *, conversation: Conversation, per_minute: int) -> bool:
+def _over_limit_clause(conversation_id: uuid.UUID, per_minute: int) -> ColumnElement[bool]:
     """True when the customer's last ``per_minute + 1`` WhatsApp messages all arrived within a minute."""
     if per_minute <= 0:
-        return False
+        return false()
+    earlier = aliased(Message)
     # The (conversation_id, id) index read backwards: at most per_minute + 1 rows, however long the flood.
-    stmt = (
-        select(Message.created_at > func.now() - WINDOW)
+    newest_beyond_limit = (
+        select(earlier.created_at > func.now() - WINDOW)
         .where(
-            Message.conversation_id == conversation.id,
-            Message.direction == "inbound",
-            Message.channel == "whatsapp",
+            earlier.conversation_id == conversation_id,
+            earlier.direction == "inbound",
+            earlier.channel == "whatsapp",
         )
-        .order_by(Message.id.desc())
+        .order_by(earlier.id.desc())
         .offset(per_minute)
         .limit(1)
+        .scalar_subquery()
     )
-    return bool((await session.execute(stmt)).scalar_one_or_none())
+    return func.coalesce(newest_beyond_limit, false())
+
+
+async def pending_and_over_limit(
+    session: AsyncSession, *, tenant_id: uuid.UUID, conversation_id: uuid.UUID, per_minute: int
+) -> tuple[list[Message], bool]:
+    """The turn's read in one round trip: the inbound WhatsApp messages not yet answered, in arrival order and
+    locked (as ``conversations.service.pending_inbound``), and whether the sender is over the limit."""
+    stmt = (
+        select(Message, _over_limit_clause(conversation_id, per_minute))
+        .where(
+            Message.tenant_id == tenant_id,
+            Message.conversation_id == conversation_id,
+            Message.direction == "inbound",
+            Message.status == "received",
+            Message.channel == "whatsapp",
+        )
+        .order_by(Message.id)
+        .with_for_update(of=Message)
+    )
+    rows = (await session.execute(stmt)).all()
+    return [row[0] for row in rows], bool(rows and rows[0][1])
 
 
 async def hold_back(

@@ -1,49 +1,192 @@
-"""Split an entry into retrievable chunks that respect its Markdown structure, with overlap.
+"""Split an entry into retrievable chunks that respect its Markdown structure: headings, then sub-parts.
 
-Sections are cut at the entry's own headings first (LangChain's ``MarkdownHeaderTextSplitter``), so a
-chunk never straddles two sections and knows the heading path above it; a long section is then cut at
-paragraph, line, sentence and word boundaries, in that order of preference, into pieces of at most
-``CHUNK_CHARS`` characters that repeat about ``OVERLAP_CHARS`` of the piece before them (LangChain's
-``RecursiveCharacterTextSplitter`` with the Markdown separators). A short FAQ stays one chunk.
+Sections are cut at the entry's own headings first (levels 1-4, blank lines and indentation kept), so a
+chunk never straddles two sections and knows the heading path above it. Company texts often mark the
+sub-parts of a section with **bold lines** ("**Garantía extendida**") or bold-lead list items
+("- **Identificación:** INE vigente") rather than headings: a section longer than ``SECTION_CHARS`` is
+cut at those sub-parts, each becoming a chunk whose heading path ends with the sub-part's label, so a
+question about one sub-part finds that one and its answer starts where it starts (never mid-list). A
+section without such sub-parts is packed by paragraphs and whole list items; only a single block longer
+than ``CHUNK_CHARS`` (a long paragraph) is cut at sentence and word boundaries with about
+``OVERLAP_CHARS`` of overlap (LangChain's ``RecursiveCharacterTextSplitter``). A short FAQ stays one chunk.
+
+``section`` numbers the heading sections of an entry: the chunks of one section, in order, are what an
+answer continues with when the customer asks to hear more.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from langchain_text_splitters import Language, MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
+from langchain_text_splitters import Language, RecursiveCharacterTextSplitter
 
 CHUNK_CHARS = 900
 OVERLAP_CHARS = 150
-_HEADINGS = [("#", "h1"), ("##", "h2"), ("###", "h3"), ("####", "h4")]
+# A section up to this long stays one chunk even when it has sub-parts: it answers whole.
+SECTION_CHARS = 600
+# A lead-in this short ("Para tu crédito necesitas:") travels with the first sub-part instead of alone.
+LEAD_IN_CHARS = 200
+_HEADING = re.compile(r"^\s{0,3}(#{1,4})\s+(.+?)\s*#*\s*$")
+_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+
+# "**Garantía extendida**", "__Horario__:", "**Requisitos:**" alone on their line.
+_BOLD_LINE = re.compile(r"^\s*(?:\*\*|__)\s*(?P<label>[^*_\n]{1,120}?)\s*:?\s*(?:\*\*|__)\s*:?\s*$")
+# "- **Identificación:** INE", "1. **Plazo** — 12 a 60 meses", "**Horario:** de 9 a 19 h" (no bullet).
+_BOLD_ITEM = re.compile(r"^(?:(?:[-*+]|\d{1,2}[.)])\s+)?(?:\*\*|__)\s*(?P<label>[^*_\n]{1,120}?)\s*:?\s*(?:\*\*|__)")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
 
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
-    """One piece of an entry: its position, the heading path above it and its text."""
+    """One piece of an entry: its position, the heading path above it, its text and its section."""
 
     ordinal: int
     heading: str
     content: str
+    section: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    label: str | None
+    text: str
+
+
+def sections(content: str) -> list[tuple[list[str], str]]:
+    """The text under each heading (levels 1-4, outside code fences) with the heading path above it.
+
+    The text keeps its blank lines and indentation (paragraphs and nested lists stay recognisable);
+    headings without text under them give no section.
+    """
+    found: list[tuple[list[str], str]] = []
+    stack: list[tuple[int, str]] = []
+    body: list[str] = []
+    fenced = False
+
+    def flush() -> None:
+        text = "\n".join(body).strip("\n")
+        if text.strip():
+            found.append(([t for _, t in stack], text.strip()))
+        body.clear()
+
+    for line in content.replace("\r\n", "\n").split("\n"):
+        if _FENCE.match(line):
+            fenced = not fenced
+        match = None if fenced else _HEADING.match(line)
+        if match is None:
+            body.append(line)
+            continue
+        flush()
+        level = len(match.group(1))
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        stack.append((level, re.sub(r"[*_`]+", "", match.group(2)).strip() or match.group(2).strip()))
+    flush()
+    return found
+
+
+def _heading_path(*parts: str) -> str:
+    return " / ".join(dict.fromkeys(p.strip() for p in parts if p and p.strip()))[:500]
+
+
+def sub_parts(text: str) -> list[_Part]:
+    """The section's text cut before each bold line, or else before each bold-lead top-level list item.
+
+    The text before the first sub-part (a lead-in) is a part of its own with no label; nothing is lost.
+    """
+    lines = text.split("\n")
+    marker = _BOLD_LINE if sum(bool(_BOLD_LINE.match(line)) for line in lines) >= 2 else _BOLD_ITEM
+    starts = [i for i, line in enumerate(lines) if marker.match(line)]
+    if len(starts) < 2:
+        return [_Part(None, text.strip())]
+    parts: list[_Part] = []
+    lead = "\n".join(lines[: starts[0]]).strip()
+    if lead:
+        parts.append(_Part(None, lead))
+    for start, end in zip(starts, [*starts[1:], len(lines)], strict=True):
+        match = marker.match(lines[start])
+        label = match.group("label").strip() if match else None
+        body = "\n".join(lines[start:end]).strip()
+        if body:
+            parts.append(_Part(label, body))
+    if len(parts) >= 2 and parts[0].label is None and len(parts[0].text) <= LEAD_IN_CHARS:
+        parts[1:2] = [_Part(parts[1].label, f"{parts[0].text}\n\n{parts[1].text}")]
+        parts.pop(0)
+    return parts
+
+
+def block_spans(text: str) -> list[tuple[int, int]]:
+    """Where the paragraphs and whole list items (with their continuation lines) of ``text`` are."""
+    spans: list[tuple[int, int]] = []
+    start: int | None = None
+    end = 0
+    offset = 0
+    for line in text.split("\n"):
+        line_end = offset + len(line)
+        if not line.strip():
+            if start is not None:
+                spans.append((start, end))
+                start = None
+        else:
+            starts_item = bool(_LIST_ITEM.match(line)) and not line.startswith(("  ", "\t"))
+            if starts_item and start is not None:
+                spans.append((start, end))
+                start = None
+            if start is None:
+                start = offset
+            end = line_end
+        offset = line_end + 1
+    if start is not None:
+        spans.append((start, end))
+    return spans
+
+
+def blocks(text: str) -> list[str]:
+    """Paragraphs and whole list items (with their continuation lines), in order."""
+    return [text[a:b] for a, b in block_spans(text)]
+
+
+def _pack(text: str, chunk_chars: int, splitter: RecursiveCharacterTextSplitter) -> list[str]:
+    """Whole blocks packed up to ``chunk_chars``; only a block longer than that is cut (with overlap)."""
+    pieces: list[str] = []
+    start: int | None = None
+    end = 0
+    for a, b in block_spans(text):
+        if b - a > chunk_chars:
+            if start is not None:
+                pieces.append(text[start:end])
+                start = None
+            pieces.extend(p.strip() for p in splitter.split_text(text[a:b]) if p.strip())
+            continue
+        if start is None:
+            start = a
+        elif b - start > chunk_chars:
+            pieces.append(text[start:end])
+            start = a
+        end = b
+    if start is not None:
+        pieces.append(text[start:end])
+    return pieces
 
 
 def chunk_entry(
     title: str, content: str, *, chunk_chars: int = CHUNK_CHARS, overlap_chars: int = OVERLAP_CHARS
 ) -> list[Chunk]:
-    """The chunks of one entry, in reading order; headings are "title / section / subsection"."""
+    """The chunks of one entry, in reading order; headings are "title / section / subsection / sub-part"."""
     if not 0 <= overlap_chars < chunk_chars:
         raise ValueError("overlap_chars must be at least 0 and smaller than chunk_chars")
-    sections = MarkdownHeaderTextSplitter(headers_to_split_on=_HEADINGS, strip_headers=True).split_text(content)
     splitter = RecursiveCharacterTextSplitter.from_language(
         Language.MARKDOWN, chunk_size=chunk_chars, chunk_overlap=overlap_chars
     )
     chunks: list[Chunk] = []
-    for section in sections:
-        path = [title, *(str(section.metadata[key]) for _, key in _HEADINGS if key in section.metadata)]
-        heading = " / ".join(dict.fromkeys(p.strip() for p in path if p.strip()))[:500]
-        for piece in splitter.split_text(section.page_content):
-            if piece.strip():
-                chunks.append(Chunk(ordinal=len(chunks), heading=heading, content=piece.strip()))
+    for number, (path_above, body) in enumerate(sections(content)):
+        heading = _heading_path(title, *path_above)
+        parts = [_Part(None, body)] if len(body) <= SECTION_CHARS else sub_parts(body)
+        for part in parts:
+            path = _heading_path(heading, part.label or "")
+            for piece in _pack(part.text, chunk_chars, splitter):
+                chunks.append(Chunk(ordinal=len(chunks), heading=path, content=piece.strip(), section=number))
     if not chunks:  # headings with no text under them: the entry still answers by its title
         chunks.append(Chunk(ordinal=0, heading=title[:500], content=content.strip() or title))
     return chunks

@@ -159,3 +159,19 @@ class KnowledgePosting(Base):
     lexeme: Mapped[str] = mapped_column(Text(collation="C"), primary_key=True)
     tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     impact: Mapped[float] = mapped_column(Float, nullable=False)
+
+
+class KnowledgeSynonym(Base):
+    """A tenant's group of equivalent terms ("sede", "sucursal", "agencia"), added to the built-in lexicon.
+
+    Terms are stored folded (lower case, no accents, single spaces), as retrieval compares them.
+    """
+
+    __tablename__ = "knowledge_synonyms"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    terms: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())

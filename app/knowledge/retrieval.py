@@ -28,9 +28,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.core.config import get_settings
 from app.knowledge import embeddings
+from app.knowledge.chunking import SECTION_CHARS
 from app.knowledge.embeddings import Embedder
 from app.knowledge.models import EMBEDDING_DIMENSIONS
 from app.knowledge.schemas import KnowledgeHit
+from app.knowledge.synonyms import BUILTIN, Lexicon, lexicon_with
 from app.text.normalize import fold
 
 RRF_K = 60
@@ -204,6 +206,25 @@ _FILLER_WORDS = frozenset(
         "dan",
         "dar",
         "ofrece",
+        # Conversational words that carry no topic ("¿me lo apartan mientras junto los papeles?").
+        "mientras",
+        "junto",
+        "ahorita",
+        "igual",
+        "todavia",
+        "luego",
+        "nomas",
+        "namas",
+        "osea",
+        "neta",
+        "oigan",
+        "porfis",
+        "pa",
+        "while",
+        "meanwhile",
+        "still",
+        "gonna",
+        "wanna",
     }
 )
 # "do you sell ...": the verb asks whether the business offers something; the topic is what follows.
@@ -250,21 +271,27 @@ _LEXICAL_SQL = text(
         FROM unnest(CAST(:words AS text[]), CAST(:groups AS int[]), CAST(:weights AS float8[])) AS t(word, grp, weight)
     ),
     lex AS (
-        SELECT grp, weight,
-               trim(both '''' from plainto_tsquery('spanish', word)::text) AS es,
-               trim(both '''' from plainto_tsquery('english', word)::text) AS en
+        -- A word is one lexeme; a synonym phrase ("pago inicial") is a phrase query of its lexemes.
+        SELECT grp, weight, word,
+               phraseto_tsquery('spanish', word) AS es_q, phraseto_tsquery('english', word) AS en_q
         FROM raw
     ),
     valid AS (
-        SELECT grp, weight, es, en FROM lex
-        WHERE es <> '' AND en <> '' AND es !~ '[ &|!'']' AND en !~ '[ &|!'']'
+        SELECT grp, weight, word, es_q, en_q,
+               trim(both '''' from es_q::text) AS es, trim(both '''' from en_q::text) AS en,
+               numnode(es_q) = 1 AS es_single, numnode(en_q) = 1 AS en_single
+        FROM lex
+        WHERE numnode(es_q) > 0 AND numnode(en_q) > 0 AND es_q::text !~ '[&|!]' AND en_q::text !~ '[&|!]'
     ),
     total AS (SELECT count(DISTINCT grp) AS n FROM valid),
     probe_lexemes AS (
-        -- The question's stems in both languages; scoring below also matches their prefixes.
+        -- The question's stems in both languages (a phrase's each); scoring also matches their prefixes.
         SELECT DISTINCT l.lexeme
         FROM valid v
-        CROSS JOIN LATERAL (VALUES (v.es), (v.en)) AS l(lexeme)
+        CROSS JOIN LATERAL (
+            SELECT unnest(tsvector_to_array(to_tsvector('spanish', v.word)))
+            UNION SELECT unnest(tsvector_to_array(to_tsvector('english', v.word)))
+        ) AS l(lexeme)
     ),
     cand_ids AS (
         -- Each probe's highest-impact chunks, read from the inverted index in order: a word shared by
@@ -279,27 +306,35 @@ _LEXICAL_SQL = text(
         ) p
     ),
     cand AS (
-        SELECT c.id, c.entry_id, c.heading, c.content, c.language, c.tsv
+        SELECT c.id, c.entry_id, c.ordinal, c.heading, c.content, c.language, c.tsv
         FROM knowledge_chunks c JOIN cand_ids ci ON ci.chunk_id = c.id
         WHERE c.tenant_id = :tenant_id
     ),
     entries AS (
-        SELECT c.id, c.entry_id, e.title, c.heading, c.content, e.content AS entry_content, e.category, e.type,
-               c.language, e.priority, c.tsv, e.title_tsv
+        SELECT c.id, c.entry_id, c.ordinal, e.title, c.heading, c.content, e.content AS entry_content, e.category,
+               e.type, c.language, e.priority, c.tsv, e.title_tsv
         FROM cand c JOIN knowledge_entries e ON e.id = c.entry_id
     ),
     probes AS (
-        -- "\\:A" restricts a probe to headings and keywords.
+        -- "\\:A" restricts a probe to headings and keywords (each lexeme of a phrase).
         SELECT en.id, v.grp, v.weight,
-               CAST(quote_literal(x.lexeme) AS tsquery) AS exact,
-               CAST(quote_literal(x.lexeme) || '\\:A' AS tsquery) AS exact_a,
-               CAST(x.stem || CASE WHEN x.starred THEN ':*' ELSE '' END AS tsquery) AS prefix,
-               CAST(x.stem || CASE WHEN x.starred THEN ':*A' ELSE '\\:A' END AS tsquery) AS prefix_a
+               CASE WHEN l.single THEN CAST(quote_literal(l.lexeme) AS tsquery) ELSE l.q END AS exact,
+               CASE WHEN l.single THEN CAST(quote_literal(l.lexeme) || '\\:A' AS tsquery) ELSE l.qa END AS exact_a,
+               CASE WHEN l.single THEN CAST(x.stem || CASE WHEN x.starred THEN ':*' ELSE '' END AS tsquery)
+                    ELSE l.q END AS prefix,
+               CASE WHEN l.single THEN CAST(x.stem || CASE WHEN x.starred THEN ':*A' ELSE '\\:A' END AS tsquery)
+                    ELSE l.qa END AS prefix_a
         FROM entries en
         CROSS JOIN valid v
-        CROSS JOIN LATERAL (SELECT CASE WHEN en.language = 'en' THEN v.en ELSE v.es END AS lexeme) l
         CROSS JOIN LATERAL (
-            SELECT l.lexeme, length(l.lexeme) >= 4 AS starred,
+            SELECT CASE WHEN en.language = 'en' THEN v.en ELSE v.es END AS lexeme,
+                   CASE WHEN en.language = 'en' THEN v.en_q ELSE v.es_q END AS q,
+                   CAST(regexp_replace(CASE WHEN en.language = 'en' THEN v.en_q ELSE v.es_q END::text,
+                                       '''([^'']+)''', '''\\1''\\:A', 'g') AS tsquery) AS qa,
+                   CASE WHEN en.language = 'en' THEN v.en_single ELSE v.es_single END AS single
+        ) l
+        CROSS JOIN LATERAL (
+            SELECT length(l.lexeme) >= 4 AS starred,
                    quote_literal(CASE WHEN length(l.lexeme) >= 6 THEN left(l.lexeme, length(l.lexeme) - 1)
                                       ELSE l.lexeme END) AS stem
         ) x
@@ -333,8 +368,9 @@ _LEXICAL_SQL = text(
     ),
     ranked AS (
         SELECT DISTINCT ON (en.entry_id)
-               en.id AS chunk_id, en.entry_id, en.title, en.heading, en.content, en.entry_content, en.category, en.type,
-               en.language, en.priority, s.matched = t.n AND s.strength >= 0.9 AS exact,
+               en.id AS chunk_id, en.entry_id, en.ordinal, en.title, en.heading, en.content, en.entry_content,
+               en.category, en.type, en.language, en.priority, s.matched = t.n AND s.strength >= 0.9 AS exact,
+               round(CAST(s.covered AS numeric), 4) AS covered,
                -- Rounded: float sums in a different row order must not reorder equal scores.
                round(CAST(s.strength
                  + 0.1 * s.title_hits / greatest(length(en.title_tsv), 1)
@@ -342,7 +378,8 @@ _LEXICAL_SQL = text(
                  + 0.01 * en.priority AS numeric), 6) AS score
         FROM scored s JOIN entries en ON en.id = s.id CROSS JOIN total t
         WHERE s.matched > 0 AND 2 * s.matched >= t.n AND s.covered >= :min_covered
-        ORDER BY en.entry_id, score DESC, en.id
+        -- Equal evidence: the earliest chunk, so a question about a whole section starts at its beginning.
+        ORDER BY en.entry_id, score DESC, en.ordinal, en.id
     )
     SELECT * FROM ranked
     -- Ties break by title, not by the random id, so the same data always ranks the same way.
@@ -354,10 +391,10 @@ _LEXICAL_SQL = text(
 # scans keep the tenant filter from starving the result), then their entries.
 _SEMANTIC_SQL = text(
     """
-    SELECT v.chunk_id, v.entry_id, e.title, v.heading, v.content, e.content AS entry_content, e.category, e.type,
-           v.language, e.priority, v.similarity
+    SELECT v.chunk_id, v.entry_id, v.ordinal, e.title, v.heading, v.content, e.content AS entry_content, e.category,
+           e.type, v.language, e.priority, v.similarity
     FROM (
-        SELECT c.id AS chunk_id, c.entry_id, c.heading, c.content, c.language,
+        SELECT c.id AS chunk_id, c.entry_id, c.ordinal, c.heading, c.content, c.language,
                1 - (c.embedding <=> :vector) AS similarity
         FROM knowledge_chunks c
         WHERE c.tenant_id = :tenant_id AND c.embedding_model = :model
@@ -398,27 +435,54 @@ def vocabulary_words(text: str) -> set[str]:
     return {w for w in _QUERY_WORD.findall(fold(text)) if len(w) >= _TYPO_MIN_LENGTH}
 
 
-def query_terms(query: str, vocabulary: Iterable[str] = ()) -> list[list[tuple[str, float]]]:
-    """Topic words of ``query``, each with its alternatives (synonyms, typo corrections) and their weights."""
+def query_terms(
+    query: str,
+    vocabulary: Iterable[str] = (),
+    *,
+    lexicon: Lexicon = BUILTIN,
+    language: str = "es",
+    translate: bool = False,
+) -> list[list[tuple[str, float]]]:
+    """Topic words of ``query``, each with its alternatives (synonyms, typo corrections) and their weights.
+
+    A phrase of the synonym lexicon ("pago inicial", "a cuenta", "test drive") is one topic term, its
+    words are not counted again; a word or phrase of the lexicon brings its synonyms (``synonyms``), and
+    with ``translate`` (the tenant has no text in the question's language) its other-language terms.
+    """
     folded = _OFFER_PHRASE.sub(" ", fold(query))
     known = {w for w in vocabulary if len(w) >= _TYPO_MIN_LENGTH}
     choices = sorted(known)
+    tokens = _QUERY_WORD.findall(folded)
     terms: list[list[tuple[str, float]]] = []
     seen: set[str] = set()
-    for word in _QUERY_WORD.findall(folded):
+    position = 0
+    while position < len(tokens) and len(terms) < _MAX_TERMS:
+        phrase = lexicon.phrase_at(tokens, position)
+        if phrase is not None:
+            position += len(phrase.split())
+            if phrase not in seen:
+                seen.add(phrase)
+                alternatives = {phrase: 1.0}
+                for other, weight in lexicon.alternatives(phrase, language, translate=translate):
+                    alternatives.setdefault(other, weight)
+                terms.append(list(alternatives.items()))
+            continue
+        word = tokens[position]
+        position += 1
         if word in _FILLER_WORDS or word.isdigit() or len(word) < 2 or word in seen:
             continue
         seen.add(word)
-        alternatives: dict[str, float] = {word: 1.0}
+        alternatives = {word: 1.0}
         for synonym in _SYNONYMS.get(word, ()):
             alternatives.setdefault(synonym, 1.0)
-        if len(word) >= _TYPO_MIN_LENGTH and word not in known and choices:
+        for known_word in list(alternatives):  # "donde" -> "sucursal" -> "sede"
+            for other, weight in lexicon.alternatives(known_word, language, translate=translate):
+                alternatives.setdefault(other, weight)
+        if len(word) >= _TYPO_MIN_LENGTH and word not in known and choices and not lexicon.lookup(word):
             hit = process.extractOne(word, choices, scorer=fuzz.ratio, score_cutoff=_TYPO_CUTOFF)
             if hit is not None:
                 alternatives.setdefault(str(hit[0]), 0.9)
         terms.append(list(alternatives.items()))
-        if len(terms) >= _MAX_TERMS:
-            break
     return terms
 
 
@@ -444,19 +508,42 @@ async def _documents(session: AsyncSession, tenant_id: uuid.UUID) -> int:
     return count
 
 
+# The languages of a tenant's text: a question in one the text is (mostly) not written in is also
+# searched with translated terms. Minute-old counts decide the same.
+_LANGUAGES: TTLCache[uuid.UUID, dict[str, int]] = TTLCache(maxsize=10_000, ttl=60)
+_LANGUAGES_SQL = text(
+    "SELECT language, count(*) AS n FROM knowledge_entries"
+    " WHERE tenant_id = :tenant_id AND deleted_at IS NULL AND active GROUP BY language"
+)
+TRANSLATE_BELOW = 0.25  # the question's language has under a quarter of the tenant's entries
+
+
+async def _translate(session: AsyncSession, tenant_id: uuid.UUID, language: str) -> bool:
+    counts = _LANGUAGES.get(tenant_id)
+    if counts is None:
+        rows = await session.execute(_LANGUAGES_SQL, {"tenant_id": tenant_id})
+        counts = {str(r.language): int(r.n) for r in rows}
+        _LANGUAGES[tenant_id] = counts
+    total = sum(counts.values())
+    return total > 0 and counts.get(language, 0) < TRANSLATE_BELOW * total
+
+
 def forget_counts(tenant_id: uuid.UUID) -> None:
-    """Drop a tenant's cached chunk count (after its chunks change in this process)."""
+    """Drop a tenant's cached chunk count and languages (after its chunks change in this process)."""
     _DOCUMENTS.pop(tenant_id, None)
+    _LANGUAGES.pop(tenant_id, None)
 
 
-# An entry up to this long answers whole (a FAQ, a policy); a longer document answers with its best chunk.
-WHOLE_ENTRY_CHARS = 4_000
+# An entry up to this long answers whole (a FAQ, a policy); a longer one answers with its best chunk (the
+# passage: a section or one sub-part of it), which the info agent continues from when asked for more.
+WHOLE_ENTRY_CHARS = SECTION_CHARS
 
 
 def _hit(row: Any, **evidence: Any) -> KnowledgeHit:
     return KnowledgeHit(
         id=row.entry_id,
         chunk_id=row.chunk_id,
+        ordinal=row.ordinal,
         title=row.title,
         heading=row.heading,
         content=row.entry_content if len(row.entry_content) <= WHOLE_ENTRY_CHARS else row.content,
@@ -468,10 +555,22 @@ def _hit(row: Any, **evidence: Any) -> KnowledgeHit:
     )
 
 
+_SYNONYMS_SQL = text("SELECT terms FROM knowledge_synonyms WHERE tenant_id = :tenant_id ORDER BY created_at, id")
+
+
+async def tenant_lexicon(session: AsyncSession, tenant_id: uuid.UUID) -> Lexicon:
+    """The built-in synonym lexicon plus the tenant's own groups."""
+    rows = await session.execute(_SYNONYMS_SQL, {"tenant_id": tenant_id})
+    return lexicon_with(list(r.terms) for r in rows)
+
+
 async def _lexical(
     session: AsyncSession, *, tenant_id: uuid.UUID, query: str, language: str, limit: int
 ) -> list[KnowledgeHit]:
-    terms = query_terms(query, await _vocabulary(session, tenant_id, query))
+    lexicon = await tenant_lexicon(session, tenant_id)
+    translate = await _translate(session, tenant_id, language)
+    vocabulary = await _vocabulary(session, tenant_id, query)
+    terms = query_terms(query, vocabulary, lexicon=lexicon, language=language, translate=translate)
     if not terms:
         return []
     params = {
@@ -486,7 +585,9 @@ async def _lexical(
         "min_covered": MIN_COVERED,
     }
     rows = await session.execute(_LEXICAL_SQL, params)
-    return [_hit(r, lexical_score=round(float(r.score), 4), exact=bool(r.exact)) for r in rows]
+    return [
+        _hit(r, lexical_score=round(float(r.score), 4), exact=bool(r.exact), coverage=float(r.covered)) for r in rows
+    ]
 
 
 async def _semantic(

@@ -19,6 +19,8 @@ from app.knowledge.schemas import (
     KnowledgeEntryUpdate,
     KnowledgeHit,
     KnowledgeImportResult,
+    SynonymGroupCreate,
+    SynonymGroupRead,
 )
 from app.tenants import service as tenant_service
 from app.text.normalize import detect_language
@@ -64,6 +66,37 @@ async def search_knowledge(
         language=detect_language(q, default=tenant_service.default_language(tenant)),
         limit=limit,
     )
+
+
+# Synonyms come before "/{entry_id}": that path would take "synonyms" for an entry id.
+@router.get("/synonyms", response_model=list[SynonymGroupRead])
+async def list_synonyms(tenant: TenantDep, session: SessionDep) -> list[SynonymGroupRead]:
+    """The tenant's own synonym groups (the built-in Spanish and English lexicon applies as well)."""
+    rows = await knowledge_service.list_synonyms(session, tenant_id=tenant.id)
+    return [SynonymGroupRead.model_validate(r) for r in rows]
+
+
+@router.post("/synonyms", response_model=SynonymGroupRead, status_code=status.HTTP_201_CREATED)
+async def add_synonyms(tenant: TenantDep, session: SessionDep, body: SynonymGroupCreate) -> SynonymGroupRead:
+    """Add a group of equivalent terms ("sede", "sucursal"); the next question already uses it."""
+    row = await knowledge_service.add_synonyms(session, tenant_id=tenant.id, terms=body.terms)
+    return SynonymGroupRead.model_validate(row)
+
+
+@router.put("/synonyms", response_model=list[SynonymGroupRead])
+async def replace_synonyms(
+    tenant: TenantDep, session: SessionDep, body: list[SynonymGroupCreate]
+) -> list[SynonymGroupRead]:
+    """Replace all of the tenant's groups (an empty list removes them)."""
+    rows = await knowledge_service.replace_synonyms(session, tenant_id=tenant.id, groups=[g.terms for g in body])
+    return [SynonymGroupRead.model_validate(r) for r in rows]
+
+
+@router.delete("/synonyms/{group_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_synonyms(tenant: TenantDep, session: SessionDep, group_id: uuid.UUID) -> Response:
+    """Remove one group."""
+    await knowledge_service.delete_synonyms(session, tenant_id=tenant.id, group_id=group_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("", response_model=list[KnowledgeEntryRead])

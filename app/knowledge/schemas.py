@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -40,7 +40,9 @@ class KnowledgeHit(BaseModel):
 
     id: uuid.UUID = Field(description="The entry's id.")
     title: str
-    content: str = Field(description="The entry's text; for a long document (over 4,000 characters) its best chunk.")
+    content: str = Field(
+        description="The entry's text; for a longer entry (over 600 characters) its matching passage (chunk)."
+    )
     category: str | None
     language: str
     score: float = Field(
@@ -48,10 +50,14 @@ class KnowledgeHit(BaseModel):
     )
     type: str = "faq"
     chunk_id: uuid.UUID | None = None
+    ordinal: int | None = Field(default=None, description="The matching chunk's position in the entry.")
     heading: str | None = Field(default=None, description="The heading path of the matching chunk.")
     lexical_score: float | None = Field(default=None, description="Full-text evidence (topic coverage); None: none.")
     similarity: float | None = Field(default=None, description="Cosine similarity of the embeddings; None: not used.")
     exact: bool = Field(default=False, description="Every topic word of the question is in the title or keywords.")
+    coverage: float | None = Field(
+        default=None, description="Share of the question's topic (words weighted by rarity) the entry has; None: none."
+    )
     close_match: bool = Field(
         default=False, description="A curated FAQ matching so closely that its text is the answer (no LLM call)."
     )
@@ -97,3 +103,23 @@ class KnowledgeEntryRead(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+class SynonymGroupCreate(BaseModel):
+    """Terms a tenant's customers and texts use for the same thing; retrieval treats them as one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    terms: list[Annotated[Text, Field(min_length=1, max_length=60)]] = Field(
+        min_length=2, max_length=20, description='Words or short phrases, e.g. ["sede", "sucursal", "agencia"].'
+    )
+
+
+class SynonymGroupRead(BaseModel):
+    """A stored synonym group (terms folded: lower case, no accents)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    terms: list[str]
+    created_at: datetime

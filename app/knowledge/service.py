@@ -17,15 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.core.jobrows import queue_job
 from app.knowledge import embeddings
-from app.knowledge.chunking import chunk_entry
+from app.knowledge.chunking import Chunk, chunk_entry
 from app.knowledge.embeddings import Embedder
-from app.knowledge.models import KnowledgeChunk, KnowledgeEntry, KnowledgeTerm
+from app.knowledge.models import KnowledgeChunk, KnowledgeEntry, KnowledgeSynonym, KnowledgeTerm
 from app.knowledge.retrieval import forget_counts, search_knowledge, vocabulary_words
 from app.knowledge.schemas import (
     KnowledgeEntryCreate,
     KnowledgeEntryUpdate,
     KnowledgeImportResult,
 )
+from app.knowledge.synonyms import normalize_term
 from app.text.normalize import detect_language
 
 __all__ = ["search_knowledge"]  # re-exported: callers search through the knowledge service
@@ -38,19 +39,61 @@ def _content_hash(entry: KnowledgeEntryCreate | KnowledgeEntry) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+# What a company text's opening (the paragraphs before its first heading, or under its title) is about.
+_ABOUT_TITLE = {"es": "Información general", "en": "General information"}
+_ABOUT_KEYWORDS = {
+    "es": ["quiénes somos", "empresa", "nosotros", "acerca de"],
+    "en": ["about us", "company", "who we are"],
+}
+MAX_ENTRY_CHARS = 20_000  # KnowledgeEntryCreate.content's limit: a longer section becomes several entries
+
+
+def _plain_heading(text: str) -> str:
+    """A heading's words without inline markup ("## **Financiamiento**" → "Financiamiento")."""
+    return re.sub(r"[*_`]+", "", text).strip() or text.strip()
+
+
+def _split_long(content: str) -> list[str]:
+    """``content`` in parts of at most ``MAX_ENTRY_CHARS``, cut between paragraphs (or lines) when possible."""
+    parts: list[str] = []
+    while len(content) > MAX_ENTRY_CHARS:
+        cut = content.rfind("\n\n", 0, MAX_ENTRY_CHARS)
+        if cut <= 0:
+            cut = content.rfind("\n", 0, MAX_ENTRY_CHARS)
+        if cut <= 0:
+            cut = MAX_ENTRY_CHARS
+        parts.append(content[:cut].strip())
+        content = content[cut:].strip()
+    parts.append(content)
+    return [p for p in parts if p]
+
+
 def parse_markdown(document: str, *, category: str | None = None) -> list[KnowledgeEntryCreate]:
-    """Split Markdown into entries: each heading with body text becomes one entry titled by its heading path."""
-    entries: list[KnowledgeEntryCreate] = []
+    """Split Markdown into entries: each heading with body text becomes one entry titled by its heading path.
+
+    Nothing is dropped: the text before the first heading (often the company's introduction) becomes an
+    entry too, titled by the document's title (its one first-level heading) when it has one; two sections with the same
+    heading path become one entry (an import upserts by title, so the second would replace the first); a
+    document with no headings at all is one entry. The opening entry carries "about us" keywords.
+    """
+    language = detect_language(document)
+    sections: dict[str, list[str]] = {}
     stack: list[tuple[int, str]] = []  # (level, title) of the headings above the current line
     body: list[str] = []
+    opening: list[str] = []  # text before any heading
+    first_title: str | None = None
 
     def flush() -> None:
         content = "\n".join(body).strip()
         if stack and content:
             title = " / ".join(t for _, t in stack)[:500]
-            entries.append(KnowledgeEntryCreate(title=title, content=content, category=category))
+            sections.setdefault(title, []).append(content)
+        elif content:
+            opening.append(content)
         body.clear()
 
+    # A single first-level heading is the document's title; several are its sections.
+    top_levels = sum(1 for line in document.splitlines() if (m := _HEADING.match(line)) and len(m.group(1)) == 1)
     for line in document.splitlines():
         match = _HEADING.match(line)
         if match:
@@ -58,12 +101,32 @@ def parse_markdown(document: str, *, category: str | None = None) -> list[Knowle
             level = len(match.group(1))
             while stack and stack[-1][0] >= level:
                 stack.pop()
-            stack.append((level, match.group(2).strip()))
+            stack.append((level, _plain_heading(match.group(2))))
+            if first_title is None:
+                first_title = _plain_heading(match.group(2)) if level == 1 and top_levels == 1 else ""
         else:
             body.append(line)
     flush()
-    if not entries and document.strip():
-        raise InvalidInput("Markdown has no headings with text under them", details={"hint": "use '# Title' lines"})
+    about = _ABOUT_TITLE[language]
+    entries: list[KnowledgeEntryCreate] = []
+    if opening:
+        title = (first_title or about)[:500]
+        sections[title] = ["\n\n".join(opening), *sections.get(title, [])]
+    top = first_title or about
+    for title, contents in sections.items():
+        parts = _split_long("\n\n".join(contents))
+        is_opening = title == top
+        for number, part in enumerate(parts, start=1):
+            entries.append(
+                KnowledgeEntryCreate(
+                    title=title if number == 1 else f"{title} ({number})"[:500],
+                    content=part,
+                    category=category,
+                    language=detect_language(f"{title} {part}", default=language),
+                    type="company" if is_opening else "faq",
+                    keywords=_ABOUT_KEYWORDS[language] if is_opening and number == 1 else [],
+                )
+            )
     return entries
 
 
@@ -221,6 +284,42 @@ async def delete_entry(session: AsyncSession, *, tenant_id: uuid.UUID, entry_id:
     await sync_chunks(session, [entry])
 
 
+# --- answers ------------------------------------------------------------------------------------------
+
+
+async def entry_chunks(
+    session: AsyncSession, *, tenant_id: uuid.UUID, entry_id: uuid.UUID | str
+) -> tuple[KnowledgeEntry, list[Chunk]] | None:
+    """A live entry and its chunks as the chunker cuts them (the same ordinals the stored chunks have)."""
+    try:
+        key = entry_id if isinstance(entry_id, uuid.UUID) else uuid.UUID(entry_id)
+        entry = await get_entry(session, tenant_id=tenant_id, entry_id=key)
+    except (NotFound, ValueError):
+        return None
+    if not entry.active:
+        return None
+    return entry, chunk_entry(entry.title, entry.content)
+
+
+async def topic_titles(session: AsyncSession, *, tenant_id: uuid.UUID, language: str, limit: int = 4) -> list[str]:
+    """A few of the tenant's topics (the last part of entry titles), the customer's language first."""
+    stmt = (
+        select(KnowledgeEntry.title, KnowledgeEntry.language)
+        .where(_live(tenant_id), KnowledgeEntry.active.is_(True))
+        .order_by(KnowledgeEntry.priority.desc(), KnowledgeEntry.created_at, KnowledgeEntry.title)
+        .limit(200)
+    )
+    rows = sorted((await session.execute(stmt)).all(), key=lambda r: r.language != language)
+    topics: list[str] = []
+    for row in rows:
+        topic = row.title.split(" / ")[-1].strip()
+        if topic and len(topic) <= 60 and topic.casefold() not in {t.casefold() for t in topics}:
+            topics.append(topic)
+        if len(topics) >= limit:
+            break
+    return topics
+
+
 # --- chunks and embeddings -------------------------------------------------------------------------
 # The inverted index of new chunks: one row per (chunk, lexeme) with its impact (occurrences, damped;
 # doubled in the heading or keywords; divided by the log of the chunk's distinct lexemes).
@@ -359,3 +458,60 @@ async def rechunk(session: AsyncSession, *, tenant_id: uuid.UUID | None = None) 
         terms = terms.where(KnowledgeTerm.tenant_id == tenant_id)
     await session.execute(terms)
     return await sync_chunks(session, list((await session.execute(stmt)).scalars()))
+
+
+# --- synonyms --------------------------------------------------------------------------------------
+MAX_SYNONYM_GROUPS = 500
+
+
+async def list_synonyms(session: AsyncSession, *, tenant_id: uuid.UUID) -> list[KnowledgeSynonym]:
+    """A tenant's synonym groups, oldest first."""
+    stmt = (
+        select(KnowledgeSynonym)
+        .where(KnowledgeSynonym.tenant_id == tenant_id)
+        .order_by(KnowledgeSynonym.created_at, KnowledgeSynonym.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+def _group_terms(terms: Sequence[str]) -> list[str]:
+    normalized = list(dict.fromkeys(t for t in (normalize_term(term) for term in terms) if t))
+    if len(normalized) < 2:
+        raise InvalidInput(
+            "A synonym group needs at least two different terms with letters or digits", details={"field": "terms"}
+        )
+    return normalized
+
+
+async def add_synonyms(session: AsyncSession, *, tenant_id: uuid.UUID, terms: Sequence[str]) -> KnowledgeSynonym:
+    """Add one group of equivalent terms; it applies to the tenant's next search."""
+    normalized = _group_terms(terms)
+    count = select(func.count()).where(KnowledgeSynonym.tenant_id == tenant_id)
+    if int((await session.execute(count)).scalar_one()) >= MAX_SYNONYM_GROUPS:
+        raise Conflict(f"A tenant has at most {MAX_SYNONYM_GROUPS} synonym groups", details={"field": "terms"})
+    row = KnowledgeSynonym(tenant_id=tenant_id, terms=normalized)
+    session.add(row)
+    await session.flush()
+    await session.refresh(row)
+    return row
+
+
+async def replace_synonyms(
+    session: AsyncSession, *, tenant_id: uuid.UUID, groups: Sequence[Sequence[str]]
+) -> list[KnowledgeSynonym]:
+    """Replace all of a tenant's groups at once (an empty list removes them all)."""
+    if len(groups) > MAX_SYNONYM_GROUPS:
+        raise InvalidInput(f"At most {MAX_SYNONYM_GROUPS} synonym groups", details={"field": "groups"})
+    normalized = [_group_terms(g) for g in groups]
+    await session.execute(delete(KnowledgeSynonym).where(KnowledgeSynonym.tenant_id == tenant_id))
+    session.add_all(KnowledgeSynonym(tenant_id=tenant_id, terms=terms) for terms in normalized)
+    await session.flush()
+    return await list_synonyms(session, tenant_id=tenant_id)
+
+
+async def delete_synonyms(session: AsyncSession, *, tenant_id: uuid.UUID, group_id: uuid.UUID) -> None:
+    """Remove one group; NotFound for another tenant's or an unknown one."""
+    stmt = delete(KnowledgeSynonym).where(KnowledgeSynonym.tenant_id == tenant_id, KnowledgeSynonym.id == group_id)
+    result = await session.execute(stmt)
+    if not getattr(result, "rowcount", 0):
+        raise NotFound("Synonym group not found", details={"id": str(group_id)})

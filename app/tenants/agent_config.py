@@ -31,6 +31,65 @@ class Disclaimer(BaseModel):
         return self.text_en if language == "en" and self.text_en else self.text_es
 
 
+class BusinessHours(BaseModel):
+    """When people answer handoffs: ``days`` (0 = Monday … 6 = Sunday) from ``opens`` to ``closes`` (HH:MM,
+    the tenant's time zone)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    days: list[int] = Field(min_length=1, max_length=7)
+    opens: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    closes: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")
+
+    @field_validator("days")
+    @classmethod
+    def _weekdays(cls, values: list[int]) -> list[int]:
+        if any(not 0 <= v <= 6 for v in values):
+            raise ValueError("days are 0 (Monday) to 6 (Sunday)")
+        return sorted(set(values))
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BusinessHours:
+        if self.closes <= self.opens:
+            raise ValueError("closes must be after opens")
+        return self
+
+
+class HandoffPolicy(BaseModel):
+    """What happens once the bot hands a customer to a person (app.operators.policy applies it)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    business_hours: list[BusinessHours] = Field(
+        default_factory=list,
+        max_length=14,
+        description="Empty: people answer at any time. Outside these hours the bot says when a person will "
+        "answer and keeps helping meanwhile",
+    )
+    auto_release_minutes: int | None = Field(
+        default=None, ge=1, le=10_080, description="Back to the bot after this much silence; None = never"
+    )
+    escalate_after_minutes: int | None = Field(
+        default=15, ge=1, le=10_080, description="A handoff.escalated notification after this wait; None = never"
+    )
+
+
+class AlertThresholds(BaseModel):
+    """When the tenant's alerts fire (app.alerts); rates are shares (0-1) over the last ``window_minutes``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    circuit_open_minutes: int = Field(default=10, ge=1, le=1440, description="A model provider down this long")
+    budget_warn_percent: int = Field(default=80, ge=1, le=99, description="Also alerted at 100% of the budget")
+    handoff_wait_minutes: int = Field(default=15, ge=1, le=10_080, description="A customer waiting for a person")
+    delivery_failure_rate: float = Field(default=0.2, gt=0, le=1)
+    delivery_min_messages: int = Field(default=10, ge=1, le=100_000)
+    thumbs_down_rate: float = Field(default=0.5, gt=0, le=1)
+    thumbs_down_min_answers: int = Field(default=5, ge=1, le=100_000)
+    window_minutes: int = Field(default=60, ge=5, le=10_080)
+
+
 class AgentConfig(BaseModel):
     """How a tenant's AI agent behaves. Every field has a safe default."""
 
@@ -51,11 +110,21 @@ class AgentConfig(BaseModel):
     complex_model: str | None = Field(default=None, description="Heads the chain for complex turns")
     fallback_models: list[str] = Field(default_factory=list, max_length=10, description="Tried after the chain")
     offline_for_simple: bool = Field(default=True, description="Greetings, thanks and handoffs skip the LLM")
-    rich_messages: bool = Field(default=False, description="WhatsApp formatting (*bold*, lists)")
+    rich_messages: bool = Field(
+        default=False,
+        description="WhatsApp-native messages: formatting, quick-reply buttons, list pickers and car cards with "
+        "photos (text when off or where the channel can't show them)",
+    )
     proactive_suggestions: bool = True
     spelling_correction: bool = True
     monthly_budget_usd: Decimal | None = Field(default=None, ge=0, description="None = no limit")
     auto_handoff_topics: list[str] = Field(default_factory=list, max_length=50)
+    handoff_policy: HandoffPolicy = Field(default_factory=HandoffPolicy)
+    alerts: AlertThresholds = Field(default_factory=AlertThresholds)
+    ask_feedback: bool = Field(
+        default=False,
+        description="WhatsApp: ask 👍/👎 after a resolved exchange (once a conversation a day, not after a complaint)",
+    )
 
     @field_validator("personality_traits", "restrictions", "auto_handoff_topics")
     @classmethod

@@ -138,9 +138,85 @@ def multiplier(unit: str | None, base: float) -> float:
     return float(unit_scale(unit)) if unit is not None else 1.0
 
 
+_UNITS_ES = {
+    "cero": 0, "uno": 1, "una": 1, "un": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "siete": 7,
+    "ocho": 8, "nueve": 9, "diez": 10, "once": 11, "doce": 12, "trece": 13, "catorce": 14, "quince": 15,
+    "dieciseis": 16, "diecisiete": 17, "dieciocho": 18, "diecinueve": 19, "veinte": 20, "veintiuno": 21,
+    "veintiun": 21, "veintidos": 22, "veintitres": 23, "veinticuatro": 24, "veinticinco": 25, "veintiseis": 26,
+    "veintisiete": 27, "veintiocho": 28, "veintinueve": 29, "treinta": 30, "cuarenta": 40, "cincuenta": 50,
+    "sesenta": 60, "setenta": 70, "ochenta": 80, "noventa": 90, "cien": 100, "ciento": 100, "doscientos": 200,
+    "trescientos": 300, "cuatrocientos": 400, "quinientos": 500, "seiscientos": 600, "setecientos": 700,
+    "ochocientos": 800, "novecientos": 900,
+}  # fmt: skip
+_UNITS_EN = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+    "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
+    "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
+    "seventy": 70, "eighty": 80, "ninety": 90,
+}  # fmt: skip
+_NUMBER_WORDS = {**_UNITS_ES, **_UNITS_EN}
+_NUMBER_WORD = "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
+# A run of number words ("doscientos cincuenta", "treinta y seis", "twenty five", "2 cientos") directly before a
+# unit that says it is a quantity: only then, so "un auto", "los dos" or English "once" stay words.
+_SPELLED_RUN = re.compile(
+    rf"(?<![a-zñ0-9])(?P<run>(?:\d\s*cientos|{_NUMBER_WORD})(?:(?:\s+y\s+|\s+and\s+|[\s-]+)(?:{_NUMBER_WORD}|hundred))*)"
+    r"(?=\s*(?:mil|thousand|grand|k|millones|millon|million|meses|mes|months?|mensualidades|pagos|payments|pesos"
+    r"|mxn|dolares|bucks|kms?|kilometros|por ciento|percent|%|a[nñ]os|years?)(?![a-zñ]))"
+)
+
+
+def _place(value: int) -> int:
+    return 100 if value >= 100 else 10 if value >= 10 else 1
+
+
+def _run_values(run: str) -> list[int]:
+    """The numbers a run of number words says: "doscientos cincuenta" → [250], "treinta y seis" → [36],
+    "ciento cincuenta y doscientos" → [150, 200] (a "y" joins only tens and units), "two hundred" → [200]."""
+    numbers: list[int] = []
+    last_place = 1000
+    joined = False
+    for word in re.findall(r"\d\s*cientos|[a-z]+", run):
+        if word in ("y", "and"):
+            joined = True
+            continue
+        if word == "hundred":
+            if numbers:
+                numbers[-1] = max(numbers[-1], 1) * 100
+                last_place = 100
+            joined = False
+            continue
+        value = int(word[0]) * 100 if word[0].isdigit() else _NUMBER_WORDS[word]
+        place = _place(value)
+        tens_then_unit = last_place == 10 and numbers and numbers[-1] % 10 == 0 and place == 1
+        if numbers and place < last_place and (not joined or tens_then_unit):
+            numbers[-1] += value
+        else:
+            numbers.append(value)
+        last_place = place if value % 10 == 0 or place == 1 else 1
+        joined = False
+    return numbers
+
+
+def spelled_numbers_to_digits(t: str) -> str:
+    """Numbers written in words before a unit, in folded text, as digits: "cinco mil" → "5 mil",
+    "doscientos mil" → "200 mil", "treinta y seis meses" → "36 meses", "2 cientos" → "200",
+    "entre ciento cincuenta y doscientos mil" → "entre 150 y 200 mil"."""
+
+    def repl(m: re.Match[str]) -> str:
+        run = m.group("run")
+        if run in ("un", "una", "uno") or run.startswith(("un ", "una ")):
+            return run  # an article ("un mes", "una k"): "un millon" is read elsewhere
+        values = _run_values(run)
+        return run if not values or 0 in values else " y ".join(str(v) for v in values)
+
+    t = _SPELLED_RUN.sub(repl, t)
+    # "2 cientos" / "3 cientos mil" without a unit after it.
+    return re.sub(r"(?<![\d.,])(\d)\s*cientos(?![a-zñ])", lambda m: str(int(m.group(1)) * 100), t)
+
+
 def prepare_amounts(text: str) -> str:
     """Folded text with dashes and blanks made plain and spelled millions in digits ("un millón" → "1 millon")."""
-    t = fold(text)
+    t = spelled_numbers_to_digits(fold(text))
     t = t.replace("–", "-").replace("—", "-").replace("\u00a0", " ")
     t = re.sub(r"\b(?:un millon|a million|one million)\b", "1 millon", t)
     return re.sub(r"\b(?:medio millon|half a million)\b", "500 mil", t)

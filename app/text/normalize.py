@@ -13,6 +13,14 @@ _WORD = re.compile(r"[a-z0-9ñ]+")
 # Short, frequent words that tell Spanish from English in customer messages.
 _ES_HINTS = frozenset(
     {
+        # "a" is Spanish too ("a las 5", "a cuenta"): it counts for both languages, so it decides nothing.
+        "a",
+        "hacen",
+        "dan",
+        "venden",
+        "aceptan",
+        "manejan",
+        "descuento",
         "hola",
         "buenas",
         "buenos",

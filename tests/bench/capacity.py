@@ -16,6 +16,10 @@ The figures behind docs/scaling.md. Same machinery as ``tests.bench.run``: a fre
   (no LLM). turns/s is replies over the time from the first reply to the last at the fake Twilio, so
   the worker's start-up is not counted.
 
+Beside each rate, the CPU the measured process (the API, or the worker from its first reply on) and
+PostgreSQL (every server process) used per ack or per turn: on a shared machine the rates follow the
+load of others, the CPU per unit of work much less, so it is the figure to compare changes by.
+
 The load generator and the fake Twilio run in this process, on the same cores as the service: on a
 small machine they take a share of the CPU, so these are lower bounds. Each figure is measured
 ``--repeat`` times; the median and the range are reported with the load average, and written to
@@ -41,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+import psutil
 import psycopg
 
 from tests.bench.run import ACCOUNT_SID, AUTH_TOKEN, DEMO_NUMBER, SCRIPTS, bench_stack, embedded_database
@@ -60,6 +65,45 @@ class Sample:
     seconds: float
     failures: int
     loadavg: float  # 1-minute load average right after the repeat
+    service_cpu_ms: float = float("nan")  # CPU of the measured process (API or worker) per request or turn
+    database_cpu_ms: float = float("nan")  # CPU of PostgreSQL (every backend) per request or turn
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far."""
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
+def postgres_cpu(data_dir: Path) -> float:
+    """CPU seconds the embedded PostgreSQL of ``data_dir`` has used: the postmaster, its live children and,
+    through the postmaster's reaped-children counters, the backends that already exited."""
+    pid = int((data_dir / "postgres" / "postmaster.pid").read_text().splitlines()[0])
+    postmaster = psutil.Process(pid)
+    times = postmaster.cpu_times()
+    total = times.user + times.system + times.children_user + times.children_system
+    for child in postmaster.children(recursive=True):
+        try:
+            child_times = child.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += child_times.user + child_times.system
+    return float(total)
+
+
+class CpuMeter:
+    """CPU used by one service process and by PostgreSQL between ``start`` and ``per``."""
+
+    def __init__(self, pid: int, data_dir: Path) -> None:
+        self.pid, self.data_dir = pid, data_dir
+        self.service = process_cpu(pid)
+        self.database = postgres_cpu(data_dir)
+
+    def per(self, count: int) -> tuple[float, float]:
+        """(service ms, database ms) per unit of work since construction."""
+        service = (process_cpu(self.pid) - self.service) * 1000 / max(count, 1)
+        database = (postgres_cpu(self.data_dir) - self.database) * 1000 / max(count, 1)
+        return round(service, 2), round(database, 2)
 
 
 def customer_number() -> str:
@@ -105,11 +149,14 @@ async def post_many(api_url: str, messages: list[tuple[str, str]], concurrency: 
         return ok, failed, time.perf_counter() - started
 
 
-def measure_acks(api_url: str, *, count: int, concurrency: int) -> Sample:
-    """Acks/s of the API process: ``count`` webhooks from new customers."""
+def measure_acks(stack: Stack, *, count: int, concurrency: int) -> Sample:
+    """Acks/s of the API process: ``count`` webhooks from new customers; its CPU and PostgreSQL's per ack."""
     messages = [(customer_number(), FIRST_MESSAGES[i % len(FIRST_MESSAGES)]) for i in range(count)]
-    ok, failed, seconds = asyncio.run(post_many(api_url, messages, concurrency))
-    return Sample(ok / seconds, ok, seconds, failed, round(os.getloadavg()[0], 2))
+    assert stack.api is not None
+    meter = CpuMeter(stack.api.pid, Path(stack.env["DATA_DIR"]))
+    ok, failed, seconds = asyncio.run(post_many(stack.url, messages, concurrency))
+    service, database = meter.per(ok)
+    return Sample(ok / seconds, ok, seconds, failed, round(os.getloadavg()[0], 2), service, database)
 
 
 def forget_queued_work(conninfo: str) -> None:
@@ -125,17 +172,24 @@ def measure_turns(stack: Stack, fake: FakeTwilioServer, *, count: int, timeout: 
     messages = [(c, FIRST_MESSAGES[i % len(FIRST_MESSAGES)]) for i, c in enumerate(customers)]
     ok, failed, _ = asyncio.run(post_many(stack.url, messages, 16))
     baseline = len(fake.messages)
-    stack.start_worker(timeout=120)
+    worker = stack.start_worker(timeout=120)
     try:
+        fake.wait_for_sync(baseline + 1, timeout=timeout)
+        # From the first reply: the worker's start-up (imports, recovery pass) is not a turn's cost.
+        first = len(fake.messages) - baseline
+        meter = CpuMeter(worker.pid, Path(stack.env["DATA_DIR"]))
         fake.wait_for_sync(baseline + ok, timeout=timeout)
+        service, database = meter.per(len(fake.messages) - baseline - first)
     except TimeoutError:
         failed += ok - (len(fake.messages) - baseline)
+        service = database = float("nan")
     finally:
         stack.stop_workers()
     wanted = set(customers)
     arrived = sorted(m["received_at"].timestamp() for m in fake.messages if m["to"] in wanted)
     seconds = arrived[-1] - arrived[0] if len(arrived) > 1 else float("nan")
-    return Sample((len(arrived) - 1) / seconds, len(arrived), seconds, failed, round(os.getloadavg()[0], 2))
+    rate = (len(arrived) - 1) / seconds
+    return Sample(rate, len(arrived), seconds, failed, round(os.getloadavg()[0], 2), service, database)
 
 
 def summarise(samples: list[Sample]) -> dict[str, Any]:
@@ -146,8 +200,17 @@ def summarise(samples: list[Sample]) -> dict[str, Any]:
         "min_per_s": round(min(rates), 1),
         "max_per_s": round(max(rates), 1),
         "failures": sum(s.failures for s in samples),
+        "service_cpu_ms_median": round(statistics.median(s.service_cpu_ms for s in samples), 2),
+        "database_cpu_ms_median": round(statistics.median(s.database_cpu_ms for s in samples), 2),
         "samples": [
-            {"per_s": round(s.rate, 1), "count": s.count, "seconds": round(s.seconds, 2), "loadavg_1m": s.loadavg}
+            {
+                "per_s": round(s.rate, 1),
+                "count": s.count,
+                "seconds": round(s.seconds, 2),
+                "loadavg_1m": s.loadavg,
+                "service_cpu_ms": s.service_cpu_ms,
+                "database_cpu_ms": s.database_cpu_ms,
+            }
             for s in samples
         ],
     }
@@ -170,10 +233,10 @@ def run(args: argparse.Namespace, data_dir: Path, fake: FakeTwilioServer) -> dic
             run_agentctl("migrate", env=stack.env)
             run_agentctl("seed", env=stack.env)
             stack.start_api(timeout=120)
-            measure_acks(stack.url, count=100, concurrency=args.ack_concurrency)  # warm-up
+            measure_acks(stack, count=100, concurrency=args.ack_concurrency)  # warm-up
             acks = []
             for i in range(args.repeat):
-                acks.append(measure_acks(stack.url, count=args.acks, concurrency=args.ack_concurrency))
+                acks.append(measure_acks(stack, count=args.acks, concurrency=args.ack_concurrency))
                 print(f"capacity: acks repeat {i + 1}: {acks[-1].rate:.0f}/s", flush=True)
             forget_queued_work(conninfo)
             turns = []
@@ -201,10 +264,12 @@ def report(results: dict[str, Any], machine: dict[str, Any]) -> str:
             f"load average before {machine['loadavg_before']}",
             f"webhook acks/s, one API process ({acks['concurrency']} clients, {acks['requests']} new customers "
             f"per repeat): median {acks['median_per_s']}, range {acks['min_per_s']}–{acks['max_per_s']}, "
-            f"failures {acks['failures']}",
+            f"failures {acks['failures']}; CPU per ack: API process {acks['service_cpu_ms_median']} ms, "
+            f"PostgreSQL {acks['database_cpu_ms_median']} ms",
             f"offline turns/s, one worker (concurrency {turns['worker_concurrency']}, {turns['turns']} queued "
             f"first messages per repeat): median {turns['median_per_s']}, range {turns['min_per_s']}–"
-            f"{turns['max_per_s']}, failures {turns['failures']}",
+            f"{turns['max_per_s']}, failures {turns['failures']}; CPU per turn: worker "
+            f"{turns['service_cpu_ms_median']} ms, PostgreSQL {turns['database_cpu_ms_median']} ms",
             "load average after each repeat: acks "
             + ", ".join(str(s["loadavg_1m"]) for s in acks["samples"])
             + "; turns "

@@ -1,6 +1,7 @@
 """Benchmark: webhook acknowledgement and offline turn processing under 50 concurrent WhatsApp senders.
 
     python -m tests.bench.run [--senders 50] [--messages 6] [--timeout 600] [--strict]
+                              [--workers 1] [--api-workers 1] [--concurrency N]
 
 Self-contained and bounded: a fresh temporary DATA_DIR (embedded PostgreSQL), a fake Twilio REST
 server in this process, ``agentctl migrate`` and ``agentctl seed``, then the API (``agentctl serve``)
@@ -21,6 +22,11 @@ adds a trigger to its throwaway database that copies each ``started`` event, joi
 ``args``, into ``bench_job_started``; that table is read after the run. Clocks: the fake stamps
 ``received_at`` with this machine's wall clock, PostgreSQL (same machine) stamps events with
 ``now()``; both are compared as Unix epoch seconds (``extract(epoch from at)``).
+
+Targets (issue 12): ack p99 ≤ 20 ms, overall and for the opening burst (every sender's first message,
+all sent at once); offline turn p50 ≤ 30 ms; ≥ 100 turns/s. ``--workers`` and ``--api-workers`` run more
+worker and API processes, ``--concurrency`` sets WORKER_CONCURRENCY (default 4): on a small machine the
+offline turn's time is mostly the other turns its worker interleaves with it.
 
 Results are printed as a table with the targets next to them and written to bench-results/bench.json.
 Exit status: 0 when every message got its reply (1 otherwise; with --strict, also 1 when a target is
@@ -70,7 +76,8 @@ ADMIN_KEY = "bench-admin-key-0123456789abcdef"
 RESULTS = ROOT / "bench-results" / "bench.json"
 
 TARGET_ACK_P99_MS = 20.0
-TARGET_OFFLINE_P50_MS = 50.0
+TARGET_OFFLINE_P50_MS = 30.0
+TARGET_TURNS_PER_S = 100.0
 
 # Realistic demo conversations (Spanish and English); sender i follows SCRIPTS[i % len(SCRIPTS)].
 SCRIPTS: list[list[str]] = [
@@ -396,17 +403,18 @@ def report(results: dict[str, Any], run: dict[str, Any]) -> str:
     """The human-readable table."""
     rows = [
         ("webhook ack (client → 200)", results["webhook_ack_ms"], "p99 ≤ 20 ms"),
-        ("  · first message of each sender", results["webhook_ack_first_message_ms"], ""),
+        ("  · first message of each sender", results["webhook_ack_first_message_ms"], "p99 ≤ 20 ms"),
         ("  · later messages (paced by replies)", results["webhook_ack_later_messages_ms"], ""),
         ("queue wait (webhook → job started)", results["queue_wait_ms"], ""),
-        ("offline turn (job started → reply at Twilio)", results["offline_turn_ms"], "p50 ≤ 50 ms"),
+        ("offline turn (job started → reply at Twilio)", results["offline_turn_ms"], "p50 ≤ 30 ms"),
         ("agent turn (turns.latency_ms)", results["agent_turn_latency_ms"], ""),
         ("end to end (webhook → reply at Twilio)", results["end_to_end_ms"], ""),
     ]
     width = max(len(r[0]) for r in rows) + 2
     lines = [
-        f"bench: {run['senders']} senders × {run['messages_per_sender']} messages, 1 API + 1 worker "
-        f"(concurrency {run['worker_concurrency']}), {run['cpu_count']} CPUs, Python {run['python']}",
+        f"bench: {run['senders']} senders × {run['messages_per_sender']} messages, {run['api_processes']} API + "
+        f"{run['worker_processes']} worker process(es) (concurrency {run['worker_concurrency']}), "
+        f"{run['cpu_count']} CPUs, Python {run['python']}",
         "",
         f"{'metric (ms)':<{width}}{'n':>6}{'p50':>9}{'p95':>9}{'p99':>9}{'max':>9}   target",
         "-" * (width + 42 + 22),
@@ -425,7 +433,10 @@ def report(results: dict[str, Any], run: dict[str, Any]) -> str:
     lines.append(f"load average (1 min) before/after: {run['loadavg_before']} / {run['loadavg_after']}")
     for key, target in results["targets"].items():
         verdict = "MET" if target["met"] else "MISSED"
-        lines.append(f"target {key}: {fmt(target['value'])} ms ≤ {target['target']:.0f} ms → {verdict}")
+        if key == "throughput":
+            lines.append(f"target {key}: {fmt(target['value'])} turns/s ≥ {target['target']:.0f} → {verdict}")
+        else:
+            lines.append(f"target {key}: {fmt(target['value'])} ms ≤ {target['target']:.0f} ms → {verdict}")
     return "\n".join(lines)
 
 
@@ -501,6 +512,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--keep", action="store_true", help="keep the temporary DATA_DIR (logs, database)")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes")
+    parser.add_argument("--api-workers", type=int, default=1, help="uvicorn processes of the API (API_WORKERS)")
+    parser.add_argument("--concurrency", type=int, default=None, help="WORKER_CONCURRENCY (default: the setting's)")
     args = parser.parse_args(argv)
     if not 1 <= args.messages <= min(len(s) for s in SCRIPTS) or args.senders < 1:
         parser.error("need 1 ≤ --messages ≤ 6 and --senders ≥ 1")
@@ -520,7 +534,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with embedded_database(data_dir) as conninfo:
             try:
-                stack = bench_stack(data_dir, conninfo, fake)
+                settings = {"API_WORKERS": str(args.api_workers)}
+                if args.concurrency:
+                    settings["WORKER_CONCURRENCY"] = str(args.concurrency)
+                stack = bench_stack(data_dir, conninfo, fake, settings)
                 worker_concurrency = int(stack.env.get("WORKER_CONCURRENCY", "4"))
                 print(f"bench: DATA_DIR={data_dir}; migrating and seeding…", flush=True)
                 run_agentctl("migrate", env=stack.env)
@@ -528,8 +545,8 @@ def main(argv: list[str] | None = None) -> int:
                 with psycopg.connect(conninfo, autocommit=True) as conn:
                     conn.execute(CAPTURE_STARTED_SQL)
 
-                stack.start(workers=1, timeout=90)
-                print(f"bench: API {stack.url} ready, 1 worker; warming up…", flush=True)
+                stack.start(workers=args.workers, timeout=90)
+                print(f"bench: API {stack.url} ready, {args.workers} worker(s); warming up…", flush=True)
                 warmup = ["whatsapp:+5215599999001", "whatsapp:+5215599999002"]
                 asyncio.run(
                     run_load(
@@ -586,11 +603,23 @@ def main(argv: list[str] | None = None) -> int:
             "met": results["webhook_ack_ms"]["p99"] is not None
             and results["webhook_ack_ms"]["p99"] <= TARGET_ACK_P99_MS,
         },
+        "opening_burst_ack_p99": {
+            "target": TARGET_ACK_P99_MS,
+            "value": results["webhook_ack_first_message_ms"]["p99"],
+            "met": results["webhook_ack_first_message_ms"]["p99"] is not None
+            and results["webhook_ack_first_message_ms"]["p99"] <= TARGET_ACK_P99_MS,
+        },
         "offline_turn_p50": {
             "target": TARGET_OFFLINE_P50_MS,
             "value": results["offline_turn_ms"]["p50"],
             "met": results["offline_turn_ms"]["p50"] is not None
             and results["offline_turn_ms"]["p50"] <= TARGET_OFFLINE_P50_MS,
+        },
+        "throughput": {
+            "target": TARGET_TURNS_PER_S,
+            "value": results["throughput_turns_per_s"],
+            "met": results["throughput_turns_per_s"] is not None
+            and results["throughput_turns_per_s"] >= TARGET_TURNS_PER_S,
         },
     }
     run = {
@@ -602,6 +631,8 @@ def main(argv: list[str] | None = None) -> int:
         "errors": len(load.errors),
         "error_samples": load.errors[:10],
         "worker_concurrency": worker_concurrency,
+        "worker_processes": args.workers,
+        "api_processes": args.api_workers,
         "cpu_count": os.cpu_count(),
         "loadavg_before": loadavg_before,
         "loadavg_after": loadavg_after,

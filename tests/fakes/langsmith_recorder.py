@@ -37,6 +37,7 @@ import json
 import re
 import threading
 import time
+import uuid
 import zlib
 from collections.abc import Callable
 from copy import deepcopy
@@ -176,6 +177,8 @@ class LangSmithRecorder(ThreadedAiohttpServer):
         self._attachments: dict[str, dict[str, bytes]] = {}
         self._errors: list[str] = []
         self._delay = 0.0
+        self._datasets: dict[str, dict[str, Any]] = {}
+        self._examples: dict[str, list[dict[str, Any]]] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -188,6 +191,11 @@ class LangSmithRecorder(ThreadedAiohttpServer):
         app.router.add_post("/runs/batch", self._handle_batch)
         app.router.add_post("/runs", self._handle_create)
         app.router.add_patch("/runs/{run_id}", self._handle_update)
+        app.router.add_post("/feedback", self._handle_feedback)
+        app.router.add_post("/datasets", self._handle_create_dataset)
+        app.router.add_get("/datasets", self._handle_list_datasets)
+        app.router.add_post("/v1/platform/datasets/{dataset_id}/examples", self._handle_examples)
+        app.router.add_post("/examples/bulk", self._handle_examples_bulk)
         app.router.add_route("*", "/{tail:.*}", self._handle_unknown)
         return app
 
@@ -225,6 +233,15 @@ class LangSmithRecorder(ThreadedAiohttpServer):
         """Snapshot of feedback parts received through multipart."""
         with self._lock:
             return deepcopy(self._feedback)
+
+    @property
+    def datasets(self) -> dict[str, dict[str, Any]]:
+        """Snapshot: dataset id -> the dataset, with its ``examples`` (``inputs``/``outputs``/``metadata``)."""
+        with self._lock:
+            return {
+                dataset_id: {**deepcopy(dataset), "examples": deepcopy(self._examples.get(dataset_id, []))}
+                for dataset_id, dataset in self._datasets.items()
+            }
 
     @property
     def attachments(self) -> dict[str, dict[str, bytes]]:
@@ -409,6 +426,74 @@ class LangSmithRecorder(ThreadedAiohttpServer):
         if delay > 0:
             await asyncio.sleep(delay)
         return self._done(recorded, web.json_response({}, status=202))
+
+    async def _handle_feedback(self, request: web.Request) -> web.Response:
+        """``Client.create_feedback`` without batching: one JSON feedback, kept with the multipart ones."""
+        recorded, _ = await self._record(request)
+        try:
+            feedback = json.loads(recorded.body)
+        except ValueError as exc:
+            with self._lock:
+                self._errors.append(f"POST /feedback: {exc!r}")
+            return self._done(recorded, web.json_response({"detail": str(exc)}, status=400))
+        with self._changed:
+            self._feedback.append(feedback)
+        return self._done(recorded, web.json_response(feedback))
+
+    async def _handle_create_dataset(self, request: web.Request) -> web.Response:
+        recorded, _ = await self._record(request)
+        body = json.loads(recorded.body)
+        dataset = {
+            "id": str(uuid.uuid4()),
+            "name": body["name"],
+            "description": body.get("description"),
+            "data_type": body.get("data_type", "kv"),
+            "created_at": datetime.now(UTC).isoformat(),
+            "metadata": (body.get("extra") or {}).get("metadata"),
+        }
+        with self._changed:
+            self._datasets[dataset["id"]] = dataset
+        return self._done(recorded, web.json_response(dataset))
+
+    async def _handle_list_datasets(self, request: web.Request) -> web.Response:
+        recorded, _ = await self._record(request)
+        name = request.query.get("name")
+        with self._lock:
+            found = [deepcopy(d) for d in self._datasets.values() if name is None or d["name"] == name]
+        return self._done(recorded, web.json_response(found))
+
+    async def _handle_examples(self, request: web.Request) -> web.Response:
+        """``Client.create_examples``: a multipart form of ``<id>``, ``<id>.inputs``, ``<id>.outputs`` parts."""
+        recorded, _ = await self._record(request)
+        dataset_id = request.match_info["dataset_id"]
+        examples: dict[str, dict[str, Any]] = {}
+        for name, _content_type, data in parse_multipart(recorded.body, request.headers.get("Content-Type", "")):
+            example_id, _, field_name = name.partition(".")
+            example = examples.setdefault(example_id, {"id": example_id})
+            if field_name:
+                example[field_name] = json.loads(data)
+            else:
+                example.update(json.loads(data))
+        with self._changed:
+            known = dataset_id in self._datasets
+            if known:
+                self._examples.setdefault(dataset_id, []).extend(examples.values())
+        if not known:
+            return self._done(recorded, web.json_response({"detail": "no such dataset"}, status=404))
+        return self._done(recorded, web.json_response({"example_ids": list(examples), "count": len(examples)}))
+
+    async def _handle_examples_bulk(self, request: web.Request) -> web.Response:
+        """``Client.create_examples`` on deployments without multipart examples: a JSON list with ``dataset_id``."""
+        recorded, _ = await self._record(request)
+        examples = json.loads(recorded.body)
+        with self._changed:
+            unknown = [e.get("dataset_id") for e in examples if e.get("dataset_id") not in self._datasets]
+            if not unknown:
+                for example in examples:
+                    self._examples.setdefault(example["dataset_id"], []).append(example)
+        if unknown:
+            return self._done(recorded, web.json_response({"detail": f"no such datasets {unknown}"}, status=404))
+        return self._done(recorded, web.json_response([{"id": e.get("id")} for e in examples]))
 
     async def _handle_unknown(self, request: web.Request) -> web.Response:
         recorded, _ = await self._record(request)

@@ -18,6 +18,21 @@ the Twilio endpoint for an application server running in another process.
         ...
         [msg] = fake.wait_for_sync(1, timeout=5)
 
+WhatsApp's rules, so tests prove them rather than just the calls:
+
+* the 24-hour window, for recipients the test told it about (``customer_wrote(address, at=...)``,
+  ``never_wrote(address)``): free text to a closed window is refused with 63016, as is a Content SID
+  WhatsApp has not approved; recipients it was told nothing about are not checked (existing tests);
+* the Content API (``/v1/Content``, ``/v1/ContentAndApprovals``, ``.../ApprovalRequests/whatsapp``):
+  contents are validated as Twilio does (list picker: at most 10 rows, 24-character rows, 72-character
+  descriptions, a 20-character button, a 1,024-character body; quick replies: at most 3 buttons of 20
+  characters), a send with an unknown Content SID is refused (21656), variables with line breaks are
+  refused, and the message is recorded with the text the customer sees (variables filled in);
+  ``approve(sid)`` / ``reject(sid)`` / ``auto_approve`` play WhatsApp's review;
+* media (``MediaUrl`` or a content's media) is fetched before the send is accepted (63019 when it can't be);
+* opt-out: ``opt_out(address)`` refuses sends to it (21610), as Twilio's Advanced Opt-Out does after a STOP,
+  and ``opt_out_params`` builds the inbound webhook Twilio posts for it (``OptOutType``).
+
 Run standalone with ``python -m tests.fakes.twilio_server --port 8999``.
 """
 
@@ -29,17 +44,19 @@ import binascii
 import contextlib
 import hmac
 import json
+import re
 import secrets
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlencode
 
+import aiohttp
 from aiohttp import BasicAuth, web
 
 from tests.fakes.threaded import ThreadedAiohttpServer
@@ -50,6 +67,16 @@ DEFAULT_ACCOUNT_SID = "AC" + "0" * 31 + "1"
 DEFAULT_AUTH_TOKEN = "fake-twilio-auth-token"
 API_VERSION = "2010-04-01"
 MAX_BODY_CHARS = 1600
+WINDOW_SECONDS = 24 * 3600
+CONTENT_PREFIX = "/v1"
+LIST_MAX_ITEMS = 10
+LIST_ITEM_MAX = 24
+LIST_DESCRIPTION_MAX = 72
+LIST_ID_MAX = 200
+BUTTON_MAX = 20
+CONTENT_BODY_MAX = 1024
+QUICK_REPLY_MAX = 3
+_VARIABLE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
 _ERROR_MESSAGES: dict[int, str] = {
     400: "Bad Request",
@@ -112,6 +139,12 @@ class FakeTwilioServer(ThreadedAiohttpServer):
         self._gate: asyncio.Event | None = None
         self._held: list[dict[str, Any]] = []
         self._listeners: list[Callable[[dict[str, Any]], object]] = []
+        # WhatsApp's rules (see the module's docstring).
+        self._last_inbound: dict[str, datetime | None] = {}
+        self._opted_out: set[str] = set()
+        self._contents: dict[str, dict[str, Any]] = {}
+        self._public: dict[str, tuple[bytes, str]] = {}
+        self.auto_approve = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -126,6 +159,11 @@ class FakeTwilioServer(ThreadedAiohttpServer):
         app.router.add_get(f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json", self._handle_list)
         app.router.add_post(f"/{API_VERSION}/Accounts/{{account_sid}}/Calls.json", self._handle_call)
         app.router.add_get("/media/{name}", self._handle_media)
+        app.router.add_get("/public/{name}", self._handle_public)
+        app.router.add_post(f"{CONTENT_PREFIX}/Content", self._handle_content_create)
+        app.router.add_get(f"{CONTENT_PREFIX}/Content", self._handle_content_list)
+        app.router.add_get(f"{CONTENT_PREFIX}/ContentAndApprovals", self._handle_content_list)
+        app.router.add_post(f"{CONTENT_PREFIX}/Content/{{sid}}/ApprovalRequests/whatsapp", self._handle_approval)
         app.router.add_get("/healthz", self._handle_healthz)
         return app
 
@@ -178,6 +216,207 @@ class FakeTwilioServer(ThreadedAiohttpServer):
         if found is None:
             return _twilio_error(404, 20404)
         return web.Response(body=found[0], content_type=found[1])
+
+    # ------------------------------------------------------------------ WhatsApp's rules
+
+    def customer_wrote(self, address: str, at: datetime | None = None) -> None:
+        """``address`` last wrote at ``at`` (now by default): its window is checked from then on."""
+        with self._lock:
+            self._last_inbound[address] = at or datetime.now(UTC)
+
+    def never_wrote(self, address: str) -> None:
+        """``address`` never wrote: only approved templates reach it."""
+        with self._lock:
+            self._last_inbound[address] = None
+
+    def window_open(self, address: str) -> bool | None:
+        """Whether free text may reach ``address`` now; None when the fake was told nothing about it."""
+        with self._lock:
+            if address not in self._last_inbound:
+                return None
+            last = self._last_inbound[address]
+        return last is not None and datetime.now(UTC) - last < timedelta(seconds=WINDOW_SECONDS)
+
+    def opt_out(self, address: str) -> None:
+        """``address`` sent STOP to Twilio's Advanced Opt-Out: every send to it is refused (21610)."""
+        with self._lock:
+            self._opted_out.add(address)
+
+    def opt_in(self, address: str) -> None:
+        """``address`` sent START: sends reach it again."""
+        with self._lock:
+            self._opted_out.discard(address)
+
+    @staticmethod
+    def opt_out_params(*, from_: str, to: str, keyword: str = "STOP") -> dict[str, str]:
+        """The inbound webhook fields Twilio posts when its Advanced Opt-Out intercepts ``keyword``."""
+        kind = {"STOP": "STOP", "BAJA": "STOP", "START": "START", "ALTA": "START", "HELP": "HELP"}
+        return {"Body": keyword, "OptOutType": kind.get(keyword.upper(), "STOP"), "From": from_, "To": to}
+
+    @property
+    def contents(self) -> list[dict[str, Any]]:
+        """The Content API resources created, with their WhatsApp approval, in creation order."""
+        with self._lock:
+            return [json.loads(json.dumps(c, default=str)) for c in self._contents.values()]
+
+    def add_template(
+        self, friendly_name: str, body: str, *, language: str = "es", approved: bool = True, variables: Any = None
+    ) -> str:
+        """A text content created outside the app (in Twilio's console), approved by default; its SID."""
+        sid = "HX" + secrets.token_hex(16)
+        with self._lock:
+            self._contents[sid] = self._content_record(
+                sid,
+                {
+                    "friendly_name": friendly_name,
+                    "language": language,
+                    "variables": variables or {},
+                    "types": {"twilio/text": {"body": body}},
+                },
+            )
+            if approved:
+                self._contents[sid]["approval_requests"]["whatsapp"] = self._approval(friendly_name, "approved")
+        return sid
+
+    def approve(self, sid: str) -> None:
+        """WhatsApp approves the content ``sid`` as a template."""
+        self._review(sid, "approved")
+
+    def reject(self, sid: str, reason: str = "Variables at the start or end of the body") -> None:
+        """WhatsApp rejects the content ``sid``."""
+        self._review(sid, "rejected", reason)
+
+    def _review(self, sid: str, status: str, reason: str = "") -> None:
+        with self._lock:
+            content = self._contents[sid]
+            name = content["approval_requests"].get("whatsapp", {}).get("name") or content["friendly_name"]
+            content["approval_requests"]["whatsapp"] = self._approval(name, status, reason)
+
+    @staticmethod
+    def _approval(name: str, status: str, reason: str = "", category: str = "UTILITY") -> dict[str, Any]:
+        return {
+            "type": "whatsapp",
+            "name": name,
+            "category": category,
+            "content_type": "twilio/text",
+            "status": status,
+            "rejection_reason": reason,
+            "allow_category_change": True,
+        }
+
+    def add_public_media(self, name: str, data: bytes, content_type: str = "image/jpeg") -> str:
+        """Serve ``data`` without credentials (a dealer's car photo on its website); its URL."""
+        self._public[name] = (data, content_type)
+        return f"{self.base_url}/public/{name}"
+
+    async def _handle_public(self, request: web.Request) -> web.Response:
+        found = self._public.get(request.match_info["name"])
+        if found is None:
+            return web.Response(status=404)
+        return web.Response(body=found[0], content_type=found[1])
+
+    def _content_record(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        now = format_datetime(datetime.now(UTC), usegmt=True)
+        return {
+            "sid": sid,
+            "account_sid": self.account_sid,
+            "friendly_name": str(data.get("friendly_name") or ""),
+            "language": str(data.get("language") or "en"),
+            "variables": dict(data.get("variables") or {}),
+            "types": {k: v for k, v in dict(data.get("types") or {}).items() if v is not None},
+            "url": f"https://content.twilio.com/v1/Content/{sid}",
+            "date_created": now,
+            "date_updated": now,
+            "approval_requests": {},
+            "links": {},
+        }
+
+    async def _handle_content_create(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return _twilio_error(401, 20003)
+        try:
+            data = json.loads(await request.text())
+        except ValueError:
+            return _twilio_error(400, 20001, "The request body must be JSON")
+        problem = _content_problem(data.get("types") or {})
+        if problem is not None:
+            return _twilio_error(400, 21658, problem)
+        sid = "HX" + secrets.token_hex(16)
+        record = self._content_record(sid, data)
+        with self._lock:
+            self._contents[sid] = record
+        return web.json_response(record, status=201)
+
+    async def _handle_content_list(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return _twilio_error(401, 20003)
+        with self._lock:
+            contents = [dict(c) for c in self._contents.values()]
+        path = request.path
+        meta = {
+            "page": 0,
+            "page_size": len(contents) or 50,
+            "first_page_url": f"{self.base_url}{path}",
+            "previous_page_url": None,
+            "url": f"{self.base_url}{path}",
+            "next_page_url": None,
+            "key": "contents",
+        }
+        return web.json_response({"contents": contents, "meta": meta})
+
+    async def _handle_approval(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return _twilio_error(401, 20003)
+        sid = request.match_info["sid"]
+        data = json.loads(await request.text() or "{}")
+        with self._lock:
+            content = self._contents.get(sid)
+            if content is None:
+                return _twilio_error(404, 20404)
+            name, category = str(data.get("name") or ""), str(data.get("category") or "")
+            if not re.fullmatch(r"[a-z0-9_]{1,512}", name) or category not in {
+                "UTILITY",
+                "MARKETING",
+                "AUTHENTICATION",
+            }:
+                return _twilio_error(400, 21658, "Template name must be lowercase with underscores; category known")
+            status = "approved" if self.auto_approve else "received"
+            content["approval_requests"]["whatsapp"] = self._approval(name, status, category=category)
+            answer = dict(content["approval_requests"]["whatsapp"])
+        return web.json_response(answer, status=201)
+
+    async def _check_whatsapp(self, form: Any) -> tuple[web.Response | None, dict[str, Any]]:
+        """WhatsApp's rules for one send: opt-out, Content SID, window, media; the content's details."""
+        to = str(form.get("To") or "")
+        with self._lock:
+            if to in self._opted_out:
+                return _twilio_error(400, 21610, "Attempt to send to unsubscribed recipient"), {}
+        details: dict[str, Any] = {}
+        approved = False
+        content_sid = form.get("ContentSid")
+        if content_sid:
+            with self._lock:
+                content = self._contents.get(str(content_sid))
+                content = json.loads(json.dumps(content)) if content is not None else None
+            if content is None:
+                return _twilio_error(400, 21656, "The ContentSid is Invalid"), {}
+            try:
+                variables = json.loads(str(form.get("ContentVariables") or "{}"))
+            except ValueError:
+                return _twilio_error(400, 21656, "The Content Variables parameter is invalid"), {}
+            if any(re.search(r"[\n\t]| {5,}", str(v)) for v in variables.values()):
+                return _twilio_error(400, 21656, "Content variables cannot contain line breaks, tabs or 5 spaces"), {}
+            approved = content["approval_requests"].get("whatsapp", {}).get("status") == "approved"
+            details = _rendered(content, {str(k): str(v) for k, v in variables.items()})
+        if self.window_open(to) is False and not approved:
+            return _twilio_error(
+                400, 63016, "Failed to send freeform message because you are outside the allowed window"
+            ), {}
+        media = [str(v) for v in form.getall("MediaUrl", [])] + list(details.get("media_url", []))
+        for url in media:
+            if not await _fetchable(url):
+                return _twilio_error(400, 63019, f"Media failed to download: {url}"), {}
+        return None, details
 
     def _before_stop(self) -> None:
         self.release()  # answer held sends before the loop goes away
@@ -294,6 +533,10 @@ class FakeTwilioServer(ThreadedAiohttpServer):
             self._held.clear()
             self._delay = 0.0
             self._healthz_hits = 0
+            self._last_inbound.clear()
+            self._opted_out.clear()
+            self._contents.clear()
+            self.auto_approve = False
 
     async def wait_for(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:  # noqa: ASYNC109
         """Wait (without blocking the loop) until ``count`` messages were recorded; return them all."""
@@ -417,6 +660,9 @@ class FakeTwilioServer(ThreadedAiohttpServer):
             return _twilio_error(503, 20503, "Held by the fake (never reached Twilio)")
 
         response = self._check_request(request, path_sid, form)
+        details: dict[str, Any] = {}
+        if response is None:
+            response, details = await self._check_whatsapp(form)
         with self._lock:
             delay = self._delay
         if response is not None:
@@ -425,8 +671,8 @@ class FakeTwilioServer(ThreadedAiohttpServer):
 
         sid = "SM" + secrets.token_hex(16)
         now = datetime.now(UTC)
-        body = str(form.get("Body", ""))
-        media = [str(v) for v in form.getall("MediaUrl", [])]
+        body = str(details.get("body") or form.get("Body", ""))
+        media = [str(v) for v in form.getall("MediaUrl", [])] + list(details.get("media_url", []))
         message_uri = f"/{API_VERSION}/Accounts/{path_sid}/Messages/{sid}.json"
         record = {
             "sid": sid,
@@ -439,6 +685,12 @@ class FakeTwilioServer(ThreadedAiohttpServer):
             "media_url": media,
             "params": params,
             "received_at": now,
+            # A Content SID send: the content, its variables, the type WhatsApp shows, rows and buttons.
+            "content_sid": form.get("ContentSid"),
+            "content_type": details.get("content_type"),
+            "content_variables": details.get("variables", {}),
+            "items": details.get("items", []),
+            "actions": details.get("actions", []),
         }
         with self._changed:
             self._messages.append(record)
@@ -554,6 +806,76 @@ class FakeTwilioServer(ThreadedAiohttpServer):
             self._attempts.append(attempt)
             self._changed.notify_all()
         return response
+
+
+def _content_problem(types: dict[str, Any]) -> str | None:
+    """Why Twilio would refuse these content types (WhatsApp's limits), or None."""
+    picker = types.get("twilio/list-picker")
+    if isinstance(picker, dict):
+        items = picker.get("items") or []
+        if not 1 <= len(items) <= LIST_MAX_ITEMS:
+            return f"A list picker has 1 to {LIST_MAX_ITEMS} items, got {len(items)}"
+        if len(str(picker.get("body") or "")) > CONTENT_BODY_MAX or not picker.get("body"):
+            return f"A list picker's body has 1 to {CONTENT_BODY_MAX} characters"
+        if not 1 <= len(str(picker.get("button") or "")) <= BUTTON_MAX:
+            return f"A list picker's button has 1 to {BUTTON_MAX} characters"
+        for item in items:
+            if not 1 <= len(str(item.get("item") or "")) <= LIST_ITEM_MAX:
+                return f"A list item has 1 to {LIST_ITEM_MAX} characters: {item.get('item')!r}"
+            if len(str(item.get("description") or "")) > LIST_DESCRIPTION_MAX:
+                return f"A list item's description has at most {LIST_DESCRIPTION_MAX} characters"
+            if not 1 <= len(str(item.get("id") or "")) <= LIST_ID_MAX:
+                return f"A list item's id has 1 to {LIST_ID_MAX} characters"
+    quick = types.get("twilio/quick-reply")
+    if isinstance(quick, dict):
+        actions = quick.get("actions") or []
+        if not 1 <= len(actions) <= QUICK_REPLY_MAX:
+            return f"Quick replies have 1 to {QUICK_REPLY_MAX} buttons on WhatsApp, got {len(actions)}"
+        if any(not 1 <= len(str(a.get("title") or "")) <= BUTTON_MAX for a in actions):
+            return f"A quick-reply button has 1 to {BUTTON_MAX} characters"
+    card = types.get("twilio/card")
+    if isinstance(card, dict):
+        if not card.get("title") or len(str(card["title"])) > CONTENT_BODY_MAX:
+            return f"A card's title has 1 to {CONTENT_BODY_MAX} characters"
+        if len(card.get("media") or []) > 1:
+            return "A WhatsApp card has at most one media"
+    if not types:
+        return "A content needs at least one type"
+    return None
+
+
+# The type WhatsApp shows when a content has several (the richest it supports first).
+_PREFERRED = ("twilio/card", "twilio/list-picker", "twilio/quick-reply", "twilio/media", "twilio/text")
+
+
+def _rendered(content: dict[str, Any], variables: dict[str, str]) -> dict[str, Any]:
+    """What the customer receives for a content: its type, text (variables filled in), media, rows, buttons."""
+    values = {**{str(k): str(v) for k, v in (content.get("variables") or {}).items()}, **variables}
+    types = content.get("types") or {}
+    kind = next((k for k in _PREFERRED if isinstance(types.get(k), dict)), "twilio/text")
+    chosen = types.get(kind) or {}
+
+    def fill(text: object) -> str:
+        return _VARIABLE.sub(lambda m: values.get(m.group(1), m.group(0)), str(text or ""))
+
+    return {
+        "content_type": kind,
+        "body": fill(chosen.get("body") or chosen.get("title") or ""),
+        "media_url": [fill(u) for u in chosen.get("media") or []],
+        "items": [dict(i) for i in chosen.get("items") or []],
+        "actions": [dict(a) for a in chosen.get("actions") or []],
+        "variables": variables,
+    }
+
+
+async def _fetchable(url: str) -> bool:
+    """Twilio downloads media before sending it: a URL that does not answer 200 fails the message."""
+    try:
+        async with aiohttp.ClientSession() as session, session.get(url, timeout=aiohttp.ClientTimeout(total=5)) as got:
+            await got.read()
+            return got.status == 200
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        return False
 
 
 def _parse_date(value: str | None) -> datetime | None:

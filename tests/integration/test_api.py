@@ -705,7 +705,7 @@ async def test_markdown_sibling_headings_are_not_nested(client: Any, document: s
         pytest.param(b'[{"title": "", "content": "x"}]', "application/json", id="empty-title"),
         pytest.param(b'[{"title": "x", "content": "y", "type": "rumour"}]', "application/json", id="bad-type"),
         pytest.param(b"[]", "application/json", id="empty-list"),
-        pytest.param(b"solo texto sin encabezados", "text/markdown", id="markdown-without-headings"),
+        pytest.param(b"  \n\n  ", "text/markdown", id="markdown-empty"),
     ],
 )
 async def test_invalid_knowledge_import_is_422(client: Any, content: bytes, content_type: str) -> None:

@@ -1,5 +1,6 @@
-"""The turn graph driven by fake chat models (no HTTP at all): structured-output classification,
-multi-intent results, tool calls through the domain functions, and the per-call records."""
+"""The turn graph driven by fake chat models (no HTTP at all): the answer's intents classifying a turn
+the rules could not place, multi-intent results, tool calls through the domain functions, and the
+per-call records."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from sqlalchemy import select
 
 from app.core.db import session_scope
@@ -68,23 +69,17 @@ def _respond_from_results(messages: list[BaseMessage]) -> AIMessage:
     )
 
 
-async def test_unsure_rules_ask_the_classifier_then_the_specialist_calls_tools(
+async def test_unsure_rules_let_the_answer_classify_and_the_specialist_calls_tools(
     client: Any, model: ScriptedChatModel
 ) -> None:
     tenant = await make_tenant(client, catalog_csv=CARS, flags={"ai_agent": True})
     model.script = [
-        # 1. Structured output: the intents of a message the rules could not place.
-        tool_call(
-            "IntentList",
-            {"intents": [{"name": "catalog", "confidence": 0.8}, {"name": "finance", "confidence": 0.7}]},
-            tokens=(200, 30),
-        ),
-        # 2. The specialist searches the catalog and asks for every term of a quote for one car.
+        # 1. No classifier call: the specialist searches the catalog and asks for every term of a quote.
         lambda messages: tool_call(
             "search_catalog", {"make": "Toyota", "model": "Sienna", "limit": 1}, tokens=(800, 40)
         ),
         lambda messages: tool_call("quote_financing", {"stock_id": "T1"}, tokens=(850, 40)),
-        # 3. The final answer, built from the tool results it was sent.
+        # 2. The final answer, built from the tool results it was sent; its intents classify the turn.
         _respond_from_results,
     ]
     r = await client.post(
@@ -99,17 +94,19 @@ async def test_unsure_rules_ask_the_classifier_then_the_specialist_calls_tools(
     assert "Toyota Sienna 2021: $690,000" in reply["reply"] and "al mes a 12 meses" in reply["reply"]
     assert reply["items"] == ["T1"]
     assert reply["usage"] == {
-        "llm_calls": 4,
-        "input_tokens": 2750,
-        "output_tokens": 170,
-        "cost_usd": pytest.approx((2750 * 0.15 + 170 * 0.60) / 1_000_000, abs=1e-6),
+        "llm_calls": 3,
+        "input_tokens": 2550,
+        "output_tokens": 140,
+        "cost_usd": pytest.approx((2550 * 0.15 + 140 * 0.60) / 1_000_000, abs=1e-6),
     }
-    # The classifier had the business in its system prompt and only the customer's text as user input.
+    # The model had the business in its system prompt and only the customer's text as user input.
     first = model.calls[0]
     assert isinstance(first[0], SystemMessage) and "Dealer" in str(first[0].content)
-    assert "<customer_message>" in str(first[-1].content)
+    assert "<customer_message>" in str([m for m in first if isinstance(m, HumanMessage)][-1].content)
+    # The knowledge search the turn already made (nothing found) was handed over, not left to a second call.
+    assert _tool_results(first) == [{"entries": []}]
     # The quote used the catalog's price for T1.
-    quote_result = _tool_results(model.calls[3])[-1]
+    quote_result = _tool_results(model.calls[2])[-1]
     assert quote_result["car"]["stock_id"] == "T1" and quote_result["quotes"][0]["price"] == 690000
     async with session_scope() as session:
         rows = list(
@@ -121,7 +118,7 @@ async def test_unsure_rules_ask_the_classifier_then_the_specialist_calls_tools(
                 )
             ).scalars()
         )
-    assert [row.purpose for row in rows] == ["classify", "agent", "agent", "agent"]
+    assert [row.purpose for row in rows] == ["agent", "agent", "agent"]
     assert all(row.success and row.model == "gpt-4o-mini" for row in rows)
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 import app.demo
-from app.catalog.cards import car_name
+from app.catalog.cards import car_name, localized_value
 from tests.helpers import Customer, admin_headers
 
 DATA = Path(app.demo.__file__).parent / "data"
@@ -243,7 +243,9 @@ async def test_catalog_sorts(customer: Customer, text: str, where: Any, order: s
         expected = matching.sort_values(["price", "year"], ascending=[False, False], kind="stable")
     else:
         expected = matching.sort_values(["year", "price"], ascending=[False, True], kind="stable")
-    assert reply["items"] == list(expected["stock_id"].head(3))
+    # "el más barato" / "the cheapest SUV" is one car; "los jetta más nuevos" the first three in that order.
+    count = 3 if text.startswith("los ") else 1
+    assert reply["items"] == list(expected["stock_id"].head(count))
     assert_cards(reply)
 
 
@@ -256,14 +258,18 @@ async def test_catalog_follow_up_by_position(customer: Customer, first: str, sec
     assert detail["items"] == [listing["items"][1]]
     car = cars(detail["items"]).iloc[0]
     assert f"({car.stock_id})" in detail["reply"] and car["version"] in detail["reply"]
-    assert f"${car.price:,.0f}" in detail["reply"] and car["color"] in detail["reply"]
-    # Details in the customer's language (labels and yes/no), values as the dealer wrote them.
+    # Details in the customer's language: labels, yes/no and the catalogue's values (Negro -> Black).
+    language = "es" if second == "el segundo" else "en"
+    assert f"${car.price:,.0f}" in detail["reply"] and localized_value(car["color"], language) in detail["reply"]
     if second == "el segundo":
         assert f"Transmisión: {car.transmission}" in detail["reply"] and f"Carplay: {car.carplay}" in detail["reply"]
         assert "financiamiento" in detail["reply"]
     else:
         carplay = {"Sí": "Yes", "No": "No"}[car.carplay]
-        assert f"Transmission: {car.transmission}" in detail["reply"] and f"Carplay: {carplay}" in detail["reply"]
+        assert (
+            f"Transmission: {localized_value(car.transmission, 'en')}" in detail["reply"]
+            and f"Carplay: {carplay}" in detail["reply"]
+        )
         assert "financing" in detail["reply"]
 
 

@@ -96,8 +96,8 @@ def test_value_words_come_from_the_catalog(vocab: CatalogVocabulary) -> None:
         ("sin gps", {"gps": "No"}),
         ("una pickup 4x4 con gps", {"traccion": "4x4", "gps": "Sí"}),
         ("awd", {"traccion": "AWD"}),
-        # Either colour will do: neither is a filter.
-        ("rojo o negro", {}),
+        # Either colour will do: both are alternatives of one filter.
+        ("rojo o negro", {"color": "Negro | Rojo"}),
     ],
 )
 def test_features_from_the_catalogs_columns(vocab: CatalogVocabulary, text: str, features: dict[str, str]) -> None:
@@ -167,7 +167,7 @@ def test_colour_word_matches_every_value_with_it(df: pd.DataFrame, vocab: Catalo
     assert ids(df, vocab, "algo gris") == {"A-2", "A-3"}
     assert ids(df, vocab, "gris plata") == {"A-2"}
     assert ids(df, vocab, "rojo") == {"A-1", "A-7"}
-    assert ids(df, vocab, "blanco") == {"A-4"}  # the exact value wins over "Blanco Perla"
+    assert ids(df, vocab, "blanco") == {"A-4", "A-5"}  # "Blanco" and "Blanco Perla": both are white
     assert ids(df, vocab, "perla") == {"A-5"}
     assert ids(df, vocab, "camioneta 4x4 con gps") == {"A-3"}
 

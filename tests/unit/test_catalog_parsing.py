@@ -497,7 +497,8 @@ def test_whole_messages(vocab: CatalogVocabulary, text: str, expected: dict[str,
         ("un Jetta 2019", ["VW-002"], []),
         ("busco un vocho", ["VW-001"], []),
         ("mazda 3 automático menos de 300 mil", ["MZ-001"], []),
-        ("versa 2020 o más nuevo, el más barato", ["NI-002", "NI-003"], []),
+        # "el más barato" is one car: the cheapest match.
+        ("versa 2020 o más nuevo, el más barato", ["NI-002"], []),
         # No CX-5 within budget: other Mazdas first (model relaxed), before going over budget.
         ("una cx5 de menos de 300 mil", ["MZ-005", "MZ-001", "MZ-002"], ["model"]),
         ("una cx5 de menos de 200 mil", ["MZ-002"], ["model", "price_max"]),

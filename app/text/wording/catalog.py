@@ -62,6 +62,115 @@ TEXTS: dict[str, dict[Language, str]] = {
     "catalog_km_up_to": {"es": "con hasta {km:,} km", "en": "with up to {km:,} km"},
     "catalog_with_feature": {"es": "con {label}", "en": "with {label}"},
     "catalog_without_feature": {"es": "sin {label}", "en": "without {label}"},
+    # The footer under a list: it points only at cars of that list.
+    "catalog_footer_list": {
+        "es": "Pregunta por cualquiera («el {ordinal}», «el {example}») o por su financiamiento.",
+        "en": 'Ask about any of them ("the {ordinal} one", "the {example}") or about financing it.',
+    },
+    "catalog_footer_one": {
+        "es": "¿Quieres más detalles del {example} o que te cotice su financiamiento?",
+        "en": "Would you like more details on the {example} or a financing quote for it?",
+    },
+    "catalog_ordinal_2": {"es": "segundo", "en": "second"},
+    # "el más barato": one car, the first of the matches in that order.
+    "catalog_header_sorted_one": {
+        "es": "{what} de los {total} autos que coinciden:",
+        "en": "{what} of the {total} matching cars:",
+    },
+    "catalog_header_sorted_some": {
+        "es": "De los {total} autos que coinciden, estos son {what}:",
+        "en": "Of the {total} matching cars, these are {what}:",
+    },
+    "catalog_sorted_price_asc_one": {"es": "El más barato", "en": "The cheapest"},
+    "catalog_sorted_price_desc_one": {"es": "El más caro", "en": "The most expensive"},
+    "catalog_sorted_year_desc_one": {"es": "El más nuevo", "en": "The newest"},
+    "catalog_sorted_km_asc_one": {"es": "El de menor kilometraje", "en": "The one with the lowest mileage"},
+    "catalog_sorted_price_asc_some": {"es": "los más baratos", "en": "the cheapest"},
+    "catalog_sorted_price_desc_some": {"es": "los más caros", "en": "the most expensive"},
+    "catalog_sorted_year_desc_some": {"es": "los más nuevos", "en": "the newest"},
+    "catalog_sorted_km_asc_some": {"es": "los de menor kilometraje", "en": "the ones with the lowest mileage"},
+    # What the dealer's data does not record ("¿tienen híbridos?" without a fuel column).
+    "catalog_kind_fuel": {"es": "el tipo de combustible", "en": "the fuel type"},
+    "catalog_kind_body": {
+        "es": "el tipo de carrocería (SUV, sedán, pickup…)",
+        "en": "the body type (SUV, sedan, pickup…)",
+    },
+    "catalog_kind_transmission": {"es": "la transmisión", "en": "the transmission"},
+    "catalog_kind_colour": {"es": "el color", "en": "the colour"},
+    "catalog_kind_consumption": {"es": "el rendimiento de combustible", "en": "fuel economy"},
+    "catalog_kind_seats": {"es": "el número de pasajeros", "en": "the number of seats"},
+    "catalog_kind_traction": {"es": "la tracción (4x4, AWD)", "en": "the drivetrain (4x4, AWD)"},
+    "catalog_kind_engine": {"es": "el motor", "en": "the engine"},
+    "catalog_kind_doors": {"es": "el número de puertas", "en": "the number of doors"},
+    "catalog_kind_owners": {"es": "el número de dueños anteriores", "en": "the number of previous owners"},
+    "catalog_kind_equipment": {
+        "es": "el equipamiento (quemacocos, CarPlay, piel, cámara…)",
+        "en": "the equipment (sunroof, CarPlay, leather, camera…)",
+    },
+    "catalog_unrecorded": {
+        "es": "Mi inventario no registra {what}, así que no puedo decirte cuáles lo cumplen.",
+        "en": "My inventory doesn't record {what}, so I can't tell you which cars match that.",
+    },
+    "catalog_unrecorded_offer": {
+        "es": "Puedo buscarte por {fields}, o un asesor te lo confirma. ¿Quieres que te comunique con uno?",
+        "en": "I can search by {fields}, or an advisor can confirm it for you. Shall I connect you with one?",
+    },
+    "catalog_unrecorded_rest": {
+        "es": "Estos cumplen lo demás que pediste{described}; confírmalo con un asesor:",
+        "en": "These match the rest of what you asked{described}; an advisor can confirm it:",
+    },
+    "catalog_fields": {
+        "es": "marca, modelo, año, precio y kilometraje",
+        "en": "make, model, year, price and mileage",
+    },
+    "catalog_fields_more": {
+        "es": "marca, modelo, año, precio, kilometraje y {more}",
+        "en": "make, model, year, price, mileage and {more}",
+    },
+    # Pointing at a car among several: "de esas, ¿cuál es automática?" when none of them is.
+    "catalog_none_among_shown": {
+        "es": "Ninguno de los que te mostré es {wanted}. Estos sí lo son:",
+        "en": "None of the cars I showed you is {wanted}. These are:",
+    },
+    "catalog_some_among_shown": {
+        "es": "De los que te mostré, estos son {wanted}:",
+        "en": "Of the cars I showed you, these are {wanted}:",
+    },
+    # Comparisons: facts from the catalogue side by side, never opinions.
+    "catalog_compare_header": {
+        "es": "Te los comparo con lo que registra mi inventario:",
+        "en": "Here they are side by side, from my inventory data:",
+    },
+    "catalog_compare_no_opinion": {
+        "es": "No tengo datos para decir cuál es mejor{criterion}; te comparo lo que sí registra mi inventario:",
+        "en": "I don't have data to say which is better{criterion}; here is what my inventory does record:",
+    },
+    "catalog_compare_payment": {"es": "≈ {payment}/mes", "en": "≈ {payment}/month"},
+    "catalog_compare_cheapest": {"es": "Más barato: {name}.", "en": "Cheapest: {name}."},
+    "catalog_compare_newest": {"es": "Más nuevo: {name} ({year}).", "en": "Newest: {name} ({year})."},
+    "catalog_compare_lowest_km": {
+        "es": "Menos kilometraje: {name} ({km:,} km).",
+        "en": "Lowest mileage: {name} ({km:,} km).",
+    },
+    "catalog_compare_terms": {
+        "es": "_Mensualidades estimadas a {term} meses con {down} de enganche, tasa anual {rate}, sujetas a "
+        "aprobación._",
+        "en": "_Monthly payments estimated over {term} months with {down} down, annual rate {rate}, subject to "
+        "approval._",
+    },
+    "catalog_compare_close": {
+        "es": "¿Te cotizo alguno o agendamos una prueba de manejo?",
+        "en": "Shall I quote one of them or book a test drive?",
+    },
+    "catalog_compare_need_two": {
+        "es": "¿Con cuál quieres compararlo? Dime el modelo o el número de la lista.",
+        "en": "Which car should I compare it with? Tell me the model or its number in the list.",
+    },
+    "catalog_compare_nothing": {
+        "es": "¿Qué autos quieres comparar? Dime los modelos (por ejemplo «Versa o Aveo») y te los pongo lado a lado.",
+        "en": 'Which cars would you like to compare? Tell me the models (e.g. "Versa or Aveo") and I\'ll put them '
+        "side by side.",
+    },
     # A yes/no cell of the dealer's catalogue, in the customer's language.
     "catalog_yes": {"es": "Sí", "en": "Yes"},
     "catalog_no": {"es": "No", "en": "No"},
@@ -79,7 +188,13 @@ _LABEL_ROWS: tuple[tuple[tuple[str, ...], tuple[str, ...], str, str], ...] = (
     (("leather", "leather_seats"), ("piel", "asientos_piel"), "Asientos de piel", "Leather seats"),
     (("doors",), ("puertas",), "Puertas", "Doors"),
     (("mileage",), ("kilometraje",), "Kilometraje", "Mileage"),
-    (("colour",), (), "Color", "Color"),
+    (("colour", "color"), ("color",), "Color", "Color"),
+    (("branch", "location", "store"), ("sucursal", "agencia", "sede", "ubicacion", "ciudad"), "Sucursal", "Branch"),
+    (("notes", "comments"), ("notas", "comentarios", "observaciones"), "Notas", "Notes"),
+    (("version", "trim"), ("version", "acabado"), "Versión", "Trim"),
+    (("engine",), ("motor",), "Motor", "Engine"),
+    (("traction", "drive"), ("traccion",), "Tracción", "Drive"),
+    (("condition",), ("estado", "condicion"), "Estado", "Condition"),
 )
 COLUMN_LABELS: dict[Language, dict[str, str]] = {
     "es": {name: es for english, _, es, _ in _LABEL_ROWS for name in english},

@@ -95,6 +95,12 @@ TEXTS: dict[str, dict[Language, str]] = {
         "es": "¿Lo busco? Responde SÍ para empezar o dime qué cambiar.",
         "en": "Shall I start? Reply YES to search, or tell me what to change.",
     },
+    "concierge.confirm_nudge": {
+        "es": "¿Empiezo a buscar con lo que te resumí? Responde SÍ, o dime qué cambiar (producto, zona, para "
+        "cuándo o presupuesto).",
+        "en": "Shall I start searching with the summary above? Reply YES, or tell me what to change (item, area, "
+        "when or budget).",
+    },
     # --- the shortlist --------------------------------------------------------------------------
     "concierge.found_one": {"es": "Encontré {n} opción{what}:", "en": "I found {n} option{what}:"},
     "concierge.found_many": {"es": "Encontré {n} opciones{what}:", "en": "I found {n} options{what}:"},

@@ -14,6 +14,45 @@ TEXTS: dict[str, dict[Language, str]] = {
         "en": 'Happy to quote. Which car are you interested in (or its price)? For example: "a 250k car over '
         '48 months with 20% down".',
     },
+    # A monthly budget inverted into a price: the assumptions are always stated.
+    "finance_afford_header": {
+        "es": "Con {monthly} al mes, a {term} meses, con {down} de enganche y tasa anual {rate}, te alcanza un auto "
+        "de hasta {max_price}.",
+        "en": "With {monthly} a month over {term} months, {down} down and a {rate} annual rate, you can afford a car "
+        "of up to {max_price}.",
+    },
+    "finance_afford_down_share": {"es": "el {share} del precio", "en": "{share} of the price"},
+    "finance_afford_list": {
+        "es": "Estos caben en tu mensualidad{described}:",
+        "en": "These fit your monthly budget{described}:",
+    },
+    "finance_afford_list_relaxed": {
+        "es": "No encontré uno que cumpla todo lo demás ({why}); estos caben en tu mensualidad:",
+        "en": "Nothing fits everything else you asked ({why}); these fit your monthly budget:",
+    },
+    "finance_afford_none": {
+        "es": "No tengo autos en ese rango{described}. El más económico es {car} a {payment} al mes en esas "
+        "condiciones. ¿Quieres ajustar el enganche o el plazo?",
+        "en": "I don't have cars in that range{described}. The most affordable is the {car} at {payment} a month "
+        "on those terms. Would you like to change the down payment or the term?",
+    },
+    "finance_afford_card": {"es": "{card} · ≈ {payment}/mes", "en": "{card} · ≈ {payment}/month"},
+    "finance_afford_footer": {
+        "es": "Otro plazo o enganche cambia el monto. ¿Te cotizo alguno?",
+        "en": "A different term or down payment changes the amount. Shall I quote one of them?",
+    },
+    # The tenant's financing terms, when asked without a car ("¿cuánto es lo mínimo de enganche?").
+    "finance_terms_summary": {
+        "es": "El enganche mínimo es del {ratio} del precio; plazos de {terms} meses, tasa anual {rate}. "
+        "¿Te cotizo algún auto?",
+        "en": "The minimum down payment is {ratio} of the price; terms of {terms} months, annual rate {rate}. "
+        "Shall I quote a car for you?",
+    },
+    # Several cars shown and none chosen: which one to quote.
+    "finance_which_car": {
+        "es": "¿Cuál de estos te cotizo?\n{cars}\nDime el número o el modelo.",
+        "en": "Which of these should I quote?\n{cars}\nTell me its number or model.",
+    },
     "finance_for_car": {
         "es": "Para el {car}:",
         "en": "For the {car}:",

@@ -33,17 +33,68 @@ TEXTS: dict[str, dict[Language, str]] = {
         "es": "¡Con gusto! Si necesitas algo más, aquí estoy.",
         "en": "You're welcome! I'm here if you need anything else.",
     },
+    "thanks~2": {
+        "es": "¡A ti! Cuando quieras seguimos: autos, financiamiento o dudas de la agencia.",
+        "en": "Thank you! Whenever you like, we can go on: cars, financing or questions about us.",
+    },
+    "thanks~3": {
+        "es": "¡Para servirte! Escríbeme cuando lo necesites.",
+        "en": "Happy to help! Write to me whenever you need.",
+    },
+    "complaint": {
+        "es": "Lamento mucho la molestia, tienes razón en querer una mejor atención. ¿Quieres que te comunique "
+        "con un asesor de {business} para resolverlo? Responde «sí» o escribe «asesor».",
+        "en": "I'm really sorry about that; you deserve better service. Would you like me to connect you with "
+        'an advisor from {business} to sort it out? Reply "yes" or type "advisor".',
+    },
+    "complaint~2": {
+        "es": "Una disculpa, no era la experiencia que esperabas. Si quieres, una persona de {business} lo "
+        "revisa contigo: responde «sí» y te comunico.",
+        "en": "I apologise, that's not the experience you expected. If you like, a person from {business} can "
+        'look into it with you: reply "yes" and I\'ll connect you.',
+    },
+    "complaint~3": {
+        "es": "Perdón por el mal rato. Puedo pasarte con un asesor de {business} ahora mismo; ¿te comunico? "
+        "(responde «sí»)",
+        "en": "Sorry for the trouble. I can put you through to an advisor from {business} right now; "
+        'shall I? (reply "yes")',
+    },
+    # Opens a reply that would otherwise repeat one already sent in this conversation, word for word.
+    "repeat_prefix": {"es": "Como te comentaba: ", "en": "As I mentioned: "},
+    "repeat_prefix~2": {"es": "Te lo repito por si acaso: ", "en": "Just to repeat: "},
+    "repeat_prefix~3": {"es": "De nuevo, para que lo tengas a la mano: ", "en": "Once more, for reference: "},
+    "repeat_prefix~4": {"es": "Va otra vez: ", "en": "Here it is again: "},
     "fallback": {
         "es": "Perdona, no entendí bien. Puedo buscar autos en inventario, cotizar financiamiento, darte "
         "información de {business} o comunicarte con un asesor. ¿Qué necesitas?",
         "en": "Sorry, I didn't quite get that. I can search our stock, quote financing, share information "
         "about {business} or connect you with an advisor. What do you need?",
     },
+    "fallback~2": {
+        "es": "No me quedó claro, ¿me lo dices de otra forma? Por ejemplo: un auto que buscas, cuánto pagarías al "
+        "mes, o una duda sobre {business}.",
+        "en": "I didn't catch that; could you put it another way? For example: a car you're after, a monthly "
+        "payment, or a question about {business}.",
+    },
+    "fallback~3": {
+        "es": "Creo que no te entendí. Dime qué auto te interesa, pídeme una cotización o pregúntame por "
+        "horarios y sucursales; si prefieres, te paso con un asesor.",
+        "en": "I don't think I understood. Tell me which car you like, ask me for a quote or about hours and "
+        "branches; or I can pass you to an advisor.",
+    },
     "acknowledge": {
         "es": "¡De acuerdo! Si quieres, te busco autos en inventario, te cotizo financiamiento o te resuelvo dudas "
         "sobre horarios, garantía o trámites.",
         "en": "Okay! Whenever you like, I can search our stock, quote financing or answer questions about hours, "
         "warranty or paperwork.",
+    },
+    "acknowledge~2": {
+        "es": "Perfecto. Aquí sigo por si quieres ver otro auto o sacar una cotización.",
+        "en": "Sounds good. I'm here if you want to see another car or get a quote.",
+    },
+    "acknowledge~3": {
+        "es": "Va. ¿Te ayudo con algo más: un auto, una mensualidad o una duda?",
+        "en": "Okay. Anything else I can help with: a car, a monthly payment or a question?",
     },
     "handoff": {
         "es": "Te comunico con un asesor de {business}; en breve te escribe por este mismo chat. "
@@ -62,6 +113,18 @@ TEXTS: dict[str, dict[Language, str]] = {
         "asesor? Responde «sí» o escribe «asesor».",
         "en": "I don't have that information written down and I'd rather not guess. Would you like me to "
         'connect you with an advisor? Reply "yes" or type "advisor".',
+    },
+    "knowledge_not_found~2": {
+        "es": "Ese dato no lo tengo y no quiero darte algo incorrecto. Lo que sí puedo: mostrarte autos, "
+        "cotizarte financiamiento o pasarte con un asesor que lo sepa. ¿Te comunico? (responde «sí»)",
+        "en": "I don't have that detail and I don't want to tell you something wrong. What I can do: show you "
+        'cars, quote financing, or pass you to an advisor who knows. Shall I? (reply "yes")',
+    },
+    "knowledge_not_found~3": {
+        "es": "Eso no lo tengo documentado. Un asesor te lo puede confirmar: responde «sí» y te comunico; o "
+        "pregúntame por autos, precios o mensualidades.",
+        "en": "That isn't in what I have on file. An advisor can confirm it: reply \"yes\" and I'll connect you; or "
+        "ask me about cars, prices or monthly payments.",
     },
     "catalog_header_one": {
         "es": "Encontré 1 auto que coincide:",
@@ -92,8 +155,8 @@ TEXTS: dict[str, dict[Language, str]] = {
         "en": "I don't have any matching cars up to {budget}. These are the most affordable ones I have:",
     },
     "catalog_footer": {
-        "es": "Pregunta por cualquiera («el segundo», «el Mazda») o por su financiamiento.",
-        "en": 'Ask about any of them ("the second one", "the Mazda") or about financing it.',
+        "es": "Pregunta por cualquiera («el segundo», «el último») o por su financiamiento.",
+        "en": 'Ask about any of them ("the second one", "the last one") or about financing it.',
     },
     "catalog_empty": {
         "es": "Por ahora no tengo autos que coincidan con eso. ¿Quieres que busque con otro presupuesto, año o "

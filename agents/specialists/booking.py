@@ -1,0 +1,288 @@
+"""Bookings: a visit or a test drive taken in the chat, one question at a time, confirmed, stored as a lead.
+
+The car comes from the conversation (the car in focus, one pointed at, or one named that the stock has);
+day, time, branch and name from the customer's words (several may come in one message). Nothing is stored
+until the customer says yes to the summary; then the lead is written, and the business notified, in the
+turn's transaction.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from agents.memory import ConversationMemory, ShownCar
+from agents.state import TurnDeps, TurnState, TurnUpdate
+from app.catalog.cards import car_name
+from app.catalog.frame import card_by_id
+from app.catalog.search import search_catalog
+from app.leads import service as lead_service
+from app.leads.booking import Booking, fill, missing_slots, parse_kind, wants_booking
+from app.tenants.models import Tenant
+from app.text.answers import leading_answer
+from app.text.normalize import Language, fold
+from app.text.wording import say
+
+_DEFAULT_ZONE = "America/Mexico_City"
+# A catalog column saying where each car is: its values are the branches.
+_BRANCH_COLUMNS = frozenset({"sucursal", "sede", "branch", "agencia", "ubicacion", "location", "lote", "showroom"})
+_MAX_BRANCHES = 8
+_STALE_AFTER_TURNS = 4
+
+
+# "mejor en Polanco", "mejor el sábado", "better make it Friday", "cámbialo a las 5": a slot changed.
+_CHANGE_OF_MIND = re.compile(
+    r"^\s*(?:no,?\s+)?(?:mejor|mas bien|cambia\w*|cambie\w*|better|make it|change it|instead|rather|actually)\b"
+)
+
+
+def pending(memory: ConversationMemory) -> Booking | None:
+    """The booking this conversation is taking, if any; one untouched for a few turns is forgotten."""
+    if not memory.booking:
+        return None
+    try:
+        booking = Booking.model_validate(memory.booking)
+    except ValueError:
+        return None
+    return booking if memory.turns - booking.turn <= _STALE_AFTER_TURNS else None
+
+
+def continues(text: str, memory: ConversationMemory, *, names_car: bool = False) -> bool:
+    """Whether ``text`` answers the open booking (a slot, a yes or no to its summary, the name it asked for).
+
+    ``names_car``: the message names or points at a car; it answers "¿qué auto?" or changes the car of a
+    summary waiting for its yes ("mejor el Versa").
+    """
+    booking = pending(memory)
+    if booking is None:
+        return False
+    if names_car and (booking.asked == "car" or booking.confirming):
+        return True
+    if booking == Booking(kind=booking.kind, turn=booking.turn) and "?" in text:
+        return False  # opened by a question about test drives: a new question is not an answer to it
+    if booking.confirming and leading_answer(text) is not None:
+        return True
+    if (booking.confirming or booking.asked) and _CHANGE_OF_MIND.search(fold(text)) and "?" not in text:
+        return True  # "mejor en Polanco", "better make it Friday": changes a slot of the summary
+    if booking.asked in ("name", "branch") and len(text.split()) <= 5 and "?" not in text:
+        return True
+    filled = fill(booking.model_copy(update={"asked": None}), text, today=date.today(), branches=[])
+    return filled != booking.model_copy(update={"asked": None}) or wants_booking(text)
+
+
+def opened(memory: ConversationMemory, text: str) -> ConversationMemory:
+    """``memory`` with an empty booking open, after a question about booking was answered from knowledge.
+
+    "¿puedo hacer una prueba de manejo?" gets the business's written answer; "el Jetta, mañana a las 5"
+    then continues the booking it invited.
+    """
+    if pending(memory) is not None:
+        return memory
+    booking = Booking(kind=parse_kind(text) or "test_drive", turn=memory.turns)
+    return memory.model_copy(update={"booking": booking.model_dump(mode="json")})
+
+
+def _branches(deps: TurnDeps) -> list[str]:
+    """The branches the tenant's own catalog names (a "sucursal" column), in order of first appearance."""
+    frame = deps.stock().frame
+    column = next((c for c in frame.columns if fold(str(c)).strip() in _BRANCH_COLUMNS), None)
+    if column is None:
+        return []
+    values = [str(v).strip() for v in frame[column].dropna().unique() if str(v).strip()]
+    return values if len(values) <= _MAX_BRANCHES else []
+
+
+async def _today(deps: TurnDeps, tenant_id: uuid.UUID) -> date:
+    tenant = await deps.session.get(Tenant, tenant_id)
+    zone = tenant.timezone if tenant is not None and tenant.timezone else _DEFAULT_ZONE
+    try:
+        return datetime.now(ZoneInfo(zone)).date()
+    except (KeyError, ValueError):
+        return datetime.now(ZoneInfo(_DEFAULT_ZONE)).date()
+
+
+def _car_in_message(state: TurnState, deps: TurnDeps) -> tuple[str, str] | None:
+    """(stock id, name) of the car this message names or points at ("el Jetta 2020", "el segundo")."""
+    shown: list[ShownCar] = state["memory"].shown
+    classification = state["classification"]
+    if classification.reference is not None and shown:
+        car = shown[classification.reference]
+        return car["stock_id"], _label(car["make"], car["model"], car["year"])
+    filters = classification.filters
+    if filters.make or filters.model:
+        frame = deps.stock().frame
+        result = search_catalog(frame, filters.model_copy(update={"limit": 1}), deps.stock().vocabulary)
+        if result.items and not result.relaxed:
+            card = result.items[0]
+            return card.stock_id, _label(card.make, card.model, card.year)
+    return None
+
+
+def _car_named(state: TurnState, deps: TurnDeps) -> tuple[str, str] | None:
+    """(stock id, name) of the car the message or the conversation points at; None when none is clear."""
+    memory = state["memory"]
+    shown: list[ShownCar] = memory.shown
+    in_message = _car_in_message(state, deps)
+    if in_message is not None:
+        return in_message
+    focused = card_by_id(deps.stock().frame, memory.focus) if memory.focus else None
+    if focused is not None:
+        return focused.stock_id, _label(focused.make, focused.model, focused.year)
+    if len(shown) == 1:
+        car = shown[0]
+        return car["stock_id"], _label(car["make"], car["model"], car["year"])
+    return None
+
+
+def _label(make: str, model: str, year: int) -> str:
+    return f"{car_name(make, model)} {year}"
+
+
+def _date_text(day: date, language: Language) -> str:
+    return say(
+        "booking.date",
+        language,
+        weekday=say(f"booking.weekday_{day.weekday()}", language),
+        day=day.day,
+        month=say(f"booking.month_{day.month}", language),
+    )
+
+
+def _time_text(window: str, language: Language) -> str:
+    if window in ("morning", "afternoon", "evening"):
+        return say(f"booking.window_{window}", language)
+    return say("booking.at_time", language, time=window)
+
+
+def _when(booking: Booking, language: Language) -> str:
+    parts = []
+    if booking.day is not None:
+        parts.append(_date_text(booking.day, language))
+    if booking.time_window:
+        parts.append(_time_text(booking.time_window, language))
+    return ", ".join(parts)
+
+
+def _summary(booking: Booking, language: Language) -> str:
+    lines = [say(f"booking.header_{booking.kind}", language)]
+    if booking.car:
+        lines.append(say("booking.line_car", language, car=booking.car))
+    lines.append(say("booking.line_when", language, when=_when(booking, language)))
+    if booking.branch:
+        lines.append(say("booking.line_branch", language, branch=booking.branch))
+    lines.append(say("booking.line_name", language, name=booking.name))
+    lines.append(say("booking.confirm_ask", language))
+    return "\n".join(lines)
+
+
+def _question(booking: Booking, before: Booking, slot: str, branches: list[str], language: Language) -> str:
+    """The one question for ``slot``, opening with what this message just gave ("Anotado: sábado 5...")."""
+    if slot == "car":
+        return say("booking.ask_car", language)
+    ack = _ack(booking, before, language)
+    if slot == "branch":
+        listed = say("booking.or", language).join([", ".join(branches[:-1]), branches[-1]])
+        return say("booking.ask_branch", language, ack=ack, branches=listed)
+    return say(f"booking.ask_{slot}", language, ack=ack)
+
+
+def _ack(booking: Booking, before: Booking, language: Language) -> str:
+    """What this message added, said back: the car, the day and time, the branch."""
+    said = []
+    if booking.car and booking.car != before.car:
+        said.append(say("booking.ack_car", language, car=booking.car))
+    if (booking.day, booking.time_window) != (before.day, before.time_window):
+        said.append(_when(booking, language))
+    if booking.branch and booking.branch != before.branch:
+        said.append(say("booking.where", language, branch=booking.branch).strip())
+    if said:
+        return say("booking.ack", language, what=", ".join(said))
+    return say("booking.ack_plain", language) if booking != before else ""
+
+
+def _confirmed(booking: Booking, language: Language) -> str:
+    where = say("booking.where", language, branch=booking.branch) if booking.branch else ""
+    return say(
+        "booking.confirmed",
+        language,
+        name=(booking.name or "").split()[0] if booking.name else "",
+        what=say(f"booking.what_{booking.kind}", language),
+        when=_when(booking, language),
+        where=where,
+    )
+
+
+async def answer_booking(state: TurnState, deps: TurnDeps) -> TurnUpdate:
+    """Move the booking on by one message: ask what is missing, summarise, or store it on a yes."""
+    tenant = state["tenant"]
+    language = state["language"]
+    text = state["text"]
+    memory = state["memory"].model_copy(deep=True)
+    booking = pending(memory) or Booking(kind=parse_kind(text) or "test_drive")
+    before = booking
+    today = await _today(deps, tenant.id)
+    branches = _branches(deps) or await lead_service.branch_names(deps.session, tenant_id=tenant.id)
+    answer = leading_answer(text) if booking.confirming else None
+    if answer == "no" and not _changes(booking, text, today, branches):
+        memory.booking = booking.model_copy(
+            update={"confirming": False, "asked": None, "turn": memory.turns}
+        ).model_dump(mode="json")
+        return {"agent": "booking", "intent": "booking", "reply": say("booking.change", language), "memory": memory}
+    booking = fill(booking, text, today=today, branches=branches)
+    other = _car_in_message(state, deps) if booking.car else None
+    if other is not None and other[0] != booking.stock_id:  # "mejor el Versa"
+        booking = booking.model_copy(update={"stock_id": other[0], "car": other[1]})
+    if booking.car is None:
+        named = _car_named(state, deps)
+        if named is not None:
+            booking = booking.model_copy(update={"stock_id": named[0], "car": named[1]})
+        elif booking.kind == "visit" or deps.stock().frame.empty:
+            booking = booking.model_copy(update={"car": ""})  # a visit needs no car; no stock, nothing to name
+    missing = missing_slots(booking, branches=branches)
+    if answer == "yes" and not missing:
+        return await _store(state, deps, booking, memory)
+    if missing:
+        slot = missing[0]
+        memory.booking = booking.model_copy(
+            update={"asked": slot, "confirming": False, "turn": memory.turns}
+        ).model_dump(mode="json")
+        reply = _question(booking, before, slot, branches, language)
+        return {"agent": "booking", "intent": "booking", "reply": reply, "memory": memory, **_items(booking)}
+    memory.booking = booking.model_copy(update={"asked": None, "confirming": True, "turn": memory.turns}).model_dump(
+        mode="json"
+    )
+    return {
+        "agent": "booking",
+        "intent": "booking",
+        "reply": _summary(booking, language),
+        "memory": memory,
+        **_items(booking),
+    }
+
+
+def _changes(booking: Booking, text: str, today: date, branches: list[str]) -> bool:
+    return fill(booking, text, today=today, branches=branches) != booking
+
+
+def _items(booking: Booking) -> TurnUpdate:
+    return {"items": [booking.stock_id]} if booking.stock_id else {}
+
+
+async def _store(state: TurnState, deps: TurnDeps, booking: Booking, memory: ConversationMemory) -> TurnUpdate:
+    await lead_service.create_lead(
+        deps.session,
+        tenant_id=state["tenant"].id,
+        conversation_id=deps.conversation_id,
+        customer=deps.customer or "",
+        booking=booking.model_copy(update={"car": booking.car or None}),
+    )
+    memory.booking = None
+    return {
+        "agent": "booking",
+        "intent": "booking",
+        "reply": _confirmed(booking, state["language"]),
+        "memory": memory,
+        **_items(booking),
+    }

@@ -1,0 +1,336 @@
+"""Answers from the knowledge base as a WhatsApp message: the relevant passage, formatted, concise, resumable.
+
+A retrieved chunk is the start of the answer. When it opens its section (the question is about the
+section as a whole), the answer runs on through the section's following chunks; when it is one sub-part
+of a section (a bold-line sub-part, one bold-lead list item) the answer is that sub-part. Either way the
+text is converted from Markdown to WhatsApp formatting (``**x**`` → ``*x*``, headings → bold lines,
+tables → list lines, links → "text (url)"), cut at paragraph and list-item boundaries to fit the
+budget (sentence, then word boundaries only for a single over-long paragraph), and what is left is
+described by a ``More`` the conversation keeps, so "dime más" continues exactly where the answer stopped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pydantic import BaseModel, Field
+
+from app.knowledge.chunking import Chunk, block_spans
+from app.text.normalize import fold
+
+ANSWER_CHARS = 600  # what an answer aims at, everything included
+
+
+class More(BaseModel):
+    """What is left of a passage: the entry, the chunk ordinals still to show, how much of the first was shown."""
+
+    entry_id: str
+    head: int = 0  # the chunk the answer started with (shown with its heading, without a lone bullet)
+    queue: list[int] = Field(default_factory=list)
+    offset: int = 0
+    language: str = "es"
+    turn: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Portion:
+    """A piece of a passage ready to send, and what remains after it (None: nothing)."""
+
+    text: str
+    more: More | None
+
+
+# ------------------------------------------------------------------------------------- WhatsApp formatting
+
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
+_RULE = re.compile(r"^\s{0,3}(?:[-*_]\s*){3,}$")
+_BULLET = re.compile(r"^(\s*)[*+•]\s+")
+_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+_TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)[^)]*\)")
+_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)[^)]*\)")
+_CODE = re.compile(r"`{1,3}([^`]+)`{1,3}")
+_ITALIC = re.compile(r"(?<![*\w])\*(?![\s*])([^*\n]+?)(?<![\s*])\*(?![*\w])")
+_BOLD = re.compile(r"(\*\*|__)\s*(.+?)\s*\1")
+_STRIKE = re.compile(r"~~\s*(.+?)\s*~~")
+_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_TAG = re.compile(r"</?[a-zA-Z][^>\n]*>")
+_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])")
+
+
+def _cells(row: str) -> list[str]:
+    return [c.strip() for c in row.strip().strip("|").split("|")]
+
+
+def _table_lines(rows: list[str]) -> list[str]:
+    """A Markdown table as list lines: "- a: b" for two columns, "- a — h2: b; h3: c" for more."""
+    header: list[str] | None = None
+    if len(rows) >= 2 and _TABLE_SEPARATOR.match(rows[1]):
+        header, rows = _cells(rows[0]), rows[2:]
+    lines = []
+    for row in rows:
+        if _TABLE_SEPARATOR.match(row):
+            continue
+        cells = _cells(row)
+        if len(cells) == 2:
+            lines.append(f"- {cells[0]}: {cells[1]}")
+        elif header and len(header) == len(cells):
+            rest = "; ".join(f"{h}: {c}" if h else c for h, c in zip(header[1:], cells[1:], strict=True))
+            lines.append(f"- {cells[0]} — {rest}")
+        else:
+            lines.append("- " + " · ".join(c for c in cells if c))
+    return lines
+
+
+def to_whatsapp(markdown: str) -> str:
+    """``markdown`` as WhatsApp shows it: *bold*, _italic_, ~strike~, "- " lists, no raw Markdown left."""
+    lines: list[str] = []
+    table: list[str] = []
+    for line in markdown.replace("\r\n", "\n").split("\n"):
+        if _TABLE_ROW.match(line):
+            table.append(line)
+            continue
+        if table:
+            lines.extend(_table_lines(table))
+            table = []
+        if _RULE.match(line) and not _BULLET.match(line.replace("-", "*", 1) + " x"):
+            continue
+        heading = _HEADING.match(line)
+        if heading:
+            lines.append(f"**{heading.group(1).strip('*_ ')}**")
+            continue
+        lines.append(_BULLET.sub(r"\1- ", line).rstrip())
+    if table:
+        lines.extend(_table_lines(table))
+    text = "\n".join(lines)
+    text = _BREAK.sub("\n", text)
+    text = _TAG.sub("", text)
+    text = _IMAGE.sub(lambda m: f"{m.group(1)} ({m.group(2)})" if m.group(1) else m.group(2), text)
+    text = _LINK.sub(lambda m: m.group(2) if m.group(1) == m.group(2) else f"{m.group(1)} ({m.group(2)})", text)
+    text = _CODE.sub(r"\1", text)
+    text = _ITALIC.sub(r"_\1_", text)
+    text = _BOLD.sub(r"*\2*", text)
+    text = _STRIKE.sub(r"~\1~", text)
+    text = text.replace("**", "")
+    text = _ESCAPE.sub(r"\1", text)
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+# ------------------------------------------------------------------------------------- passages
+
+_LIST_START = re.compile(r"^(?:[-*+•]|\d{1,3}[.)])\s+")
+_WORDS = re.compile(r"[a-z0-9ñ]+")
+
+
+def _path(heading: str) -> list[str]:
+    return [p for p in heading.split(" / ") if p]
+
+
+def display_text(chunk: Chunk, title: str, *, first: bool) -> str:
+    """A chunk as the customer reads it, in WhatsApp formatting.
+
+    A chunk of a sub-section inside the entry gets its heading as a bold line (unless its text opens with
+    it); one shown alone that is a single list item loses its bullet, so an answer never starts mid-list.
+    """
+    text = chunk.content
+    path, base = _path(chunk.heading), _path(title)
+    if first and len(path) > len(base):
+        label = path[-1]
+        if label.casefold() not in text.casefold():
+            text = f"**{label}**\n{text}"
+    if first and len(block_spans(text)) == 1 and _LIST_START.match(text):
+        text = _LIST_START.sub("", text, count=1)
+    return to_whatsapp(text)
+
+
+def start_queue(chunks: list[Chunk], ordinal: int) -> list[int]:
+    """The chunk ordinals an answer starting at ``ordinal`` reads, in order.
+
+    At the start of its section: the section on from there. Inside it (one sub-part): that chunk, then
+    the rest of the section after it, then what came before it.
+    """
+    by_ordinal = {c.ordinal: c for c in chunks}
+    start = by_ordinal.get(ordinal)
+    if start is None:
+        return []
+    section = [c.ordinal for c in chunks if c.section == start.section]
+    position = section.index(ordinal)
+    if position == 0:
+        return section
+    return [ordinal, *section[position + 1 :], *section[:position]]
+
+
+def _overlap(previous: str, following: str) -> int:
+    """How many leading characters of ``following`` repeat the end of ``previous`` (split overlap)."""
+    for size in range(min(len(previous), len(following), 400), 19, -1):
+        if previous.endswith(following[:size]):
+            return size
+    return 0
+
+
+def _cut(text: str, budget: int) -> int:
+    """Where to stop in one over-long paragraph: the last sentence end, else word end, within ``budget``."""
+    window = text[:budget]
+    sentence = max(window.rfind(". "), window.rfind("! "), window.rfind("? "), window.rfind(".\n"))
+    if sentence >= budget // 3:
+        return sentence + 1
+    space = window.rfind(" ")
+    return space if space > 0 else budget
+
+
+def take(chunks: list[Chunk], title: str, more: More, *, budget: int) -> tuple[str, More | None, bool]:
+    """Up to ``budget`` characters of the passage ``more`` describes, cut between blocks.
+
+    Returns the text, what is left (None when nothing), and whether the text had to be cut mid-paragraph
+    (the caller then marks the cut with an ellipsis).
+    """
+    by_ordinal = {c.ordinal: c for c in chunks}
+    queue = [o for o in more.queue if o in by_ordinal]
+    offset = more.offset
+    pieces: list[str] = []
+    previous: tuple[int, str] | None = None
+    while queue:
+        ordinal = queue[0]
+        full = display_text(by_ordinal[ordinal], title, first=ordinal == more.head)
+        if offset == 0 and previous is not None and previous[0] == ordinal - 1:
+            offset = _overlap(previous[1], full)
+        rest = full[offset:]
+        spans = block_spans(rest)
+        used = len(_joined(pieces)) + (2 if pieces else 0)
+        end = 0
+        for _, b in spans:
+            if used + len(rest[:b].strip()) > budget:
+                break
+            end = b
+        if end == 0 and not pieces and spans:  # the first block alone is too long: cut inside it
+            start = spans[0][0]
+            stop = start + _cut(rest[start:], budget)
+            pieces.append(rest[start:stop].strip())
+            return _joined(pieces), _left(more, queue, offset + stop, full), True
+        if end:
+            pieces.append(rest[:end].strip())
+        if not spans or end < spans[-1][1]:
+            if not spans:
+                queue.pop(0)
+                offset = 0
+                continue
+            return _joined(pieces), _left(more, queue, offset + end, full), False
+        previous = (ordinal, full)
+        queue.pop(0)
+        offset = 0
+    return _joined(pieces), None, False
+
+
+def _joined(pieces: list[str]) -> str:
+    """Pieces one after another; list items of consecutive chunks stay one list (no blank line between)."""
+    out = ""
+    for piece in (p for p in pieces if p):
+        together = out and _LIST_START.match(out.rsplit("\n", 1)[-1]) and _LIST_START.match(piece)
+        out = f"{out}\n{piece}" if together else (f"{out}\n\n{piece}" if out else piece)
+    return out
+
+
+def _left(more: More, queue: list[int], offset: int, full: str) -> More | None:
+    while offset < len(full) and full[offset].isspace():
+        offset += 1
+    if offset >= len(full):
+        queue, offset = queue[1:], 0
+    if not queue:
+        return None
+    return more.model_copy(update={"queue": list(queue), "offset": offset})
+
+
+# ------------------------------------------------------------------------------------- overviews
+
+_BOLD_START = re.compile(r"^(?:[-*+]\s+|\d{1,2}[.)]\s+)?(?:\*\*|__)\s*([^*_\n]+?)\s*:?\s*(?:\*\*|__)\s*:?\s*")
+OVERVIEW_LINE_CHARS = 160
+OVERVIEW_MIN_CHARS = 40
+
+
+def _first_sentence(text: str) -> str:
+    """The opening sentence of ``text`` (abbreviations like "Av." or "Col." do not end it), kept short."""
+    flat = " ".join(text.split())
+    end = len(flat)
+    if _LIST_START.match(text.lstrip()):  # a list: its items, one after another
+        items = [_LIST_START.sub("", line.strip()) for line in text.split("\n") if _LIST_START.match(line.strip())]
+        flat = "; ".join(i.rstrip(".;") for i in items if i)
+        end = len(flat)
+    for match in re.finditer(r"[.!?](?=\s+[A-ZÁÉÍÓÚÑ¿¡])", flat):
+        word = flat[: match.start()].rsplit(" ", 1)[-1]
+        # "Av.", "Col.", "Blvd.", "Qro." are abbreviations; "grande.", "2021.", "MXN." end a sentence; a bare
+        # "Sí." is too short to say anything, so the next sentence comes with it.
+        ends = len(word) >= 5 or word.islower() or word.isupper() or not word[:1].isalpha()
+        if ends and match.end() >= OVERVIEW_MIN_CHARS:
+            end = match.end()
+            break
+    sentence = flat[:end]
+    if len(sentence) > OVERVIEW_LINE_CHARS:
+        cut = sentence.rfind(", ", 0, OVERVIEW_LINE_CHARS)
+        if cut <= OVERVIEW_LINE_CHARS // 3:
+            cut = sentence.rfind(" ", 0, OVERVIEW_LINE_CHARS)
+        sentence = sentence[:cut]
+        sentence = sentence.rstrip(" ,;:") + "…"
+    return sentence
+
+
+def _mentions(text: str, terms: list[list[str]]) -> int:
+    """How many of the question's topic terms (any alternative, compared by word prefix) ``text`` has."""
+    folded = " " + " ".join(_WORDS.findall(fold(text))) + " "
+    return sum(any(f" {alt[:5]}" in folded for alt in group if alt) for group in terms)
+
+
+def _label_echo(chunk: Chunk, title: str, question: str) -> int:
+    """How many of the question's own words (4+ letters, by prefix) the sub-part's label repeats."""
+    path = _path(chunk.heading)
+    if len(path) <= len(_path(title)):  # no label of its own (the section's lead-in)
+        return 0
+    label = " " + " ".join(_WORDS.findall(fold(path[-1]))) + " "
+    return sum(f" {w[:5]}" in label for w in set(_WORDS.findall(fold(question))) if len(w) >= 4)
+
+
+def about_whole_section(
+    chunks: list[Chunk], queue: list[int], terms: list[list[str]], *, question: str = "", title: str = ""
+) -> bool:
+    """Whether a question is about its section as a whole rather than the section's first sub-part.
+
+    The first sub-part must mention more of the question's topic than every other sub-part to be the
+    question's subject ("¿cuánto es el enganche mínimo?" is about "Pago inicial"; "¿qué sedes tienen?"
+    mentions every sede alike); a label echoing the question ("¿Reciben mi auto?" for "¿me reciben mi
+    auto a cuenta?") counts twice.
+    """
+    by_ordinal = {c.ordinal: c for c in chunks}
+    section = [by_ordinal[o] for o in queue if o in by_ordinal]
+    counts = [_mentions(c.content, terms) + 2 * _label_echo(c, title, question) for c in section]
+    return len(counts) >= 2 and counts[0] <= max(counts[1:])
+
+
+def overview(chunks: list[Chunk], title: str, queue: list[int]) -> str | None:
+    """A section of labelled sub-parts in brief: its lead-in's first sentence, then one line per sub-part.
+
+    "¿Qué sedes tienen?" over three long bold-line sub-parts gets all three (label and first sentence)
+    rather than the first two in full; None when the section has fewer than two labelled sub-parts.
+    """
+    by_ordinal = {c.ordinal: c for c in chunks}
+    section = [by_ordinal[o] for o in queue if o in by_ordinal]
+    depth = len(_path(title))
+    if sum(len(_path(c.heading)) > depth for c in section) < 2:
+        return None
+    intro: list[str] = []
+    lines: list[str] = []
+    for chunk in section:
+        parts = [chunk.content[a:b] for a, b in block_spans(chunk.content)]
+        for number, block in enumerate(parts):
+            start = _BOLD_START.match(block)
+            if start is None:
+                if not lines and not intro:
+                    intro.append(_first_sentence(block))
+                continue
+            rest = block[start.end() :].strip() or (parts[number + 1] if number + 1 < len(parts) else "")
+            lines.append(f"**{start.group(1).strip()}:** {_first_sentence(rest)}".rstrip())
+            break
+    if len(lines) < 2:
+        return None
+    # One line per sub-part, led by its bold label (not a list: an answer never opens with a bullet).
+    return to_whatsapp("\n\n".join([*intro, "\n".join(lines)]))

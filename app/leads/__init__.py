@@ -1,0 +1,1 @@
+"""Leads: visit and test-drive requests the agent takes in a conversation, for the business to follow up."""

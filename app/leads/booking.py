@@ -1,0 +1,369 @@
+"""A booking being taken in a chat (a visit or a test drive): what it holds, and how a message fills it.
+
+Rules only, both languages: "mañana a las 5", "el sábado en la mañana", "pasado mañana 11:30",
+"a nombre de Juan Pérez", "en Satélite". The customer's words are data: a name is letters only and
+capped, a branch is one of the tenant's own, a day is a date, a time is a clock time or a window.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Literal
+
+from pydantic import BaseModel
+
+from app.text.normalize import fold
+
+Kind = Literal["visit", "test_drive"]
+Slot = Literal["car", "day", "time", "branch", "name"]
+Window = Literal["morning", "afternoon", "evening"]
+MAX_NAME_CHARS = 60
+
+
+class Booking(BaseModel):
+    """A booking's slots, filled over one or more messages; kept in the conversation's memory."""
+
+    kind: Kind = "test_drive"
+    stock_id: str | None = None
+    car: str | None = None
+    day: date | None = None
+    time_window: str | None = None  # "17:00", or a window: "morning", "afternoon", "evening"
+    branch: str | None = None
+    name: str | None = None
+    asked: Slot | None = None  # the slot the last question asked for (a bare answer fills it)
+    confirming: bool = False
+    turn: int = 0  # the conversation's turn when the booking last moved (an old one is dropped)
+
+
+_TEST_DRIVE = re.compile(
+    r"\b(prueba de manejo|pruebas de manejo|probarlo|probarla|manejarlo|manejarla|test ?drive|drive it|"
+    r"try it out|take it for a (spin|drive))\b"
+)
+_VISIT = re.compile(
+    r"\b(visita|visitarlos|visitar|ir a ver(?:lo|la|los)?|pasar a ver(?:lo|la|los)?|ir a conocer\w*|verlo en persona|"
+    r"(?:se puede|puedo|podemos|podria|quiero|quisiera) ver(?:lo|la)?(?= en| el| la| hoy| ma| este| esta| [0-9])|"
+    r"verla en persona|conocerlo en persona|agendar una cita|una cita|cita|visit|see it in person|come by|"
+    r"come and see|appointment|(?:want to|wanna|would like to|like to|can i|could i|gonna|going to) "
+    r"(?:come )?(?:see|check out|look at)(?= it| the| that| this| your| on| at| tomorrow| today| [0-9])"
+    r"|(?:see|check out) (?:it|the \w+(?: \w+)?) (?:on|this|next|tomorrow|today|at|monday|tuesday|wednesday"
+    r"|thursday|friday|saturday|sunday))\b"
+)
+_BOOK = re.compile(
+    r"\b(agend\w*|reservar (una )?(cita|visita|prueba)|apartar (una )?(cita|prueba)|"
+    r"book|schedule|set up)\b"
+)
+_WEEKDAYS: dict[str, int] = {
+    "lunes": 0,
+    "martes": 1,
+    "miercoles": 2,
+    "jueves": 3,
+    "viernes": 4,
+    "sabado": 5,
+    "domingo": 6,
+    "monday": 0,
+    "tuesday": 1,
+    "wednesday": 2,
+    "thursday": 3,
+    "friday": 4,
+    "saturday": 5,
+    "sunday": 6,
+}
+_MONTHS: dict[str, int] = {
+    m: i + 1
+    for i, names in enumerate(
+        [
+            ("enero", "january", "jan"),
+            ("febrero", "february", "feb"),
+            ("marzo", "march", "mar"),
+            ("abril", "april", "apr"),
+            ("mayo", "may"),
+            ("junio", "june", "jun"),
+            ("julio", "july", "jul"),
+            ("agosto", "august", "aug"),
+            ("septiembre", "setiembre", "september", "sep", "sept"),
+            ("octubre", "october", "oct"),
+            ("noviembre", "november", "nov"),
+            ("diciembre", "december", "dec"),
+        ]
+    )
+    for m in names
+}
+_MONTH_WORDS = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_DAY_OF_MONTH = re.compile(rf"\b(\d{{1,2}})\s+(?:de\s+)?({_MONTH_WORDS})\b|\b({_MONTH_WORDS})\s+(\d{{1,2}})\b")
+_BARE_DAY = re.compile(r"\b(?:el|the|on the)\s+(\d{1,2})(?:st|nd|rd|th)?\b(?!\s*(?::|am|pm|hrs|h\b|de la))")
+# "a las 5", "5 pm", "17:30", "at 11am": a clock time (hours before 8 without am/pm are afternoon hours).
+_CLOCK = re.compile(
+    r"(?:\b(?:a las|a la|alas|tipo|como a las|at|around|@)\s*(\d{1,2})(?::(\d{2}))?\s*(am|pm|a m|p m|hrs|h)?\b)"
+    r"|(?:\b(\d{1,2})(?::(\d{2}))\s*(am|pm|a m|p m|hrs|h)?\b)"
+    r"|(?:\b(\d{1,2})\s*(am|pm|a m|p m|hrs)\b)"
+)
+_WINDOWS: list[tuple[Window, re.Pattern[str]]] = [
+    ("morning", re.compile(r"\b(en la ma[nñ]ana|por la ma[nñ]ana|temprano|in the morning|morning)\b")),
+    ("afternoon", re.compile(r"\b(en la tarde|por la tarde|de tarde|in the afternoon|afternoon)\b")),
+    ("evening", re.compile(r"\b(en la noche|por la noche|in the evening|evening)\b")),
+]
+_NOON = re.compile(r"\b(medio dia|mediodia|noon|midday)\b")
+_NAME_CUE = re.compile(
+    r"(?:\bme llamo|\bmi nombre es|\ba nombre de|\bmy name is|\bname is|\bname'?s|\bunder the name(?: of)?"
+    r"|\bsoy|\bi am|\bi'm|\bim)"
+    r"\s+([^\W\d_]+(?:\s+[^\W\d_]+){0,3})",
+    re.IGNORECASE,
+)
+# Words that follow "soy" / "I'm" without being a name ("soy de Querétaro", "I'm interested").
+_NOT_NAMES = frozenset(
+    [
+        "de",
+        "del",
+        "el",
+        "la",
+        "los",
+        "las",
+        "un",
+        "una",
+        "su",
+        "tu",
+        "cliente",
+        "interesado",
+        "interesada",
+        "interested",
+        "looking",
+        "here",
+        "aqui",
+        "from",
+        "a",
+        "an",
+        "the",
+        "yo",
+        "si",
+        "no",
+        "ok",
+        "nuevo",
+        "nueva",
+        "muy",
+        "bien",
+        "good",
+        "fine",
+        "not",
+        "going",
+        "listo",
+        "lista",
+    ]
+)
+# A bare answer to "¿a nombre de quién?" that is not a name.
+_NOT_A_NAME_ANSWER = frozenset(
+    [
+        "si",
+        "no",
+        "ok",
+        "va",
+        "dale",
+        "sale",
+        "claro",
+        "gracias",
+        "hola",
+        "yes",
+        "yep",
+        "sure",
+        "thanks",
+        "hello",
+        "hi",
+        "manana",
+        "mañana",
+        "hoy",
+        "tarde",
+        "noche",
+        "cuando",
+        "donde",
+        "que",
+        "como",
+        "cual",
+        "prueba",
+        "visita",
+    ]
+)
+
+
+def wants_booking(text: str) -> bool:
+    """The customer asks to book a visit or a test drive ("¿puedo ir a verlo el sábado?", "book a test drive")."""
+    t = fold(text)
+    return bool(_TEST_DRIVE.search(t) or _BOOK.search(t) or _VISIT.search(t))
+
+
+_WANT = re.compile(r"\b(quiero|quisiera|me gustaria|i'?d like|i want|i would like)\b")
+
+
+def asks_to_book(text: str) -> bool:
+    """An explicit request ("agéndame...", "quiero una prueba de manejo"), even with a question beside it."""
+    t = fold(text)
+    return bool(_BOOK.search(t) or (_WANT.search(t) and (_TEST_DRIVE.search(t) or _VISIT.search(t))))
+
+
+def parse_kind(text: str) -> Kind | None:
+    """ "test_drive" for a test drive, "visit" for a visit, None when the message names neither."""
+    t = fold(text)
+    if _TEST_DRIVE.search(t):
+        return "test_drive"
+    if _VISIT.search(t):
+        return "visit"
+    return None
+
+
+def _next_weekday(today: date, weekday: int) -> date:
+    ahead = (weekday - today.weekday()) % 7
+    return today + timedelta(days=ahead or 7)
+
+
+def parse_day(text: str, today: date) -> date | None:
+    """The day a message names, relative to ``today``: "hoy", "mañana", "el sábado", "15 de diciembre"."""
+    t = fold(text)
+    if re.search(r"\b(pasado ma[nñ]ana|day after tomorrow)\b", t):
+        return today + timedelta(days=2)
+    # "mañana" is the day unless it is "la mañana" (the morning).
+    if re.search(r"(?<!la )\bma[nñ]ana\b|\btomorrow\b", t):
+        return today + timedelta(days=1)
+    if re.search(r"\b(hoy|today|esta tarde|this afternoon|tonight|esta noche)\b", t):
+        return today
+    for word, weekday in _WEEKDAYS.items():
+        if re.search(rf"\b{word}s?\b", t):
+            return _next_weekday(today, weekday)
+    m = _DAY_OF_MONTH.search(t)
+    if m:
+        number = int(m.group(1) or m.group(4))
+        month = _MONTHS[m.group(2) or m.group(3)]
+        return _dated(today, number, month)
+    m = _BARE_DAY.search(t)
+    if m:
+        number = int(m.group(1))
+        month = today.month if number >= today.day else today.month % 12 + 1
+        return _dated(today, number, month)
+    return None
+
+
+def _dated(today: date, day: int, month: int) -> date | None:
+    year = today.year + (1 if month < today.month else 0)
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def parse_time(text: str) -> str | None:
+    """ "17:00" for "a las 5" / "5 pm" / "17:00"; "morning", "afternoon" or "evening" for a window; else None."""
+    t = fold(text)
+    for m in _CLOCK.finditer(t):
+        hour_s = m.group(1) or m.group(4) or m.group(7)
+        minute_s = m.group(2) or m.group(5) or "00"
+        suffix = (m.group(3) or m.group(6) or m.group(8) or "").replace(" ", "")
+        hour, minute = int(hour_s), int(minute_s)
+        if suffix == "pm" and hour < 12:
+            hour += 12
+        elif suffix == "am" and hour == 12:
+            hour = 0
+        elif not suffix and 1 <= hour < 8:
+            hour += 12  # "a las 5": nobody books a test drive at dawn
+        if hour <= 23 and minute <= 59:
+            return f"{hour:02d}:{minute:02d}"
+    if _NOON.search(t):
+        return "12:00"
+    for window, pattern in _WINDOWS:
+        if pattern.search(t):
+            return window
+    return None
+
+
+def parse_name(text: str, *, asked: bool) -> str | None:
+    """A name the customer gives ("soy Laura", "a nombre de Juan Pérez"); a bare "Juan Pérez" when it was asked."""
+    for m in _NAME_CUE.finditer(text):
+        candidate = m.group(1).strip()
+        first = fold(candidate.split()[0])
+        if first in _NOT_NAMES:
+            continue
+        cue = fold(m.group(0).split()[0])
+        if cue in ("soy", "i", "i'm", "im") and not candidate[0].isupper():
+            continue  # "soy de aquí", "i'm looking": no capital, no name
+        return _tidy_name(candidate)
+    if asked:
+        tokens = re.findall(r"[^\W\d_]+", text)
+        if 1 <= len(tokens) <= 4 and not re.search(r"\d|[?¿@]", text) and fold(tokens[0]) not in _NOT_A_NAME_ANSWER:
+            return _tidy_name(" ".join(tokens))
+    return None
+
+
+def _tidy_name(name: str) -> str:
+    kept = [w for w in name.split() if fold(w) not in {"y", "and", "para", "el", "la", "en", "a"}]
+    stop = next((i for i, w in enumerate(kept) if fold(w) in _STOP_AFTER_NAME), len(kept))
+    words = kept[:stop] or kept[:1]
+    return " ".join(w[:1].upper() + w[1:] for w in words)[:MAX_NAME_CHARS]
+
+
+_STOP_AFTER_NAME = frozenset(
+    "manana mañana hoy pasado el la en a las para por tomorrow today at on in de del quiero quisiera gracias".split()  # noqa: SIM905
+)
+
+
+_CALENDAR_WORDS = frozenset([*_WEEKDAYS, *_MONTHS, "hoy", "manana", "mañana", "today", "tomorrow"])
+
+
+def _name_beside(text: str, branches: list[str]) -> str | None:
+    """A name given as its own part of a message with other details: "a las 10am, Jorge Salas"."""
+    branch_keys = {fold(b) for b in branches}
+    for part in re.split(r"[,;\n]+", text):
+        tokens = re.findall(r"[^\W\d_]+", part)
+        if not 1 < len(tokens) <= 4 or re.search(r"\d", part) or not all(t[0].isupper() for t in tokens):
+            continue
+        folded = [fold(t) for t in tokens]
+        if any(t in _CALENDAR_WORDS or t in branch_keys or t in _NOT_A_NAME_ANSWER for t in folded):
+            continue
+        return _tidy_name(" ".join(tokens))
+    return None
+
+
+def parse_branch(text: str, branches: list[str]) -> str | None:
+    """The tenant branch a message names (accents and case aside; "satelite" is Satélite)."""
+    t = fold(text)
+    for branch in branches:
+        key = fold(branch)
+        if key and re.search(rf"\b{re.escape(key)}\b", t):
+            return branch
+    return None
+
+
+def fill(booking: Booking, text: str, *, today: date, branches: list[str]) -> Booking:
+    """``booking`` with what ``text`` adds or changes: kind, day, time, branch, name."""
+    changes: dict[str, object] = {}
+    kind = parse_kind(text)
+    if kind is not None:
+        changes["kind"] = kind
+    day = parse_day(text, today)
+    if day is not None and day >= today:
+        changes["day"] = day
+    when = parse_time(text)
+    if when is not None:
+        changes["time_window"] = when
+    branch = parse_branch(text, branches)
+    if branch is not None:
+        changes["branch"] = branch
+    # A bare answer is a name only when the name was asked and nothing else was read from it.
+    name = parse_name(text, asked=booking.asked == "name" and not changes)
+    if name is None and booking.name is None and changes:
+        name = _name_beside(text, branches)  # "a las 10am, Jorge Salas"
+    if name is not None:
+        changes["name"] = name
+    return booking.model_copy(update=changes) if changes else booking
+
+
+def missing_slots(booking: Booking, *, branches: list[str]) -> list[Slot]:
+    """Slots still to ask for, in the order asked: car, day, time, branch (when the tenant has several), name."""
+    missing: list[Slot] = []
+    if booking.car is None:
+        missing.append("car")
+    if booking.day is None:
+        missing.append("day")
+    if booking.time_window is None:
+        missing.append("time")
+    if booking.branch is None and len(branches) > 1:
+        missing.append("branch")
+    if booking.name is None:
+        missing.append("name")
+    return missing

@@ -1,0 +1,110 @@
+"""Leads: stored in the turn's transaction and announced to the business (``lead.created``)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.knowledge.models import KnowledgeEntry
+from app.leads.booking import Booking
+from app.leads.models import Lead
+from app.notify import service as notify_service
+
+# Knowledge entries that list the business's branches ("Sucursales, horarios", "Branches", "Sedes").
+_BRANCH_TITLE = re.compile(r"(sucursal|sede|agencia|ubicaci|branch|location|showroom)", re.IGNORECASE)
+# "Polanco: Av. Ejército Nacional 843" — a branch name opening a sentence or a line, then its address.
+_NAMED = re.compile(r"(?:^|[.\n•*-]\s*)\**([A-ZÁÉÍÓÚÑ][\wáéíóúñü]+(?: [A-ZÁÉÍÓÚÑ][\wáéíóúñü]+){0,2})\**:\s")
+_NAME = r"[A-ZÁÉÍÓÚÑ][\wáéíóúñü]+(?: (?:de |del )?[A-ZÁÉÍÓÚÑ][\wáéíóúñü]+)?"
+# "**Sede Querétaro (matriz)**", "Sucursal Norte": the word, then the name.
+_TITLED = re.compile(rf"\b(?:[Ss]ede|[Ss]ucursal|[Aa]gencia|[Bb]ranch|[Ss]howroom)\s+({_NAME})")
+# "tres sedes: Querétaro, León y Celaya", "branches in Polanco and Satélite".
+_LISTED = re.compile(
+    rf"\b(?:sedes|sucursales|agencias|branches|locations)\b[^.:\n]{{0,20}}[:]?\s+(?:en |in )?"
+    rf"((?:{_NAME})(?:, (?:{_NAME}))*(?:,? (?:y|and|e) (?:{_NAME})))"
+)
+_NOT_A_BRANCH = frozenset({"horario", "horarios", "hours", "nota", "note", "importante", "estacionamiento", "parking"})
+
+
+async def create_lead(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    conversation_id: uuid.UUID | None,
+    customer: str,
+    booking: Booking,
+) -> Lead:
+    """Store a confirmed booking and notify the business, both in the caller's transaction."""
+    lead = Lead(
+        tenant_id=tenant_id,
+        conversation_id=conversation_id,
+        customer=customer,
+        kind=booking.kind,
+        stock_id=booking.stock_id,
+        car=booking.car,
+        day=booking.day,
+        time_window=booking.time_window,
+        branch=booking.branch,
+        name=booking.name,
+        status="new",
+    )
+    session.add(lead)
+    await session.flush()
+    await notify_service.notify(session, tenant_id=tenant_id, event="lead.created", data=lead_payload(lead))
+    return lead
+
+
+def lead_payload(lead: Lead) -> dict[str, Any]:
+    """What the business's notification carries about a lead (JSON values)."""
+    return {
+        "lead_id": str(lead.id),
+        "conversation_id": str(lead.conversation_id) if lead.conversation_id else None,
+        "customer": lead.customer,
+        "kind": lead.kind,
+        "stock_id": lead.stock_id,
+        "car": lead.car,
+        "day": lead.day.isoformat() if lead.day else None,
+        "time_window": lead.time_window,
+        "branch": lead.branch,
+        "name": lead.name,
+    }
+
+
+async def list_leads(
+    session: AsyncSession, *, tenant_id: uuid.UUID, status: str | None = None, limit: int = 100, offset: int = 0
+) -> Sequence[Lead]:
+    """The tenant's leads, newest first."""
+    query = select(Lead).where(Lead.tenant_id == tenant_id)
+    if status is not None:
+        query = query.where(Lead.status == status)
+    query = query.order_by(Lead.created_at.desc(), Lead.id).limit(limit).offset(offset)
+    return (await session.execute(query)).scalars().all()
+
+
+async def branch_names(session: AsyncSession, *, tenant_id: uuid.UUID) -> list[str]:
+    """The branch names the tenant's own knowledge gives ("Polanco", "Satélite"), in order; [] when none."""
+    rows = await session.execute(
+        select(KnowledgeEntry.title, KnowledgeEntry.content).where(
+            KnowledgeEntry.tenant_id == tenant_id,
+            KnowledgeEntry.deleted_at.is_(None),
+            KnowledgeEntry.active.is_(True),
+        )
+    )
+    names: list[str] = []
+    for title, content in rows.all():
+        if _BRANCH_TITLE.search(title or ""):
+            names.extend(branches_in(content or ""))
+    return list(dict.fromkeys(names))[:6]
+
+
+def branches_in(text: str) -> list[str]:
+    """Branch names in a text: "Name: address" lines, "Sede Name" headings, "sedes: A, B y C" lists."""
+    found = [m.group(1).strip() for m in _NAMED.finditer(text)]
+    found += [m.group(1).strip() for m in _TITLED.finditer(text)]
+    for m in _LISTED.finditer(text):
+        found += [n.strip() for n in re.split(r",\s*|\s+(?:y|and|e)\s+", m.group(1)) if n.strip()]
+    return [n for n in dict.fromkeys(found) if n.lower() not in _NOT_A_BRANCH and len(n) <= 40]

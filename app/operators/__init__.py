@@ -1,0 +1,1 @@
+"""Operators: per-tenant accounts, console sessions and what a person does with a conversation."""

@@ -1,0 +1,65 @@
+"""How a customer's short answer reads: a yes, a no, or something else (a question, a change).
+
+A yes is taken only from a message that says yes: "ok, ¿y en Querétaro?" is a new question, not consent.
+A yes may carry details after it ("sí, confirmo, las delanteras, hasta 1500"); ``leading_answer`` says
+yes for those, and the caller reads the details from the rest.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from app.text.normalize import fold
+
+Answer = Literal["yes", "no"]
+
+_YES_WORDS = (
+    r"si|sii+|sip|simon|claro|claro que si|va|vale|dale|ok|okay|okey|oki|sale|adelante|de acuerdo|correcto|"
+    r"esta bien|perfecto|asi es|por favor|porfa|porfavor|yes|yep|yeah|yup|sure|of course|go|go ahead|do it|"
+    r"please|confirm|confirmed|confirmo|confirmado|exacto|eso|listo|busca|buscalo|andale|orale|por supuesto|obvio|"
+    r"sure thing|sounds good|go for it|that'?s right|correct|right|perfect|great|that works|yes please|👍"
+)
+_NO_WORDS = r"no|nop|nope|nel|espera|wait|para nada|todavia no|aun no|not yet|no thanks|no gracias|nah|cancel|cancela"
+_FILLER = r"gracias|thanks|thank you|pues|porfa|por favor|please|si|yes|ok|va|dale|claro|confirmo|asesor|advisor"
+_LEADING_YES = re.compile(rf"^(?:{_YES_WORDS})(?:[\s,.!]+|$)")
+_LEADING_NO = re.compile(rf"^(?:{_NO_WORDS})(?:[\s,.!]+|$)")
+_ONLY_YES = re.compile(rf"^(?:(?:{_YES_WORDS}|{_FILLER})[\s,.!]*)+$")
+# "sí, pero en otra zona": a change, not a yes.
+_BUT = re.compile(r"^(?:[\w👍]+[\s,.!]+){1,3}(?:pero|but|aunque|nada mas que|solo que)\b")
+_LEADING_WORDS = re.compile(rf"^(?:(?:{_YES_WORDS}|{_FILLER})(?:[\s,.!]+|$))+", re.IGNORECASE)
+
+
+def _clean(text: str) -> str:
+    folded = fold(text).replace("'", "").replace("’", "")
+    return re.sub(r"\s+", " ", re.sub(r"[^\w\s,.!?¿👍]", " ", folded)).strip()
+
+
+def is_plain_yes(text: str) -> bool:
+    """A message that only says yes ("sí", "ok, por favor", "yes please"): consent to what was offered."""
+    t = _clean(text)
+    return bool(t) and "?" not in t and "¿" not in t and _ONLY_YES.match(t) is not None
+
+
+def leading_answer(text: str) -> Answer | None:
+    """ "yes" or "no" when the message starts with one (details may follow), None otherwise.
+
+    A question ("ok, ¿y en Querétaro?") is never a yes: it asks something else.
+    """
+    t = _clean(text)
+    if not t or "?" in t or "¿" in t:
+        return None
+    if _LEADING_NO.match(t) and not t.startswith("no problem"):
+        return "no"
+    if _LEADING_YES.match(t) and not _BUT.match(t):
+        return "yes"
+    return None
+
+
+def after_answer(text: str) -> str:
+    """What a message says after its leading yes ("sí, confirmo, las delanteras" → "las delanteras")."""
+    folded = fold(text)
+    m = _LEADING_WORDS.match(folded)
+    # fold keeps the length of accented text here (it only drops combining marks of precomposed letters).
+    cut = m.end() if m and len(folded) == len(text) else 0
+    return text[cut:].strip(" ,.!")

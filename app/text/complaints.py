@@ -1,0 +1,34 @@
+"""Complaints and insults, in Spanish (with Mexican slang) and English: they get an apology and a person.
+
+A complaint is never thanked, and never answered with "no tengo esa información".
+"""
+
+from __future__ import annotations
+
+import re
+
+from app.text.normalize import fold
+
+_COMPLAINT = re.compile(
+    r"\b(pesimo|pesima|malisimo|malisima|mal servicio|mala atencion|muy mal|que mal servicio|que malo|que mala|"
+    r"no sirve[sn]?|no sirves para nada|no sirven para nada|inutil|inutiles|no me ayuda[sn]?|no ayuda[sn]?|"
+    r"no entiende[sn]?|no me entiende[sn]?|no me estas entendiendo|no contesta[sn]?|nadie me contesta|"
+    r"nadie me atiende|me dejaron plantad[oa]|me quede esperando|sigo esperando|llevo horas|ya me canse|"
+    r"estoy hart[oa]|que hueva|que flojera|que poca madre|poca madre|no mames|no manches con ustedes|"
+    r"estafa|estafadores|fraude|rateros|ladrones|me robaron|me estafaron|me enga[nñ]aron|queja|quejarme|"
+    r"reclamo|reclamacion|molest[oa]|enojad[oa]|encabronad[oa]|emputad[oa]|decepcionad[oa]|decepcion|"
+    r"tonto|tonta|estupid[oa]|idiota|imbecil|pendej[oa]s?|baboso|babosa|menso|mensa|chafa|porqueria|"
+    r"basura|mierda|chingada|chingadera|verga|culer[oa]|bot de|robot inutil|maquina inutil|"
+    r"useless|stupid|idiot|dumb|terrible|awful|horrible|worst|complain|complaint|scam|scammers|rip.?off|"
+    r"ridiculous|you suck|this sucks|sucks|annoying|fed up|not helpful|unhelpful|wtf|pathetic|garbage|"
+    r"rude|disappointed|disappointing|waste of (my )?time|perdida de tiempo|no le sabes|no sabes nada|"
+    r"gracias por nada|thanks for nothing|llevo [\w ]{0,20}esperando|nadie me (llama|marca|responde|regresa)|"
+    r"no me han (llamado|marcado|contestado|respondido|regresado)|ni (contestan|responden|marcan)|"
+    r"que mal pedo|mal pedo|bad service|poor service|terrible service|still waiting|been waiting|"
+    r"(nobody|no one) (called|answered|replied|got back)|you guys suck)\b"
+)
+
+
+def is_complaint(text: str) -> bool:
+    """The customer complains or insults ("pésimo servicio", "no sirves", "this is useless")."""
+    return bool(_COMPLAINT.search(fold(text)))
