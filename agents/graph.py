@@ -17,7 +17,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
-from agents.classify import Classification, Intent, classify
+from agents.classify import Classification, Intent, classify, has_vehicle_constraints
 from agents.context import Agent, TenantContext, TurnOutcome
 from agents.llm_agent import (
     HISTORY_MESSAGE_CHARS,
@@ -44,7 +44,10 @@ from agents.state import TurnDeps, TurnState, TurnUpdate
 from agents.tools import ToolBox, card_payload
 from app.catalog import service as catalog_service
 from app.catalog.frame import card_by_id
+from app.catalog.keys import name_key
+from app.catalog.parsing import parse_catalog_query
 from app.catalog.schemas import CatalogFilters
+from app.catalog.vocabulary import CatalogVocabulary
 from app.concierge.types import Category, Item, Money, Urgency
 from app.core.config import get_settings
 from app.leads.booking import asks_to_book, wants_booking
@@ -77,7 +80,8 @@ _ROUTES: dict[str, str] = {
 # "¿cuánto dura la prueba de manejo?" asks about test drives; it does not book one.
 _ABOUT_BOOKINGS = re.compile(
     r"\b(requisit\w*|que necesito|necesito llevar|que debo llevar|cuanto dura|cuesta|costo|tiene costo|"
-    r"servicio|mantenimiento|taller|how long|what do i need|do i need|cost)\b"
+    r"servicio|mantenimiento|taller|how long|what do i need|do i need|cost|"
+    r"(?:hacen|tienen|ofrecen|dan|manejan) pruebas?|do (?:you|u) (?:do|offer|have) test)\b"
 )
 _COURTESY = frozenset({"greeting", "thanks"})
 _BRING = re.compile(r"\b(llevar|traer|necesito|requisitos|documentos|bring|need|requirements|documents)\b")
@@ -89,7 +93,8 @@ _POLICY = re.compile(
     r"donde (?:estan|quedan|se ubican)|where are you|a que hora|abren|cierran|what time|open(?:ing)?|"
     r"envio\w*|shipping|hold|deposit|reserve\w*|payment methods?|pay with|"
     r"formas? de pago|pago con tarjeta|tarjeta|transferencia|efectivo|cash|card|inspeccion|inspection|"
-    r"historial|history|accidente\w*|factura|invoice)\b"
+    r"historial|history|accidente\w*|factura|invoice|pruebas? de manejo|test drives?|"
+    r"(?:me |nos )?(?:lo |la )?(?:llevan|llevarian|traen|mandan) a (?:mi |la )?(?:casa|oficina|domicilio))\b"
 )
 # Replies the info step sends: said again, their next phrasing is used.
 _REPHRASABLE = ("knowledge_not_found", "acknowledge", "fallback")
@@ -243,13 +248,45 @@ async def info_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpdate:
         about = say("booking.search_words", state["language"])
         state = cast(TurnState, {**state, "text": about, "knowledge_hits": None})
     result = await answer_info(state, runtime.context)
+    if not result.get("sources") and len(_policy_clauses(text)) > 0 and len(words(text)) > 8:
+        # A long message with its questions among other words ("oiga, una pregunta, si compro el auto ¿me lo
+        # llevan a mi casa?, y otra cosa, ¿tienen garantía?"): each question on its own finds its passage.
+        parts = await _with_policy(state, runtime.context, {"agent": "info", "intent": "info", "reply": ""})
+        if parts.get("sources"):
+            return parts
     if result.get("sources") and wants_booking(text) and not _ABOUT_BOOKINGS.search(fold(text)):
         result["memory"] = booking_flow.opened(result.get("memory") or state["memory"], text)
     return result
 
 
 async def catalog_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpdate:
-    return await _with_policy(state, runtime.context, answer_catalog(state, runtime.context.stock()))
+    stock = runtime.context.stock()
+    search = _without_policy_places(state, stock.vocabulary)
+    return await _with_policy(state, runtime.context, answer_catalog(search, stock))
+
+
+def _without_policy_places(state: TurnState, vocabulary: CatalogVocabulary) -> TurnState:
+    """ "¿tienen la CR-V? ¿y hacen pruebas de manejo en Celaya?": the branch belongs to the test-drive question,
+    not to the car wanted; features said only inside the policy questions do not narrow the search."""
+    clauses = _policy_clauses(state["text"])
+    said = state["classification"].filters
+    if not clauses or not said.features:
+        return state
+    rest = state["text"]
+    for clause in clauses:
+        rest = rest.replace(clause, " ")
+    remainder = parse_catalog_query(rest, vocabulary)
+    kept = remainder.features
+    if kept == said.features or not has_vehicle_constraints(remainder):
+        return state  # "¿qué tienen en la sucursal de Querétaro?" is itself the search
+    features = {k: v for k, v in said.features.items() if k in kept}
+    classification = state["classification"]
+    narrowed = Classification(
+        intents=classification.intents,
+        filters=said.model_copy(update={"features": features}),
+        reference=classification.reference,
+    )
+    return cast(TurnState, {**state, "classification": narrowed})
 
 
 def _policy_clauses(text: str) -> list[str]:
@@ -275,6 +312,8 @@ async def _with_policy(state: TurnState, deps: TurnDeps, result: TurnUpdate) -> 
     if not clauses or result.get("sources"):
         return result
     # The knowledge search reads the policy question alone: car names and amounts only dilute it.
+    vocabulary = deps.stock().vocabulary
+    clauses = [_without_car_words(c, vocabulary) or c for c in clauses]
     questions = [" ".join(clauses), *clauses] if len(clauses) > 1 else clauses
     combined = result
     for clause in questions[:4]:
@@ -285,6 +324,18 @@ async def _with_policy(state: TurnState, deps: TurnDeps, result: TurnUpdate) -> 
             continue
         combined = await _with_answer(question, deps, combined, info)
     return combined
+
+
+def _without_car_words(clause: str, vocabulary: CatalogVocabulary) -> str:
+    """A policy question without the car it names ("la RAV4 híbrida me la pueden apartar" → "la me la pueden
+    apartar"): makes, models and catalogue values only dilute the knowledge search."""
+    kept = [
+        w
+        for w in clause.split()
+        if not (key := name_key(w))
+        or not (key in vocabulary.makes or key in vocabulary.model_makes or key in vocabulary.value_words)
+    ]
+    return " ".join(kept)
 
 
 async def _with_answer(

@@ -37,6 +37,7 @@ from agents.tools import (
     Respond,
     ToolBox,
     brief_cars,
+    mentioned_stock_ids,
     numbers_in,
     tool_json,
     tool_schema,
@@ -151,13 +152,22 @@ def turn_summary(
     handed_cars = [str(c.get("stock_id")) for _, _, r in prefetched for c in r.get("cars", [])]
     handed_quotes = [r["quote"] for _, _, r in prefetched if r.get("quote")]
     lines: list[str] = []
-    if memory.shown and [str(c["stock_id"]) for c in memory.shown[:5]] != handed_cars[:5]:
+    # A turn handed cars or a quote had its reference ("el primero") resolved already: the list is not needed.
+    resolved = bool(handed_cars or handed_quotes)
+    if memory.shown and not resolved and [str(c["stock_id"]) for c in memory.shown[:5]] != handed_cars[:5]:
         lines.append(_shown_line(memory.shown))
     if memory.focus:
         lines.append(f"- The car being discussed: stock id {memory.focus}.")
     if memory.last_quote and memory.last_quote not in handed_quotes:
         lines.append(_quote_line(memory.last_quote))
-    return "\n".join(lines) or "- Nothing yet."
+    return "\n".join(lines)
+
+
+def _restrictions(business: str, restrictions: Sequence[str]) -> str:
+    """The tenant's restrictions as a section of the system prompt, or nothing when it set none."""
+    if not restrictions:
+        return ""
+    return "\n".join([f"Restrictions set by {business}:", *(f"- {r}" for r in restrictions)]) + "\n"
 
 
 def system_prompt(
@@ -183,11 +193,12 @@ def system_prompt(
         suggestions="When it helps, end with one short suggestion."
         if config.proactive_suggestions
         else "Do not add suggestions the customer did not ask for.",
-        restrictions="\n".join(f"- {r}" for r in config.restrictions) or "- none",
-        summary=summary,
+        # Sections with nothing to say are left out (their headers alone cost tokens on every turn).
+        restrictions=_restrictions(tenant.name, config.restrictions),
+        summary=f"What this conversation has established so far:\n{summary}" if summary else "",
         specialist=guidance.render(),
     )
-    return text, [system, guidance]
+    return text.rstrip() + "\n", [system, guidance]
 
 
 def turn_tools(
@@ -345,17 +356,22 @@ async def run_specialist(
 ) -> LLMAnswer:
     """A tool-calling specialist: seeded with the offline tier's results, ends with ``respond``."""
     # ``respond`` first, then the domain tools in their fixed order: the same tool set is the same prefix.
-    schemas = [tool_schema(n) for n in ("respond", *(t for t in DOMAIN_TOOLS if t in tools))]
+    # A turn that already carries results rarely searches again: its tools come in their compact form. One
+    # whose searches found nothing keeps the full forms (the model searches from scratch, more precisely).
+    compact = any(r.get(k) for _, _, r in prefetched for k in ("cars", "quote", "quotes", "entries"))
+    schemas = [tool_schema(n, compact=compact) for n in ("respond", *(t for t in DOMAIN_TOOLS if t in tools))]
     messages: list[BaseMessage] = [SystemMessage(system), *history, HumanMessage(delimit(text))]
     if prefetched:
         calls = [
             {"name": n, "args": a, "id": f"prefetch_{i}", "type": "tool_call"} for i, (n, a, _) in enumerate(prefetched)
         ]
         messages.append(AIMessage(content="", tool_calls=calls))
+        # On a quote turn the quoted car's other columns are not the topic (unless the customer names them).
+        quoting = any(r.get("quote") or r.get("quotes") for _, _, r in prefetched)
         for i, (name, args, result) in enumerate(prefetched):
             toolbox.add_result(name, args, result)
             mentioned = f"{text} {json.dumps(args, ensure_ascii=False, default=str)}"
-            shown = brief_cars(result, mentioned=mentioned)
+            shown = brief_cars(result, mentioned=mentioned, single=quoting)
             messages.append(ToolMessage(tool_json(shown), tool_call_id=f"prefetch_{i}"))
     order = list(chain)
     for _ in range(MAX_ROUNDS):
@@ -376,11 +392,12 @@ async def run_specialist(
                     messages.append(ToolMessage(json.dumps({"error": str(exc)[:500]}), tool_call_id=call_id))
                     continue
                 known = toolbox.known_numbers()
+                given = [s for s in final.stock_ids if s in toolbox.cars]
                 return LLMAnswer(
                     reply=whatsapp_brief(final.reply.strip()),
                     intents=final.intents,
                     confidence=final.confidence,
-                    stock_ids=list(dict.fromkeys(s for s in final.stock_ids if s in toolbox.cars)),
+                    stock_ids=list(dict.fromkeys(given or mentioned_stock_ids(final.reply, toolbox.cars))),
                     model=spec.name,
                     ungrounded=ungrounded_figures(final.reply, known=known, customer_text=text),
                 )
@@ -398,7 +415,7 @@ async def run_specialist(
                     reply=content,
                     intents=[],
                     confidence=0.5,
-                    stock_ids=[],
+                    stock_ids=mentioned_stock_ids(content, toolbox.cars),
                     model=spec.name,
                     ungrounded=ungrounded_figures(content, known=toolbox.known_numbers(), customer_text=text),
                 )

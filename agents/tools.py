@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.catalog.parsing import parse_catalog_query
 from app.catalog.schemas import CarCard, CatalogFilters, SortOrder
 from app.catalog.search import search_catalog
 from app.catalog.service import LoadedCatalog
@@ -46,6 +47,8 @@ class SearchCatalogArgs(BaseModel):
     features: dict[str, str] = Field(default_factory=dict, description="column: value")
     sort: SortOrder = "relevance"
     limit: int = Field(default=3, ge=1, le=5)
+    # The compact form (``_SearchCatalogQuery``): the wanted car in words, read by the offline tier's parser.
+    query: str | None = Field(default=None, max_length=300)
 
 
 class QuoteFinancingArgs(BaseModel):
@@ -98,6 +101,8 @@ class Respond(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _named_intents(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("intent"), str) and "intents" not in data:
+            data = {**data, "intents": [data["intent"]]}  # the wire form: one intent by name
         if not isinstance(data, dict) or not isinstance(data.get("intents"), list):
             return data
         confidence = data.get("confidence")
@@ -107,12 +112,19 @@ class Respond(BaseModel):
 
 
 class _RespondWire(BaseModel):
-    """What the model is shown of ``respond``: intents as names (small talk as "other"), one confidence."""
+    """What the model is shown of ``respond``: the reply, its main intent (small talk as "other"), one
+    confidence. The stock ids a reply shows are read from the reply itself (``mentioned_stock_ids``)."""
 
     reply: str
-    intents: list[Literal["catalog", "finance", "info", "handoff", "other"]]
+    intent: Literal["catalog", "finance", "info", "handoff", "other"]
     confidence: float = Field(description="0-1")
-    stock_ids: list[str] = Field(default_factory=list)
+
+
+class _SearchCatalogQuery(BaseModel):
+    """``search_catalog`` in its compact form, offered when the turn already carries results: the wanted car
+    in the customer's words, read by the same parser as the offline tier."""
+
+    query: str
 
 
 class IntentList(BaseModel):
@@ -134,9 +146,11 @@ _DESCRIPTIONS: dict[str, str] = {
     "search_catalog": "Cars in stock.",
     "quote_financing": "Loan quote: a stock id, or a price the customer gave.",
     "search_knowledge": "The business's texts (hours, places, warranty, documents, policies).",
-    "respond": "Final reply, once, last; intents most important first.",
+    "respond": "Final reply, once, last.",
 }
-_HIDDEN: dict[str, frozenset[str]] = {"search_catalog": frozenset({"limit"})}
+_COMPACT_DESCRIPTIONS: dict[str, str] = {"search_catalog": "Cars in stock, e.g. 'Jetta 2019 under 300k'."}
+_COMPACT_WIRE: dict[str, type[BaseModel]] = {"search_catalog": _SearchCatalogQuery}
+_HIDDEN: dict[str, frozenset[str]] = {"search_catalog": frozenset({"limit", "query"})}
 # Every domain tool, in the order they are offered (a fixed order keeps a tool set's prompt prefix stable).
 DOMAIN_TOOLS: tuple[str, ...] = ("search_catalog", "quote_financing", "search_knowledge")
 # The tools each recognised intent needs; a turn gets the union for its intents (a multi-intent message,
@@ -195,20 +209,41 @@ _SCHEMA_NOISE = frozenset(
 
 
 @lru_cache(maxsize=16)
-def _schema(name: str) -> str:
-    schema = _compact(_WIRE[name].model_json_schema())
+def _schema(name: str, compact: bool = False) -> str:
+    wire = _COMPACT_WIRE[name] if compact and name in _COMPACT_WIRE else _WIRE[name]
+    schema = _compact(wire.model_json_schema())
     schema.pop("description", None)  # the function's own description says it
-    for hidden in _HIDDEN.get(name, ()):
+    for hidden in () if wire is _COMPACT_WIRE.get(name) else _HIDDEN.get(name, ()):
         schema.get("properties", {}).pop(hidden, None)
     for prop in schema.get("properties", {}).values():
         prop.pop("default", None)  # omitted arguments take their defaults; saying so costs tokens
     return json.dumps(schema)
 
 
-def tool_schema(name: str) -> dict[str, Any]:
-    """An OpenAI-format tool definition (accepted by every provider's ``bind_tools``), compact."""
-    schema = json.loads(_schema(name))
-    return {"type": "function", "function": {"name": name, "description": _DESCRIPTIONS[name], "parameters": schema}}
+def tool_schema(name: str, *, compact: bool = False) -> dict[str, Any]:
+    """An OpenAI-format tool definition (accepted by every provider's ``bind_tools``), compact.
+
+    ``compact`` offers a tool's short form where it has one (``search_catalog`` by a query in words: a
+    quarter of the tokens), for turns that already carry results and rarely search again.
+    """
+    short = compact and name in _COMPACT_WIRE
+    schema = json.loads(_schema(name, short))
+    description = _COMPACT_DESCRIPTIONS[name] if short else _DESCRIPTIONS[name]
+    return {"type": "function", "function": {"name": name, "description": description, "parameters": schema}}
+
+
+def mentioned_stock_ids(reply: str, cars: dict[str, dict[str, Any]]) -> list[str]:
+    """The cars of the turn's results a reply shows, in the results' order: by stock id, by price, or by
+    make and model with year (``respond`` does not ask the model to list them: fewer tokens both ways)."""
+    folded = fold(reply)
+    said = numbers_in(reply)
+    found = []
+    for stock_id, car in cars.items():
+        price = car.get("price")
+        named = fold(str(car.get("model", ""))) in folded and str(car.get("year", "")) in reply
+        if fold(stock_id) in folded or named or (price is not None and Decimal(str(price)) in said):
+            found.append(stock_id)
+    return found
 
 
 def _plain(value: Any) -> Any:
@@ -224,7 +259,13 @@ def _plain(value: Any) -> Any:
 
 def _model_view(result: Any) -> Any:
     """What the model needs of a result: knowledge entries without their ids and scores (the toolbox keeps
-    them for the turn's sources)."""
+    them for the turn's sources); a quote per term with only what differs from the first (the price, down
+    payment and rate are the same in every one: said once)."""
+    if isinstance(result, dict) and isinstance(result.get("quotes"), list) and len(result["quotes"]) > 1:
+        first, *rest = result["quotes"]
+        if isinstance(first, dict) and all(isinstance(q, dict) for q in rest):
+            rest = [{k: v for k, v in q.items() if k == "term_months" or first.get(k) != v} for q in rest]
+            result = {**result, "quotes": [first, *rest]}
     if isinstance(result, dict) and isinstance(result.get("entries"), list):
         entries = [
             {k: v for k, v in e.items() if k not in ("id", "score")} if isinstance(e, dict) else e
@@ -238,16 +279,17 @@ def _model_view(result: Any) -> Any:
 _CORE_CAR_FIELDS = frozenset({"stock_id", "make", "model", "year", "price", "km", "version"})
 
 
-def brief_cars(result: dict[str, Any], *, mentioned: str) -> dict[str, Any]:
+def brief_cars(result: dict[str, Any], *, mentioned: str, single: bool = False) -> dict[str, Any]:
     """A list of cars handed to the model without the columns nobody asked about.
 
     A list is shown one line per car (name, year, price, km, stock id); its other columns (colour, fuel,
     CarPlay…) cost tokens on every car and are kept only when ``mentioned`` (the customer's words and the
     search's arguments) names the column or one of its values. A single car (the one being discussed)
-    keeps everything; so do the model's own searches, which are never briefed.
+    keeps everything unless ``single`` (a quote turn, where the car's columns are not the topic); so do the
+    model's own searches, which are never briefed.
     """
     cars = result.get("cars")
-    if not isinstance(cars, list) or len(cars) < 2:
+    if not isinstance(cars, list) or len(cars) < (1 if single else 2):
         return result
     said = set(words(mentioned))
     # A column is kept for every car or for none, so a missing value never reads as "not known".
@@ -365,7 +407,13 @@ class ToolBox:
 
     def search_catalog(self, args: SearchCatalogArgs) -> dict[str, Any]:
         """The catalog domain search."""
-        filters = CatalogFilters.model_validate(args.model_dump())
+        wanted = args.model_dump(exclude={"query"})
+        if args.query:
+            # The compact form: the query read as the offline tier reads a message; explicit arguments win.
+            parsed = parse_catalog_query(args.query, self.catalog.vocabulary).model_dump(exclude_defaults=True)
+            explicit = args.model_dump(exclude={"query"}, exclude_defaults=True)
+            wanted = {**wanted, **parsed, **explicit, "limit": args.limit}
+        filters = CatalogFilters.model_validate(wanted)
         found = search_catalog(self.catalog.frame, filters, self.catalog.vocabulary)
         result: dict[str, Any] = {
             "cars": [card_payload(c) for c in found.items],

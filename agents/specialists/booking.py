@@ -17,6 +17,7 @@ from agents.memory import ConversationMemory, ShownCar
 from agents.state import TurnDeps, TurnState, TurnUpdate
 from app.catalog.cards import car_name
 from app.catalog.frame import card_by_id
+from app.catalog.schemas import CatalogFilters
 from app.catalog.search import search_catalog
 from app.leads import service as lead_service
 from app.leads.booking import Booking, fill, missing_slots, parse_kind, wants_booking
@@ -113,10 +114,16 @@ def _car_in_message(state: TurnState, deps: TurnDeps) -> tuple[str, str] | None:
     filters = classification.filters
     if filters.make or filters.model:
         frame = deps.stock().frame
-        result = search_catalog(frame, filters.model_copy(update={"limit": 1}), deps.stock().vocabulary)
-        if result.items and not result.relaxed:
-            card = result.items[0]
-            return card.stock_id, _label(card.make, card.model, card.year)
+        # "la CR-V ... en Celaya": the place is where to meet (cars move between branches), not a trait of the
+        # car; the make, model and year alone name it when the whole request finds nothing.
+        only_car = CatalogFilters(
+            make=filters.make, model=filters.model, year_min=filters.year_min, year_max=filters.year_max
+        )
+        for wanted in (filters, only_car):
+            result = search_catalog(frame, wanted.model_copy(update={"limit": 1}), deps.stock().vocabulary)
+            if result.items and not result.relaxed:
+                card = result.items[0]
+                return card.stock_id, _label(card.make, card.model, card.year)
     return None
 
 

@@ -16,7 +16,7 @@ from app.catalog.constraints import refine, starts_over
 from app.catalog.frame import card_by_id, columns_of
 from app.catalog.intent import looks_like_comparison
 from app.catalog.keys import name_key, value_key
-from app.catalog.parsing import missing_kinds, parse_catalog_query
+from app.catalog.parsing import missing_kinds, parse_catalog_query, prepare_message
 from app.catalog.schemas import CarCard, CatalogFilters, CatalogResult
 from app.catalog.search import search_catalog
 from app.catalog.service import LoadedCatalog
@@ -397,6 +397,11 @@ def answer_catalog(state: TurnState, catalog: LoadedCatalog) -> TurnUpdate:
         if among is not None:
             return among
 
+    if not more and said.model is not None:
+        # "¿tienen Corolla o Civic?", "ranger o hilux": either model is wanted, so both are searched.
+        either = _either_model(text, filters, frame, vocabulary, memory, language)
+        if either is not None:
+            return either
     result = search_catalog(frame, filters, vocabulary)
     if more and memory.last_exact and (result.relaxed or not result.items):
         # "otros" after every match was shown: say so instead of presenting alternatives as matches.
@@ -432,6 +437,45 @@ def answer_catalog(state: TurnState, catalog: LoadedCatalog) -> TurnUpdate:
         memory.last_filters = filters.model_dump(mode="json", exclude={"exclude_ids"})
         return _detail(result.items[0], 1, memory, language)
     return _listing(result.items, header, filters, memory, language, exact=not result.relaxed)
+
+
+_EITHER = re.compile(r"\s+(?:o|or|u)\s+(?:bien\s+)?|\s*/\s*")
+
+
+def _either_model(
+    text: str,
+    filters: CatalogFilters,
+    frame: pd.DataFrame,
+    vocabulary: CatalogVocabulary,
+    memory: ConversationMemory,
+    language: Language,
+) -> TurnUpdate | None:
+    """Matches of each model of "X o Y" under the other constraints, taken in turn; None when the message names
+    one model, or fewer than two of them have matches."""
+    models: list[tuple[str | None, str]] = []
+    for piece in _EITHER.split(prepare_message(text)):
+        named = parse_catalog_query(piece, vocabulary)
+        if named.model is not None and all(name_key(named.model) != name_key(m) for _, m in models):
+            models.append((named.make, named.model))
+    if len(models) < 2:
+        return None
+    found: list[list[CarCard]] = []
+    total = 0
+    for make, model in models:
+        wanted = filters.model_copy(update={"make": make, "model": model, "exclude_ids": []})
+        result = search_catalog(frame, wanted, vocabulary)
+        if result.items and not result.relaxed:
+            found.append(result.items)
+            total += result.total
+    if len(found) < 2:
+        return None
+    items: list[CarCard] = []
+    for rank in range(max(len(f) for f in found)):
+        items += [f[rank] for f in found if rank < len(f)]
+    items = items[: max(filters.limit, len(found))]
+    key = "all" if total == len(items) else "some"
+    header = say(f"catalog_header_{key}", language, total=total, shown=len(items))
+    return _listing(items, header, filters, memory, language)
 
 
 def _from_search(
@@ -700,6 +744,13 @@ _ORDINAL_WORDS: dict[str, int] = {
     "ultimo": -1, "ultima": -1, "last": -1,
 }  # fmt: skip
 _NUMBERED = re.compile(r"(?:#|\b(?:el|la|numero|number|opcion|option|no\.?)\s*)([1-9])\b")
+_COUNT_WORDS = {"2": 2, "3": 3, "4": 4, "5": 5, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "two": 2,
+                "three": 3, "four": 4, "five": 5}  # fmt: skip
+_COUNT = r"(?:2|3|4|5|dos|tres|cuatro|cinco|two|three|four|five)"
+_FIRST_N = re.compile(
+    rf"\b(?:(?:the )?(?:first|last|top) (?P<n>{_COUNT})|(?:l[oa]s )?(?:primer[oa]s|ultim[oa]s) (?P<m>{_COUNT})"
+    rf"|(?:l[oa]s )?(?P<k>{_COUNT}) (?:primer[oa]s|ultim[oa]s))\b"
+)
 _SEPARATORS = re.compile(r"\s*(?:,|\bo\b|\by\b|\bvs\.?\b|\bversus\b|\bcontra\b|\bor\b|\band\b|\bcon\b|\bwith\b)\s*")
 _OPINION = re.compile(
     r"\b(?:mejor|recomienda\w*|conviene|better|recommend\w*|best|escojo|elijo|choose|pick|llevo|llevarias"
@@ -718,6 +769,15 @@ def _compared_cards(
     """The cars a comparison is about: the ones it points at (ordinals, names), else the ones just shown."""
     folded = fold(text)
     picked: list[str] = []
+    first_n = _FIRST_N.search(folded)
+    if first_n is not None and shown:
+        # "compare the first two", "los dos primeros", "las últimas 2": a slice of the list on screen.
+        count = _COUNT_WORDS.get(first_n["n"] or first_n["m"] or first_n["k"] or "", 0)
+        last = "ultim" in first_n.group(0) or "last" in first_n.group(0)
+        chosen = shown[-count:] if last else shown[:count]
+        if count >= 2:
+            picked += [str(c["stock_id"]) for c in chosen]
+            folded = folded.replace(first_n.group(0), " ")
     for token in _WORD.findall(folded):
         if token in _ORDINAL_WORDS and shown:
             index = _ORDINAL_WORDS[token]

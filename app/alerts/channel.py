@@ -16,6 +16,7 @@ import httpx2
 
 from app.alerts.service import Transition
 from app.core.config import get_settings
+from app.notify import safe_url
 from app.notify.service import SIGNATURE_HEADER, sign
 
 log = logging.getLogger(__name__)
@@ -36,20 +37,22 @@ async def post_to_admin_channel(transitions: Sequence[Transition]) -> int:
         return 0
     secret = settings.alert_webhook_secret.get_secret_value() if settings.alert_webhook_secret else None
     accepted = 0
-    async with httpx2.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False) as http:
-        for transition in transitions:
-            content = body(transition)
-            headers = {"Content-Type": "application/json", "User-Agent": "wa-agent-alerts/1"}
-            if secret:
-                headers[SIGNATURE_HEADER] = sign(secret, content)
-            for _ in range(ATTEMPTS):
-                try:
-                    response = await http.post(url, content=content, headers=headers)
-                except httpx2.HTTPError as exc:
-                    log.warning("alert channel unreachable: %s", type(exc).__name__)
-                    continue
-                if response.is_success:
-                    accepted += 1
-                    break
-                log.warning("alert channel answered HTTP %d", response.status_code)
+    for transition in transitions:
+        content = body(transition)
+        headers = {"Content-Type": "application/json", "User-Agent": "wa-agent-alerts/1"}
+        if secret:
+            headers[SIGNATURE_HEADER] = sign(secret, content)
+        for _ in range(ATTEMPTS):
+            try:
+                status = await safe_url.post(url, content=content, headers=headers, timeout_seconds=TIMEOUT_SECONDS)
+            except safe_url.UnsafeUrl as exc:  # never logs the URL: it may carry a token in its path
+                log.warning("ALERT_WEBHOOK_URL refused: %s", exc)
+                return accepted
+            except httpx2.HTTPError as exc:
+                log.warning("alert channel unreachable: %s", type(exc).__name__)
+                continue
+            if 200 <= status < 300:
+                accepted += 1
+                break
+            log.warning("alert channel answered HTTP %d", status)
     return accepted

@@ -11,9 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
 
 from app.catalog.keys import name_key
-from app.catalog.lexicon import STOPWORDS
+from app.catalog.lexicon import PLAIN_WORDS, STOPWORDS
 from app.catalog.ranges import Span, read_ranges
 from app.catalog.schemas import CatalogFilters, SortOrder
 from app.catalog.vocabulary import CatalogVocabulary, split_make_digits
@@ -153,9 +154,43 @@ _NEGATION = re.compile(r"(?<![a-zñ])(?:sin|without|no|not)\s+(?:[a-zñ]+\s+)?$"
 
 def prepare_message(text: str) -> str:
     """Folded text with amounts spelled plainly and two-digit model years written out ("modelo 19" → 2019)."""
-    t = prepare_amounts(text)
+    t = _SEARCH_TYPO.sub(_fix_search_typo, prepare_amounts(text))
     # "modelo 19", "modelo 18 al 20", "model year 21": two-digit years, but only after a year word.
     return _SHORT_YEARS.sub(_expand_short_years, t)
+
+
+# The words that make a search an order or a filter, as customers mistype them ("newst", "wich", "cheapst",
+# "barto"): one letter off (dropped, added, changed or two swapped) and not a word of its own.
+_SEARCH_WORDS = frozenset(
+    {
+        *("which", "newest", "cheapest", "cheaper", "oldest", "lowest", "highest", "expensive", "mileage"),
+        *("automatic", "under", "between", "barato", "barata", "baratos", "baratas", "economico", "economica"),
+        *("nuevo", "nueva", "nuevos", "nuevas", "reciente", "recientes", "automatico", "automatica"),
+        *("automaticos", "kilometraje", "kilometros"),
+    }
+)
+_SEARCH_TYPO = re.compile(r"\b[a-z]{4,12}\b")
+_NOT_TYPOS = frozenset({"nueve", "newer", "manuel"})
+
+
+def _fix_search_typo(m: re.Match[str]) -> str:
+    word = m.group(0)
+    if word in _SEARCH_WORDS or word in _NOT_TYPOS or word in STOPWORDS or word in PLAIN_WORDS:
+        return word
+    for known in _SEARCH_WORDS:
+        if abs(len(known) - len(word)) <= 1 and len(known) >= 5 and _one_typo(word, known):
+            return known
+    return word
+
+
+def _one_typo(word: str, known: str) -> bool:
+    """One letter dropped, added or changed, or two neighbours swapped."""
+    if Levenshtein.distance(word, known, score_cutoff=1) <= 1:
+        return True
+    if len(word) != len(known):
+        return False
+    diffs = [i for i, (a, b) in enumerate(zip(word, known, strict=True)) if a != b]
+    return len(diffs) == 2 and diffs[1] == diffs[0] + 1 and word[diffs[0]] == known[diffs[1]]
 
 
 _SHORT_YEARS = re.compile(
@@ -383,9 +418,9 @@ def missing_kinds(text: str, vocabulary: CatalogVocabulary) -> list[str]:
             missing.append(kind)
     # "¿el Tiguan trae quemacocos?" where the catalogue has no such column: equipment it cannot tell.
     for rule in _FEATURE_RULES:
-        if rule.yes_no and "equipment" not in missing and rule.pattern.search(t) and not _negated(t, rule):
-            if _rule_column(rule, vocabulary) is None:
-                missing.append("equipment")
+        asked = rule.yes_no and rule.pattern.search(t) is not None and not _negated(t, rule)
+        if asked and "equipment" not in missing and _rule_column(rule, vocabulary) is None:
+            missing.append("equipment")
     return missing
 
 

@@ -17,7 +17,7 @@ from app.concierge.amounts import is_year, money_currency, money_value
 from app.concierge.cleaning import clean_text, folded_with_offsets
 from app.concierge.lexicon import MONEY_PATTERN, NOT_MONEY_AFTER, PER_UNIT, WORD_NUMBERS
 from app.concierge.types import MAX_BUDGET, Currency
-from app.text.normalize import fold
+from app.text.normalize import WEEKDAYS, fold
 
 MAX_REPLY_CHARS = 1_000
 MAX_DELIVERY_CHARS = 80
@@ -144,22 +144,7 @@ def _num(raw: str) -> float:
     return float(raw.replace(",", "."))
 
 
-_WEEKDAY_INDEX = {
-    "lunes": 0,
-    "martes": 1,
-    "miercoles": 2,
-    "jueves": 3,
-    "viernes": 4,
-    "sabado": 5,
-    "domingo": 6,
-    "monday": 0,
-    "tuesday": 1,
-    "wednesday": 2,
-    "thursday": 3,
-    "friday": 4,
-    "saturday": 5,
-    "sunday": 6,
-}
+_WEEKDAY_INDEX = WEEKDAYS
 _DELIVERY_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "minutes",

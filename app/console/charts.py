@@ -124,3 +124,43 @@ def hbars(rows: list[tuple[str, int]]) -> Markup:
         )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def intervals(rows: list[tuple[str, str, float | None, tuple[float, float] | None]]) -> Markup:
+    """Shares with their 95% intervals as error bars, one row per (metric, arm), on a 0-100 % axis: the arms
+    of an experiment side by side. A row without data shows "no data" instead of a bar."""
+    row_h = 22
+    label_w = 190
+    plot_w = WIDTH - label_w - 70
+    height = row_h * len(rows) + 26
+    arms = sorted({arm for _, arm, _, _ in rows})
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" xmlns="http://www.w3.org/2000/svg">',
+        f'<text x="{label_w}" y="{height - 4}" class="axis">0%</text>',
+        f'<text x="{label_w + plot_w}" y="{height - 4}" class="axis" text-anchor="end">100%</text>',
+        f'<line x1="{label_w}" y1="{height - 16}" x2="{label_w + plot_w}" y2="{height - 16}" class="base"/>',
+    ]
+    for i, (metric, arm, value, ci) in enumerate(rows):
+        y = 4 + i * row_h
+        mid = y + row_h / 2
+        color = COLORS[arms.index(arm) % len(COLORS)]
+        parts.append(f'<text x="4" y="{mid + 4:.1f}" class="axis">{escape(metric)} · {escape(arm)}</text>')
+        if value is None:
+            parts.append(f'<text x="{label_w}" y="{mid + 4:.1f}" class="axis">no data</text>')
+            continue
+        w = plot_w * value
+        low, high = ci if ci is not None else (value, value)
+        x1, x2 = label_w + plot_w * low, label_w + plot_w * high
+        interval = f"95% interval {100 * low:.0f}-{100 * high:.0f}%"
+        parts.append(
+            f'<rect class="bar" x="{label_w}" y="{y + 5}" width="{w:.1f}" height="{row_h - 10}" fill="{color}" '
+            f'opacity="0.55"><title>{escape(metric)} · arm {escape(arm)}: {100 * value:.1f}% ({interval})</title>'
+            "</rect>"
+            f'<line class="ci" x1="{x1:.1f}" y1="{mid:.1f}" x2="{x2:.1f}" y2="{mid:.1f}" stroke="#111" '
+            'stroke-width="1.5"/>'
+            f'<line class="ci" x1="{x1:.1f}" y1="{y + 3}" x2="{x1:.1f}" y2="{y + row_h - 3}" stroke="#111"/>'
+            f'<line class="ci" x1="{x2:.1f}" y1="{y + 3}" x2="{x2:.1f}" y2="{y + row_h - 3}" stroke="#111"/>'
+            f'<text x="{label_w + plot_w + 6}" y="{mid + 4:.1f}" class="axis">{100 * value:.0f}%</text>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))

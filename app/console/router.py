@@ -9,18 +9,20 @@ page, so reloading never repeats an action.
 
 from __future__ import annotations
 
+import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Final
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import jinja2
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from app.alerts import service as alerts_service
 from app.catalog import service as catalog_service
 from app.concierge import service as concierge_service
 from app.console import auth, charts
@@ -30,6 +32,10 @@ from app.core.db import session_scope
 from app.core.errors import Conflict, DomainError, InvalidInput, NotFound
 from app.core.metrics import RATE_LIMITED
 from app.deps import SessionDep
+from app.experiments import service as experiments_service
+from app.experiments.models import ENDED, Experiment
+from app.feedback import corrections as corrections_service
+from app.feedback import service as feedback_service
 from app.flows import operators as operator_flow
 from app.knowledge import service as knowledge_service
 from app.knowledge.schemas import KnowledgeEntryUpdate
@@ -64,11 +70,21 @@ NOTICES: Final = {
     "operator_added": "Operator added.",
     "invalid": "Some fields are not valid.",
     "exists": "That email already has an account.",
+    "corrected": "Correction saved: it now answers that question and its paraphrases, and is a regression case.",
+    "no_answer": "Write the right answer first.",
+    "no_question": "That turn has no customer question to correct; write the question out.",
+    "started": "Experiment started.",
+    "stopped": "Experiment ended: every customer is back on the current configuration.",
+    "promoted": "Arm B is now the tenant's configuration.",
+    "not_running": "That experiment is not running any more.",
+    "running": "An experiment is already running; end it first.",
 }
 
+ALERTS_SHOWN: Final = 20
+RATINGS: Final = {"up": 1, "down": 0}
 OUTCOME_LABELS: Final = {"answered": "answered by the bot", "handoff": "handed off", "dont_know": "don't know"}
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(prefix="/console", include_in_schema=False, dependencies=[Depends(auth.reject_nul)])
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(HERE / "templates"),
     autoescape=True,
@@ -273,6 +289,9 @@ async def _conversation_context(session: SessionDep, console: Console, conversat
         "items": items,
         "window_open": window,
         "window_closes": last_in + desk.WINDOW if last_in else None,
+        "ratings": await feedback_service.conversation_ratings(
+            session, tenant_id=console.tenant_id, conversation_id=conversation_id
+        ),
         "assigned": assigned,
         "closed": desk.is_closed(conversation, closed_at),
         "notes": await desk.list_notes(session, tenant_id=console.tenant_id, conversation_id=conversation_id),
@@ -298,7 +317,10 @@ async def conversation_history(conversation_id: uuid.UUID, console: ConsoleDep, 
     """The history alone (htmx polls it)."""
     await conversation_service.get_conversation(session, tenant_id=console.tenant_id, conversation_id=conversation_id)
     items = await desk.history(session, tenant_id=console.tenant_id, conversation_id=conversation_id)
-    return render("_history.html", console=console, items=items)
+    ratings = await feedback_service.conversation_ratings(
+        session, tenant_id=console.tenant_id, conversation_id=conversation_id
+    )
+    return render("_history.html", console=console, items=items, ratings=ratings)
 
 
 @router.post("/conversations/{conversation_id}/reply")
@@ -534,11 +556,13 @@ async def analytics_page(
     """The numbers of the last ``days`` days as charts."""
     since = datetime.now(UTC) - timedelta(days=days)
     report = await analytics.report(session, tenant_id=console.tenant_id, since=since, tz=console.tenant_timezone)
+    alerts = await alerts_service.list_alerts(session, tenant_id=console.tenant_id, limit=ALERTS_SHOWN)
     return render(
         "analytics.html",
         console=console,
         report=report,
         days=days,
+        alerts=alerts,
         charts={
             "volume": charts.bars(report.days, [("Conversations", report.conversations), ("Turns", report.turns)]),
             "outcomes": charts.stacked_share(
@@ -549,3 +573,286 @@ async def analytics_page(
             "shortlist": charts.bars(report.days, [("Minutes to shortlist", report.shortlist_minutes)]),
         },
     )
+
+
+# ------------------------------------------------------------------------------- feedback, corrections
+
+
+def _day_start(day: date | None, tz: str) -> datetime | None:
+    """Midnight of ``day`` in the tenant's time zone (the date filters are the tenant's calendar days)."""
+    if day is None:
+        return None
+    try:
+        zone = ZoneInfo(tz)
+    except (KeyError, ValueError):
+        zone = ZoneInfo("UTC")
+    return datetime.combine(day, time.min, tzinfo=zone)
+
+
+@router.get("/feedback")
+async def feedback_page(
+    console: ConsoleDep,
+    session: SessionDep,
+    rating: Annotated[str, Query(pattern="^(all|up|down)$")] = "all",
+    since: Annotated[date | None, Query(alias="from")] = None,
+    until: Annotated[date | None, Query(alias="to")] = None,
+    notice: Annotated[str | None, Query(max_length=40)] = None,
+) -> HTMLResponse:
+    """Customers' 👍/👎 with the question, the rated reply and a 👎's reason (filtered by rating and answer
+    date), and the corrections operators made, each linked to the turn it corrects."""
+    end = _day_start(until + timedelta(days=1), console.tenant_timezone) if until and until < date.max else None
+    items = await feedback_service.list_feedback(
+        session,
+        tenant_id=console.tenant_id,
+        score=RATINGS.get(rating),
+        limit=200,
+        since=_day_start(since, console.tenant_timezone),
+        until=end,
+    )
+    corrections = await corrections_service.list_corrections(session, tenant_id=console.tenant_id)
+    sources = await feedback_service.turn_conversations(
+        session, tenant_id=console.tenant_id, turn_ids=[c.turn_id for c in corrections if c.turn_id is not None]
+    )
+    return render(
+        "feedback.html",
+        console=console,
+        items=items,
+        up=sum(1 for i in items if i.score == 1),
+        down=sum(1 for i in items if i.score == 0),
+        rating=rating,
+        since=since.isoformat() if since else "",
+        until=until.isoformat() if until else "",
+        corrections=corrections,
+        sources=sources,
+        notice=notice_text(notice),
+    )
+
+
+@router.get("/corrections/new")
+async def correction_form(
+    console: ConsoleDep,
+    session: SessionDep,
+    turn_id: Annotated[int | None, Query(ge=1)] = None,
+    notice: Annotated[str | None, Query(max_length=40)] = None,
+) -> HTMLResponse:
+    """The right-answer form for one bot turn (its question and reply shown), or for a question written out."""
+    turn = None
+    if turn_id is not None:
+        turn = await feedback_service.turn_summary(session, tenant_id=console.tenant_id, turn_id=turn_id)
+        if turn is None:
+            raise NotFound("No such turn", details={"field": "turn_id"})
+    return render("correction.html", console=console, turn=turn, notice=notice_text(notice))
+
+
+def _correction_back(turn_id: int | None, notice: str) -> RedirectResponse:
+    """Back to the correction form (for the same turn) with a notice."""
+    query = f"turn_id={turn_id}&" if turn_id else ""
+    return RedirectResponse(
+        f"/console/corrections/new?{query}notice={quote(notice)}",
+        status_code=303,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.post("/corrections")
+async def correction_save(
+    console: ConsoleDep,
+    answer: Annotated[str, Form(max_length=5000)] = "",
+    question: Annotated[str, Form(max_length=500)] = "",
+    paraphrases: Annotated[str, Form(max_length=5000)] = "",
+    turn_id: Annotated[int | None, Form(ge=1)] = None,
+) -> RedirectResponse:
+    """Make the correction with the same service as ``POST /v1/tenants/{slug}/corrections``: a curated answer
+    for the question and its paraphrases (one a line), and regression cases; back to the conversation."""
+    if not answer.strip():
+        return _correction_back(turn_id, "no_answer")
+    lines = [line.strip() for line in paraphrases.splitlines() if line.strip()][:20]
+    try:
+        async with session_scope() as session:
+            await corrections_service.create_correction(
+                session,
+                tenant_id=console.tenant_id,
+                answer=answer,
+                question=question.strip() or None,
+                turn_id=turn_id,
+                paraphrases=lines,
+            )
+            source = (
+                await feedback_service.turn_conversations(session, tenant_id=console.tenant_id, turn_ids=[turn_id])
+                if turn_id
+                else {}
+            )
+    except InvalidInput:
+        return _correction_back(turn_id, "no_question")
+    if turn_id and turn_id in source:
+        return back(f"/console/conversations/{source[turn_id]}", "corrected")
+    return back("/console/feedback", "corrected")
+
+
+# ---------------------------------------------------------------------------------------- experiments
+
+METRIC_LABELS: Final = {
+    "handoff_rate": "Handoff rate",
+    "dont_know_rate": "Don't know rate",
+    "thumbs_down_rate": "👎 rate",
+}
+# The shares drawn with their intervals: (label, ArmMetrics field).
+CHART_RATES: Final = (
+    ("Thumbs-up rate", "thumbs_up"),
+    ("Handoff rate", "handoff"),
+    ("Don't know rate", "dont_know"),
+    ("Resolved without handoff", "resolved_without_handoff"),
+)
+
+
+async def _experiment_view(session: SessionDep, experiment: Experiment) -> dict[str, Any]:
+    """An experiment's per-arm metrics, the sequential test's ratio and the error-bar chart."""
+    found = await experiments_service.metrics(session, experiment)
+    verdict = experiments_service.verdict(found, experiment.guard_metric)
+    rows: list[tuple[str, str, float | None, tuple[float, float] | None]] = []
+    for label, field in CHART_RATES:
+        for metrics in found.values():
+            rate: experiments_service.Rate = getattr(metrics, field)
+            rows.append((label, metrics.arm, rate.value, rate.interval()))
+    return {
+        "experiment": experiment,
+        "arms": list(found.values()),
+        "ratio": round(verdict.likelihood_ratio, 2),
+        "threshold": round(1 / experiments_service.ALPHA),
+        "chart": charts.intervals(rows),
+        "guard_label": METRIC_LABELS.get(experiment.guard_metric, experiment.guard_metric),
+    }
+
+
+@router.get("/experiments")
+async def experiments_page(
+    console: ConsoleDep,
+    session: SessionDep,
+    notice: Annotated[str | None, Query(max_length=40)] = None,
+) -> HTMLResponse:
+    """The tenant's experiments, newest first, and (for admins) the form to start one."""
+    return await _experiments_list(console, session, notice=notice_text(notice))
+
+
+async def _experiments_list(
+    console: Console,
+    session: SessionDep,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    rows = await experiments_service.list_experiments(session, tenant_id=console.tenant_id)
+    return render(
+        "experiments.html",
+        console=console,
+        experiments=rows,
+        metrics=METRIC_LABELS,
+        notice=notice,
+        error=error,
+        form=form or {"name": "", "variant": "", "split": "0.5", "guard_metric": "handoff_rate"},
+        status_code=status_code,
+    )
+
+
+@router.post("/experiments")
+async def experiment_start(
+    console: AdminConsoleDep,
+    session: SessionDep,
+    name: Annotated[str, Form(max_length=100)] = "",
+    variant: Annotated[str, Form(max_length=20_000)] = "",
+    split: Annotated[str, Form(max_length=10)] = "0.5",
+    guard_metric: Annotated[str, Form(max_length=32)] = "handoff_rate",
+) -> Response:
+    """Start an experiment (admins only): arm B is the tenant's configuration with the JSON ``variant``
+    applied, for ``split`` of customers; a bad field is shown on the form, nothing starts."""
+    form = {"name": name, "variant": variant, "split": split, "guard_metric": guard_metric}
+    error = None
+    try:
+        changes = json.loads(variant or "{}")
+        share = float(split)
+    except ValueError:
+        changes, share, error = {}, 0.0, "The variant must be a JSON object and the split a number."
+    if error is None and not name.strip():
+        error = "Give the experiment a name."
+    elif error is None and not isinstance(changes, dict):
+        error = "The variant must be a JSON object of agent-configuration fields."
+    elif error is None and not 0 < share < 1:
+        error = "The split is the share of customers in arm B, between 0 and 1 (exclusive)."
+    if error is None:
+        tenant = await tenant_service.require_tenant(session, slug=console.tenant_slug)
+        try:
+            async with session_scope() as writing:
+                experiment = await experiments_service.start(
+                    writing,
+                    tenant_id=console.tenant_id,
+                    base=tenant_service.get_agent_config(tenant),
+                    name=name.strip(),
+                    variant=changes,
+                    split=share,
+                    guard_metric=guard_metric,
+                )
+                experiment_id = experiment.id
+        except InvalidInput as exc:
+            error = f"{exc}: {_field_errors(exc)}"
+        except Conflict:
+            error = NOTICES["running"]
+    if error is not None:
+        return await _experiments_list(console, session, error=error, form=form, status_code=422)
+    return back(f"/console/experiments/{experiment_id}", "started")
+
+
+def _field_errors(exc: DomainError) -> str:
+    """The fields a variant got wrong, from the service's error details."""
+    details = exc.details or {}
+    errors = details.get("errors") if isinstance(details, dict) else None
+    if not errors:
+        return str(details.get("field", "")) if isinstance(details, dict) else ""
+    return "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in errors)
+
+
+@router.get("/experiments/{experiment_id}")
+async def experiment_page(
+    experiment_id: uuid.UUID,
+    console: ConsoleDep,
+    session: SessionDep,
+    notice: Annotated[str | None, Query(max_length=40)] = None,
+) -> HTMLResponse:
+    """One experiment: per-arm metrics with 95% intervals (table and error-bar chart), why it stopped."""
+    experiment = await experiments_service.get(session, tenant_id=console.tenant_id, experiment_id=experiment_id)
+    view = await _experiment_view(session, experiment)
+    return render("experiment.html", console=console, notice=notice_text(notice), **view)
+
+
+@router.post("/experiments/{experiment_id}/stop")
+async def experiment_stop(experiment_id: uuid.UUID, console: AdminConsoleDep) -> RedirectResponse:
+    """End it with nothing changed (admins only)."""
+    page = f"/console/experiments/{experiment_id}"
+    try:
+        async with session_scope() as session:
+            experiment = await experiments_service.get(
+                session, tenant_id=console.tenant_id, experiment_id=experiment_id
+            )
+            experiments_service.end(experiment, status=ENDED, reason=f"ended by {console.email}")
+    except Conflict:
+        return back(page, "not_running")
+    return back(page, "stopped")
+
+
+@router.post("/experiments/{experiment_id}/promote")
+async def experiment_promote(experiment_id: uuid.UUID, console: AdminConsoleDep) -> RedirectResponse:
+    """Make arm B the tenant's configuration and end the experiment (admins only)."""
+    page = f"/console/experiments/{experiment_id}"
+    try:
+        async with session_scope() as session:
+            experiment = await experiments_service.get(
+                session, tenant_id=console.tenant_id, experiment_id=experiment_id
+            )
+            tenant = await tenant_service.require_tenant(session, slug=console.tenant_slug)
+            await experiments_service.promote(session, tenant=tenant, experiment=experiment)
+    except Conflict:
+        return back(page, "not_running")
+    except InvalidInput:
+        return back(page, "invalid")
+    return back(page, "promoted")

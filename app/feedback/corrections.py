@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,6 +37,16 @@ def _keywords(question: str, extra: Sequence[str]) -> list[str]:
     return seen[:50]
 
 
+_MAX_TEXT = {"answer": 5_000, "question": 500, "paraphrases": 500}
+_ENTRY_FIELDS = {"title": "question", "content": "answer", "keywords": "paraphrases"}
+
+
+def _field_of(error: ValidationError) -> str:
+    """The caller's field behind the knowledge entry's first invalid one."""
+    location = error.errors()[0].get("loc", ()) if error.errors() else ()
+    return _ENTRY_FIELDS.get(str(location[0]) if location else "", "answer")
+
+
 async def create_correction(
     session: AsyncSession,
     *,
@@ -49,6 +60,9 @@ async def create_correction(
     answer = answer.strip()
     if not answer:
         raise InvalidInput("answer must not be empty", details={"field": "answer"})
+    for name, values in (("answer", [answer]), ("question", [question or ""]), ("paraphrases", paraphrases)):
+        if any("\x00" in v or len(v) > _MAX_TEXT.get(name, 500) for v in values):  # PostgreSQL refuses NUL
+            raise InvalidInput(f"{name} is too long or contains a NUL character", details={"field": name})
     if turn_id is not None:
         turn = await session.scalar(select(Turn).where(Turn.id == turn_id, Turn.tenant_id == tenant_id))
         if turn is None:
@@ -59,15 +73,18 @@ async def create_correction(
     if not question:
         raise InvalidInput("give a question or a turn_id whose question is known", details={"field": "question"})
     language = detect_language(question)
-    entry = KnowledgeEntryCreate(
-        title=question,
-        content=answer,
-        category=CATEGORY,
-        type="faq",
-        language=language,
-        keywords=_keywords(question, paraphrases),
-        priority=PRIORITY,
-    )
+    try:
+        entry = KnowledgeEntryCreate(
+            title=question,
+            content=answer,
+            category=CATEGORY,
+            type="faq",
+            language=language,
+            keywords=_keywords(question, paraphrases),
+            priority=PRIORITY,
+        )
+    except ValidationError as exc:  # e.g. a NUL character or an over-long keyword: the caller's input, a 4xx
+        raise InvalidInput("the correction cannot be stored", details={"field": _field_of(exc)}) from exc
     await knowledge_service.import_entries(session, tenant_id=tenant_id, entries=[entry])
     await knowledge_service.queue_embedding(session, {tenant_id})
     entry_id = await session.scalar(
@@ -93,10 +110,16 @@ async def create_correction(
     return correction
 
 
-async def list_corrections(session: AsyncSession, *, tenant_id: uuid.UUID) -> list[Correction]:
-    """The tenant's corrections, newest first."""
+async def list_corrections(
+    session: AsyncSession, *, tenant_id: uuid.UUID, limit: int = 200, offset: int = 0
+) -> list[Correction]:
+    """The tenant's corrections, newest first, one page (a list that only grows is never read whole)."""
     rows = await session.scalars(
-        select(Correction).where(Correction.tenant_id == tenant_id).order_by(Correction.created_at.desc())
+        select(Correction)
+        .where(Correction.tenant_id == tenant_id)
+        .order_by(Correction.created_at.desc(), Correction.id)
+        .limit(limit)
+        .offset(offset)
     )
     return list(rows)
 

@@ -45,9 +45,14 @@ async def create_correction(tenant: TenantDep, session: SessionDep, body: Correc
 
 
 @router.get("/corrections", response_model=list[CorrectionRead])
-async def list_corrections(tenant: TenantDep, session: SessionDep) -> list[CorrectionRead]:
-    """The tenant's corrections, newest first."""
-    rows = await corrections_service.list_corrections(session, tenant_id=tenant.id)
+async def list_corrections(
+    tenant: TenantDep,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> list[CorrectionRead]:
+    """The tenant's corrections, newest first, one page."""
+    rows = await corrections_service.list_corrections(session, tenant_id=tenant.id, limit=limit, offset=offset)
     return [CorrectionRead.model_validate(r) for r in rows]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -39,7 +40,7 @@ class CorrectionCreate(BaseModel):
     turn_id: int | None = Field(default=None, ge=1)
     question: str | None = Field(default=None, min_length=1, max_length=500)
     answer: str = Field(min_length=1, max_length=5_000)
-    paraphrases: list[str] = Field(
+    paraphrases: list[Annotated[str, Field(max_length=500)]] = Field(
         default_factory=list, max_length=20, description="Other ways customers ask it (also evaluation cases)"
     )
 

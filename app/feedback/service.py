@@ -262,9 +262,16 @@ class FeedbackView:
 
 
 async def list_feedback(
-    session: AsyncSession, *, tenant_id: uuid.UUID, score: int | None = None, limit: int = 100
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    score: int | None = None,
+    limit: int = 100,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[FeedbackView]:
-    """The tenant's answered feedback, newest first, with the turn's reply (and the question it answered)."""
+    """The tenant's answered feedback, newest first, with the turn's reply (and the question it answered);
+    ``since``/``until`` bound when it was answered (the console's date filter)."""
     stmt = (
         select(TurnFeedback, Turn.reply)
         .join(Turn, Turn.id == TurnFeedback.turn_id)
@@ -274,6 +281,10 @@ async def list_feedback(
     )
     if score is not None:
         stmt = stmt.where(TurnFeedback.score == score)
+    if since is not None:
+        stmt = stmt.where(TurnFeedback.answered_at >= since)
+    if until is not None:
+        stmt = stmt.where(TurnFeedback.answered_at < until)
     rows = (await session.execute(stmt)).all()
     questions = await _questions(session, tenant_id=tenant_id, turn_ids=[row[0].turn_id for row in rows])
     return [
@@ -316,6 +327,85 @@ async def _questions(session: AsyncSession, *, tenant_id: uuid.UUID, turn_ids: l
 async def turn_question(session: AsyncSession, *, tenant_id: uuid.UUID, turn_id: int) -> str | None:
     """The customer's question a turn answered."""
     return (await _questions(session, tenant_id=tenant_id, turn_ids=[turn_id])).get(turn_id)
+
+
+@dataclass(frozen=True)
+class TurnSummary:
+    """A bot turn as the console shows it next to a correction form: what was asked, what the bot said, and
+    the customer's rating when there is one."""
+
+    turn_id: int
+    conversation_id: uuid.UUID
+    question: str | None
+    reply: str
+    score: int | None
+    reason: str | None
+
+
+async def turn_summary(session: AsyncSession, *, tenant_id: uuid.UUID, turn_id: int) -> TurnSummary | None:
+    """One of the tenant's turns with its question and rating (None for another tenant's turn)."""
+    row = (
+        await session.execute(
+            select(Turn, TurnFeedback)
+            .outerjoin(TurnFeedback, TurnFeedback.turn_id == Turn.id)
+            .where(Turn.id == turn_id, Turn.tenant_id == tenant_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    turn, feedback = row
+    return TurnSummary(
+        turn_id=turn.id,
+        conversation_id=turn.conversation_id,
+        question=await turn_question(session, tenant_id=tenant_id, turn_id=turn.id),
+        reply=turn.reply,
+        score=feedback.score if feedback is not None else None,
+        reason=feedback.reason if feedback is not None else None,
+    )
+
+
+@dataclass(frozen=True)
+class TurnRating:
+    """The turn behind a bot message of the conversation view, and the customer's 👍/👎 on it if any."""
+
+    turn_id: int
+    score: int | None
+    reason: str | None
+
+
+async def conversation_ratings(
+    session: AsyncSession, *, tenant_id: uuid.UUID, conversation_id: uuid.UUID
+) -> dict[int, TurnRating]:
+    """By message id, for the first bot message of each turn of the conversation: its turn and rating (the
+    console shows the rating and a "correct this answer" link there, once per turn)."""
+    rows = await session.execute(
+        select(func.min(Message.id), Message.turn_id, TurnFeedback.score, TurnFeedback.reason)
+        .outerjoin(TurnFeedback, TurnFeedback.turn_id == Message.turn_id)
+        .where(
+            Message.tenant_id == tenant_id,
+            Message.conversation_id == conversation_id,
+            Message.direction == "outbound",
+            Message.turn_id.is_not(None),
+        )
+        .group_by(Message.turn_id, TurnFeedback.score, TurnFeedback.reason)
+    )
+    return {
+        int(message_id): TurnRating(turn_id=int(turn_id), score=score, reason=reason)
+        for message_id, turn_id, score, reason in rows
+        if turn_id is not None
+    }
+
+
+async def turn_conversations(
+    session: AsyncSession, *, tenant_id: uuid.UUID, turn_ids: Sequence[int]
+) -> dict[int, uuid.UUID]:
+    """The conversation of each of the tenant's turns (to link a correction to its source)."""
+    if not turn_ids:
+        return {}
+    rows = await session.execute(
+        select(Turn.id, Turn.conversation_id).where(Turn.tenant_id == tenant_id, Turn.id.in_(list(turn_ids)))
+    )
+    return {int(turn_id): conversation_id for turn_id, conversation_id in rows}
 
 
 async def down_rate(session: AsyncSession, *, tenant_id: uuid.UUID, since: datetime) -> tuple[int, int]:

@@ -225,6 +225,25 @@ _FILLER_WORDS = frozenset(
         "still",
         "gonna",
         "wanna",
+        # How-does-it-work and tell-me-about words say nothing of the topic itself.
+        "funciona",
+        "till",
+        "until",
+        "funcionan",
+        "trabaja",
+        "trabajan",
+        "hablame",
+        "platicame",
+        "explicame",
+        "explica",
+        "cuentame",
+        "dime",
+        "detalle",
+        "detalles",
+        "works",
+        "work",
+        "explain",
+        "details",
     }
 )
 # "do you sell ...": the verb asks whether the business offers something; the topic is what follows.

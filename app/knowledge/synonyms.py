@@ -171,12 +171,38 @@ CONCEPTS: tuple[Concept, ...] = (
         "en": ("phone", "phone number", "whatsapp", "contact"),
     },
     {
+        # Where the business is: the text gives a street ("4100 Harbor Drive", "Av. Ejército Nacional").
+        # Not "dirección": it is also the steering of a car ("frenos, suspensión, dirección").
+        "es": ("ubicacion", "ubicaciones", "como llegar"),
+        "en": ("address", "addresses", "location", "directions", "located"),
+    },
+    {
         "es": ("horario", "horarios", "hora de apertura"),
         "en": ("hours", "opening hours", "schedule", "business hours"),
     },
     {
         "es": ("estacionamiento", "estacionamientos", "cajon de estacionamiento"),
         "en": ("parking", "car park"),
+    },
+    {
+        # Asking whether a way of paying is accepted asks for the payment methods.
+        "es": (
+            "formas de pago",
+            "forma de pago",
+            "metodos de pago",
+            "medios de pago",
+            "aceptan tarjeta",
+            "aceptan tarjetas",
+            "pagar con tarjeta",
+            "pago con tarjeta",
+            "aceptan efectivo",
+            "aceptan transferencia",
+        ),
+        "en": ("payment methods", "payment method", "ways to pay", "pay by card", "pay with card", "accept cards"),
+    },
+    {
+        "es": ("efectivo", "en efectivo", "billetes"),
+        "en": ("cash", "in cash"),
     },
     {
         "es": ("tarjeta de credito", "tarjetas de credito", "tdc", "tarjeta"),
@@ -351,7 +377,7 @@ def named_concepts(text: str, lexicon: Lexicon = BUILTIN) -> list[set[str]]:
 
 def covers(passage: str, terms: Iterable[str]) -> bool:
     """Whether ``passage`` says any of ``terms`` (a word's plural or other ending counts: "descuentos")."""
-    text = fold(passage)
+    text = " ".join(re.findall(r"[a-z0-9ñ']+", fold(passage)))  # "Trade-ins" says "trade ins"
     for term in terms:
         stem = term[:-1] if len(term) > 4 and term.endswith("s") else term
         if re.search(rf"(?<![a-z0-9ñ]){re.escape(stem)}", text):

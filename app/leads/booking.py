@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from app.text.normalize import fold
+from app.text.normalize import WEEKDAYS, fold
 
 Kind = Literal["visit", "test_drive"]
 Slot = Literal["car", "day", "time", "branch", "name"]
@@ -53,22 +53,7 @@ _BOOK = re.compile(
     r"\b(agend\w*|reservar (una )?(cita|visita|prueba)|apartar (una )?(cita|prueba)|"
     r"book|schedule|set up)\b"
 )
-_WEEKDAYS: dict[str, int] = {
-    "lunes": 0,
-    "martes": 1,
-    "miercoles": 2,
-    "jueves": 3,
-    "viernes": 4,
-    "sabado": 5,
-    "domingo": 6,
-    "monday": 0,
-    "tuesday": 1,
-    "wednesday": 2,
-    "thursday": 3,
-    "friday": 4,
-    "saturday": 5,
-    "sunday": 6,
-}
+_WEEKDAYS = WEEKDAYS
 _MONTHS: dict[str, int] = {
     m: i + 1
     for i, names in enumerate(

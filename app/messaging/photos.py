@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.models import CatalogItem
+from app.notify import safe_url
 
 IMAGE_COLUMN = "image_url"
 
@@ -20,4 +21,7 @@ async def car_photo(session: AsyncSession, *, tenant_id: uuid.UUID, stock_id: st
         )
     ).scalar_one_or_none()
     url = str((attributes or {}).get(IMAGE_COLUMN) or "").strip()
-    return url if url.startswith(("https://", "http://")) and len(url) <= 2000 else None
+    try:  # Twilio fetches it: no credentials, no private/loopback hosts, no other schemes, bounded length
+        return safe_url.check_syntax(url)
+    except safe_url.UnsafeUrl:
+        return None

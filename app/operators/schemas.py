@@ -49,6 +49,14 @@ class OperatorMessageCreate(BaseModel):
             raise ValueError("must not be blank")
         return cleaned
 
+    @field_validator("variables")
+    @classmethod
+    def _bounded_variables(cls, value: dict[str, str]) -> dict[str, str]:
+        """Template variables are short ("1": "Ana"): bounded, and without NUL (JSONB and Twilio refuse it)."""
+        if any(len(k) > 32 or len(v) > 1024 for k, v in value.items()):
+            raise ValueError("variable names are at most 32 characters, values at most 1024")
+        return {_no_nul(k): _no_nul(v) for k, v in value.items()}
+
     @model_validator(mode="after")
     def _one_of(self) -> OperatorMessageCreate:
         if (self.text is None) == (self.template is None):

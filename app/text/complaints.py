@@ -25,7 +25,11 @@ _COMPLAINT = re.compile(
     r"gracias por nada|thanks for nothing|llevo [\w ]{0,20}esperando|nadie me (llama|marca|responde|regresa)|"
     r"no me han (llamado|marcado|contestado|respondido|regresado)|ni (contestan|responden|marcan)|"
     r"que mal pedo|mal pedo|bad service|poor service|terrible service|still waiting|been waiting|"
-    r"(nobody|no one) (called|answered|replied|got back)|you guys suck)\b"
+    r"(nobody|no one) (called|answered|replied|got back)|you guys suck|"
+    # A promise broken: "me dijeron que estaba y ya lo vendieron", "no cumplieron", "you lied".
+    r"(pues |ay )?que mal|me mintieron|nos mintieron|mentirosos|me vieron la cara|no es justo|no se vale|"
+    r"no cumpl\w*|incumpl\w*|ya lo vendieron|lo vendieron sin|me dijeron que [\w ]{0,40} y (ya )?(no|lo)|"
+    r"you lied|lied to me|unacceptable|not acceptable|sold it already|you promised)\b"
 )
 
 

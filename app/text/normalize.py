@@ -9,6 +9,16 @@ from typing import Literal
 Language = Literal["es", "en"]
 
 _WORD = re.compile(r"[a-z0-9ñ]+")
+# Weekday names as ``fold`` leaves them (Spanish and English) → Python's weekday number (Monday = 0).
+WEEKDAYS: dict[str, int] = {
+    **dict.fromkeys(("lunes", "monday"), 0),
+    **dict.fromkeys(("martes", "tuesday"), 1),
+    **dict.fromkeys(("miercoles", "wednesday"), 2),
+    **dict.fromkeys(("jueves", "thursday"), 3),
+    **dict.fromkeys(("viernes", "friday"), 4),
+    **dict.fromkeys(("sabado", "saturday"), 5),
+    **dict.fromkeys(("domingo", "sunday"), 6),
+}
 
 # Short, frequent words that tell Spanish from English in customer messages.
 _ES_HINTS = frozenset(

@@ -79,14 +79,21 @@ def _responder(body: dict[str, Any]) -> Any:
         lines.append(str(entries[0]["content"])[:300])
     reply = "\n".join(lines) or "No tengo esa información; ¿te comunico con un asesor?"
     intent = "catalog" if cars else "info"
-    # As the respond schema it was given asks: intent names, or (older schemas) names with a confidence.
-    respond_schema = next(t for t in body["tools"] if t["function"]["name"] == "respond")["function"]["parameters"]
-    named = "enum" in respond_schema["properties"]["intents"].get("items", {})
-    intents: list[Any] = [intent] if named else [{"name": intent, "confidence": 0.9}]
-    return tool_call(
-        "respond",
-        {"reply": reply, "intents": intents, "confidence": 0.85, "stock_ids": [c["stock_id"] for c in cars[:3]]},
-    )
+    # Only the fields the respond schema it was given has (a model fills what it is asked for): one intent
+    # by name, or (older schemas) a list of names or of names with a confidence, and the stock ids.
+    properties = next(t for t in body["tools"] if t["function"]["name"] == "respond")["function"]["parameters"][
+        "properties"
+    ]
+    args: dict[str, Any] = {"reply": reply}
+    if "intent" in properties:
+        args["intent"] = intent
+    else:
+        named = "enum" in properties["intents"].get("items", {})
+        args["intents"] = [intent] if named else [{"name": intent, "confidence": 0.9}]
+    args["confidence"] = 0.85
+    if "stock_ids" in properties:
+        args["stock_ids"] = [c["stock_id"] for c in cars[:3]]
+    return tool_call("respond", args)
 
 
 def percentile(values: list[float], p: float) -> float:

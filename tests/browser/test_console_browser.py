@@ -185,6 +185,19 @@ def test_operator_journey(stack: Stack, browser: Any, fake_twilio: FakeTwilioSer
         assert page.locator("main h1").count() == 1
         shot(page, name)
 
+    # The learning loop: the feedback page, and an experiment started from its form (admin) with its chart.
+    page.goto(f"{stack.url}/console/feedback")
+    assert page.locator("#feedback-filter").count() == 1 and "Corrections" in page.inner_text("main")
+    shot(page, "13-feedback")
+    page.goto(f"{stack.url}/console/experiments")
+    page.fill("#experiment-start input[name=name]", "formal tone")
+    page.fill("#experiment-start textarea[name=variant]", '{"tone": "formal"}')
+    page.click("#experiment-start button[type=submit]")
+    page.wait_for_url("**notice=started")
+    assert page.inner_text("#experiment-status") == "running"
+    assert page.locator("#chart-arms svg").count() == 1 and page.locator("#arms tbody tr").count() == 2
+    shot(page, "14-experiment")
+
     # The same console on a phone-sized screen.
     phone = browser.new_context(
         viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, storage_state=context.storage_state()

@@ -11,18 +11,25 @@ from typing import Any, cast
 import pytest
 
 from agents.classify import asks_where, classify
-from agents.graph import _policy_clauses
+from agents.graph import _policy_clauses, _without_car_words
 from agents.memory import ConversationMemory
+from agents.specialists.booking import continues
+from agents.specialists.catalog import _FIRST_N
 from agents.specialists.finance import _asks_terms
+from agents.specialists.info import on_topic
 from agents.tools import SearchCatalogArgs, ToolBox
 from app.catalog.frame import build_catalog_frame
 from app.catalog.importing import parse_catalog_csv
-from app.catalog.parsing import parse_catalog_query
+from app.catalog.parsing import missing_kinds, parse_catalog_query, prepare_message
 from app.catalog.service import LoadedCatalog
 from app.catalog.vocabulary import CatalogVocabulary
 from app.finance.parsing import parse_finance_request
 from app.finance.service import FinanceTerms
-from app.leads.booking import parse_name, wants_booking
+from app.knowledge.retrieval import query_terms
+from app.knowledge.schemas import KnowledgeHit
+from app.knowledge.synonyms import covers, named_concepts
+from app.leads.booking import Booking, parse_name, wants_booking
+from app.text.complaints import is_complaint
 from app.text.money import spelled_numbers_to_digits
 
 CSV = (
@@ -62,9 +69,7 @@ def test_numbers_in_words_before_a_unit_become_digits(text: str, expected: str) 
 
 
 def test_budget_and_ranges_in_words_are_read(catalog: LoadedCatalog) -> None:
-    assert parse_finance_request("cuanto me alcanza si puedo pagar cinco mil al mes").monthly_payment == Decimal(
-        "5000"
-    )
+    assert parse_finance_request("cuanto me alcanza si puedo pagar cinco mil al mes").monthly_payment == Decimal("5000")
     assert parse_finance_request("a veinticuatro meses").term_months == 24
     filters = parse_catalog_query("algo entre ciento cincuenta y doscientos cincuenta mil", catalog.vocabulary)
     assert (filters.price_min, filters.price_max) == (150_000, 250_000)
@@ -117,3 +122,112 @@ def test_llm_catalog_tool_says_what_the_catalog_cannot_filter(catalog: LoadedCat
     # A column the catalog has filters as before, with no note.
     plain = box.search_catalog(SearchCatalogArgs(features={"color": "Blanco"}))
     assert "unknown_features" not in plain and {c["stock_id"] for c in plain["cars"]} == {"A1", "A4"}
+
+
+def test_a_range_of_bare_hundreds_is_thousands(catalog: LoadedCatalog) -> None:
+    filters = parse_catalog_query("q tienen entre 150 y 250?", catalog.vocabulary)
+    assert (filters.price_min, filters.price_max) == (150_000, 250_000)
+    years = parse_catalog_query("entre 2018 y 2020", catalog.vocabulary)
+    assert (years.year_min, years.year_max, years.price_min) == (2018, 2020, None)
+
+
+def test_one_wrong_letter_in_a_model_with_digits(catalog: LoadedCatalog) -> None:
+    vocab = _vocab(
+        "stock_id,make,model,year,price\n1,Toyota,RAV4,2020,500000\n2,Mazda,CX-3,2019,300000\n"
+        "3,Mazda,CX-5,2021,450000\n"
+    )
+    assert parse_catalog_query("busco una toyota rab4", vocab).model == "RAV4"
+    assert parse_catalog_query("mazda cx3", vocab).model == "CX-3"  # never the CX-5: the digits differ
+
+
+def test_a_named_model_decides_what_camioneta_means() -> None:
+    vocab = _vocab(
+        "stock_id,make,model,year,price,body\n1,Ford,Ranger,2020,500000,Pickup\n2,Ford,Escape,2021,450000,SUV\n"
+    )
+    assert parse_catalog_query("ocupo una camioneta pa trabajo, ranger", vocab).features == {}
+    assert parse_catalog_query("una camioneta", vocab).features == {"body": "SUV"}
+    assert parse_catalog_query("ranger suv", vocab).features == {"body": "SUV"}  # said outright: kept
+
+
+def test_owners_and_equipment_the_catalog_lacks(catalog: LoadedCatalog) -> None:
+    assert missing_kinds("cuantos dueños ha tenido el golf gti", catalog.vocabulary) == ["owners"]
+    assert missing_kinds("y el tiguan trae quemacocos?", catalog.vocabulary) == ["equipment"]
+    assert missing_kinds("sin quemacocos", catalog.vocabulary) == []
+    full = _vocab("stock_id,make,model,year,price,sunroof,owners\n1,VW,Golf,2020,500000,Sí,1\n")
+    assert missing_kinds("cuantos dueños ha tenido, trae quemacocos?", full) == []
+
+
+def test_a_changed_slot_continues_the_booking() -> None:
+    memory = ConversationMemory(
+        booking=Booking(kind="visit", car="", branch="Satélite", confirming=True).model_dump(mode="json")
+    )
+    assert continues("mejor en polanco", memory)
+    assert continues("better make it friday", memory)
+
+
+def test_knowledge_hits_must_speak_of_the_topic_asked() -> None:
+    def hit(title: str, content: str) -> KnowledgeHit:
+        return KnowledgeHit(id=uuid.uuid4(), title=title, content=content, score=1.0, category="faq", language="es")
+
+    cash = hit("Vende tu auto", "Compramos autos de contado, de cualquier marca.")
+    returns = hit("Devoluciones", "Puedes devolverlo dentro de 7 días.")
+    assert on_topic("hacen descuento si pago de contado?", [cash]) == []
+    assert on_topic("q pasa si no me gusta el carro despues de comprarlo", [cash, returns]) == [returns]
+    assert on_topic("do u take trade ins", [hit("Trade-ins", "We take your car.")])  # "Trade-ins" is the term
+    assert on_topic("hola que tal", [cash]) == [cash]  # no topic named: nothing dropped
+    assert covers("Descuentos de temporada", {"descuento"}) and not covers("Compramos autos", {"descuento"})
+    # "¿aceptan tarjeta?" asks for the payment methods; "address" is where the business is.
+    assert any("formas de pago" in c for c in named_concepts("aceptan tarjeta"))
+    assert any("location" in c for c in named_concepts("whats ur address"))
+    assert not any("ubicacion" in c for c in named_concepts("frenos, suspension y direccion"))  # steering
+
+
+def _vocab(csv: str) -> CatalogVocabulary:
+    return CatalogVocabulary.from_frame(build_catalog_frame(parse_catalog_csv(csv.encode())))
+
+
+def test_the_first_two_of_a_list_are_compared() -> None:
+    assert _FIRST_N.search("compare the first two")["n"] == "two"
+    assert _FIRST_N.search("compara los dos primeros")["k"] == "dos"
+    assert _FIRST_N.search("las ultimas 2")["m"] == "2"
+    assert _FIRST_N.search("el primero y el tercero") is None
+
+
+def test_mistyped_search_words_are_read(catalog: LoadedCatalog) -> None:
+    assert prepare_message("wich one is the newst") == "which one is the newest"
+    assert prepare_message("algo mas barto") == "algo mas barato"
+    assert parse_catalog_query("cheapst one", catalog.vocabulary).sort == "price_asc"
+    # Words of their own stay: a number, a name.
+    assert prepare_message("tienen nueve, soy Manuel") == "tienen nueve, soy manuel"
+
+
+def test_how_does_it_work_words_are_not_topics() -> None:
+    topics = [alternatives[0][0] for alternatives in query_terms("como funciona el financiamiento")]
+    assert "financiamiento" in topics and "funciona" not in topics
+    held = [a[0][0] for a in query_terms("can u hold it for me till monday")]
+    assert "hold" in held and "till" not in held
+
+
+def test_a_policy_question_is_searched_without_the_car_it_names(catalog: LoadedCatalog) -> None:
+    assert _without_car_words("el jetta gris me lo pueden apartar", catalog.vocabulary) == "el me lo pueden apartar"
+    clauses = _policy_clauses("si compro el auto me lo llevan a mi casa en la cdmx, y otra cosa, tienen garantia?")
+    assert clauses == ["si compro el auto me lo llevan a mi casa en la cdmx", "tienen garantia"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["pues que mal, me dijeron que el auto estaba y ya lo vendieron", "no cumplieron lo que dijeron", "you lied to me"],
+)
+def test_a_broken_promise_is_a_complaint(text: str) -> None:
+    assert is_complaint(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["hola que tal, busco un auto", "me dijeron que tenian financiamiento y si me interesa"]
+)
+def test_ordinary_messages_are_not_complaints(text: str) -> None:
+    assert not is_complaint(text)
+
+
+def test_cash_is_a_topic_in_both_languages() -> None:
+    assert any("efectivo" in c for c in named_concepts("do you take cash?"))

@@ -94,9 +94,12 @@ def test_tool_schemas_are_compact(name: str) -> None:
     assert len(text) <= 600
 
 
-def test_respond_shows_intents_as_names_and_accepts_both_forms() -> None:
-    intents = tool_schema("respond")["function"]["parameters"]["properties"]["intents"]
-    assert intents["items"]["enum"] == ["catalog", "finance", "info", "handoff", "other"]
+def test_respond_shows_one_intent_by_name_and_accepts_every_form() -> None:
+    parameters = tool_schema("respond")["function"]["parameters"]
+    assert sorted(parameters["properties"]) == ["confidence", "intent", "reply"]  # stock ids: read from the reply
+    assert parameters["properties"]["intent"]["enum"] == ["catalog", "finance", "info", "handoff", "other"]
+    one = Respond.model_validate({"reply": "Hola", "intent": "handoff", "confidence": 0.9})
+    assert [(i.name, i.confidence) for i in one.intents] == [("handoff", 0.9)]
     named = Respond.model_validate({"reply": "Hola", "intents": ["handoff", "info"], "confidence": 0.8})
     assert [(i.name, i.confidence) for i in named.intents] == [("handoff", 0.8), ("info", 0.8)]
     scored = Respond.model_validate(
@@ -143,7 +146,7 @@ def test_the_turn_summary_repeats_nothing_the_results_carry() -> None:
     assert "Customer language" not in full and "Turns so far" not in full  # the prompt says the language
     handed = [("search_catalog", {}, {"cars": [CAR]}), ("quote_financing", {}, {"quote": QUOTE})]
     assert turn_summary(memory, handed) == "- The car being discussed: stock id A1."
-    assert turn_summary(ConversationMemory()) == "- Nothing yet."
+    assert turn_summary(ConversationMemory()) == ""  # nothing yet: the prompt leaves the section out
 
 
 def test_the_history_window_is_bounded_in_tokens_and_opens_with_the_customer() -> None:
@@ -168,9 +171,9 @@ def test_the_prompt_prefix_is_stable_and_the_turn_context_comes_last() -> None:
         return system_prompt(business, config, language="es", summary=summary, specialist=specialist)[0]
 
     first = prompt("catalog", "- Cars shown last, in order: 1) Mazda 3 2019.")
-    second = prompt("info", "- Nothing yet.")
+    second = prompt("info", "")
     common = next(i for i, (a, b) in enumerate(zip(first, second, strict=False)) if a != b)
     # Everything but the specialist's guidance and the summary is the same text, in the same place.
-    assert first[:common] == second[:common] and first[:common].rstrip().endswith("- none")
+    assert first[:common] == second[:common] and first[:common].rstrip().endswith("one short suggestion.")
     assert first.rstrip().endswith("1) Mazda 3 2019.")
     assert len(first) <= 1000

@@ -174,7 +174,8 @@ def test_system_prompt_defaults() -> None:
     assert text.startswith("You are Ana,")
     assert "Reply in English." in text
     assert "plain text without markdown" in text
-    assert "Restrictions set by Autos del Norte:\n- none" in text
+    assert "Restrictions" not in text  # none set: the section is left out, not filled with "none"
+    assert "What this conversation has established so far" not in text  # nor an empty summary
     assert "interpret them generously" in text
     assert "end with one short suggestion" in text
     assert "quote_financing" in text

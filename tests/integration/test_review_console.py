@@ -1,0 +1,86 @@
+"""Review fixes for the console: NUL bytes and other unstorable input in forms and queries get a 4xx,
+never a 500 (PostgreSQL refuses NUL in text), on the login form and on every signed-in form."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx2
+import pytest
+
+from tests.helpers import PUBLIC_URL, make_tenant
+from tests.integration.test_console_security import PASSWORD, _operator, login
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+
+@pytest.fixture(scope="module")
+def asgi_app(migrated: None) -> Any:
+    from app.main import create_app
+
+    return create_app()
+
+
+@pytest.fixture
+async def browser(asgi_app: Any) -> AsyncIterator[httpx2.AsyncClient]:
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=asgi_app), base_url=PUBLIC_URL) as http:
+        yield http
+
+
+async def test_login_with_nul_is_a_4xx(browser: httpx2.AsyncClient) -> None:
+    form = await browser.get("/console/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token
+    r = await browser.post(
+        "/console/login",
+        data={"tenant": "demo\x00", "email": "a\x00@example.com", "password": "x" * 12, "csrf_token": token.group(1)},
+    )
+    assert 400 <= r.status_code < 500, r.text
+
+
+async def test_signed_in_forms_and_queries_with_nul_are_4xx(client: Any, browser: httpx2.AsyncClient) -> None:
+    tenant = await make_tenant(client)
+    email = await _operator(client, tenant, role="admin")
+    assert (await login(browser, tenant.slug, email, PASSWORD)).status_code == 303
+    page = await browser.get("/console/operators")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf
+    token = csrf.group(1)
+    r = await browser.get("/console/knowledge", params={"q": "price\x00"})
+    assert 400 <= r.status_code < 500, r.text
+    conversation = uuid.uuid4()
+    for path, data in [
+        (f"/console/conversations/{conversation}/notes", {"text": "hi\x00there"}),
+        (f"/console/conversations/{conversation}/reply", {"text": "hi\x00there"}),
+        ("/console/operators", {"email": "x\x00@example.com", "password": PASSWORD, "role": "operator"}),
+        ("/console/corrections", {"question": "q\x00", "answer": "a"}),
+    ]:
+        r = await browser.post(path, data={**data, "csrf_token": token})
+        assert r.status_code == 422, (path, r.status_code, r.text[:300])
+
+
+async def test_corrections_api_refuses_nul_and_long_paraphrases(client: Any) -> None:
+    tenant = await make_tenant(client)
+    url = f"/v1/tenants/{tenant.slug}/corrections"
+    for body, field in [
+        ({"question": "horario?", "answer": "de 9\x00 a 18"}, "answer"),
+        ({"question": "horario?", "answer": "de 9 a 18", "paraphrases": ["a\x00b"]}, "paraphrases"),
+        ({"question": "horario?", "answer": "de 9 a 18", "paraphrases": ["x" * 501]}, "paraphrases"),
+    ]:
+        r = await client.post(url, json=body, headers=tenant.headers)
+        assert r.status_code == 422, r.text
+        assert field in r.text
+
+
+async def test_feedback_page_extreme_dates_are_not_500(client: Any, browser: httpx2.AsyncClient) -> None:
+    tenant = await make_tenant(client)
+    email = await _operator(client, tenant)
+    assert (await login(browser, tenant.slug, email, PASSWORD)).status_code == 303
+    for params in ({"from": "0001-01-01", "to": "9999-12-31"}, {"from": "9999-12-31"}, {"to": "0001-01-01"}):
+        r = await browser.get("/console/feedback", params=params)
+        assert r.status_code < 500, (params, r.text[:300])
+    r = await browser.get("/console/analytics", params={"days": 90})
+    assert r.status_code == 200
