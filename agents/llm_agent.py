@@ -261,8 +261,17 @@ def whatsapp_brief(reply: str, limit: int = 2 * MAX_REPLY_CHARS) -> str:
     return (head[: cut + 1] if cut > limit // 2 else head.rstrip() + "…").rstrip()
 
 
+# What a turn's answer may spend: a reply of MAX_REPLY_CHARS (~250 tokens) in a ``respond`` call, with room
+# to spare (a call cut short is invalid JSON and costs a round). Passed to OpenAI-compatible clients only
+# (OpenAI, Together, local servers): other SDKs name the limit differently or reject unknown arguments.
+MAX_COMPLETION_TOKENS = 400
+_CAPPED_CLIENTS = frozenset({"ChatOpenAI", "AzureChatOpenAI"})
+
+
 def _bind(tools: list[dict[str, Any]]) -> Any:
     def prepare(model: BaseChatModel) -> Runnable[Any, Any]:
+        if type(model).__name__ in _CAPPED_CLIENTS:
+            return model.bind_tools(tools, tool_choice="any", max_tokens=MAX_COMPLETION_TOKENS)
         return model.bind_tools(tools, tool_choice="any")
 
     return prepare

@@ -232,6 +232,13 @@ def tool_schema(name: str, *, compact: bool = False) -> dict[str, Any]:
     return {"type": "function", "function": {"name": name, "description": description, "parameters": schema}}
 
 
+def _names(folded_reply: str, car: dict[str, Any]) -> bool:
+    """Whether a reply names a car: its model (with its make when the model is a short "3") and its year."""
+    model, make = fold(str(car.get("model", ""))), fold(str(car.get("make", "")))
+    wanted = [model, str(car.get("year", ""))] + ([make] if len(model) < 3 else [])
+    return all(w and re.search(rf"(?<!\w){re.escape(w)}(?!\w)", folded_reply) for w in wanted)
+
+
 def mentioned_stock_ids(reply: str, cars: dict[str, dict[str, Any]]) -> list[str]:
     """The cars of the turn's results a reply shows, in the results' order: by stock id, by price, or by
     make and model with year (``respond`` does not ask the model to list them: fewer tokens both ways)."""
@@ -240,8 +247,7 @@ def mentioned_stock_ids(reply: str, cars: dict[str, dict[str, Any]]) -> list[str
     found = []
     for stock_id, car in cars.items():
         price = car.get("price")
-        named = fold(str(car.get("model", ""))) in folded and str(car.get("year", "")) in reply
-        if fold(stock_id) in folded or named or (price is not None and Decimal(str(price)) in said):
+        if fold(stock_id) in folded or _names(folded, car) or (price is not None and Decimal(str(price)) in said):
             found.append(stock_id)
     return found
 

@@ -37,6 +37,7 @@ from app.concierge.places import match_zone
 from app.concierge.replies import customer_keyword
 from app.concierge.types import Category, Item, Location, Money, Requirements, Urgency, Zone
 from app.core.config import get_settings
+from app.notify import safe_url
 from app.tenants import service as tenant_service
 from app.tenants.models import Tenant
 from app.text.answers import leading_answer
@@ -163,25 +164,41 @@ async def _zones(session: AsyncSession, tenant_id: uuid.UUID) -> list[Zone]:
     return list(tenant_service.concierge_settings(tenant).zones) if tenant is not None else []
 
 
+MAX_MEDIA_REDIRECTS = 3
+
+
 async def download_media(url: str) -> bytes:
-    """A photo the customer sent (Twilio ``MediaUrl``), with the account's credentials, bounded in size."""
+    """A photo the customer sent (Twilio ``MediaUrl``), with the account's credentials, bounded in size.
+
+    Twilio answers with a redirect to its storage: redirects are followed by hand, at most three, each hop
+    checked like any server-side request (public http(s) hosts only: no SSRF into our network), and the
+    account's credentials go to the first (Twilio's) host only.
+    """
     settings = get_settings()
     auth = None
     if settings.twilio_account_sid and settings.twilio_auth_token:
         auth = (settings.twilio_account_sid, settings.twilio_auth_token.get_secret_value())
-    async with (
-        httpx.AsyncClient(timeout=MEDIA_TIMEOUT_SECONDS, follow_redirects=True, auth=auth) as client,
-        client.stream("GET", url) as response,
-    ):
-        response.raise_for_status()
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > MAX_MEDIA_BYTES:
-                raise OcrError("too_large", f"media is larger than {MAX_MEDIA_BYTES} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
+    async with httpx.AsyncClient(timeout=MEDIA_TIMEOUT_SECONDS, follow_redirects=False) as client:
+        for hop in range(MAX_MEDIA_REDIRECTS + 1):
+            if hop:
+                try:
+                    await safe_url.check_target(url)
+                except safe_url.UnsafeUrl as exc:
+                    raise OcrError("failed", f"media redirect refused: {exc}") from exc
+            async with client.stream("GET", url, auth=auth if hop == 0 else None) as response:
+                if response.is_redirect:
+                    url = str(response.url.join(response.headers.get("location", "")))
+                    continue
+                response.raise_for_status()
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > MAX_MEDIA_BYTES:
+                        raise OcrError("too_large", f"media is larger than {MAX_MEDIA_BYTES} bytes")
+                    chunks.append(chunk)
+                return b"".join(chunks)
+    raise OcrError("failed", f"media URL redirected more than {MAX_MEDIA_REDIRECTS} times")
 
 
 async def _read_photos(turn: ConciergeTurn) -> tuple[str, list[str], int]:

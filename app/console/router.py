@@ -772,7 +772,7 @@ async def experiment_start(
     try:
         changes = json.loads(variant or "{}")
         share = float(split)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: deeply nested JSON
         changes, share, error = {}, 0.0, "The variant must be a JSON object and the split a number."
     if error is None and not name.strip():
         error = "Give the experiment a name."

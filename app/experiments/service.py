@@ -84,6 +84,17 @@ async def record_arm(session: AsyncSession, *, turn_id: int, experiment_id: uuid
     await session.flush()
 
 
+def _has_nul(value: Any) -> bool:
+    """True when a NUL character is in any key or string of a JSON value."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 async def start(
     session: AsyncSession,
     *,
@@ -99,6 +110,8 @@ async def start(
         raise InvalidInput(f"guard_metric must be one of {GUARD_METRICS}", details={"field": "guard_metric"})
     if not variant:
         raise InvalidInput("variant must change something", details={"field": "variant"})
+    if _has_nul(variant):  # stored as JSONB, which refuses NUL: a 4xx, not a database error
+        raise InvalidInput("variant must not contain NUL characters", details={"field": "variant"})
     try:
         AgentConfig.model_validate({**base.model_dump(mode="json"), **variant})
     except ValidationError as exc:

@@ -6,21 +6,26 @@ them from inside the deployment. Without this check a URL could reach the cloud 
 be globally routable; redirects are never followed (the callers pass ``follow_redirects=False``).
 ``ENVIRONMENT=test`` allows private addresses, because the tests' fake receivers listen on 127.0.0.1.
 
-Residual risk: the host is resolved here and again by the HTTP client (DNS rebinding between the two is
-possible); the window is one request long.
+The host is resolved once and the connection goes to that checked address (Host header and TLS server name
+stay the real host's), so DNS rebinding between the check and the request cannot redirect it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import socket
-from typing import Final
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 import httpx2
 
 from app.core.config import get_settings
+
+# httpx2 logs every request's full URL at INFO; a webhook URL is often a credential (a Slack hook's path, a
+# CRM's ?token=), and only these webhooks use httpx2 in the service: its per-request lines are not wanted.
+logging.getLogger("httpx2").setLevel(logging.WARNING)
 
 MAX_URL_CHARS: Final = 2000
 MAX_RESPONSE_BYTES: Final = 64_000  # a receiver's answer is never used; read at most this much of it
@@ -71,11 +76,12 @@ def check_syntax(url: str, *, schemes: frozenset[str] = frozenset({"http", "http
     return url
 
 
-async def check_target(url: str) -> str:
-    """``check_syntax`` plus DNS: every address the host resolves to must be public (unless allowed)."""
+async def check_target(url: str) -> tuple[str, str | None]:
+    """``check_syntax`` plus DNS: every address the host resolves to must be public (unless allowed).
+    The URL and the address to connect to (None when private targets are allowed: the client resolves)."""
     url = check_syntax(url)
     if private_allowed():
-        return url
+        return url, None
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -86,19 +92,36 @@ async def check_target(url: str) -> str:
         )
     except (OSError, TimeoutError) as exc:
         raise UnsafeUrl("host does not resolve") from exc
-    addresses = {str(info[4][0]) for info in infos}
+    addresses = [str(info[4][0]) for info in infos]
     if not addresses or not all(_is_public(a) for a in addresses):
         raise UnsafeUrl("must not point to a private, loopback or link-local address")
-    return url
+    return url, addresses[0]
+
+
+def _pinned(url: str, address: str) -> tuple[str, str, str]:
+    """The URL with its host replaced by the checked address (no second DNS lookup, so no rebinding),
+    the Host header, and the TLS server name (certificates are still checked against the real host)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    literal = f"[{address}]" if ":" in address else address
+    netloc = literal + (f":{parts.port}" if parts.port else "")
+    host_header = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
+    return parts._replace(netloc=netloc).geturl(), host_header, host
 
 
 async def post(url: str, *, content: bytes, headers: dict[str, str], timeout_seconds: float) -> int:
-    """POST ``content`` to a checked URL without following redirects; the response status. The answer's
-    body is read to at most MAX_RESPONSE_BYTES (a receiver cannot make us buffer gigabytes)."""
-    target = await check_target(url)
+    """POST ``content`` to a checked URL without following redirects; the response status. The connection
+    goes to the address that was checked; the answer's body is read to at most MAX_RESPONSE_BYTES (a
+    receiver cannot make us buffer gigabytes)."""
+    target, address = await check_target(url)
+    extensions: dict[str, Any] = {}
+    if address is not None:
+        target, host_header, server_name = _pinned(target, address)
+        headers = {**headers, "Host": host_header}
+        extensions["sni_hostname"] = server_name
     async with (
         httpx2.AsyncClient(timeout=timeout_seconds, follow_redirects=False) as http,
-        http.stream("POST", target, content=content, headers=headers) as response,
+        http.stream("POST", target, content=content, headers=headers, extensions=extensions) as response,
     ):
         read = 0
         async for chunk in response.aiter_raw():

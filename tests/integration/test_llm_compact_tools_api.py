@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agents.llm_agent import MAX_COMPLETION_TOKENS
 from tests.fakes.openai_server import FakeOpenAIServer, Reply, tool_call
 from tests.helpers import ai_tenant, chat, tool_results
 
@@ -33,6 +34,7 @@ async def test_a_search_by_query_in_words_and_a_reply_without_stock_ids(
     # The turn carried the offline search's cars: the catalog search is offered in its compact form.
     assert list(_schema(first, "search_catalog")["parameters"]["properties"]) == ["query"]
     assert sorted(_schema(first, "respond")["parameters"]["properties"]) == ["confidence", "intent", "reply"]
+    assert first.get("max_tokens", first.get("max_completion_tokens")) == MAX_COMPLETION_TOKENS, sorted(first)
     # The query was read like a customer's message: the Jetta 2019, from the tenant's own catalog.
     assert [c["stock_id"] for c in tool_results(second)[-1]["cars"]] == ["A4"]
     assert reply["tier"] == "llm" and "Volkswagen Jetta 2019: $289,000" in reply["reply"]

@@ -84,3 +84,20 @@ async def test_feedback_page_extreme_dates_are_not_500(client: Any, browser: htt
         assert r.status_code < 500, (params, r.text[:300])
     r = await browser.get("/console/analytics", params={"days": 90})
     assert r.status_code == 200
+
+
+async def test_experiment_form_bad_json_is_422_not_500(client: Any, browser: httpx2.AsyncClient) -> None:
+    tenant = await make_tenant(client)
+    email = await _operator(client, tenant, role="admin")
+    assert (await login(browser, tenant.slug, email, PASSWORD)).status_code == 303
+    page = await browser.get("/console/experiments")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf
+    for variant in ["[" * 9000 + "]" * 9000, '{"persona": {"name": "a\\u0000"}}']:
+        r = await browser.post(
+            "/console/experiments",
+            data={"name": "t", "variant": variant, "split": "0.5", "csrf_token": csrf.group(1)},
+        )
+        assert r.status_code == 422, r.text[:300]
+    listed = await client.get(f"/v1/tenants/{tenant.slug}/experiments", headers=tenant.headers)
+    assert listed.json() == []

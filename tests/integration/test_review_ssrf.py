@@ -5,6 +5,7 @@ link-local or metadata address; redirects are not followed and answers are read 
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -176,3 +177,35 @@ async def test_operator_template_variables_are_bounded(client: Any) -> None:
     r = await client.post(url, json={"template": "followup", "variables": {"1": "x" * 1025}}, headers=tenant.headers)
     assert r.status_code == 422, r.text
     assert "variables" in r.text
+
+
+async def test_webhook_url_is_not_logged(redirecting: tuple[str, list[str]], caplog: pytest.LogCaptureFixture) -> None:
+    base, hits = redirecting
+    with caplog.at_level("DEBUG"):
+        await safe_url.post(base + "/big?token=s3cr3t", content=b"{}", headers={}, timeout_seconds=5)
+    assert hits == ["/big"] and "s3cr3t" not in caplog.text
+
+
+async def test_connection_goes_to_the_checked_address(
+    redirecting: tuple[str, list[str]], production_rules: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The name is resolved once (here to 127.0.0.1, treated as public for the test) and the request goes
+    to that address with the real Host header: a second lookup (DNS rebinding) never happens."""
+    base, hits = redirecting
+    port = base.rsplit(":", 1)[1]
+    lookups: list[str] = []
+
+    async def fake_getaddrinfo(host: str, *_args: Any, **_kwargs: Any) -> list[Any]:
+        lookups.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", int(port)))]
+
+    loop = asyncio.get_running_loop()
+    monkeypatch.setattr(loop, "getaddrinfo", fake_getaddrinfo)
+    monkeypatch.setattr(safe_url, "_is_public", lambda address: address == "127.0.0.1")
+    status = await safe_url.post(f"http://hook.invalid:{port}/hook", content=b"{}", headers={}, timeout_seconds=5)
+    assert status == 302 and hits == ["/hook"] and lookups == ["hook.invalid"]
+    assert safe_url._pinned("https://h.example:8443/p?q=1", "2001:db8::1") == (
+        "https://[2001:db8::1]:8443/p?q=1",
+        "h.example:8443",
+        "h.example",
+    )

@@ -67,3 +67,10 @@ def test_quotes_for_several_terms_say_the_shared_figures_once() -> None:
     assert shown[0] == quotes[0]  # the first in full
     assert shown[1] == {"term_months": 24, "monthly_payment": 16663.27}
     assert json.loads(tool_json({"quotes": quotes[:1]}))["quotes"] == quotes[:1]
+
+
+def test_a_short_model_name_needs_its_make_to_count_as_named() -> None:
+    mazda = {"A1": {"stock_id": "A1", "make": "Mazda", "model": "3", "year": 2019, "price": 265000}}
+    assert mentioned_stock_ids("Tenemos 3 opciones del 2019.", mazda) == []
+    assert mentioned_stock_ids("El Mazda 3 2019 está disponible.", mazda) == ["A1"]
+    assert mentioned_stock_ids("Un Mazda 2019 y un Toyota Corolla 2020.", CARS) == []
