@@ -129,10 +129,18 @@ class Classification:
         return self.intents[0]
 
 
-def resolve_reference(text: str, shown: Sequence[ShownCar]) -> int | None:
-    """Index of the shown car the customer points at: "el segundo", "the 2nd", "el Mazda", "#3"."""
+# "y el otro", "the other one": of two cars on screen, the one not in focus.
+_OTHER_ONE = re.compile(r"^(?:y |and |e )?(?:el |la |the )?(?:otr[oa]|other(?: one)?)\s*\??$")
+
+
+def resolve_reference(text: str, shown: Sequence[ShownCar], focus: str | None = None) -> int | None:
+    """Index of the shown car the customer points at: "el segundo", "the 2nd", "el Mazda", "#3", "el otro"."""
     if not shown:
         return None
+    ids = [str(car["stock_id"]) for car in shown]
+    if len(shown) == 2 and _OTHER_ONE.search(fold(text).strip()):
+        # With none in focus the first was the one spoken of (it heads the list): the other is the second.
+        return 1 - ids.index(str(focus)) if focus in ids else 1
     folded = fold(text)
     tokens = words(text)
     for i, token in enumerate(tokens):
@@ -215,7 +223,7 @@ def classify(
     tokens = words(text)
     shown = memory.shown
     filters = parse_catalog_query(text, vocabulary)
-    reference = resolve_reference(text, shown)
+    reference = resolve_reference(text, shown, memory.focus)
     intents: list[Intent] = []
 
     if _HANDOFF.search(folded):

@@ -95,6 +95,17 @@ def _branches(deps: TurnDeps) -> list[str]:
     return values if len(values) <= _MAX_BRANCHES else []
 
 
+def _car_branch(deps: TurnDeps, stock_id: str, branches: list[str]) -> str | None:
+    """The branch where the chosen car is: where to see it unless the customer names another (the summary says it)."""
+    frame = deps.stock().frame
+    column = next((c for c in frame.columns if fold(str(c)).strip() in _BRANCH_COLUMNS), None)
+    if column is None or "stock_id" not in frame.columns:
+        return None
+    values = frame.loc[frame["stock_id"] == stock_id, column]
+    where = str(values.iloc[0]).strip() if len(values) else ""
+    return where if where in branches else None
+
+
 async def _today(deps: TurnDeps, tenant_id: uuid.UUID) -> date:
     tenant = await deps.session.get(Tenant, tenant_id)
     zone = tenant.timezone if tenant is not None and tenant.timezone else _DEFAULT_ZONE
@@ -247,6 +258,8 @@ async def answer_booking(state: TurnState, deps: TurnDeps) -> TurnUpdate:
             booking = booking.model_copy(update={"stock_id": named[0], "car": named[1]})
         elif booking.kind == "visit" or deps.stock().frame.empty:
             booking = booking.model_copy(update={"car": ""})  # a visit needs no car; no stock, nothing to name
+    if booking.branch is None and booking.stock_id and (where := _car_branch(deps, booking.stock_id, branches)):
+        booking = booking.model_copy(update={"branch": where})
     missing = missing_slots(booking, branches=branches)
     if answer == "yes" and not missing:
         return await _store(state, deps, booking, memory)

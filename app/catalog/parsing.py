@@ -371,7 +371,8 @@ _OTHER_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "consumption",
         re.compile(
             r"\b(?:rendimiento|consumo de (?:gasolina|combustible)|gast[ae]n? (?:menos|poca|mucha|mas)"
-            r"(?: gasolina)?|km (?:por|x) litro|kilometros por litro|fuel economy|gas mileage|mpg|ahorrador[ae]?s?)\b"
+            r"(?: gasolina)?|km (?:por|x) litro|kilometros por litro|cuanto rinden?|rinden? (?:por|x|el) litro"
+            r"|fuel economy|gas mileage|mpg|ahorrador[ae]?s?)\b"
         ),
     ),
     (
@@ -485,8 +486,9 @@ def _sort(t: str) -> SortOrder:
 _SINGULAR_SUPERLATIVE = re.compile(
     r"\b(?:el|la)\s+(?:mas\s+)?(?:barat[oa]|economic[oa]|car[oa]|nuev[oa]|recientes?|viej[oa])\b(?!\s+(?:de\s+)?(?:\d))"
     r"|\b(?:el|la)\s+(?:de|con)\s+(?:menos|menor)\s+(?:km|kms|kilometraje|kilometros|recorrido)\b"
-    r"|\bthe\s+(?:cheapest|newest|priciest|most expensive|least expensive|most recent|lowest mileage)"
+    r"|\b(?:the|your|ur|yr)\s+(?:cheapest|newest|priciest|most expensive|least expensive|most recent|lowest mileage)"
     r"(?:\s+(?:one|car|vehicle))?\b(?!\s+(?:ones|cars|options|vehicles))"
+    r"|\b(?:cheapest|newest|priciest)\s+(?:one|car|vehicle)\b"
 )
 
 

@@ -87,7 +87,7 @@ async def test_pooled_connection_closed_by_the_server_is_replaced(client: Any, w
             ),
             {"p": pids},
         )
-    async with session_scope() as session:
+        # Polled on the same (surviving) connection: a new checkout could race the pool's view of the others.
         for _ in range(100):
             alive = (
                 await session.execute(
