@@ -144,7 +144,6 @@ def _num(raw: str) -> float:
     return float(raw.replace(",", "."))
 
 
-_WEEKDAY_INDEX = WEEKDAYS
 _DELIVERY_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "minutes",
@@ -167,7 +166,7 @@ _DELIVERY_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("day_after", re.compile(rf"{_B}{_DELIVERY_PREFIX}(?:pasado mañana|pasado manana|day after tomorrow){_E}")),
     (
         "weekday",
-        re.compile(rf"{_B}{_DELIVERY_PREFIX}(?P<day>{'|'.join(_WEEKDAY_INDEX)}){_E}"),
+        re.compile(rf"{_B}{_DELIVERY_PREFIX}(?P<day>{'|'.join(WEEKDAYS)}){_E}"),
     ),
     (
         "days",
@@ -238,7 +237,7 @@ def _delivery(t: str, now: datetime | None) -> tuple[tuple[int, int] | None, flo
             if now is None:
                 hours = None
             else:
-                ahead = (_WEEKDAY_INDEX[m.group("day")] - now.weekday()) % 7 or 7
+                ahead = (WEEKDAYS[m.group("day")] - now.weekday()) % 7 or 7
                 hours = _hours_to(now, ahead, 24.0 * ahead)
         elif kind == "days":
             hours = _num(m.group("n")) * 24

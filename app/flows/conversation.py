@@ -18,7 +18,6 @@ from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
 
@@ -141,28 +140,19 @@ def tenant_context(tenant: Tenant) -> TenantContext:
 async def receive_whatsapp(inbound: InboundWhatsApp) -> Received:
     """Store an inbound WhatsApp message (once per MessageSid) and queue its conversation, atomically."""
     settings = get_settings()
-    job = inbound_job(delay_seconds=settings.burst_window_seconds, max_delay_seconds=settings.burst_max_seconds)
-    for attempt in (1, 2):
-        try:
-            # One statement, atomic by itself: without BEGIN/COMMIT the webhook makes one round trip.
-            async with autocommit_session() as session:
-                ingested = await conversation_service.ingest_whatsapp(
-                    session,
-                    to=inbound.to,
-                    from_=inbound.from_,
-                    body=inbound.body,
-                    message_sid=inbound.message_sid,
-                    profile_name=inbound.profile_name,
-                    media=inbound.media,
-                    payload=inbound.payload,
-                    job=job,
-                )
-            break
-        except DBAPIError as error:
-            # A pooled connection the server closed (a restart) that the pool had not seen closed yet: the
-            # pool is invalidated, and one more try gets a fresh connection. Safe: idempotent by MessageSid.
-            if attempt == 2 or not error.connection_invalidated:
-                raise
+    # One statement, atomic by itself: without BEGIN/COMMIT the webhook makes one round trip.
+    async with autocommit_session() as session:
+        ingested = await conversation_service.ingest_whatsapp(
+            session,
+            to=inbound.to,
+            from_=inbound.from_,
+            body=inbound.body,
+            message_sid=inbound.message_sid,
+            profile_name=inbound.profile_name,
+            media=inbound.media,
+            payload=inbound.payload,
+            job=inbound_job(delay_seconds=settings.burst_window_seconds, max_delay_seconds=settings.burst_max_seconds),
+        )
     if ingested is None:
         return Received(status="unknown_number")
     tenant_id, conversation_id, stored = ingested

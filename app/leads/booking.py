@@ -53,7 +53,6 @@ _BOOK = re.compile(
     r"\b(agend\w*|reservar (una )?(cita|visita|prueba)|apartar (una )?(cita|prueba)|"
     r"book|schedule|set up)\b"
 )
-_WEEKDAYS = WEEKDAYS
 _MONTHS: dict[str, int] = {
     m: i + 1
     for i, names in enumerate(
@@ -209,7 +208,7 @@ def parse_day(text: str, today: date) -> date | None:
         return today + timedelta(days=1)
     if re.search(r"\b(hoy|today|esta tarde|this afternoon|tonight|esta noche)\b", t):
         return today
-    for word, weekday in _WEEKDAYS.items():
+    for word, weekday in WEEKDAYS.items():
         if re.search(rf"\b{word}s?\b", t):
             return _next_weekday(today, weekday)
     m = _DAY_OF_MONTH.search(t)
@@ -287,7 +286,7 @@ _STOP_AFTER_NAME = frozenset(
 )
 
 
-_CALENDAR_WORDS = frozenset([*_WEEKDAYS, *_MONTHS, "hoy", "manana", "mañana", "today", "tomorrow"])
+_CALENDAR_WORDS = frozenset([*WEEKDAYS, *_MONTHS, "hoy", "manana", "mañana", "today", "tomorrow"])
 
 
 def _name_beside(text: str, branches: list[str]) -> str | None:
