@@ -61,7 +61,7 @@ _THANKS = re.compile(r"\b(gracias|grax|mil gracias|thank you|thanks|thx|ty|muy a
 _HELP = re.compile(
     r"\b(ayuda|help|menu|opciones|que puedes hacer|que haces|what can you do|how does this work|como funciona)\b"
 )
-_ORDINALS: dict[str, int] = {
+ORDINALS: dict[str, int] = {
     "primero": 0,
     "primer": 0,
     "primera": 0,
@@ -94,6 +94,8 @@ _ORDINALS: dict[str, int] = {
     "ultima": -1,
     "last": -1,
 }
+# Number words that are ordinals only after a pointer word ("el dos", "option 2").
+BARE_NUMBERS = frozenset({"uno", "dos", "tres"})
 _REFERENCE_CONTEXT = re.compile(r"\b(el|la|ese|esa|este|esta|the|that|this|numero|number|opcion|option|#)\s*$")
 # Comparative only: "el más barato" / "los más baratos" (with an article) is a superlative, i.e. a sort.
 _CHEAPER = re.compile(
@@ -144,11 +146,11 @@ def resolve_reference(text: str, shown: Sequence[ShownCar], focus: str | None = 
     folded = fold(text)
     tokens = words(text)
     for i, token in enumerate(tokens):
-        if token in _ORDINALS:
+        if token in ORDINALS:
             # "uno/dos/tres" are only ordinals after a pointer word ("el dos", "option 2").
-            if token in {"uno", "dos", "tres"} and not _REFERENCE_CONTEXT.search(" ".join(tokens[:i])):
+            if token in BARE_NUMBERS and not _REFERENCE_CONTEXT.search(" ".join(tokens[:i])):
                 continue
-            index = _ORDINALS[token]
+            index = ORDINALS[token]
             return index if index == -1 or index < len(shown) else None
     match = re.search(r"(?:#|\bnumero\s*|\bnumber\s*|\bopcion\s*|\boption\s*|^)\s*([1-9])\s*$", folded.strip())
     if match and int(match.group(1)) <= len(shown):

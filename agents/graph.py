@@ -96,6 +96,9 @@ _POLICY = re.compile(
     r"historial|history|accidente\w*|factura|invoice|pruebas? de manejo|test drives?|"
     r"(?:me |nos )?(?:lo |la )?(?:llevan|llevarian|traen|mandan) a (?:mi |la )?(?:casa|oficina|domicilio))\b"
 )
+# Where a message's clauses part ("..., y aceptan tarjeta?"), and a question in it ("¿a qué hora abren?").
+_CLAUSE_BREAK = re.compile(r"[,;.!?¿¡\n]+|\s+(?:y|and|e)\s+")
+_QUESTION = re.compile(r"¿([^?¿]{4,})\?|([^.,;!¿?]{4,})\?")
 # Replies the info step sends: said again, their next phrasing is used.
 _REPHRASABLE = ("knowledge_not_found", "acknowledge", "fallback")
 _REPLIES_KEPT = 24
@@ -292,14 +295,8 @@ def _without_policy_places(state: TurnState, vocabulary: CatalogVocabulary) -> T
 def _policy_clauses(text: str) -> list[str]:
     """The parts of a message that ask about policies, one per topic ("a qué hora abren", "aceptan tarjeta" in
     "¿tienen kicks y a qué hora abren el sábado y si aceptan tarjeta?")."""
-    clauses = re.split(r"[,;.!?¿¡\n]+|\s+(?:y|and|e)\s+", text)
+    clauses = _CLAUSE_BREAK.split(text)
     return [c.strip() for c in clauses if c.strip() and _POLICY.search(fold(c))]
-
-
-def _policy_clause(text: str) -> str | None:
-    """The part of a message that asks about a policy ("aceptan tarjeta" in "precio del golf y aceptan tarjeta?")."""
-    asking = _policy_clauses(text)
-    return " ".join(asking) if asking else None
 
 
 async def _with_policy(state: TurnState, deps: TurnDeps, result: TurnUpdate) -> TurnUpdate:
@@ -454,7 +451,7 @@ async def smalltalk_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUp
 
 def _question_clause(text: str) -> str | None:
     """The question in a message ("pésimo servicio, ¿a qué hora abren?" → "a qué hora abren"), if any."""
-    m = re.search(r"¿([^?¿]{4,})\?|([^.,;!¿?]{4,})\?", text)
+    m = _QUESTION.search(text)
     if m is None:
         return None
     return (m.group(1) or m.group(2)).strip()

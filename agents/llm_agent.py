@@ -32,7 +32,6 @@ from agents.context import TenantContext
 from agents.memory import ConversationMemory, as_memory
 from agents.tools import (
     DOMAIN_TOOLS,
-    IntentList,
     IntentScore,
     Respond,
     ToolBox,
@@ -275,26 +274,6 @@ def _bind(tools: list[dict[str, Any]]) -> Any:
         return model.bind_tools(tools, tool_choice="any")
 
     return prepare
-
-
-async def classify_with_llm(
-    registry: ProviderRegistry, chain: Sequence[ModelSpec], *, tenant: TenantContext, text: str, stats: LLMStats
-) -> list[IntentScore]:
-    """Intents with confidence, by structured output from the cheapest model of the chain.
-
-    Not part of a turn any more (the answer's ``respond`` carries the intents, one call instead of two);
-    kept for callers that need a classification alone.
-    """
-    prompt = load_prompt("classifier")
-    messages: list[BaseMessage] = [SystemMessage(prompt.render(business=tenant.name)), HumanMessage(delimit(text))]
-
-    def prepare(model: BaseChatModel) -> Runnable[Any, Any]:
-        return model.with_structured_output(IntentList, method="function_calling", include_raw=True)
-
-    cheapest = sorted(chain, key=lambda m: m.input_per_mtok)
-    result, _ = await invoke_chain(registry, cheapest, messages, prepare=prepare, purpose="classify", stats=stats)
-    parsed = result.get("parsed") if isinstance(result, dict) else None
-    return parsed.intents if isinstance(parsed, IntentList) else []
 
 
 class ExtractedItem(BaseModel):

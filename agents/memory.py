@@ -15,7 +15,8 @@ from typing import Any, NotRequired
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from typing_extensions import TypedDict
 
-from app.text.normalize import Language, fold
+from app.text.money import read_number, unit_scale
+from app.text.normalize import Language, fold, words
 
 MEMORY_VERSION = 2
 
@@ -96,7 +97,6 @@ def as_memory(memory: ConversationMemory | Mapping[str, Any]) -> ConversationMem
 
 # --- pointing at a car that was shown ------------------------------------------------------------
 
-_TOKEN = re.compile(r"[a-z0-9ñ]+")
 # Words that never tell two shown cars apart.
 _PLAIN = frozenset(
     {"el", "la", "los", "las", "de", "del", "ese", "esa", "este", "esta", "the", "one", "that", "this", "y", "and",
@@ -120,17 +120,18 @@ def pick_by_traits(text: str, shown: Sequence[ShownCar]) -> int | None:
     if not shown:
         return None
     folded = fold(text)
-    tokens = _TOKEN.findall(folded)
+    tokens = words(folded)
     if not _POINTERS.intersection(tokens) or _SEARCH_VERBS.intersection(tokens) or len(tokens) > 12:
         return None  # "busco un gris 2019" is a new search, not a pointer at a shown car
     if len(shown) == 3 and re.search(r"\b(?:de en medio|del medio|de enmedio|middle one|in the middle)\b", folded):
         return 1
-    words = [w for w in tokens if w not in _PLAIN]
-    if not words:
+    telling = [w for w in tokens if w not in _PLAIN]
+    if not telling:
         return None
     amount = _POINTED_AMOUNT.search(folded)
-    if amount is not None:
-        value = float(amount["n"].replace(",", "")) * (1000 if amount["k"] else 1)
+    number = read_number(amount["n"].rstrip(".,")) if amount is not None else None
+    if amount is not None and number is not None:
+        value = float(number * unit_scale(amount["k"] or ""))
         if value < 1000 and not amount["k"]:
             value *= 1000 if 100 <= value < 1000 else 1
         if value >= 1000 and not 1900 <= value <= 2100:
@@ -143,7 +144,7 @@ def pick_by_traits(text: str, shown: Sequence[ShownCar]) -> int | None:
     for car in shown:
         traits = set(car.get("traits") or [])
         traits |= {str(car["year"])}
-        scores.append(sum(1 for w in words if w in traits or _inflected(w) & traits))
+        scores.append(sum(1 for w in telling if w in traits or _inflected(w) & traits))
     best = max(scores)
     if best == 0 or scores.count(best) > 1:
         return None

@@ -127,12 +127,6 @@ class _SearchCatalogQuery(BaseModel):
     query: str
 
 
-class IntentList(BaseModel):
-    """The customer's intents, most important first."""
-
-    intents: list[IntentScore] = Field(min_length=1, max_length=5)
-
-
 _TOOLS: dict[str, type[BaseModel]] = {
     "search_catalog": SearchCatalogArgs,
     "quote_financing": QuoteFinancingArgs,

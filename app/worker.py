@@ -29,6 +29,7 @@ from app.core.config import get_settings
 from app.core.db import database_unreachable, libpq_conninfo, session_scope
 from app.core.metrics import record_job
 from app.core.spool import get_spool
+from app.feedback.jobs import feedback_blueprint
 from app.flows import conversation as flows
 from app.flows import jobs as conversation_jobs
 from app.flows.jobs import enqueue_conversation
@@ -123,6 +124,7 @@ def get_queue() -> procrastinate.App:
     app.add_tasks_from(notify_blueprint, namespace="notify")
     app.add_tasks_from(operators_blueprint, namespace="operators")
     app.add_tasks_from(alerts_blueprint, namespace="alerts")
+    app.add_tasks_from(feedback_blueprint, namespace="feedback")
     return app
 
 

@@ -13,6 +13,7 @@ import functools
 import importlib.util
 import io
 import json
+import re
 import shutil
 import time
 import uuid
@@ -319,3 +320,70 @@ async def settle(tenant_id: str, *, within_seconds: float = 30.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"{left} messages of tenant {tenant_id} still unfinished after {within_seconds} s")
         await asyncio.sleep(0.2)
+
+
+async def age_conversation(conversation_id: str, *, hours: float) -> None:
+    """Move a conversation's customer messages, and the last-inbound time WhatsApp's 24-hour window is read
+    from, ``hours`` into the past."""
+    from sqlalchemy import text
+
+    from app.core.db import session_scope
+
+    params = {"c": conversation_id, "h": hours}
+    async with session_scope() as session:
+        await session.execute(
+            text(
+                "UPDATE messages SET created_at = now() - make_interval(secs => :h * 3600)"
+                " WHERE conversation_id = CAST(:c AS uuid) AND direction = 'inbound'"
+            ),
+            params,
+        )
+        await session.execute(
+            text(
+                "UPDATE conversations SET last_inbound_at = now() - make_interval(secs => :h * 3600)"
+                " WHERE id = CAST(:c AS uuid)"
+            ),
+            params,
+        )
+
+
+# ------------------------------------------------------------------------------------- operator console
+
+CONSOLE_PASSWORD = "s3cret-enough-pass"
+
+
+def console_browser(app: Any, *, address: str | None = None) -> httpx2.AsyncClient:
+    """A new browser (its own cookie jar) on the in-process app; ``address`` is the client address the
+    console's login limit counts (a test module of its own address never uses up another's allowance)."""
+    transport = httpx2.ASGITransport(app=app, client=(address, 40000)) if address else httpx2.ASGITransport(app=app)
+    return httpx2.AsyncClient(transport=transport, base_url=PUBLIC_URL)
+
+
+async def make_operator(client: Any, tenant: TenantHandle, *, role: str = "operator") -> str:
+    """A new operator account of ``tenant`` (password CONSOLE_PASSWORD), through the API; returns its email."""
+    email = f"op-{uuid.uuid4().hex[:8]}@example.com"
+    r = await client.post(
+        f"/v1/tenants/{tenant.slug}/operators",
+        json={"email": email, "password": CONSOLE_PASSWORD, "role": role},
+        headers=tenant.headers,
+    )
+    assert r.status_code == 201, r.text
+    return email
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token of a console page's form."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, html
+    return found.group(1)
+
+
+async def console_login(
+    browser: httpx2.AsyncClient, slug: str, email: str, password: str = CONSOLE_PASSWORD
+) -> httpx2.Response:
+    """Sign in through the console's login form (with the form's CSRF token)."""
+    form = await browser.get("/console/login")
+    return await browser.post(
+        "/console/login",
+        data={"tenant": slug, "email": email, "password": password, "csrf_token": csrf_token(form.text)},
+    )

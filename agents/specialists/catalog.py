@@ -6,9 +6,10 @@ import re
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from agents.classify import has_constraints, wants_cheaper, wants_more
+from agents.classify import BARE_NUMBERS, ORDINALS, has_constraints, wants_cheaper, wants_more
 from agents.memory import ConversationMemory, ShownCar
 from agents.state import TurnState, TurnUpdate
 from app.catalog.cards import car_name, format_card, localized_value
@@ -33,11 +34,9 @@ from app.finance.service import (
 )
 from app.text import wording
 from app.text.money import format_money
-from app.text.normalize import Language, fold
+from app.text.normalize import Language, fold, words
 from app.text.wording import say
 from app.text.wording.catalog import COLUMN_LABELS
-
-_WORD = re.compile(r"[a-z0-9ñ]+")
 
 
 def shown_entry(card: CarCard) -> ShownCar:
@@ -56,14 +55,14 @@ def shown_entry(card: CarCard) -> ShownCar:
 
 def _traits(card: CarCard) -> list[str]:
     """Folded words of a car's version and descriptive values, in both languages ("gli", "gris", "gray")."""
-    words: set[str] = set(_WORD.findall(fold(card.version or "")))
+    found = set(words(card.version or ""))
     for key, value in card.attributes.items():
         if key in NOT_FEATURE_COLUMNS or not isinstance(value, str) or len(value) > 40:
             continue
         if value_key(value) in ("si", "no") or value.strip().isdigit():
             continue
-        words |= set(_WORD.findall(fold(value))) | set(_WORD.findall(fold(localized_value(value, "en"))))
-    return sorted(w for w in words if len(w) >= 2)
+        found |= set(words(value)) | set(words(localized_value(value, "en")))
+    return sorted(w for w in found if len(w) >= 2)
 
 
 def describe_attributes(card: CarCard, language: Language) -> str:
@@ -284,16 +283,18 @@ _COMPARATIVE = re.compile(
     r"|which (?:one )?is the (?:cheapest|newest))\b"
 )
 # "de los tres", "de los que me mostraste", "of the two": the cars on screen, whatever the search matched.
-_EXPLICITLY_SHOWN = (
+_SHOWN_WORDS = (
     r"(?:de (?:los|las) (?:dos|tres|cuatro|cinco)|de (?:los|las) que me (?:mostraste|ensenaste|pasaste|mandaste)"
     r"|of the (?:two|three|four|five)|(?:from|of) the ones you (?:showed|sent))"
 )
+_EXPLICITLY_SHOWN = re.compile(_SHOWN_WORDS)
+_WHICH = re.compile(r"\b(?:cual|which)\b")
 # "de esas, ¿cuál es automática?", "which of them is red?": a question about the cars just shown.
 _AMONG_SHOWN = re.compile(
     r"\b(?:de (?:esas|esos|estas|estos|ellas|ellos|las que|los que)|cual de (?:esas|esos|estas|estos|ellas|ellos)"
     r"|of (?:those|these|them)|which of (?:those|these|them)|alguno de (?:esos|ellos)|alguna de (?:esas|ellas)"
     r"|cual (?:es|son|esta|tiene|viene)|which (?:one|ones)(?: is| are| has| have| comes)?|which is|which are"
-    r"|cual de todos|cual de todas|de todos|de todas|of all|" + _EXPLICITLY_SHOWN + r")\b"
+    r"|cual de todos|cual de todas|de todos|de todas|of all|" + _SHOWN_WORDS + r")\b"
 )
 
 
@@ -313,15 +314,16 @@ def answer_catalog(state: TurnState, catalog: LoadedCatalog) -> TurnUpdate:
     # "recomiéndame una SUV de menos de 300 mil" names no car to compare: a search, below. "¿Cuál es más
     # barato?" about the cars on screen is the cheapest of them (below); with two cars named, a comparison.
     names_none = said.make is None and said.model is None
-    points = any(w in _ORDINAL_WORDS for w in _WORD.findall(fold(text))) or _NUMBERED.search(fold(text))
-    comparative = _COMPARATIVE.search(fold(text)) is not None and said.sort != "relevance"
+    folded = fold(text)
+    points = any(w in _ORDINAL_WORDS for w in words(folded)) or _NUMBERED.search(folded)
+    comparative = _COMPARATIVE.search(folded) is not None and said.sort != "relevance"
     on_screen = comparative and names_none and bool(shown) and not points
-    if on_screen and not re.search(_EXPLICITLY_SHOWN, fold(text)):
+    if on_screen and not _EXPLICITLY_SHOWN.search(folded):
         # After a search, "de esos, ¿cuál tiene menos km?" is the one of all its matches (a sort below), not of
         # the three on screen; after a comparison's picks, the cars on screen.
         last_search = CatalogFilters.model_validate(memory.last_filters) if memory.last_filters else None
         on_screen = not _from_search(last_search, shown, frame, vocabulary)
-    asks_between = _names_two_cars(text, vocabulary) and re.search(r"\b(?:cual|which)\b", fold(text)) is not None
+    asks_between = _names_two_cars(text, vocabulary) and _WHICH.search(folded) is not None
     compares = looks_like_comparison(text) or asks_between  # "versa o aveo, ¿cuál?"
     if compares and not (has_constraints(said) and names_none) and not on_screen:
         return answer_compare(state, catalog, memory)
@@ -344,7 +346,7 @@ def answer_catalog(state: TurnState, catalog: LoadedCatalog) -> TurnUpdate:
 
     last = memory.last_filters
     previous = CatalogFilters.model_validate(last) if last else None
-    if reference is None and not cheaper_or_more and not _AMONG_SHOWN.search(fold(text)):
+    if reference is None and not cheaper_or_more and not _AMONG_SHOWN.search(folded):
         picked = _pick_shown(text, said, shown, frame, vocabulary)
         if picked is not None:
             card = card_by_id(frame, shown[picked]["stock_id"])
@@ -378,9 +380,9 @@ def answer_catalog(state: TurnState, catalog: LoadedCatalog) -> TurnUpdate:
     among_sorted = said.sort != "relevance" and not has_constraints(said)
     if (
         shown
-        and _AMONG_SHOWN.search(fold(text))
+        and _AMONG_SHOWN.search(folded)
         and among_sorted
-        and (re.search(_EXPLICITLY_SHOWN, fold(text)) or not _from_search(previous, shown, frame, vocabulary))
+        and (_EXPLICITLY_SHOWN.search(folded) or not _from_search(previous, shown, frame, vocabulary))
     ):
         # "¿cuál de todos es el más nuevo?" after a comparison: the shown cars in that order. (After a search,
         # "de esas, la más barata" is the cheapest of all its matches: the accumulated constraints below.)
@@ -392,7 +394,7 @@ def answer_catalog(state: TurnState, catalog: LoadedCatalog) -> TurnUpdate:
                 card = found.items[0]
                 return _detail(card, ids.index(card.stock_id) + 1, memory, language)
             return _listing(found.items, _found_header(found, language, said.sort), filters, memory, language)
-    if shown and _AMONG_SHOWN.search(fold(text)) and has_constraints(said):
+    if shown and _AMONG_SHOWN.search(folded) and has_constraints(said):
         among = _among_shown(said, filters, shown, frame, vocabulary, memory, language)
         if among is not None:
             return among
@@ -496,10 +498,10 @@ def _with_version_words(filters: CatalogFilters, text: str, frame: pd.DataFrame)
     if filters.model is None:
         return filters
     cols = columns_of(frame)
-    rows = [i for i in range(cols.n) if name_key(str(cols.model[i])) == name_key(filters.model)]
-    versions = {i: set(_WORD.findall(fold(str(cols.version[i] or "")))) for i in rows}
-    words = set(_WORD.findall(fold(text))) - {w for w in _WORD.findall(fold(filters.model))}
-    for word in sorted(words):
+    code = cols.model_index.get(name_key(filters.model))
+    rows = [] if code is None else np.flatnonzero(cols.model_codes == code).tolist()
+    versions = {i: cols.version_words[i] for i in rows}
+    for word in sorted(set(words(text)) - set(words(filters.model))):
         if len(word) < 2 or word.isdigit():
             continue
         having = [i for i, v in versions.items() if word in v]
@@ -659,7 +661,6 @@ def answer_affordable(
     said = state["classification"].filters.model_copy(update={"price_min": None, "price_max": None})
     wanted = refine(previous, said, catalog.vocabulary, text=state["text"])
     filters = wanted.model_copy(update={"price_max": float(afford.max_price), "price_min": None, "limit": 10})
-    filters = filters.model_copy(update={"sort": "relevance" if wanted.sort == "relevance" else wanted.sort})
     result = search_catalog(catalog.frame, filters, catalog.vocabulary, widen_price=False)
     rest = wanted.model_copy(update={"price_min": None, "price_max": None})
     described = describe_filters(rest, language)
@@ -719,8 +720,11 @@ def answer_affordable(
     }
 
 
-def _fits(price: float, term: int, down: Decimal | None, ratio: Decimal, terms: FinanceTerms) -> dict[str, Any] | None:
-    """The exact quote of a car at the affordability assumptions, or None when the terms refuse it."""
+def _fits(
+    price: float, term: int, down: Decimal | None, ratio: Decimal | None, terms: FinanceTerms
+) -> dict[str, Any] | None:
+    """The exact quote of a car at ``term`` with ``down`` (else the ``ratio`` share, else the tenant's minimum), as
+    the quote tool gives it; None when the terms refuse it (a down payment under the minimum share, over the price)."""
     try:
         quoted = quote_for(
             terms=terms,
@@ -736,13 +740,8 @@ def _fits(price: float, term: int, down: Decimal | None, ratio: Decimal, terms: 
 
 # --- comparisons ---------------------------------------------------------------------------------
 
-_ORDINAL_WORDS: dict[str, int] = {
-    "primero": 0, "primer": 0, "primera": 0, "first": 0, "1ro": 0, "1st": 0,
-    "segundo": 1, "segunda": 1, "second": 1, "2do": 1, "2nd": 1,
-    "tercero": 2, "tercer": 2, "tercera": 2, "third": 2, "3ro": 2, "3rd": 2,
-    "cuarto": 3, "cuarta": 3, "fourth": 3, "4th": 3, "quinto": 4, "quinta": 4, "fifth": 4, "5th": 4,
-    "ultimo": -1, "ultima": -1, "last": -1,
-}  # fmt: skip
+# "el primero y el tercero": ordinals as the reference resolver reads them ("dos" here is a count).
+_ORDINAL_WORDS = {word: index for word, index in ORDINALS.items() if word not in BARE_NUMBERS}
 _NUMBERED = re.compile(r"(?:#|\b(?:el|la|numero|number|opcion|option|no\.?)\s*)([1-9])\b")
 _COUNT_WORDS = {"2": 2, "3": 3, "4": 4, "5": 5, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "two": 2,
                 "three": 3, "four": 4, "five": 5}  # fmt: skip
@@ -778,7 +777,7 @@ def _compared_cards(
         if count >= 2:
             picked += [str(c["stock_id"]) for c in chosen]
             folded = folded.replace(first_n.group(0), " ")
-    for token in _WORD.findall(folded):
+    for token in words(folded):
         if token in _ORDINAL_WORDS and shown:
             index = _ORDINAL_WORDS[token]
             if index < len(shown):
@@ -915,15 +914,8 @@ def _payments(
 ) -> dict[str, dict[str, Any]]:
     """Each car's quote at ``term`` and ``down`` (else the minimum down payment), exact as the quote tool gives;
     a car the down payment does not suit (under the minimum share, over the price) has no payment line."""
-    out: dict[str, dict[str, Any]] = {}
-    for card in cards:
-        try:
-            quoted = quote_for(terms=terms, price=Decimal(str(card.price)), term_months=term, down_payment=down)
-        except (FinanceError, ValueError):
-            continue
-        if quoted.single is not None:
-            out[card.stock_id] = quote_payload(quoted.single)
-    return out
+    quotes = {card.stock_id: _fits(card.price, term, down, None, terms) for card in cards}
+    return {stock_id: quote for stock_id, quote in quotes.items() if quote is not None}
 
 
 def _compare_facts(cards: list[CarCard], language: Language) -> list[str]:

@@ -26,6 +26,7 @@ from app.finance.service import (
     format_percent,
     format_quote,
     format_quote_options,
+    join_terms,
     quote_for,
     quote_payload,
 )
@@ -70,17 +71,11 @@ def _asks_terms(text: str) -> bool:
 
 
 def _terms_summary(terms: FinanceTerms, language: Language) -> str:
-    allowed = [str(t) for t in terms.terms_months]
-    listed = (
-        allowed[0]
-        if len(allowed) == 1
-        else say("finance_terms_last", language, rest=", ".join(allowed[:-1]), last=allowed[-1])
-    )
     return say(
         "finance_terms_summary",
         language,
         ratio=format_percent(terms.min_down_payment_ratio),
-        terms=listed,
+        terms=join_terms(terms.terms_months, language),
         rate=format_percent(terms.annual_rate),
     )
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import procrastinate
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload
 
 from app.alerts import service as alerts_service
 from app.alerts.channel import post_to_admin_channel
@@ -36,17 +37,14 @@ async def check_alerts(*, now: datetime | None = None) -> list[alerts_service.Tr
     """Check every tenant once; the transitions (opened or cleared alerts)."""
     now = now or datetime.now(UTC)
     down = provider_watch.observe(_provider_snapshot(), now)
-    async with session_scope() as session:
-        tenant_ids = list(await session.scalars(select(Tenant.id).order_by(Tenant.slug)))
+    async with session_scope() as session:  # every tenant in one query (their WhatsApp numbers are not needed)
+        tenants = list(await session.scalars(select(Tenant).options(lazyload(Tenant.numbers)).order_by(Tenant.slug)))
     transitions: list[alerts_service.Transition] = []
-    for tenant_id in tenant_ids:
+    for tenant in tenants:
+        config = tenant_service.get_agent_config(tenant)
+        if not config.alerts.enabled:
+            continue
         async with session_scope() as session:  # one tenant's failure leaves the others' alerts alone
-            tenant = await session.get(Tenant, tenant_id)
-            if tenant is None:
-                continue
-            config = tenant_service.get_agent_config(tenant)
-            if not config.alerts.enabled:
-                continue
             found = await alerts_service.conditions(
                 session, tenant_id=tenant.id, config=config, down_minutes=down, now=now
             )

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final, Literal
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import Select, and_, exists, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -122,9 +122,7 @@ async def budget_conditions(
     return [Condition("budget_warning", warn, details), Condition("budget_exhausted", share >= 1, details)]
 
 
-async def handoff_condition(
-    session: AsyncSession, *, tenant_id: uuid.UUID, thresholds: AlertThresholds, now: datetime
-) -> Condition:
+def _handoff_waiting(*, tenant_id: uuid.UUID, thresholds: AlertThresholds, now: datetime) -> Select[int]:
     """Customers waiting for a person: a handoff older than the threshold with no operator message since."""
     cutoff = now - timedelta(minutes=thresholds.handoff_wait_minutes)
     reply = aliased(Message)
@@ -136,8 +134,8 @@ async def handoff_condition(
             reply.created_at > Conversation.handoff_at,
         )
     )
-    waiting = await session.scalar(
-        select(func.count())
+    return (
+        select(func.count().label("waiting"))
         .select_from(Conversation)
         .where(
             Conversation.tenant_id == tenant_id,
@@ -146,40 +144,54 @@ async def handoff_condition(
             ~answered,
         )
     )
-    count = int(waiting or 0)
-    return Condition("handoff_waiting", count > 0, {"waiting": count} if count else {})
 
 
-async def delivery_condition(
+def _deliveries(*, tenant_id: uuid.UUID, since: datetime) -> Select[int, int]:
+    """(failed, sent) outbound WhatsApp parts since ``since``."""
+    return (
+        select(func.count().filter(Message.status.in_(_FAILED_STATUSES)).label("failed"), func.count().label("sent"))
+        .select_from(Message)
+        .where(
+            Message.tenant_id == tenant_id,
+            Message.direction == "outbound",
+            Message.channel == "whatsapp",
+            Message.created_at >= since,
+        )
+    )
+
+
+async def count_conditions(
     session: AsyncSession, *, tenant_id: uuid.UUID, thresholds: AlertThresholds, now: datetime
-) -> Condition:
+) -> list[Condition]:
+    """The handoff, delivery and 👎 conditions, from one round trip (each count is a one-row aggregate)."""
     since = now - timedelta(minutes=thresholds.window_minutes)
+    handoffs = _handoff_waiting(tenant_id=tenant_id, thresholds=thresholds, now=now).subquery()
+    deliveries = _deliveries(tenant_id=tenant_id, since=since).subquery()
+    votes = down_rate(tenant_id=tenant_id, since=since).subquery()
     row = (
         await session.execute(
-            select(func.count().filter(Message.status.in_(_FAILED_STATUSES)), func.count())
-            .select_from(Message)
-            .where(
-                Message.tenant_id == tenant_id,
-                Message.direction == "outbound",
-                Message.channel == "whatsapp",
-                Message.created_at >= since,
-            )
+            select(handoffs.c.waiting, deliveries.c.failed, deliveries.c.sent, votes.c.down, votes.c.answers)
+            .select_from(handoffs)
+            .join(deliveries, true())
+            .join(votes, true())
         )
     ).one()
-    failed, total = int(row[0]), int(row[1])
-    rate = failed / total if total else 0.0
-    firing = total >= thresholds.delivery_min_messages and rate >= thresholds.delivery_failure_rate
-    return Condition("delivery_failures", firing, {"failed": failed, "sent": total, "rate": round(rate, 3)})
-
-
-async def thumbs_down_condition(
-    session: AsyncSession, *, tenant_id: uuid.UUID, thresholds: AlertThresholds, now: datetime
-) -> Condition:
-    since = now - timedelta(minutes=thresholds.window_minutes)
-    down, answers = await down_rate(session, tenant_id=tenant_id, since=since)
-    rate = down / answers if answers else 0.0
-    firing = answers >= thresholds.thumbs_down_min_answers and rate >= thresholds.thumbs_down_rate
-    return Condition("thumbs_down_spike", firing, {"down": down, "answers": answers, "rate": round(rate, 3)})
+    waiting, failed, sent, down, answers = (int(v or 0) for v in row)
+    delivery_rate = failed / sent if sent else 0.0
+    down_share = down / answers if answers else 0.0
+    return [
+        Condition("handoff_waiting", waiting > 0, {"waiting": waiting} if waiting else {}),
+        Condition(
+            "delivery_failures",
+            sent >= thresholds.delivery_min_messages and delivery_rate >= thresholds.delivery_failure_rate,
+            {"failed": failed, "sent": sent, "rate": round(delivery_rate, 3)},
+        ),
+        Condition(
+            "thumbs_down_spike",
+            answers >= thresholds.thumbs_down_min_answers and down_share >= thresholds.thumbs_down_rate,
+            {"down": down, "answers": answers, "rate": round(down_share, 3)},
+        ),
+    ]
 
 
 async def conditions(
@@ -195,9 +207,7 @@ async def conditions(
     return [
         provider_condition(down_minutes, thresholds),
         *await budget_conditions(session, tenant_id=tenant_id, config=config, now=now),
-        await handoff_condition(session, tenant_id=tenant_id, thresholds=thresholds, now=now),
-        await delivery_condition(session, tenant_id=tenant_id, thresholds=thresholds, now=now),
-        await thumbs_down_condition(session, tenant_id=tenant_id, thresholds=thresholds, now=now),
+        *await count_conditions(session, tenant_id=tenant_id, thresholds=thresholds, now=now),
     ]
 
 

@@ -66,9 +66,3 @@ def _masculine(key: str) -> str:
     if key.endswith("s"):
         key = key[:-1]
     return key[:-1] + "o" if key.endswith("a") else key
-
-
-def car_image(card: CarCard) -> str | None:
-    """The car's photo URL from the dealer's ``image_url`` column (validated http(s) on import), if any."""
-    value = card.attributes.get("image_url")
-    return value if isinstance(value, str) and value.startswith(("http://", "https://")) else None

@@ -34,6 +34,9 @@ _ANY_FEATURE = re.compile(rf"\b{_ANY}\s+(?P<what>[a-z]+)\b")
 _SWITCH = re.compile(r"\b(?:ahora|mejor|en vez|en lugar|instead|now|rather|otra cosa|cambiando de tema)\b")
 # Feature kinds a model fixes: naming another model drops the body type asked for before.
 _MODEL_FIXES = ("body",)
+# "cualquier color", "no importa la caja": the word names a kind of column (``CatalogVocabulary.kinds``).
+_KIND_WORDS = {"color": "colour", "colour": "colour", "combustible": "fuel", "fuel": "fuel",
+               "transmision": "transmission", "transmission": "transmission", "caja": "transmission"}  # fmt: skip
 
 
 def starts_over(text: str) -> bool:
@@ -51,8 +54,7 @@ def lifted(text: str, vocabulary: CatalogVocabulary) -> tuple[set[str], set[str]
     columns: set[str] = set()
     for m in _ANY_FEATURE.finditer(t):
         what = name_key(m["what"])
-        kind = {"color": "colour", "colour": "colour", "combustible": "fuel", "fuel": "fuel"}.get(what)
-        kind = kind or {"transmision": "transmission", "transmission": "transmission", "caja": "transmission"}.get(what)
+        kind = _KIND_WORDS.get(what)
         column = vocabulary.kinds.get(kind) if kind else vocabulary.attribute_columns.get(what)
         if column is not None:
             columns.add(column)
@@ -109,8 +111,3 @@ def refine(
     features.update(new.features)
     data["features"] = features
     return CatalogFilters.model_validate(data)
-
-
-def is_refinement(filters: CatalogFilters) -> bool:
-    """Whether a message adds constraints without naming a car (a narrowing follow-up, not a new search)."""
-    return filters.make is None and filters.model is None

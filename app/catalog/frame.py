@@ -14,6 +14,7 @@ import pandas as pd
 
 from app.catalog.keys import name_key, text_or_none, value_key
 from app.catalog.schemas import CarCard
+from app.text.normalize import words
 
 CORE_COLUMNS: tuple[str, ...] = ("stock_id", "make", "model", "year", "price", "km", "version")
 KEY_SUFFIX = "__key"
@@ -104,6 +105,7 @@ class Columns:
     make: npt.NDArray[np.object_]
     model: npt.NDArray[np.object_]
     version: npt.NDArray[np.object_]
+    version_words: list[frozenset[str]]  # folded words of each version ("gli", "sport"), for ``version_words``
     year: npt.NDArray[np.int64]
     year_f: npt.NDArray[np.float64]
     price: npt.NDArray[np.float64]
@@ -144,12 +146,14 @@ def columns_of(df: pd.DataFrame) -> Columns:
     for column in attributes:
         codes[column], index[column] = _categorical(df[column + KEY_SUFFIX])
     stock_id = df["stock_id"].to_numpy(dtype=object)
+    version = df["version"].to_numpy(dtype=object)
     columns = Columns(
         n=len(df),
         stock_id=stock_id,
         make=df["make"].to_numpy(dtype=object),
         model=df["model"].to_numpy(dtype=object),
-        version=df["version"].to_numpy(dtype=object),
+        version=version,
+        version_words=[frozenset(words(str(v or ""))) for v in version],
         year=year,
         year_f=year.astype("float64"),
         price=df["price"].to_numpy(dtype="float64"),

@@ -119,7 +119,7 @@ def read_amount(cell: str) -> Decimal | None:
     text = re.sub(r"\s+", " ", text)
     if not re.fullmatch(r"\d[\d.,\s]*", text):
         return None
-    value = read_number(text.replace(" ", "") if re.fullmatch(r"\d{1,3}(?: \d{3})+", text) else text)
+    value = read_number(text)  # "289 900" too: read_number joins space-grouped thousands
     return None if value is None else value * scale
 
 

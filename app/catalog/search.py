@@ -149,8 +149,7 @@ def search_catalog(
         base[excluded] = False
     if filters.version_words:
         words = {fold(w) for w in filters.version_words}
-        versions = [set(re.findall(r"[a-z0-9ñ]+", fold(str(v or "")))) for v in cols.version]
-        base &= np.fromiter((words <= v for v in versions), dtype=bool, count=cols.n)
+        base &= np.fromiter((words <= v for v in cols.version_words), dtype=bool, count=cols.n)
     unknown: list[str] = []
     for name, wanted in filters.features.items():
         column = name if name in cols.index else _resolve_column(name, cols.by_key)

@@ -16,13 +16,10 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.frame import build_catalog_frame
-from app.catalog.importing import MAX_ROWS as MAX_IMPORT_ROWS
 from app.catalog.importing import parse_catalog_csv
 from app.catalog.models import CatalogItem
 from app.catalog.vocabulary import CatalogVocabulary
 from app.tenants.models import Tenant
-
-MAX_ROWS = MAX_IMPORT_ROWS
 
 
 @dataclass(frozen=True)

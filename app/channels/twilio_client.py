@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Collection
+from collections.abc import Awaitable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -275,17 +275,11 @@ class TwilioSender:
         Reads Twilio's Messages list (filtered by To, From and DateSent); SIDs in ``exclude`` (already
         stored for other parts) are skipped, so a repeated identical reply is not adopted twice."""
         client = self._get_client()
-        try:
-            async with asyncio.timeout(self._timeout):
-                listed = await client.messages.list_async(
-                    to=to, from_=from_, date_sent_after=since - _CLOCK_SKEW, limit=_LIST_LIMIT
-                )
-        except (TwilioRestException, TwilioServiceException) as exc:
-            raise _to_send_error(exc) from exc
-        except TimeoutError as exc:
-            raise TwilioSendError(f"Twilio message list timed out after {self._timeout}s", maybe_sent=False) from exc
-        except (aiohttp.ClientError, TwilioException, json.JSONDecodeError) as exc:
-            raise TwilioSendError(f"Twilio message list failed: {type(exc).__name__}: {exc}", maybe_sent=False) from exc
+        listed = await self._call(
+            client.messages.list_async(to=to, from_=from_, date_sent_after=since - _CLOCK_SKEW, limit=_LIST_LIMIT),
+            what="Twilio message list",
+            maybe_sent=False,  # a read: transient failures are worth another try, nothing was sent
+        )
         # Twilio lists newest first; the oldest match is the one our first attempt created.
         for message in reversed(listed):
             if message.body == body and isinstance(message.sid, str) and message.sid not in exclude:
@@ -296,15 +290,9 @@ class TwilioSender:
     async def call(self, *, to: str, from_: str, twiml: str) -> str:
         """Place a voice call through Twilio's Calls API that plays ``twiml``; the call's SID."""
         client = self._get_client()
-        try:
-            async with asyncio.timeout(self._timeout):
-                call = await client.calls.create_async(to=to, from_=from_, twiml=twiml)
-        except (TwilioRestException, TwilioServiceException) as exc:
-            raise _to_send_error(exc) from exc
-        except TimeoutError as exc:
-            raise TwilioSendError(f"Twilio call request timed out after {self._timeout}s", retryable=False) from exc
-        except (aiohttp.ClientError, TwilioException, json.JSONDecodeError) as exc:
-            raise TwilioSendError(f"Twilio call failed: {type(exc).__name__}: {exc}", retryable=False) from exc
+        call = await self._call(
+            client.calls.create_async(to=to, from_=from_, twiml=twiml), what="Twilio call request", retryable=False
+        )
         if not isinstance(call.sid, str) or not call.sid:
             raise TwilioSendError("Twilio response carried no call SID", retryable=False)
         logger.info("twilio call created sid=%s", call.sid)
@@ -350,17 +338,28 @@ class TwilioSender:
             for item in listed
         ]
 
-    async def _content_call(self, call: Any) -> Any:
+    async def _content_call(self, call: Awaitable[Any]) -> Any:
         """Await a Content API call within the timeout, as TwilioSendError on failure (never retried here)."""
+        return await self._call(call, what="Twilio Content API", retryable=False)
+
+    async def _call(
+        self, call: Awaitable[Any], *, what: str, retryable: bool | None = None, maybe_sent: bool | None = None
+    ) -> Any:
+        """Await a Twilio request (other than a message send) within the timeout; TwilioSendError on failure,
+        with ``retryable``/``maybe_sent`` for a timeout or network error (Twilio's own errors say it themselves)."""
         try:
             async with asyncio.timeout(self._timeout):
                 return await call
         except (TwilioRestException, TwilioServiceException) as exc:
             raise _to_send_error(exc) from exc
         except TimeoutError as exc:
-            raise TwilioSendError(f"Twilio Content API timed out after {self._timeout}s", retryable=False) from exc
+            raise TwilioSendError(
+                f"{what} timed out after {self._timeout}s", retryable=retryable, maybe_sent=maybe_sent
+            ) from exc
         except (aiohttp.ClientError, TwilioException, json.JSONDecodeError) as exc:
-            raise TwilioSendError(f"Twilio Content API failed: {type(exc).__name__}: {exc}", retryable=False) from exc
+            raise TwilioSendError(
+                f"{what} failed: {type(exc).__name__}: {exc}", retryable=retryable, maybe_sent=maybe_sent
+            ) from exc
 
     async def aclose(self) -> None:
         """Close the underlying aiohttp session; safe to call repeatedly (a later send reopens)."""

@@ -28,6 +28,16 @@ def _sender() -> ReplySender:
     return ReplySender(settings)
 
 
+def _print_templates(rows: list[Any], ready: dict[str, str]) -> None:
+    """The templates (synced or stored rows) as a table, then what each purpose will send."""
+    table = Table("content sid", "name", "language", "approval", "purpose")
+    for t in rows:
+        table.add_row(t.content_sid, t.friendly_name, t.language, t.status, t.purpose or "-")
+    console.print(table)
+    for purpose, state in ready.items():
+        console.print(f"[bold]{purpose}[/bold]: {state}")
+
+
 @template_app.command("create")
 def template_create(
     purpose: Annotated[list[str] | None, typer.Option(help="Only these purposes (repeat); all by default")] = None,
@@ -94,13 +104,7 @@ def template_sync(slug: str) -> None:
             synced = await templates.sync_templates(session, tenant_id=tenant.id, slug=tenant.slug, contents=contents)
             return synced, await templates.readiness(session, tenant_id=tenant.id)
 
-    synced, ready = run(go)
-    table = Table("content sid", "name", "language", "approval", "purpose")
-    for t in synced:
-        table.add_row(t.content_sid, t.friendly_name, t.language, t.status, t.purpose or "-")
-    console.print(table)
-    for purpose, state in ready.items():
-        console.print(f"[bold]{purpose}[/bold]: {state}")
+    _print_templates(*run(go))
 
 
 @template_app.command("list")
@@ -115,15 +119,9 @@ def template_list(slug: str) -> None:
         async with session_scope() as session:
             tenant = await tenant_service.require_tenant(session, slug=slug)
             rows = await templates.list_templates(session, tenant_id=tenant.id)
-            return rows, await templates.readiness(session, tenant_id=tenant.id)
+            return rows, templates.purpose_states(rows)
 
-    rows, ready = run(go)
-    table = Table("content sid", "name", "language", "approval", "purpose")
-    for t in rows:
-        table.add_row(t.content_sid, t.friendly_name, t.language, t.status, t.purpose or "-")
-    console.print(table)
-    for purpose, state in ready.items():
-        console.print(f"[bold]{purpose}[/bold]: {state}")
+    _print_templates(*run(go))
 
 
 @template_app.command("map")

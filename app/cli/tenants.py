@@ -59,21 +59,23 @@ def tenant_flags(
 
     changes = _parse_assignments(assignments or [])
 
-    async def go() -> tuple[dict[str, Any], str]:
+    async def go() -> tuple[dict[str, Any], str | None]:
         async with session_scope() as session:
             tenant = await tenant_service.require_tenant(session, slug=slug)
-            if changes:
-                tenant = await tenant_service.update_tenant(session, tenant=tenant, data=TenantUpdate(flags=changes))
-            outreach = (await templates.readiness(session, tenant_id=tenant.id))["vendor_outreach"]
-            return dict(tenant.flags), outreach
+            if not changes:
+                return dict(tenant.flags), None
+            tenant = await tenant_service.update_tenant(session, tenant=tenant, data=TenantUpdate(flags=changes))
+            # Only switching the concierge on warrants a look at its outreach template.
+            ready = await templates.readiness(session, tenant_id=tenant.id) if changes.get("concierge") else {}
+            return dict(tenant.flags), _outreach_warning(changes, ready)
 
-    flags, outreach = run(go)
+    flags, warning = run(go)
     for name in FEATURES:
         console.print(f"{name}: {'on' if flags.get(name) else 'off'}")
     if changes:
         console.print("(takes effect on the next turn)")
-    if changes.get("concierge") and not outreach.startswith("approved"):
-        console.print(templates.OUTREACH_WARNING)
+    if warning:
+        console.print(warning)
 
 
 @tenant_app.command("rollout")
@@ -260,13 +262,21 @@ async def _tenant_status(slug: str) -> dict[str, Any]:
 
 def _template_status(flags: dict[str, Any], ready: dict[str, str]) -> dict[str, Any]:
     """Each purpose's WhatsApp template, and a warning when the concierge has no approved outreach template."""
+    status: dict[str, Any] = {f"template_{purpose}": state for purpose, state in ready.items()}
+    warning = _outreach_warning(flags, ready)
+    if warning:
+        status["concierge_warning"] = warning
+    return status
+
+
+def _outreach_warning(flags: dict[str, Any], ready: dict[str, str]) -> str | None:
+    """The warning when the concierge is on without an approved vendor_outreach template (``ready``: readiness)."""
     # lazy: the messaging domain pulls in SQLAlchemy (~1 s); --help needs none of it
     from app.messaging import templates
 
-    status: dict[str, Any] = {f"template_{purpose}": state for purpose, state in ready.items()}
-    if flags.get("concierge") and not ready["vendor_outreach"].startswith("approved"):
-        status["concierge_warning"] = templates.OUTREACH_WARNING
-    return status
+    if flags.get("concierge") and not ready.get("vendor_outreach", "").startswith("approved"):
+        return templates.OUTREACH_WARNING
+    return None
 
 
 @tenant_app.command("status")

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Literal
 
-from app.concierge.cleaning import clean_text, tidy
+from app.concierge.cleaning import tidy
 from app.concierge.types import Item, Money, Requirements, Urgency
 from app.text import money as text_money
-from app.text.answers import leading_answer
 from app.text.normalize import Language
 from app.text.wording import say
 
@@ -120,11 +118,3 @@ def confirmation_text(req: Requirements, language: Language | None = None) -> st
         lines.append(say("concierge.confirm_no_budget", lang))
     lines.append(say("concierge.confirm_ask", lang))
     return "\n".join(lines)
-
-
-def parse_confirmation(text: str) -> Literal["yes", "no"] | None:
-    """The customer's answer to ``confirmation_text``: "yes", "no", or None for anything else (a change).
-
-    A yes may bring details ("sí, confirmo, las delanteras"); ``extraction.with_details`` reads them.
-    """
-    return leading_answer(clean_text(text, 200))

@@ -405,16 +405,14 @@ async def finalize(*, tenant_id: uuid.UUID, request_id: uuid.UUID, reason: str) 
         except IllegalTransition:
             return False  # sent already (a racing reply or the timeout), or the customer cancelled
         parts = [
-            Message(
+            Message.outbound(
                 tenant_id=tenant_id,
                 conversation_id=request.conversation_id,
-                direction="outbound",
                 channel=channel,
                 body=body,
-                status="pending" if channel == "whatsapp" else "delivered",
                 part_index=index,
                 # After 24 h of silence the shortlist can only go out as the approved shortlist_ready template.
-                payload=shortlist_payload(item, messages) if index == 0 else {},
+                payload=shortlist_payload(item, messages) if index == 0 else None,
             )
             for index, body in enumerate(messages)
         ]

@@ -17,7 +17,7 @@ from app.concierge.amounts import is_year, money_currency, money_value
 from app.concierge.cleaning import clean_text, folded_with_offsets
 from app.concierge.lexicon import MONEY_PATTERN, NOT_MONEY_AFTER, PER_UNIT, WORD_NUMBERS
 from app.concierge.types import MAX_BUDGET, Currency
-from app.text.normalize import WEEKDAYS, fold
+from app.text.normalize import WEEKDAYS, days_to_weekday, fold
 
 MAX_REPLY_CHARS = 1_000
 MAX_DELIVERY_CHARS = 80
@@ -237,7 +237,7 @@ def _delivery(t: str, now: datetime | None) -> tuple[tuple[int, int] | None, flo
             if now is None:
                 hours = None
             else:
-                ahead = (WEEKDAYS[m.group("day")] - now.weekday()) % 7 or 7
+                ahead = days_to_weekday(now, WEEKDAYS[m.group("day")])
                 hours = _hours_to(now, ahead, 24.0 * ahead)
         elif kind == "days":
             hours = _num(m.group("n")) * 24

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Final
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import get_settings
@@ -92,6 +92,13 @@ def cookie_secure() -> bool:
     """Secure cookies whenever the console is served over https (production always is)."""
     settings = get_settings()
     return settings.environment == "production" or settings.public_base_url.startswith("https://")
+
+
+def set_cookie(response: Response, name: str, value: str, *, max_age: int) -> None:
+    """A console cookie: HttpOnly, SameSite=Strict, path /console, Secure over https."""
+    response.set_cookie(
+        name, value, httponly=True, samesite="strict", secure=cookie_secure(), path=COOKIE_PATH, max_age=max_age
+    )
 
 
 def same_token(given: str | None, expected: str | None) -> bool:
@@ -183,10 +190,12 @@ def new_login_csrf() -> str:
 
 
 async def sign_in(
-    session: AsyncSession, *, tenant: Tenant, email: str, password: str, previous_token: str | None
+    session: AsyncSession, *, tenant: Tenant | None, email: str, password: str, previous_token: str | None
 ) -> accounts.NewSession | None:
-    """A new session for valid credentials (the browser's previous session is ended), or None."""
-    operator = await accounts.authenticate(session, tenant_id=tenant.id, email=email, password=password)
+    """A new session for valid credentials (the browser's previous session is ended), or None. An unknown
+    business (``tenant`` None) costs the same password check, so timing does not tell which part was wrong."""
+    tenant_id = tenant.id if tenant is not None else uuid.uuid4()
+    operator = await accounts.authenticate(session, tenant_id=tenant_id, email=email, password=password)
     if operator is None:
         return None
     return await accounts.start_session(session, operator=operator, replaces=previous_token)

@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Final
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 import jinja2
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
@@ -40,7 +39,9 @@ from app.flows import operators as operator_flow
 from app.knowledge import service as knowledge_service
 from app.knowledge.schemas import KnowledgeEntryUpdate
 from app.leads import service as lead_service
+from app.messaging.window import WINDOW, window_state
 from app.operators import accounts, analytics, desk
+from app.operators.zones import tenant_zone
 from app.tenants import service as tenant_service
 
 HERE = Path(__file__).parent
@@ -97,11 +98,7 @@ _env = jinja2.Environment(
 def _localtime(value: datetime | None, tz: str, fmt: str = "%d %b %H:%M") -> str:
     if value is None:
         return ""
-    try:
-        zone = ZoneInfo(tz)
-    except (KeyError, ValueError):
-        zone = ZoneInfo("UTC")
-    return value.astimezone(zone).strftime(fmt)
+    return value.astimezone(tenant_zone(tz)).strftime(fmt)
 
 
 def _duration(seconds: float | int | None) -> str:
@@ -130,8 +127,8 @@ def render(
 
 
 def back(path: str, notice: str | None = None) -> RedirectResponse:
-    """303 to a console page, with a notice code."""
-    target = path + (f"?notice={quote(notice)}" if notice else "")
+    """303 to a console page (its path may carry a query), with a notice code."""
+    target = path + (f"{'&' if '?' in path else '?'}notice={quote(notice)}" if notice else "")
     return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
 
 
@@ -170,15 +167,7 @@ def _login_page(*, error: str | None, status_code: int = 200, tenant: str = "", 
     response = render(
         "login.html", console=None, error=error, csrf_token=token, tenant=tenant, email=email, status_code=status_code
     )
-    response.set_cookie(
-        auth.LOGIN_CSRF_COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        secure=auth.cookie_secure(),
-        path=auth.COOKIE_PATH,
-        max_age=3600,
-    )
+    auth.set_cookie(response, auth.LOGIN_CSRF_COOKIE, token, max_age=3600)
     return response
 
 
@@ -207,29 +196,17 @@ async def login(
         return response
     async with session_scope() as session:
         found = await tenant_service.get_tenant_by_slug(session, slug=tenant.strip().lower(), missing_ok=True)
-        new = None
-        if found is not None:
-            new = await auth.sign_in(
-                session,
-                tenant=found,
-                email=email,
-                password=password,
-                previous_token=request.cookies.get(auth.SESSION_COOKIE),
-            )
-        else:
-            await accounts.authenticate(session, tenant_id=uuid.uuid4(), email=email, password=password)  # same time
+        new = await auth.sign_in(
+            session,
+            tenant=found,
+            email=email,
+            password=password,
+            previous_token=request.cookies.get(auth.SESSION_COOKIE),
+        )
     if new is None:
         return _login_page(error="Wrong business, email or password.", status_code=401, tenant=tenant, email=email)
     done = RedirectResponse("/console/inbox", status_code=303)
-    done.set_cookie(
-        auth.SESSION_COOKIE,
-        new.token,
-        httponly=True,
-        samesite="strict",
-        secure=auth.cookie_secure(),
-        path=auth.COOKIE_PATH,
-        max_age=accounts.SESSION_HOURS * 3600,
-    )
+    auth.set_cookie(done, auth.SESSION_COOKIE, new.token, max_age=accounts.SESSION_HOURS * 3600)
     done.delete_cookie(auth.LOGIN_CSRF_COOKIE, path=auth.COOKIE_PATH)
     return done
 
@@ -277,18 +254,14 @@ async def _conversation_context(session: SessionDep, console: Console, conversat
         session, tenant_id=console.tenant_id, conversation_id=conversation_id
     )
     items = await desk.history(session, tenant_id=console.tenant_id, conversation_id=conversation_id)
-    window = (
-        await desk.window_open(session, tenant_id=console.tenant_id, conversation_id=conversation_id)
-        if conversation.whatsapp_address
-        else True
-    )
-    last_in = max((i.created_at for i in items if i.direction == "inbound"), default=None)
+    last_in = conversation.last_inbound_at
+    window = window_state(last_in) == "open" if conversation.whatsapp_address else True
     assigned, closed_at = await desk.desk_of(session, tenant_id=console.tenant_id, conversation_id=conversation_id)
     return {
         "conversation": conversation,
         "items": items,
         "window_open": window,
-        "window_closes": last_in + desk.WINDOW if last_in else None,
+        "window_closes": last_in + WINDOW if last_in else None,
         "ratings": await feedback_service.conversation_ratings(
             session, tenant_id=console.tenant_id, conversation_id=conversation_id
         ),
@@ -333,27 +306,19 @@ async def reply(
 ) -> RedirectResponse:
     """Send free text (or, outside the window, a template) to the customer as this operator."""
     page = f"/console/conversations/{conversation_id}"
+    if not template.strip() and not text.strip():
+        return back(page, "empty")
     try:
         async with session_scope() as session:
-            if template.strip():
-                await operator_flow.send_template(
-                    session,
-                    tenant_id=console.tenant_id,
-                    conversation_id=conversation_id,
-                    template=template.strip(),
-                    variables=operator_flow.parse_variables(variables),
-                    author=console.author,
-                )
-            elif text.strip():
-                await operator_flow.send_reply(
-                    session,
-                    tenant_id=console.tenant_id,
-                    conversation_id=conversation_id,
-                    text=text,
-                    author=console.author,
-                )
-            else:
-                return back(page, "empty")
+            await operator_flow.send(
+                session,
+                tenant_id=console.tenant_id,
+                conversation_id=conversation_id,
+                author=console.author,
+                text=text,
+                template=template.strip(),
+                variables=operator_flow.parse_variables(variables),
+            )
     except operator_flow.WindowClosed:
         return back(page, "window_closed")
     except InvalidInput:
@@ -582,11 +547,7 @@ def _day_start(day: date | None, tz: str) -> datetime | None:
     """Midnight of ``day`` in the tenant's time zone (the date filters are the tenant's calendar days)."""
     if day is None:
         return None
-    try:
-        zone = ZoneInfo(tz)
-    except (KeyError, ValueError):
-        zone = ZoneInfo("UTC")
-    return datetime.combine(day, time.min, tzinfo=zone)
+    return datetime.combine(day, time.min, tzinfo=tenant_zone(tz))
 
 
 @router.get("/feedback")
@@ -646,12 +607,7 @@ async def correction_form(
 
 def _correction_back(turn_id: int | None, notice: str) -> RedirectResponse:
     """Back to the correction form (for the same turn) with a notice."""
-    query = f"turn_id={turn_id}&" if turn_id else ""
-    return RedirectResponse(
-        f"/console/corrections/new?{query}notice={quote(notice)}",
-        status_code=303,
-        headers={"Cache-Control": "no-store"},
-    )
+    return back("/console/corrections/new" + (f"?turn_id={turn_id}" if turn_id else ""), notice)
 
 
 @router.post("/corrections")

@@ -60,29 +60,40 @@ class DeliveryFailed(Exception):
 
 
 async def send_stored(parts: list[Message], *, to: str | None, from_: str | None, sender: ReplySender) -> None:
-    """Hand stored reply parts to Twilio in order, recording each SID (or the failure) as it goes.
+    """Hand stored reply parts (of one conversation) to Twilio in order, recording each SID (or the failure) as it goes.
 
     Each part first passes the pre-send check (app.messaging.outbound: opt-out, the 24-hour window,
-    templates): a part it holds back is stored ``blocked`` with the reason and never sent.
+    templates) against a fresh read of its conversation, so a STOP that lands while a long reply or a
+    shortlist is going out holds back the parts not yet sent: a part it holds back is stored ``blocked``
+    with the reason and never sent.
     Raises TwilioSendError (retryable) when a part is still failing transiently at the end of this job's
     slice: the caller's job is retried with backoff and resumes from the part's stored state."""
+    if not parts:
+        return
+    if not to or not from_:
+        for part in parts:
+            await _store(part, status=FAILED, sid=None)
+        return
     for index, part in enumerate(parts):
-        if not to or not from_:
-            await _store(part, status=FAILED, sid=None, code=None)
-            continue
-        decision = await _check(part, to=to, sender=sender)
+        decision, language = await _check(part)
         if decision.blocked is not None:
             await _block(part, reason=decision.blocked)
             continue
         try:
-            await _deliver(part, to=to, from_=from_, sender=sender, decision=decision)
+            await _deliver(
+                part,
+                to=to,
+                from_=from_,
+                sender=sender,
+                decision=await _with_rich(part, decision, to=to, sender=sender, language=language),
+            )
         except DeliveryFailed as failure:
             await _give_up(parts[index:], code=failure.code)
             return
 
 
-async def _check(part: Message, *, to: str, sender: ReplySender) -> outbound.Decision:
-    """The pre-send check of a stored part; rich content resolved to its Content SID (or the text)."""
+async def _check(part: Message) -> tuple[outbound.Decision, str]:
+    """The pre-send check of a stored part (its conversation read now), and the conversation's language."""
     async with autocommit_session() as session:
         conversation = await outbound.conversation_for(
             session, tenant_id=part.tenant_id, conversation_id=part.conversation_id
@@ -90,7 +101,13 @@ async def _check(part: Message, *, to: str, sender: ReplySender) -> outbound.Dec
         decision = await outbound.decide(
             session, tenant_id=part.tenant_id, conversation=conversation, body=part.body, payload=part.payload
         )
-        language = templates.conversation_language(conversation) if conversation else "es"
+    return decision, templates.conversation_language(conversation) if conversation else "es"
+
+
+async def _with_rich(
+    part: Message, decision: outbound.Decision, *, to: str, sender: ReplySender, language: str
+) -> outbound.Decision:
+    """A rich decision resolved to its Content SID, or the text fallback; any other decision as it is."""
     if decision.kind != "rich" or decision.spec is None:
         return decision
     sid = None
@@ -117,11 +134,8 @@ async def _block(part: Message, *, reason: str) -> None:
     outbound.record_blocked(reason)
 
 
-async def _deliver(
-    part: Message, *, to: str, from_: str, sender: ReplySender, decision: outbound.Decision | None = None
-) -> None:
+async def _deliver(part: Message, *, to: str, from_: str, sender: ReplySender, decision: outbound.Decision) -> None:
     """Send one part (or adopt the message Twilio already has for it) and store the outcome."""
-    decision = decision or outbound.Decision(body=part.body)
     resumed = part.status == SENDING
     since = await _mark_sending(part)
     # A part found in flight may have reached Twilio before the crash: look before sending.
@@ -139,7 +153,6 @@ async def _deliver(
         part,
         status=outcome.status,
         sid=outcome.sid,
-        code=None,
         content_sid=decision.content_sid,
         body=decision.body if decision.kind == "template" else None,
     )
@@ -209,8 +222,12 @@ class _Attempt:
             )
         except TwilioSendError as error:
             if error.code == CONTENT_UNKNOWN and self._decision.kind == "rich":
-                # A cached rich content Twilio no longer has: the text fallback goes out instead.
+                # A cached rich content Twilio no longer has: the text fallback goes out instead, and the
+                # next send of this content makes it afresh rather than trying the dead SID again.
                 log.warning("rich content %s refused (%s); sending the text", self._decision.content_sid, error)
+                await outbound.forget_rich_content(
+                    tenant_id=self._part.tenant_id, content_sid=self._decision.content_sid
+                )
                 self._decision = outbound.Decision(body=self._part.body)
                 return await self.run()
             self._look_first = error.maybe_sent
@@ -258,16 +275,16 @@ async def _store(
     *,
     status: str,
     sid: str | None,
-    code: int | None,
     content_sid: str | None = None,
     body: str | None = None,
 ) -> None:
-    """Record a part's outcome: Twilio's status and SID (and the Content SID it went as), or failed with
-    Twilio's error code; a part sent as a template keeps the template's text as its body."""
+    """Record a part's outcome: Twilio's status and SID (and the Content SID it went as), or failed with no
+    address to send to; a part sent as a template keeps the template's text as its body. (A part Twilio
+    refused is recorded with its error code by ``_give_up``.)"""
     values: dict[str, object] = {
         "status": status,
         "provider_sid": sid,
-        "error_code": code,
+        "error_code": None,
         "status_updated_at": datetime.now(UTC),
     }
     if content_sid is not None:

@@ -149,6 +149,34 @@ class Message(Base):
     # Outbound: the Content SID it was sent with (a template or rich content), None for free text.
     content_sid: Mapped[str | None] = mapped_column(String(64))
 
+    @classmethod
+    def outbound(
+        cls,
+        *,
+        tenant_id: uuid.UUID,
+        conversation_id: uuid.UUID,
+        body: str,
+        channel: str = "whatsapp",
+        part_index: int = 0,
+        turn_id: int | None = None,
+        payload: dict[str, Any] | None = None,
+        content_sid: str | None = None,
+    ) -> Message:
+        """A reply part to store: ``pending`` on WhatsApp (the conversation's job sends it through the
+        pre-send check), ``delivered`` on the API (the HTTP response itself carries it)."""
+        return cls(
+            tenant_id=tenant_id,
+            conversation_id=conversation_id,
+            direction="outbound",
+            channel=channel,
+            body=body,
+            status="pending" if channel == "whatsapp" else "delivered",
+            part_index=part_index,
+            turn_id=turn_id,
+            payload=payload or {},
+            content_sid=content_sid,
+        )
+
 
 class ChatHistoryMessage(Base):
     """LangChain chat history rows (SQLChatMessageHistory with our converter), keyed per tenant and customer."""

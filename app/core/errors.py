@@ -77,7 +77,6 @@ class RateLimited(DomainError):
 
     def __init__(self, message: str, *, retry_after: int, details: Any = None) -> None:
         super().__init__(message, details=details)
-        self.retry_after = retry_after
         self.headers = {"Retry-After": str(retry_after)}
 
 

@@ -23,12 +23,6 @@ def _no_nul(value: str) -> str:
 Int4 = Annotated[int, Field(ge=-(2**31), le=INT4_MAX)]
 """An integer stored in an ``integer`` column."""
 
-Int8 = Annotated[int, Field(ge=-(2**63), le=INT8_MAX)]
-"""An integer stored in a ``bigint`` column (ids)."""
-
-Offset = Annotated[int, Field(ge=0, le=INT8_MAX)]
-"""A pagination offset (PostgreSQL's OFFSET is a bigint)."""
-
 Text = Annotated[str, AfterValidator(_no_nul)]
 """Text PostgreSQL can store (no NUL)."""
 

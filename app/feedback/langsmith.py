@@ -1,15 +1,14 @@
 """Customer feedback to LangSmith, as feedback on the turn's trace (its root run).
 
 A client of its own, without background batching (``auto_batch_tracing=False``): each feedback is one
-short POST made from a worker thread, with a deterministic id (the run and the key) so a retried job
-never records it twice. Nothing is sent unless tracing is on in settings; failures are logged, never raised:
-the customer's answer is stored in our database whatever LangSmith does.
+short POST made from a worker thread by the ``feedback:send`` job (app.feedback.jobs), never on the
+customer's turn, with a deterministic id (the run and the key) so a retried job never records it twice.
+The customer's answer is stored in our database whatever LangSmith does.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import threading
 import uuid
 import warnings
@@ -17,8 +16,6 @@ import warnings
 from langsmith import Client
 
 from app.core.config import get_settings
-
-log = logging.getLogger(__name__)
 
 SCORE_KEY = "user_score"
 REASON_KEY = "user_reason"
@@ -58,21 +55,15 @@ def _send(run_id: uuid.UUID, key: str, score: int | None, comment: str | None, t
             comment=comment,
             feedback_id=uuid.uuid5(run_id, key),
             source_info={"source": "whatsapp", "tenant": tenant},
-            stop_after_attempt=2,
+            stop_after_attempt=1,  # the feedback:send job retries, with backoff
         )
 
 
-async def send_feedback(run_id: uuid.UUID | None, *, score: int | None, reason: str | None = None, tenant: str) -> bool:
-    """Record the customer's 👍 (1) / 👎 (0), or a 👎's reason, on the turn's run; True when sent."""
-    if run_id is None or not get_settings().langsmith_tracing:
-        return False
+async def send_feedback(run_id: uuid.UUID, *, score: int | None, reason: str | None = None, tenant: str) -> None:
+    """Record the customer's 👍 (1) / 👎 (0), or a 👎's reason, on the turn's run; raises when LangSmith does not
+    take it (the ``feedback:send`` job retries, app.feedback.jobs)."""
     key = SCORE_KEY if reason is None else REASON_KEY
-    try:
-        await asyncio.to_thread(_send, run_id, key, score, reason, tenant)
-    except Exception:
-        log.warning("feedback not sent to LangSmith for run %s", run_id, exc_info=True)
-        return False
-    return True
+    await asyncio.to_thread(_send, run_id, key, score, reason, tenant)
 
 
 def export_dataset(name: str, cases: list[tuple[str, str, str]], *, description: str) -> str:

@@ -3,7 +3,8 @@
 The question follows a resolved exchange (a quote, a knowledge-base answer, a shortlist), at most once per
 conversation a day and never after a complaint. The answer (a button tap, "1"/"2", the emoji, "sí me
 sirvió"...) is read before the turn runs, so it never reaches the agent as a new question; it is stored on
-the asked turn's row here and sent to LangSmith as feedback on that turn's trace (app.feedback.langsmith).
+the asked turn's row here, and a ``feedback:send`` job queued in the same transaction records it in LangSmith
+as feedback on that turn's trace (app.feedback.jobs), off the customer's turn.
 """
 
 from __future__ import annotations
@@ -15,14 +16,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.conversations.models import Conversation, Message, Turn
+from app.core.config import get_settings
+from app.core.jobrows import queue_job
 from app.feedback.models import ASKED, DONE, DROPPED, REASON, TurnFeedback
+from app.tenants.models import Tenant
 from app.text.normalize import Language, fold
 from app.text.wording import say
 
+SEND_TASK: Final = "feedback:send"  # app.feedback.jobs
 UP_PAYLOAD: Final = "feedback:up"
 DOWN_PAYLOAD: Final = "feedback:down"
 ASK_EVERY = timedelta(days=1)  # at most one question per conversation in this period
@@ -75,16 +80,6 @@ _DOWN: Final = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class Captured:
-    """A feedback answer read before the turn: the acknowledgement to send and what LangSmith hears."""
-
-    parts: list[Message]
-    run_id: uuid.UUID | None
-    score: int | None
-    reason: str | None
-
-
 def resolved(agent: str, handoff: bool, *, quote: Any, sources: Sequence[Any], items: Sequence[Any]) -> bool:
     """A turn that settled something the customer asked: a quote, a knowledge answer, a shortlist."""
     if handoff:
@@ -130,16 +125,13 @@ async def maybe_ask(
         return None
     session.add(TurnFeedback(tenant_id=tenant_id, conversation_id=conversation_id, turn_id=turn_id, run_id=run_id))
     text, spec = question(language, rich=rich)
-    part = Message(
+    part = Message.outbound(
         tenant_id=tenant_id,
         conversation_id=conversation_id,
-        direction="outbound",
-        channel="whatsapp",
         body=text,
-        status="pending",
         turn_id=turn_id,
         part_index=part_index,
-        payload={"rich": spec} if spec else {},
+        payload={"rich": spec} if spec else None,
     )
     session.add(part)
     await session.flush()
@@ -168,16 +160,21 @@ def parse_answer(text: str, payload: dict[str, Any] | None = None) -> int | None
 
 async def _open_request(session: AsyncSession, conversation_id: uuid.UUID) -> TurnFeedback | None:
     """The conversation's unanswered question, if it is still the latest thing the bot said."""
-    request = await session.scalar(
-        select(TurnFeedback)
-        .where(TurnFeedback.conversation_id == conversation_id, TurnFeedback.state.in_((ASKED, REASON)))
-        .order_by(TurnFeedback.asked_at.desc())
-        .limit(1)
-        .with_for_update()
-    )
-    if request is None:
+    # The conversation's latest turn comes with the request (one round trip: this runs before every turn).
+    latest = select(func.max(Turn.id)).where(Turn.conversation_id == conversation_id).scalar_subquery()
+    row = (
+        await session.execute(
+            select(TurnFeedback, latest)
+            .where(TurnFeedback.conversation_id == conversation_id, TurnFeedback.state.in_((ASKED, REASON)))
+            .order_by(TurnFeedback.asked_at.desc())
+            .limit(1)
+            .with_for_update(of=TurnFeedback)
+        )
+    ).first()
+    if row is None:
         return None
-    latest_turn = await session.scalar(select(func.max(Turn.id)).where(Turn.conversation_id == conversation_id))
+    request: TurnFeedback = row[0]
+    latest_turn = row[1]
     now = datetime.now(UTC)
     fresh = now - request.asked_at < ANSWER_WITHIN
     if request.state == REASON:
@@ -189,15 +186,7 @@ async def _open_request(session: AsyncSession, conversation_id: uuid.UUID) -> Tu
 
 
 def _reply(conversation: Conversation, body: str) -> Message:
-    return Message(
-        tenant_id=conversation.tenant_id,
-        conversation_id=conversation.id,
-        direction="outbound",
-        channel="whatsapp",
-        body=body,
-        status="pending",
-        part_index=0,
-    )
+    return Message.outbound(tenant_id=conversation.tenant_id, conversation_id=conversation.id, body=body)
 
 
 def _reason_text(text: str) -> str | None:
@@ -208,10 +197,33 @@ def _reason_text(text: str) -> str | None:
     return line
 
 
+async def _queue_send(session: AsyncSession, request: TurnFeedback, *, reason: bool) -> None:
+    """Queue the LangSmith feedback for the answer just stored (in its transaction), when the turn was traced."""
+    if request.run_id is None or not get_settings().langsmith_tracing:
+        return
+    key = f"feedback:{request.id}:{'reason' if reason else 'score'}"
+    await queue_job(
+        session, task=SEND_TASK, args={"feedback_id": request.id, "reason": reason}, lock=key, queueing_lock=key
+    )
+
+
+async def for_langsmith(session: AsyncSession, *, feedback_id: int) -> tuple[TurnFeedback, str] | None:
+    """An answer and its tenant's slug, for the ``feedback:send`` job (None when the row is gone)."""
+    row = (
+        await session.execute(
+            select(TurnFeedback, Tenant.slug)
+            .join(Tenant, Tenant.id == TurnFeedback.tenant_id)
+            .where(TurnFeedback.id == feedback_id)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
 async def capture(
     session: AsyncSession, *, conversation: Conversation, pending: list[Message], language: Language
-) -> Captured | None:
-    """Read a pending message as the answer to the open question (or a 👎's reason); None leaves it to the agent."""
+) -> list[Message] | None:
+    """Read a pending message as the answer to the open question (or a 👎's reason): the acknowledgement to
+    send; None leaves the message to the agent."""
     if len(pending) != 1:
         return None
     request = await _open_request(session, conversation.id)
@@ -230,7 +242,8 @@ async def capture(
         parts = [_reply(conversation, say("feedback.thanks_reason", language))]
         session.add_all(parts)
         await session.flush()
-        return Captured(parts=parts, run_id=request.run_id, score=None, reason=reason)
+        await _queue_send(session, request, reason=True)
+        return parts
     score = parse_answer(text, message.payload)
     if score is None:
         request.state = DROPPED  # the customer moved on: ask again another day
@@ -242,7 +255,8 @@ async def capture(
     parts = [_reply(conversation, say("feedback.thanks" if score else "feedback.ask_reason", language))]
     session.add_all(parts)
     await session.flush()
-    return Captured(parts=parts, run_id=request.run_id, score=score, reason=None)
+    await _queue_send(session, request, reason=False)
+    return parts
 
 
 @dataclass(frozen=True)
@@ -408,17 +422,14 @@ async def turn_conversations(
     return {int(turn_id): conversation_id for turn_id, conversation_id in rows}
 
 
-async def down_rate(session: AsyncSession, *, tenant_id: uuid.UUID, since: datetime) -> tuple[int, int]:
-    """(👎 count, answers) of the tenant since ``since``: the alerts' spike check."""
-    row = (
-        await session.execute(
-            select(func.count().filter(TurnFeedback.score == 0), func.count())
-            .select_from(TurnFeedback)
-            .where(
-                TurnFeedback.tenant_id == tenant_id,
-                TurnFeedback.score.is_not(None),
-                TurnFeedback.answered_at >= since,
-            )
+def down_rate(*, tenant_id: uuid.UUID, since: datetime) -> Select[int, int]:
+    """(👎 count, answers) of the tenant since ``since``, as one row: the alerts' spike check (app.alerts)."""
+    return (
+        select(func.count().filter(TurnFeedback.score == 0).label("down"), func.count().label("answers"))
+        .select_from(TurnFeedback)
+        .where(
+            TurnFeedback.tenant_id == tenant_id,
+            TurnFeedback.score.is_not(None),
+            TurnFeedback.answered_at >= since,
         )
-    ).one()
-    return int(row[0]), int(row[1])
+    )

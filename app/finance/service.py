@@ -485,7 +485,7 @@ def down_payment_share(quote: Quote) -> str:
     return f"{share.normalize():f}%"
 
 
-def _join_terms(terms: list[int], language: Language) -> str:
+def join_terms(terms: list[int], language: Language) -> str:
     """``12, 24, 36 y 48`` / ``12, 24, 36 and 48``."""
     items = [str(t) for t in terms]
     if len(items) == 1:
@@ -512,6 +512,18 @@ def format_quote(quote: Quote, language: Language) -> str:
     return "\n".join([body, say("finance_note", language)])
 
 
+def _table_heading(key: str, first: Quote, language: Language) -> str:
+    """The line above a table of quotes: the price, down payment (and its share) and rate they share."""
+    return say(
+        key,
+        language,
+        price=format_money(first.price),
+        down=format_money(first.down_payment),
+        share=down_payment_share(first),
+        rate=format_percent(first.annual_rate),
+    )
+
+
 def format_quote_table(quotes: list[Quote], language: Language, *, header: bool = False) -> str:
     """One ``• 48 meses: $6,137.18 al mes`` line per quote; ``header`` adds a title and the note."""
     if not quotes:
@@ -521,29 +533,12 @@ def format_quote_table(quotes: list[Quote], language: Language, *, header: bool 
     ]
     if not header:
         return "\n".join(rows)
-    first = quotes[0]
-    title = say(
-        "finance_table_title",
-        language,
-        price=format_money(first.price),
-        down=format_money(first.down_payment),
-        share=down_payment_share(first),
-        rate=format_percent(first.annual_rate),
-    )
-    return "\n".join([title, *rows, say("finance_note", language)])
+    return "\n".join([_table_heading("finance_table_title", quotes[0], language), *rows, say("finance_note", language)])
 
 
 def format_quote_options(quotes: list[Quote], language: Language) -> str:
     """The reply to a request without a term: price, down payment and rate, a line per term, then a prompt."""
-    first = quotes[0]
-    header = say(
-        "finance_table_header",
-        language,
-        price=format_money(first.price),
-        down=format_money(first.down_payment),
-        ratio=down_payment_share(first),
-        rate=format_percent(first.annual_rate),
-    )
+    header = _table_heading("finance_table_header", quotes[0], language)
     return "\n".join([header, format_quote_table(quotes, language), say("finance_table_footer", language)])
 
 
@@ -566,7 +561,7 @@ def _terms_line(details: Mapping[str, object], language: Language) -> str:
     """The offered terms sentence, or "" when the details lack them."""
     raw_terms = details.get("allowed_terms")
     allowed = [t for t in raw_terms if isinstance(t, int)] if isinstance(raw_terms, list) else []
-    return say("finance_error_terms", language, terms=_join_terms(allowed, language)) if allowed else ""
+    return say("finance_error_terms", language, terms=join_terms(allowed, language)) if allowed else ""
 
 
 def format_finance_error(error: FinanceError, language: Language) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
 
@@ -40,8 +40,8 @@ from app.core.config import get_settings
 from app.core.db import autocommit_session, session_scope
 from app.core.metrics import record_turn
 from app.experiments import service as experiments_service
+from app.experiments.models import RUNNING, Experiment
 from app.feedback import service as feedback_service
-from app.feedback.langsmith import send_feedback
 from app.flows import throttle
 from app.llm.providers import get_registry
 from app.llm.tracing import tracing_callbacks
@@ -176,7 +176,7 @@ def _pending_text(pending: list[Message], language: Language = "es") -> str:
 def _language(conversation: Conversation, tenant: Tenant) -> Language:
     """The conversation's language (its memory's), else the tenant's."""
     remembered = ConversationMemory.load(conversation.state).language
-    return remembered or ("en" if tenant.locale.lower().startswith("en") else "es")
+    return remembered or tenant_service.default_language(tenant)
 
 
 async def _answer(
@@ -186,9 +186,11 @@ async def _answer(
     conversation: Conversation,
     pending: list[Message],
     channel: str,
+    experiment: Experiment | None,
 ) -> tuple[TurnOutcome | None, list[Message]]:
     """Run one turn for ``pending`` inside ``session``'s transaction: the outcome and its reply rows.
 
+    ``experiment`` is the tenant's running one (read with the tenant row, see ``_load_tenant``).
     (None, []) when a human has the conversation.
     """
     # Outside the tenant's business hours no person is on duty: the bot keeps helping a waiting customer.
@@ -279,17 +281,14 @@ async def _answer(
             )
         for index, part in enumerate(texts):
             parts.append(
-                Message(
+                Message.outbound(
                     tenant_id=tenant.id,
                     conversation_id=conversation.id,
-                    direction="outbound",
                     channel=channel,
                     body=part,
-                    # API replies are delivered in the HTTP response itself.
-                    status="pending" if channel == "whatsapp" else "delivered",
                     turn_id=turn.id,
                     part_index=index,
-                    payload={"rich": spec} if spec else {},
+                    payload={"rich": spec} if spec else None,
                 )
             )
         session.add_all(parts)
@@ -304,7 +303,6 @@ async def _answer(
     context = tenant_context(tenant)
     context.flags["ai_agent"] = features["ai_agent"]
     # A running experiment: the customer's arm (stable) decides the configuration this turn runs with.
-    experiment = await experiments_service.running(session, tenant_id=tenant.id)
     arm = experiments_service.assign(experiment, who) if experiment is not None else None
     if experiment is not None and arm is not None:
         context = dataclasses.replace(context, agent=experiments_service.arm_config(context.agent, experiment, arm))
@@ -457,17 +455,7 @@ async def _dispatch(
         message.status = "processed"
     parts: list[Message] = []
     if handled.reply:
-        parts.append(
-            Message(
-                tenant_id=tenant.id,
-                conversation_id=conversation.id,
-                direction="outbound",
-                channel="whatsapp",
-                body=handled.reply,
-                status="pending",
-                part_index=0,
-            )
-        )
+        parts.append(Message.outbound(tenant_id=tenant.id, conversation_id=conversation.id, body=handled.reply))
         session.add_all(parts)
     await session.flush()
     return parts, handled
@@ -484,29 +472,27 @@ async def _whatsapp_rules(
         )
         return found is not None
 
+    language = _language(conversation, tenant)
     ruled = await messaging_inbound.apply_rules(
-        session,
-        conversation=conversation,
-        pending=pending,
-        language=_language(conversation, tenant),
-        means_something_else=cancels_a_request,
+        session, conversation=conversation, pending=pending, language=language, means_something_else=cancels_a_request
     )
     if ruled is not None or not tenant_service.get_agent_config(tenant).ask_feedback:
         return ruled
     # An answer to the 👍/👎 question (or a 👎's reason) is feedback on the asked turn, not a new question.
-    captured = await feedback_service.capture(
-        session, conversation=conversation, pending=pending, language=_language(conversation, tenant)
+    return await feedback_service.capture(session, conversation=conversation, pending=pending, language=language)
+
+
+async def _load_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> tuple[Tenant, Experiment | None] | None:
+    """The tenant row and its running experiment (at most one: a partial unique index), in one round trip."""
+    stmt = (
+        select(Tenant, Experiment)
+        .outerjoin(Experiment, and_(Experiment.tenant_id == Tenant.id, Experiment.status == RUNNING))
+        .where(Tenant.id == tenant_id)
+        # The turn needs no WhatsApp numbers: skip the relationship's extra query.
+        .options(lazyload(Tenant.numbers))
     )
-    if captured is None:
-        return None
-    await send_feedback(captured.run_id, score=captured.score, reason=captured.reason, tenant=tenant.slug)
-    return captured.parts
-
-
-async def _load_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> Tenant | None:
-    # The turn needs no WhatsApp numbers: skip the relationship's extra query.
-    stmt = select(Tenant).where(Tenant.id == tenant_id).options(lazyload(Tenant.numbers))
-    return (await session.execute(stmt)).scalar_one_or_none()
+    row = (await session.execute(stmt)).first()
+    return None if row is None else (row[0], row[1])
 
 
 async def process_whatsapp(*, tenant_id: uuid.UUID, conversation_id: uuid.UUID, sender: ReplySender) -> None:
@@ -535,9 +521,10 @@ async def _process_whatsapp(*, tenant_id: uuid.UUID, conversation_id: uuid.UUID,
                     conversation_id=conversation_id,
                     per_minute=get_settings().sender_messages_per_minute,
                 )
-                tenant = await _load_tenant(session, tenant_id) if pending else None
-                if tenant is None:
+                loaded = await _load_tenant(session, tenant_id) if pending else None
+                if loaded is None:
                     return
+                tenant, experiment = loaded
                 taken = await _dispatch(session, tenant=tenant, conversation=conversation, pending=pending)
                 ruled = (
                     None
@@ -557,7 +544,12 @@ async def _process_whatsapp(*, tenant_id: uuid.UUID, conversation_id: uuid.UUID,
                     answered = True
                 else:
                     outcome, to_send = await _answer(
-                        session, tenant=tenant, conversation=conversation, pending=pending, channel="whatsapp"
+                        session,
+                        tenant=tenant,
+                        conversation=conversation,
+                        pending=pending,
+                        channel="whatsapp",
+                        experiment=experiment,
                     )
                     if outcome is None:
                         return
@@ -588,10 +580,16 @@ async def chat(*, tenant: Tenant, user: str, text: str) -> ChatResult:
             session, tenant_id=tenant.id, conversation_id=conversation_id, channel="api", body=text
         )
         assert stored is not None
-        fresh_tenant = await _load_tenant(session, tenant.id)
-        assert fresh_tenant is not None
+        loaded = await _load_tenant(session, tenant.id)
+        assert loaded is not None
+        fresh_tenant, experiment = loaded
         outcome, parts = await _answer(
-            session, tenant=fresh_tenant, conversation=conversation, pending=[stored], channel="api"
+            session,
+            tenant=fresh_tenant,
+            conversation=conversation,
+            pending=[stored],
+            channel="api",
+            experiment=experiment,
         )
     return ChatResult(
         conversation_id=conversation_id,

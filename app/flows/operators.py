@@ -82,6 +82,33 @@ async def send_template(
     return part
 
 
+async def send(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    author: Author,
+    text: str | None = None,
+    template: str | None = None,
+    variables: dict[str, str] | None = None,
+) -> list[Message]:
+    """What the operator wrote, as the API and the console take it: the named template (with its
+    variables) when there is one, the free text otherwise."""
+    if template:
+        part = await send_template(
+            session,
+            tenant_id=tenant_id,
+            conversation_id=conversation_id,
+            template=template,
+            variables=variables or {},
+            author=author,
+        )
+        return [part]
+    return await send_reply(
+        session, tenant_id=tenant_id, conversation_id=conversation_id, text=text or "", author=author
+    )
+
+
 async def template_choices(session: AsyncSession, *, tenant_id: uuid.UUID) -> list[tuple[str, str]]:
     """(value, label) for the console's template picker: the tenant's approved templates."""
     return [

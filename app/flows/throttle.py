@@ -122,13 +122,4 @@ async def _notice_sent_within_window(session: AsyncSession, *, conversation_id: 
 
 
 def _notice_part(tenant: Tenant, conversation: Conversation, turn: Turn, reply: str) -> Message:
-    return Message(
-        tenant_id=tenant.id,
-        conversation_id=conversation.id,
-        direction="outbound",
-        channel="whatsapp",
-        body=reply,
-        status="pending",
-        turn_id=turn.id,
-        part_index=0,
-    )
+    return Message.outbound(tenant_id=tenant.id, conversation_id=conversation.id, body=reply, turn_id=turn.id)

@@ -53,6 +53,11 @@ class _Part:
     text: str
 
 
+def plain_heading(text: str) -> str:
+    """A heading's words without inline markup ("## **Financiamiento**" → "Financiamiento")."""
+    return re.sub(r"[*_`]+", "", text).strip() or text.strip()
+
+
 def sections(content: str) -> list[tuple[list[str], str]]:
     """The text under each heading (levels 1-4, outside code fences) with the heading path above it.
 
@@ -81,7 +86,7 @@ def sections(content: str) -> list[tuple[list[str], str]]:
         level = len(match.group(1))
         while stack and stack[-1][0] >= level:
             stack.pop()
-        stack.append((level, re.sub(r"[*_`]+", "", match.group(2)).strip() or match.group(2).strip()))
+        stack.append((level, plain_heading(match.group(2))))
     flush()
     return found
 

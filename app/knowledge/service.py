@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.core.jobrows import queue_job
 from app.knowledge import embeddings
-from app.knowledge.chunking import Chunk, chunk_entry
+from app.knowledge.chunking import Chunk, chunk_entry, plain_heading
 from app.knowledge.embeddings import Embedder
 from app.knowledge.models import KnowledgeChunk, KnowledgeEntry, KnowledgeSynonym, KnowledgeTerm
 from app.knowledge.retrieval import forget_counts, search_knowledge, vocabulary_words
@@ -46,11 +46,6 @@ _ABOUT_KEYWORDS = {
     "en": ["about us", "company", "who we are"],
 }
 MAX_ENTRY_CHARS = 20_000  # KnowledgeEntryCreate.content's limit: a longer section becomes several entries
-
-
-def _plain_heading(text: str) -> str:
-    """A heading's words without inline markup ("## **Financiamiento**" → "Financiamiento")."""
-    return re.sub(r"[*_`]+", "", text).strip() or text.strip()
 
 
 def _split_long(content: str) -> list[str]:
@@ -101,9 +96,9 @@ def parse_markdown(document: str, *, category: str | None = None) -> list[Knowle
             level = len(match.group(1))
             while stack and stack[-1][0] >= level:
                 stack.pop()
-            stack.append((level, _plain_heading(match.group(2))))
+            stack.append((level, plain_heading(match.group(2))))
             if first_title is None:
-                first_title = _plain_heading(match.group(2)) if level == 1 and top_levels == 1 else ""
+                first_title = stack[-1][1] if level == 1 and top_levels == 1 else ""
         else:
             body.append(line)
     flush()

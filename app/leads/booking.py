@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from app.text.normalize import WEEKDAYS, fold
+from app.text.normalize import WEEKDAYS, days_to_weekday, fold
 
 Kind = Literal["visit", "test_drive"]
 Slot = Literal["car", "day", "time", "branch", "name"]
@@ -193,11 +193,6 @@ def parse_kind(text: str) -> Kind | None:
     return None
 
 
-def _next_weekday(today: date, weekday: int) -> date:
-    ahead = (weekday - today.weekday()) % 7
-    return today + timedelta(days=ahead or 7)
-
-
 def parse_day(text: str, today: date) -> date | None:
     """The day a message names, relative to ``today``: "hoy", "mañana", "el sábado", "15 de diciembre"."""
     t = fold(text)
@@ -210,7 +205,7 @@ def parse_day(text: str, today: date) -> date | None:
         return today
     for word, weekday in WEEKDAYS.items():
         if re.search(rf"\b{word}s?\b", t):
-            return _next_weekday(today, weekday)
+            return today + timedelta(days=days_to_weekday(today, weekday))
     m = _DAY_OF_MONTH.search(t)
     if m:
         number = int(m.group(1) or m.group(4))

@@ -11,9 +11,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base
 
-LEAD_KINDS = ("visit", "test_drive")
-LEAD_STATUSES = ("new", "contacted", "done", "cancelled")
-
 
 class Lead(Base):
     """One booking taken by the agent; the business lists them and is notified of each new one."""

@@ -8,7 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-LeadKind = Literal["visit", "test_drive"]
+from app.leads.booking import Kind
+
 LeadStatus = Literal["new", "contacted", "done", "cancelled"]
 
 
@@ -20,7 +21,7 @@ class LeadRead(BaseModel):
     id: uuid.UUID
     conversation_id: uuid.UUID | None
     customer: str
-    kind: LeadKind
+    kind: Kind
     stock_id: str | None
     car: str | None
     day: date | None

@@ -15,8 +15,9 @@ from app.leads.booking import Booking
 from app.leads.models import Lead
 from app.notify import service as notify_service
 
-# Knowledge entries that list the business's branches ("Sucursales, horarios", "Branches", "Sedes").
-_BRANCH_TITLE = re.compile(r"(sucursal|sede|agencia|ubicaci|branch|location|showroom)", re.IGNORECASE)
+# Knowledge entries that list the business's branches ("Sucursales, horarios", "Branches", "Sedes"), as a
+# PostgreSQL case-insensitive regular expression: only those entries are read, not the whole knowledge base.
+_BRANCH_TITLE = "(sucursal|sede|agencia|ubicaci|branch|location|showroom)"
 # "Polanco: Av. Ejército Nacional 843" — a branch name opening a sentence or a line, then its address.
 _NAMED = re.compile(r"(?:^|[.\n•*-]\s*)\**([A-ZÁÉÍÓÚÑ][\wáéíóúñü]+(?: [A-ZÁÉÍÓÚÑ][\wáéíóúñü]+){0,2})\**:\s")
 _NAME = r"[A-ZÁÉÍÓÚÑ][\wáéíóúñü]+(?: (?:de |del )?[A-ZÁÉÍÓÚÑ][\wáéíóúñü]+)?"
@@ -88,16 +89,14 @@ async def list_leads(
 async def branch_names(session: AsyncSession, *, tenant_id: uuid.UUID) -> list[str]:
     """The branch names the tenant's own knowledge gives ("Polanco", "Satélite"), in order; [] when none."""
     rows = await session.execute(
-        select(KnowledgeEntry.title, KnowledgeEntry.content).where(
+        select(KnowledgeEntry.content).where(
             KnowledgeEntry.tenant_id == tenant_id,
             KnowledgeEntry.deleted_at.is_(None),
             KnowledgeEntry.active.is_(True),
+            KnowledgeEntry.title.regexp_match(_BRANCH_TITLE, flags="i"),
         )
     )
-    names: list[str] = []
-    for title, content in rows.all():
-        if _BRANCH_TITLE.search(title or ""):
-            names.extend(branches_in(content or ""))
+    names = [name for content in rows.scalars() for name in branches_in(content or "")]
     return list(dict.fromkeys(names))[:6]
 
 

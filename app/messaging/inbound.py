@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.conversations.models import PENDING, Conversation, Message
+from app.conversations.models import Conversation, Message
 from app.messaging.optout import read_opt_out, set_opted_out
 from app.messaging.window import too_old_to_answer
 from app.text.normalize import Language
@@ -70,13 +70,6 @@ def _mark(pending: list[Message], status: str) -> None:
 
 def _notice(conversation: Conversation, body: str) -> Message:
     """The confirmation part: it goes out even to a customer who just opted out (WhatsApp allows it)."""
-    return Message(
-        tenant_id=conversation.tenant_id,
-        conversation_id=conversation.id,
-        direction="outbound",
-        channel="whatsapp",
-        body=body,
-        status=PENDING,
-        part_index=0,
-        payload={"opt_out_notice": True},
+    return Message.outbound(
+        tenant_id=conversation.tenant_id, conversation_id=conversation.id, body=body, payload={"opt_out_notice": True}
     )

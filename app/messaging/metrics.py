@@ -7,7 +7,7 @@ from prometheus_client import Counter
 OUTBOUND_BLOCKED = Counter(
     "agent_outbound_blocked",
     "Outbound WhatsApp parts the pre-send check held back, by reason (opted_out, window_closed, "
-    "template_not_approved, no_address).",
+    "template_not_approved).",
     ["reason"],
 )
 OUTBOUND_KIND = Counter(

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -160,6 +160,14 @@ async def rich_content_sid(
             .on_conflict_do_nothing(index_elements=["tenant_id", "content_hash"])
         )
     return sid
+
+
+async def forget_rich_content(*, tenant_id: uuid.UUID, content_sid: str | None) -> None:
+    """Drop a cached Content SID Twilio no longer knows (error 21656), so the content is made again."""
+    async with session_scope() as session:
+        await session.execute(
+            delete(RichContent).where(RichContent.tenant_id == tenant_id, RichContent.content_sid == content_sid)
+        )
 
 
 def can_show_rich(to: str, sender: ReplySender) -> bool:

@@ -56,5 +56,5 @@ async def list_templates(tenant: TenantDep, session: SessionDep) -> TemplatesRea
     rows = await templates.list_templates(session, tenant_id=tenant.id)
     return TemplatesRead(
         templates=[TemplateRead.model_validate(r) for r in rows],
-        purposes=await templates.readiness(session, tenant_id=tenant.id),
+        purposes=templates.purpose_states(rows),
     )

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.conversations.models import PENDING, Conversation, Message
+from app.conversations.models import Conversation, Message
 from app.core.errors import InvalidInput, NotFound
 from app.core.jobrows import queue_job
 from app.messaging.models import MessageTemplate
@@ -241,8 +241,13 @@ async def approved_by_sid(session: AsyncSession, *, tenant_id: uuid.UUID, conten
 
 async def readiness(session: AsyncSession, *, tenant_id: uuid.UUID) -> dict[str, str]:
     """Each purpose's template state for ``tenant status``: approved (with its SID), pending, or missing."""
+    return purpose_states(await list_templates(session, tenant_id=tenant_id))
+
+
+def purpose_states(rows: Iterable[MessageTemplate]) -> dict[str, str]:
+    """Each purpose's state among the tenant's templates ``rows`` (see ``readiness``)."""
     state: dict[str, str] = {purpose: "missing" for purpose in PURPOSES}
-    for template in await list_templates(session, tenant_id=tenant_id):
+    for template in rows:
         if template.purpose not in state:
             continue
         if template.status == APPROVED:
@@ -292,14 +297,10 @@ async def queue_template(
             details={"field": "template", "purposes": list(PURPOSES)},
         )
     cleaned = {str(k): clean_variable(v) for k, v in variables.items()}
-    part = Message(
+    part = Message.outbound(
         tenant_id=tenant_id,
         conversation_id=conversation_id,
-        direction="outbound",
-        channel="whatsapp",
         body=render(template.body, cleaned)[:4000] or template.friendly_name,
-        status=PENDING,
-        part_index=0,
         content_sid=template.content_sid,
         payload={
             "template": {"content_sid": template.content_sid, "purpose": template.purpose, "variables": cleaned},

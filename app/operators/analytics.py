@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.operators.zones import tenant_zone
 
 OUTCOMES: Final = ("answered", "handoff", "dont_know")
 WAIT_BUCKETS: Final = (
@@ -46,13 +47,6 @@ class Report:
     totals: dict[str, Any] = field(default_factory=dict)
 
 
-def _zone(tz: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(tz)
-    except (KeyError, ValueError):
-        return ZoneInfo("UTC")
-
-
 async def _per_day(session: AsyncSession, sql: str, params: dict[str, Any]) -> dict[date, Any]:
     rows = (await session.execute(text(sql), params)).all()
     return {row[0]: row[1] for row in rows}
@@ -60,7 +54,7 @@ async def _per_day(session: AsyncSession, sql: str, params: dict[str, Any]) -> d
 
 async def report(session: AsyncSession, *, tenant_id: uuid.UUID, since: datetime, tz: str) -> Report:
     """Everything the analytics page shows, from ``since`` to now."""
-    zone = _zone(tz)
+    zone = tenant_zone(tz)
     first = since.astimezone(zone).date()
     last = datetime.now(zone).date()
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
@@ -72,30 +66,23 @@ async def report(session: AsyncSession, *, tenant_id: uuid.UUID, since: datetime
         "WHERE m.tenant_id = :tenant AND m.created_at >= :since AND m.direction = 'inbound' GROUP BY 1",
         params,
     )
-    turns = await _per_day(
-        session,
-        "SELECT (t.created_at AT TIME ZONE :tz)::date, count(*) FROM turns t "
-        "WHERE t.tenant_id = :tenant AND t.created_at >= :since GROUP BY 1",
-        params,
-    )
-    cost = await _per_day(
-        session,
-        "SELECT (t.created_at AT TIME ZONE :tz)::date, sum(t.cost_usd) FROM turns t "
-        "WHERE t.tenant_id = :tenant AND t.created_at >= :since GROUP BY 1",
-        params,
-    )
-    outcome_rows = (
+    # One pass over the turns: per day and outcome, the count and the LLM cost.
+    turn_rows = (
         await session.execute(
             text(
-                f"SELECT (t.created_at AT TIME ZONE :tz)::date, {_OUTCOME_SQL} AS outcome, count(*) FROM turns t "
-                "WHERE t.tenant_id = :tenant AND t.created_at >= :since GROUP BY 1, 2"
+                f"SELECT (t.created_at AT TIME ZONE :tz)::date, {_OUTCOME_SQL} AS outcome, count(*), sum(t.cost_usd) "
+                "FROM turns t WHERE t.tenant_id = :tenant AND t.created_at >= :since GROUP BY 1, 2"
             ),
             params,
         )
     ).all()
     by_outcome: dict[str, dict[date, int]] = {name: {} for name in OUTCOMES}
-    for day, outcome, count in outcome_rows:
+    turns: dict[date, int] = {}
+    cost: dict[date, Decimal] = {}
+    for day, outcome, count, spent in turn_rows:
         by_outcome[outcome][day] = int(count)
+        turns[day] = turns.get(day, 0) + int(count)
+        cost[day] = cost.get(day, Decimal(0)) + Decimal(spent or 0)
     shortlist = await _per_day(
         session,
         "SELECT (r.created_at AT TIME ZONE :tz)::date, "

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from langchain_core.messages import AIMessage
-from sqlalchemy import and_, func, or_, select, true
+from sqlalchemy import and_, or_, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,9 +22,10 @@ from app.conversations import service as conversation_service
 from app.conversations.history import history_rows
 from app.conversations.models import Conversation, Message, Turn
 from app.core.errors import InvalidInput, NotFound
+from app.messaging.window import window_state
 from app.operators.models import ConversationDesk, ConversationNote, Operator
+from app.operators.schemas import HandoffRead
 
-WINDOW: Final = timedelta(hours=24)  # WhatsApp's customer-service window after the customer's last message
 MAX_REPLY_CHARS: Final = 4000
 MAX_NOTE_CHARS: Final = 4000
 
@@ -40,21 +41,6 @@ class Author:
     def as_payload(self) -> dict[str, Any]:
         """The identity stored on the message (``payload.operator``)."""
         return {"kind": self.kind, "label": self.label, "id": str(self.operator_id) if self.operator_id else None}
-
-
-@dataclass(frozen=True)
-class Handoff:
-    """A conversation waiting for a person."""
-
-    conversation_id: uuid.UUID
-    customer: str
-    profile_name: str | None
-    reason: str | None
-    handoff_at: datetime | None
-    waiting_seconds: int
-    last_customer_message: str | None
-    last_customer_message_at: datetime | None
-    assigned_to: str | None
 
 
 @dataclass(frozen=True)
@@ -86,8 +72,8 @@ def _last_inbound() -> Any:
     )
 
 
-async def list_handoffs(session: AsyncSession, *, tenant_id: uuid.UUID) -> list[Handoff]:
-    """The tenant's conversations waiting for a person, oldest wait first."""
+async def list_handoffs(session: AsyncSession, *, tenant_id: uuid.UUID) -> list[HandoffRead]:
+    """The tenant's conversations waiting for a person, oldest wait first (the API's and the console's rows)."""
     last_in = _last_inbound()
     stmt = (
         select(Conversation, last_in.c.body, last_in.c.created_at, Operator.email)
@@ -100,11 +86,11 @@ async def list_handoffs(session: AsyncSession, *, tenant_id: uuid.UUID) -> list[
         .limit(500)
     )
     now = datetime.now(UTC)
-    result: list[Handoff] = []
+    result: list[HandoffRead] = []
     for conversation, body, at, email in (await session.execute(stmt)).all():
         since = conversation.handoff_at or conversation.updated_at
         result.append(
-            Handoff(
+            HandoffRead(
                 conversation_id=conversation.id,
                 customer=conversation.customer,
                 profile_name=conversation.profile_name,
@@ -168,18 +154,15 @@ async def list_conversations(
 
 
 async def window_open(session: AsyncSession, *, tenant_id: uuid.UUID, conversation_id: uuid.UUID) -> bool:
-    """True while WhatsApp's 24-hour window is open: the customer wrote on WhatsApp in the last 24 hours."""
+    """True while WhatsApp's 24-hour window is open (the same rule as every outbound part's pre-send check)."""
     last = (
         await session.execute(
-            select(func.max(Message.created_at)).where(
-                Message.tenant_id == tenant_id,
-                Message.conversation_id == conversation_id,
-                Message.direction == "inbound",
-                Message.channel == "whatsapp",
+            select(Conversation.last_inbound_at).where(
+                Conversation.tenant_id == tenant_id, Conversation.id == conversation_id
             )
         )
     ).scalar_one_or_none()
-    return last is not None and last > datetime.now(UTC) - WINDOW
+    return window_state(last) == "open"
 
 
 def clean_text(text: str, *, field: str, limit: int) -> str:
@@ -200,13 +183,11 @@ async def store_reply(session: AsyncSession, *, conversation: Conversation, text
     whatsapp = conversation.whatsapp_address is not None
     texts = split_message(body) if whatsapp else [body]
     parts = [
-        Message(
+        Message.outbound(
             tenant_id=conversation.tenant_id,
             conversation_id=conversation.id,
-            direction="outbound",
             channel="whatsapp" if whatsapp else "api",
             body=part,
-            status="pending" if whatsapp else "delivered",
             payload={"operator": author.as_payload()},
             part_index=index,
         )

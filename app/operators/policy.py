@@ -13,7 +13,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from typing import Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -23,6 +23,7 @@ from app.conversations import service as conversation_service
 from app.conversations.models import Conversation, Message
 from app.notify.service import notify
 from app.operators.models import ConversationDesk
+from app.operators.zones import tenant_zone
 from app.tenants import service as tenant_service
 from app.tenants.agent_config import HandoffPolicy
 from app.tenants.models import Tenant
@@ -30,13 +31,6 @@ from app.text.normalize import Language
 from app.text.wording import say
 
 log = logging.getLogger(__name__)
-
-
-def _zone(tz: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(tz)
-    except (KeyError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def _hm(value: str) -> time:
@@ -50,7 +44,7 @@ def on_duty(policy: HandoffPolicy, tz: str, now: datetime | None = None) -> bool
     """True when a person is expected to answer now (always, when the tenant set no business hours)."""
     if not policy.business_hours:
         return True
-    local = (now or datetime.now(UTC)).astimezone(_zone(tz))
+    local = (now or datetime.now(UTC)).astimezone(tenant_zone(tz))
     return any(
         local.weekday() in hours.days and _hm(hours.opens) <= local.time() < _hm(hours.closes)
         for hours in policy.business_hours
@@ -61,7 +55,7 @@ def next_opening(policy: HandoffPolicy, tz: str, now: datetime | None = None) ->
     """When people are next on duty (local time), or None when they are now (or hours are not set)."""
     if on_duty(policy, tz, now):
         return None
-    local = (now or datetime.now(UTC)).astimezone(_zone(tz))
+    local = (now or datetime.now(UTC)).astimezone(tenant_zone(tz))
     candidates: list[datetime] = []
     for offset in range(8):
         day = local.date() + timedelta(days=offset)
@@ -103,26 +97,9 @@ class SweepResult:
 
 
 async def sweep(session: AsyncSession, *, now: datetime | None = None) -> SweepResult:
-    """Escalate and auto-release waiting handoffs of every tenant, by each tenant's policy."""
+    """Escalate and auto-release waiting handoffs of every tenant, by each tenant's policy (one query for
+    all tenants' waiting handoffs; a row another worker holds is skipped this pass)."""
     moment = now or datetime.now(UTC)
-    tenant_ids = (
-        await session.execute(select(Conversation.tenant_id).where(Conversation.status == "handoff").distinct())
-    ).scalars()
-    escalated = released = 0
-    for tenant_id in list(tenant_ids):
-        tenant = await session.get(Tenant, tenant_id)
-        if tenant is None:
-            continue
-        policy = tenant_service.get_agent_config(tenant).handoff_policy
-        e, r = await _sweep_tenant(session, tenant_id=tenant_id, policy=policy, now=moment)
-        escalated += e
-        released += r
-    return SweepResult(escalated=escalated, released=released)
-
-
-async def _sweep_tenant(
-    session: AsyncSession, *, tenant_id: uuid.UUID, policy: HandoffPolicy, now: datetime
-) -> tuple[int, int]:
     last_message = (
         select(func.max(Message.created_at))
         .where(Message.tenant_id == Conversation.tenant_id, Message.conversation_id == Conversation.id)
@@ -141,49 +118,72 @@ async def _sweep_tenant(
     )
     rows = (
         await session.execute(
-            select(Conversation, last_message, operator_since_handoff, ConversationDesk.escalated_at)
+            select(Conversation, Tenant, last_message, operator_since_handoff, ConversationDesk.escalated_at)
             .select_from(Conversation)
+            .join(Tenant, Tenant.id == Conversation.tenant_id)
             .outerjoin(ConversationDesk, ConversationDesk.conversation_id == Conversation.id)
-            .where(Conversation.tenant_id == tenant_id, Conversation.status == "handoff")
+            .where(Conversation.status == "handoff")
             .with_for_update(of=Conversation, skip_locked=True)
         )
     ).all()
+    policies: dict[uuid.UUID, HandoffPolicy] = {}
     escalated = released = 0
-    for conversation, last_at, operator_messages, escalated_at in rows:
-        since = conversation.handoff_at or conversation.updated_at
-        quiet_since = max(t for t in (since, last_at) if t is not None)
-        if policy.auto_release_minutes and now - quiet_since >= timedelta(minutes=policy.auto_release_minutes):
-            await conversation_service.release_conversation(
-                session, tenant_id=tenant_id, conversation_id=conversation.id
-            )
-            released += 1
-            log.info(
-                "handoff of %s auto-released after %d min of silence", conversation.id, policy.auto_release_minutes
-            )
-            continue
-        already = escalated_at is not None and escalated_at >= since
-        if (
-            policy.escalate_after_minutes
-            and not already
-            and not operator_messages
-            and now - since >= timedelta(minutes=policy.escalate_after_minutes)
-        ):
-            await notify(
-                session,
-                tenant_id=tenant_id,
-                event="handoff.escalated",
-                data={
-                    "conversation_id": conversation.id,
-                    "customer": conversation.customer,
-                    "reason": conversation.handoff_reason,
-                    "waiting_seconds": int((now - since).total_seconds()),
-                },
-            )
-            stmt = insert(ConversationDesk).values(
-                conversation_id=conversation.id, tenant_id=tenant_id, escalated_at=now
-            )
-            await session.execute(
-                stmt.on_conflict_do_update(index_elements=["conversation_id"], set_={"escalated_at": now})
-            )
-            escalated += 1
-    return escalated, released
+    for conversation, tenant, last_at, operator_messages, escalated_at in rows:
+        if tenant.id not in policies:
+            policies[tenant.id] = tenant_service.get_agent_config(tenant).handoff_policy
+        action = await _apply(
+            session,
+            conversation,
+            policy=policies[tenant.id],
+            last_at=last_at,
+            operator_messages=operator_messages,
+            escalated_at=escalated_at,
+            now=moment,
+        )
+        escalated += action == "escalated"
+        released += action == "released"
+    return SweepResult(escalated=escalated, released=released)
+
+
+async def _apply(
+    session: AsyncSession,
+    conversation: Conversation,
+    *,
+    policy: HandoffPolicy,
+    last_at: datetime | None,
+    operator_messages: int,
+    escalated_at: datetime | None,
+    now: datetime,
+) -> Literal["escalated", "released"] | None:
+    """Release (silent too long) or escalate (unanswered too long, once) one waiting handoff; what it did."""
+    tenant_id = conversation.tenant_id
+    since = conversation.handoff_at or conversation.updated_at
+    quiet_since = max(t for t in (since, last_at) if t is not None)
+    if policy.auto_release_minutes and now - quiet_since >= timedelta(minutes=policy.auto_release_minutes):
+        await conversation_service.release_conversation(session, tenant_id=tenant_id, conversation_id=conversation.id)
+        log.info("handoff of %s auto-released after %d min of silence", conversation.id, policy.auto_release_minutes)
+        return "released"
+    already = escalated_at is not None and escalated_at >= since
+    if (
+        policy.escalate_after_minutes
+        and not already
+        and not operator_messages
+        and now - since >= timedelta(minutes=policy.escalate_after_minutes)
+    ):
+        await notify(
+            session,
+            tenant_id=tenant_id,
+            event="handoff.escalated",
+            data={
+                "conversation_id": conversation.id,
+                "customer": conversation.customer,
+                "reason": conversation.handoff_reason,
+                "waiting_seconds": int((now - since).total_seconds()),
+            },
+        )
+        stmt = insert(ConversationDesk).values(conversation_id=conversation.id, tenant_id=tenant_id, escalated_at=now)
+        await session.execute(
+            stmt.on_conflict_do_update(index_elements=["conversation_id"], set_={"escalated_at": now})
+        )
+        return "escalated"
+    return None

@@ -34,8 +34,7 @@ router = APIRouter(prefix="/v1/tenants/{slug}", tags=["operators"])
 @router.get("/handoffs", response_model=list[HandoffRead])
 async def handoffs(tenant: TenantDep, session: SessionDep) -> list[HandoffRead]:
     """Conversations waiting for a person, oldest first, with waiting time, reason and last customer message."""
-    rows = await desk.list_handoffs(session, tenant_id=tenant.id)
-    return [HandoffRead.model_validate(r, from_attributes=True) for r in rows]
+    return await desk.list_handoffs(session, tenant_id=tenant.id)
 
 
 async def _author(session: SessionDep, tenant_id: uuid.UUID, email: str | None) -> desk.Author:
@@ -57,20 +56,14 @@ async def send_message(
 ) -> list[OperatorMessageRead]:
     """Send text to the customer as the business (409 ``window_closed`` outside WhatsApp's 24-hour window:
     send a template then)."""
-    author = await _author(session, tenant.id, data.operator_email)
-    if data.template is not None:
-        part = await operator_flow.send_template(
-            session,
-            tenant_id=tenant.id,
-            conversation_id=conversation_id,
-            template=data.template,
-            variables=data.variables,
-            author=author,
-        )
-        return [OperatorMessageRead.model_validate(part)]
-    assert data.text is not None
-    parts = await operator_flow.send_reply(
-        session, tenant_id=tenant.id, conversation_id=conversation_id, text=data.text, author=author
+    parts = await operator_flow.send(
+        session,
+        tenant_id=tenant.id,
+        conversation_id=conversation_id,
+        author=await _author(session, tenant.id, data.operator_email),
+        text=data.text,
+        template=data.template,
+        variables=data.variables,
     )
     return [OperatorMessageRead.model_validate(p) for p in parts]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 from typing import Literal
 
 Language = Literal["es", "en"]
@@ -19,6 +20,12 @@ WEEKDAYS: dict[str, int] = {
     **dict.fromkeys(("sabado", "saturday"), 5),
     **dict.fromkeys(("domingo", "sunday"), 6),
 }
+
+
+def days_to_weekday(today: date, weekday: int) -> int:
+    """Days from ``today`` to the next ``weekday`` (a ``WEEKDAYS`` number): one named on its own day is next week's."""
+    return (weekday - today.weekday()) % 7 or 7
+
 
 # Short, frequent words that tell Spanish from English in customer messages.
 _ES_HINTS = frozenset(

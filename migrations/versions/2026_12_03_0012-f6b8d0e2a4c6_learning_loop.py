@@ -1,7 +1,7 @@
 """learning loop
 
 Revision ID: f6b8d0e2a4c6
-Revises: e5a7c9d1f3b5
+Revises: d4f6b8c0e2a4
 Create Date: 2026-12-03 12:35:00
 
 Customer feedback, corrections, experiments and alerts (issue 16).
@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "f6b8d0e2a4c6"
-down_revision: str | None = "e5a7c9d1f3b5"
+down_revision: str | None = "d4f6b8c0e2a4"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -29,13 +29,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from tests.eval.database import migrated_temporary_database
 
 SCRIPTS: list[list[str]] = [
     ["hola", "¿tienen Mazda 3?", "el primero a 48 meses", "¿y a 60?", "gracias"],
@@ -230,20 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.dump is not None:
         args.dump.unlink(missing_ok=True)
-    with tempfile.TemporaryDirectory(prefix="bench-llm-") as tmp:
-        os.environ["DATA_DIR"] = tmp
-        os.environ.pop("DATABASE_URL", None)
-        os.environ["LANGSMITH_TRACING"] = "false"
-        from alembic import command
-        from alembic.config import Config
-
-        from app.core.db import stop_embedded_postgres
-
-        try:
-            command.upgrade(Config("alembic.ini"), "head")
-            results = asyncio.run(run(args.conversations, args.dump))
-        finally:
-            stop_embedded_postgres()
+    with migrated_temporary_database("bench-llm-"):
+        results = asyncio.run(run(args.conversations, args.dump))
     print(
         f"LLM tier, fake model: {results['turns']} turns ({results['llm_turns']} LLM, "
         f"{results['offline_turns']} offline), {results['llm_calls']} calls, {results['elapsed_s']} s"

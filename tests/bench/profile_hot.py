@@ -35,7 +35,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -43,15 +42,16 @@ from typing import Any
 
 import httpx2
 
+from tests.bench.capacity import signed
 from tests.bench.run import (
     ACCOUNT_SID,
     AUTH_TOKEN,
-    DEMO_NUMBER,
+    NOT_LOCAL,
     SCRIPTS,
     embedded_database,
     service_env,
 )
-from tests.e2e.procs import ROOT, WEBHOOK_PATH, free_port, run_agentctl, twilio_signature, whatsapp_params
+from tests.e2e.procs import ROOT, WEBHOOK_PATH, free_port, run_agentctl
 from tests.fakes.twilio_server import FakeTwilioServer
 
 RESULTS = ROOT / "bench-results" / "profile_hot.json"
@@ -192,17 +192,11 @@ class Harness:
         self.fake = fake
         self.conninfo = conninfo
 
-    def signed(self, customer: str, body: str) -> tuple[dict[str, str], dict[str, str]]:
-        params = whatsapp_params(
-            sid="SM" + uuid.uuid4().hex, account_sid=ACCOUNT_SID, from_=customer, to=DEMO_NUMBER, body=body
-        )
-        return params, {"X-Twilio-Signature": twilio_signature(AUTH_TOKEN, self.api_url + WEBHOOK_PATH, params)}
-
     async def post_all(
         self, http: httpx2.AsyncClient, messages: list[tuple[str, str]], profiler: cProfile.Profile | None
     ) -> tuple[float, list[float]]:
         """Post each message one at a time; the loop thread's CPU seconds and each ack's wall milliseconds."""
-        prepared = [self.signed(c, b) for c, b in messages]
+        prepared = [signed(self.api_url, c, b) for c, b in messages]
         walls: list[float] = []
         cpu = 0.0
         for params, headers in prepared:
@@ -384,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
             run_agentctl("migrate", env={**os.environ, **env})
             run_agentctl("seed", env={**os.environ, **env})
             os.environ.update(env)
-            for name in ("TWILIO_EDGE", "TWILIO_REGION", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+            for name in NOT_LOCAL:
                 os.environ.pop(name, None)
             install_counters()
             if args.uvloop:

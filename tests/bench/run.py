@@ -464,6 +464,10 @@ def embedded_database(data_dir: Path) -> Iterator[str]:
         server.cleanup()  # this process holds the last handle: stops the server
 
 
+# Settings that would send the bench's requests elsewhere than 127.0.0.1 (a proxy, a Twilio edge): unset.
+NOT_LOCAL = ("TWILIO_EDGE", "TWILIO_REGION", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
+
+
 def service_env(
     data_dir: Path, fake: FakeTwilioServer, api_url: str, settings: dict[str, str] | None = None
 ) -> dict[str, str]:
@@ -498,7 +502,7 @@ def bench_stack(
     port = free_port()
     env = service_env(data_dir, fake, f"http://127.0.0.1:{port}", settings)
     stack = Stack(log_dir=log_dir or data_dir / "logs", env=env, port=port, conninfo=conninfo)
-    for name in ("TWILIO_EDGE", "TWILIO_REGION", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+    for name in NOT_LOCAL:
         stack.env.pop(name, None)
     return stack
 

@@ -27,12 +27,13 @@ import asyncio
 import json
 import os
 import sys
-import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from tests.eval.database import migrated_temporary_database
 
 if TYPE_CHECKING:
     from app.knowledge.embeddings import Embedder
@@ -319,21 +320,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     providers = args.embeddings or list(PROVIDERS)
 
-    with tempfile.TemporaryDirectory(prefix="agent-eval-") as tmp:
-        os.environ["DATA_DIR"] = tmp
-        os.environ.pop("DATABASE_URL", None)
-        os.environ.setdefault("LOG_LEVEL", "WARNING")
-        os.environ["LANGSMITH_TRACING"] = "false"
-        from app.core.config import get_settings
-        from app.core.db import stop_embedded_postgres
-        from app.core.migrate import upgrade
-
-        get_settings.cache_clear()
-        try:
-            upgrade()
-            results = asyncio.run(run(providers))
-        finally:
-            stop_embedded_postgres()
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    with migrated_temporary_database("agent-eval-"):
+        results = asyncio.run(run(providers))
 
     report(results, args.misses)
     if args.min_hit3 is not None and any(s.hit3 < args.min_hit3 for s in results):

@@ -28,7 +28,7 @@ WhatsApp's rules, so tests prove them rather than just the calls:
   descriptions, a 20-character button, a 1,024-character body; quick replies: at most 3 buttons of 20
   characters), a send with an unknown Content SID is refused (21656), variables with line breaks are
   refused, and the message is recorded with the text the customer sees (variables filled in);
-  ``approve(sid)`` / ``reject(sid)`` / ``auto_approve`` play WhatsApp's review;
+  ``approve(sid)`` / ``reject(sid)`` play WhatsApp's review (a submitted content is ``received`` until then);
 * media (``MediaUrl`` or a content's media) is fetched before the send is accepted (63019 when it can't be);
 * opt-out: ``opt_out(address)`` refuses sends to it (21610), as Twilio's Advanced Opt-Out does after a STOP,
   and ``opt_out_params`` builds the inbound webhook Twilio posts for it (``OptOutType``).
@@ -144,7 +144,6 @@ class FakeTwilioServer(ThreadedAiohttpServer):
         self._opted_out: set[str] = set()
         self._contents: dict[str, dict[str, Any]] = {}
         self._public: dict[str, tuple[bytes, str]] = {}
-        self.auto_approve = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -241,11 +240,6 @@ class FakeTwilioServer(ThreadedAiohttpServer):
         """``address`` sent STOP to Twilio's Advanced Opt-Out: every send to it is refused (21610)."""
         with self._lock:
             self._opted_out.add(address)
-
-    def opt_in(self, address: str) -> None:
-        """``address`` sent START: sends reach it again."""
-        with self._lock:
-            self._opted_out.discard(address)
 
     @staticmethod
     def opt_out_params(*, from_: str, to: str, keyword: str = "STOP") -> dict[str, str]:
@@ -380,8 +374,7 @@ class FakeTwilioServer(ThreadedAiohttpServer):
                 "AUTHENTICATION",
             }:
                 return _twilio_error(400, 21658, "Template name must be lowercase with underscores; category known")
-            status = "approved" if self.auto_approve else "received"
-            content["approval_requests"]["whatsapp"] = self._approval(name, status, category=category)
+            content["approval_requests"]["whatsapp"] = self._approval(name, "received", category=category)
             answer = dict(content["approval_requests"]["whatsapp"])
         return web.json_response(answer, status=201)
 
@@ -536,7 +529,6 @@ class FakeTwilioServer(ThreadedAiohttpServer):
             self._last_inbound.clear()
             self._opted_out.clear()
             self._contents.clear()
-            self.auto_approve = False
 
     async def wait_for(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:  # noqa: ASYNC109
         """Wait (without blocking the loop) until ``count`` messages were recorded; return them all."""

@@ -18,8 +18,18 @@ import pytest
 from app.alerts.models import Alert
 from app.core.db import session_scope
 from tests.fakes.twilio_server import FakeTwilioServer
-from tests.helpers import PUBLIC_URL, TenantHandle, chat, make_tenant, new_number, say_on_whatsapp, settle
-from tests.integration.test_console_security import _csrf, _operator, login
+from tests.helpers import (
+    TenantHandle,
+    chat,
+    console_browser,
+    console_login,
+    csrf_token,
+    make_operator,
+    make_tenant,
+    new_number,
+    say_on_whatsapp,
+    settle,
+)
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -43,9 +53,7 @@ def asgi_app(migrated: None) -> Any:
 def _client(app: Any) -> httpx2.AsyncClient:
     """A browser from an address of its own: the console's login limit counts per client address in process
     memory, so these tests' sign-ins never use up the allowance of the other console tests in the process."""
-    address = f"10.16.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250 + 1}"
-    transport = httpx2.ASGITransport(app=app, client=(address, 40000))
-    return httpx2.AsyncClient(transport=transport, base_url=PUBLIC_URL)
+    return console_browser(app, address=f"10.16.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250 + 1}")
 
 
 @pytest.fixture
@@ -96,8 +104,8 @@ async def test_feedback_page_conversation_rating_and_a_correction_that_answers(
 ) -> None:
     tenant = await _feedback_tenant(client)
     await _thumbs_down(client, tenant, fake_twilio)
-    email = await _operator(client, tenant)
-    assert (await login(browser, tenant.slug, email)).status_code == 303
+    email = await make_operator(client, tenant)
+    assert (await console_login(browser, tenant.slug, email)).status_code == 303
 
     page = await browser.get("/console/feedback")
     assert page.status_code == 200
@@ -122,12 +130,12 @@ async def test_feedback_page_conversation_rating_and_a_correction_that_answers(
 
     # Another tenant's operator sees none of it and cannot correct it.
     other = await make_tenant(client)
-    assert (await login(stranger, other.slug, await _operator(client, other))).status_code == 303
+    assert (await console_login(stranger, other.slug, await make_operator(client, other))).status_code == 303
     theirs = await stranger.get("/console/feedback")
     assert theirs.status_code == 200 and REASON not in theirs.text
     assert (await stranger.get(f"/console/corrections/new?turn_id={turn_id}")).status_code == 404
     refused = await stranger.post(
-        "/console/corrections", data={"turn_id": str(turn_id), "answer": "hack", "csrf_token": _csrf(theirs.text)}
+        "/console/corrections", data={"turn_id": str(turn_id), "answer": "hack", "csrf_token": csrf_token(theirs.text)}
     )
     assert refused.status_code == 404
     assert (await stranger.get(f"/console/conversations/{conversation.group(1)}")).status_code == 404
@@ -138,12 +146,17 @@ async def test_feedback_page_conversation_rating_and_a_correction_that_answers(
     no_token = await browser.post("/console/corrections", data={"turn_id": str(turn_id), "answer": ANSWER})
     assert no_token.status_code == 403
     empty = await browser.post(
-        "/console/corrections", data={"turn_id": str(turn_id), "answer": " ", "csrf_token": _csrf(form.text)}
+        "/console/corrections", data={"turn_id": str(turn_id), "answer": " ", "csrf_token": csrf_token(form.text)}
     )
     assert empty.status_code == 303 and "notice=no_answer" in empty.headers["location"]
     saved = await browser.post(
         "/console/corrections",
-        data={"turn_id": str(turn_id), "answer": ANSWER, "paraphrases": PARAPHRASE, "csrf_token": _csrf(form.text)},
+        data={
+            "turn_id": str(turn_id),
+            "answer": ANSWER,
+            "paraphrases": PARAPHRASE,
+            "csrf_token": csrf_token(form.text),
+        },
     )
     assert saved.status_code == 303
     assert saved.headers["location"] == f"/console/conversations/{conversation.group(1)}?notice=corrected"
@@ -166,18 +179,18 @@ async def test_feedback_page_conversation_rating_and_a_correction_that_answers(
 
 async def test_a_correction_for_a_question_written_out(client: Any, browser: httpx2.AsyncClient) -> None:
     tenant = await make_tenant(client, knowledge=KNOWLEDGE)
-    assert (await login(browser, tenant.slug, await _operator(client, tenant))).status_code == 303
+    assert (await console_login(browser, tenant.slug, await make_operator(client, tenant))).status_code == 303
     form = await browser.get("/console/corrections/new")
     assert form.status_code == 200 and 'name="question"' in form.text
     answer = "Sí, aceptamos mascotas con correa en la agencia."
     saved = await browser.post(
         "/console/corrections",
-        data={"question": "¿aceptan mascotas en la agencia?", "answer": answer, "csrf_token": _csrf(form.text)},
+        data={"question": "¿aceptan mascotas en la agencia?", "answer": answer, "csrf_token": csrf_token(form.text)},
     )
     assert saved.status_code == 303 and saved.headers["location"] == "/console/feedback?notice=corrected"
     assert "written out" in (await browser.get("/console/feedback")).text
     assert answer in (await chat(client, tenant, "¿aceptan mascotas en la agencia?"))["reply"]
-    missing = await browser.post("/console/corrections", data={"answer": answer, "csrf_token": _csrf(form.text)})
+    missing = await browser.post("/console/corrections", data={"answer": answer, "csrf_token": csrf_token(form.text)})
     assert missing.status_code == 303 and "notice=no_question" in missing.headers["location"]
 
 
@@ -185,23 +198,23 @@ async def test_experiments_in_the_console(
     client: Any, asgi_app: Any, browser: httpx2.AsyncClient, stranger: httpx2.AsyncClient
 ) -> None:
     tenant = await make_tenant(client, knowledge=KNOWLEDGE)
-    admin = await _operator(client, tenant, role="admin")
-    operator = await _operator(client, tenant)
+    admin = await make_operator(client, tenant, role="admin")
+    operator = await make_operator(client, tenant)
 
     # An operator sees experiments but cannot start one.
-    assert (await login(stranger, tenant.slug, operator)).status_code == 303
+    assert (await console_login(stranger, tenant.slug, operator)).status_code == 303
     listed = await stranger.get("/console/experiments")
     assert listed.status_code == 200 and "No experiments yet" in listed.text and "experiment-start" not in listed.text
     forbidden = await stranger.post(
         "/console/experiments",
-        data={"name": "x", "variant": '{"tone": "formal"}', "split": "0.5", "csrf_token": _csrf(listed.text)},
+        data={"name": "x", "variant": '{"tone": "formal"}', "split": "0.5", "csrf_token": csrf_token(listed.text)},
     )
     assert forbidden.status_code == 403
 
-    assert (await login(browser, tenant.slug, admin)).status_code == 303
+    assert (await console_login(browser, tenant.slug, admin)).status_code == 303
     page = await browser.get("/console/experiments")
     assert "experiment-start" in page.text
-    token = _csrf(page.text)
+    token = csrf_token(page.text)
     assert (await browser.post("/console/experiments", data={"name": "x", "variant": "{}"})).status_code == 403
     bad_json = await browser.post("/console/experiments", data={"name": "x", "variant": "{tone", "csrf_token": token})
     assert bad_json.status_code == 422 and "JSON" in bad_json.text
@@ -246,12 +259,14 @@ async def test_experiments_in_the_console(
     # Another tenant's operator cannot see it.
     other = await make_tenant(client)
     async with _client(asgi_app) as third:
-        assert (await login(third, other.slug, await _operator(client, other, role="admin"))).status_code == 303
+        assert (
+            await console_login(third, other.slug, await make_operator(client, other, role="admin"))
+        ).status_code == 303
         assert (await third.get(experiment_url)).status_code == 404
         third_page = await third.get("/console/experiments")
         assert "handoff topics" not in third_page.text
         assert (
-            await third.post(f"{experiment_url}/stop", data={"csrf_token": _csrf(third_page.text)})
+            await third.post(f"{experiment_url}/stop", data={"csrf_token": csrf_token(third_page.text)})
         ).status_code == 404
 
     # Stop by hand: nothing changes.
@@ -261,7 +276,7 @@ async def test_experiments_in_the_console(
     )
     second_url = second.headers["location"].split("?")[0]
     assert 'id="stop"' in (await browser.get(second_url)).text
-    assert (await stranger.post(f"{second_url}/stop", data={"csrf_token": _csrf(listed.text)})).status_code == 403
+    assert (await stranger.post(f"{second_url}/stop", data={"csrf_token": csrf_token(listed.text)})).status_code == 403
     assert (await browser.post(f"{second_url}/stop")).status_code == 403  # no CSRF token
     stopped = await browser.post(f"{second_url}/stop", data={"csrf_token": token})
     assert stopped.headers["location"].endswith("notice=stopped")
@@ -308,12 +323,12 @@ async def test_alerts_on_the_analytics_page(
                 ),
             ]
         )
-    assert (await login(browser, tenant.slug, await _operator(client, tenant))).status_code == 303
+    assert (await console_login(browser, tenant.slug, await make_operator(client, tenant))).status_code == 303
     page = await browser.get("/console/analytics")
     assert page.status_code == 200
     section = page.text.split('id="alerts"')[1].split("</section>")[0]
     assert "handoff waiting" in section and "threshold minutes: 10" in section and "open" in section
     assert "budget 80" in section and "recovered" in section
     assert page.text.count("<svg") == 5  # the charts are unchanged
-    assert (await login(stranger, other.slug, await _operator(client, other))).status_code == 303
+    assert (await console_login(stranger, other.slug, await make_operator(client, other))).status_code == 303
     assert "No alerts." in (await stranger.get("/console/analytics")).text

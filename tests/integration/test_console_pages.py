@@ -11,14 +11,25 @@ from typing import Any
 
 import httpx2
 import pytest
-from sqlalchemy import update
+from sqlalchemy import text
 
-from app.conversations.models import Message
 from app.core.db import session_scope
 from app.leads.models import Lead
+from app.operators.analytics import report as analytics_report
 from tests.fakes.twilio_server import FakeTwilioServer
-from tests.helpers import PUBLIC_URL, make_tenant, new_number, post_whatsapp, settle, wait_for_bodies
-from tests.integration.test_console_security import PASSWORD, _csrf, _operator, login
+from tests.helpers import (
+    CONSOLE_PASSWORD,
+    age_conversation,
+    console_browser,
+    console_login,
+    csrf_token,
+    make_operator,
+    make_tenant,
+    new_number,
+    post_whatsapp,
+    settle,
+    wait_for_bodies,
+)
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -38,13 +49,13 @@ def asgi_app(migrated: None) -> Any:
 
 @pytest.fixture
 async def browser(asgi_app: Any) -> AsyncIterator[httpx2.AsyncClient]:
-    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=asgi_app), base_url=PUBLIC_URL) as http:
+    async with console_browser(asgi_app) as http:
         yield http
 
 
 async def test_pages_with_data(client: Any, browser: httpx2.AsyncClient, fake_twilio: FakeTwilioServer) -> None:
     tenant = await make_tenant(client, catalog_csv=CARS, knowledge=KNOWLEDGE)
-    email = await _operator(client, tenant)
+    email = await make_operator(client, tenant)
     customer = new_number()
     questions = ["¿Tienen seguro de vida para mascotas?", "¿Cuál es su horario de atención?"]
     for count, question in enumerate(questions, 1):
@@ -63,7 +74,7 @@ async def test_pages_with_data(client: Any, browser: httpx2.AsyncClient, fake_tw
                 name="Laura",
             )
         )
-    assert (await login(browser, tenant.slug, email, PASSWORD)).status_code == 303
+    assert (await console_login(browser, tenant.slug, email, CONSOLE_PASSWORD)).status_code == 303
 
     leads = await browser.get("/console/leads")
     assert leads.status_code == 200 and "Laura" in leads.text and "test_drive" in leads.text
@@ -80,7 +91,7 @@ async def test_pages_with_data(client: Any, browser: httpx2.AsyncClient, fake_tw
             "content": "Todos los autos tienen garantía de 12 meses.",
             "category": "warranty",
             "active": "on",
-            "csrf_token": _csrf(form.text),
+            "csrf_token": csrf_token(form.text),
         },
     )
     assert saved.status_code == 303 and saved.headers["location"].endswith("notice=saved")
@@ -92,7 +103,7 @@ async def test_pages_with_data(client: Any, browser: httpx2.AsyncClient, fake_tw
     good = "stock_id,make,model,year,price\nA1,Mazda,3,2019,265000\nA2,Kia,Rio,2020,250000\n"
     uploaded = await browser.post(
         "/console/catalog",
-        data={"csrf_token": _csrf(catalog.text)},
+        data={"csrf_token": csrf_token(catalog.text)},
         files={"file": ("cars.csv", good.encode(), "text/csv")},
     )
     assert uploaded.status_code == 200 and "Imported 2 rows" in uploaded.text
@@ -102,6 +113,21 @@ async def test_pages_with_data(client: Any, browser: httpx2.AsyncClient, fake_tw
     assert analytics.text.count("<svg") == 5
     assert "¿tienen seguro de vida para mascotas?" in analytics.text  # the knowledge gap to fill
     assert (await browser.get("/console/analytics?days=999")).status_code == 422
+    # The page's series and totals are the tenant's turns: one count and one cost per turn, each in one outcome.
+    async with session_scope() as session:
+        report = await analytics_report(
+            session, tenant_id=uuid.UUID(tenant.id), since=datetime.now(UTC) - timedelta(days=7), tz="UTC"
+        )
+        stored = (
+            await session.execute(
+                text("SELECT count(*), coalesce(sum(cost_usd), 0) FROM turns WHERE tenant_id = CAST(:t AS uuid)"),
+                {"t": tenant.id},
+            )
+        ).one()
+    assert report.totals["turns"] == sum(report.turns) == stored[0] == len(questions)
+    assert sum(sum(values) for values in report.outcomes.values()) == len(questions)
+    assert report.totals["cost"] == pytest.approx(float(stored[1])) == pytest.approx(sum(report.cost))
+    assert report.totals["conversations"] == 1
 
     searched = await browser.get("/console/inbox?q=mascotas")
     assert customer.removeprefix("whatsapp:") in searched.text
@@ -112,7 +138,7 @@ async def test_reply_box_knows_the_24_hour_window(
     client: Any, browser: httpx2.AsyncClient, fake_twilio: FakeTwilioServer
 ) -> None:
     tenant = await make_tenant(client)
-    email = await _operator(client, tenant)
+    email = await make_operator(client, tenant)
     customer = new_number()
     await post_whatsapp(client, to=tenant.number, from_=customer, body="quiero hablar con un asesor")
     await wait_for_bodies(fake_twilio, customer, 1)
@@ -120,24 +146,19 @@ async def test_reply_box_knows_the_24_hour_window(
     conversation_id = (await client.get(f"/v1/tenants/{tenant.slug}/handoffs", headers=tenant.headers)).json()[0][
         "conversation_id"
     ]
-    await login(browser, tenant.slug, email, PASSWORD)
+    await console_login(browser, tenant.slug, email, CONSOLE_PASSWORD)
     inside = await browser.get(f"/console/conversations/{conversation_id}")
     assert 'id="reply"' in inside.text and "WhatsApp window open until" in inside.text
-    async with session_scope() as session:
-        await session.execute(
-            update(Message)
-            .where(Message.conversation_id == uuid.UUID(conversation_id))
-            .values(created_at=datetime.now(UTC) - timedelta(hours=25))
-        )
+    await age_conversation(conversation_id, hours=25)
     outside = await browser.get(f"/console/conversations/{conversation_id}")
     assert 'id="reply"' not in outside.text and "only allows an approved template" in outside.text
     refused = await browser.post(
-        f"/console/conversations/{conversation_id}/reply", data={"text": "hola", "csrf_token": _csrf(outside.text)}
+        f"/console/conversations/{conversation_id}/reply", data={"text": "hola", "csrf_token": csrf_token(outside.text)}
     )
     assert refused.headers["location"].endswith("notice=window_closed")
     no_template = await browser.post(
         f"/console/conversations/{conversation_id}/reply",
-        data={"template": "handoff_follow_up", "variables": "1=Ana\n2=tu auto", "csrf_token": _csrf(outside.text)},
+        data={"template": "handoff_follow_up", "variables": "1=Ana\n2=tu auto", "csrf_token": csrf_token(outside.text)},
     )
     assert no_template.headers["location"].endswith("notice=no_template")
     assert fake_twilio.count_to(customer) == 1

@@ -3,7 +3,6 @@ session id at login (no fixation), argon2 hashes, the login rate limit, admin-on
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,11 +14,22 @@ from sqlalchemy import select
 from app.core.db import session_scope
 from app.operators.models import Operator
 from tests.fakes.twilio_server import FakeTwilioServer
-from tests.helpers import PUBLIC_URL, TenantHandle, make_tenant, new_number, post_whatsapp, settle, wait_for_bodies
+from tests.helpers import (
+    CONSOLE_PASSWORD,
+    PUBLIC_URL,
+    console_browser,
+    console_login,
+    csrf_token,
+    make_operator,
+    make_tenant,
+    new_number,
+    post_whatsapp,
+    settle,
+    wait_for_bodies,
+)
 
 pytestmark = pytest.mark.usefixtures("worker")
 
-PASSWORD = "s3cret-enough-pass"
 PAGES = [
     "/console/inbox",
     "/console/inbox/waiting",
@@ -43,33 +53,8 @@ def asgi_app(migrated: None) -> Any:
 @pytest.fixture
 async def browser(asgi_app: Any) -> AsyncIterator[httpx2.AsyncClient]:
     """A fresh cookie jar per test, like a new browser."""
-    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=asgi_app), base_url=PUBLIC_URL) as http:
+    async with console_browser(asgi_app) as http:
         yield http
-
-
-async def _operator(client: Any, tenant: TenantHandle, *, role: str = "operator") -> str:
-    email = f"op-{uuid.uuid4().hex[:8]}@example.com"
-    r = await client.post(
-        f"/v1/tenants/{tenant.slug}/operators",
-        json={"email": email, "password": PASSWORD, "role": role},
-        headers=tenant.headers,
-    )
-    assert r.status_code == 201, r.text
-    return email
-
-
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, html
-    return found.group(1)
-
-
-async def login(browser: httpx2.AsyncClient, slug: str, email: str, password: str = PASSWORD) -> httpx2.Response:
-    form = await browser.get("/console/login")
-    return await browser.post(
-        "/console/login",
-        data={"tenant": slug, "email": email, "password": password, "csrf_token": _csrf(form.text)},
-    )
 
 
 async def test_no_page_without_a_session(browser: httpx2.AsyncClient) -> None:
@@ -86,13 +71,13 @@ async def test_no_page_without_a_session(browser: httpx2.AsyncClient) -> None:
 
 async def test_login_sets_a_hardened_cookie_and_rotates_the_session(client: Any, browser: httpx2.AsyncClient) -> None:
     tenant = await make_tenant(client)
-    email = await _operator(client, tenant)
+    email = await make_operator(client, tenant)
     async with session_scope() as session:
         stored = (await session.execute(select(Operator).where(Operator.email == email))).scalar_one()
-    assert stored.password_hash.startswith("$argon2id$") and PASSWORD not in stored.password_hash
+    assert stored.password_hash.startswith("$argon2id$") and CONSOLE_PASSWORD not in stored.password_hash
 
     browser.cookies.set("console_session", "planted-by-an-attacker", domain="agent.example.test", path="/console")
-    first = await login(browser, tenant.slug, email)
+    first = await console_login(browser, tenant.slug, email)
     assert first.status_code == 303 and first.headers["location"] == "/console/inbox"
     cookie = first.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Secure" in cookie and "Path=/console" in cookie
@@ -101,7 +86,7 @@ async def test_login_sets_a_hardened_cookie_and_rotates_the_session(client: Any,
     assert (await browser.get("/console/inbox")).status_code == 200
 
     # Logging in again from a browser holding a session: a new id, and the old one stops working.
-    second = await login(browser, tenant.slug, email)
+    second = await console_login(browser, tenant.slug, email)
     token_b = second.cookies["console_session"]
     assert token_b != token_a
     async with httpx2.AsyncClient(transport=browser._transport, base_url=PUBLIC_URL) as other:
@@ -112,7 +97,7 @@ async def test_login_sets_a_hardened_cookie_and_rotates_the_session(client: Any,
 
     # Logging out deletes the session row: the token is worthless afterwards.
     page = await browser.get("/console/inbox")
-    out = await browser.post("/console/logout", data={"csrf_token": _csrf(page.text)})
+    out = await browser.post("/console/logout", data={"csrf_token": csrf_token(page.text)})
     assert out.status_code == 303
     async with httpx2.AsyncClient(transport=browser._transport, base_url=PUBLIC_URL) as other:
         other.cookies.set("console_session", token_b, domain="agent.example.test", path="/console")
@@ -121,10 +106,11 @@ async def test_login_sets_a_hardened_cookie_and_rotates_the_session(client: Any,
 
 async def test_login_form_needs_its_csrf_token(client: Any, browser: httpx2.AsyncClient) -> None:
     tenant = await make_tenant(client)
-    email = await _operator(client, tenant)
+    email = await make_operator(client, tenant)
     await browser.get("/console/login")
     r = await browser.post(
-        "/console/login", data={"tenant": tenant.slug, "email": email, "password": PASSWORD, "csrf_token": "forged"}
+        "/console/login",
+        data={"tenant": tenant.slug, "email": email, "password": CONSOLE_PASSWORD, "csrf_token": "forged"},
     )
     assert r.status_code == 403 and "console_session" not in r.cookies
 
@@ -133,7 +119,7 @@ async def test_csrf_required_on_every_unsafe_request(
     client: Any, browser: httpx2.AsyncClient, fake_twilio: FakeTwilioServer
 ) -> None:
     tenant = await make_tenant(client)
-    email = await _operator(client, tenant)
+    email = await make_operator(client, tenant)
     customer = new_number()
     await post_whatsapp(client, to=tenant.number, from_=customer, body="quiero hablar con un asesor")
     await wait_for_bodies(fake_twilio, customer, 1)
@@ -141,10 +127,10 @@ async def test_csrf_required_on_every_unsafe_request(
     conversation_id = (await client.get(f"/v1/tenants/{tenant.slug}/handoffs", headers=tenant.headers)).json()[0][
         "conversation_id"
     ]
-    await login(browser, tenant.slug, email)
+    await console_login(browser, tenant.slug, email)
     page = await browser.get(f"/console/conversations/{conversation_id}")
     assert page.status_code == 200
-    token = _csrf(page.text)
+    token = csrf_token(page.text)
     base = f"/console/conversations/{conversation_id}"
     for path, data in [
         (f"{base}/reply", {"text": "hola"}),
@@ -172,10 +158,10 @@ async def test_csrf_required_on_every_unsafe_request(
 
 async def test_login_rate_limit(client: Any, browser: httpx2.AsyncClient) -> None:
     tenant = await make_tenant(client)
-    email = await _operator(client, tenant)
-    statuses = [(await login(browser, tenant.slug, email, "wrong-password")).status_code for _ in range(5)]
+    email = await make_operator(client, tenant)
+    statuses = [(await console_login(browser, tenant.slug, email, "wrong-password")).status_code for _ in range(5)]
     assert statuses == [401] * 5
-    limited = await login(browser, tenant.slug, email)  # even the right password, once limited
+    limited = await console_login(browser, tenant.slug, email)  # even the right password, once limited
     assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
     assert "console_session" not in limited.cookies
 
@@ -184,13 +170,13 @@ async def test_operator_sees_only_own_tenant_and_admin_pages_need_admin(
     client: Any, browser: httpx2.AsyncClient, fake_twilio: FakeTwilioServer
 ) -> None:
     mine, other = await make_tenant(client), await make_tenant(client)
-    email = await _operator(client, mine)
+    email = await make_operator(client, mine)
     customer = new_number()
     await post_whatsapp(client, to=other.number, from_=customer, body="quiero hablar con un asesor")
     await wait_for_bodies(fake_twilio, customer, 1)
     await settle(other.id)
     theirs = (await client.get(f"/v1/tenants/{other.slug}/handoffs", headers=other.headers)).json()[0]
-    await login(browser, mine.slug, email)
+    await console_login(browser, mine.slug, email)
     assert (await browser.get(f"/console/conversations/{theirs['conversation_id']}")).status_code == 404
     inbox = await browser.get("/console/inbox")
     assert customer.removeprefix("whatsapp:") not in inbox.text
@@ -199,13 +185,13 @@ async def test_operator_sees_only_own_tenant_and_admin_pages_need_admin(
     assert (await browser.get("/console/operators")).status_code == 403
     # An operator of one tenant cannot sign in to another with the same credentials.
     async with httpx2.AsyncClient(transport=browser._transport, base_url=PUBLIC_URL) as fresh:
-        assert (await login(fresh, other.slug, email)).status_code == 401
+        assert (await console_login(fresh, other.slug, email)).status_code == 401
 
 
 async def test_admin_adds_an_operator_in_the_console(client: Any, browser: httpx2.AsyncClient) -> None:
     tenant = await make_tenant(client)
-    admin = await _operator(client, tenant, role="admin")
-    await login(browser, tenant.slug, admin)
+    admin = await make_operator(client, tenant, role="admin")
+    await console_login(browser, tenant.slug, admin)
     page = await browser.get("/console/operators")
     assert page.status_code == 200
     added = await browser.post(
@@ -214,12 +200,12 @@ async def test_admin_adds_an_operator_in_the_console(client: Any, browser: httpx
             "email": "nuevo@example.com",
             "password": "another-good-pass",
             "role": "operator",
-            "csrf_token": _csrf(page.text),
+            "csrf_token": csrf_token(page.text),
         },
     )
     assert added.headers["location"].endswith("notice=operator_added")
     async with httpx2.AsyncClient(transport=browser._transport, base_url=PUBLIC_URL) as fresh:
-        assert (await login(fresh, tenant.slug, "nuevo@example.com", "another-good-pass")).status_code == 303
+        assert (await console_login(fresh, tenant.slug, "nuevo@example.com", "another-good-pass")).status_code == 303
 
 
 async def test_conversation_view_shows_the_bots_facts(
@@ -230,7 +216,7 @@ async def test_conversation_view_shows_the_bots_facts(
         {"title": "Horario de atención", "content": "Abrimos de lunes a sábado de 9 a 18 h.", "category": "hours"}
     ]
     tenant = await make_tenant(client, catalog_csv=cars, knowledge=knowledge)
-    email = await _operator(client, tenant)
+    email = await make_operator(client, tenant)
     customer = new_number()
     for count, text in enumerate(
         ["¿Cuál es su horario de atención?", "¿cuánto pagaría al mes por el Mazda 3 a 48 meses?"], 1
@@ -239,7 +225,7 @@ async def test_conversation_view_shows_the_bots_facts(
         await wait_for_bodies(fake_twilio, customer, count)
         await settle(tenant.id)
     conversations = (await client.get(f"/v1/tenants/{tenant.slug}/conversations", headers=tenant.headers)).json()
-    await login(browser, tenant.slug, email)
+    await console_login(browser, tenant.slug, email)
     page = await browser.get(f"/console/conversations/{conversations[0]['id']}")
     assert page.status_code == 200
     assert "Sources: Horario de atención" in page.text

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import select, update
+from sqlalchemy import update
 
-from app.conversations.models import Conversation, Message
+from app.conversations.models import Message
 from app.core.config import get_settings
 from app.core.db import session_scope
 from tests.fakes.twilio_server import FakeTwilioServer
 from tests.helpers import TenantHandle, make_tenant, new_number, post_whatsapp, wait_for_bodies
+from tests.integration.test_whatsapp_messaging import conversation_of, outbound_parts
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -29,29 +29,6 @@ KNOWLEDGE = [
 ]
 HOURS = "¿Cuál es su horario?"
 DEADLINE = 30.0  # generous: a loaded 2-core machine
-
-
-async def _conversation(tenant: TenantHandle, customer: str) -> Conversation:
-    async with session_scope() as session:
-        return (
-            await session.execute(
-                select(Conversation).where(
-                    Conversation.tenant_id == uuid.UUID(tenant.id),
-                    Conversation.customer == customer.removeprefix("whatsapp:"),
-                )
-            )
-        ).scalar_one()
-
-
-async def _outbound(tenant: TenantHandle, customer: str) -> list[Message]:
-    conversation = await _conversation(tenant, customer)
-    async with session_scope() as session:
-        rows = await session.execute(
-            select(Message)
-            .where(Message.conversation_id == conversation.id, Message.direction == "outbound")
-            .order_by(Message.id)
-        )
-        return list(rows.scalars())
 
 
 async def _until(check: Any, what: str) -> Any:
@@ -69,7 +46,7 @@ async def _stored_parts(tenant: TenantHandle, customer: str, count: int) -> list
     """The outbound parts once ``count`` of them are settled (SID stored, or failed)."""
 
     async def settled() -> list[Message] | None:
-        parts = await _outbound(tenant, customer)
+        parts = await outbound_parts(tenant, customer)
         done = [p for p in parts if p.provider_sid or p.status == "failed"]
         return parts if len(parts) >= count and len(done) == len(parts) else None
 
@@ -137,7 +114,7 @@ async def test_unavailable_for_good_marks_failed_and_hands_off(
     assert fake_twilio.messages_to(customer) == []
 
     # The API shows what failed, and the conversation waits in the operators' queue.
-    conversation = await _conversation(tenant, customer)
+    conversation = await conversation_of(tenant, customer)
     messages = await client.get(
         f"/v1/tenants/{tenant.slug}/conversations/{conversation.id}/messages", headers=tenant.headers
     )

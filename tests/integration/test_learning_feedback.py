@@ -8,17 +8,20 @@ LangSmith recorder."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.conversations.models import Turn
 from app.core.config import get_settings
 from app.core.db import session_scope
+from app.feedback.models import TurnFeedback
 from app.llm.tracing import flush_traces
+from tests.e2e.procs import free_port
 from tests.fakes.langsmith_recorder import LangSmithRecorder
 from tests.fakes.twilio_server import FakeTwilioServer
 from tests.helpers import TenantHandle, make_tenant, new_number, say_on_whatsapp, settle
@@ -175,3 +178,33 @@ async def test_tenants_that_do_not_ask_for_feedback_get_plain_answers(
     assert "no me sirvió" not in await say_on_whatsapp(client, tenant, customer, "2", fake_twilio)
     await settle(tenant.id)
     assert await _turns(tenant) == 2  # "2" was a message for the agent
+
+
+async def test_an_unreachable_langsmith_never_holds_up_the_customers_turn(
+    client: Any, fake_twilio: FakeTwilioServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer is acknowledged without waiting for LangSmith: recording it there is a job queued with the
+    answer, which keeps failing (and retrying) on the worker, not on the customer's turn."""
+    settings = get_settings()
+    monkeypatch.setattr(settings, "langsmith_tracing", True)
+    monkeypatch.setattr(settings, "langsmith_endpoint", f"http://127.0.0.1:{free_port()}")  # nothing listens
+    tenant = await _tenant(client, rich=False)
+    customer = new_number()
+    await _ask_and_get_question(client, tenant, customer, fake_twilio)
+    assert "Gracias por tu opinión" in await say_on_whatsapp(client, tenant, customer, "1", fake_twilio)
+    async with session_scope() as session:
+        feedback_id = await session.scalar(
+            select(TurnFeedback.id).where(TurnFeedback.tenant_id == uuid.UUID(tenant.id), TurnFeedback.score == 1)
+        )
+    assert feedback_id is not None
+
+    async with session_scope() as session:
+        job = (await session.execute(_SEND_JOB, {"args": json.dumps({"feedback_id": feedback_id})})).first()
+    # Queued with the answer, in the worker's hands (sending, or waiting to retry): it cannot succeed.
+    assert job is not None and job.status in ("todo", "doing"), job
+
+
+_SEND_JOB = text(
+    "SELECT status::text AS status, attempts FROM procrastinate_jobs "
+    "WHERE task_name = 'feedback:send' AND args @> CAST(:args AS jsonb)"
+)

@@ -6,11 +6,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app.conversations.models import Message
 from app.core.db import session_scope
@@ -18,7 +17,15 @@ from app.notify import service as notify_service
 from app.notify.models import NotifyEvent
 from tests.fakes.notify_receiver import NotifyReceiver
 from tests.fakes.twilio_server import FakeTwilioServer
-from tests.helpers import TenantHandle, make_tenant, new_number, post_whatsapp, settle, wait_for_bodies
+from tests.helpers import (
+    TenantHandle,
+    age_conversation,
+    make_tenant,
+    new_number,
+    post_whatsapp,
+    settle,
+    wait_for_bodies,
+)
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -112,12 +119,7 @@ async def test_handoff_reply_assign_note_close(
 async def test_reply_outside_24_hours_is_refused(client: Any, fake_twilio: FakeTwilioServer) -> None:
     tenant = await make_tenant(client)
     customer, conversation_id = await _handoff(client, tenant, fake_twilio)
-    async with session_scope() as session:
-        await session.execute(
-            update(Message)
-            .where(Message.conversation_id == uuid.UUID(conversation_id), Message.direction == "inbound")
-            .values(created_at=datetime.now(UTC) - timedelta(hours=25))
-        )
+    await age_conversation(conversation_id, hours=25)
     refused = await client.post(
         f"/v1/tenants/{tenant.slug}/conversations/{conversation_id}/messages",
         json={"text": "¿Sigues interesado?"},

@@ -19,30 +19,14 @@ import pytest
 from app.main import create_app
 from tests.fakes.twilio_server import FakeTwilioServer
 from tests.helpers import TenantHandle, admin_headers, make_tenant, new_number, say_on_whatsapp, wait_for_bodies
+from tests.integration.test_whatsapp_messaging import POLANCO, add_vendors
 
-POLANCO = {"name": "Polanco", "lat": 19.4326, "lon": -99.1942, "aliases": ["polanco"]}
 CONTACTS = (
     "necesito balatas delanteras para un Jetta 2017, mi cel (55) 1234-5678 o +52 1 55 8765 4321, "
     "mi correo juan.perez@gmail.com, fotos en bit.ly/balatas-jetta y https://example.com/fotos?id=7, "
     "wa.me/5215511223344, cerca de Polanco"
 )
 LEAKS = re.compile(r"1234|5678|8765|4321|1122|3344|@|gmail|perez|bit\.ly|example\.com|wa\.me|https?://", re.IGNORECASE)
-
-
-async def _vendors(client: Any, tenant: TenantHandle, count: int = 2) -> list[str]:
-    numbers = []
-    for i in range(count):
-        body = {
-            "name": f"Refaccionaria {i}",
-            "whatsapp_number": new_number(),
-            "categories": ["auto_parts"],
-            "lat": POLANCO["lat"] + 0.002 * (i + 1),
-            "lon": POLANCO["lon"],
-        }
-        r = await client.post(f"/v1/tenants/{tenant.slug}/vendors", json=body, headers=tenant.headers)
-        assert r.status_code == 201, r.text
-        numbers.append(body["whatsapp_number"])
-    return numbers
 
 
 @pytest.mark.usefixtures("worker")
@@ -52,7 +36,7 @@ async def test_vendors_never_receive_the_customers_numbers_links_or_email(
     tenant = await make_tenant(
         client, flags={"concierge": True}, concierge={"zones": [POLANCO], "reply_timeout_minutes": 30}
     )
-    vendors = await _vendors(client, tenant)
+    vendors = await add_vendors(client, tenant)
     customer = new_number()
     await say_on_whatsapp(client, tenant, customer, CONTACTS, fake_twilio)
     await say_on_whatsapp(client, tenant, customer, "para hoy", fake_twilio)

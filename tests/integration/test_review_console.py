@@ -3,7 +3,6 @@ never a 500 (PostgreSQL refuses NUL in text), on the login form and on every sig
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -11,8 +10,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from tests.helpers import PUBLIC_URL, make_tenant
-from tests.integration.test_console_security import PASSWORD, _operator, login
+from tests.helpers import CONSOLE_PASSWORD, console_browser, console_login, csrf_token, make_operator, make_tenant
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -26,36 +24,27 @@ def asgi_app(migrated: None) -> Any:
 
 @pytest.fixture
 async def browser(asgi_app: Any) -> AsyncIterator[httpx2.AsyncClient]:
-    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=asgi_app), base_url=PUBLIC_URL) as http:
+    async with console_browser(asgi_app) as http:
         yield http
 
 
 async def test_login_with_nul_is_a_4xx(browser: httpx2.AsyncClient) -> None:
-    form = await browser.get("/console/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-    assert token
-    r = await browser.post(
-        "/console/login",
-        data={"tenant": "demo\x00", "email": "a\x00@example.com", "password": "x" * 12, "csrf_token": token.group(1)},
-    )
+    r = await console_login(browser, "demo\x00", "a\x00@example.com", "x" * 12)
     assert 400 <= r.status_code < 500, r.text
 
 
 async def test_signed_in_forms_and_queries_with_nul_are_4xx(client: Any, browser: httpx2.AsyncClient) -> None:
     tenant = await make_tenant(client)
-    email = await _operator(client, tenant, role="admin")
-    assert (await login(browser, tenant.slug, email, PASSWORD)).status_code == 303
-    page = await browser.get("/console/operators")
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert csrf
-    token = csrf.group(1)
+    email = await make_operator(client, tenant, role="admin")
+    assert (await console_login(browser, tenant.slug, email, CONSOLE_PASSWORD)).status_code == 303
+    token = csrf_token((await browser.get("/console/operators")).text)
     r = await browser.get("/console/knowledge", params={"q": "price\x00"})
     assert 400 <= r.status_code < 500, r.text
     conversation = uuid.uuid4()
     for path, data in [
         (f"/console/conversations/{conversation}/notes", {"text": "hi\x00there"}),
         (f"/console/conversations/{conversation}/reply", {"text": "hi\x00there"}),
-        ("/console/operators", {"email": "x\x00@example.com", "password": PASSWORD, "role": "operator"}),
+        ("/console/operators", {"email": "x\x00@example.com", "password": CONSOLE_PASSWORD, "role": "operator"}),
         ("/console/corrections", {"question": "q\x00", "answer": "a"}),
     ]:
         r = await browser.post(path, data={**data, "csrf_token": token})
@@ -77,8 +66,8 @@ async def test_corrections_api_refuses_nul_and_long_paraphrases(client: Any) -> 
 
 async def test_feedback_page_extreme_dates_are_not_500(client: Any, browser: httpx2.AsyncClient) -> None:
     tenant = await make_tenant(client)
-    email = await _operator(client, tenant)
-    assert (await login(browser, tenant.slug, email, PASSWORD)).status_code == 303
+    email = await make_operator(client, tenant)
+    assert (await console_login(browser, tenant.slug, email, CONSOLE_PASSWORD)).status_code == 303
     for params in ({"from": "0001-01-01", "to": "9999-12-31"}, {"from": "9999-12-31"}, {"to": "0001-01-01"}):
         r = await browser.get("/console/feedback", params=params)
         assert r.status_code < 500, (params, r.text[:300])
@@ -88,15 +77,13 @@ async def test_feedback_page_extreme_dates_are_not_500(client: Any, browser: htt
 
 async def test_experiment_form_bad_json_is_422_not_500(client: Any, browser: httpx2.AsyncClient) -> None:
     tenant = await make_tenant(client)
-    email = await _operator(client, tenant, role="admin")
-    assert (await login(browser, tenant.slug, email, PASSWORD)).status_code == 303
-    page = await browser.get("/console/experiments")
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert csrf
+    email = await make_operator(client, tenant, role="admin")
+    assert (await console_login(browser, tenant.slug, email, CONSOLE_PASSWORD)).status_code == 303
+    token = csrf_token((await browser.get("/console/experiments")).text)
     for variant in ["[" * 9000 + "]" * 9000, '{"persona": {"name": "a\\u0000"}}']:
         r = await browser.post(
             "/console/experiments",
-            data={"name": "t", "variant": variant, "split": "0.5", "csrf_token": csrf.group(1)},
+            data={"name": "t", "variant": variant, "split": "0.5", "csrf_token": token},
         )
         assert r.status_code == 422, r.text[:300]
     listed = await client.get(f"/v1/tenants/{tenant.slug}/experiments", headers=tenant.headers)

@@ -93,7 +93,8 @@ async def _say(
     return replies[before]
 
 
-async def _conversation(tenant: TenantHandle, customer: str) -> Conversation:
+async def conversation_of(tenant: TenantHandle, customer: str) -> Conversation:
+    """The tenant's conversation with the WhatsApp address ``customer``."""
     async with session_scope() as session:
         found = await session.execute(
             select(Conversation).where(
@@ -103,8 +104,9 @@ async def _conversation(tenant: TenantHandle, customer: str) -> Conversation:
         return found.scalar_one()
 
 
-async def _outbound(tenant: TenantHandle, customer: str) -> list[Message]:
-    conversation = await _conversation(tenant, customer)
+async def outbound_parts(tenant: TenantHandle, customer: str) -> list[Message]:
+    """The outbound parts stored for the conversation with ``customer``, oldest first."""
+    conversation = await conversation_of(tenant, customer)
     async with session_scope() as session:
         rows = await session.execute(
             select(Message)
@@ -148,6 +150,18 @@ async def _backdate(tenant: TenantHandle, customer: str, fake: FakeTwilioServer,
     fake.customer_wrote(customer, at=then)
 
 
+async def _store_and_run(conversation: Conversation, **fields: Any) -> int:
+    """Store a WhatsApp message in ``conversation`` and run its job to the end (as a worker finds it); its id."""
+    message = Message(tenant_id=conversation.tenant_id, conversation_id=conversation.id, channel="whatsapp", **fields)
+    async with session_scope() as session:
+        session.add(message)
+        await session.flush()
+        message_id = message.id
+    await enqueue_conversation(tenant_id=conversation.tenant_id, conversation_id=conversation.id, delay_seconds=0)
+    await settle(str(conversation.tenant_id))
+    return message_id
+
+
 async def _concierge_tenant(client: Any) -> TenantHandle:
     return await make_tenant(
         client,
@@ -156,7 +170,8 @@ async def _concierge_tenant(client: Any) -> TenantHandle:
     )
 
 
-async def _vendors(client: Any, tenant: TenantHandle, count: int) -> list[str]:
+async def add_vendors(client: Any, tenant: TenantHandle, count: int = 2) -> list[str]:
+    """``count`` auto-parts vendors near Polanco, through the API; their WhatsApp numbers."""
     numbers = []
     for i in range(count):
         body = {
@@ -183,7 +198,7 @@ async def _to_outreach(client: Any, tenant: TenantHandle, customer: str, fake: F
 
 async def test_vendor_outreach_goes_out_as_the_approved_template(client: Any, fake_twilio: FakeTwilioServer) -> None:
     tenant = await _concierge_tenant(client)
-    vendors = await _vendors(client, tenant, 2)
+    vendors = await add_vendors(client, tenant, 2)
     for number in vendors:
         fake_twilio.never_wrote(number)  # WhatsApp refuses free text to them
     sid = await _approved(fake_twilio, tenant, "vendor_outreach")
@@ -205,7 +220,7 @@ async def test_vendor_outreach_goes_out_as_the_approved_template(client: Any, fa
 
 async def test_without_an_approved_template_outreach_fails_visibly(client: Any, fake_twilio: FakeTwilioServer) -> None:
     tenant = await _concierge_tenant(client)
-    [vendor] = await _vendors(client, tenant, 1)
+    [vendor] = await add_vendors(client, tenant, 1)
     fake_twilio.never_wrote(vendor)
     customer = new_number()
     await _to_outreach(client, tenant, customer, fake_twilio)
@@ -227,23 +242,11 @@ async def test_a_reply_after_24_hours_is_not_sent_as_free_text(client: Any, fake
     await _say(client, tenant, customer, "hola", fake_twilio)
     answered = fake_twilio.count_to(customer)
     await _backdate(tenant, customer, fake_twilio)
-    conversation = await _conversation(tenant, customer)
+    conversation = await conversation_of(tenant, customer)
 
     # A free-text part (an operator's reply, a follow-up) a day later: held back, the reason recorded.
-    async with session_scope() as session:
-        session.add(
-            Message(
-                tenant_id=conversation.tenant_id,
-                conversation_id=conversation.id,
-                direction="outbound",
-                channel="whatsapp",
-                body="¿Sigues interesado en el Mazda?",
-                status="pending",
-            )
-        )
-    await enqueue_conversation(tenant_id=conversation.tenant_id, conversation_id=conversation.id, delay_seconds=0)
-    await settle(tenant.id)
-    blocked = (await _outbound(tenant, customer))[-1]
+    await _store_and_run(conversation, direction="outbound", body="¿Sigues interesado en el Mazda?", status="pending")
+    blocked = (await outbound_parts(tenant, customer))[-1]
     assert (blocked.status, blocked.blocked_reason) == ("blocked", "window_closed")
     assert fake_twilio.count_to(customer) == answered
     listed = await client.get(
@@ -251,22 +254,21 @@ async def test_a_reply_after_24_hours_is_not_sent_as_free_text(client: Any, fake
     )
     assert listed.json()[-1]["blocked_reason"] == "window_closed"
 
-    # Recovery of old work: a message received 25 h ago and never answered gets no free-text answer.
-    async with session_scope() as session:
-        session.add(
-            Message(
-                tenant_id=conversation.tenant_id,
-                conversation_id=conversation.id,
-                direction="inbound",
-                channel="whatsapp",
-                body="¿tienen Corolla?",
-                status="received",
-                created_at=datetime.now(UTC) - timedelta(hours=25),
-            )
-        )
-    await enqueue_conversation(tenant_id=conversation.tenant_id, conversation_id=conversation.id, delay_seconds=0)
-    await settle(tenant.id)
+    # Recovery of old work: a message received 25 h ago and never answered gets no free-text answer: it is
+    # marked expired and no reply part is even written (the window check would only have blocked one).
+    parts_before = len(await outbound_parts(tenant, customer))
+    old = await _store_and_run(
+        conversation,
+        direction="inbound",
+        body="¿tienen Corolla?",
+        status="received",
+        created_at=datetime.now(UTC) - timedelta(hours=25),
+    )
     assert fake_twilio.count_to(customer) == answered
+    async with session_scope() as session:
+        expired = await session.get(Message, old)
+    assert expired is not None and expired.status == "expired"
+    assert len(await outbound_parts(tenant, customer)) == parts_before
 
     # The operator's way back in: an approved template.
     async with session_scope() as session:
@@ -291,7 +293,7 @@ async def test_a_reply_after_24_hours_is_not_sent_as_free_text(client: Any, fake
     await wait_for_bodies(fake_twilio, customer, answered + 1)
     sent = fake_twilio.messages_to(customer)[-1]
     assert sent["content_sid"] == sid and "Ana de Autos" in sent["body"] and "Mazda 3" in sent["body"]
-    stored = (await _outbound(tenant, customer))[-1]
+    stored = (await outbound_parts(tenant, customer))[-1]
     assert stored.content_sid == sid and stored.status == "queued"
 
 
@@ -299,7 +301,7 @@ async def test_a_shortlist_due_after_24_hours_goes_out_as_its_template(
     client: Any, fake_twilio: FakeTwilioServer
 ) -> None:
     tenant = await _concierge_tenant(client)
-    vendors = await _vendors(client, tenant, 3)
+    vendors = await add_vendors(client, tenant, 3)
     sid = await _approved(fake_twilio, tenant, "shortlist_ready")
     customer = new_number()
     await _to_outreach(client, tenant, customer, fake_twilio)
@@ -326,7 +328,7 @@ async def test_a_shortlist_due_after_24_hours_goes_out_as_its_template(
 
 async def test_stop_stops_every_path_and_start_resumes(client: Any, fake_twilio: FakeTwilioServer) -> None:
     tenant = await _concierge_tenant(client)
-    vendors = await _vendors(client, tenant, 3)
+    vendors = await add_vendors(client, tenant, 3)
     customer = new_number()
     await _to_outreach(client, tenant, customer, fake_twilio)
     for number in vendors:
@@ -346,9 +348,9 @@ async def test_stop_stops_every_path_and_start_resumes(client: Any, fake_twilio:
     await asyncio.sleep(1.0)
     await settle(tenant.id)
     assert fake_twilio.count_to(customer) == before
-    shortlist = (await _outbound(tenant, customer))[-1]
+    shortlist = (await outbound_parts(tenant, customer))[-1]
     assert (shortlist.status, shortlist.blocked_reason) == ("blocked", "opted_out")
-    conversation = await _conversation(tenant, customer)
+    conversation = await conversation_of(tenant, customer)
     state = await client.get(
         f"/v1/tenants/{tenant.slug}/conversations/{conversation.id}/opt-out", headers=tenant.headers
     )
@@ -368,7 +370,7 @@ async def test_opt_out_by_phrase_by_api_and_by_twilio_advanced_opt_out(
     tenant = await make_tenant(client, catalog_csv=cars_csv())
     customer = new_number()
     assert "ya no te enviaremos" in (await _say(client, tenant, customer, "ya no me escriban", fake_twilio))["body"]
-    conversation = await _conversation(tenant, customer)
+    conversation = await conversation_of(tenant, customer)
     path = f"/v1/tenants/{tenant.slug}/conversations/{conversation.id}/opt-out"
     r = await client.put(path, json={"opted_out": False}, headers=tenant.headers)
     assert r.status_code == 200 and r.json() == {**r.json(), "opted_out": False, "changed": True}
@@ -393,7 +395,7 @@ async def test_cancelar_cancels_an_open_concierge_request_rather_than_opting_out
     customer = new_number()
     await _say(client, tenant, customer, NEED, fake_twilio)
     assert "cancelé" in (await _say(client, tenant, customer, "cancelar", fake_twilio))["body"]
-    assert (await _conversation(tenant, customer)).opted_out_at is None
+    assert (await conversation_of(tenant, customer)).opted_out_at is None
     # With nothing open, the same word opts out.
     assert "ya no te enviaremos" in (await _say(client, tenant, customer, "cancelar", fake_twilio))["body"].lower()
     await settle(tenant.id)

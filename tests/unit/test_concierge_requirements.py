@@ -7,10 +7,11 @@ import time
 
 import pytest
 
-from app.concierge.dialogue import confirmation_text, missing_fields, next_question, parse_confirmation
+from app.concierge.dialogue import confirmation_text, missing_fields, next_question
 from app.concierge.extraction import extract_requirements, guess_category
 from app.concierge.places import match_zone
 from app.concierge.types import MAX_ITEM_NAME_CHARS, MAX_ITEMS, Category, Money, Requirements, Urgency, Zone
+from app.text.answers import leading_answer
 
 ZONES = [
     Zone(name="Polanco", lat=19.4330, lon=-99.1910, aliases=("Polanquito",)),
@@ -457,8 +458,9 @@ def test_confirmation_summary_english() -> None:
         ("sí pero en otra zona", None),
     ],
 )
-def test_parse_confirmation(text: str, answer: str | None) -> None:
-    assert parse_confirmation(text) == answer
+def test_confirmation_answer(text: str, answer: str | None) -> None:
+    """The concierge agent reads the answer to ``confirmation_text`` with ``leading_answer``."""
+    assert leading_answer(text) == answer
 
 
 # --- hostile input -------------------------------------------------------------------------------

@@ -62,7 +62,7 @@ def tenant(**kwargs: Any) -> TenantContext:
 
 
 def test_the_prompt_folder_has_the_expected_prompts() -> None:
-    assert PROMPT_NAMES == ["catalog", "classifier", "concierge_extract", "finance", "general", "info", "system"]
+    assert PROMPT_NAMES == ["catalog", "concierge_extract", "finance", "general", "info", "system"]
 
 
 @pytest.mark.parametrize("name", PROMPT_NAMES)
@@ -83,7 +83,7 @@ def test_prompt_versions_differ_between_prompts() -> None:
 
 def test_placeholders() -> None:
     assert load_prompt("system").placeholders == SYSTEM_PLACEHOLDERS
-    assert load_prompt("classifier").placeholders == {"business"}
+    assert load_prompt("concierge_extract").placeholders == {"business"}
     for name in SPECIALISTS:
         assert load_prompt(name).placeholders == frozenset(), name
 
@@ -94,8 +94,8 @@ def test_specialist_guidance_renders_without_values(name: str) -> None:
 
 
 def test_render_fills_every_placeholder() -> None:
-    text = load_prompt("classifier").render(business="Autos del Norte")
-    assert "customer of Autos del Norte (a used-car dealer)" in text
+    text = load_prompt("concierge_extract").render(business="Autos del Norte")
+    assert "customer of Autos del Norte asks the business" in text
     assert "{" not in text
 
 
@@ -106,15 +106,15 @@ def test_render_refuses_missing_placeholders() -> None:
 
 
 def test_render_refuses_unexpected_values() -> None:
-    with pytest.raises(ValueError, match=re.escape("prompt classifier: missing [], unexpected ['customer']")):
-        load_prompt("classifier").render(business="x", customer="y")
+    with pytest.raises(ValueError, match=re.escape("prompt concierge_extract: missing [], unexpected ['customer']")):
+        load_prompt("concierge_extract").render(business="x", customer="y")
     with pytest.raises(ValueError, match="unexpected"):
         load_prompt("catalog").render(business="x")
 
 
 def test_values_are_inserted_verbatim_not_formatted_again() -> None:
-    text = load_prompt("classifier").render(business="{business} {0} {__class__}")
-    assert "customer of {business} {0} {__class__} (a used-car dealer)" in text
+    text = load_prompt("concierge_extract").render(business="{business} {0} {__class__}")
+    assert "customer of {business} {0} {__class__} asks the business" in text
 
 
 def test_literal_braces_in_a_template_are_not_placeholders() -> None:

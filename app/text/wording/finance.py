@@ -58,8 +58,8 @@ TEXTS: dict[str, dict[Language, str]] = {
         "en": "For the {car}:",
     },
     "finance_table_header": {
-        "es": "Precio {price}, enganche {down} ({ratio}), tasa anual {rate}. Mensualidades estimadas:",
-        "en": "Price {price}, down payment {down} ({ratio}), annual rate {rate}. Estimated monthly payments:",
+        "es": "Precio {price}, enganche {down} ({share}), tasa anual {rate}. Mensualidades estimadas:",
+        "en": "Price {price}, down payment {down} ({share}), annual rate {rate}. Estimated monthly payments:",
     },
     "finance_table_footer": {
         "es": "Dime el plazo que prefieras para darte el detalle. Cotización estimada, sujeta a aprobación de crédito.",

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
+import functools
 import json
 import os
 import secrets
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any
 from tests.eval.conversations.checks import ConversationState, TurnOutcome, evaluate_turn
 from tests.eval.conversations.spec import CLASSES, Conversation, load_conversations
 from tests.eval.conversations.truth import DEALERS, Dealer, DealerSource, load_dealer
+from tests.eval.database import migrated_temporary_database
 
 BASE_URL = "http://eval.local"
 PROBES = Path(__file__).resolve().parent / "probes"
@@ -93,16 +93,11 @@ async def onboard(http: Any, dealer: Dealer) -> Onboarding:
 
 
 async def read_leads(http: Any, slug: str) -> list[dict[str, Any]] | str:
-    """The tenant's leads, or why they could not be read (a missing endpoint is a failure, not a crash)."""
+    """The tenant's leads (GET /v1/tenants/{slug}/leads lists them), or why they could not be read."""
     r = await http.get(f"/v1/tenants/{slug}/leads")
-    if r.status_code in (404, 405):
-        return f"missing endpoint GET /v1/tenants/{slug}/leads ({r.status_code})"
     if r.status_code != 200:
         return f"GET leads answered {r.status_code}: {r.text[:120]}"
-    data = r.json()
-    if isinstance(data, dict):
-        data = data.get("items") or data.get("leads") or []
-    return list(data) if isinstance(data, list) else f"unexpected leads body: {str(data)[:120]}"
+    return list(r.json())
 
 
 async def set_flags(http: Any, slug: str, flags: dict[str, bool]) -> None:
@@ -181,6 +176,20 @@ async def run(conversations: list[Conversation]) -> tuple[list[ConversationResul
 # ---------------------------------------------------------------------------------------------- output
 
 
+def _turns(
+    results: list[ConversationResult], held: bool | None, cls: int | None = None, dealer: str | None = None
+) -> list[TurnOutcome]:
+    """The turns of the conversations in that part (held out or not; None: both), class and dealer."""
+    return [
+        t
+        for r in results
+        if (held is None or r.conversation.held_out == held)
+        and (cls is None or r.conversation.cls == cls)
+        and (dealer is None or r.conversation.dealer == dealer)
+        for t in r.turns
+    ]
+
+
 def _rate(turns: list[TurnOutcome]) -> str:
     if not turns:
         return "—"
@@ -191,15 +200,7 @@ def _rate(turns: list[TurnOutcome]) -> str:
 def summary(results: list[ConversationResult]) -> dict[str, Any]:
     """Pass rates per class and overall for both parts, and the invented-amount and repeat counts."""
 
-    def turns(held: bool | None, cls: int | None = None, dealer: str | None = None) -> list[TurnOutcome]:
-        return [
-            t
-            for r in results
-            if (held is None or r.conversation.held_out == held)
-            and (cls is None or r.conversation.cls == cls)
-            and (dealer is None or r.conversation.dealer == dealer)
-            for t in r.turns
-        ]
+    turns = functools.partial(_turns, results)
 
     def rate(ts: list[TurnOutcome]) -> float | None:
         return sum(t.passed for t in ts) / len(ts) if ts else None
@@ -234,15 +235,7 @@ def report(
                 f"onboarding {ob.slug}: {step} → {status} {mark} {detail if status >= 300 else ''}", markup=False
             )
 
-    def turns(held: bool | None, cls: int | None = None, dealer: str | None = None) -> list[TurnOutcome]:
-        return [
-            t
-            for r in results
-            if (held is None or r.conversation.held_out == held)
-            and (cls is None or r.conversation.cls == cls)
-            and (dealer is None or r.conversation.dealer == dealer)
-            for t in r.turns
-        ]
+    turns = functools.partial(_turns, results)
 
     table = Table(title="Conversation evaluation (offline tier): turns passing every check")
     table.add_column("class")
@@ -333,23 +326,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="agent-eval-conv-") as tmp:
-        os.environ["DATA_DIR"] = tmp
-        os.environ.pop("DATABASE_URL", None)
-        os.environ["ADMIN_API_KEY"] = secrets.token_hex(24)
-        os.environ.setdefault("LOG_LEVEL", "WARNING")
-        os.environ["LANGSMITH_TRACING"] = "false"
-        from app.core.config import get_settings
-        from app.core.db import stop_embedded_postgres
-        from app.core.migrate import upgrade
-
-        get_settings.cache_clear()
-        try:
-            upgrade()
-            results, onboarded = asyncio.run(run(conversations))
-        finally:
-            with contextlib.suppress(Exception):
-                stop_embedded_postgres()
+    os.environ["ADMIN_API_KEY"] = secrets.token_hex(24)
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    with migrated_temporary_database("agent-eval-conv-"):
+        results, onboarded = asyncio.run(run(conversations))
 
     report(results, onboarded, args.failures or args.all_turns, time.perf_counter() - started, args.all_turns)
     if args.json:
