@@ -29,7 +29,9 @@ _HANDOFF = re.compile(
     r"\b(asesor|asesora|ejecutivo|vendedor|vendedora|humano|una persona|persona real|alguien real|"
     r"hablar con alguien|agente|operador|gerente|human|real person|someone real|representative|"
     r"sales ?person|advisor|adviser|speak to someone|talk to someone|speak with someone|talk to a person|"
-    r"customer service|atencion a clientes|llamenme|llamame|call me)\b"
+    r"customer service|atencion a clientes|llamenme|llamame|call me|"
+    r"(?:que )?(?:alguien |un asesor |una persona )?me (?:llame|llamen|marque|marquen|contacte|contacten)|"
+    r"marquenme|contactenme|una llamada|call me back|give me a call|have someone call|someone (?:to )?call)\b"
 )
 _GREETING = {
     "hola",

@@ -6,6 +6,7 @@ import logging
 import re
 import time
 import uuid
+from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, cast
@@ -50,7 +51,7 @@ from app.catalog.schemas import CatalogFilters
 from app.catalog.vocabulary import CatalogVocabulary
 from app.concierge.types import Category, Item, Money, Urgency
 from app.core.config import get_settings
-from app.leads.booking import asks_to_book, wants_booking
+from app.leads.booking import asks_to_book, parse_day, parse_time, wants_booking
 from app.llm.invoke import ChainExhausted, LLMStats
 from app.llm.tracing import annotate_trace, customer_hash
 from app.text.complaints import is_complaint
@@ -147,7 +148,9 @@ def _books(text: str, classification: Classification, memory: ConversationMemory
     """
     if not wants_booking(text) or (_ABOUT_BOOKINGS.search(fold(text)) and not asks_to_book(text)):
         return False
-    return "?" not in text or _names_car(classification) or memory.focus is not None
+    # "¿puedo ir a verla el sábado en la mañana?" names when: a request put as a question, not a question.
+    names_when = parse_day(text, date.today()) is not None or parse_time(text) is not None
+    return "?" not in text or names_when or _names_car(classification) or memory.focus is not None
 
 
 def _names_car(classification: Classification) -> bool:

@@ -425,6 +425,9 @@ def answer_catalog(state: TurnState, catalog: LoadedCatalog) -> TurnUpdate:
         return {"agent": "catalog", "reply": say("catalog_empty", language)}
     if "make" in result.relaxed and filters.make:
         if vocabulary.match_make(filters.make) is None:
+            if not has_constraints(filters.model_copy(update={"make": None, "model": None})):
+                # "¿tienen Tesla?" and nothing else to go by: any three cars would be arbitrary, so ask instead.
+                return {"agent": "catalog", "reply": say("catalog_no_make_ask", language, make=filters.make)}
             header = say("catalog_no_make", language, make=filters.make)
         else:  # the make is in stock, just not within the rest of the request
             wanted = " ".join(p for p in (filters.make, filters.model, describe_filters(filters, language)) if p)
@@ -589,7 +592,8 @@ def _listing(
     memory.shown = [shown_entry(c) for c in items]
     memory.last_filters = filters.model_dump(mode="json", exclude={"exclude_ids"} if not filters.exclude_ids else None)
     memory.last_exact = exact
-    memory.focus = None
+    # One exact match is the car being talked about ("¿puedo ir a verla?", "¿a 48 meses?").
+    memory.focus = items[0].stock_id if len(items) == 1 and exact else None
     reply = "\n".join([header, *cards, _footer(items, language)])
     return {"agent": "catalog", "reply": reply, "items": [c.stock_id for c in items], "memory": memory}
 

@@ -179,7 +179,9 @@ async def answer_info(state: TurnState, deps: TurnDeps) -> TurnUpdate:
     # Entries come in both languages: take the customer's when its evidence is close to the best's.
     same_language = [h for h in good if h.language == language and _close_to(h, best)]
     chosen = same_language[0] if same_language else best
-    reply, left = await _passage_reply(state, deps, chosen)
+    # Other passages of the same entry the search also found ("todavía debo mi auto, ¿me lo reciben a
+    # cuenta?" finds the trade-in rule and the one on cars still owed): read right after the chosen one.
+    reply, left = await _passage_reply(state, deps, chosen, related=chosen.also)
     update: TurnUpdate = {
         "agent": "info",
         "intent": "info",
@@ -192,29 +194,36 @@ async def answer_info(state: TurnState, deps: TurnDeps) -> TurnUpdate:
     return update
 
 
-async def _passage_reply(state: TurnState, deps: TurnDeps, hit: KnowledgeHit) -> tuple[str, More | None]:
-    """The hit's passage in WhatsApp formatting, within the answer budget, and what is left of it."""
+async def _passage_reply(
+    state: TurnState, deps: TurnDeps, hit: KnowledgeHit, *, related: list[int] | None = None
+) -> tuple[str, More | None]:
+    """The hit's passage in WhatsApp formatting, within the answer budget, and what is left of it.
+
+    ``related``: ordinals of other chunks the search found in the same entry; those of the hit's section are
+    read right after the hit, before the section's other sub-parts.
+    """
     found = await knowledge_service.entry_chunks(deps.session, tenant_id=state["tenant"].id, entry_id=hit.id)
     chunks: list[Chunk]
     if found is not None and hit.ordinal is not None and _same_chunking(found[1], hit):
         title, chunks, ordinal = found[0].title, found[1], hit.ordinal
     else:  # chunked by another version of the chunker (until a rechunk): its matching text alone
         title, chunks, ordinal = hit.title, [Chunk(0, hit.heading or hit.title, hit.content)], 0
+    plain = start_queue(chunks, ordinal)
     more = More(
         entry_id=str(hit.id),
         head=ordinal,
-        queue=start_queue(chunks, ordinal),
+        queue=start_queue(chunks, ordinal, first=related or []),
         language=hit.language,
         turn=state["memory"].turns,
     )
     reply, left = _portion(state["language"], chunks, title, more)
-    if left is not None and more.queue and more.queue[0] == ordinal and sorted(more.queue) == more.queue:
+    if left is not None and plain and plain[0] == ordinal and sorted(plain) == plain:
         # A section too long for one message, asked about as a whole: each sub-part in brief first.
         terms = [[w for w, _ in group] for group in query_terms(state["text"], language=state["language"])]
-        whole = about_whole_section(chunks, more.queue, terms, question=state["text"], title=title)
-        brief = overview(chunks, title, more.queue) if whole else None
+        whole = about_whole_section(chunks, plain, terms, question=state["text"], title=title)
+        brief = overview(chunks, title, plain) if whole else None
         if brief is not None:
-            return _brief(state["language"], brief, more)
+            return _brief(state["language"], brief, more.model_copy(update={"queue": plain}))
     return reply, left
 
 

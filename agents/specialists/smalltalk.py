@@ -6,6 +6,7 @@ from typing import Any
 
 from agents.state import TurnState, TurnUpdate
 from app.operators.policy import after_hours_reply
+from app.text.complaints import is_complaint
 from app.text.variety import say_varied
 from app.text.wording import say
 
@@ -43,14 +44,11 @@ def answer_handoff(state: TurnState) -> TurnUpdate:
     """Mark the conversation handed off; the bot stays silent until released."""
     memory = state["memory"].model_copy(update={"offered_handoff": False})
     tenant = state["tenant"]
-    return {
-        "agent": "handoff",
-        "intent": "handoff",
-        "handoff": True,
-        # Outside business hours: when a person will answer, and the bot keeps helping meanwhile.
-        "reply": after_hours_reply(
-            tenant.agent.handoff_policy, tenant.timezone, language=state["language"], business=tenant.name
-        )
-        or say("handoff", state["language"], business=tenant.name),
-        "memory": memory,
-    }
+    language = state["language"]
+    # Outside business hours: when a person will answer, and the bot keeps helping meanwhile.
+    reply = after_hours_reply(
+        tenant.agent.handoff_policy, tenant.timezone, language=language, business=tenant.name
+    ) or say("handoff", language, business=tenant.name)
+    if is_complaint(state["text"]):
+        reply = f"{say('handoff_apology', language)} {reply}"
+    return {"agent": "handoff", "intent": "handoff", "handoff": True, "reply": reply, "memory": memory}

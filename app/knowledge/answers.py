@@ -12,6 +12,7 @@ described by a ``More`` the conversation keeps, so "dime más" continues exactly
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
@@ -145,11 +146,12 @@ def display_text(chunk: Chunk, title: str, *, first: bool) -> str:
     return to_whatsapp(text)
 
 
-def start_queue(chunks: list[Chunk], ordinal: int) -> list[int]:
+def start_queue(chunks: list[Chunk], ordinal: int, *, first: Sequence[int] = ()) -> list[int]:
     """The chunk ordinals an answer starting at ``ordinal`` reads, in order.
 
     At the start of its section: the section on from there. Inside it (one sub-part): that chunk, then
-    the rest of the section after it, then what came before it.
+    the rest of the section after it, then what came before it. Chunks of the section listed in ``first``
+    (other passages the search found for the question) come right after the start, in their order.
     """
     by_ordinal = {c.ordinal: c for c in chunks}
     start = by_ordinal.get(ordinal)
@@ -157,9 +159,11 @@ def start_queue(chunks: list[Chunk], ordinal: int) -> list[int]:
         return []
     section = [c.ordinal for c in chunks if c.section == start.section]
     position = section.index(ordinal)
-    if position == 0:
-        return section
-    return [ordinal, *section[position + 1 :], *section[:position]]
+    queue = section if position == 0 else [ordinal, *section[position + 1 :], *section[:position]]
+    promoted = [o for o in dict.fromkeys(first) if o in queue[1:]]
+    if not promoted:
+        return queue
+    return [queue[0], *promoted, *(o for o in queue[1:] if o not in promoted)]
 
 
 def _overlap(previous: str, following: str) -> int:

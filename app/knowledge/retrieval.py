@@ -385,9 +385,8 @@ _LEXICAL_SQL = text(
         FROM matches m JOIN rarity r ON r.grp = m.grp
         GROUP BY m.id
     ),
-    ranked AS (
-        SELECT DISTINCT ON (en.entry_id)
-               en.id AS chunk_id, en.entry_id, en.ordinal, en.title, en.heading, en.content, en.entry_content,
+    chunk_scores AS (
+        SELECT en.id AS chunk_id, en.entry_id, en.ordinal, en.title, en.heading, en.content, en.entry_content,
                en.category, en.type, en.language, en.priority, s.matched = t.n AND s.strength >= 0.9 AS exact,
                round(CAST(s.covered AS numeric), 4) AS covered,
                -- Rounded: float sums in a different row order must not reorder equal scores.
@@ -397,8 +396,15 @@ _LEXICAL_SQL = text(
                  + 0.01 * en.priority AS numeric), 6) AS score
         FROM scored s JOIN entries en ON en.id = s.id CROSS JOIN total t
         WHERE s.matched > 0 AND 2 * s.matched >= t.n AND s.covered >= :min_covered
+    ),
+    ranked AS (
+        SELECT DISTINCT ON (c.entry_id) c.*,
+               -- The entry's other chunks with nearly the best evidence: read next to the best one.
+               array_agg(c.ordinal) FILTER (WHERE c.score >= :also_ratio * c.best)
+                   OVER (PARTITION BY c.entry_id) AS close_ordinals
+        FROM (SELECT cs.*, max(cs.score) OVER (PARTITION BY cs.entry_id) AS best FROM chunk_scores cs) c
         -- Equal evidence: the earliest chunk, so a question about a whole section starts at its beginning.
-        ORDER BY en.entry_id, score DESC, en.ordinal, en.id
+        ORDER BY c.entry_id, c.score DESC, c.ordinal, c.chunk_id
     )
     SELECT * FROM ranked
     -- Ties break by title, not by the random id, so the same data always ranks the same way.
@@ -553,6 +559,9 @@ def forget_counts(tenant_id: uuid.UUID) -> None:
     _LANGUAGES.pop(tenant_id, None)
 
 
+# Another chunk of the same entry with at least this share of its best chunk's evidence is read next to it
+# ("todavía debo mi auto, ¿me lo reciben a cuenta?": the trade-in rule, then the one on cars still owed).
+ALSO_RATIO = 0.85
 # An entry up to this long answers whole (a FAQ, a policy); a longer one answers with its best chunk (the
 # passage: a section or one sub-part of it), which the info agent continues from when asked for more.
 WHOLE_ENTRY_CHARS = SECTION_CHARS
@@ -602,10 +611,18 @@ async def _lexical(
         "candidates": LEXICAL_CANDIDATES,
         "documents": await _documents(session, tenant_id),
         "min_covered": MIN_COVERED,
+        "also_ratio": ALSO_RATIO,
     }
     rows = await session.execute(_LEXICAL_SQL, params)
     return [
-        _hit(r, lexical_score=round(float(r.score), 4), exact=bool(r.exact), coverage=float(r.covered)) for r in rows
+        _hit(
+            r,
+            lexical_score=round(float(r.score), 4),
+            exact=bool(r.exact),
+            coverage=float(r.covered),
+            also=sorted(o for o in (r.close_ordinals or []) if o != r.ordinal),
+        )
+        for r in rows
     ]
 
 

@@ -52,6 +52,9 @@ class KnowledgeHit(BaseModel):
     chunk_id: uuid.UUID | None = None
     ordinal: int | None = Field(default=None, description="The matching chunk's position in the entry.")
     heading: str | None = Field(default=None, description="The heading path of the matching chunk.")
+    also: list[int] = Field(
+        default_factory=list, description="Other chunks of the entry (ordinals) matching nearly as well."
+    )
     lexical_score: float | None = Field(default=None, description="Full-text evidence (topic coverage); None: none.")
     similarity: float | None = Field(default=None, description="Cosine similarity of the embeddings; None: not used.")
     exact: bool = Field(default=False, description="Every topic word of the question is in the title or keywords.")

@@ -263,6 +263,18 @@ CONCEPTS: tuple[Concept, ...] = (
         "es": ("entrega a domicilio", "envio a domicilio", "a domicilio"),
         "en": ("home delivery", "deliver", "delivery"),
     },
+    # Days and opening: an English question over a Spanish-only text ("open on sundays?" → "abre los domingos").
+    {"es": ("domingo", "domingos"), "en": ("sunday", "sundays")},
+    {"es": ("sabado", "sabados"), "en": ("saturday", "saturdays")},
+    {"es": ("lunes a viernes", "entre semana"), "en": ("weekday", "weekdays", "monday to friday")},
+    {"es": ("dias festivos", "festivo", "festivos"), "en": ("holiday", "holidays", "public holiday")},
+    {"es": ("abren", "abre", "abierto", "abierta", "abiertos"), "en": ("open", "opens", "opening")},
+    {"es": ("cerrado", "cerrada", "cierran", "cierra"), "en": ("closed", "close", "closes")},
+    {"es": ("avaluo", "avaluos", "valuacion", "tasacion"), "en": ("appraisal", "appraise", "valuation")},
+    {"es": ("trasladar", "traslado", "traslados"), "en": ("transfer", "ship", "shipping", "move the car")},
+    {"es": ("llantas", "llanta", "neumaticos"), "en": ("tires", "tire", "tyres", "tyre")},
+    {"es": ("factura", "facturas", "papeles en regla"), "en": ("invoice", "title", "clean title")},
+    {"es": ("inspeccion", "revision", "puntos de inspeccion"), "en": ("inspection", "inspected", "checkup")},
 )
 
 _TERM = re.compile(r"[a-z0-9ñ]+")

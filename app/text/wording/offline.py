@@ -96,6 +96,11 @@ TEXTS: dict[str, dict[Language, str]] = {
         "es": "Va. ¿Te ayudo con algo más: un auto, una mensualidad o una duda?",
         "en": "Okay. Anything else I can help with: a car, a monthly payment or a question?",
     },
+    # Before the handoff reply when the request comes with a complaint ("pésimo servicio, que me llame alguien").
+    "handoff_apology": {
+        "es": "Una disculpa por la espera y la molestia.",
+        "en": "I'm sorry for the wait and the trouble.",
+    },
     "handoff": {
         "es": "Te comunico con un asesor de {business}; en breve te escribe por este mismo chat. "
         "Mientras tanto, dejaré de responder automáticamente.",
@@ -145,6 +150,12 @@ TEXTS: dict[str, dict[Language, str]] = {
     "catalog_no_make": {
         "es": "Por ahora no tengo {make} en inventario. Estas son otras opciones que podrían interesarte:",
         "en": "We don't have any {make} in stock right now. Here are some other options you might like:",
+    },
+    "catalog_no_make_ask": {
+        "es": "Por ahora no tengo {make} en inventario. Si me dices qué tipo de auto buscas o tu presupuesto, te "
+        "muestro lo más parecido que tengo, o te comunico con un asesor.",
+        "en": "We don't have any {make} in stock right now. Tell me what kind of car you're after or your budget "
+        "and I'll show you the closest ones we have, or I can connect you with an advisor.",
     },
     "catalog_other_makes": {
         "es": "No tengo {wanted} por ahora. Estas son las opciones más cercanas de otras marcas:",

@@ -1,0 +1,104 @@
+"""Customers the team had not written for (probe batch 10), through the chat API: a call request in other
+words, a complaint that asks for a person, a visit asked as a question with a day, a make the dealer never
+had, an English question over a Spanish-only text, and a question that two sub-parts of one section answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.helpers import Customer, chat, make_tenant
+
+# A section whose sub-parts are bold lines, each long enough that the whole section is over one answer.
+COMPANY_TEXT = """# Toma de autos usados
+
+**¿Aceptan mi auto?**
+Sí, aceptamos tu auto actual como parte de pago de cualquier unidad del lote, de cualquier marca, siempre que
+sea modelo 2013 o más reciente y tenga la factura a tu nombre o endosada a tu nombre.
+
+**Revisión del auto**
+La revisión es gratuita, dura alrededor de media hora y se hace en cualquiera de nuestras sucursales: carrocería,
+motor, transmisión, llantas y el historial del auto en el registro público vehicular.
+
+**Vigencia de la oferta**
+La oferta que te hacemos por tu auto tiene vigencia de una semana o 400 kilómetros, lo que ocurra primero, y
+no te compromete a nada.
+
+**Si todavía lo debes**
+Si tu auto todavía tiene un crédito vigente, liquidamos el adeudo directamente con la financiera y tomamos la
+diferencia a favor como parte de pago.
+
+# Horario
+
+De lunes a viernes abrimos de 9:00 a 19:00 y los sábados de 9:00 a 14:00. Solo la sucursal Centro abre los
+domingos, de 10:00 a 13:00, para entregas con cita.
+"""
+
+
+@pytest.fixture
+def customer(client: Any, demo: dict[str, Any]) -> Customer:
+    return Customer(client, prefix="understanding")
+
+
+async def test_a_call_request_in_other_words_is_a_handoff(customer: Customer) -> None:
+    reply = await customer.say("quiero que me llame alguien")
+    assert reply["handoff"] is True and reply["intent"] == "handoff"
+
+
+async def test_a_complaint_asking_for_a_call_gets_an_apology_and_a_person(customer: Customer) -> None:
+    reply = await customer.say("pésimo servicio, llevo dos días esperando que me marquen")
+    assert reply["handoff"] is True
+    assert "disculpa" in reply["reply"].lower()
+    assert "gracias" not in reply["reply"].lower()
+
+
+async def test_a_visit_asked_as_a_question_with_a_day_starts_the_booking(customer: Customer) -> None:
+    found = await customer.say("me interesa el Jeep Wrangler 2023")
+    assert len(found["items"]) == 1
+    car = found["items"][0]
+    asked = await customer.say("¿puedo ir a verlo el sábado en la mañana? soy Mariana")
+    assert asked["agent"] == "booking" and asked["items"] == [car]
+    assert "sábado" in asked["reply"] and "sucursal" in asked["reply"]
+    summary = await customer.say("Polanco")
+    assert "Mariana" in summary["reply"] and "Polanco" in summary["reply"]
+    confirmed = await customer.say("sí")
+    assert confirmed["agent"] == "booking" and "Mariana" in confirmed["reply"]
+
+
+async def test_a_make_never_in_stock_shows_no_arbitrary_cars(customer: Customer) -> None:
+    reply = await customer.say("¿tienen Tesla Model 3?")
+    assert reply["items"] == []
+    assert "Tesla" in reply["reply"] and "presupuesto" in reply["reply"]
+    # With something to go by, the closest cars that meet it are shown.
+    priced = await customer.say("¿tienen algún Tesla de menos de 300 mil?")
+    assert priced["items"] and "Tesla" in priced["reply"]
+
+
+async def _dealer_with_text(client: Any) -> Any:
+    tenant = await make_tenant(client, name="Autos del Centro")
+    r = await client.post(
+        f"/v1/tenants/{tenant.slug}/knowledge/import",
+        content=COMPANY_TEXT.encode(),
+        headers={**tenant.headers, "content-type": "text/markdown"},
+    )
+    assert r.status_code == 200, r.text
+    return tenant
+
+
+async def test_a_question_two_sub_parts_answer_gets_both(client: Any) -> None:
+    tenant = await _dealer_with_text(client)
+    reply = await chat(client, tenant, "todavía debo mi carro al banco, ¿me lo pueden recibir a cuenta?")
+    assert reply["agent"] == "info"
+    assert "Aceptan mi auto" in reply["reply"] and "liquidamos el adeudo" in reply["reply"]
+    assert len(reply["reply"]) <= 600
+    # The plain trade-in question still reads the section in its own order.
+    plain = await chat(client, tenant, "¿me reciben mi auto a cuenta?")
+    assert plain["reply"].index("Aceptan mi auto") < plain["reply"].index("Revisión del auto")
+
+
+async def test_an_english_question_about_sundays_finds_the_spanish_text(client: Any) -> None:
+    tenant = await _dealer_with_text(client)
+    reply = await chat(client, tenant, "hi, which of your locations is open on sundays?")
+    assert reply["agent"] == "info" and "domingos" in reply["reply"]
+    assert "10:00 a 13:00" in reply["reply"]
