@@ -759,6 +759,8 @@ _OPINION = re.compile(
     r"\b(?:mejor|recomienda\w*|conviene|better|recommend\w*|best|escojo|elijo|choose|pick|llevo|llevarias"
     r"|escogerias|elegirias|comprarias|tomarias|buy|get|take)\b"
 )
+# "ese", "this one": the car being talked about, compared with the one the message names.
+_THAT = re.compile(r"\b(?:ese|esa|este|esta|eso|esto|that one|this one|that|this|it)\b")
 _CRITERION = re.compile(r"\b(?:para|for)\s+(?:la |el |los |las |the |a |an |un |una )?(?P<what>[a-zñ]+(?: [a-zñ]+)?)")
 
 
@@ -768,6 +770,7 @@ def _compared_cards(
     frame: pd.DataFrame,
     vocabulary: CatalogVocabulary,
     previous: CatalogFilters | None,
+    focus: str | None = None,
 ) -> list[CarCard]:
     """The cars a comparison is about: the ones it points at (ordinals, names), else the ones just shown."""
     folded = fold(text)
@@ -813,6 +816,10 @@ def _compared_cards(
                 picked.append(found.items[0].stock_id)
                 break
     ids = list(dict.fromkeys(picked))
+    if len(ids) == 1 and named and _THAT.search(folded):
+        # "¿y ese contra un City?": the car in focus (else the ones just shown) against the one named.
+        anchors = [focus] if focus else [str(c["stock_id"]) for c in shown[:2]]
+        ids = [*(a for a in anchors if a not in ids), *ids]
     if not ids and not named and shown:
         ids = [str(c["stock_id"]) for c in shown[:3]]
     if not ids and not named and previous is not None:
@@ -829,7 +836,7 @@ def answer_compare(
     language = state["language"]
     text = state["text"]
     previous = CatalogFilters.model_validate(memory.last_filters) if memory.last_filters else None
-    cards = _compared_cards(text, memory.shown, catalog.frame, catalog.vocabulary, previous)
+    cards = _compared_cards(text, memory.shown, catalog.frame, catalog.vocabulary, previous, memory.focus)
     cards = _in_asked_order(cards, state["classification"].filters.sort)
     if not cards:
         return {"agent": "catalog", "reply": say("catalog_compare_nothing", language), "memory": memory}

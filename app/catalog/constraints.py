@@ -25,7 +25,7 @@ _ANY = (
 )
 _LIFTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(rf"\b{_ANY}\s+(?:precio|price|presupuesto|budget)\b"), ("price_min", "price_max")),
-    (re.compile(rf"\b{_ANY}\s+(?:ano|anos|modelo|year|years)\b"), ("year_min", "year_max")),
+    (re.compile(rf"\b{_ANY}\s+(?:año|años|ano|anos|anio|anios|modelo|year|years)\b"), ("year_min", "year_max")),
     (re.compile(rf"\b{_ANY}\s+(?:kilometraje|km|mileage)\b"), ("km_max",)),
     (re.compile(rf"\b{_ANY}\s+(?:marca|make|brand)\b"), ("make", "model")),
 )

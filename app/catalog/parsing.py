@@ -293,7 +293,10 @@ _CAR_POINTERS = frozenset(
 )  # fmt: skip
 _PLACE_PREPOSITIONS = frozenset({"for", "in", "to", "at", "on", "around", "para", "en", "por", "a", "into"})
 _STRICT_GENERIC = frozenset({"up", "one", "life", "sport", "note", "city", "van", "wagon", "classic", "clasico"})
-_CAR_AFTER = re.compile(r"(?:19|20)\d{2}|modelo|model|automatic[oa]?|manual|usado|seminuevo|disponible")
+# ... or words after it: a year, a car word, or the stock verb of "¿qué March tienen?", "¿cuántos Up hay?".
+_CAR_AFTER = re.compile(
+    r"(?:19|20)\d{2}|modelo|model|automatic[oa]?|manual|usados?|seminuevos?|disponibles?|tienen|tienes|hay|venden|manejan"
+)
 
 
 def _generic_model(tokens: list[_Token], vocabulary: CatalogVocabulary) -> tuple[tuple[str, str], _Token] | None:

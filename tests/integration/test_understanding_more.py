@@ -102,3 +102,26 @@ async def test_an_english_question_about_sundays_finds_the_spanish_text(client: 
     reply = await chat(client, tenant, "hi, which of your locations is open on sundays?")
     assert reply["agent"] == "info" and "domingos" in reply["reply"]
     assert "10:00 a 13:00" in reply["reply"]
+
+
+async def test_a_model_that_is_an_everyday_word_before_the_stock_verb(customer: Customer) -> None:
+    reply = await customer.say("que march tienen")
+    assert reply["agent"] == "catalog" and reply["items"]
+    assert all("March" in line for line in reply["reply"].splitlines() if line[:2] in ("1.", "2.", "3."))
+
+
+async def test_any_year_widens_the_search_just_made(customer: Customer) -> None:
+    narrow = await customer.say("toyota corolla 2023")
+    assert narrow["items"] and "2023" in narrow["reply"]
+    wide = await customer.say("¿y de cualquier año?")
+    assert wide["agent"] == "catalog" and "Corolla" in wide["reply"]
+    years = {line.split(" — ")[0][-4:] for line in wide["reply"].splitlines() if " — $" in line}
+    assert years - {"2023"}, wide["reply"]
+
+
+async def test_that_one_against_a_named_model_compares_both(customer: Customer) -> None:
+    shown = await customer.say("¿tienen vw virtus?")
+    assert shown["items"]
+    compared = await customer.say("¿y ese contra un honda city qué tal?")
+    assert "Virtus" in compared["reply"] and "City" in compared["reply"]
+    assert set(shown["items"]) & set(compared["items"]) and len(compared["items"]) >= 2
