@@ -60,7 +60,7 @@ def _named_car(said: CatalogFilters, memory: ConversationMemory, catalog: Loaded
 
 _TERMS_QUESTION = re.compile(
     r"\b(?:minim[oa]|minimum|min|cuanto (?:es )?(?:de |el )?enganche|how much down|tasa|interest rate|rate"
-    r"|plazos?|terms?|longest|mas largo|maximo|(?:a|hasta|en) cuantos (?:meses|anos)|cuantos meses"
+    r"|plazos?|terms?|longest|mas largo|maximo|(?:a|hasta|en) cuantos (?:meses|años|anos)|cuantos meses"
     r"|how many (?:months|years)|how long (?:can|do|is)|what terms)\b"
 )
 

@@ -418,6 +418,7 @@ PLAIN_WORDS = frozenset(
         "show",
         "muestrame",
         "ensename",
+        "enseñame",
         "guys",
         "y",
         "e",

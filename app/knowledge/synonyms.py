@@ -221,7 +221,7 @@ CONCEPTS: tuple[Concept, ...] = (
         "en": ("vehicle tax", "registration tax"),
     },
     {
-        "es": ("traspaso", "cambio de propietario", "cambio de dueno"),
+        "es": ("traspaso", "cambio de propietario", "cambio de dueno", "cambio de dueño"),
         "en": ("title transfer", "change of ownership"),
     },
     {

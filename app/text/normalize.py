@@ -122,6 +122,7 @@ _ES_HINTS = frozenset(
         "dame",
         "muestrame",
         "ensename",
+        "enseñame",
         "otro",
         "otra",
         "segundo",
