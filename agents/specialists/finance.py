@@ -70,6 +70,20 @@ def _asks_terms(text: str) -> bool:
     return bool(_TERMS_QUESTION.search(fold(text)))
 
 
+# "¿tienen crédito?", "¿manejan financiamiento?", "do you offer financing?": whether financing exists at all.
+_OFFERS_FINANCING = re.compile(
+    r"\b(?:tienen|tienes|manejan|dan|ofrecen|hay|hacen|trabajan con|aceptan|do (?:you|u) (?:offer|have|do)|"
+    r"is there|can i get|you guys do)\s+(?:\w+\s+)?(?:credito|creditos|financiamiento|financiacion|prestamos?|"
+    r"financing|credit|loans?)\b"
+)
+
+
+def _asks_if_financing(text: str, request: FinanceRequest) -> bool:
+    """Whether financing is offered, asked with no car, amount or term to quote."""
+    has_numbers = request.term_months is not None or request.down_payment is not None or request.price is not None
+    return not has_numbers and bool(_OFFERS_FINANCING.search(fold(text)))
+
+
 def _terms_summary(terms: FinanceTerms, language: Language) -> str:
     return say(
         "finance_terms_summary",
@@ -167,7 +181,12 @@ def answer_finance(state: TurnState, catalog: LoadedCatalog) -> FinanceAnswer:
             car = next((c for c in shown if c["stock_id"] == memory.focus), None)
         elif len(shown) == 1:
             car = shown[0]
-        elif len(shown) > 1 and not _quoted_one_of(last_quote, shown) and not _asks_terms(state["text"]):
+        elif (
+            len(shown) > 1
+            and not _quoted_one_of(last_quote, shown)
+            and not _asks_terms(state["text"])
+            and not _asks_if_financing(state["text"], request)
+        ):
             # Several cars on screen and none chosen: ask which, rather than a general answer.
             return {"agent": "finance", "reply": _which_car(shown, language), "memory": memory}
         if car is not None:
@@ -182,6 +201,10 @@ def answer_finance(state: TurnState, catalog: LoadedCatalog) -> FinanceAnswer:
             request = request.model_copy(update={"down_payment": Decimal(str(last_quote["down_payment"]))})
     if price is None and _asks_terms(state["text"]):
         return {"agent": "finance", "reply": _terms_summary(tenant.finance, language), "memory": memory}
+    if price is None and _asks_if_financing(state["text"], request):
+        # The business's own text on financing when it has one (finance_node tries it first), else the terms.
+        summary = _terms_summary(tenant.finance, language)
+        return {"agent": "finance", "reply": summary, "memory": memory, "needs_price": True}
     if price is None:
         return {"agent": "finance", "reply": say("finance_need_price", language), "memory": memory, "needs_price": True}
 

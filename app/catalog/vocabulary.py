@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA, Levenshtein
 
 from app.catalog.frame import KEY_SUFFIX, attribute_columns
 from app.catalog.keys import display_value, name_key
@@ -220,6 +220,14 @@ class CatalogVocabulary:
         else:
             choices = self._free_model_choices
         hit = process.extractOne(key, choices, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+        if hit is None and make_key is not None and one_word and len(key) == FUZZY_MIN_TOKEN:
+            # A short model after its make with two neighbouring letters swapped ("chevrolet avoe", "vw gofl").
+            swapped = next(
+                (k for k in self.models.get(make_key, {}) if sorted(k) == sorted(key) and OSA.distance(key, k) == 1),
+                None,
+            )
+            if swapped is not None:
+                return self._exact_model(swapped, make_key, allow_context=True)
         if hit is None and make_key is not None and one_word and len(key) >= FUZZY_MIN_CANDIDATE:
             # After its make ("hyundai tuczon") one wrong letter in a word is a typo. Not across words:
             # in "clase e" the one letter is the whole difference from "Clase A".
@@ -327,8 +335,9 @@ def _lookup_make(phrase: str, makes: Mapping[str, str], fuzzy_choices: Sequence[
 
 
 def _one_edit(key: str, choices: Iterable[str]) -> str | None:
-    """The first choice one letter (inserted, dropped or changed) away from ``key``, else None."""
-    return next((c for c in choices if Levenshtein.distance(key, c, score_cutoff=1) <= 1), None)
+    """The first choice one letter (inserted, dropped, changed, or two neighbours swapped: "avoe") away from
+    ``key``, else None."""
+    return next((c for c in choices if OSA.distance(key, c, score_cutoff=1) <= 1), None)
 
 
 def _fuzzy_ok(key: str) -> bool:

@@ -58,7 +58,7 @@ CONCEPTS: tuple[Concept, ...] = (
         ),
     },
     {
-        "es": ("enganche", "enganches", "pago inicial", "anticipo"),
+        "es": ("enganche", "enganches", "pago inicial", "anticipo", "de entrada", "dar de entrada", "pago de entrada"),
         "en": ("down payment", "downpayment", "initial payment"),
     },
     {
@@ -262,6 +262,11 @@ CONCEPTS: tuple[Concept, ...] = (
     {
         "es": ("entrega a domicilio", "envio a domicilio", "a domicilio"),
         "en": ("home delivery", "deliver", "delivery"),
+    },
+    # How long something takes: "¿cuánto tardan en aprobar?" is answered by the text's "tiempo de respuesta".
+    {
+        "es": ("cuanto tardan", "cuanto tarda", "cuanto tiempo", "que tan rapido", "tiempo de respuesta", "tardan"),
+        "en": ("how long", "how fast", "how quickly", "turnaround", "response time"),
     },
     # Days and opening: an English question over a Spanish-only text ("open on sundays?" → "abre los domingos").
     {"es": ("domingo", "domingos"), "en": ("sunday", "sundays")},

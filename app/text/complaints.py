@@ -33,6 +33,14 @@ _COMPLAINT = re.compile(
 )
 
 
+# "el mío ya no sirve", "mi carro no funciona", "my car is useless": why they want another car, not a complaint.
+_OWN_THING_BROKEN = re.compile(
+    r"\b(?:el mio|la mia|mi (?:carro|auto|coche|camioneta|vehiculo|troca|nave|moto|motor|clima|bateria)|"
+    r"el (?:carro|auto|coche|motor|clima) (?:que tengo|actual)|my (?:car|truck|old car|current car))"
+    r"(?:\s+\w+){0,2}?\s+(?:ya\s+)?(?:no (?:sirve|funciona|jala|arranca)|is (?:useless|terrible|awful|garbage))\b"
+)
+
+
 def is_complaint(text: str) -> bool:
     """The customer complains or insults ("pésimo servicio", "no sirves", "this is useless")."""
-    return bool(_COMPLAINT.search(fold(text)))
+    return bool(_COMPLAINT.search(_OWN_THING_BROKEN.sub(" ", fold(text))))

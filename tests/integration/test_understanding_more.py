@@ -125,3 +125,47 @@ async def test_that_one_against_a_named_model_compares_both(customer: Customer) 
     compared = await customer.say("¿y ese contra un honda city qué tal?")
     assert "Virtus" in compared["reply"] and "City" in compared["reply"]
     assert set(shown["items"]) & set(compared["items"]) and len(compared["items"]) >= 2
+
+
+async def test_a_short_model_typed_with_two_letters_swapped_after_its_make(customer: Customer) -> None:
+    reply = await customer.say("¿tienen el chevrolet avoe?")
+    assert reply["items"] and all("Aveo" in line for line in reply["reply"].splitlines() if " — $" in line)
+
+
+async def test_whether_financing_exists_is_answered_not_asked_back(customer: Customer) -> None:
+    listed = await customer.say("¿tienen yaris?")
+    assert len(listed["items"]) > 1
+    reply = await customer.say("tmb me interesa saber si tienen crédito")
+    assert "¿Cuál de estos te cotizo?" not in reply["reply"]
+    assert "financ" in reply["reply"].lower() or "crédito" in reply["reply"].lower()
+
+
+async def test_how_long_and_de_entrada_find_the_passages_that_say_it(client: Any) -> None:
+    # Sub-parts long enough to be chunks of their own.
+    text = (
+        "# Financiamiento\n\n**Pago inicial**\nEl pago inicial mínimo es del 20% del precio del auto. Entre más alto "
+        "sea tu pago inicial, menor será tu mensualidad y el interés total que pagas; puedes combinarlo con tu auto "
+        "actual como parte de pago y con un depósito de apartado que se descuenta del precio final.\n\n"
+        "**Tasa**\nLa tasa es fija desde 14.9% anual, sujeta a la aprobación de tu crédito y a tu perfil. La "
+        "mensualidad no cambia durante todo el plazo y no hay cargos escondidos: la comisión por apertura y el "
+        "seguro se muestran en la cotización por escrito que te damos antes de firmar nada.\n\n"
+        "**Tiempo de respuesta**\nLa respuesta de la financiera llega en 24 a 48 horas hábiles desde que nos "
+        "entregas la documentación completa. Te avisamos por este mismo chat en cuanto llegue y, si te piden algún "
+        "documento adicional, te decimos exactamente cuál para no perder tiempo.\n"
+    )
+    tenant = await make_tenant(client, name="Autos del Norte")
+    r = await client.post(
+        f"/v1/tenants/{tenant.slug}/knowledge/import",
+        content=text.encode(),
+        headers={**tenant.headers, "content-type": "text/markdown"},
+    )
+    assert r.status_code == 200, r.text
+    for question, heading in [
+        ("cuanto tardan en aprobar el credito", "Tiempo de respuesta"),
+        ("cuanto es lo minimo que tengo que dar de entrada", "Pago inicial"),
+    ]:
+        found = await client.get(
+            f"/v1/tenants/{tenant.slug}/knowledge/search", params={"q": question}, headers=tenant.headers
+        )
+        assert found.status_code == 200, found.text
+        assert found.json()[0]["heading"].endswith(heading), (question, found.json()[0])

@@ -48,7 +48,18 @@ def test_complaints_and_insults(text: str) -> None:
     assert is_complaint(text)
 
 
-@pytest.mark.parametrize("text", ["¿tienen garantía?", "no entiendo la cotización", "muchas gracias"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "¿tienen garantía?",
+        "no entiendo la cotización",
+        "muchas gracias",
+        # Why they want another car, not a complaint about us.
+        "bno dias kiero un yaris xq el mio ya no sirve",
+        "mi carro ya no sirve, busco otro",
+        "my car is useless, I need a new one",
+    ],
+)
 def test_questions_are_not_complaints(text: str) -> None:
     assert not is_complaint(text)
 
