@@ -249,8 +249,9 @@ async def answer_booking(state: TurnState, deps: TurnDeps) -> TurnUpdate:
         ).model_dump(mode="json")
         return {"agent": "booking", "intent": "booking", "reply": say("booking.change", language), "memory": memory}
     booking = fill(booking, text, today=today, branches=branches)
-    other = _car_in_message(state, deps) if booking.car else None
-    if other is not None and other[0] != booking.stock_id:  # "mejor el Versa"
+    # "mejor el Versa"; or a visit booked without a car, then "para ver un Mazda 3" (car "" = none yet).
+    other = _car_in_message(state, deps) if booking.car is not None else None
+    if other is not None and other[0] != booking.stock_id:
         booking = booking.model_copy(update={"stock_id": other[0], "car": other[1]})
     if booking.car is None:
         named = _car_named(state, deps)

@@ -284,7 +284,8 @@ _COMPARATIVE = re.compile(
 )
 # "de los tres", "de los que me mostraste", "of the two": the cars on screen, whatever the search matched.
 _SHOWN_WORDS = (
-    r"(?:de (?:los|las) (?:dos|tres|cuatro|cinco)|de (?:los|las) que me (?:mostraste|ensenaste|enseñaste|pasaste|mandaste)"
+    r"(?:de (?:los|las) (?:dos|tres|cuatro|cinco)"
+    r"|de (?:los|las) que me (?:mostraste|ensenaste|enseñaste|pasaste|mandaste)"
     r"|of the (?:two|three|four|five)|(?:from|of) the ones you (?:showed|sent))"
 )
 _EXPLICITLY_SHOWN = re.compile(_SHOWN_WORDS)

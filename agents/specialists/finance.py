@@ -78,6 +78,14 @@ _OFFERS_FINANCING = re.compile(
 )
 
 
+_TERM_NUMBER = re.compile(r"\b(12|18|24|36|48|60|72|84|96)\b")
+
+
+def _named_terms(text: str) -> set[int]:
+    """The loan terms a message names ("¿me conviene a 36 o a 48?" weighs two terms for one car)."""
+    return {int(n) for n in _TERM_NUMBER.findall(fold(text))}
+
+
 def _asks_if_financing(text: str, request: FinanceRequest) -> bool:
     """Whether financing is offered, asked with no car, amount or term to quote."""
     has_numbers = request.term_months is not None or request.down_payment is not None or request.price is not None
@@ -158,7 +166,16 @@ def answer_finance(state: TurnState, catalog: LoadedCatalog) -> FinanceAnswer:
         return cast(FinanceAnswer, afford)
     _remember_preferences(memory, request)
     vehicle = has_vehicle_constraints(classification.filters)
-    if request.price is None and looks_like_comparison(state["text"]) and (memory.shown or vehicle):
+    named_terms = _named_terms(state["text"])
+    weighs_terms = len(named_terms) >= 2 and (classification.reference is not None or bool(memory.focus))
+    if weighs_terms:
+        request = request.model_copy(update={"term_months": None})  # each term named, side by side
+    if (
+        request.price is None
+        and looks_like_comparison(state["text"])
+        and (memory.shown or vehicle)
+        and not weighs_terms
+    ):
         # "compárame el primero y el segundo a 48 meses": side by side, each at that term.
         return cast(FinanceAnswer, answer_compare(state, catalog, memory, request.term_months))
 
@@ -231,9 +248,11 @@ def answer_finance(state: TurnState, catalog: LoadedCatalog) -> FinanceAnswer:
         return {"agent": "finance", "reply": say("finance_need_price", language), "memory": memory}
     quote = quoted.single
     if quote is None:
-        quotes_payload = [quote_payload(q) for q in quoted.quotes]
-        memory.last_quote = quote_payload(quoted.quotes[0])
-        reply = "\n".join([*header, format_quote_options(quoted.quotes, language)])
+        options = [q for q in quoted.quotes if q.term_months in named_terms] if weighs_terms else []
+        options = options if len(options) >= 2 else quoted.quotes
+        quotes_payload = [quote_payload(q) for q in options]
+        memory.last_quote = quote_payload(options[0])
+        reply = "\n".join([*header, format_quote_options(options, language)])
         return {"agent": "finance", "reply": reply, "items": items, "memory": memory, "quotes": quotes_payload}
     payload = quote_payload(quote)
     memory.last_quote = payload

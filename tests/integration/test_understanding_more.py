@@ -169,3 +169,21 @@ async def test_how_long_and_de_entrada_find_the_passages_that_say_it(client: Any
         )
         assert found.status_code == 200, found.text
         assert found.json()[0]["heading"].endswith(heading), (question, found.json()[0])
+
+
+async def test_two_terms_weighed_for_one_car_are_quoted_side_by_side(customer: Customer) -> None:
+    listed = await customer.say("¿tienen suzuki swift?")
+    first = listed["items"][0]
+    reply = await customer.say("el primero, ¿qué me conviene más, a 36 o a 48 meses?")
+    assert reply["agent"] == "finance" and reply["items"] == [first]
+    assert "36 meses" in reply["reply"] and "48 meses" in reply["reply"]
+    assert "¿Con cuál quieres compararlo?" not in reply["reply"]
+
+
+async def test_a_visit_to_a_branch_books_and_takes_the_car_named_later(customer: Customer) -> None:
+    asked = await customer.say("quiero ir a la sucursal de Polanco el sábado a las 11")
+    assert asked["agent"] == "booking" and "Polanco" in asked["reply"]
+    summary = await customer.say("para ver un Mazda 3, soy Jorge")
+    assert summary["agent"] == "booking" and "Mazda 3" in summary["reply"] and "Jorge" in summary["reply"]
+    done = await customer.say("sí")
+    assert done["agent"] == "booking" and "Jorge" in done["reply"]
