@@ -263,9 +263,29 @@ CONCEPTS: tuple[Concept, ...] = (
         "es": ("entrega a domicilio", "envio a domicilio", "a domicilio"),
         "en": ("home delivery", "deliver", "delivery"),
     },
+)
+
+# Bridges: words that find a passage in other words or the other language ("open on sundays?" → "abre los
+# domingos"), but do not name a topic the passage must mention (``named_concepts`` skips them): "¿cuánto dura
+# la revisión?" is answered by "dura alrededor de 40 minutos... Revisamos", which says neither "revisión" nor
+# "inspección".
+BRIDGES: tuple[Concept, ...] = (
+    {
+        "es": ("vigencia", "valida", "valido", "vigente", "caduca", "vence", "expira"),
+        "en": ("valid", "validity", "expires", "expiry", "good for"),
+    },
     # How long something takes: "¿cuánto tardan en aprobar?" is answered by the text's "tiempo de respuesta".
     {
-        "es": ("cuanto tardan", "cuanto tarda", "cuanto tiempo", "que tan rapido", "tiempo de respuesta", "tardan"),
+        "es": (
+            "cuanto tardan",
+            "cuanto tarda",
+            "cuanto tiempo",
+            "que tan rapido",
+            "tiempo de respuesta",
+            "tardan",
+            "cuanto dura",
+            "dura",
+        ),
         "en": ("how long", "how fast", "how quickly", "turnaround", "response time"),
     },
     # Days and opening: an English question over a Spanish-only text ("open on sundays?" → "abre los domingos").
@@ -293,6 +313,7 @@ def normalize_term(term: str) -> str:
 @dataclass(frozen=True, slots=True)
 class _Group:
     terms: dict[str, str] = field(default_factory=dict)  # term -> its language ("" for a tenant's group)
+    topic: bool = True  # False for a bridge: it expands a search but names no topic
 
 
 @dataclass(slots=True)
@@ -302,9 +323,9 @@ class Lexicon:
     groups: list[_Group] = field(default_factory=list)
     index: dict[str, list[int]] = field(default_factory=dict)
 
-    def add(self, terms: dict[str, str]) -> None:
-        """Add one group of equivalent terms (term → language, "" when it has none)."""
-        group = _Group({t: lang for t, lang in terms.items() if t})
+    def add(self, terms: dict[str, str], *, topic: bool = True) -> None:
+        """Add one group of equivalent terms (term → language, "" when it has none); ``topic=False`` for a bridge."""
+        group = _Group({t: lang for t, lang in terms.items() if t}, topic=topic)
         if len(group.terms) < 2:
             return
         self.groups.append(group)
@@ -352,12 +373,13 @@ def _singular(term: str) -> set[str]:
 
 def _builtin() -> Lexicon:
     lexicon = Lexicon()
-    for concept in CONCEPTS:
-        terms: dict[str, str] = {}
-        for language, words in concept.items():
-            for word in words:
-                terms.setdefault(normalize_term(word), language)
-        lexicon.add(terms)
+    for concepts, topic in ((CONCEPTS, True), (BRIDGES, False)):
+        for concept in concepts:
+            terms: dict[str, str] = {}
+            for language, words in concept.items():
+                for word in words:
+                    terms.setdefault(normalize_term(word), language)
+            lexicon.add(terms, topic=topic)
     return lexicon
 
 
@@ -386,7 +408,7 @@ def named_concepts(text: str, lexicon: Lexicon = BUILTIN) -> list[set[str]]:
         term = phrase if phrase is not None else tokens[position]
         position += len(phrase.split()) if phrase is not None else 1
         for number in lexicon.lookup(term):
-            if number not in seen:
+            if number not in seen and lexicon.groups[number].topic:
                 seen.add(number)
                 found.append(set(lexicon.groups[number].terms))
     return found

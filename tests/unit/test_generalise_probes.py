@@ -231,3 +231,14 @@ def test_ordinary_messages_are_not_complaints(text: str) -> None:
 
 def test_cash_is_a_topic_in_both_languages() -> None:
     assert any("efectivo" in c for c in named_concepts("do you take cash?"))
+
+
+def test_bridges_expand_a_search_but_name_no_topic() -> None:
+    # "dura" and "revisión" find "dura alrededor de 40 minutos... Revisamos" but the passage need not say them.
+    assert named_concepts("cuanto dura la revision de mi carro") == []
+    assert named_concepts("a que hora abren el domingo?") == []
+    # An ordinary concept still names its topic.
+    assert any("enganche" in c for c in named_concepts("cuanto tengo que dar de entrada"))
+    # The bridge's terms reach the search, in the other language too.
+    terms = {w for group in query_terms("which location is open on sundays", language="en", translate=True) for w, _ in group}
+    assert "domingo" in terms or "domingos" in terms
