@@ -26,7 +26,7 @@ from agents.llm_agent import (
     ExtractedRequest,
     extract_request_with_llm,
     history_for_model,
-    nothing_found,
+    precomputed,
     read_photo_with_llm,
     run_specialist,
     turn_summary,
@@ -504,9 +504,7 @@ async def llm_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpdate:
     agent_name = state.get("agent", "smalltalk")
     unsure = _unsure(state["classification"])  # the rules placed nothing: general guidance and tools
     specialist = agent_name if agent_name in ("catalog", "finance", "info") and not unsure else "general"
-    prefetched = _prefetched(state, deps.stock().frame)
-    if state.get("knowledge_hits") is not None and not state.get("sources"):
-        prefetched.append(nothing_found(state["text"]))
+    prefetched = precomputed(state, deps.stock(), _prefetched(state, deps.stock().frame))
     system, prompts = build_system_prompt(
         tenant, tenant.agent, language=language, summary=turn_summary(memory, prefetched), specialist=specialist
     )

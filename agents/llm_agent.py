@@ -1,7 +1,9 @@
 """The LLM tier: tool-calling specialists, grounding checks, and structured-output helpers.
 
 One LLM call answers most turns: the offline tier has already run the domain functions for the intents
-the rules recognised, and those results are handed to the model as tool results it asked for. The model
+the rules recognised, and those results are handed to the model as tool results it asked for — what they
+determined too when they found nothing to show ("which car?", "none cheaper", the data has no column for
+that, the closest cars to one not in stock: ``precomputed``), so a model has no search left to make. The model
 may call more tools (validated, bounded rounds) and must finish with the ``respond`` tool, whose intents
 also classify the turn (no separate classifier call). A reply whose figures do not all come from tool
 results (or the customer's own words) is discarded for the offline one.
@@ -15,6 +17,7 @@ tokens.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -30,18 +33,22 @@ from pydantic import BaseModel, Field, ValidationError
 from agents.classify import Classification
 from agents.context import TenantContext
 from agents.memory import ConversationMemory, as_memory
+from agents.state import TurnState
 from agents.tools import (
     DOMAIN_TOOLS,
     IntentScore,
     Respond,
     ToolBox,
     brief_cars,
+    catalog_search,
     mentioned_stock_ids,
     numbers_in,
     tool_json,
     tool_schema,
     tools_for_turn,
 )
+from app.catalog.cards import car_name
+from app.catalog.service import LoadedCatalog
 from app.llm.invoke import LLMStats, invoke_chain
 from app.llm.models import ModelSpec
 from app.llm.providers import ProviderRegistry
@@ -106,8 +113,9 @@ def history_for_model(messages: Sequence[BaseMessage], *, budget_tokens: int = H
 
 
 def _shown_line(shown: Sequence[Mapping[str, Any]]) -> str:
+    # "1) Mazda 3 2024, $485,900 (DM-1105)": the name as the cards write it (no "Mazda Mazda 3"), the stock id last.
     cars = "; ".join(
-        f"{i + 1}) {c['make']} {c['model']} {c['year']}, ${float(c['price']):,.0f}, stock id {c['stock_id']}"
+        f"{i + 1}) {car_name(str(c['make']), str(c['model']))} {c['year']}, ${float(c['price']):,.0f} ({c['stock_id']})"
         for i, c in enumerate(shown[:5])
     )
     return f"- Cars shown last, in order: {cars}."
@@ -155,7 +163,9 @@ def turn_summary(
     resolved = bool(handed_cars or handed_quotes)
     if memory.shown and not resolved and [str(c["stock_id"]) for c in memory.shown[:5]] != handed_cars[:5]:
         lines.append(_shown_line(memory.shown))
-    if memory.focus:
+    # The car discussed, unless it is the one car listed above or the one car handed over this turn.
+    listed_alone = bool(lines) and [str(c["stock_id"]) for c in memory.shown] == [memory.focus]
+    if memory.focus and handed_cars != [memory.focus] and not listed_alone:
         lines.append(f"- The car being discussed: stock id {memory.focus}.")
     if memory.last_quote and memory.last_quote not in handed_quotes:
         lines.append(_quote_line(memory.last_quote))
@@ -186,7 +196,7 @@ def system_prompt(
         formatting="WhatsApp formatting (*bold*, short lists) where it helps"
         if config.rich_messages
         else "plain text without markdown",
-        spelling="Misspellings: interpret them generously."
+        spelling="Read misspellings generously."
         if config.spelling_correction
         else "Take names exactly as the customer wrote them.",
         suggestions="When it helps, end with one short suggestion."
@@ -194,7 +204,7 @@ def system_prompt(
         else "Do not add suggestions the customer did not ask for.",
         # Sections with nothing to say are left out (their headers alone cost tokens on every turn).
         restrictions=_restrictions(tenant.name, config.restrictions),
-        summary=f"What this conversation has established so far:\n{summary}" if summary else "",
+        summary=f"Established so far:\n{summary}" if summary else "",
         specialist=guidance.render(),
     )
     return text.rstrip() + "\n", [system, guidance]
@@ -209,6 +219,11 @@ def turn_tools(
     matched), which leaves the turn to the general set.
     """
     recognised = [i.name for i in classification.intents if i.name != "info" or i.confidence > CATCH_ALL]
+    if not recognised and not (memory.shown or memory.focus) and any(r.get("entries") for _, _, r in prefetched):
+        # Nothing placed by the rules, no car in view, and the business's texts answer it: an FAQ. The model
+        # has no car to look up, so it is offered the knowledge search only (a search that found nothing
+        # keeps the general set: the question may be about the stock in words the rules did not know).
+        recognised = ["info"]
     quoting = bool(memory.last_quote)
     return tools_for_turn(recognised, prefetched=[name for name, _, _ in prefetched], quoting=quoting)
 
@@ -217,6 +232,86 @@ def nothing_found(text: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """A knowledge search the turn already made with the customer's words and that found nothing: handed to
     the model as a result, so it says so in its one call instead of searching again."""
     return ("search_knowledge", {"query": text[:300]}, {"entries": []})
+
+
+Result = tuple[str, dict[str, Any], dict[str, Any]]
+
+
+def precomputed(state: TurnState, catalog: LoadedCatalog, found: list[Result]) -> list[Result]:
+    """Everything the offline tier determined this turn, as the results of the tools a model would call.
+
+    ``found`` holds its cars, quote and knowledge passage (``agents.graph._prefetched``). A turn that produced
+    none of them still determined something, and a model not told would search again for it: the business's
+    texts have nothing on the question; "which of these cars do I quote?"; "none cheaper than $72,900"; "the
+    data does not record passengers"; the car named is not in stock (its closest matches). Those are handed
+    over too — the offline answer itself as a ``note`` (its figures come from the domain functions, so the
+    grounding check accepts them) — and a quote carries its car as ``quote_financing`` returns it.
+    """
+    found = _car_with_its_quote(found)
+    agent = state.get("agent")
+    if not state.get("sources") and (state.get("knowledge_hits") is not None or agent == "info"):
+        found.append(nothing_found(state["text"]))
+    if agent not in ("catalog", "finance"):
+        return found
+    reply = _own_answer(state.get("reply", "").strip(), found)
+    has_cars = any(r.get("cars") for _, _, r in found)
+    quoted = any(r.get("quote") or r.get("quotes") for _, _, r in found)
+    said = state["classification"].filters
+    if agent == "finance" and not has_cars and (said.make or said.model):
+        # "¿tienen un Jetta 2019 y a cuánto...?" when the rules found no such car to quote: the search for it
+        # (its closest matches when it is not in stock) says more than their "which car?".
+        wanted = said.model_copy(update={"limit": min(said.limit, 3), "exclude_ids": []})
+        search = catalog_search(catalog, wanted)
+        if search["cars"]:
+            found.append(("search_catalog", wanted.model_dump(exclude_defaults=True, mode="json"), search))
+            return found
+    if reply and not (quoted if agent == "finance" else has_cars):
+        found.append(("quote_financing" if agent == "finance" else "search_catalog", {}, {"note": reply}))
+    elif reply and agent == "catalog" and not quoted and not state["memory"].last_exact and not state["memory"].focus:
+        # Cars that do not meet all of it ("no 2020 or newer CX-5; the closest are…"): the offline list's header.
+        header = _list_header(reply)
+        for _, _, result in found:
+            if header and result.get("cars") and "note" not in result:
+                result["note"] = header
+                break
+    return found
+
+
+def _own_answer(reply: str, found: list[Result]) -> str:
+    """The catalog or finance part of an offline answer that also answers a policy question ("…¿me lo apartan?"):
+    the passage follows it after a blank line (``agents.graph._with_answer``) and is handed over as the
+    knowledge entry's content alone, so neither is sent twice."""
+    entries = [e for _, _, r in found for e in r.get("entries", []) if e.get("content") == reply]
+    if not entries or "\n\n" not in reply:
+        return reply
+    own, _, passage = reply.partition("\n\n")
+    for entry in entries:
+        entry["content"] = passage.strip()
+    return own.strip()
+
+
+def _list_header(reply: str) -> str:
+    """The lines of an offline car list before its first card ("1. …"): what the list is, and what it is not."""
+    lines = reply.split("\n")
+    head = [line for line in itertools.takewhile(lambda line: not line.startswith("1. "), lines)]
+    return "\n".join(head).strip() if len(head) < len(lines) else ""
+
+
+def _car_with_its_quote(found: list[Result]) -> list[Result]:
+    """A quote and the one car it is for as one ``quote_financing`` result by stock id, the way the tool itself
+    returns it: no separate catalog search result, nor the catalog tool offered, just to name the car."""
+    quotes = [i for i, (name, _, _) in enumerate(found) if name == "quote_financing"]
+    cars = [i for i, (name, _, r) in enumerate(found) if name == "search_catalog" and len(r.get("cars", [])) == 1]
+    if len(quotes) != 1 or len(cars) != 1:
+        return list(found)
+    name, args, result = found[quotes[0]]
+    car = found[cars[0]][2]["cars"][0]
+    first = result.get("quote") or (result.get("quotes") or [{}])[0]
+    if first.get("price") is None or abs(float(first["price"]) - float(car["price"])) > 0.005:
+        return list(found)
+    by_id = {"stock_id": car["stock_id"], **{k: v for k, v in args.items() if k != "price"}}
+    merged: Result = (name, by_id, {**result, "cars": [car]})
+    return [merged if i == quotes[0] else r for i, r in enumerate(found) if i != cars[0]]
 
 
 def _parse_figure(raw: str) -> Decimal | None:
@@ -346,7 +441,7 @@ async def run_specialist(
     # ``respond`` first, then the domain tools in their fixed order: the same tool set is the same prefix.
     # A turn that already carries results rarely searches again: its tools come in their compact form. One
     # whose searches found nothing keeps the full forms (the model searches from scratch, more precisely).
-    compact = any(r.get(k) for _, _, r in prefetched for k in ("cars", "quote", "quotes", "entries"))
+    compact = any(r.get(k) for _, _, r in prefetched for k in ("cars", "quote", "quotes", "entries", "note"))
     schemas = [tool_schema(n, compact=compact) for n in ("respond", *(t for t in DOMAIN_TOOLS if t in tools))]
     messages: list[BaseMessage] = [SystemMessage(system), *history, HumanMessage(delimit(text))]
     if prefetched:

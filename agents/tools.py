@@ -139,8 +139,8 @@ _WIRE: dict[str, type[BaseModel]] = {**_TOOLS, "respond": _RespondWire}
 _DESCRIPTIONS: dict[str, str] = {
     "search_catalog": "Cars in stock.",
     "quote_financing": "Loan quote: a stock id, or a price the customer gave.",
-    "search_knowledge": "The business's texts (hours, places, warranty, documents, policies).",
-    "respond": "Final reply, once, last.",
+    "search_knowledge": "Business texts: hours, places, warranty, documents, policies.",
+    "respond": "Final reply.",
 }
 _COMPACT_DESCRIPTIONS: dict[str, str] = {"search_catalog": "Cars in stock, e.g. 'Jetta 2019 under 300k'."}
 _COMPACT_WIRE: dict[str, type[BaseModel]] = {"search_catalog": _SearchCatalogQuery}
@@ -260,12 +260,17 @@ def _plain(value: Any) -> Any:
 def _model_view(result: Any) -> Any:
     """What the model needs of a result: knowledge entries without their ids and scores (the toolbox keeps
     them for the turn's sources); a quote per term with only what differs from the first (the price, down
-    payment and rate are the same in every one: said once)."""
+    payment and rate are the same in every one: said once); a list of cars without a count or an empty
+    "relaxed" that add nothing to it."""
     if isinstance(result, dict) and isinstance(result.get("quotes"), list) and len(result["quotes"]) > 1:
         first, *rest = result["quotes"]
         if isinstance(first, dict) and all(isinstance(q, dict) for q in rest):
             rest = [{k: v for k, v in q.items() if k == "term_months" or first.get(k) != v} for q in rest]
             result = {**result, "quotes": [first, *rest]}
+    if isinstance(result, dict) and isinstance(result.get("cars"), list):
+        # A count equal to the list's length, and an empty "relaxed", tell the model nothing the list does not.
+        plain = {"total_matches": len(result["cars"]), "relaxed": []}
+        result = {k: v for k, v in result.items() if k not in plain or plain[k] != v}
     if isinstance(result, dict) and isinstance(result.get("entries"), list):
         entries = [
             {k: v for k, v in e.items() if k not in ("id", "score")} if isinstance(e, dict) else e
@@ -351,6 +356,27 @@ def numbers_in(value: Any) -> set[Decimal]:
     return found
 
 
+def catalog_search(catalog: LoadedCatalog, filters: CatalogFilters) -> dict[str, Any]:
+    """The catalog domain search as the model reads it: the matching cars (the closest ones, with what was
+    relaxed, when nothing meets all of it) and what the catalog cannot filter by. Shared by the model's own
+    ``search_catalog`` calls and the searches the turn makes for it (``agents.llm_agent.precomputed``)."""
+    found = search_catalog(catalog.frame, filters, catalog.vocabulary)
+    result: dict[str, Any] = {
+        "cars": [card_payload(c) for c in found.items],
+        "total_matches": found.total,
+        "relaxed": found.relaxed,
+    }
+    if found.unknown_features:
+        # {"fuel": "Hybrid"} on a catalog without a fuel column filters nothing: say so, or the model
+        # presents the whole stock as matching.
+        result["unknown_features"] = found.unknown_features
+        result["note"] = (
+            "The catalog does not record " + ", ".join(found.unknown_features) + ": these cars were NOT "
+            "filtered by it. Tell the customer the data can't say, offer what it can filter or a person."
+        )
+    return result
+
+
 @dataclass
 class ToolBox:
     """The tools of one turn, bound to the tenant's data, and everything they returned."""
@@ -413,22 +439,7 @@ class ToolBox:
             parsed = parse_catalog_query(args.query, self.catalog.vocabulary).model_dump(exclude_defaults=True)
             explicit = args.model_dump(exclude={"query"}, exclude_defaults=True)
             wanted = {**wanted, **parsed, **explicit, "limit": args.limit}
-        filters = CatalogFilters.model_validate(wanted)
-        found = search_catalog(self.catalog.frame, filters, self.catalog.vocabulary)
-        result: dict[str, Any] = {
-            "cars": [card_payload(c) for c in found.items],
-            "total_matches": found.total,
-            "relaxed": found.relaxed,
-        }
-        if found.unknown_features:
-            # {"fuel": "Hybrid"} on a catalog without a fuel column filters nothing: say so, or the model
-            # presents the whole stock as matching.
-            result["unknown_features"] = found.unknown_features
-            result["note"] = (
-                "The catalog does not record " + ", ".join(found.unknown_features) + ": these cars were NOT "
-                "filtered by it. Tell the customer the data can't say, offer what it can filter or a person."
-            )
-        return result
+        return catalog_search(self.catalog, CatalogFilters.model_validate(wanted))
 
     def quote_financing(self, args: QuoteFinancingArgs) -> dict[str, Any]:
         """The finance domain quote; a stock id is priced from the catalog."""

@@ -13,6 +13,8 @@ Measured from each turn's outcome (its LLM calls, their tokens and latency):
 * LLM calls per turn (mean over all turns: offline-routed turns count as zero);
 * FAQ turns (the business's own questions: the turn's intent is ``info``) that made two calls in a row
   (a classifier call before the answer, or a tool round) — the goal is none;
+* LLM turns whose first call was handed no pre-computed result (``agents.llm_agent.precomputed``: what the
+  offline tier determined, as tool results), which a model answers only after a tool round;
 * prompt (input) tokens per LLM turn, summed over the turn's calls (median and p90; the fake counts
   ceil(characters / 4), see its docstring), and completion tokens per LLM turn;
 * cost per 10-turn conversation at gpt-4o-mini list prices (USD per million tokens from
@@ -134,6 +136,7 @@ def summarise(turns: list[dict[str, Any]], *, input_per_mtok: float, output_per_
         "calls_per_llm_turn_max": max((len(t["calls"]) for t in turns), default=0),
         "faq_turns": len(faq),
         "faq_turns_with_sequential_calls": sum(1 for t in faq if len(t["calls"]) > 1),
+        "llm_turns_handed_nothing": sum(1 for t in llm_turns if not t["handed"]),
         "prompt_tokens_per_turn_median": statistics.median(prompt) if prompt else 0,
         "prompt_tokens_per_turn_p90": round(percentile(prompt, 0.9), 1),
         "prompt_tokens_per_call_median": statistics.median(c["input"] for t in turns for c in t["calls"])
@@ -203,6 +206,12 @@ async def run(conversations: int, dump: Path | None) -> dict[str, Any]:
                         ),
                         "latency_ms": latency_ms,
                         "overhead_ms": outcome.routing_ms,
+                        # What the turn's first call was handed (the offline tier's pre-computed results).
+                        "handed": [
+                            sorted(json.loads(m["content"]))
+                            for m in (requests[0].body["messages"] if requests else [])
+                            if m["role"] == "tool"
+                        ],
                     }
                 )
                 if dump is not None:
@@ -243,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{'calls_per_llm_turn_mean':<36}{results['calls_per_llm_turn_mean']:>12}\n"
         f"{'faq_turns':<36}{results['faq_turns']:>12}\n"
+        f"{'llm_turns_handed_nothing':<36}{results['llm_turns_handed_nothing']:>12}\n"
         f"{'prompt_tokens_per_turn_p90':<36}{results['prompt_tokens_per_turn_p90']:>12}\n"
         f"{'prompt_tokens_per_call_median':<36}{results['prompt_tokens_per_call_median']:>12}\n"
         f"{'completion_tokens_per_turn_median':<36}{results['completion_tokens_per_turn_median']:>12}\n"

@@ -142,10 +142,14 @@ def test_a_list_of_cars_keeps_only_the_columns_the_turn_is_about() -> None:
 def test_the_turn_summary_repeats_nothing_the_results_carry() -> None:
     memory = ConversationMemory(shown=[CAR], focus="A1", last_quote=QUOTE, turns=3, topics=["catalog"])
     full = turn_summary(memory)
-    assert "Cars shown last" in full and "Last financing quote" in full and "stock id A1" in full
+    assert "Cars shown last" in full and "Last financing quote" in full and "$265,000 (A1)" in full
+    assert "being discussed" not in full  # the one car listed is the one discussed: said once
     assert "Customer language" not in full and "Turns so far" not in full  # the prompt says the language
     handed = [("search_catalog", {}, {"cars": [CAR]}), ("quote_financing", {}, {"quote": QUOTE})]
-    assert turn_summary(memory, handed) == "- The car being discussed: stock id A1."
+    assert turn_summary(memory, handed) == ""  # the one car handed over is the one discussed, with its quote
+    other = {**CAR, "stock_id": "A2"}
+    listed = [("search_catalog", {}, {"cars": [CAR, other]})]
+    assert "- The car being discussed: stock id A1." in turn_summary(memory, listed)  # which of the list
     assert turn_summary(ConversationMemory()) == ""  # nothing yet: the prompt leaves the section out
 
 

@@ -161,7 +161,7 @@ def test_system_prompt_carries_the_tenant_config_and_the_specialist() -> None:
     assert text.startswith("You are Sofía, the WhatsApp assistant of Autos del Norte.")
     assert "Personality: amable, directa. Tone: formal." in text
     assert "Reply in Spanish." in text
-    assert f"at most {MAX_REPLY_CHARS} characters, WhatsApp formatting (*bold*, short lists)" in text
+    assert f"At most {MAX_REPLY_CHARS} characters, WhatsApp formatting (*bold*, short lists)" in text
     assert "- No prometas descuentos\n- No hables de la competencia" in text
     assert "- Turns so far: 3." in text
     assert load_prompt("catalog").template.strip() in text
@@ -175,8 +175,8 @@ def test_system_prompt_defaults() -> None:
     assert "Reply in English." in text
     assert "plain text without markdown" in text
     assert "Restrictions" not in text  # none set: the section is left out, not filled with "none"
-    assert "What this conversation has established so far" not in text  # nor an empty summary
-    assert "interpret them generously" in text
+    assert "Established so far" not in text  # nor an empty summary
+    assert "misspellings generously" in text
     assert "end with one short suggestion" in text
     assert "quote_financing" in text
 
@@ -186,7 +186,7 @@ def test_system_prompt_switches() -> None:
     text, _ = system_prompt(tenant(), config, language="es", summary="", specialist="info")
     assert "Take names exactly as the customer wrote them." in text
     assert "Do not add suggestions the customer did not ask for." in text
-    assert "interpret them generously" not in text
+    assert "misspellings generously" not in text
 
 
 def test_agent_name_comes_from_the_config_then_the_persona() -> None:
@@ -202,7 +202,7 @@ def test_tenant_text_with_braces_is_kept_verbatim() -> None:
     config = AgentConfig(restrictions=["Nunca reveles {summary}"])
     text, _ = system_prompt(tenant(), config, language="es", summary="{agent_name}", specialist="info")
     assert "- Nunca reveles {summary}" in text
-    assert "What this conversation has established so far:\n{agent_name}" in text
+    assert "Established so far:\n{agent_name}" in text
 
 
 def test_unknown_specialist() -> None:
@@ -232,8 +232,8 @@ def test_running_summary_of_what_was_established() -> None:
 
     assert lines[0] == "- Customer language: Spanish."
     assert lines[1] == "- Turns so far: 4."
-    assert lines[2].startswith("- Cars shown last, in order: 1) Volkswagen Jetta 2019, $289,000, stock id VW-002; 2) ")
-    assert "5) Volkswagen Jetta 2019, $100,003, stock id X-3." in lines[2]
+    assert lines[2].startswith("- Cars shown last, in order: 1) Volkswagen Jetta 2019, $289,000 (VW-002); 2) ")
+    assert "5) Volkswagen Jetta 2019, $100,003 (X-3)." in lines[2]
     assert "X-4" not in lines[2]  # at most five cars
     assert lines[3] == "- The car being discussed: stock id VW-002."
     assert lines[4] == (
