@@ -228,6 +228,14 @@ def classify(
     shown = memory.shown
     filters = parse_catalog_query(text, vocabulary)
     reference = resolve_reference(text, shown, memory.focus)
+    if reference is None and shown and not has_vehicle_constraints(filters) and asks_about_column(text, vocabulary):
+        # "¿cuántos km tiene?", "¿de qué color es?": the car being talked about (the one in focus, or the only
+        # one shown) — its row answers, not the company text.
+        ids = [str(car["stock_id"]) for car in shown]
+        if memory.focus in ids:
+            reference = ids.index(str(memory.focus))
+        elif len(shown) == 1:
+            reference = 0
     intents: list[Intent] = []
 
     if _HANDOFF.search(folded):

@@ -86,10 +86,19 @@ def _named_terms(text: str) -> set[int]:
     return {int(n) for n in _TERM_NUMBER.findall(fold(text))}
 
 
+# "¿qué documentos piden para el crédito?", "¿revisan buró?": about getting credit, not about a car's payments.
+_CREDIT_PROCESS = re.compile(
+    r"\b(?:requisitos?|documentos?|documentacion|papeles|papeleria|tramites?|buro|historial|aval|avales|"
+    r"comprobantes?|que piden|que me piden|que necesito|requirements?|documents?|paperwork|credit (?:score|history)|"
+    r"what do i need)\b"
+)
+
+
 def _asks_if_financing(text: str, request: FinanceRequest) -> bool:
-    """Whether financing is offered, asked with no car, amount or term to quote."""
+    """Whether financing is offered, or what getting it takes, asked with no car, amount or term to quote."""
     has_numbers = request.term_months is not None or request.down_payment is not None or request.price is not None
-    return not has_numbers and bool(_OFFERS_FINANCING.search(fold(text)))
+    folded = fold(text)
+    return not has_numbers and bool(_OFFERS_FINANCING.search(folded) or _CREDIT_PROCESS.search(folded))
 
 
 def _terms_summary(terms: FinanceTerms, language: Language) -> str:
@@ -218,7 +227,7 @@ def answer_finance(state: TurnState, catalog: LoadedCatalog) -> FinanceAnswer:
             request = request.model_copy(update={"down_payment": Decimal(str(last_quote["down_payment"]))})
     if price is None and _asks_terms(state["text"]):
         return {"agent": "finance", "reply": _terms_summary(tenant.finance, language), "memory": memory}
-    if price is None and _asks_if_financing(state["text"], request):
+    if price is None and _asks_if_financing(state["text"], request) and _OFFERS_FINANCING.search(fold(state["text"])):
         # The business's own text on financing when it has one (finance_node tries it first), else the terms.
         summary = _terms_summary(tenant.finance, language)
         return {"agent": "finance", "reply": summary, "memory": memory, "needs_price": True}

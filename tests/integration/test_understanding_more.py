@@ -187,3 +187,21 @@ async def test_a_visit_to_a_branch_books_and_takes_the_car_named_later(customer:
     assert summary["agent"] == "booking" and "Mazda 3" in summary["reply"] and "Jorge" in summary["reply"]
     done = await customer.say("sí")
     assert done["agent"] == "booking" and "Jorge" in done["reply"]
+
+
+async def test_a_question_about_the_car_in_focus_is_answered_from_its_row(customer: Customer) -> None:
+    listed = await customer.say("¿tienen nissan x-trail?")
+    detail = await customer.say("el más nuevo")
+    car = detail["items"][0]
+    assert car in listed["items"] or detail["agent"] == "catalog"
+    km = await customer.say("¿cuántos km tiene?")
+    assert km["agent"] == "catalog" and km["items"] == [car] and "km" in km["reply"]
+    assert not km.get("sources")
+
+
+async def test_the_documents_for_credit_need_no_car_chosen(customer: Customer) -> None:
+    listed = await customer.say("¿tienen yaris?")
+    assert len(listed["items"]) > 1
+    reply = await customer.say("¿qué documentos piden para el crédito?")
+    assert "¿Cuál de estos te cotizo?" not in reply["reply"]
+    assert reply.get("sources"), reply
