@@ -22,7 +22,7 @@ from app.catalog.parsing import parse_catalog_query
 from app.catalog.schemas import CatalogFilters
 from app.catalog.vocabulary import CatalogVocabulary
 from app.finance.parsing import looks_like_finance_query, parse_term_followup
-from app.text.answers import is_plain_yes
+from app.text.answers import is_closing, is_plain_yes
 from app.text.normalize import fold, words
 
 _HANDOFF = re.compile(
@@ -257,7 +257,8 @@ def classify(
         intents.append(Intent("catalog", 0.8 if has_constraints(filters) else 0.6))
     if _is_only(tokens, _GREETING):
         intents.append(Intent("greeting", 0.9))
-    if _THANKS.search(folded) and len(tokens) <= 6:
+    if (_THANKS.search(folded) and len(tokens) <= 6) or (is_closing(text) and not has_constraints(filters)):
+        # "ok gracias, lo voy a pensar", "ya déjalo así": a courteous close (smalltalk words it as one).
         intents.append(Intent("thanks", 0.9))
     if _HELP.search(folded):
         intents.append(Intent("help", 0.85))

@@ -6,6 +6,7 @@ from typing import Any
 
 from agents.state import TurnState, TurnUpdate
 from app.operators.policy import after_hours_reply
+from app.text.answers import is_closing
 from app.text.complaints import is_complaint
 from app.text.variety import say_varied
 from app.text.wording import say
@@ -33,6 +34,8 @@ def answer_smalltalk(state: TurnState) -> TurnUpdate:
         memory = state["memory"].model_copy(update={"offered_handoff": True})
         reply = say_varied("complaint", language, avoid=said, business=tenant.name)
         return {"agent": "smalltalk", "reply": reply, "memory": memory}
+    elif intent == "thanks" and is_closing(state["text"]):
+        reply = say_varied("closing", language, avoid=said)
     elif intent in {"help", "thanks"}:
         reply = say_varied(intent, language, avoid=said)
     else:

@@ -63,3 +63,21 @@ def after_answer(text: str) -> str:
     # fold keeps the length of accented text here (it only drops combining marks of precomposed letters).
     cut = m.end() if m and len(folded) == len(text) else 0
     return text[cut:].strip(" ,.!")
+
+
+# "lo voy a pensar", "luego te aviso", "ya déjalo así", "no gracias", "I'll think about it": the customer closes
+# or puts off the conversation; a courteous close answers it, not a search or a "don't know".
+_CLOSING = re.compile(
+    r"\b(?:lo (?:voy a |vamos a )?(?:pensar|pienso|pensare|checo|checare|platico|consulto)|"
+    r"(?:dejame|deja|dejeme|dejenme) (?:lo )?(?:pensarlo|pensar|checarlo|platicarlo|consultarlo)|"
+    r"(?:luego|despues|al rato|mas tarde|otro dia|manana) (?:te |les )?(?:aviso|escribo|digo|marco|contacto|busco)|"
+    r"te (?:aviso|escribo) (?:luego|despues|al rato|mas tarde)|"
+    r"(?:ya )?dejalo (?:asi|ahi|por la paz)|asi dejalo|olvidalo|no gracias|por ahora no|ahorita no|por el momento no|"
+    r"eso es todo|es todo|nada mas|seria todo|i'?ll think about it|let me think(?: about it)?|maybe later|"
+    r"not (?:right )?now|no thanks|that'?s all|never ?mind|forget it|i'?ll get back to you)\b"
+)
+
+
+def is_closing(text: str) -> bool:
+    """The customer closes or puts off the conversation, asking nothing ("ok gracias, lo voy a pensar")."""
+    return "?" not in text and bool(_CLOSING.search(_clean(text)))

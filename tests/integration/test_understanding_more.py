@@ -205,3 +205,10 @@ async def test_the_documents_for_credit_need_no_car_chosen(customer: Customer) -
     reply = await customer.say("¿qué documentos piden para el crédito?")
     assert "¿Cuál de estos te cotizo?" not in reply["reply"]
     assert reply.get("sources"), reply
+
+
+async def test_putting_it_off_gets_a_courteous_close(customer: Customer) -> None:
+    await customer.say("¿tienen suzuki swift?")
+    reply = await customer.say("ok muchas gracias, lo voy a pensar")
+    assert reply["agent"] == "smalltalk" and reply["items"] == []
+    assert "no tengo esa información" not in reply["reply"].lower() and "asesor" not in reply["reply"].lower()

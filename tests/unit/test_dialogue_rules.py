@@ -9,7 +9,7 @@ import pytest
 
 from app.leads.booking import Booking, fill, missing_slots, parse_day, parse_time, wants_booking
 from app.leads.service import branches_in
-from app.text.answers import after_answer, is_plain_yes, leading_answer
+from app.text.answers import after_answer, is_closing, is_plain_yes, leading_answer
 from app.text.complaints import is_complaint
 from app.text.variety import reply_hash, say_varied, variants
 
@@ -119,3 +119,16 @@ def test_varied_wording_never_repeats_until_it_runs_out() -> None:
     for _ in variants("knowledge_not_found"):
         said.append(reply_hash(say_varied("knowledge_not_found", "es", avoid=said)))
     assert len(set(said)) == len(said)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["ok muchas gracias, lo voy a pensar", "ya déjalo así", "luego te aviso", "no gracias", "I'll think about it"],
+)
+def test_closings_are_recognised(text: str) -> None:
+    assert is_closing(text)
+
+
+@pytest.mark.parametrize("text", ["¿lo puedo pensar y apartarlo?", "déjame ver el Jetta", "quiero el Versa"])
+def test_questions_and_requests_are_not_closings(text: str) -> None:
+    assert not is_closing(text)

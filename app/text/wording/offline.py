@@ -29,6 +29,19 @@ TEXTS: dict[str, dict[Language, str]] = {
         "• Information: hours, branches, warranty, documents, trade-ins\n"
         '• Talking to an advisor: type "advisor"',
     },
+    # The customer closes or puts it off ("lo voy a pensar", "ya déjalo así"): no question back, no search.
+    "closing": {
+        "es": "¡Claro! Tómate tu tiempo; aquí estoy cuando quieras retomarlo.",
+        "en": "Of course! Take your time; I'm here whenever you want to pick it up again.",
+    },
+    "closing~2": {
+        "es": "Sin problema. Cuando lo decidas, escríbeme y seguimos.",
+        "en": "No problem. When you've decided, write to me and we'll carry on.",
+    },
+    "closing~3": {
+        "es": "Va, sin prisa. Aquí sigo por si te surge cualquier duda.",
+        "en": "Sure, no rush. I'm here if any question comes up.",
+    },
     "thanks": {
         "es": "¡Con gusto! Si necesitas algo más, aquí estoy.",
         "en": "You're welcome! I'm here if you need anything else.",
