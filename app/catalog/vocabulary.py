@@ -37,6 +37,9 @@ MAX_DESCRIPTIVE_VALUES = 60
 # are too close to short brand names for edit distance to mean anything.
 FUZZY_MIN_TOKEN = 4
 FUZZY_MIN_CANDIDATE = 5
+# A word of a several-word model at least this long names the model alone ("frontier"); shorter ones are
+# everyday words too ("grand", "serie", "clase", "santa").
+MODEL_WORD_MIN = 6
 # Make names at least this long also match with one letter wrong.
 SUBSTITUTION_MIN_LENGTH = 6
 
@@ -91,6 +94,7 @@ class CatalogVocabulary:
             owners = vocab.model_makes.setdefault(model_key, [])
             if make_key not in owners:
                 owners.append(make_key)
+        vocab._alias_model_words()
         for column in attribute_columns(df):
             vocab.attribute_columns[name_key(column)] = column
             key_cats = [str(c) for c in df[column + KEY_SUFFIX].cat.categories]
@@ -150,6 +154,25 @@ class CatalogVocabulary:
             # A word naming values of two columns, or a make, model or everyday word, is evidence of neither.
             if len(hits) == 1 and len(word) >= 3 and word not in STOPWORDS and word not in names:
                 self.value_words[word] = next(iter(hits))
+
+    def _alias_model_words(self) -> None:
+        """A distinctive word of a several-word model names it alone ("frontier" for "NP300 Frontier",
+        "cherokee" for "Grand Cherokee") when no other model or make has that word."""
+        owners: dict[str, set[tuple[str, str]]] = {}
+        for make_key, models in self.models.items():
+            for model_key, display in models.items():
+                parts = re.findall(r"[a-zñ]+", fold(display))
+                if len(display.split()) < 2:
+                    continue
+                for word in parts:
+                    if len(word) >= MODEL_WORD_MIN and word not in STOPWORDS and word != model_key:
+                        owners.setdefault(word, set()).add((make_key, model_key))
+        for word, found in owners.items():
+            if len(found) != 1 or word in self.model_makes or word in self.makes:
+                continue
+            make_key, model_key = next(iter(found))
+            self.models[make_key][word] = self.models[make_key][model_key]
+            self.model_makes[word] = [make_key]
 
     def match_make(self, token_or_phrase: str) -> str | None:
         """Catalog make for a word or phrase ("vw", "toyta", "Mercedes Benz"), else None."""

@@ -42,7 +42,8 @@ _TEST_DRIVE = re.compile(
 )
 _VISIT = re.compile(
     r"\b(visita|visitarlos|visitar|ir a ver(?:lo|la|los)?|pasar a ver(?:lo|la|los)?|ir a conocer\w*|verlo en persona|"
-    r"(?:se puede|puedo|podemos|podria|quiero|quisiera) ver(?:lo|la)?(?= en| el| la| hoy| ma| este| esta| [0-9])|"
+    r"(?:se puede|puedo|podemos|podria|podre|quiero|quisiera|queremos|quisieramos|me gustaria|nos gustaria|"
+    r"voy a|vamos a) ver(?:lo|la)?(?= en| el| la| hoy| ma| este| esta| [0-9])|"
     r"verla en persona|conocerlo en persona|agendar una cita|una cita|cita|visit|see it in person|come by|"
     # "quiero ir a la sucursal de Polanco el sábado", "paso a su agencia mañana", "come in to your showroom"
     r"(?:ir|pasar|llegar|caer|darme una vuelta|darnos una vuelta) (?:a|por) (?:la |su |sus |el |tu )?"
@@ -172,10 +173,24 @@ _NOT_A_NAME_ANSWER = frozenset(
 )
 
 
+# "quiero ver el precio del Jetta", "¿puedo ver el inventario?": seeing information, not the car in person.
+_SEE_INFO = re.compile(
+    r"\bver (?:el |la |los |las |sus |tus |unas? |unos? |mas |otr[oa]s? )?(?:precios?|catalogo|inventario|fotos?|"
+    r"imagen\w*|ficha\w*|detalles?|opciones|lista|listado|mensualidad\w*|cotizacion\w*|info\w*|requisitos|"
+    r"modelos|stock|videos?|especificaciones|caracteristicas|planes|promociones)\b"
+)
+_IN_PERSON = re.compile(r"\b(?:cita|visita\w*|en persona|sucursal|agencia|sede|lote|in person|appointment)\b")
+
+
+def _visits(t: str) -> bool:
+    """A folded message asking to come and see a car or the business in person."""
+    return bool(_VISIT.search(t)) and not (_SEE_INFO.search(t) and not _IN_PERSON.search(t))
+
+
 def wants_booking(text: str) -> bool:
     """The customer asks to book a visit or a test drive ("¿puedo ir a verlo el sábado?", "book a test drive")."""
     t = fold(text)
-    return bool(_TEST_DRIVE.search(t) or _BOOK.search(t) or _VISIT.search(t))
+    return bool(_TEST_DRIVE.search(t) or _BOOK.search(t) or _visits(t))
 
 
 _WANT = re.compile(r"\b(quiero|quisiera|me gustaria|i'?d like|i want|i would like)\b")
@@ -184,7 +199,7 @@ _WANT = re.compile(r"\b(quiero|quisiera|me gustaria|i'?d like|i want|i would lik
 def asks_to_book(text: str) -> bool:
     """An explicit request ("agéndame...", "quiero una prueba de manejo"), even with a question beside it."""
     t = fold(text)
-    return bool(_BOOK.search(t) or (_WANT.search(t) and (_TEST_DRIVE.search(t) or _VISIT.search(t))))
+    return bool(_BOOK.search(t) or (_WANT.search(t) and (_TEST_DRIVE.search(t) or _visits(t))))
 
 
 def parse_kind(text: str) -> Kind | None:
@@ -192,7 +207,7 @@ def parse_kind(text: str) -> Kind | None:
     t = fold(text)
     if _TEST_DRIVE.search(t):
         return "test_drive"
-    if _VISIT.search(t):
+    if _visits(t):
         return "visit"
     return None
 

@@ -212,3 +212,16 @@ async def test_putting_it_off_gets_a_courteous_close(customer: Customer) -> None
     reply = await customer.say("ok muchas gracias, lo voy a pensar")
     assert reply["agent"] == "smalltalk" and reply["items"] == []
     assert "no tengo esa información" not in reply["reply"].lower() and "asesor" not in reply["reply"].lower()
+
+
+async def test_a_distinctive_word_of_a_longer_model_finds_it(customer: Customer) -> None:
+    reply = await customer.say("hay frontier?")
+    assert reply["agent"] == "catalog" and reply["items"]
+    assert all("Frontier" in line for line in reply["reply"].splitlines() if " — $" in line)
+
+
+async def test_seeing_information_is_not_a_visit(customer: Customer) -> None:
+    reply = await customer.say("quiero ver el precio del jetta")
+    assert reply["agent"] != "booking" and reply["items"]
+    visit = await customer.say("me gustaría ver el mazda cx-30 mañana a las 11, soy Lucía")
+    assert visit["agent"] == "booking"
