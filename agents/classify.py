@@ -213,6 +213,18 @@ def has_vehicle_constraints(filters: CatalogFilters) -> bool:
     )
 
 
+# "¿es automático?", "is it red?", "¿trae carplay?": a yes/no question about the car being talked about.
+_ABOUT_IT = re.compile(
+    r"^\W*(?:y\s+)?(?:es|esta|tiene|trae|viene|cuenta con|ese es|ese tiene|is it|is this|is that|does it|does this|"
+    r"has it|it has|it is|its|and is it|and does it)\b"
+)
+
+
+def asks_about_it(text: str) -> bool:
+    """A yes/no question about the car being talked about ("¿es automático?", "is it red?")."""
+    return bool(_ABOUT_IT.match(fold(text)))
+
+
 def has_constraints(filters: CatalogFilters) -> bool:
     """True when the parsed filters narrow the catalog (make, model, year, price, km or features)."""
     return has_vehicle_constraints(filters) or bool(filters.features)
@@ -228,7 +240,13 @@ def classify(
     shown = memory.shown
     filters = parse_catalog_query(text, vocabulary)
     reference = resolve_reference(text, shown, memory.focus)
-    if reference is None and shown and not has_vehicle_constraints(filters) and asks_about_column(text, vocabulary):
+    about_it = bool(filters.features) and not (filters.make or filters.model) and asks_about_it(text)
+    if (
+        reference is None
+        and shown
+        and not has_vehicle_constraints(filters)
+        and (about_it or asks_about_column(text, vocabulary))
+    ):
         # "¿cuántos km tiene?", "¿de qué color es?": the car being talked about (the one in focus, or the only
         # one shown) — its row answers, not the company text.
         ids = [str(car["stock_id"]) for car in shown]

@@ -9,13 +9,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from agents.classify import BARE_NUMBERS, ORDINALS, has_constraints, wants_cheaper, wants_more
+from agents.classify import BARE_NUMBERS, ORDINALS, asks_about_it, has_constraints, wants_cheaper, wants_more
 from agents.memory import ConversationMemory, ShownCar
 from agents.state import TurnState, TurnUpdate
 from app.catalog.cards import car_name, format_card, localized_value
 from app.catalog.constraints import refine, starts_over
 from app.catalog.frame import card_by_id, columns_of
-from app.catalog.intent import looks_like_comparison
+from app.catalog.intent import asks_about_column, looks_like_comparison
 from app.catalog.keys import name_key, value_key
 from app.catalog.parsing import missing_kinds, parse_catalog_query, prepare_message
 from app.catalog.schemas import CarCard, CatalogFilters, CatalogResult
@@ -341,8 +341,14 @@ def answer_catalog(state: TurnState, catalog: LoadedCatalog) -> TurnUpdate:
         card = card_by_id(frame, car["stock_id"])
         if card is None:
             return {"agent": "catalog", "reply": say("catalog_no_reference", language)}
-        if _refers_to(said, car) or _describes(card, said, vocabulary, frame):
-            position = reference + 1 if reference >= 0 else len(shown)
+        position = reference + 1 if reference >= 0 else len(shown)
+        fits = _describes(card, said, vocabulary, frame)
+        if said.features and asks_about_it(text):
+            # "is it automatic?": yes or no first, then the car's row (which shows what it is).
+            answer = _detail(card, position, memory, language)
+            answer["reply"] = f"{say('catalog_it_yes' if fits else 'catalog_it_no', language)}\n{answer['reply']}"
+            return answer
+        if _refers_to(said, car) or fits:
             return _detail(card, position, memory, language)
 
     last = memory.last_filters
@@ -437,6 +443,11 @@ def answer_catalog(state: TurnState, catalog: LoadedCatalog) -> TurnUpdate:
         header = say("catalog_relaxed", language, why=relaxed_reason(result.relaxed, filters, language))
     else:
         header = _found_header(result, language, filters.sort)
+    if result.total == 1 and not result.relaxed and asks_about_column(text, vocabulary):
+        # "¿en qué agencia está el Tracker?", "¿de qué color es el Onix?": the one match, its row answering.
+        memory.shown = [shown_entry(result.items[0])]
+        memory.last_filters = filters.model_dump(mode="json", exclude={"exclude_ids"})
+        return _detail(result.items[0], 1, memory, language)
     if result.total == 1 and not result.relaxed and _POINTER.search(fold(text)) and said.features and not said.model:
         # "el rojo" when the one red match was not among the cars shown: that car, in detail, in focus.
         memory.shown = [shown_entry(result.items[0])]
@@ -916,6 +927,8 @@ def _in_asked_order(cards: list[CarCard], sort: str) -> list[CarCard]:
         return sorted(cards, key=lambda c: -c.price)
     if sort == "year_desc":
         return sorted(cards, key=lambda c: -c.year)
+    if sort == "year_asc":
+        return sorted(cards, key=lambda c: c.year)
     if sort == "km_asc":
         return sorted(cards, key=lambda c: c.km if c.km is not None else float("inf"))
     return cards

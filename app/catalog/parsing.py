@@ -60,6 +60,13 @@ _SORT_RULES: tuple[tuple[SortOrder, re.Pattern[str]], ...] = (
             rf"|{_SORT_BY}(?:a[nñ]os?|modelo|year|model year)\b"
         ),
     ),
+    (
+        "year_asc",
+        re.compile(
+            r"\b(?:mas viej(?:[oa]s?|it[oa]s?)|mas antigu[oa]s?|mas grande de (?:edad|a[nñ]os)|oldest|older"
+            r"|de mayor antig[uü]edad|menos recientes?)\b"
+        ),
+    ),
 )
 _LOW_MILEAGE = re.compile(
     r"\b(?:poc[oa]s?|baj[oa]) (?:kilometraje|km|kms|kilometros|millaje|recorrido)\b"
@@ -487,11 +494,16 @@ def _sort(t: str) -> SortOrder:
 
 # "el más barato", "the newest one": one car, not a list ("los más baratos", "the cheapest cars" stay lists).
 _SINGULAR_SUPERLATIVE = re.compile(
-    r"\b(?:el|la)\s+(?:mas\s+)?(?:barat[oa]|economic[oa]|car[oa]|nuev[oa]|recientes?|viej[oa])\b(?!\s+(?:de\s+)?(?:\d))"
+    r"\b(?:el|la)\s+(?:mas\s+)?(?:barat[oa]|economic[oa]|car[oa]|nuev[oa]|recientes?|viej(?:[oa]|it[oa])|antigu[oa])\b"
+    r"(?!\s+(?:de\s+)?(?:\d))"
     r"|\b(?:el|la)\s+(?:de|con)\s+(?:menos|menor)\s+(?:km|kms|kilometraje|kilometros|recorrido)\b"
-    r"|\b(?:the|your|ur|yr)\s+(?:cheapest|newest|priciest|most expensive|least expensive|most recent|lowest mileage)"
+    r"|\b(?:the|your|ur|yr)\s+(?:cheapest|newest|oldest|priciest|most expensive|least expensive|most recent"
+    r"|lowest mileage)"
     r"(?:\s+(?:one|car|vehicle))?\b(?!\s+(?:ones|cars|options|vehicles))"
-    r"|\b(?:cheapest|newest|priciest)\s+(?:one|car|vehicle)\b"
+    r"|\b(?:cheapest|newest|priciest|oldest)\s+(?:one|car|vehicle)\b"
+    # "cheapest suv u have?", "newest jetta you got": one car, the best of what the customer names.
+    r"|^\W*(?:whats |what is |which is )?(?:the |ur |your )?(?:cheapest|newest|oldest|priciest)\s+(?:\w+\s+){1,2}"
+    r"(?:u|you|ya|y'?all)\s+(?:have|got|has)\b"
 )
 
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from app.catalog.keys import display_value
 
-SortOrder = Literal["relevance", "price_asc", "price_desc", "year_desc", "km_asc"]
+SortOrder = Literal["relevance", "price_asc", "price_desc", "year_desc", "year_asc", "km_asc"]
 
 
 class CatalogFilters(BaseModel):

@@ -297,6 +297,8 @@ def _top_positions(
         keys = [-price, -year_f, *gaps]
     elif sort == "year_desc":
         keys = [-year_f, price, *gaps]
+    elif sort == "year_asc":
+        keys = [year_f, price, *gaps]
     elif sort == "km_asc":
         keys = [km_filled, -year_f, price, *gaps]
     else:

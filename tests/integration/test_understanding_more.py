@@ -225,3 +225,23 @@ async def test_seeing_information_is_not_a_visit(customer: Customer) -> None:
     assert reply["agent"] != "booking" and reply["items"]
     visit = await customer.say("me gustaría ver el mazda cx-30 mañana a las 11, soy Lucía")
     assert visit["agent"] == "booking"
+
+
+async def test_the_oldest(customer: Customer) -> None:
+    listed = await customer.say("¿tienen algún vocho?")
+    assert len(listed["items"]) == 2
+    oldest = await customer.say("el más viejito cuánto")
+    assert oldest["items"][0] == "DM-1193" and "1997" in oldest["reply"]
+
+
+async def test_a_yes_no_question_about_the_car_in_focus(customer: Customer) -> None:
+    cheapest = await customer.say("cheapest suv u have?")
+    assert len(cheapest["items"]) == 1
+    asked = await customer.say("is it automatic?")
+    assert asked["items"] == cheapest["items"] and asked["reply"].startswith("No.")
+    assert "Manual" in asked["reply"]
+
+
+async def test_where_the_one_named_car_is(customer: Customer) -> None:
+    reply = await customer.say("¿en qué sucursal está el Jeep Wrangler 2023?")
+    assert reply["items"] and ("Polanco" in reply["reply"] or "Satélite" in reply["reply"])

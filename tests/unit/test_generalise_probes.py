@@ -240,5 +240,7 @@ def test_bridges_expand_a_search_but_name_no_topic() -> None:
     # An ordinary concept still names its topic.
     assert any("enganche" in c for c in named_concepts("cuanto tengo que dar de entrada"))
     # The bridge's terms reach the search, in the other language too.
-    terms = {w for group in query_terms("which location is open on sundays", language="en", translate=True) for w, _ in group}
+    terms = {
+        w for group in query_terms("which location is open on sundays", language="en", translate=True) for w, _ in group
+    }
     assert "domingo" in terms or "domingos" in terms

@@ -84,10 +84,12 @@ TEXTS: dict[str, dict[Language, str]] = {
     "catalog_sorted_price_asc_one": {"es": "El más barato", "en": "The cheapest"},
     "catalog_sorted_price_desc_one": {"es": "El más caro", "en": "The most expensive"},
     "catalog_sorted_year_desc_one": {"es": "El más nuevo", "en": "The newest"},
+    "catalog_sorted_year_asc_one": {"es": "El más antiguo", "en": "The oldest"},
     "catalog_sorted_km_asc_one": {"es": "El de menor kilometraje", "en": "The one with the lowest mileage"},
     "catalog_sorted_price_asc_some": {"es": "los más baratos", "en": "the cheapest"},
     "catalog_sorted_price_desc_some": {"es": "los más caros", "en": "the most expensive"},
     "catalog_sorted_year_desc_some": {"es": "los más nuevos", "en": "the newest"},
+    "catalog_sorted_year_asc_some": {"es": "los más antiguos", "en": "the oldest"},
     "catalog_sorted_km_asc_some": {"es": "los de menor kilometraje", "en": "the ones with the lowest mileage"},
     # What the dealer's data does not record ("¿tienen híbridos?" without a fuel column).
     "catalog_kind_fuel": {"es": "el tipo de combustible", "en": "the fuel type"},
@@ -157,6 +159,12 @@ TEXTS: dict[str, dict[Language, str]] = {
         "aprobación._",
         "en": "_Monthly payments estimated over {term} months with {down} down, annual rate {rate}, subject to "
         "approval._",
+    },
+    # A yes/no question about the car being talked about ("¿es automático?"), before its details.
+    "catalog_it_yes": {"es": "Sí. Te paso sus datos:", "en": "Yes. Here are its details:"},
+    "catalog_it_no": {
+        "es": "No. Te paso sus datos, y si quieres te busco uno que sí:",
+        "en": "No. Here are its details; I can look for one that is, if you like:",
     },
     "catalog_compare_close": {
         "es": "¿Te cotizo alguno o agendamos una prueba de manejo?",
