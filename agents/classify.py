@@ -23,6 +23,7 @@ from app.catalog.schemas import CatalogFilters
 from app.catalog.vocabulary import CatalogVocabulary
 from app.finance.parsing import looks_like_finance_query, parse_term_followup
 from app.text.answers import is_closing, is_plain_yes
+from app.text.complaints import is_complaint
 from app.text.normalize import fold, words
 
 _HANDOFF = re.compile(
@@ -32,6 +33,13 @@ _HANDOFF = re.compile(
     r"customer service|atencion a clientes|llamenme|llamame|call me|"
     r"(?:que )?(?:alguien |un asesor |una persona )?me (?:llame|llamen|marque|marquen|contacte|contacten)|"
     r"marquenme|contactenme|una llamada|call me back|give me a call|have someone call|someone (?:to )?call)\b"
+)
+# An explicit request for a person, as opposed to a person merely named ("el asesor nunca me llamó").
+_ASKS_FOR_PERSON = re.compile(
+    r"\b(?:quiero|quisiera|necesito|ocupo|me gustaria|pasame|paseme|pasenme|comunicame|comuniqueme|comuniquenme|"
+    r"me comunicas|me pasas|hablar con|platicar con|llamenme|llamame|marquenme|contactenme|"
+    r"(?:que )?(?:alguien|una persona) me (?:llame|marque|contacte)|call me|talk to|speak (?:to|with)|get me|"
+    r"connect me|put me through|i want|i need)\b"
 )
 _GREETING = {
     "hola",
@@ -256,7 +264,9 @@ def classify(
             reference = 0
     intents: list[Intent] = []
 
-    if _HANDOFF.search(folded):
+    if _HANDOFF.search(folded) and (_ASKS_FOR_PERSON.search(folded) or not is_complaint(text)):
+        # "el vendedor ni me peló, pésimo servicio" names a person in a complaint: an apology and an offer (below),
+        # not a handoff nobody asked for; "pésimo servicio, quiero hablar con un gerente" asks for one.
         intents.append(Intent("handoff", 0.95))
     elif memory.offered_handoff and is_plain_yes(text):  # "ok, ¿y en Querétaro?" asks, it does not consent
         intents.append(Intent("handoff", 0.9))

@@ -290,6 +290,7 @@ _SHOWN_WORDS = (
 )
 _EXPLICITLY_SHOWN = re.compile(_SHOWN_WORDS)
 _WHICH = re.compile(r"\b(?:cual|which)\b")
+_PLURAL_WHICH = re.compile(r"\b(?:cuales|which ones|which of (?:them|those|these) are)\b")
 # "de esas, ¿cuál es automática?", "which of them is red?": a question about the cars just shown.
 _AMONG_SHOWN = re.compile(
     r"\b(?:de (?:esas|esos|estas|estos|ellas|ellos|las que|los que)|cual de (?:esas|esos|estas|estos|ellas|ellos)"
@@ -336,6 +337,8 @@ def answer_catalog(state: TurnState, catalog: LoadedCatalog) -> TurnUpdate:
             return _detail(winner, ids.index(winner.stock_id) + 1, memory, language)
 
     reference = classification.reference
+    if reference is not None and _PLURAL_WHICH.search(folded) and not points:
+        reference = None  # "¿de esos cuáles están en Querétaro?" asks for every one that is, not one car
     if reference is not None and not cheaper_or_more:
         car = shown[reference]
         card = card_by_id(frame, car["stock_id"])
@@ -805,10 +808,19 @@ def _compared_cards(
         if shown and int(m.group(1)) <= len(shown):
             picked.append(str(shown[int(m.group(1)) - 1]["stock_id"]))
     named = False
+    last_named: CatalogFilters | None = None
     for piece in _SEPARATORS.split(folded):
         wanted = parse_catalog_query(piece, vocabulary)
         if wanted.model is None and wanted.make is None:
-            continue
+            # "el Jetta Comfortline y el GLI": a version alone is another version of the model just named.
+            if last_named is None or last_named.model is None:
+                continue
+            base = last_named.model_copy(update={"version_words": []})
+            wanted = _with_version_words(base, piece, frame)
+            if not wanted.version_words:
+                continue
+        else:
+            last_named = wanted
         named = True
         # "la CX-5 2018", "el Onix blanco": the piece's own year, colour and version narrow it.
         query = wanted.model_copy(update={"limit": 1, "sort": "relevance", "price_min": None, "price_max": None})

@@ -72,8 +72,9 @@ def _asks_terms(text: str) -> bool:
 
 # "¿tienen crédito?", "¿manejan financiamiento?", "do you offer financing?": whether financing exists at all.
 _OFFERS_FINANCING = re.compile(
-    r"\b(?:tienen|tienes|manejan|dan|ofrecen|hay|hacen|trabajan con|aceptan|do (?:you|u) (?:offer|have|do)|"
-    r"is there|can i get|you guys do)\s+(?:\w+\s+)?(?:credito|creditos|financiamiento|financiacion|prestamos?|"
+    r"\b(?:tienen|tienes|manejan|dan|dar|darme|ofrecen|hay|hacen|trabajan con|aceptan|otorgan|aprueban|"
+    r"do (?:you|u) (?:offer|have|do)|is there|can i get|you guys do|give me|approve me for)\s+(?:\w+\s+)?"
+    r"(?:credito|creditos|financiamiento|financiacion|prestamos?|"
     r"financing|credit|loans?)\b"
 )
 
@@ -225,6 +226,9 @@ def answer_finance(state: TurnState, catalog: LoadedCatalog) -> FinanceAnswer:
         same_price = last_quote is not None and price is not None and Decimal(str(last_quote["price"])) == price
         if same_price and last_quote and request.down_payment is None and request.down_payment_ratio is None:
             request = request.model_copy(update={"down_payment": Decimal(str(last_quote["down_payment"]))})
+        elif same_price and last_quote and request.term_months is None and not weighs_terms:
+            # "¿y si doy 100 mil de enganche?" after a quote at 36 months: the same term, the new down payment.
+            request = request.model_copy(update={"term_months": int(last_quote["term_months"])})
     if price is None and _asks_terms(state["text"]):
         return {"agent": "finance", "reply": _terms_summary(tenant.finance, language), "memory": memory}
     if price is None and _asks_if_financing(state["text"], request) and _OFFERS_FINANCING.search(fold(state["text"])):

@@ -159,7 +159,9 @@ _MONTHLY_AFTER = re.compile(
 _MONTHLY_BEFORE = re.compile(
     r"(?<!down\s)(?:mensualidad(?:es)?|pagos\s+mensuales|pago\s+mensual|pagos|cuotas?|abonos|"
     r"monthly\s+payments?|payments|monthly)\s*(?:de|of|:|around|about|unos|como|aprox\w*)?\s*"
-    r"(?:de|of)?\s*$"
+    # "de mensualidad son 5,500", "mi mensualidad máxima sería de 6 mil", "monthly payment is up to 7k"
+    r"(?:(?:maxim[oa]|max|tope)\s+)?(?:(?:son|es|seria|serian|sería|serían|would be|is|are|could be)\s+)?"
+    r"(?:(?:hasta|de hasta|up to|unos|como|around|about)\s+)?(?:de|of)?\s*$"
 )
 
 # --- Context keywords ----------------------------------------------------------------------

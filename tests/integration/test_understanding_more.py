@@ -47,10 +47,18 @@ async def test_a_call_request_in_other_words_is_a_handoff(customer: Customer) ->
 
 
 async def test_a_complaint_asking_for_a_call_gets_an_apology_and_a_person(customer: Customer) -> None:
-    reply = await customer.say("pésimo servicio, llevo dos días esperando que me marquen")
+    reply = await customer.say("pésimo servicio, quiero que alguien me llame ya")
     assert reply["handoff"] is True
     assert "disculpa" in reply["reply"].lower()
     assert "gracias" not in reply["reply"].lower()
+
+
+async def test_a_complaint_that_names_a_person_is_offered_one_not_handed_off(customer: Customer) -> None:
+    reply = await customer.say("fui a la sucursal y el vendedor ni me peló, pésimo servicio")
+    assert reply["handoff"] is False and reply["intent"] == "complaint"
+    assert "asesor" in reply["reply"]
+    question = await customer.say("ok, ¿y a qué hora abren el sábado?")
+    assert question["handoff"] is False and question["reply"]
 
 
 async def test_a_visit_asked_as_a_question_with_a_day_starts_the_booking(customer: Customer) -> None:
