@@ -68,6 +68,74 @@ _GREETING = {
     "there",
 }
 _THANKS = re.compile(r"\b(gracias|grax|mil gracias|thank you|thanks|thx|ty|muy amable|perfecto gracias)\b")
+# Words that only dress up a thanks ("muchas gracias, muy amable de su parte, saludos").
+_COURTESY_WORDS = frozenset(
+    {
+        "a",
+        "all",
+        "amable",
+        "amables",
+        "appreciate",
+        "atencion",
+        "atenta",
+        "atento",
+        "ayuda",
+        "bendiciones",
+        "buen",
+        "buena",
+        "buenas",
+        "day",
+        "de",
+        "dia",
+        "dias",
+        "el",
+        "excelente",
+        "for",
+        "gracias",
+        "grax",
+        "great",
+        "have",
+        "help",
+        "igualmente",
+        "info",
+        "informacion",
+        "information",
+        "it",
+        "kind",
+        "la",
+        "mil",
+        "much",
+        "muchas",
+        "muy",
+        "nice",
+        "noche",
+        "noches",
+        "ok",
+        "okay",
+        "parte",
+        "perfecto",
+        "por",
+        "quedo",
+        "saludos",
+        "so",
+        "su",
+        "tarde",
+        "tardes",
+        "thank",
+        "thanks",
+        "the",
+        "toda",
+        "todo",
+        "tu",
+        "usted",
+        "ustedes",
+        "va",
+        "vale",
+        "very",
+        "you",
+        "your",
+    }
+)
 _HELP = re.compile(
     r"\b(ayuda|help|menu|opciones|que puedes hacer|que haces|what can you do|how does this work|como funciona)\b"
 )
@@ -285,7 +353,10 @@ def classify(
         intents.append(Intent("catalog", 0.8 if has_constraints(filters) else 0.6))
     if _is_only(tokens, _GREETING):
         intents.append(Intent("greeting", 0.9))
-    if (_THANKS.search(folded) and len(tokens) <= 6) or (is_closing(text) and not has_constraints(filters)):
+    courteous = len(tokens) <= 6 or all(
+        t in _COURTESY_WORDS for t in tokens
+    )  # "muchas gracias, muy amable de su parte"
+    if (_THANKS.search(folded) and courteous) or (is_closing(text) and not has_constraints(filters)):
         # "ok gracias, lo voy a pensar", "ya déjalo así": a courteous close (smalltalk words it as one).
         intents.append(Intent("thanks", 0.9))
     if _HELP.search(folded):

@@ -300,6 +300,29 @@ _AMONG_SHOWN = re.compile(
 )
 
 
+_PLACE_COLUMNS = frozenset({"sucursal", "sede", "agencia", "branch", "location", "ubicacion", "ciudad", "city", "lote"})
+
+
+def _place_not_model(
+    said: CatalogFilters, text: str, vocabulary: CatalogVocabulary, last: dict[str, Any] | None
+) -> CatalogFilters:
+    """ "¿León?" after a search for Versas is the branch, not a Seat León: a short follow-up naming a model that is
+    also a value of the dealer's branch or city column narrows the search to that place."""
+    named_make = said.make is not None and fold(said.make) in fold(text)  # "seat león" is the car
+    if said.model is None or last is None or len(words(text)) > 3 or named_make:
+        return said
+    previous = CatalogFilters.model_validate(last)
+    if previous.model is not None and name_key(previous.model) == name_key(said.model):
+        return said
+    key = name_key(said.model)
+    for column, values in vocabulary.attribute_values.items():
+        if fold(column).strip() in _PLACE_COLUMNS and key in values:
+            return said.model_copy(
+                update={"make": None, "model": None, "features": {**said.features, column: values[key]}}
+            )
+    return said
+
+
 def answer_catalog(state: TurnState, catalog: LoadedCatalog) -> TurnUpdate:
     """Cards for the matching cars under the conversation's accumulated constraints, the details of a car the
     customer points at, a side-by-side comparison, or what the data cannot tell."""
@@ -311,6 +334,7 @@ def answer_catalog(state: TurnState, catalog: LoadedCatalog) -> TurnUpdate:
     said = classification.filters
     frame = catalog.frame
     vocabulary = catalog.vocabulary
+    said = _place_not_model(said, text, vocabulary, memory.last_filters)
     cheaper_or_more = bool(shown) and (wants_cheaper(text) or wants_more(text))
 
     # "recomiéndame una SUV de menos de 300 mil" names no car to compare: a search, below. "¿Cuál es más

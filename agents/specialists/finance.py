@@ -79,6 +79,11 @@ _OFFERS_FINANCING = re.compile(
 )
 
 
+# "los dos", "ambos", "both", "cada uno": every car on screen, side by side at the term asked.
+_EACH_SHOWN = re.compile(
+    r"\b(?:los dos|las dos|ambos|ambas|los tres|las tres|cada uno|cada una|todos|todas|both|each|all three"
+    r"|(?:como|cuanto|en cuanto|a cuanto) (?:me )?(?:quedan|salen|serian|quedarian|saldrian)|how much are they)\b"
+)
 _TERM_NUMBER = re.compile(r"\b(12|18|24|36|48|60|72|84|96)\b")
 
 
@@ -180,12 +185,9 @@ def answer_finance(state: TurnState, catalog: LoadedCatalog) -> FinanceAnswer:
     weighs_terms = len(named_terms) >= 2 and (classification.reference is not None or bool(memory.focus))
     if weighs_terms:
         request = request.model_copy(update={"term_months": None})  # each term named, side by side
-    if (
-        request.price is None
-        and looks_like_comparison(state["text"])
-        and (memory.shown or vehicle)
-        and not weighs_terms
-    ):
+    each_shown = bool(_EACH_SHOWN.search(fold(state["text"]))) and 1 < len(memory.shown) <= 3
+    compares = looks_like_comparison(state["text"]) or each_shown  # "¿a 48 meses cómo quedan los dos?"
+    if request.price is None and compares and (memory.shown or vehicle) and not weighs_terms:
         # "compárame el primero y el segundo a 48 meses": side by side, each at that term.
         return cast(FinanceAnswer, answer_compare(state, catalog, memory, request.term_months))
 

@@ -4,6 +4,7 @@ had, an English question over a Spanish-only text, and a question that two sub-p
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -253,3 +254,31 @@ async def test_a_yes_no_question_about_the_car_in_focus(customer: Customer) -> N
 async def test_where_the_one_named_car_is(customer: Customer) -> None:
     reply = await customer.say("¿en qué sucursal está el Jeep Wrangler 2023?")
     assert reply["items"] and ("Polanco" in reply["reply"] or "Satélite" in reply["reply"])
+
+
+async def test_how_do_the_two_come_out_at_a_term(customer: Customer) -> None:
+    await customer.say("¿qué me conviene más, el Corolla o el Sentra?")
+    reply = await customer.say("¿y en mensualidad a 48 meses cómo quedan los dos?")
+    assert "¿Cuál de estos te cotizo?" not in reply["reply"] and len(reply["items"]) == 2
+    assert reply["reply"].count("/mes") == 2 and "48 meses" in reply["reply"]
+
+
+async def test_a_long_courteous_thanks_is_thanks(customer: Customer) -> None:
+    reply = await customer.say("Muchas gracias, muy amable de su parte.")
+    assert reply["agent"] == "smalltalk" and "no tengo" not in reply["reply"].lower()
+
+
+async def test_a_short_follow_up_naming_a_branch_narrows_to_it(client: Any) -> None:
+    csv_text = (
+        "stock_id,make,model,year,price,km,sucursal\n"
+        "A1,Nissan,Versa,2022,289900,33100,León\n"
+        "A2,Nissan,Versa,2020,229000,61500,Querétaro\n"
+        "A3,Seat,León,2021,399000,30000,Celaya\n"
+    )
+    tenant = await make_tenant(client, name="Autos León", catalog_csv=csv_text)
+    user = f"u-{uuid.uuid4().hex[:10]}"
+    await chat(client, tenant, "versa", user=user)
+    reply = await chat(client, tenant, "leon?", user=user)
+    assert reply["items"] == ["A1"], reply
+    car = await chat(client, tenant, "seat leon?")
+    assert car["items"] == ["A3"], car
