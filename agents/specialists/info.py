@@ -73,15 +73,31 @@ def _asks_something(text: str) -> bool:
 
 
 async def search_for_info(state: TurnState, deps: TurnDeps) -> list[KnowledgeHit]:
-    """The knowledge entries the customer's message finds, above the tenant's evidence threshold."""
-    return await knowledge_service.search_knowledge(
-        deps.session,
-        tenant_id=state["tenant"].id,
-        query=state["text"],
-        language=state["language"],
-        limit=5,
-        min_score=deps.knowledge_min_score,
-    )
+    """The knowledge entries the customer's message finds, above the tenant's evidence threshold.
+
+    "Le agradezco. Una última pregunta, ¿puedo liquidar antes?": the preamble's words dilute the question's, so
+    when the whole message finds nothing its ¿…? question is searched alone.
+    """
+
+    async def search(query: str) -> list[KnowledgeHit]:
+        return await knowledge_service.search_knowledge(
+            deps.session,
+            tenant_id=state["tenant"].id,
+            query=query,
+            language=state["language"],
+            limit=5,
+            min_score=deps.knowledge_min_score,
+        )
+
+    hits = await search(state["text"])
+    question = _MARKED_QUESTION.search(state["text"])
+    if hits or question is None or len(question.group(1)) > len(state["text"]) - 12:
+        return hits
+    return await search(question.group(1))
+
+
+# The question of a message that opens with something else: "Gracias. Otra duda, ¿aceptan cheque?"
+_MARKED_QUESTION = re.compile(r"¿\s*([^?¿]{6,})\??\s*$")
 
 
 def on_topic(question: str, hits: list[KnowledgeHit]) -> list[KnowledgeHit]:

@@ -36,7 +36,10 @@ _OTHER_TOPICS = re.compile(
     r"|reserv\w*|formas? de pago|tarjetas?|transferencia|efectivo|cards?|cash|papeles|factura|tenencias?"
     r"|paperwork|invoice|placas|plates|historial|accidentes?|choques?|chocado|history|accidents?|servicio"
     r"|mantenimiento|taller|service|maintenance|inspeccion|inspection|contacto|telefono|phone|contact"
-    r"|sucursal(?:es)?|branch(?:es)?|estacionamiento|parking|empresa|company)\b"
+    r"|sucursal(?:es)?|branch(?:es)?|estacionamiento|parking|empresa|company"
+    # The business itself: "¿quiénes son, desde cuándo venden carros?", "who are you guys?"
+    r"|quienes son|quienes somos|desde cuando|cuantos a[nñ]os tienen|historia|trayectoria|who are you|about you"
+    r"|how long have you been)\b"
 )
 
 _TOPIC_TYPO_CUTOFF = 85.0

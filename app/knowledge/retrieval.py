@@ -48,6 +48,16 @@ HNSW_EF_SEARCH = 200  # recall@5 0.97 against exact search at 100k chunks (0.91 
 # have / offer / accept ...". Dropping them lets coverage (below) measure what the question is about.
 _FILLER_WORDS = frozenset(
     {
+        # "¿en qué agencia las puedo ir a ver?", "una última pregunta": going and seeing, asking, thanking.
+        "ir",
+        "ver",
+        "verlo",
+        "verla",
+        "verlos",
+        "verlas",
+        "duda",
+        "ultima",
+        "agradezco",
         "hola",
         "holi",
         "ola",

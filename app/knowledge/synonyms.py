@@ -32,6 +32,9 @@ CONCEPTS: tuple[Concept, ...] = (
             "sucursal",
             "sucursales",
             "agencias",  # the plural: branches ("agencia" alone is as often the company itself)
+            "en que agencia",  # ... but "¿en qué agencia?" asks which branch
+            "cual agencia",
+            "que agencia",
             "sede",
             "sedes",
             "tienda",
