@@ -242,8 +242,8 @@ def _unsure(classification: Classification) -> bool:
     return classification.primary.name == "info" and classification.primary.confidence <= _UNCERTAIN
 
 
-def route(state: TurnState) -> str:
-    """The specialist node for the primary intent."""
+async def route(state: TurnState) -> str:
+    """The specialist node for the primary intent (async: LangGraph runs a sync edge in a worker thread)."""
     return _ROUTES.get(state["intent"], "smalltalk")
 
 

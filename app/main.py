@@ -40,6 +40,7 @@ from app.operators.router import router as operators_router
 from app.tenants.router import platform_router
 from app.tenants.router import router as tenants_router
 from app.usage.router import router as usage_router
+from app.webhooks import WhatsAppFastPath
 from app.webhooks import router as channels_router
 
 log = logging.getLogger(__name__)
@@ -217,6 +218,8 @@ def create_app() -> FastAPI:
             return JSONResponse(error_body("not_ready", reason, details), status_code=503)
         return JSONResponse({"status": "ready", "schema": row.schema})
 
+    # Innermost: the inbound WhatsApp webhook skips routing and dependency solving (see WhatsAppFastPath).
+    app.add_middleware(WhatsAppFastPath)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     # Outermost: counts and times every answer, the 413s above and the error handlers' included.
     app.add_middleware(HttpMetrics)

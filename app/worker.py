@@ -13,6 +13,8 @@ from functools import lru_cache
 from typing import Any
 
 import procrastinate
+import psycopg
+import psycopg_pool
 from procrastinate.exceptions import UniqueViolation
 from procrastinate.job_context import JobContext
 from procrastinate.jobs import Status
@@ -106,12 +108,34 @@ async def bind_job_ids(call_next: AsyncCallNext, context: JobContext, worker: Wo
         return await call_next()
 
 
+async def _check_idle_connection(conn: psycopg.AsyncConnection[Any]) -> None:
+    """The queue pool's check of a connection it hands out, without a round trip.
+
+    procrastinate's default (psycopg_pool's ``check_connection``) sends an empty query on every checkout:
+    two of a job's four queue round trips. An idle connection whose server stopped or restarted has
+    already been closed by it, so reading what is waiting on the socket (nothing, or the end of the
+    stream) tells a dead one apart for free; a dead connection raises, and the pool replaces it.
+    """
+    if conn.closed or conn.broken:
+        raise psycopg.OperationalError("the connection is closed")
+    conn.pgconn.consume_input()  # raises OperationalError when the server has closed the connection
+    if conn.pgconn.status != psycopg.pq.ConnStatus.OK:
+        raise psycopg.OperationalError("the connection is broken")
+
+
+def _queue_pool(**kwargs: Any) -> psycopg_pool.AsyncConnectionPool[Any]:
+    """procrastinate's connection pool, with the check above in place of its round-trip check."""
+    return psycopg_pool.AsyncConnectionPool(**{**kwargs, "check": _check_idle_connection})
+
+
 @lru_cache
 def get_queue() -> procrastinate.App:
     """The procrastinate app bound to the application's database, with the flow's dispatchers wired."""
     flows.set_inbound_dispatchers([dispatch_vendor_message])
     app = procrastinate.App(
-        connector=procrastinate.PsycopgConnector(conninfo=libpq_conninfo(), min_size=4, max_size=10),
+        connector=procrastinate.PsycopgConnector(
+            conninfo=libpq_conninfo(), min_size=4, max_size=10, pool_factory=_queue_pool
+        ),
         # Every worker started from this app (the CLI's, the tests') puts the job's ids on its log lines,
         # and times and counts its jobs by task.
         worker_defaults={"worker_middleware": [bind_job_ids, record_job]},

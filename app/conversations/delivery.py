@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, bindparam, select, update
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -32,9 +33,9 @@ from tenacity import (
 from app.channels.sender import ReplySender, SendOutcome
 from app.channels.twilio_client import TwilioSendError
 from app.conversations import service as conversation_service
-from app.conversations.models import BLOCKED, FAILED, PENDING, SENDING, Message
+from app.conversations.models import BLOCKED, FAILED, PENDING, SENDING, Conversation, Message
 from app.core.config import get_settings
-from app.core.db import autocommit_session, session_scope
+from app.core.db import autocommit_session, fetch_one_autocommit, session_scope
 from app.core.metrics import record_delivery_failure, record_send
 from app.messaging import outbound, templates
 from app.notify.service import notify
@@ -75,7 +76,8 @@ async def send_stored(parts: list[Message], *, to: str | None, from_: str | None
             await _store(part, status=FAILED, sid=None)
         return
     for index, part in enumerate(parts):
-        decision, language = await _check(part)
+        resumed = part.status == SENDING  # a crash left it in flight: it may have reached Twilio
+        decision, language, since = await _check_and_claim(part)
         if decision.blocked is not None:
             await _block(part, reason=decision.blocked)
             continue
@@ -86,22 +88,52 @@ async def send_stored(parts: list[Message], *, to: str | None, from_: str | None
                 from_=from_,
                 sender=sender,
                 decision=await _with_rich(part, decision, to=to, sender=sender, language=language),
+                resumed=resumed,
+                since=since,
             )
         except DeliveryFailed as failure:
             await _give_up(parts[index:], code=failure.code)
             return
 
 
-async def _check(part: Message) -> tuple[outbound.Decision, str]:
-    """The pre-send check of a stored part (its conversation read now), and the conversation's language."""
-    async with autocommit_session() as session:
-        conversation = await outbound.conversation_for(
-            session, tenant_id=part.tenant_id, conversation_id=part.conversation_id
+@lru_cache(maxsize=1)
+def _claim_stmt() -> Select[Conversation, int | None]:
+    """Mark a pending part ``sending`` and read its conversation (built once: composing it costs more than a run)."""
+    marked = (
+        update(Message)
+        .where(
+            Message.tenant_id == bindparam("part_tenant"), Message.id == bindparam("part_id"), Message.status == PENDING
         )
+        .values(status=SENDING, status_updated_at=bindparam("now"))
+        .returning(Message.id)
+        .cte("marked")
+    )
+    return select(Conversation, select(marked.c.id).scalar_subquery()).where(
+        Conversation.tenant_id == bindparam("part_tenant"), Conversation.id == bindparam("part_conversation")
+    )
+
+
+async def _check_and_claim(part: Message) -> tuple[outbound.Decision, str, datetime]:
+    """The pre-send check of a stored part against its conversation read now, the conversation's language,
+    and the time the part was marked ``sending`` (committed before any request leaves; kept across retries).
+
+    The mark and the read are one statement (one round trip). A part the check then holds back goes from
+    ``sending`` to ``blocked`` at once; a crash in between only makes the next job look in Twilio's list first.
+    """
+    now = datetime.now(UTC)
+    # Parameter names are no column's: an UPDATE would take those as more values to set.
+    params = {"part_tenant": part.tenant_id, "part_id": part.id, "part_conversation": part.conversation_id, "now": now}
+    async with autocommit_session() as session:
+        row = (await session.execute(_claim_stmt(), params)).one_or_none()
+        conversation = None if row is None else row[0]
         decision = await outbound.decide(
             session, tenant_id=part.tenant_id, conversation=conversation, body=part.body, payload=part.payload
         )
-    return decision, templates.conversation_language(conversation) if conversation else "es"
+    since = part.status_updated_at or part.created_at
+    if row is not None and row[1] is not None:
+        part.status, part.status_updated_at = SENDING, now
+        since = now
+    return decision, templates.conversation_language(conversation) if conversation else "es", since
 
 
 async def _with_rich(
@@ -134,10 +166,17 @@ async def _block(part: Message, *, reason: str) -> None:
     outbound.record_blocked(reason)
 
 
-async def _deliver(part: Message, *, to: str, from_: str, sender: ReplySender, decision: outbound.Decision) -> None:
+async def _deliver(
+    part: Message,
+    *,
+    to: str,
+    from_: str,
+    sender: ReplySender,
+    decision: outbound.Decision,
+    resumed: bool,
+    since: datetime,
+) -> None:
     """Send one part (or adopt the message Twilio already has for it) and store the outcome."""
-    resumed = part.status == SENDING
-    since = await _mark_sending(part)
     # A part found in flight may have reached Twilio before the crash: look before sending.
     attempt = _Attempt(part, to=to, from_=from_, sender=sender, since=since, look_first=resumed, decision=decision)
     deadline = since + timedelta(seconds=get_settings().twilio_retry_seconds)
@@ -254,20 +293,13 @@ async def _stored_sids(part: Message) -> set[str]:
         return {sid for sid in rows.scalars() if sid}
 
 
-async def _mark_sending(part: Message) -> datetime:
-    """Commit ``sending`` before any request leaves; the time it was first marked so (kept across retries)."""
-    now = datetime.now(UTC)
-    async with autocommit_session() as session:
-        marked = await session.execute(
-            update(Message)
-            .where(Message.tenant_id == part.tenant_id, Message.id == part.id, Message.status == PENDING)
-            .values(status=SENDING, status_updated_at=now)
-            .returning(Message.id)
-        )
-        if marked.first() is not None:
-            part.status, part.status_updated_at = SENDING, now
-            return now
-    return part.status_updated_at or part.created_at
+# A part's outcome; the Content SID and the body only when given (a template's text replaces the body).
+_STORE_OUTCOME = """
+    UPDATE messages
+    SET status = $3, provider_sid = $4, error_code = NULL, status_updated_at = $5,
+        content_sid = coalesce($6, content_sid), body = coalesce($7, body)
+    WHERE tenant_id = $1 AND id = $2
+"""
 
 
 async def _store(
@@ -281,20 +313,10 @@ async def _store(
     """Record a part's outcome: Twilio's status and SID (and the Content SID it went as), or failed with no
     address to send to; a part sent as a template keeps the template's text as its body. (A part Twilio
     refused is recorded with its error code by ``_give_up``.)"""
-    values: dict[str, object] = {
-        "status": status,
-        "provider_sid": sid,
-        "error_code": None,
-        "status_updated_at": datetime.now(UTC),
-    }
-    if content_sid is not None:
-        values["content_sid"] = content_sid
-    if body:
-        values["body"] = body
-    async with autocommit_session() as session:
-        await session.execute(
-            update(Message).where(Message.tenant_id == part.tenant_id, Message.id == part.id).values(**values)
-        )
+    # Every sent part ends here: one statement through the driver (see fetch_one_autocommit).
+    await fetch_one_autocommit(
+        _STORE_OUTCOME, part.tenant_id, part.id, status, sid, datetime.now(UTC), content_sid, body or None
+    )
     part.status = status
 
 

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
+from langchain_core.messages import BaseMessage, message_to_dict
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
+from app.conversations.history import session_key
 from app.conversations.models import UNFINISHED_OUTBOUND, Conversation, Message
+from app.core.db import fetch_one_autocommit
 from app.core.errors import NotFound
 
 # The one customer key (conversations, rollout buckets, opt-out); re-exported for this domain's callers.
@@ -71,16 +77,15 @@ async def upsert_conversation(
 # owns `to`. The job row is what procrastinate's defer would insert (tests/integration/
 # test_queue_contract.py holds us to that): when a not-yet-started job for the conversation exists,
 # the queueing lock's unique index turns the insert into an update that pushes the waiting job's
-# due time to `delay` after this message (never earlier, and never past `max_delay` after the
+# due time to the delay after this message (never earlier, and never past the maximum delay after the
 # oldest unanswered message): that is how a burst, typed at any pace, folds into one turn.
-_INGEST_WHATSAPP = text(
-    """
+_INGEST_WHATSAPP = """
     WITH t AS (
-        SELECT tenant_id FROM tenant_numbers WHERE address = :to
+        SELECT tenant_id FROM tenant_numbers WHERE address = $1
     ), c AS (
         INSERT INTO conversations (id, tenant_id, customer, whatsapp_address, tenant_address, profile_name,
                                    last_message_at, last_inbound_at)
-        SELECT :new_id, t.tenant_id, :customer, :from_, :to, :profile_name, now(), now() FROM t
+        SELECT $2, t.tenant_id, $3, $4, $1, $5, now(), now() FROM t
         ON CONFLICT (tenant_id, customer) DO UPDATE
             SET last_message_at = now(), last_inbound_at = now(), updated_at = now(),
                 whatsapp_address = EXCLUDED.whatsapp_address, tenant_address = EXCLUDED.tenant_address,
@@ -89,16 +94,16 @@ _INGEST_WHATSAPP = text(
     ), m AS (
         INSERT INTO messages (tenant_id, conversation_id, direction, channel, body, provider_sid, status, media,
                               payload)
-        SELECT c.tenant_id, c.id, 'inbound', 'whatsapp', :body, :sid, 'received', CAST(:media AS jsonb),
-               CAST(:payload AS jsonb)
+        SELECT c.tenant_id, c.id, 'inbound', 'whatsapp', $6, $7, 'received', CAST($8 AS jsonb),
+               CAST($9 AS jsonb)
         FROM c
         ON CONFLICT (provider_sid) DO NOTHING
         RETURNING id
     ), j AS (
         INSERT INTO procrastinate_jobs (queue_name, task_name, priority, lock, queueing_lock, args, scheduled_at)
-        SELECT :job_queue, :job_task, 0, :lock_prefix || c.id::text, :lock_prefix || c.id::text,
+        SELECT $10, $11, 0, $12 || c.id::text, $12 || c.id::text,
                jsonb_build_object('tenant_id', c.tenant_id::text, 'conversation_id', c.id::text),
-               now() + make_interval(secs => :delay_seconds)
+               now() + make_interval(secs => $13)
         FROM c
         WHERE EXISTS (SELECT 1 FROM m)
         ON CONFLICT (queueing_lock) WHERE status = 'todo' DO UPDATE
@@ -111,7 +116,7 @@ _INGEST_WHATSAPP = text(
                          WHERE pm.conversation_id = (SELECT id FROM c)
                            AND pm.direction = 'inbound' AND pm.status = 'received'),
                         now()
-                    ) + make_interval(secs => :max_delay_seconds)
+                    ) + make_interval(secs => $14)
                 )
             )
         RETURNING (xmax = 0) AS fresh
@@ -119,8 +124,11 @@ _INGEST_WHATSAPP = text(
     SELECT c.tenant_id, c.id AS conversation_id, EXISTS (SELECT 1 FROM m) AS inserted,
            EXISTS (SELECT 1 FROM j WHERE j.fresh) AS queued
     FROM c
-    """
-)
+"""
+
+
+# The webhook's sender, parsed once per number (libphonenumber costs tens of microseconds a parse).
+_customer_key = lru_cache(maxsize=16_384)(customer_key)
 
 
 @dataclass(frozen=True)
@@ -135,7 +143,6 @@ class JobSpec:
 
 
 async def ingest_whatsapp(
-    session: AsyncSession,
     *,
     to: str,
     from_: str,
@@ -148,32 +155,153 @@ async def ingest_whatsapp(
 ) -> tuple[uuid.UUID, uuid.UUID, bool] | None:
     """Store an inbound WhatsApp message and queue its conversation: (tenant_id, conversation_id, inserted).
 
-    None when no tenant owns the number; ``inserted`` is False for a MessageSid already stored.
+    None when no tenant owns the number; ``inserted`` is False for a MessageSid already stored. One
+    statement, atomic by itself, sent through the driver (``fetch_one_autocommit``): the webhook's whole
+    database work is one round trip and a fraction of a millisecond of CPU.
     """
-    row = (
-        await session.execute(
-            _INGEST_WHATSAPP,
-            {
-                "to": to,
-                "new_id": uuid.uuid4(),
-                "customer": customer_key(from_),
-                "from_": from_,
-                "profile_name": profile_name,
-                "body": body,
-                "sid": message_sid,
-                "media": json.dumps(media),
-                "payload": json.dumps(payload),
-                "job_queue": job.queue,
-                "job_task": job.task_name,
-                "lock_prefix": job.lock_prefix,
-                "delay_seconds": job.delay_seconds,
-                "max_delay_seconds": max(job.max_delay_seconds, job.delay_seconds),
-            },
-        )
-    ).one_or_none()
+    row = await fetch_one_autocommit(
+        _INGEST_WHATSAPP,
+        to,
+        uuid.uuid4(),
+        _customer_key(from_),
+        from_,
+        profile_name,
+        body,
+        message_sid,
+        json.dumps(media),
+        json.dumps(payload),
+        job.queue,
+        job.task_name,
+        job.lock_prefix,
+        float(job.delay_seconds),
+        float(max(job.max_delay_seconds, job.delay_seconds)),
+    )
     if row is None:
         return None
-    return row.tenant_id, row.conversation_id, bool(row.inserted)
+    return row["tenant_id"], row["conversation_id"], bool(row["inserted"])
+
+
+# A turn's writes in one round trip: its row, the inbound messages it answered, the conversation's memory,
+# its reply parts (returned, with their ids, to be sent) and its two chat-history rows. Parts and history
+# rows are inserted in their order (ids ascend with it: history is read by id).
+_STORE_TURN = text(
+    """
+    WITH t AS (
+        INSERT INTO turns (tenant_id, conversation_id, channel, intent, agent, tier, reply, handoff, handoff_reason,
+                           result, latency_ms, intents, model, confidence, complexity, routing_reason,
+                           prompt_version, llm_calls, input_tokens, output_tokens, cost_usd)
+        VALUES (:tenant_id, :conversation_id, :channel, :intent, :agent, :tier, :reply, :handoff, :handoff_reason,
+                CAST(:result AS jsonb), :latency_ms, CAST(:intents AS jsonb), :model, :confidence, :complexity,
+                :routing_reason, :prompt_version, :llm_calls, :input_tokens, :output_tokens, :cost_usd)
+        RETURNING id
+    ), answered AS (
+        UPDATE messages SET status = 'processed', turn_id = t.id FROM t
+        WHERE messages.tenant_id = :tenant_id AND messages.id = ANY(CAST(:answered AS bigint[]))
+    ), memory AS (
+        UPDATE conversations SET state = CAST(:state AS jsonb), updated_at = now()
+        WHERE conversations.tenant_id = :tenant_id AND conversations.id = :conversation_id
+    ), history AS (
+        INSERT INTO chat_history (tenant_id, session_id, message)
+        SELECT CAST(:tenant_id AS uuid), CAST(:history_key AS text), h.message
+        FROM unnest(CAST(:history AS jsonb[])) WITH ORDINALITY AS h(message, n)
+        ORDER BY h.n
+    ), parts AS (
+        INSERT INTO messages (tenant_id, conversation_id, direction, channel, body, status, part_index, turn_id,
+                              payload)
+        SELECT CAST(:tenant_id AS uuid), CAST(:conversation_id AS uuid), 'outbound', CAST(:channel AS text), p.body,
+               CAST(:part_status AS text), p.n - 1, t.id, p.payload
+        FROM unnest(CAST(:bodies AS text[]), CAST(:payloads AS jsonb[])) WITH ORDINALITY AS p(body, payload, n), t
+        ORDER BY p.n
+        RETURNING id, part_index, created_at
+    )
+    SELECT t.id AS turn_id, parts.id, parts.part_index, parts.created_at
+    FROM t LEFT JOIN parts ON true
+    ORDER BY parts.part_index
+    """
+)
+
+
+@dataclass(frozen=True)
+class TurnRow:
+    """The columns of a turn's row (``Turn``) the flow decides."""
+
+    channel: str
+    intent: str
+    agent: str
+    tier: str
+    reply: str
+    handoff: bool
+    handoff_reason: str | None
+    result: dict[str, Any]
+    latency_ms: int
+    intents: list[dict[str, Any]]
+    model: str | None
+    confidence: float | None
+    complexity: float | None
+    routing_reason: str | None
+    prompt_version: str | None
+    llm_calls: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: Decimal
+
+
+async def store_turn(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    conversation: Conversation,
+    answered: list[Message],
+    turn: TurnRow,
+    state: dict[str, Any],
+    parts: list[tuple[str, dict[str, Any] | None]],
+    history: list[BaseMessage],
+) -> tuple[int, list[Message]]:
+    """Store a turn in the caller's transaction, in one statement: (the turn's id, its reply parts).
+
+    ``answered`` become ``processed`` by the turn and ``conversation`` takes ``state`` as its memory (the
+    loaded objects are updated to match, without a second write); ``parts`` are (body, payload) in order,
+    stored ``pending`` on WhatsApp (sent later by the job) and ``delivered`` on the API.
+    """
+    channel = turn.channel
+    rows = (
+        await session.execute(
+            _STORE_TURN,
+            {
+                **{f.name: getattr(turn, f.name) for f in fields(turn)},
+                "tenant_id": tenant_id,
+                "conversation_id": conversation.id,
+                "result": json.dumps(turn.result),
+                "intents": json.dumps(turn.intents),
+                "answered": [m.id for m in answered],
+                "state": json.dumps(state),
+                "history_key": session_key(tenant_id, conversation.customer),
+                "history": [json.dumps(message_to_dict(m)) for m in history],
+                "bodies": [body for body, _ in parts],
+                "payloads": [json.dumps(payload or {}) for _, payload in parts],
+                "part_status": "pending" if channel == "whatsapp" else "delivered",
+            },
+        )
+    ).all()
+    turn_id = int(rows[0].turn_id)
+    for message in answered:
+        set_committed_value(message, "status", "processed")
+        set_committed_value(message, "turn_id", turn_id)
+    set_committed_value(conversation, "state", state)
+    stored: list[Message] = []
+    for row, (body, payload) in zip((r for r in rows if r.id is not None), parts, strict=True):
+        part = Message.outbound(
+            tenant_id=tenant_id,
+            conversation_id=conversation.id,
+            channel=channel,
+            body=body,
+            turn_id=turn_id,
+            part_index=row.part_index,
+            payload=payload,
+        )
+        part.id, part.created_at = row.id, row.created_at
+        stored.append(part)
+    return turn_id, stored
 
 
 async def store_inbound(

@@ -166,15 +166,33 @@ async def refuse_nul(request: Request) -> None:
         raise InvalidInput("Request validation failed", details=errors)
 
 
+def domain_error_response(exc: DomainError) -> JSONResponse:
+    """The JSON answer to a DomainError (the handler's, and the webhook fast path's in app.webhooks)."""
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    if exc.headers:
+        headers = {**(headers or {}), **exc.headers}
+    return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status, headers=headers)
+
+
+def database_error_response(request: Request, exc: DBAPIError) -> JSONResponse | None:
+    """422 for a value the database refuses (None for a database fault, which stays a 500).
+
+    A last line behind validation: a value the database refuses is still the caller's 422, and
+    answering it here (not in the catch-all) keeps the client's keep-alive connection open.
+    """
+    state = _sqlstate(exc)
+    if not state.startswith(_INPUT_SQLSTATES):
+        return None
+    log.warning("database refused a value (SQLSTATE %s) on %s", state, request.url.path)
+    return JSONResponse(error_body("invalid_input", "A value cannot be stored", {"sqlstate": state}), status_code=422)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register handlers so every error leaves as ``{"error": {"code", "message", "details"}}``."""
 
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        if exc.headers:
-            headers = {**(headers or {}), **exc.headers}
-        return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status, headers=headers)
+        return domain_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -192,15 +210,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
-        # A last line behind validation: a value the database refuses is still the caller's 422, and
-        # answering it here (not in the catch-all) keeps the client's keep-alive connection open.
-        state = _sqlstate(exc)
-        if not state.startswith(_INPUT_SQLSTATES):
+        response = database_error_response(request, exc)
+        if response is None:
             raise exc  # a database fault, not the input's: the catch-all answers 500 as before
-        log.warning("database refused a value (SQLSTATE %s) on %s", state, request.url.path)
-        return JSONResponse(
-            error_body("invalid_input", "A value cannot be stored", {"sqlstate": state}), status_code=422
-        )
+        return response
 
     @app.exception_handler(Exception)
     async def _unhandled(_: Request, exc: Exception) -> JSONResponse:

@@ -14,10 +14,11 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from sqlalchemy import and_, select
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
 
@@ -32,12 +33,13 @@ from app.concierge import service as concierge_service
 from app.conversations import service as conversation_service
 from app.conversations.delivery import send_stored
 from app.conversations.dispatch import Dispatched, InboundDispatcher
-from app.conversations.history import history_rows, recent_messages
-from app.conversations.models import Conversation, Message, Turn
-from app.conversations.service import JobSpec
+from app.conversations.history import recent_messages
+from app.conversations.models import Conversation, Message
+from app.conversations.service import JobSpec, TurnRow
 from app.core import context as log_context
 from app.core.config import get_settings
-from app.core.db import autocommit_session, session_scope
+from app.core.db import session_scope
+from app.core.errors import NotFound
 from app.core.metrics import record_turn
 from app.experiments import service as experiments_service
 from app.experiments.models import RUNNING, Experiment
@@ -51,7 +53,7 @@ from app.messaging.photos import car_photo
 from app.notify.service import notify
 from app.operators import policy as handoff_policy
 from app.tenants import service as tenant_service
-from app.tenants.features import decide_feature, load_feature_snapshot
+from app.tenants.features import decide_feature, kill_switch_column, snapshot_of
 from app.tenants.models import Tenant
 from app.tenants.schemas import FEATURES
 from app.text.normalize import Language
@@ -141,18 +143,16 @@ async def receive_whatsapp(inbound: InboundWhatsApp) -> Received:
     """Store an inbound WhatsApp message (once per MessageSid) and queue its conversation, atomically."""
     settings = get_settings()
     # One statement, atomic by itself: without BEGIN/COMMIT the webhook makes one round trip.
-    async with autocommit_session() as session:
-        ingested = await conversation_service.ingest_whatsapp(
-            session,
-            to=inbound.to,
-            from_=inbound.from_,
-            body=inbound.body,
-            message_sid=inbound.message_sid,
-            profile_name=inbound.profile_name,
-            media=inbound.media,
-            payload=inbound.payload,
-            job=inbound_job(delay_seconds=settings.burst_window_seconds, max_delay_seconds=settings.burst_max_seconds),
-        )
+    ingested = await conversation_service.ingest_whatsapp(
+        to=inbound.to,
+        from_=inbound.from_,
+        body=inbound.body,
+        message_sid=inbound.message_sid,
+        profile_name=inbound.profile_name,
+        media=inbound.media,
+        payload=inbound.payload,
+        job=inbound_job(delay_seconds=settings.burst_window_seconds, max_delay_seconds=settings.burst_max_seconds),
+    )
     if ingested is None:
         return Received(status="unknown_number")
     tenant_id, conversation_id, stored = ingested
@@ -187,11 +187,12 @@ async def _answer(
     pending: list[Message],
     channel: str,
     experiment: Experiment | None,
+    kill_switch: bool,
 ) -> tuple[TurnOutcome | None, list[Message]]:
     """Run one turn for ``pending`` inside ``session``'s transaction: the outcome and its reply rows.
 
-    ``experiment`` is the tenant's running one (read with the tenant row, see ``_load_tenant``).
-    (None, []) when a human has the conversation.
+    ``experiment`` is the tenant's running one and ``kill_switch`` the platform's, both read with the
+    tenant row (see ``_load_tenant`` and ``_load_turn``). (None, []) when a human has the conversation.
     """
     # Outside the tenant's business hours no person is on duty: the bot keeps helping a waiting customer.
     if conversation.status == "handoff" and handoff_policy.on_duty(
@@ -216,45 +217,7 @@ async def _answer(
     parts: list[Message] = []
 
     async def persist(outcome: TurnOutcome) -> None:
-        turn = Turn(
-            tenant_id=tenant.id,
-            conversation_id=conversation.id,
-            channel=channel,
-            intent=outcome.intent,
-            agent=outcome.agent,
-            tier=outcome.tier,
-            reply=outcome.reply,
-            handoff=outcome.handoff,
-            handoff_reason=outcome.handoff_reason,
-            result={"items": outcome.items, "quote": outcome.quote, "sources": outcome.sources},
-            latency_ms=int((time.perf_counter() - started) * 1000),
-            intents=outcome.intents,
-            model=outcome.model,
-            confidence=outcome.confidence,
-            complexity=outcome.complexity,
-            routing_reason=outcome.routing_reason,
-            prompt_version=outcome.prompt_version,
-            llm_calls=len(outcome.llm.calls),
-            input_tokens=outcome.llm.input_tokens,
-            output_tokens=outcome.llm.output_tokens,
-            cost_usd=outcome.llm.cost_usd,
-        )
-        session.add(turn)
-        await session.flush()
-        await usage_service.record_calls(
-            session,
-            tenant_id=tenant.id,
-            conversation_id=conversation.id,
-            turn_id=turn.id,
-            calls=outcome.llm.calls,
-            routing_reason=outcome.routing_reason,
-            complexity=outcome.complexity,
-        )
-        for message in pending:
-            message.status = "processed"
-            message.turn_id = turn.id
         shown_before = ConversationMemory.load(conversation.state)
-        conversation.state = outcome.memory.dump()
         if outcome.handoff:
             await conversation_service.start_handoff(
                 session,
@@ -279,25 +242,51 @@ async def _answer(
             spec = await _rich_reply(
                 session, tenant_id=tenant.id, before=shown_before, outcome=outcome, terms=context.finance.terms_months
             )
-        for index, part in enumerate(texts):
-            parts.append(
-                Message.outbound(
-                    tenant_id=tenant.id,
-                    conversation_id=conversation.id,
-                    channel=channel,
-                    body=part,
-                    turn_id=turn.id,
-                    part_index=index,
-                    payload={"rich": spec} if spec else None,
-                )
-            )
-        session.add_all(parts)
-        session.add_all(history_rows(tenant.id, conversation.customer, [HumanMessage(text), AIMessage(outcome.reply)]))
-        await session.flush()
+        # The turn, the messages it answered, the memory, the reply parts and the history: one statement.
+        turn_id, stored = await conversation_service.store_turn(
+            session,
+            tenant_id=tenant.id,
+            conversation=conversation,
+            answered=pending,
+            turn=TurnRow(
+                channel=channel,
+                intent=outcome.intent,
+                agent=outcome.agent,
+                tier=outcome.tier,
+                reply=outcome.reply,
+                handoff=outcome.handoff,
+                handoff_reason=outcome.handoff_reason,
+                result={"items": outcome.items, "quote": outcome.quote, "sources": outcome.sources},
+                latency_ms=int((time.perf_counter() - started) * 1000),
+                intents=outcome.intents,
+                model=outcome.model,
+                confidence=outcome.confidence,
+                complexity=outcome.complexity,
+                routing_reason=outcome.routing_reason,
+                prompt_version=outcome.prompt_version,
+                llm_calls=len(outcome.llm.calls),
+                input_tokens=outcome.llm.input_tokens,
+                output_tokens=outcome.llm.output_tokens,
+                cost_usd=outcome.llm.cost_usd,
+            ),
+            state=outcome.memory.dump(),
+            parts=[(part, {"rich": spec} if spec else None) for part in texts],
+            history=[HumanMessage(text), AIMessage(outcome.reply)],
+        )
+        parts.extend(stored)
+        await usage_service.record_calls(
+            session,
+            tenant_id=tenant.id,
+            conversation_id=conversation.id,
+            turn_id=turn_id,
+            calls=outcome.llm.calls,
+            routing_reason=outcome.routing_reason,
+            complexity=outcome.complexity,
+        )
 
     settings = get_settings()
-    # Read on every turn: flags, allowlists, percentages and the kill switch take effect at once.
-    snapshot = await load_feature_snapshot(session, tenant_id=tenant.id)
+    # Read on every turn (with the tenant row): flags, allowlists, percentages and the kill switch take effect at once.
+    snapshot = snapshot_of(tenant, kill_switch=kill_switch)
     who = conversation.whatsapp_address or conversation.customer
     features: dict[str, bool] = {name: decide_feature(snapshot, name, who) for name in FEATURES}
     context = tenant_context(tenant)
@@ -482,17 +471,56 @@ async def _whatsapp_rules(
     return await feedback_service.capture(session, conversation=conversation, pending=pending, language=language)
 
 
-async def _load_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> tuple[Tenant, Experiment | None] | None:
-    """The tenant row and its running experiment (at most one: a partial unique index), in one round trip."""
-    stmt = (
-        select(Tenant, Experiment)
+@dataclass(frozen=True)
+class LoadedTenant:
+    """What a turn reads with the tenant row: its running experiment (at most one: a partial unique index)
+    and the platform's kill switch."""
+
+    tenant: Tenant
+    experiment: Experiment | None
+    kill_switch: bool
+
+
+def _with_tenant(stmt: Select[Any]) -> Select[Any]:
+    """``stmt`` joined to the tenant row, its running experiment and the kill switch."""
+    return (
+        stmt.add_columns(Tenant, Experiment, kill_switch_column())
         .outerjoin(Experiment, and_(Experiment.tenant_id == Tenant.id, Experiment.status == RUNNING))
-        .where(Tenant.id == tenant_id)
         # The turn needs no WhatsApp numbers: skip the relationship's extra query.
         .options(lazyload(Tenant.numbers))
     )
-    row = (await session.execute(stmt)).first()
-    return None if row is None else (row[0], row[1])
+
+
+@lru_cache(maxsize=1)
+def _tenant_stmt() -> Select[Any]:
+    return _with_tenant(select().select_from(Tenant).where(Tenant.id == bindparam("tenant_id")))
+
+
+@lru_cache(maxsize=1)
+def _turn_stmt() -> Select[Any]:
+    # Built once: composing an ORM statement costs more CPU than running it.
+    stmt = (
+        select(Conversation)
+        .join(Tenant, Tenant.id == Conversation.tenant_id)
+        .where(Conversation.tenant_id == bindparam("tenant_id"), Conversation.id == bindparam("conversation_id"))
+    )
+    return _with_tenant(stmt)
+
+
+async def _load_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> LoadedTenant | None:
+    """The tenant row, its running experiment and the kill switch, in one round trip."""
+    row = (await session.execute(_tenant_stmt(), {"tenant_id": tenant_id})).first()
+    return None if row is None else LoadedTenant(row[0], row[1], bool(row[2]))
+
+
+async def _load_turn(
+    session: AsyncSession, *, tenant_id: uuid.UUID, conversation_id: uuid.UUID
+) -> tuple[Conversation, LoadedTenant]:
+    """The conversation of the tenant with what ``_load_tenant`` reads, in one round trip; NotFound if none."""
+    row = (await session.execute(_turn_stmt(), {"tenant_id": tenant_id, "conversation_id": conversation_id})).first()
+    if row is None:
+        raise NotFound("conversation not found")
+    return row[0], LoadedTenant(row[1], row[2], bool(row[3]))
 
 
 async def process_whatsapp(*, tenant_id: uuid.UUID, conversation_id: uuid.UUID, sender: ReplySender) -> None:
@@ -507,24 +535,19 @@ async def _process_whatsapp(*, tenant_id: uuid.UUID, conversation_id: uuid.UUID,
         dispatched: Dispatched | None = None  # a message a dispatcher took, with work to run after sending
         async with session_scope() as session:
             await conversation_service.lock_conversation(session, conversation_id=conversation_id)
-            conversation = await conversation_service.get_conversation(
-                session, tenant_id=tenant_id, conversation_id=conversation_id
+            conversation, loaded = await _load_turn(session, tenant_id=tenant_id, conversation_id=conversation_id)
+            # What is left to send and what is left to answer, with the sender's rate: one round trip (throttle).
+            work = await throttle.work_and_over_limit(
+                session,
+                tenant_id=tenant_id,
+                conversation_id=conversation_id,
+                per_minute=get_settings().sender_messages_per_minute,
             )
-            to_send = await conversation_service.unsent_outbound(
-                session, tenant_id=tenant_id, conversation_id=conversation_id
-            )
+            to_send, pending, flooded = work.unsent, work.pending, work.flooded
             if not to_send:
-                # The sender's rate is read with the pending messages (one round trip); see throttle.
-                pending, flooded = await throttle.pending_and_over_limit(
-                    session,
-                    tenant_id=tenant_id,
-                    conversation_id=conversation_id,
-                    per_minute=get_settings().sender_messages_per_minute,
-                )
-                loaded = await _load_tenant(session, tenant_id) if pending else None
-                if loaded is None:
+                if not pending:
                     return
-                tenant, experiment = loaded
+                tenant = loaded.tenant
                 taken = await _dispatch(session, tenant=tenant, conversation=conversation, pending=pending)
                 ruled = (
                     None
@@ -549,7 +572,8 @@ async def _process_whatsapp(*, tenant_id: uuid.UUID, conversation_id: uuid.UUID,
                         conversation=conversation,
                         pending=pending,
                         channel="whatsapp",
-                        experiment=experiment,
+                        experiment=loaded.experiment,
+                        kill_switch=loaded.kill_switch,
                     )
                     if outcome is None:
                         return
@@ -582,14 +606,14 @@ async def chat(*, tenant: Tenant, user: str, text: str) -> ChatResult:
         assert stored is not None
         loaded = await _load_tenant(session, tenant.id)
         assert loaded is not None
-        fresh_tenant, experiment = loaded
         outcome, parts = await _answer(
             session,
-            tenant=fresh_tenant,
+            tenant=loaded.tenant,
             conversation=conversation,
             pending=[stored],
             channel="api",
-            experiment=experiment,
+            experiment=loaded.experiment,
+            kill_switch=loaded.kill_switch,
         )
     return ChatResult(
         conversation_id=conversation_id,

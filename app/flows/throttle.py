@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
-from sqlalchemy import ColumnElement, false, func, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, false, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.conversations.models import Conversation, Message, Turn
+from app.conversations.models import UNFINISHED_OUTBOUND, Conversation, Message, Turn
 from app.core.metrics import RATE_LIMITED, record_turn
 from app.tenants.models import Tenant
 from app.text.normalize import detect_language
@@ -28,7 +30,16 @@ WINDOW = timedelta(minutes=1)
 RATE_LIMIT_AGENT = "rate_limit"
 
 
-def _over_limit_clause(conversation_id: uuid.UUID, per_minute: int) -> ColumnElement[bool]:
+@dataclass(frozen=True)
+class Work:
+    """A conversation's work, read at the start of its job under its lock."""
+
+    unsent: list[Message]  # outbound WhatsApp parts not yet accepted by Twilio, in order
+    pending: list[Message]  # inbound WhatsApp messages not yet answered, in arrival order
+    flooded: bool  # the sender is over SENDER_MESSAGES_PER_MINUTE
+
+
+def _over_limit_clause(per_minute: int) -> ColumnElement[bool]:
     """True when the customer's last ``per_minute + 1`` WhatsApp messages all arrived within a minute."""
     if per_minute <= 0:
         return false()
@@ -37,7 +48,7 @@ def _over_limit_clause(conversation_id: uuid.UUID, per_minute: int) -> ColumnEle
     newest_beyond_limit = (
         select(earlier.created_at > func.now() - WINDOW)
         .where(
-            earlier.conversation_id == conversation_id,
+            earlier.conversation_id == bindparam("conversation_id"),
             earlier.direction == "inbound",
             earlier.channel == "whatsapp",
         )
@@ -49,25 +60,38 @@ def _over_limit_clause(conversation_id: uuid.UUID, per_minute: int) -> ColumnEle
     return func.coalesce(newest_beyond_limit, false())
 
 
-async def pending_and_over_limit(
-    session: AsyncSession, *, tenant_id: uuid.UUID, conversation_id: uuid.UUID, per_minute: int
-) -> tuple[list[Message], bool]:
-    """The turn's read in one round trip: the inbound WhatsApp messages not yet answered, in arrival order and
-    locked (as ``conversations.service.pending_inbound``), and whether the sender is over the limit."""
-    stmt = (
-        select(Message, _over_limit_clause(conversation_id, per_minute))
+@lru_cache(maxsize=8)
+def _work_stmt(per_minute: int) -> Select[Message, bool]:
+    # Built once per limit: composing this ORM statement costs more CPU than running it.
+    return (
+        select(Message, _over_limit_clause(per_minute))
         .where(
-            Message.tenant_id == tenant_id,
-            Message.conversation_id == conversation_id,
-            Message.direction == "inbound",
-            Message.status == "received",
-            Message.channel == "whatsapp",
+            Message.tenant_id == bindparam("tenant_id"),
+            Message.conversation_id == bindparam("conversation_id"),
+            or_(
+                and_(Message.direction == "inbound", Message.status == "received", Message.channel == "whatsapp"),
+                text(f"({UNFINISHED_OUTBOUND})"),
+            ),
         )
         .order_by(Message.id)
         .with_for_update(of=Message)
     )
-    rows = (await session.execute(stmt)).all()
-    return [row[0] for row in rows], bool(rows and rows[0][1])
+
+
+async def work_and_over_limit(
+    session: AsyncSession, *, tenant_id: uuid.UUID, conversation_id: uuid.UUID, per_minute: int
+) -> Work:
+    """The job's read in one round trip: the parts left unsent (``conversations.service.unsent_outbound``), the
+    inbound WhatsApp messages not yet answered (locked, as ``conversations.service.pending_inbound``), and
+    whether the sender is over the limit."""
+    params = {"tenant_id": tenant_id, "conversation_id": conversation_id}
+    rows = (await session.execute(_work_stmt(per_minute), params)).all()
+    messages = [row[0] for row in rows]
+    return Work(
+        unsent=[m for m in messages if m.direction == "outbound"],
+        pending=[m for m in messages if m.direction == "inbound"],
+        flooded=bool(rows and rows[0][1]),
+    )
 
 
 async def hold_back(

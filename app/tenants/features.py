@@ -61,6 +61,18 @@ def _kill_switch_value() -> Any:
     )
 
 
+def kill_switch_column() -> Any:
+    """The kill switch as a column, for a turn that reads it with its own query of the tenant row."""
+    return _kill_switch_value().label("kill_switch")
+
+
+def snapshot_of(tenant: Tenant, *, kill_switch: bool) -> FeatureSnapshot:
+    """The snapshot of a tenant row read in this transaction with ``kill_switch_column`` (no query of its own)."""
+    rollout = {k: FeatureRollout.model_validate(v) for k, v in (tenant.rollout or {}).items()}
+    flags = dict(tenant.flags or {})
+    return FeatureSnapshot(tenant_id=tenant.id, kill_switch=kill_switch, flags=flags, rollout=rollout)
+
+
 async def load_feature_snapshot(session: AsyncSession, *, tenant_id: uuid.UUID) -> FeatureSnapshot:
     """The tenant's flags and rollout with the kill switch, fresh from the database (one query)."""
     row = (

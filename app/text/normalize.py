@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
+from functools import lru_cache
 from typing import Literal
 
 Language = Literal["es", "en"]
@@ -243,6 +244,15 @@ _EN_HINTS = frozenset(
 
 def fold(text: str) -> str:
     """Lower-case ``text`` and strip accents, keeping ñ (it changes meaning in Spanish: año/ano)."""
+    # A turn folds the same catalog, knowledge and wording strings over a hundred times: plain ASCII needs
+    # only lower(), and the rest is remembered (the decomposition walks every character).
+    if text.isascii() and "\x00" not in text:
+        return text.lower()
+    return _fold_unicode(text)
+
+
+@lru_cache(maxsize=16_384)
+def _fold_unicode(text: str) -> str:
     text = text.lower().replace("ñ", "\x00")
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
