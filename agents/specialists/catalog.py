@@ -376,7 +376,13 @@ def answer_catalog(state: TurnState, catalog: LoadedCatalog) -> TurnUpdate:
             answer["reply"] = f"{say('catalog_it_yes' if fits else 'catalog_it_no', language)}\n{answer['reply']}"
             return answer
         if _refers_to(said, car) or fits:
-            return _detail(card, position, memory, language)
+            detail = _detail(card, position, memory, language)
+            unrecorded = missing_kinds(text, vocabulary)
+            if unrecorded:
+                # "¿cuánto rinde por litro el Corolla?": the car, and that its row does not say.
+                what = wording.say("catalog_kind_" + unrecorded[0], language).split(" (")[0]
+                detail["reply"] = f"{say('catalog_not_recorded_for_car', language, what=what)}\n{detail['reply']}"
+            return detail
 
     last = memory.last_filters
     previous = CatalogFilters.model_validate(last) if last else None

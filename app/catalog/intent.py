@@ -115,10 +115,12 @@ def looks_like_comparison(text: str) -> bool:
 
 
 _BRANCH = ("sucursal", "sucursales", "agencia", "sede", "ubicacion", "branch", "location", "store", "lot")
-_COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {word: _BRANCH for word in _BRANCH} | {
-    "color": ("colour",),
-    "colour": ("color",),
-}
+_OWNERS = ("owners", "duenos", "dueños", "propietarios", "owner")
+_COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = (
+    {word: _BRANCH for word in _BRANCH}
+    | {word: _OWNERS for word in _OWNERS}
+    | {"color": ("colour",), "colour": ("color",)}
+)
 _CORE_QUESTIONS = re.compile(r"\b(?:kilometraje|km|kms|mileage|version|trim)\b")
 
 

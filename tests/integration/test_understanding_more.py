@@ -282,3 +282,12 @@ async def test_a_short_follow_up_naming_a_branch_narrows_to_it(client: Any) -> N
     assert reply["items"] == ["A1"], reply
     car = await chat(client, tenant, "seat leon?")
     assert car["items"] == ["A3"], car
+
+
+async def test_what_a_cars_row_cannot_tell_is_said_with_its_details(customer: Customer) -> None:
+    listed = await customer.say("¿tienen híbridos?")
+    assert listed["items"]
+    reply = await customer.say("¿cuánto rinde por litro el corolla hybrid 2023?")
+    assert reply["items"] == ["DM-1173"] and "no registra" in reply["reply"]
+    owners = await customer.say("ok. ¿y cuántos dueños ha tenido ese?")
+    assert owners["items"] == ["DM-1173"] and "Dueños: 2" in owners["reply"]

@@ -160,6 +160,11 @@ TEXTS: dict[str, dict[Language, str]] = {
         "en": "_Monthly payments estimated over {term} months with {down} down, annual rate {rate}, subject to "
         "approval._",
     },
+    # A question about a car that its row cannot answer ("¿cuánto rinde por litro?"), before its details.
+    "catalog_not_recorded_for_car": {
+        "es": "Mi inventario no registra {what} de este auto; un asesor te lo puede confirmar. Sus datos:",
+        "en": "My inventory doesn't record {what} for this car; an advisor can confirm it. Its details:",
+    },
     # A yes/no question about the car being talked about ("¿es automático?"), before its details.
     "catalog_it_yes": {"es": "Sí. Te paso sus datos:", "en": "Yes. Here are its details:"},
     "catalog_it_no": {
