@@ -360,7 +360,7 @@ async def finance_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpda
         # "¿Qué requisitos piden para el crédito?" has no car or amount to quote: the business's
         # own written answer is better than asking for a price, when it has one.
         info = await answer_info(state, runtime.context)
-        if info.get("sources"):
+        if info.get("sources") or result.pop("info_only", False):
             return info
     return result
 

@@ -146,6 +146,7 @@ class FinanceAnswer(TurnUpdate, total=False):
     """The finance specialist's update; ``needs_price`` asks the graph to try the business's own answer first."""
 
     needs_price: bool
+    info_only: bool  # the info step's answer stands even when it found nothing (it says so and offers a person)
 
 
 def answer_finance(state: TurnState, catalog: LoadedCatalog) -> FinanceAnswer:
@@ -235,6 +236,9 @@ def answer_finance(state: TurnState, catalog: LoadedCatalog) -> FinanceAnswer:
         return {"agent": "finance", "reply": _terms_summary(tenant.finance, language), "memory": memory}
     if price is None and _asks_if_financing(state["text"], request) and _OFFERS_FINANCING.search(fold(state["text"])):
         # The business's own text on financing when it has one (finance_node tries it first), else the terms.
+        if _CREDIT_PROCESS.search(fold(state["text"])):
+            # "tengo buró malo, ¿me pueden dar crédito?": the business's own words, or that it has none on it.
+            return {"agent": "finance", "reply": "", "memory": memory, "needs_price": True, "info_only": True}
         summary = _terms_summary(tenant.finance, language)
         return {"agent": "finance", "reply": summary, "memory": memory, "needs_price": True}
     if price is None:

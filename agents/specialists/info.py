@@ -89,11 +89,16 @@ async def search_for_info(state: TurnState, deps: TurnDeps) -> list[KnowledgeHit
             min_score=deps.knowledge_min_score,
         )
 
-    hits = await search(state["text"])
-    question = _MARKED_QUESTION.search(state["text"])
-    if hits or question is None or len(question.group(1)) > len(state["text"]) - 12:
+    text = state["text"]
+    hits = await search(text)
+    if hits:
         return hits
-    return await search(question.group(1))
+    # The ¿question? after a preamble, else the first question before what follows it ("Hi, what documents do I
+    # need? I'm a foreigner with a residency card").
+    marked = _MARKED_QUESTION.search(text)
+    first = text[: text.index("?") + 1] if "?" in text.rstrip("? ") else None
+    question = marked.group(1) if marked is not None and len(marked.group(1)) <= len(text) - 12 else first
+    return await search(question) if question else hits
 
 
 # The question of a message that opens with something else: "Gracias. Otra duda, ¿aceptan cheque?"

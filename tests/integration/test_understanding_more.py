@@ -291,3 +291,9 @@ async def test_what_a_cars_row_cannot_tell_is_said_with_its_details(customer: Cu
     assert reply["items"] == ["DM-1173"] and "no registra" in reply["reply"]
     owners = await customer.say("ok. ¿y cuántos dueños ha tenido ese?")
     assert owners["items"] == ["DM-1173"] and "Dueños: 2" in owners["reply"]
+
+
+async def test_bad_credit_history_gets_an_honest_answer_not_a_quote_prompt(customer: Customer) -> None:
+    reply = await customer.say("oiga tengo buró malo, ¿me pueden dar crédito?")
+    assert reply["agent"] == "info" and "asesor" in reply["reply"]
+    assert "qué auto" not in reply["reply"].lower()
