@@ -34,6 +34,12 @@ _STALE_AFTER_TURNS = 4
 
 
 # "mejor en Polanco", "mejor el sábado", "better make it Friday", "cámbialo a las 5": a slot changed.
+# A booking already stored, moved: "siempre no", "¿lo podemos cambiar al domingo?", "can we move it to Monday?"
+_RESCHEDULE = re.compile(
+    r"\b(?:siempre no|ya no puedo|no puedo|no voy a poder|me surgio|cambia\w*|cambie\w*|mover\w*|movemos|"
+    r"reagend\w*|reprogram\w*|recorr\w*|pospon\w*|adelant\w*|mejor|en vez|otro dia|otra hora|"
+    r"reschedul\w*|move it|change it|can'?t make it|instead|push it)\b"
+)
 _CHANGE_OF_MIND = re.compile(
     r"^\s*(?:no,?\s+)?(?:mejor|mas bien|cambia\w*|cambie\w*|better|make it|change it|instead|rather|actually)\b"
 )
@@ -59,6 +65,11 @@ def continues(text: str, memory: ConversationMemory, *, names_car: bool = False)
     booking = pending(memory)
     if booking is None:
         return False
+    if booking.lead_id is not None and not booking.confirming:
+        # Stored: only an explicit change moves it ("siempre no puedo el viernes, ¿el sábado?"), not "¿abren
+        # el sábado?".
+        moved = fill(booking.model_copy(update={"asked": None}), text, today=date.today(), branches=[])
+        return bool(_RESCHEDULE.search(fold(text))) and moved != booking.model_copy(update={"asked": None})
     if names_car and (booking.asked == "car" or booking.confirming):
         return True
     if booking == Booking(kind=booking.kind, turn=booking.turn) and "?" in text:
@@ -238,7 +249,11 @@ async def answer_booking(state: TurnState, deps: TurnDeps) -> TurnUpdate:
     language = state["language"]
     text = state["text"]
     memory = state["memory"].model_copy(deep=True)
-    booking = pending(memory) or Booking(kind=parse_kind(text) or "test_drive")
+    booking = pending(memory)
+    stored = booking is not None and booking.lead_id is not None and not booking.confirming
+    if booking is not None and stored and not _RESCHEDULE.search(fold(text)):
+        booking = None  # a stored booking, and a new request rather than a change of it: a new lead
+    booking = booking or Booking(kind=parse_kind(text) or "test_drive")
     before = booking
     today = await _today(deps, tenant.id)
     branches = _branches(deps) or await lead_service.branch_names(deps.session, tenant_id=tenant.id)
@@ -292,14 +307,23 @@ def _items(booking: Booking) -> TurnUpdate:
 
 
 async def _store(state: TurnState, deps: TurnDeps, booking: Booking, memory: ConversationMemory) -> TurnUpdate:
-    await lead_service.create_lead(
-        deps.session,
-        tenant_id=state["tenant"].id,
-        conversation_id=deps.conversation_id,
-        customer=deps.customer or "",
-        booking=booking.model_copy(update={"car": booking.car or None}),
-    )
-    memory.booking = None
+    tenant_id = state["tenant"].id
+    lead = None
+    if booking.lead_id is not None:  # "siempre no puedo el viernes, ¿el sábado a las 11?": the same lead, moved
+        lead = await lead_service.reschedule_lead(
+            deps.session, tenant_id=tenant_id, lead_id=uuid.UUID(booking.lead_id), booking=booking
+        )
+    if lead is None:
+        lead = await lead_service.create_lead(
+            deps.session,
+            tenant_id=tenant_id,
+            conversation_id=deps.conversation_id,
+            customer=deps.customer or "",
+            booking=booking.model_copy(update={"car": booking.car or None}),
+        )
+    # Kept for a few turns as stored, so a change of day or time moves this lead rather than making another.
+    stored = booking.model_copy(update={"lead_id": str(lead.id), "confirming": False, "asked": None})
+    memory.booking = stored.model_copy(update={"turn": memory.turns}).model_dump(mode="json")
     return {
         "agent": "booking",
         "intent": "booking",

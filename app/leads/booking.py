@@ -34,6 +34,7 @@ class Booking(BaseModel):
     asked: Slot | None = None  # the slot the last question asked for (a bare answer fills it)
     confirming: bool = False
     turn: int = 0  # the conversation's turn when the booking last moved (an old one is dropped)
+    lead_id: str | None = None  # set once stored: a change within a few turns reschedules that lead
 
 
 _TEST_DRIVE = re.compile(
@@ -222,9 +223,11 @@ def parse_day(text: str, today: date) -> date | None:
         return today + timedelta(days=1)
     if re.search(r"\b(hoy|today|esta tarde|this afternoon|tonight|esta noche)\b", t):
         return today
-    for word, weekday in WEEKDAYS.items():
-        if re.search(rf"\b{word}s?\b", t):
-            return today + timedelta(days=days_to_weekday(today, weekday))
+    # Several days named: the last is the one meant ("no puedo el viernes, ¿el sábado?", "el lunes no, mejor
+    # el martes").
+    named = [(m.start(), weekday) for word, weekday in WEEKDAYS.items() for m in re.finditer(rf"\b{word}s?\b", t)]
+    if named:
+        return today + timedelta(days=days_to_weekday(today, max(named)[1]))
     m = _DAY_OF_MONTH.search(t)
     if m:
         number = int(m.group(1) or m.group(4))

@@ -59,6 +59,21 @@ async def create_lead(
     return lead
 
 
+async def reschedule_lead(
+    session: AsyncSession, *, tenant_id: uuid.UUID, lead_id: uuid.UUID, booking: Booking
+) -> Lead | None:
+    """Move a stored booking to the slots of ``booking`` (the customer changed day, time, branch or car) and
+    notify the business; None when the lead is gone or belongs to another tenant."""
+    lead = await session.get(Lead, lead_id)
+    if lead is None or lead.tenant_id != tenant_id:
+        return None
+    lead.stock_id, lead.car, lead.day = booking.stock_id, booking.car or None, booking.day
+    lead.time_window, lead.branch, lead.name = booking.time_window, booking.branch, booking.name
+    await session.flush()
+    await notify_service.notify(session, tenant_id=tenant_id, event="lead.updated", data=lead_payload(lead))
+    return lead
+
+
 def lead_payload(lead: Lead) -> dict[str, Any]:
     """What the business's notification carries about a lead (JSON values)."""
     return {

@@ -32,7 +32,14 @@ from app.tenants.models import Tenant
 log = logging.getLogger(__name__)
 
 EVENTS: Final = frozenset(
-    {"handoff.started", "handoff.customer_message", "lead.created", "delivery.failed", "handoff.escalated"}
+    {
+        "handoff.started",
+        "handoff.customer_message",
+        "lead.created",
+        "lead.updated",
+        "delivery.failed",
+        "handoff.escalated",
+    }
     | {"alert.opened", "alert.cleared"}  # the learning loop's alerts (app.alerts)
 )
 DELIVER_TASK: Final = "notify:deliver"

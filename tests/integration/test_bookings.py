@@ -178,3 +178,23 @@ async def test_the_car_changes_before_the_yes(client: Any) -> None:
     await chat(client, tenant, "sí", user)
     [lead] = await _leads(client, tenant.slug, tenant.headers)
     assert lead["stock_id"] == "B2"
+
+
+async def test_a_stored_booking_is_moved_not_duplicated(customer: Customer) -> None:
+    await customer.say("Quiero hacer una prueba de manejo del Kia Seltos 2025 el viernes en la tarde en Polanco")
+    await customer.say("A nombre de Mariana Cortés")
+    done = await customer.say("sí")
+    assert done["agent"] == "booking" and "viernes" in done["reply"]
+    # A question naming a day after the booking moves nothing.
+    asked = await customer.say("¿a qué hora abren el sábado?")
+    assert asked["agent"] != "booking"
+    moved = await customer.say("oye siempre no puedo el viernes, ¿se puede el sábado a las 11?")
+    assert moved["agent"] == "booking" and "sábado" in moved["reply"] and "11:00" in moved["reply"]
+    again = await customer.say("sí, confirmo")
+    assert again["agent"] == "booking" and "sábado" in again["reply"]
+    leads = [
+        lead for lead in await _leads(customer.client, "demo", admin_headers()) if lead["customer"] == customer.user
+    ]
+    assert len(leads) == 1, leads
+    assert date.fromisoformat(leads[0]["day"]).weekday() == 5 and leads[0]["time_window"] == "11:00"
+    assert leads[0]["name"] == "Mariana Cortés" and leads[0]["branch"] == "Polanco"
