@@ -136,6 +136,16 @@ async def make_tenant(
     return handle
 
 
+async def import_company_text(client: Any, tenant: TenantHandle, markdown: str) -> None:
+    """Import a company text (Markdown) into ``tenant``'s knowledge through the API."""
+    r = await client.post(
+        f"/v1/tenants/{tenant.slug}/knowledge/import",
+        content=markdown.encode(),
+        headers={**tenant.headers, "content-type": "text/markdown"},
+    )
+    assert r.status_code == 200, r.text
+
+
 async def post_whatsapp(
     client: Any,
     *,

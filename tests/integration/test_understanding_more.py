@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import Customer, chat, make_tenant
+from tests.helpers import Customer, chat, import_company_text, make_tenant
 
 # A section whose sub-parts are bold lines, each long enough that the whole section is over one answer.
 COMPANY_TEXT = """# Toma de autos usados
@@ -86,12 +86,7 @@ async def test_a_make_never_in_stock_shows_no_arbitrary_cars(customer: Customer)
 
 async def _dealer_with_text(client: Any) -> Any:
     tenant = await make_tenant(client, name="Autos del Centro")
-    r = await client.post(
-        f"/v1/tenants/{tenant.slug}/knowledge/import",
-        content=COMPANY_TEXT.encode(),
-        headers={**tenant.headers, "content-type": "text/markdown"},
-    )
-    assert r.status_code == 200, r.text
+    await import_company_text(client, tenant, COMPANY_TEXT)
     return tenant
 
 
@@ -163,12 +158,7 @@ async def test_how_long_and_de_entrada_find_the_passages_that_say_it(client: Any
         "documento adicional, te decimos exactamente cuál para no perder tiempo.\n"
     )
     tenant = await make_tenant(client, name="Autos del Norte")
-    r = await client.post(
-        f"/v1/tenants/{tenant.slug}/knowledge/import",
-        content=text.encode(),
-        headers={**tenant.headers, "content-type": "text/markdown"},
-    )
-    assert r.status_code == 200, r.text
+    await import_company_text(client, tenant, text)
     for question, heading in [
         ("cuanto tardan en aprobar el credito", "Tiempo de respuesta"),
         ("cuanto es lo minimo que tengo que dar de entrada", "Pago inicial"),
