@@ -18,6 +18,8 @@ from app.catalog.intent import (
     looks_like_comparison,
     mentions_other_topic,
 )
+from app.catalog.keys import name_key
+from app.catalog.lexicon import BRANCH_COLUMNS
 from app.catalog.parsing import parse_catalog_query
 from app.catalog.schemas import CatalogFilters
 from app.catalog.vocabulary import CatalogVocabulary
@@ -306,6 +308,17 @@ def has_constraints(filters: CatalogFilters) -> bool:
     return has_vehicle_constraints(filters) or bool(filters.features)
 
 
+# Words asking for the stock itself ("¿qué autos tienen…?", "what do you have…").
+_STOCK_WORDS = re.compile(
+    r"\b(?:autos|carros|coches|unidades|camionetas|inventario|stock|cars|vehicles|tienen|tienes|hay|have|got)\b"
+)
+
+
+def _names_branch(filters: CatalogFilters) -> bool:
+    """Whether the search names one of the catalog's own branches (a place column's value)."""
+    return any(name_key(column) in BRANCH_COLUMNS for column in filters.features)
+
+
 def classify(
     text: str, *, vocabulary: CatalogVocabulary, memory: ConversationMemory | Mapping[str, Any]
 ) -> Classification:
@@ -342,7 +355,12 @@ def classify(
         intents.append(Intent("finance", 0.85))
     # Features alone ("automática") do not make a search when the message is about another topic
     # ("¿la garantía cubre la transmisión automática?"): looks_like_catalog_query weighs that.
-    catalogish = has_vehicle_constraints(filters) or looks_like_catalog_query(text, vocabulary)
+    catalogish = (
+        has_vehicle_constraints(filters)
+        or looks_like_catalog_query(text, vocabulary)
+        # "¿qué autos tienen en la sucursal Norte?": a branch the catalog records, and the stock asked for.
+        or (_names_branch(filters) and bool(_STOCK_WORDS.search(folded)))
+    )
     # "¿el segundo tiene garantía?" is about the warranty, not about the second car's details.
     # "el rojo, ¿en qué sucursal está?" asks about the car's own row (a column of the catalog): still the car.
     points_at_car = reference is not None and (not mentions_other_topic(text) or asks_about_column(text, vocabulary))

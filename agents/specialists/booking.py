@@ -21,7 +21,7 @@ from app.catalog.lexicon import BRANCH_COLUMNS
 from app.catalog.schemas import CatalogFilters
 from app.catalog.search import search_catalog
 from app.leads import service as lead_service
-from app.leads.booking import Booking, fill, missing_slots, parse_kind, wants_booking
+from app.leads.booking import Booking, ClosedDay, closed_on, fill, missing_slots, parse_kind, wants_booking
 from app.tenants.models import Tenant
 from app.text.answers import leading_answer
 from app.text.normalize import Language, fold
@@ -276,6 +276,20 @@ async def answer_booking(state: TurnState, deps: TurnDeps) -> TurnUpdate:
             booking = booking.model_copy(update={"car": ""})  # a visit needs no car; no stock, nothing to name
     if booking.branch is None and booking.stock_id and (where := _car_branch(deps, booking.stock_id, branches)):
         booking = booking.model_copy(update={"branch": where})
+    if booking.day is not None and (booking.day, booking.branch) != (before.day, before.branch):
+        rules = await lead_service.closed_weekdays(deps.session, tenant_id=tenant.id, branches=branches)
+        closed = closed_on(booking.day, booking.branch, rules, branches)
+        if closed:
+            # "el domingo en Celaya" when the business's own text says Celaya is closed on Sundays: say so, in
+            # its words, and ask for another day.
+            day = booking.day
+            booking = booking.model_copy(update={"day": None})
+            memory.booking = booking.model_copy(
+                update={"asked": "day", "confirming": False, "turn": memory.turns}
+            ).model_dump(mode="json")
+            open_there = [b for b in branches if b != booking.branch and not closed_on(day, b, rules, branches)]
+            reply = _closed_reply(day, booking.branch, closed, open_there if booking.branch else [], language)
+            return {"agent": "booking", "intent": "booking", "reply": reply, "memory": memory, **_items(booking)}
     missing = missing_slots(booking, branches=branches)
     if answer == "yes" and not missing:
         return await _store(state, deps, booking, memory)
@@ -296,6 +310,29 @@ async def answer_booking(state: TurnState, deps: TurnDeps) -> TurnUpdate:
         "memory": memory,
         **_items(booking),
     }
+
+
+def _closed_reply(
+    day: date, branch: str | None, closed: list[ClosedDay], open_there: list[str], language: Language
+) -> str:
+    """ "El domingo no podemos recibirte en Celaya: «…». Ese día sí abre Querétaro…": the rule in the business's
+    words, the branches open that day, and a question for another day."""
+    own = [r for r in closed if r.language == language] or closed
+    where = say("booking.where", language, branch=branch) if branch else ""
+    elsewhere = ""
+    if open_there:
+        listed = open_there[0]
+        if len(open_there) > 1:
+            listed = say("booking.or", language).join([", ".join(open_there[:-1]), open_there[-1]])
+        elsewhere = say("booking.closed_open_elsewhere", language, branches=listed)
+    return say(
+        "booking.closed_day",
+        language,
+        weekday=say(f"booking.weekday_{day.weekday()}", language),
+        where=where,
+        rule=own[0].sentence.rstrip(". "),
+        elsewhere=elsewhere,
+    )
 
 
 def _changes(booking: Booking, text: str, today: date, branches: list[str]) -> bool:

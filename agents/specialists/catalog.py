@@ -17,18 +17,20 @@ from app.catalog.constraints import refine, starts_over
 from app.catalog.frame import card_by_id, columns_of
 from app.catalog.intent import asks_about_column, looks_like_comparison
 from app.catalog.keys import name_key, value_key
-from app.catalog.lexicon import BRANCH_COLUMNS
+from app.catalog.lexicon import BRANCH_COLUMNS, NEAR_VALUES
 from app.catalog.parsing import missing_kinds, parse_catalog_query, prepare_message
 from app.catalog.schemas import CarCard, CatalogFilters, CatalogResult
 from app.catalog.search import search_catalog
 from app.catalog.service import LoadedCatalog
 from app.catalog.vocabulary import NOT_FEATURE_COLUMNS, CatalogVocabulary
 from app.finance.service import (
+    Affordable,
     FinanceError,
     FinanceTerms,
     default_term,
     format_finance_error,
     format_percent,
+    format_quote,
     max_price_for_payment,
     quote_for,
     quote_payload,
@@ -239,6 +241,9 @@ def _without_features(
     language: Language,
 ) -> TurnUpdate:
     """Nothing has every feature asked for, even with the rest relaxed: drop the rarest ones and say which."""
+    near = _nearest_values(filters, frame, vocabulary, memory, language)
+    if near is not None:
+        return near
     counts = {
         column: search_catalog(frame, CatalogFilters(features={column: value}, limit=1), vocabulary).total
         for column, value in filters.features.items()
@@ -256,7 +261,57 @@ def _without_features(
     return {"agent": "catalog", "reply": say("catalog_empty", language)}
 
 
+def _nearest_values(
+    filters: CatalogFilters,
+    frame: pd.DataFrame,
+    vocabulary: CatalogVocabulary,
+    memory: ConversationMemory,
+    language: Language,
+) -> TurnUpdate | None:
+    """A value nobody stocks with a close one that is ("¿algún eléctrico?" → the hybrids): offer that, saying so."""
+    for column, value in filters.features.items():
+        wanted = fold(str(value))
+        for asked, offered in NEAR_VALUES:
+            if not any(wanted.startswith(a) for a in asked):
+                continue
+            stocked = vocabulary.attribute_values.get(column, {}).values()
+            near = [v for v in stocked if any(o in fold(v) for o in offered)]
+            if not near:
+                continue
+            features = {**filters.features, column: " | ".join(near)}
+            result = search_catalog(frame, filters.model_copy(update={"features": features}), vocabulary)
+            if not result.items:
+                continue
+            header = say(
+                "catalog_near_value",
+                language,
+                wanted=_feature_words(column, value, language),
+                near=_feature_words(column, " | ".join(near), language),
+            )
+            return _listing(result.items, header, filters, memory, language, exact=False)
+    return None
+
+
 def _found_header(result: CatalogResult, language: Language, sort: str = "relevance") -> str:
+    header = _count_header(result, language, sort)
+    where = _branch_named(result.applied)
+    if where and header.endswith(":"):
+        # "¿y en Querétaro?": the list says it is Querétaro's stock.
+        header = f"{header[:-1]} {say('catalog_in_branch', language, branch=localized_value(where, language))}:"
+    return header
+
+
+def _branch_named(filters: CatalogFilters | None) -> str | None:
+    """The branch a search was narrowed to ("en Querétaro"), when one was."""
+    if filters is None:
+        return None
+    for column, value in filters.features.items():
+        if name_key(column) in BRANCH_COLUMNS and "|" not in str(value):
+            return str(value)
+    return None
+
+
+def _count_header(result: CatalogResult, language: Language, sort: str) -> str:
     shown_count = len(result.items)
     if sort != "relevance" and result.total > 1:
         # "el más barato" is one car, named as such; "los más baratos" the first few in that order.
@@ -710,6 +765,9 @@ def answer_affordable(
     filters = wanted.model_copy(update={"price_max": float(afford.max_price), "price_min": None, "limit": 10})
     result = search_catalog(catalog.frame, filters, catalog.vocabulary, widen_price=False)
     rest = wanted.model_copy(update={"price_min": None, "price_max": None})
+    verdict = _budget_verdict(said, rest, afford, catalog, memory, language, terms)
+    if verdict is not None:
+        return verdict
     described = describe_filters(rest, language)
     quotes: list[dict[str, Any]] = []
     lines: list[str] = []
@@ -765,6 +823,58 @@ def answer_affordable(
         "quotes": quotes,
         "memory": memory,
     }
+
+
+def _budget_verdict(
+    said: CatalogFilters,
+    rest: CatalogFilters,
+    afford: Affordable,
+    catalog: LoadedCatalog,
+    memory: ConversationMemory,
+    language: Language,
+    terms: FinanceTerms,
+) -> TurnUpdate | None:
+    """ "¿el Swift entra?", "¿cuánto quedaría el Versa 2021 a 72 con esos 60 mil?" under a monthly budget: the car
+    named, quoted exactly at the budget's terms, and whether it fits. Only when the words name one car, or when
+    none of the cars they name fits (several that do are a list, as before)."""
+    if not said.model:
+        return None
+    cheapest = search_catalog(
+        catalog.frame, rest.model_copy(update={"sort": "price_asc", "limit": 1}), catalog.vocabulary
+    )
+    if not cheapest.items or cheapest.relaxed:
+        return None
+    card = cheapest.items[0]
+    try:
+        quoted = quote_for(
+            terms=terms,
+            price=Decimal(str(card.price)),
+            down_payment=afford.down_payment,
+            down_payment_ratio=None if afford.down_payment is not None else afford.down_payment_ratio,
+            term_months=afford.term_months,
+        )
+    except (FinanceError, ValueError):
+        return None
+    quote = quoted.single
+    if quote is None:
+        return None
+    over = quote.monthly_payment - afford.monthly_budget
+    if cheapest.total > 1 and over <= 0:
+        return None  # some of them fit: the list says which
+    label = " ".join(str(p) for p in (car_name(card.make, card.model), card.version or "", card.year) if p)
+    budget = format_money(afford.monthly_budget)
+    if over <= 0:
+        verdict = say("finance_budget_fits", language, car=label, monthly=budget)
+    else:
+        key = "finance_budget_over_one" if cheapest.total == 1 else "finance_budget_over_cheapest"
+        verdict = say(key, language, car=label, monthly=budget, payment=format_money(quote.monthly_payment))
+    payload = quote_payload(quote)
+    memory.shown = [shown_entry(card)]
+    memory.focus = card.stock_id
+    memory.last_quote = payload
+    memory.last_filters = rest.model_dump(mode="json", exclude={"exclude_ids"})
+    reply = [format_card(card, 1, language), format_quote(quote, language), verdict]
+    return {"agent": "finance", "reply": "\n".join(reply), "items": [card.stock_id], "quote": payload, "memory": memory}
 
 
 def _fits(

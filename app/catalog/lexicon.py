@@ -527,6 +527,13 @@ KIND_COLUMN_NAMES: Mapping[str, tuple[str, ...]] = {
     "engine": ("motor", "engine", "cilindros", "cilindrada", "hp", "potencia", "caballos", "displacement"),
     "doors": ("puertas", "doors"),
 }
+
+# A value nobody stocks, and the stocked values closest to it ("¿algún eléctrico?" → the hybrids): folded
+# fragments of the wanted value, and of the values to offer instead.
+NEAR_VALUES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (("electri",), ("hibrid", "hybrid", "enchufable", "plug", "phev", "e-power", "epower")),
+)
+
 # Column names that hold where a car is (a branch or city): a booking's branch choices, and a place a short
 # follow-up names ("¿León?").
 BRANCH_COLUMNS: frozenset[str] = frozenset(

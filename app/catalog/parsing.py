@@ -497,6 +497,11 @@ _SINGULAR_SUPERLATIVE = re.compile(
     r"\b(?:el|la)\s+(?:mas\s+)?(?:barat[oa]|economic[oa]|car[oa]|nuev[oa]|recientes?|viej(?:[oa]|it[oa])|antigu[oa])\b"
     r"(?!\s+(?:de\s+)?(?:\d))"
     r"|\b(?:el|la)\s+(?:de|con)\s+(?:menos|menor)\s+(?:km|kms|kilometraje|kilometros|recorrido)\b"
+    # "¿cuál es el que tiene menos kilometraje?", "¿cuál sale más barato?": one car, asked in the singular.
+    r"|\bcual\s+(?:es\s+)?(?:el|la)?\s*(?:que\s+)?(?:tiene|trae|sale|esta|es|cuesta|anda)?\s*(?:el\s+|la\s+)?"
+    r"(?:mas|menos|menor|mayor)\s+(?:barat[oa]|economic[oa]|car[oa]|nuev[oa]|recientes?|viej[oa]|km|kms|kilometraje"
+    r"|kilometros|recorrido|precio)\b"
+    r"|\bwhich\s+(?:one\s+)?(?:is|has)\s+(?:the\s+)?(?:cheapest|newest|oldest|lowest mileage|least (?:km|miles))\b"
     r"|\b(?:the|your|ur|yr)\s+(?:cheapest|newest|oldest|priciest|most expensive|least expensive|most recent"
     r"|lowest mileage)"
     r"(?:\s+(?:one|car|vehicle))?\b(?!\s+(?:ones|cars|options|vehicles))"

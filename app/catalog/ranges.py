@@ -60,6 +60,22 @@ _NOT_MONEY_AFTER = re.compile(
     r"|mensualidades|pagos|payments|personas|people|passengers|x|de enganche|de pago inicial|de mensualidad"
     r"|mensuales|al mes|por mes|per month|a month|monthly|down)(?![a-zñ])"
 )
+# A price somebody else names: another dealer's offer, what they give for the customer's car, or a discount
+# asked for ("¿me lo dejan en 330?"). It is said about a car, never a limit on the search.
+_OUTSIDE_PRICE = re.compile(
+    r"(?<![a-zñ])(?:otra agencia|otras agencias|otro lote|otro lado|otra parte|otro concesionario|la competencia"
+    r"|kavak|me (?:lo |la )?(?:ofrecen|ofrecieron|ofrece|dan|dieron|dejan|dejaron|deja|venden|vendian|cotizaron)"
+    r"|lo (?:tienen|venden|dan) en otr|another (?:dealer|lot|place)|elsewhere|other dealer|offered me|they offer"
+    r"|quoted me|competitor)(?![a-zñ])"
+)
+_CLAUSE_START = re.compile(r"[.?!;\n¿¡](?=[^.?!;\n¿¡]*$)")
+
+
+def _outside_price(t: str, at: int) -> bool:
+    """Whether the number at ``at`` is a price somebody else names, said in the same sentence."""
+    head = t[:at]
+    start = _CLAUSE_START.search(head)
+    return _OUTSIDE_PRICE.search(head[start.end() if start else 0 :]) is not None
 
 
 @dataclass
@@ -159,6 +175,8 @@ def read_ranges(t: str, consumed: list[Span]) -> Ranges:
             continue
         pre, post = context(i)
         if _FINANCE_CUE.search(pre) or _NOT_MONEY_AFTER.match(post):
+            continue
+        if not m.year_like and _outside_price(t, m.start):
             continue
         kind, cue_at = _pre_cue(pre)
         post_cue = _POST_MIN.match(post) or _POST_MAX.match(post) or _POST_AROUND.match(post)

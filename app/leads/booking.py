@@ -47,6 +47,10 @@ _VISIT = re.compile(
     r"voy a|vamos a) ver(?:lo|la)?(?= en| el| la| hoy| ma| este| esta| [0-9])|"
     r"verla en persona|conocerlo en persona|agendar una cita|una cita|cita|visit|see it in person|come by|"
     # "quiero ir a la sucursal de Polanco el sábado", "paso a su agencia mañana", "come in to your showroom"
+    # "kiero ir el domingo a ver la x-trail", "paso mañana en la tarde a verlo": a day between going and seeing.
+    r"(?:ir|pasar|paso|pasamos|voy|vamos|caer|caigo|llegar|llego)"
+    r"(?: (?:el|este|esta|hoy|ma[nñ]ana|la|en|por|tarde|temprano|al rato|mas|lunes|martes|miercoles|jueves|viernes"
+    r"|sabado|domingo|fin|de|semana|proxim[oa]|que viene)){1,4} a (?:ver|conocer|probar)(?:l[oa]s?)?\b|"
     r"(?:ir|pasar|llegar|caer|darme una vuelta|darnos una vuelta) (?:a|por) (?:la |su |sus |el |tu )?"
     r"(?:sucursal|sucursales|agencia|sede|lote|tienda|concesionaria|showroom|piso de ventas?)|"
     r"come (?:in|by|down) to (?:the|your) (?:branch|dealership|store|lot|showroom)|"
@@ -194,7 +198,7 @@ def wants_booking(text: str) -> bool:
     return bool(_TEST_DRIVE.search(t) or _BOOK.search(t) or _visits(t))
 
 
-_WANT = re.compile(r"\b(quiero|quisiera|me gustaria|i'?d like|i want|i would like)\b")
+_WANT = re.compile(r"\b(quiero|kiero|quisiera|kisiera|me gustaria|i'?d like|i want|i would like)\b")
 
 
 def asks_to_book(text: str) -> bool:
@@ -368,3 +372,72 @@ def missing_slots(booking: Booking, *, branches: list[str]) -> list[Slot]:
     if booking.name is None:
         missing.append("name")
     return missing
+
+
+# --- days the business is closed -------------------------------------------------------------------
+
+# "los domingos permanecen cerradas", "closed on Sundays", "no abrimos en domingo", "descansamos los lunes":
+# a sentence that says a day is closed. "cerramos a las 7" is a closing time, not a closed day.
+_CLOSED_WORDS = re.compile(
+    r"\b(?:cerrad[oa]s?|cerramos|closed|no abr(?:imos|e|en)|no laboramos|no trabajamos|descans\w+"
+    r"|no (?:atendemos|damos servicio))\b(?!\s*(?:a las|at \d|hasta|until))"
+)
+_WEEKEND = re.compile(r"\b(?:fines? de semana|weekends?)\b")
+_SENTENCE = re.compile(r"[^.;\n]+")
+# Clauses of a sentence: "abren de lunes a viernes ..., y los domingos permanecen cerradas".
+_CLAUSE = re.compile(r",|\s+(?:y|e|and|but|pero|aunque|mientras que)\s+")
+_DAY_FILLERS = frozenset({"los", "las", "el", "la", "on", "and", "y", "en", "fines", "de", "semana", "weekends"})
+
+
+class ClosedDay(BaseModel):
+    """A weekday the business's own text says is closed, where (no branches: all of them), and its words."""
+
+    weekday: int
+    branches: frozenset[str] = frozenset()
+    sentence: str
+    language: str = "es"
+
+
+def closed_days(text: str, branches: list[str], language: str = "es") -> list[ClosedDay]:
+    """The closed weekdays a company text states, sentence by sentence, with the branches each sentence names."""
+    found: list[ClosedDay] = []
+    for m in _SENTENCE.finditer(text):
+        sentence = m.group(0).strip(" *-•")
+        t = fold(sentence)
+        if not _CLOSED_WORDS.search(t):
+            continue
+        days: set[int] = set()
+        clauses = _CLAUSE.split(t)
+        for i, clause in enumerate(clauses):
+            if not _CLOSED_WORDS.search(clause):
+                continue
+            # "sábados y domingos cerrado": bare day words just before the closed clause belong to it.
+            start = i
+            while start > 0 and _only_days(clauses[start - 1]):
+                start -= 1
+            days |= _weekdays(" ".join(clauses[start : i + 1]))
+        named = frozenset(b for b in branches if re.search(rf"\b{re.escape(fold(b))}\b", t))
+        found += [ClosedDay(weekday=d, branches=named, sentence=sentence, language=language) for d in sorted(days)]
+    return found
+
+
+def _only_days(clause: str) -> bool:
+    words = clause.split()
+    return bool(words) and all(w in _DAY_FILLERS or w.rstrip("s") in WEEKDAYS for w in words)
+
+
+def _weekdays(text: str) -> set[int]:
+    days = {weekday for word, weekday in WEEKDAYS.items() if re.search(rf"\b{word}s?\b", text)}
+    return days | ({5, 6} if _WEEKEND.search(text) else set())
+
+
+def closed_on(day: date, branch: str | None, rules: list[ClosedDay], branches: list[str]) -> list[ClosedDay]:
+    """The rules that close ``day`` at ``branch`` (no branch chosen yet: only a day closed at every branch)."""
+    rules = [r for r in rules if r.weekday == day.weekday()]
+    if branch is not None:
+        return [r for r in rules if not r.branches or branch in r.branches]
+    everywhere = [r for r in rules if not r.branches]
+    if everywhere:
+        return everywhere
+    covered = set().union(*(r.branches for r in rules)) if rules else set()
+    return rules if branches and covered >= set(branches) else []

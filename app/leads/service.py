@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.knowledge.models import KnowledgeEntry
-from app.leads.booking import Booking
+from app.leads.booking import Booking, ClosedDay, closed_days
 from app.leads.models import Lead
 from app.notify import service as notify_service
 
@@ -28,6 +28,8 @@ _LISTED = re.compile(
     rf"\b(?:sedes|sucursales|agencias|branches|locations)\b[^.:\n]{{0,20}}[:]?\s+(?:en |in )?"
     rf"((?:{_NAME})(?:, (?:{_NAME}))*(?:,? (?:y|and|e) (?:{_NAME})))"
 )
+# Entries that may say a day is closed: only those are read when a booking names a day.
+_CLOSED_HINT = "(cerrad|cerramos|closed|no abr|descans|no laboramos|no trabajamos|no atendemos)"
 _NOT_A_BRANCH = frozenset({"horario", "horarios", "hours", "nota", "note", "importante", "estacionamiento", "parking"})
 
 
@@ -113,6 +115,19 @@ async def branch_names(session: AsyncSession, *, tenant_id: uuid.UUID) -> list[s
     )
     names = [name for content in rows.scalars() for name in branches_in(content or "")]
     return list(dict.fromkeys(names))[:6]
+
+
+async def closed_weekdays(session: AsyncSession, *, tenant_id: uuid.UUID, branches: list[str]) -> list[ClosedDay]:
+    """The weekdays the tenant's own text says it is closed ("los domingos permanecen cerradas"), per branch."""
+    rows = await session.execute(
+        select(KnowledgeEntry.content, KnowledgeEntry.language).where(
+            KnowledgeEntry.tenant_id == tenant_id,
+            KnowledgeEntry.deleted_at.is_(None),
+            KnowledgeEntry.active.is_(True),
+            KnowledgeEntry.content.regexp_match(_CLOSED_HINT, flags="i"),
+        )
+    )
+    return [rule for content, language in rows.all() for rule in closed_days(content or "", branches, language)]
 
 
 def branches_in(text: str) -> list[str]:

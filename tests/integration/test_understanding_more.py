@@ -222,7 +222,7 @@ async def test_a_distinctive_word_of_a_longer_model_finds_it(customer: Customer)
 async def test_seeing_information_is_not_a_visit(customer: Customer) -> None:
     reply = await customer.say("quiero ver el precio del jetta")
     assert reply["agent"] != "booking" and reply["items"]
-    visit = await customer.say("me gustaría ver el mazda cx-30 mañana a las 11, soy Lucía")
+    visit = await customer.say("me gustaría ver el mazda cx-30 el martes a las 11, soy Lucía")
     assert visit["agent"] == "booking"
 
 

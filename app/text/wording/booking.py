@@ -80,6 +80,14 @@ TEXTS: dict[str, dict[Language, str]] = {
     "booking.what_test_drive": {"es": "prueba de manejo", "en": "test drive"},
     "booking.what_visit": {"es": "visita", "en": "visit"},
     "booking.where": {"es": " en {branch}", "en": " at {branch}"},
+    "booking.closed_day": {
+        "es": "El {weekday} no podemos recibirte{where}: «{rule}».{elsewhere} ¿Qué otro día te queda bien?",
+        "en": 'We can\'t see you on {weekday}{where}: "{rule}".{elsewhere} Which other day suits you?',
+    },
+    "booking.closed_open_elsewhere": {
+        "es": " Ese día sí abre {branches}, si te queda mejor.",
+        "en": " {branches} is open that day, if that suits you better.",
+    },
     # Added to a follow-up question's knowledge search ("¿qué necesito llevar?" after booking).
     "booking.search_words": {"es": "prueba de manejo", "en": "test drive"},
     "booking.change": {

@@ -36,6 +36,22 @@ TEXTS: dict[str, dict[Language, str]] = {
         "en": "I don't have cars in that range{described}. The most affordable is the {car} at {payment} a month "
         "on those terms. Would you like to change the down payment or the term?",
     },
+    "finance_budget_fits": {
+        "es": "Sí entra: queda dentro de tus {monthly} al mes. ¿Agendamos una visita o te cotizo otro plazo?",
+        "en": "Yes, it fits: it stays within your {monthly} a month. Shall we book a visit or quote another term?",
+    },
+    "finance_budget_over_one": {
+        "es": "Queda en {payment} al mes: se pasa de tus {monthly}. Con más enganche o a más plazo puede entrar; ¿te "
+        "lo cotizo así o te muestro los que sí caben?",
+        "en": "That's {payment} a month, over your {monthly}. More down or a longer term can bring it in; shall I "
+        "quote that, or show you the ones that fit?",
+    },
+    "finance_budget_over_cheapest": {
+        "es": "Es el más económico de esos y aun así queda en {payment} al mes: se pasa de tus {monthly}. ¿Ajustamos "
+        "enganche o plazo, o te muestro los que sí caben?",
+        "en": "It's the most affordable of them and still {payment} a month, over your {monthly}. Shall we adjust "
+        "the down payment or term, or shall I show you the ones that fit?",
+    },
     "finance_afford_card": {"es": "{card} · ≈ {payment}/mes", "en": "{card} · ≈ {payment}/month"},
     "finance_afford_footer": {
         "es": "Otro plazo o enganche cambia el monto. ¿Te cotizo alguno?",

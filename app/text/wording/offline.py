@@ -160,6 +160,14 @@ TEXTS: dict[str, dict[Language, str]] = {
         "es": "No tengo autos que cumplan todo lo que pediste ({why}). Estas son las alternativas más cercanas:",
         "en": "Nothing matches everything you asked for ({why}). These are the closest alternatives:",
     },
+    "catalog_in_branch": {
+        "es": "(sucursal {branch})",
+        "en": "({branch} branch)",
+    },
+    "catalog_near_value": {
+        "es": "No tengo autos con {wanted}; lo más cercano que tengo son autos con {near}:",
+        "en": "I don't have any cars with {wanted}; the closest I have are cars with {near}:",
+    },
     "catalog_no_make": {
         "es": "Por ahora no tengo {make} en inventario. Estas son otras opciones que podrían interesarte:",
         "en": "We don't have any {make} in stock right now. Here are some other options you might like:",

@@ -53,7 +53,27 @@ PROBE_DEALERS = {
         },
         knowledge=PROBES / "dealers" / "harbor" / "company.md",
         onboard_via_api=True,
-    )
+    ),
+    "norte": DealerSource(
+        slug="norte",
+        tenant_json=PROBES / "dealers" / "norte" / "tenant.json",
+        catalog_csv=PROBES / "dealers" / "norte" / "inventario.csv",
+        columns={
+            "stock_id": "No. Inventario",
+            "make": "Marca",
+            "model": "Submarca",
+            "version": "Versión",
+            "year": "Año",
+            "price": "Precio Contado",
+            "km": "Km",
+            "transmission": "Transmisión",
+            "body": "Tipo",
+            "color": "Color",
+            "branch": "Ubicación",
+        },
+        knowledge=PROBES / "dealers" / "norte" / "empresa.md",
+        onboard_via_api=True,
+    ),
 }
 
 
@@ -294,10 +314,17 @@ def report(
             )
 
 
+def _id_matches(conv_id: str, pattern: str) -> bool:
+    """``--id p230-*`` runs one batch; a pattern without ``*`` must match exactly."""
+    return conv_id.startswith(pattern[:-1]) if pattern.endswith("*") else conv_id == pattern
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--class", dest="cls", type=int, action="append", help="only this failure class (repeatable)")
-    parser.add_argument("--id", action="append", help="only this conversation id (repeatable)")
+    parser.add_argument(
+        "--id", action="append", help="only this conversation id (repeatable; a trailing * matches a prefix)"
+    )
     parser.add_argument("--dealer", choices=sorted(DEALERS), help="only this dealer's conversations")
     parser.add_argument("--held-out", choices=["only", "exclude"], help="run only / skip the held-out quarter")
     parser.add_argument("--failures", action="store_true", help="print every failing turn with the reply text")
@@ -316,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cls:
         conversations = [c for c in conversations if c.cls in args.cls]
     if args.id:
-        conversations = [c for c in conversations if c.id in args.id]
+        conversations = [c for c in conversations if any(_id_matches(c.id, pattern) for pattern in args.id)]
     if args.dealer:
         conversations = [c for c in conversations if c.dealer == args.dealer]
     if args.held_out:

@@ -1,0 +1,88 @@
+"""Customers written by outside authors (probe batches p200–p230), through the chat API: a competitor's price is
+not a budget, a fuel nobody stocks offers the nearest one, a list narrowed to a branch says so, a car named under a
+monthly budget is quoted against it, "¿cuál es el que tiene menos km?" is one car, and a booking on a day the
+business's own text says is closed is refused in its words."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.helpers import Customer, chat, import_company_text, make_tenant
+
+CARS = """stock_id,make,model,year,price,km,version,sucursal
+W1,Suzuki,Swift,2021,279000,31700,GLX,Centro
+W2,Renault,Kwid,2023,189000,9800,Iconic,Centro
+W3,Nissan,Versa,2020,239000,45000,Advance,Norte
+W4,Mazda,3,2019,265000,48000,i Sport,Norte
+"""
+HOURS = """# Horarios
+
+Abrimos de lunes a viernes de 9:00 a 19:00 y los sábados de 10:00 a 14:00. Norte permanece cerrada los domingos.
+Solo la sucursal Centro abre los domingos, de 10:00 a 13:00.
+
+# Sucursales
+
+Tenemos dos sucursales. Centro: Av. Juárez 10. Norte: Calle Roble 200.
+"""
+
+
+@pytest.fixture
+def customer(client: Any, demo: dict[str, Any]) -> Customer:
+    return Customer(client, prefix="wave3")
+
+
+async def test_a_competitors_price_is_not_a_budget(customer: Customer) -> None:
+    reply = await customer.say("En otra agencia me ofrecen un Mazda 3 2020 en 345 mil. ¿Ustedes en cuánto lo tienen?")
+    assert reply["items"] == ["DM-1104"] and "$359,000" in reply["reply"]
+
+
+async def test_a_fuel_nobody_stocks_offers_the_nearest(customer: Customer) -> None:
+    reply = await customer.say("¿tienen algún eléctrico?")
+    assert reply["items"] and "híbrido" in reply["reply"]
+    assert "eléctrico" in reply["reply"]  # it says there are none before offering the hybrids
+
+
+async def test_the_least_driven_of_a_list_is_one_car_and_the_next_quote_is_for_it(customer: Customer) -> None:
+    await customer.say("busco un sedán automático Toyota o Honda que no pase de 400 mil")
+    least = await customer.say("¿y de esos, cuál es el que tiene menos kilometraje?")
+    assert len(least["items"]) == 1
+    quote = await customer.say("¿cuánto pagaría al mes por ese mismo auto a 48 meses con 100 mil de enganche?")
+    assert quote["quote"] is not None and quote["items"] == least["items"]
+
+
+async def test_a_car_named_under_a_monthly_budget_is_quoted_against_it(client: Any) -> None:
+    tenant = await make_tenant(client, catalog_csv=CARS)
+    user = f"u-{uuid.uuid4().hex[:8]}"
+    await chat(client, tenant, "puedo pagar unos 5 mil al mes, ¿qué me alcanza?", user)
+    await chat(client, tenant, "y si doy 50 mil de enganche a 48 meses?", user)
+    swift = await chat(client, tenant, "¿el Swift entra?", user)
+    assert swift["items"] == ["W1"] and swift["quote"] is not None
+    assert swift["quote"]["term_months"] == 48 and float(swift["quote"]["down_payment"]) == 50000
+    assert "se pasa" in swift["reply"]  # 5 mil is less than its monthly payment
+    # Narrowed to a branch, still within the monthly budget (nothing there fits it: said so, with the cheapest).
+    branch = await chat(client, tenant, "¿y qué tienen en Norte?", user)
+    assert "norte" in branch["reply"].lower() and "$5,000" in branch["reply"]
+
+
+async def test_a_list_narrowed_to_a_branch_says_which(client: Any) -> None:
+    tenant = await make_tenant(client, catalog_csv=CARS)
+    reply = await chat(client, tenant, "¿qué autos tienen en la sucursal Norte?")
+    assert set(reply["items"]) == {"W3", "W4"} and "Norte" in reply["reply"].splitlines()[0]
+
+
+async def test_a_booking_on_a_closed_day_is_refused_in_the_business_words(client: Any) -> None:
+    tenant = await make_tenant(client, catalog_csv=CARS)
+    await import_company_text(client, tenant, HOURS)
+    user = f"u-{uuid.uuid4().hex[:8]}"
+    refused = await chat(client, tenant, "quiero ir a ver el Versa a Norte el domingo", user)
+    assert refused["agent"] == "booking"
+    assert "domingo" in refused["reply"] and "cerrada" in refused["reply"] and "Centro" in refused["reply"]
+    moved = await chat(client, tenant, "va, entonces el lunes a las 5, soy Ana Ruiz", user)
+    assert "lunes" in moved["reply"] and "Ana Ruiz" in moved["reply"] and "¿Lo agendo así?" in moved["reply"]
+    # Where the text says a branch opens on Sundays, a Sunday there is taken.
+    other = f"u-{uuid.uuid4().hex[:8]}"
+    taken = await chat(client, tenant, "quiero ir a ver el Swift a Centro el domingo a las 11, soy Luis Paz", other)
+    assert "¿Lo agendo así?" in taken["reply"] and "domingo" in taken["reply"]
