@@ -351,7 +351,8 @@ def classify(
         intents.append(Intent("handoff", 0.95))
     elif memory.offered_handoff and is_plain_yes(text):  # "ok, ¿y en Querétaro?" asks, it does not consent
         intents.append(Intent("handoff", 0.9))
-    if looks_like_finance_query(text) or (memory.last_quote and parse_term_followup(text) is not None):
+    followup_term = (memory.last_quote or memory.focus) and parse_term_followup(text) is not None
+    if looks_like_finance_query(text) or followup_term:  # "¿y a 48?" about the car in focus
         intents.append(Intent("finance", 0.85))
     # Features alone ("automática") do not make a search when the message is about another topic
     # ("¿la garantía cubre la transmisión automática?"): looks_like_catalog_query weighs that.

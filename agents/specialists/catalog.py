@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 import numpy as np
@@ -136,7 +136,12 @@ def describe_filters(filters: CatalogFilters, language: Language) -> str:
         parts.append(wording.say("catalog_km_up_to", language, km=filters.km_max))
     for column, value in filters.features.items():
         words = _feature_words(column, value, language)
-        parts.append(words if value_key(value) in ("si", "no") else _any_of(value, language).lower())
+        if value_key(value) in ("si", "no"):
+            parts.append(words)
+        elif name_key(column) in BRANCH_COLUMNS:
+            parts.append(_any_of(value, language))  # a place keeps its capitals: "León"
+        else:
+            parts.append(_any_of(value, language).lower())
     return ", ".join(parts)
 
 
@@ -759,6 +764,13 @@ def answer_affordable(
         rate=format_percent(afford.annual_rate),
         max_price=format_money(afford.max_price),
     )
+    if afford.down_payment is not None and terms.min_down_payment_ratio > 0:
+        cap = (afford.down_payment / terms.min_down_payment_ratio).quantize(Decimal(1), rounding=ROUND_FLOOR)
+        if afford.max_price == cap:
+            # The down payment, not the monthly budget, is what limits the price: say why.
+            head = (
+                f"{head} {say('finance_afford_down_cap', language, ratio=format_percent(terms.min_down_payment_ratio))}"
+            )
     previous = CatalogFilters.model_validate(memory.last_filters) if memory.last_filters else None
     said = state["classification"].filters.model_copy(update={"price_min": None, "price_max": None})
     wanted = refine(previous, said, catalog.vocabulary, text=state["text"])
@@ -784,8 +796,8 @@ def answer_affordable(
                 "finance_afford_card", language, card=line, payment=format_money(Decimal(str(quote["monthly_payment"])))
             )
         )
-        if len(lines) == 3:
-            break
+        if len(lines) == (1 if said.sort != "relevance" and said.limit == 1 else 3):
+            break  # "de esos, ¿cuál es el más nuevo?": one car, the first in that order that fits
     if not lines:
         cheapest = search_catalog(
             catalog.frame, rest.model_copy(update={"sort": "price_asc", "limit": 1}), catalog.vocabulary
@@ -809,10 +821,13 @@ def answer_affordable(
         return {"agent": "finance", "reply": "\n".join(reply), "memory": memory}
     if result.relaxed:
         listing = say("finance_afford_list_relaxed", language, why=relaxed_reason(result.relaxed, filters, language))
+    elif said.sort != "relevance":
+        what = say(f"catalog_sorted_{said.sort}_{'one' if len(kept) == 1 else 'some'}", language)
+        listing = say("finance_afford_list_sorted", language, what=what[:1].upper() + what[1:])
     else:
         listing = say("finance_afford_list", language, described=f" ({described})" if described else "")
     memory.shown = [shown_entry(c) for c in kept]
-    memory.focus = None
+    memory.focus = kept[0].stock_id if len(kept) == 1 else None
     memory.last_filters = wanted.model_dump(mode="json", exclude={"exclude_ids"})
     memory.last_exact = not result.relaxed
     reply_lines = [head, listing, *lines, say("finance_afford_footer", language), say("finance_note", language)]

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from agents.classify import has_constraints, has_vehicle_constraints
 from agents.memory import ConversationMemory, ShownCar
-from agents.specialists.catalog import answer_affordable, answer_compare, shown_entry
+from agents.specialists.catalog import answer_affordable, answer_catalog, answer_compare, shown_entry
 from agents.state import TurnState, TurnUpdate
 from app.catalog.cards import car_name, format_card
 from app.catalog.constraints import refine
@@ -117,6 +117,26 @@ def _terms_summary(terms: FinanceTerms, language: Language) -> str:
     )
 
 
+def _asks_no_down(request: FinanceRequest, terms: FinanceTerms) -> bool:
+    """ "sin enganche", "con 0 de enganche" where the business asks for a minimum down payment."""
+    zero = request.down_payment_ratio == 0 or request.down_payment == 0
+    return zero and terms.min_down_payment_ratio > 0
+
+
+def _with_note(no_down: bool, terms: FinanceTerms, language: Language, update: TurnUpdate) -> TurnUpdate:
+    """``update`` opened by the minimum down payment when the customer asked for none."""
+    if no_down and update.get("reply"):
+        note = say("finance_no_zero_down", language, ratio=format_percent(terms.min_down_payment_ratio))
+        return {**update, "reply": f"{note}\n{update['reply']}"}
+    return update
+
+
+def _searches(filters: CatalogFilters) -> bool:
+    """A search with two or more limits (body, transmission, price cap...): a list to show, not one car to quote."""
+    limits = [filters.make, filters.model, filters.price_max, filters.price_min, filters.year_min, filters.km_max]
+    return sum(1 for v in limits if v is not None) + len(filters.features) >= 2
+
+
 def _changes_terms(request: FinanceRequest) -> bool:
     """ "¿y si doy 50 mil de enganche?" / "¿y a 60?": the same budget question with other terms."""
     return request.down_payment is not None or request.down_payment_ratio is not None or request.term_months is not None
@@ -158,26 +178,37 @@ def answer_finance(state: TurnState, catalog: LoadedCatalog) -> FinanceAnswer:
     shown = memory.shown
     request = parse_finance_request(state["text"])
     last_quote = memory.last_quote
-    if request.term_months is None and (last_quote is not None or memory.monthly_budget is not None):
+    if request.term_months is None and (
+        last_quote is not None or memory.monthly_budget is not None or memory.focus is not None
+    ):
         # "¿y a 60?" right after a quote: a bare number is the new term.
         followup = parse_term_followup(state["text"])
         if followup is not None:
             request = request.model_copy(update={"term_months": followup})
 
-    again = memory.monthly_budget is not None and memory.focus is None and _changes_terms(request)
+    no_down = _asks_no_down(request, tenant.finance)
+    if no_down:
+        # "¿y se puede sin dar enganche?": not with this business; the same answer at its minimum, saying so.
+        request = request.model_copy(update={"down_payment": None, "down_payment_ratio": None})
+    again = memory.monthly_budget is not None and memory.focus is None and (_changes_terms(request) or no_down)
     if (request.monthly_payment is not None or again) and request.price is None and classification.reference is None:
         # "Puedo pagar unos 6 mil al mes, ¿qué me alcanza?": invert the quote, then list what fits.
         _remember_preferences(memory, request)
         if request.down_payment is None and request.down_payment_ratio is None and memory.down_payment is not None:
             request = request.model_copy(update={"down_payment": Decimal(str(memory.down_payment))})
-        afford = answer_affordable(
-            state,
-            catalog,
-            memory,
-            monthly=request.monthly_payment or Decimal(str(memory.monthly_budget or 0)),
-            down_payment=request.down_payment,
-            down_payment_ratio=request.down_payment_ratio,
-            term_months=request.term_months or memory.term_months,
+        afford = _with_note(
+            no_down,
+            tenant.finance,
+            language,
+            answer_affordable(
+                state,
+                catalog,
+                memory,
+                monthly=request.monthly_payment or Decimal(str(memory.monthly_budget or 0)),
+                down_payment=request.down_payment,
+                down_payment_ratio=request.down_payment_ratio,
+                term_months=request.term_months or memory.term_months,
+            ),
         )
         return cast(FinanceAnswer, afford)
     _remember_preferences(memory, request)
@@ -192,6 +223,10 @@ def answer_finance(state: TurnState, catalog: LoadedCatalog) -> FinanceAnswer:
         # "compárame el primero y el segundo a 48 meses": side by side, each at that term.
         return cast(FinanceAnswer, answer_compare(state, catalog, memory, request.term_months))
 
+    numbers = request.price is not None or request.down_payment is not None or request.term_months is not None
+    if not numbers and request.down_payment_ratio is None and _asks_terms(state["text"]) and last_quote is not None:
+        # "¿enganche mínimo?" right after a quote: the terms themselves, not the same quote again.
+        return {"agent": "finance", "reply": _terms_summary(tenant.finance, language), "memory": memory}
     car: ShownCar | None = None
     intro_cards: list[str] = []
     items: list[str] = []
@@ -241,6 +276,13 @@ def answer_finance(state: TurnState, catalog: LoadedCatalog) -> FinanceAnswer:
             return {"agent": "finance", "reply": "", "memory": memory, "needs_price": True, "info_only": True}
         summary = _terms_summary(tenant.finance, language)
         return {"agent": "finance", "reply": summary, "memory": memory, "needs_price": True}
+    if price is None and car is None and _searches(classification.filters):
+        # "busco una SUV automática que no pase de 400 mil, ¿cuánto me pedirían de enganche?": the cars that fit,
+        # and the terms that answer the financing question.
+        found = answer_catalog(state, catalog)
+        if found.get("items"):
+            terms_line = _terms_summary(tenant.finance, language)
+            return cast(FinanceAnswer, {**found, "reply": f"{found.get('reply', '')}\n\n{terms_line}"})
     if price is None:
         return {"agent": "finance", "reply": say("finance_need_price", language), "memory": memory, "needs_price": True}
 
@@ -275,5 +317,7 @@ def answer_finance(state: TurnState, catalog: LoadedCatalog) -> FinanceAnswer:
         return {"agent": "finance", "reply": reply, "items": items, "memory": memory, "quotes": quotes_payload}
     payload = quote_payload(quote)
     memory.last_quote = payload
+    if no_down:
+        header.insert(0, say("finance_no_zero_down", language, ratio=format_percent(terms.min_down_payment_ratio)))
     reply = "\n".join([*header, format_quote(quote, language)])
     return {"agent": "finance", "reply": reply, "items": items, "quote": payload, "memory": memory}

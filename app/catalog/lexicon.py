@@ -15,6 +15,9 @@ STOPWORDS: frozenset[str] = frozenset(
     {
         "a",
         "al",
+        # "¿necesito aval?": a guarantor, not a misspelt Haval.
+        "aval",
+        "avales",
         "algo",
         "alguna",
         "alguno",

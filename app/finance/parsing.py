@@ -391,6 +391,19 @@ def _label(mention: _Mention) -> Label | None:
     return min(pool, key=lambda k: (k[0], not k[3]))[1]
 
 
+_CAP_WORDS = (
+    r"(?:no (?:pase|pasen|exceda|excedan|sea mayor|sean mayores) de|no mas de|menos de|hasta|maximo|max|tope de"
+    r"|presupuesto (?:es )?de|under|up to|no more than|at most|below)"
+)
+# A cap on a monthly payment: "la mensualidad no pase de 6 mil", "monthly payment up to 5k".
+_MONTHLY_CAP = re.compile(
+    rf"\b(?:mensualidad(?:es)?|mensual|pago mensual|pagos mensuales|monthly(?: payment)?)\b[^.;?!]{{0,20}}"
+    rf"\b{_CAP_WORDS}\s*(?:de |los |unos |como )?\$?\s*$"
+)
+# A cap on the car's price: "que no pase de 400 mil", "hasta 300 mil" (not a price to quote).
+_SEARCH_CAP = re.compile(rf"\b{_CAP_WORDS}\s*(?:de |los |unos |como )?\$?\s*$")
+
+
 def parse_finance_request(text: str) -> FinanceRequest:
     """Extract price, down payment (amount or ratio) and term from a Spanish or English message."""
     original = spelled_numbers_to_digits(fold(text))
@@ -406,10 +419,14 @@ def parse_finance_request(text: str) -> FinanceRequest:
     monthly: Decimal | None = None
     unlabeled: list[Decimal] = []
     for mention in amounts:
-        if mention.monthly:
+        before = original[max(0, mention.start - 45) : mention.start]
+        if mention.monthly or (_label(mention) != "down" and _MONTHLY_CAP.search(before)):
+            # "la mensualidad no pase de 6 mil": a monthly budget, however the cap is worded.
             monthly = monthly if monthly is not None else mention.value
             continue
         label = _label(mention)
+        if label is None and _SEARCH_CAP.search(before):
+            continue  # "una SUV que no pase de 400 mil": a limit on the search, not a price to quote
         if label == "price" and price is None:
             price = mention.value
         elif label == "down" and down is None:

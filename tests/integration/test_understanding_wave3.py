@@ -86,3 +86,47 @@ async def test_a_booking_on_a_closed_day_is_refused_in_the_business_words(client
     other = f"u-{uuid.uuid4().hex[:8]}"
     taken = await chat(client, tenant, "quiero ir a ver el Swift a Centro el domingo a las 11, soy Luis Paz", other)
     assert "¿Lo agendo así?" in taken["reply"] and "domingo" in taken["reply"]
+
+
+async def test_the_newest_within_a_monthly_budget_is_one_car_then_quoted(customer: Customer) -> None:
+    await customer.say("lo maximo que puedo pagar son como 5 mil al mes, que me alcanza?")
+    await customer.say("y si le meto 40 mil de enganche?")
+    newest = await customer.say("de esos cual es el mas nuevo")
+    assert len(newest["items"]) == 1 and "más nuevo" in newest["reply"]
+    quote = await customer.say("va, cuanto seria ese exactamente a 72 meses con los 40 mil")
+    assert quote["items"] == newest["items"] and quote["quote"]["term_months"] == 72
+    assert float(quote["quote"]["down_payment"]) == 40000
+
+
+async def test_a_bare_term_after_one_car_quotes_it_and_the_minimum_is_the_terms(customer: Customer) -> None:
+    await customer.say("precio rav4?")
+    one = await customer.say("la 2020?")
+    assert len(one["items"]) == 1
+    quote = await customer.say("y a 48?")
+    assert quote["quote"] is not None and quote["quote"]["term_months"] == 48 and quote["items"] == one["items"]
+    minimum = await customer.say("enganche minimo?")
+    assert "10%" in minimum["reply"] and "48 mensualidades" not in minimum["reply"]
+
+
+async def test_zero_down_is_answered_with_the_minimum(customer: Customer) -> None:
+    first = await customer.say("mi tope de mensualidad son 4500 pesos, que opciones tengo?")
+    zero = await customer.say("y se puede sin dar enganche?")
+    assert "10%" in zero["reply"] and zero["reply"] != first["reply"]
+    assert "Como te comentaba" not in zero["reply"]
+
+
+async def test_a_search_with_a_financing_question_shows_the_cars_and_the_terms(customer: Customer) -> None:
+    reply = await customer.say(
+        "hola buenas tardes estoy buscando una camioneta tipo suv automatica y que no pase de 400 mil pesos y "
+        "quisiera saber si la puedo sacar a credito y cuanto me pedirian de enganche y si necesito aval"
+    )
+    assert reply["items"] and "10%" in reply["reply"]
+    assert "Haval" not in reply["reply"]  # "aval" is a guarantor
+    assert reply.get("quote") is None  # 400 mil is a limit on the search, not a price to quote
+
+
+async def test_a_monthly_cap_worded_as_no_pase_de_is_a_monthly_budget(client: Any) -> None:
+    tenant = await make_tenant(client, catalog_csv=CARS)
+    reply = await chat(client, tenant, "ocupo un carro que la mensualidad no pase de 6 mil, tengo 30 mil de enganche")
+    assert reply["agent"] == "finance" and reply["items"]
+    assert "$6,000 al mes" in reply["reply"] and "$30,000" in reply["reply"]

@@ -26,6 +26,19 @@ TEXTS: dict[str, dict[Language, str]] = {
         "es": "Estos caben en tu mensualidad{described}:",
         "en": "These fit your monthly budget{described}:",
     },
+    "finance_no_zero_down": {
+        "es": "Sin enganche no es posible: el mínimo es el {ratio} del precio. Así quedaría con el mínimo:",
+        "en": "Zero down isn't possible: the minimum is {ratio} of the price. This is how it works out at the minimum:",
+    },
+    "finance_afford_down_cap": {
+        "es": "(Ese tope lo pone el enganche: debe ser al menos el {ratio} del precio; con más enganche alcanza para "
+        "más.)",
+        "en": "(The down payment sets that limit: it must be at least {ratio} of the price; a larger one buys more.)",
+    },
+    "finance_afford_list_sorted": {
+        "es": "{what} de los que caben en tu mensualidad:",
+        "en": "{what} of those that fit your monthly budget:",
+    },
     "finance_afford_list_relaxed": {
         "es": "No encontré uno que cumpla todo lo demás ({why}); estos caben en tu mensualidad:",
         "en": "Nothing fits everything else you asked ({why}); these fit your monthly budget:",

@@ -176,6 +176,9 @@ class Dealer:
             for term in self.terms:
                 pv = Decimal(str(-float(npf.pv(rate, term, float(monthly))) if rate else float(monthly) * term))
                 prices |= {pv + d for d in customer if d != monthly}
+                # A fixed down payment is also a cap: it must be the minimum share of the price.
+                if self.min_down_ratio > 0:
+                    prices |= {d / self.min_down_ratio for d in customer if d != monthly}
                 prices |= {pv / (1 - r) for r in (self.min_down_ratio, *ASSUMED_DOWN_RATIOS)}
                 prices.add(pv)
         return prices
