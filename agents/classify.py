@@ -298,6 +298,15 @@ _ABOUT_IT = re.compile(
 )
 
 
+# The car's own price, year or mileage asked without naming it: "bueno y en cuánto lo dan", "ok de q año es".
+_ITS_FIELDS = re.compile(
+    r"\b(?:(?:en )?cuanto (?:lo|la|me lo|me la) (?:dan|dejan|venden|tienen)"
+    r"|cuanto (?:cuesta|sale|vale|esta)\b(?! el| la)|que precio tiene|(?:de )?(?:que|q) (?:ano|año|modelo) es"
+    r"|cuantos (?:km|kms|kilometros) (?:tiene|trae)"
+    r"|how much is it|how much does it cost|what year is it|how many (?:miles|km) (?:does it have|on it))\b"
+)
+
+
 def asks_about_it(text: str) -> bool:
     """A yes/no question about the car being talked about ("¿es automático?", "is it red?")."""
     return bool(_ABOUT_IT.match(fold(text)))
@@ -334,7 +343,7 @@ def classify(
         reference is None
         and shown
         and not has_vehicle_constraints(filters)
-        and (about_it or asks_about_column(text, vocabulary))
+        and (about_it or asks_about_column(text, vocabulary) or bool(_ITS_FIELDS.search(folded)))
     ):
         # "¿cuántos km tiene?", "¿de qué color es?": the car being talked about (the one in focus, or the only
         # one shown) — its row answers, not the company text.
@@ -351,7 +360,9 @@ def classify(
         intents.append(Intent("handoff", 0.95))
     elif memory.offered_handoff and is_plain_yes(text):  # "ok, ¿y en Querétaro?" asks, it does not consent
         intents.append(Intent("handoff", 0.9))
-    followup_term = (memory.last_quote or memory.focus) and parse_term_followup(text) is not None
+    followup_term = (memory.last_quote or memory.focus or memory.monthly_budget) and parse_term_followup(
+        text
+    ) is not None
     if looks_like_finance_query(text) or followup_term:  # "¿y a 48?" about the car in focus
         intents.append(Intent("finance", 0.85))
     # Features alone ("automática") do not make a search when the message is about another topic

@@ -95,7 +95,11 @@ _POLICY = re.compile(
     r"envio\w*|shipping|hold|deposit|reserve\w*|payment methods?|pay with|"
     r"formas? de pago|pago con tarjeta|tarjeta|transferencia|efectivo|cash|card|inspeccion|inspection|"
     r"historial|history|accidente\w*|factura|invoice|pruebas? de manejo|test drives?|"
-    r"(?:me |nos )?(?:lo |la )?(?:llevan|llevarian|traen|mandan) a (?:mi |la )?(?:casa|oficina|domicilio))\b"
+    r"(?:me |nos )?(?:lo |la )?(?:llevan|llevarian|traen|mandan) a (?:mi |la )?(?:casa|oficina|domicilio)|"
+    # "¿me hacen descuento de contado?", "¿me la pueden traer a Monterrey?": prices and moving a car between branches.
+    r"descuento\w*|discount\w*|rebaja\w*|negociable|precios? (?:fijos?|finales?)|"
+    r"traslad\w*|(?:me |nos )?(?:lo |la )?(?:pueden |podrian )?(?:traer|llevar|mover|mandar)(?:la|lo)? (?:a|para) "
+    r"(?!mi casa|la casa|mi oficina|mi domicilio)[a-zñ]+|bring it|move it|ship it)\b"
 )
 # Where a message's clauses part ("..., y aceptan tarjeta?"), and a question in it ("¿a qué hora abren?").
 _CLAUSE_BREAK = re.compile(r"[,;.!?¿¡\n]+|\s+(?:y|and|e)\s+")
@@ -104,7 +108,8 @@ _QUESTION = re.compile(r"¿([^?¿]{4,})\?|([^.,;!¿?]{4,})\?")
 _REPHRASABLE = ("knowledge_not_found", "acknowledge", "fallback")
 _REPLIES_KEPT = 24
 _LEADING_GREETING = re.compile(
-    r"^\s*(hola|buen[oa]s?( dias| tardes| noches)?|hi|hello|hey|good (morning|afternoon|evening))\b"
+    # "bueno y en cuánto lo dan" opens with a filler, not a greeting: only "buenas", "buenos días", "buen día".
+    r"^\s*(hola|buen[oa]s( dias| tardes| noches)?|buen dia|hi|hello|hey|good (morning|afternoon|evening))\b"
 )
 
 
@@ -452,12 +457,23 @@ async def smalltalk_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUp
     )
 
 
+# Questions a complaint asks without wanting an answer from the company text: "¿y quién me va a pagar eso?".
+_RHETORICAL = re.compile(
+    r"^(?:y\s+|and\s+)?(?:quien (?:me |nos )?(?:lo |la )?(?:va|van) a (?:pagar|responder|arreglar|reponer)"
+    r"|que les pasa|es en serio|neta|como es posible|por ?que (?:no|nadie|siempre|me|nos)|que onda con ustedes"
+    r"|who(?:'s| is) (?:going to|gonna) (?:pay|fix)|are you (?:serious|kidding)|what(?:'s| is) wrong with you"
+    r"|why (?:didn'?t|did|is|are|does|do) (?:you|nobody|no one))\b"
+)
+
+
 def _question_clause(text: str) -> str | None:
-    """The question in a message ("pésimo servicio, ¿a qué hora abren?" → "a qué hora abren"), if any."""
+    """The question in a message ("pésimo servicio, ¿a qué hora abren?" → "a qué hora abren"), if any; a
+    rhetorical one ("¿y quién me va a pagar eso?") is none."""
     m = _QUESTION.search(text)
     if m is None:
         return None
-    return (m.group(1) or m.group(2)).strip()
+    question = (m.group(1) or m.group(2)).strip()
+    return None if _RHETORICAL.search(fold(question)) else question
 
 
 def _prefetched(state: TurnState, frame: pd.DataFrame) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:

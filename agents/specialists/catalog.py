@@ -22,6 +22,7 @@ from app.catalog.parsing import missing_kinds, parse_catalog_query, prepare_mess
 from app.catalog.schemas import CarCard, CatalogFilters, CatalogResult
 from app.catalog.search import search_catalog
 from app.catalog.service import LoadedCatalog
+from app.catalog.unstated import unstated_kinds, unstated_matches
 from app.catalog.vocabulary import NOT_FEATURE_COLUMNS, CatalogVocabulary
 from app.finance.service import (
     Affordable,
@@ -320,11 +321,12 @@ def _count_header(result: CatalogResult, language: Language, sort: str) -> str:
     shown_count = len(result.items)
     if sort != "relevance" and result.total > 1:
         # "el más barato" is one car, named as such; "los más baratos" the first few in that order.
+        whole = "_stock" if result.applied is not None and not has_constraints(result.applied) else ""
         if shown_count == 1:
             what = say(f"catalog_sorted_{sort}_one", language)
-            return say("catalog_header_sorted_one", language, what=what, total=result.total)
+            return say(f"catalog_header_sorted_one{whole}", language, what=what, total=result.total)
         what = say(f"catalog_sorted_{sort}_some", language)
-        return say("catalog_header_sorted_some", language, what=what, total=result.total)
+        return say(f"catalog_header_sorted_some{whole}", language, what=what, total=result.total)
     key = "one" if result.total == 1 else "all" if result.total == shown_count else "some"
     return say(f"catalog_header_{key}", language, total=result.total, shown=shown_count)
 
@@ -409,7 +411,8 @@ def answer_catalog(state: TurnState, catalog: LoadedCatalog) -> TurnUpdate:
         on_screen = not _from_search(last_search, shown, frame, vocabulary)
     asks_between = _names_two_cars(text, vocabulary) and _WHICH.search(folded) is not None
     compares = looks_like_comparison(text) or asks_between  # "versa o aveo, ¿cuál?"
-    if compares and not (has_constraints(said) and names_none) and not on_screen:
+    differs = _DIFFERENCE.search(folded) is not None and memory.focus is not None
+    if compares and not (has_constraints(said) and names_none and not differs) and not on_screen:
         return answer_compare(state, catalog, memory)
     if on_screen:
         ids = [str(c["stock_id"]) for c in shown]
@@ -431,6 +434,12 @@ def answer_catalog(state: TurnState, catalog: LoadedCatalog) -> TurnUpdate:
         if said.features and asks_about_it(text):
             # "is it automatic?": yes or no first, then the car's row (which shows what it is).
             answer = _detail(card, position, memory, language)
+            unstated = [] if fits else unstated_kinds(card, said, vocabulary)
+            if unstated:
+                # "¿es 4x4?" of a car whose version does not say: not recorded, never "no".
+                what = wording.say("catalog_kind_" + unstated[0], language).split(" (")[0]
+                answer["reply"] = f"{say('catalog_not_recorded_for_car', language, what=what)}\n{answer['reply']}"
+                return answer
             answer["reply"] = f"{say('catalog_it_yes' if fits else 'catalog_it_no', language)}\n{answer['reply']}"
             return answer
         if _refers_to(said, car) or fits:
@@ -509,6 +518,15 @@ def answer_catalog(state: TurnState, catalog: LoadedCatalog) -> TurnUpdate:
             return {"agent": "catalog", "reply": wording.say("catalog_all_shown_none", language), "memory": memory}
         why = relaxed_reason(result.relaxed, filters, language)
         return _listing(result.items, wording.say("catalog_all_shown", language, why=why), filters, memory, language)
+    if (result.relaxed or not result.items) and (said.make or said.model):
+        # "¿cuánto cuesta la Hilux 2022?" after "diésel", "¿y la Lobo es 4x4?": the car named, whose version does
+        # not say, rather than "no Hilux is diesel".
+        silent = unstated_matches(frame, filters, vocabulary)
+        if silent is not None:
+            what = wording.say("catalog_kind_" + silent.kinds[0], language).split(" (")[0]
+            key = "catalog_not_recorded_for_" + ("car" if len(silent.result.items) == 1 else "these")
+            header = say(key, language, what=what)
+            return _listing(silent.result.items, header, filters, memory, language)
     if not result.items and filters.price_max is not None:
         # Over budget even after relaxing: say so and show the most affordable cars that fit the rest.
         cheapest = search_catalog(
@@ -929,6 +947,8 @@ _OPINION = re.compile(
 )
 # "ese", "this one": the car being talked about, compared with the one the message names.
 _THAT = re.compile(r"\b(?:ese|esa|este|esta|eso|esto|that one|this one|that|this|it)\b")
+# "¿y el GLI 2023 qué diferencia tiene?": one car named, weighed against the one in focus.
+_DIFFERENCE = re.compile(r"\b(?:diferencias?|difference|differ\w*|compar\w*|vs|versus|contra)\b")
 _CRITERION = re.compile(r"\b(?:para|for)\s+(?:la |el |los |las |the |a |an |un |una )?(?P<what>[a-zñ]+(?: [a-zñ]+)?)")
 
 
@@ -962,15 +982,20 @@ def _compared_cards(
             picked.append(str(shown[int(m.group(1)) - 1]["stock_id"]))
     named = False
     last_named: CatalogFilters | None = None
+    focus_card = card_by_id(frame, focus) if focus else None
     for piece in _SEPARATORS.split(folded):
         wanted = parse_catalog_query(piece, vocabulary)
         if wanted.model is None and wanted.make is None:
-            # "el Jetta Comfortline y el GLI": a version alone is another version of the model just named.
+            # "el Jetta Comfortline y el GLI": a version alone is another version of the model just named; "¿y
+            # el GLI 2023 qué diferencia tiene?" one of the model in focus.
+            if (last_named is None or last_named.model is None) and focus_card is not None:
+                last_named = CatalogFilters(make=focus_card.make, model=focus_card.model)
             if last_named is None or last_named.model is None:
                 continue
-            base = last_named.model_copy(update={"version_words": []})
+            years = {"year_min": wanted.year_min, "year_max": wanted.year_max} if wanted.year_min else {}
+            base = last_named.model_copy(update={"version_words": [], **years})
             wanted = _with_version_words(base, piece, frame)
-            if not wanted.version_words:
+            if not wanted.version_words and not years:
                 continue
         else:
             last_named = wanted
@@ -993,7 +1018,7 @@ def _compared_cards(
                 picked.append(found.items[0].stock_id)
                 break
     ids = list(dict.fromkeys(picked))
-    if len(ids) == 1 and named and _THAT.search(folded):
+    if len(ids) == 1 and named and (_THAT.search(folded) or _DIFFERENCE.search(folded)):
         # "¿y ese contra un City?": the car in focus (else the ones just shown) against the one named.
         anchors = [focus] if focus else [str(c["stock_id"]) for c in shown[:2]]
         ids = [*(a for a in anchors if a not in ids), *ids]
@@ -1112,8 +1137,14 @@ def _compare_facts(cards: list[CarCard], language: Language) -> list[str]:
     """The differences the data shows: cheapest (and by how much), newest, lowest mileage."""
     facts: list[str] = []
 
-    def name(card: CarCard) -> str:
+    def base(card: CarCard) -> str:
         return " ".join(p for p in (car_name(card.make, card.model), card.version or "") if p)
+
+    # Two of the same model and version ("Jetta GLI" 2022 and 2023) are told apart by their year.
+    same = len({base(c) for c in cards}) < len(cards)
+
+    def name(card: CarCard) -> str:
+        return f"{base(card)} {card.year}" if same else base(card)
 
     by_price = sorted(cards, key=lambda c: c.price)
     if by_price[0].price < by_price[1].price:

@@ -131,6 +131,38 @@ def _with_note(no_down: bool, terms: FinanceTerms, language: Language, update: T
     return update
 
 
+def _quote_one(
+    afford: TurnUpdate,
+    stock_id: str,
+    request: FinanceRequest,
+    memory: ConversationMemory,
+    terms: FinanceTerms,
+    language: Language,
+) -> FinanceAnswer | None:
+    """The one car a budget answer picked, quoted at the customer's term and down payment (else the minimum)."""
+    kept = afford.get("memory") or memory
+    car = next((c for c in kept.shown if c["stock_id"] == stock_id), None)
+    if car is None:
+        return None
+    try:
+        quoted = quote_for(
+            terms=terms,
+            price=Decimal(str(car["price"])),
+            down_payment=request.down_payment,
+            down_payment_ratio=request.down_payment_ratio,
+            term_months=request.term_months,
+        )
+    except (FinanceError, ValidationError, ValueError):
+        return None
+    if quoted.single is None:
+        return None
+    payload = quote_payload(quoted.single)
+    kept.focus = stock_id
+    kept.last_quote = payload
+    reply = "\n".join([say("finance_for_car", language, car=_car_label(car)), format_quote(quoted.single, language)])
+    return {"agent": "finance", "reply": reply, "items": [stock_id], "quote": payload, "memory": kept}
+
+
 def _searches(filters: CatalogFilters) -> bool:
     """A search with two or more limits (body, transmission, price cap...): a list to show, not one car to quote."""
     limits = [filters.make, filters.model, filters.price_max, filters.price_min, filters.year_min, filters.km_max]
@@ -210,6 +242,12 @@ def answer_finance(state: TurnState, catalog: LoadedCatalog) -> FinanceAnswer:
                 term_months=request.term_months or memory.term_months,
             ),
         )
+        picked = afford.get("items") or []
+        if len(picked) == 1 and request.term_months is not None and classification.filters.limit == 1:
+            # "de esos, ¿cuánto queda el más barato a 48 meses?": that one car, quoted at the term asked.
+            one = _quote_one(afford, picked[0], request, memory, tenant.finance, language)
+            if one is not None:
+                return one
         return cast(FinanceAnswer, afford)
     _remember_preferences(memory, request)
     vehicle = has_vehicle_constraints(classification.filters)

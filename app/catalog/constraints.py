@@ -55,7 +55,10 @@ def lifted(text: str, vocabulary: CatalogVocabulary) -> tuple[set[str], set[str]
     for m in _ANY_FEATURE.finditer(t):
         what = name_key(m["what"])
         kind = _KIND_WORDS.get(what)
-        column = vocabulary.kinds.get(kind) if kind else vocabulary.attribute_columns.get(what)
+        if kind:  # a kind the dealer records, else one read from the versions ("Advance CVT")
+            column = vocabulary.kinds.get(kind) or vocabulary.derived.get(kind)
+        else:
+            column = vocabulary.attribute_columns.get(what)
         if column is not None:
             columns.add(column)
     return fields, columns
@@ -75,8 +78,8 @@ def refine(
     """The constraints after this message: ``previous`` with what ``new`` says on top.
 
     A field the message states replaces the previous value (a price range, a year range, a feature column);
-    another make drops the previous model, another model drops the previous make and body type; the sort and
-    how many to show are the message's own.
+    another make drops the previous model, another model drops the previous make and body type; how many to show
+    is the message's own, and so is the order unless it only narrows the last search.
     """
     if previous is None or starts_over(text):
         return new
@@ -85,7 +88,9 @@ def refine(
     if _SWITCH.search(fold(text)) and (names_car or "body" in new_kinds):
         previous = CatalogFilters(price_min=previous.price_min, price_max=previous.price_max)
     data: dict[str, Any] = previous.model_dump()
-    data.update({"sort": new.sort, "limit": new.limit, "exclude_ids": []})
+    # "any manual, cheap" then "the white ones only": a narrowing keeps the order asked for; another car does not.
+    sort = new.sort if new.sort != "relevance" or names_car else previous.sort
+    data.update({"sort": sort, "limit": new.limit, "exclude_ids": []})
     fields, columns = lifted(text, vocabulary)
     for name in fields:
         data[name] = None

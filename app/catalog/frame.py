@@ -12,12 +12,15 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from app.catalog.keys import name_key, text_or_none, value_key
+from app.catalog.derived import derive_columns
+from app.catalog.keys import display_value, name_key, text_or_none, value_key
 from app.catalog.schemas import CarCard
 from app.text.normalize import words
 
 CORE_COLUMNS: tuple[str, ...] = ("stock_id", "make", "model", "year", "price", "km", "version")
 KEY_SUFFIX = "__key"
+# ``DataFrame.attrs`` entry: kind -> the column read from the versions (``app.catalog.derived``).
+DERIVED_ATTR = "derived_kinds"
 
 
 def _clean_attribute(value: Any) -> Any:
@@ -87,13 +90,35 @@ def build_catalog_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     }
     for name, column in attr_names.items():
         data[column] = pd.Series([_clean_attribute(a.get(name)) for a in attributes], dtype=object)
+    columns = list(attr_names.values())
+    derived: dict[str, str] = {}
+    for kind, (column, values) in derive_columns(versions, _values_by_column(data, columns)).items():
+        data[column] = pd.Series(values, dtype=object)
+        columns.append(column)
+        derived[kind] = column
     df = pd.DataFrame(data)
     df["make_key"] = _key_categorical(df["make"], name_key)
     df["model_key"] = _key_categorical(df["model"], name_key)
-    for column in attr_names.values():
+    for column in columns:
         df[column + KEY_SUFFIX] = _key_categorical(df[column], value_key)
+    df.attrs[DERIVED_ATTR] = derived
     columns_of(df)  # the search arrays too, here (off the event loop in load_catalog) rather than on first use
     return df
+
+
+def _values_by_column(data: Mapping[str, pd.Series], columns: list[str]) -> dict[str, dict[str, str]]:
+    """Column -> value key -> display, per distinct value: what ``derive_columns`` checks the dealer records."""
+    out: dict[str, dict[str, str]] = {}
+    for column in columns:
+        distinct = pd.unique(data[column].dropna())
+        out[column] = {key: display_value(v) for v in distinct if (key := value_key(v))}
+    return out
+
+
+def derived_kinds(df: pd.DataFrame) -> dict[str, str]:
+    """Kind -> column of ``df`` read from the versions rather than recorded by the dealer (``app.catalog.derived``)."""
+    found = df.attrs.get(DERIVED_ATTR)
+    return dict(found) if isinstance(found, dict) else {}
 
 
 @dataclass(frozen=True)

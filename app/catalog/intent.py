@@ -7,7 +7,7 @@ import re
 from rapidfuzz import fuzz, process
 
 from app.catalog.constraints import lifted
-from app.catalog.keys import name_key
+from app.catalog.keys import name_key, value_key
 from app.catalog.lexicon import PLAIN_WORDS, STOPWORDS, TOPIC_WORDS
 from app.catalog.parsing import missing_kinds, parse_catalog_query, prepare_message
 from app.catalog.vocabulary import CatalogVocabulary
@@ -130,8 +130,22 @@ def asks_about_column(text: str, vocabulary: CatalogVocabulary) -> bool:
     t = prepare_message(text)
     keys = {name_key(w) for w in _TOKEN.findall(t)}
     columns = {name_key(c) for c in vocabulary.attribute_columns.values()} | set(vocabulary.attribute_columns)
-    kinds = {"color", "colour", "transmision", "transmission", "combustible", "fuel"}
+    kinds = {"color", "colour", "transmision", "transmission", "combustible", "fuel", "traccion", "traction"}
     # The other language's name of a column: "branch" for "Sucursal", "sucursal" for "branch".
     for key in list(keys):
         keys |= set(_COLUMN_SYNONYMS.get(key, ()))
-    return bool(keys & columns) or bool(keys & kinds) or bool(_CORE_QUESTIONS.search(t))
+    asked = bool(keys & columns) or bool(keys & kinds) or bool(_CORE_QUESTIONS.search(t))
+    return asked or _names_two_values(t, vocabulary)
+
+
+def _names_two_values(t: str, vocabulary: CatalogVocabulary) -> bool:
+    """ "¿es estándar o automático?", "¿4x4 o 4x2?": two values of one kind of column (transmission, fuel...)
+    name that column, not a car wanted both ways."""
+    kind_columns = {*vocabulary.kinds.values(), *vocabulary.derived.values()}
+    named: dict[str, set[str]] = {}
+    for word in _TOKEN.findall(t):
+        key = value_key(word)
+        for column in kind_columns:
+            if key and key in vocabulary.attribute_values.get(column, {}):
+                named.setdefault(column, set()).add(key)
+    return any(len(values) > 1 for values in named.values())

@@ -537,6 +537,19 @@ NEAR_VALUES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("electri",), ("hibrid", "hybrid", "enchufable", "plug", "phev", "e-power", "epower")),
 )
 
+# How Mexicans shorten city and state names in chat ("en qro", "aquí en gdl"), as folded name keys.
+PLACE_ABBREVIATIONS: Mapping[str, str] = {
+    "qro": "queretaro",
+    "gdl": "guadalajara",
+    "mty": "monterrey",
+    "cdmx": "ciudaddemexico",
+    "slp": "sanluispotosi",
+    "ags": "aguascalientes",
+    "gto": "guanajuato",
+    "edomex": "estadodemexico",
+    "pue": "puebla",
+}
+
 # Column names that hold where a car is (a branch or city): a booking's branch choices, and a place a short
 # follow-up names ("¿León?").
 BRANCH_COLUMNS: frozenset[str] = frozenset(

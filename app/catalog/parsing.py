@@ -14,7 +14,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 from app.catalog.keys import name_key
-from app.catalog.lexicon import PLAIN_WORDS, STOPWORDS
+from app.catalog.lexicon import PLACE_ABBREVIATIONS, PLAIN_WORDS, STOPWORDS
 from app.catalog.ranges import Span, read_ranges
 from app.catalog.schemas import CatalogFilters, SortOrder
 from app.catalog.vocabulary import CatalogVocabulary, split_make_digits
@@ -157,6 +157,12 @@ _FLAG_CUTOFF = 85.0
 _LOOSE_BODY = re.compile(r"\b(?:camionet(?:a|as|ita|itas)|trucks?|vehiculo|vehicle)\b")
 _STRICT_BODY = re.compile(r"\b(?:suvs?|crossovers?|sedan(?:es|s)?|hatch(?:back)?s?|pick ?ups?|coupes?|minivans?)\b")
 _NEGATION = re.compile(r"(?<![a-zñ])(?:sin|without|no|not)\s+(?:[a-zñ]+\s+)?$")
+# "no sé manejar estándar", "no quiero diésel", "don't want a manual": a kind of car refused, not asked for.
+_REFUSED = re.compile(
+    r"\b(?:no|ni)\s+(?:se\s+|puedo\s+|quiero\s+|me\s+gustan?\s+|busco\s+|manejo\s+)+(?:manejar\s+|usar\s+)?"
+    r"(?:(?:un|una|uno|el|la|los|las)\s+)?$"
+    r"|\b(?:don'?t|do not|can'?t|cannot)\s+(?:want|like|drive|know how to drive)\s+(?:(?:a|an|the)\s+)?$"
+)
 
 
 def prepare_message(text: str) -> str:
@@ -296,6 +302,8 @@ _CAR_POINTERS = frozenset(
         "un", "una", "el", "la", "los", "las", "del", "ese", "esa", "este", "esta", "otro", "otra", "algun",
         "alguna", "busco", "buscando", "quiero", "tienen", "tienes", "hay", "venden", "cotiza", "cotizame",
         "the", "a", "an", "that", "this", "any", "about", "y", "and", "o", "or", "su", "tu", "precio",
+        # "estoy entre kicks y creta", "march vs kicks": a comparison names cars.
+        "entre", "vs", "contra", "versus", "between", "compara", "comparame",
     }
 )  # fmt: skip
 _PLACE_PREPOSITIONS = frozenset({"for", "in", "to", "at", "on", "around", "para", "en", "por", "a", "into"})
@@ -347,6 +355,7 @@ def _blank(t: str, spans: Iterable[Span]) -> str:
 def _features(t: str, vocabulary: CatalogVocabulary) -> dict[str, str]:
     wanted: dict[str, str] = {}
     conflicting: set[str] = set()
+    refused: set[str] = set()
     for rule in _FEATURE_RULES:
         column = _rule_column(rule, vocabulary)
         if column is None:
@@ -354,6 +363,9 @@ def _features(t: str, vocabulary: CatalogVocabulary) -> dict[str, str]:
         for m in rule.pattern.finditer(t):
             if rule.yes_no and _NEGATION.search(t[: m.start()]):
                 value = vocabulary.feature_value(column, "no", "No")
+            elif rule.kind is not None and _REFUSED.search(t[: m.start()]):
+                refused.add(column)  # "¿y automáticos? no sé manejar estándar": not the one wanted
+                continue
             else:
                 known = [v for v in rule.values if v in vocabulary.attribute_values.get(column, {})]
                 value = vocabulary.feature_value(column, known[0], rule.default) if known else rule.default
@@ -363,7 +375,7 @@ def _features(t: str, vocabulary: CatalogVocabulary) -> dict[str, str]:
     for column in conflicting:
         wanted.pop(column, None)
     for column, value in _catalog_features(t, vocabulary).items():
-        if column not in wanted and column not in conflicting:
+        if column not in wanted and column not in conflicting and column not in refused:
             wanted[column] = value
     return wanted
 
@@ -372,7 +384,21 @@ def _rule_column(rule: _FeatureRule, vocabulary: CatalogVocabulary) -> str | Non
     """The column a rule filters on: the one recording its kind, else one named like the rule's columns."""
     if rule.kind is not None and rule.kind in vocabulary.kinds:
         return vocabulary.kinds[rule.kind]
+    if rule.kind is not None and rule.kind in vocabulary.derived:
+        return vocabulary.derived[rule.kind]  # read from the versions ("Advance CVT")
     return vocabulary.feature_column(*rule.columns)
+
+
+def _unstated(rule: _FeatureRule, column: str, vocabulary: CatalogVocabulary) -> bool:
+    """A kind read from the versions where no version states the value asked ("híbrido" when only "Diesel" is
+    written): the data cannot tell, rather than "none is"."""
+    stated = vocabulary.attribute_values.get(column, {})
+    return column in vocabulary.derived.values() and not any(v in stated for v in rule.values)
+
+
+def _names_value_of(t: str, column: str, vocabulary: CatalogVocabulary) -> bool:
+    """Whether the message names a value ``column`` holds ("4x4" of a traction read from the versions)."""
+    return any(vocabulary.value_words.get(w, ("", ""))[0] == column for w in _TOKEN.findall(t))
 
 
 # What customers ask that a catalogue may or may not record: fuel economy, seats, traction, engine, doors.
@@ -416,7 +442,10 @@ def missing_kinds(text: str, vocabulary: CatalogVocabulary) -> list[str]:
     t = prepare_message(text)
     missing: list[str] = []
     for rule in _FEATURE_RULES:
-        if rule.kind is None or rule.kind in missing or _rule_column(rule, vocabulary) is not None:
+        if rule.kind is None or rule.kind in missing:
+            continue
+        column = _rule_column(rule, vocabulary)
+        if column is not None and not _unstated(rule, column, vocabulary):
             continue
         if rule.pattern.search(t):
             missing.append(rule.kind)
@@ -426,6 +455,9 @@ def missing_kinds(text: str, vocabulary: CatalogVocabulary) -> list[str]:
         if kind not in vocabulary.kinds and kind not in missing and pattern.search(t):
             if kind == "owners" and vocabulary.feature_column("owners", "duenos", "propietarios", "dueños"):
                 continue
+            derived = vocabulary.derived.get(kind)
+            if derived is not None and _names_value_of(t, derived, vocabulary):
+                continue  # "¿es 4x4?" where some versions say "4x4"
             missing.append(kind)
     # "¿el Tiguan trae quemacocos?" where the catalogue has no such column: equipment it cannot tell.
     for rule in _FEATURE_RULES:
@@ -514,9 +546,10 @@ _SINGULAR_SUPERLATIVE = re.compile(
 
 # "en León", "in Celaya", "de la sucursal de Querétaro": a place named after a preposition is a value of the
 # dealer's column (branch, city), even when the word is also a model name (Seat León).
+# The words after the preposition sit in a lookahead, so "chofer de uber en leon" still sees "en leon".
 _PLACE = re.compile(
-    r"\b(?:en|in|at|de|desde|from)\s+(?:la |el |the )?(?:(?:sucursal|agencia|sede|branch|lote|tienda|ciudad)"
-    r"\s+(?:de |of |en |in )?)?(?P<w>[a-zñ]+)(?P<w2> [a-zñ]+)?"
+    r"\b(?:en|in|at|de|desde|from|pa|para|hacia|rumbo a)\s+(?=(?:la |el |the )?"
+    r"(?:(?:sucursal|agencia|sede|branch|lote|tienda|ciudad)\s+(?:de |of |en |in )?)?(?P<w>[a-zñ]+)(?P<w2> [a-zñ]+)?)"
 )
 
 
@@ -530,6 +563,7 @@ def _place_features(t: str, vocabulary: CatalogVocabulary) -> tuple[dict[str, st
             if m.group(end) is None:
                 continue
             key = name_key(t[m.start("w") : m.end(end)])
+            key = PLACE_ABBREVIATIONS.get(key, key)  # "en qro": Querétaro
             if key in STOPWORDS or key in ("si", "no") or len(key) < 3:
                 continue
             hits = [
@@ -545,21 +579,53 @@ def _place_features(t: str, vocabulary: CatalogVocabulary) -> tuple[dict[str, st
 
 
 _OWNED_BEFORE = re.compile(
-    r"(?:\btengo|\bmi|\bmy|\bi have|\bi own|\bi drive|\bmanejo|\bmi carro es|\bmi auto es)\s+(?:un |una |a |an )?$"
+    r"(?:\btengo|\bmi|\bmy|\bi have|\bi own|\bi drive|\bmanejo|\bmi carro es|\bmi auto es|\bmi coche es"
+    r"|\bmine is|\bmy car is)\s+(?:un |una |a |an )?(?:(?:19|20)\d\d\s+)?$"
 )
+_OWN_CUE = re.compile(r"\b(?:tengo|mi|my|i have|i own|i drive|manejo|mine|es un|es una|it'?s an?)\b")
+# "¿reciben mi auto a cuenta? es un Aveo 2015": in a message about the customer's own car, "es un" names it.
+_TRADE_IN = re.compile(r"\b(?:a cuenta|trade[ -]?ins?|avaluo|appraisal|mi (?:auto|carro|coche|camioneta)|my car)\b")
+_IT_IS_BEFORE = re.compile(r"\b(?:es un|es una|it'?s an?|its an?)\s+(?:(?:19|20)\d\d\s+)?$")
 _YEAR_AFTER = re.compile(r"\s*(?:modelo\s+)?(?:19|20)\d\d\b")
 
 
-def _owned_span(t: str, spans: list[Span]) -> Span | None:
-    """The span of a car the customer says they own ("tengo un Aveo 2016", "my Jetta"), with its year."""
-    if not spans:
-        return None
-    first = spans[0]
-    if _OWNED_BEFORE.search(t[max(0, first.start - 40) : first.start]) is None:
-        return None
-    end = spans[-1].end
-    year = _YEAR_AFTER.match(t, end)
-    return Span(first.start, year.end() if year else end)
+def _every_vehicle(t: str, first: list[Span], vocabulary: CatalogVocabulary) -> list[Span]:
+    """The spans of every car a message names ("¿me reciben mi Aveo a cuenta de la RAV4?": both), in order."""
+    spans = list(first)
+    rest = t
+    for _ in range(2):
+        if not spans or not _OWN_CUE.search(t):
+            break
+        rest = _blank(rest, spans)
+        _, _, more = _find_vehicle(rest, vocabulary)
+        if not more:
+            break
+        spans += more
+    return sorted(spans, key=lambda span: span.start)
+
+
+def _owned_spans(t: str, spans: list[Span]) -> list[Span]:
+    """Spans of a car the customer says they own ("tengo un Aveo 2016", "my 2017 Sentra", "mi jetta 2014 a
+    cuenta"), with its year: wherever it sits in the message, beside the car they want."""
+    owned: list[Span] = []
+    trade_in = _TRADE_IN.search(t) is not None
+    i = 0
+    while i < len(spans):
+        span = spans[i]
+        before = t[max(0, span.start - 40) : span.start]
+        cue = _OWNED_BEFORE.search(before) or (_IT_IS_BEFORE.search(before) if trade_in else None)
+        if cue is None:
+            i += 1
+            continue
+        start, end = span.start - (len(before) - cue.start()), span.end
+        # "tengo un chevrolet aveo": the model right after the make is the same car.
+        while i + 1 < len(spans) and not t[end : spans[i + 1].start].strip():
+            i += 1
+            end = spans[i].end
+        year = _YEAR_AFTER.match(t, end)
+        owned.append(Span(start, year.end() if year else end))
+        i += 1
+    return owned
 
 
 def parse_catalog_query(text: str, vocabulary: CatalogVocabulary) -> CatalogFilters:
@@ -568,10 +634,10 @@ def parse_catalog_query(text: str, vocabulary: CatalogVocabulary) -> CatalogFilt
     places, place_spans = _place_features(t, vocabulary)
     t = _blank(t, place_spans)
     make, model, vehicle_spans = _find_vehicle(t, vocabulary)
-    owned = _owned_span(t, vehicle_spans)
-    if owned is not None:
+    owned = _owned_spans(t, _every_vehicle(t, vehicle_spans, vocabulary))
+    if owned:
         # "tengo un Aveo 2016, ¿me lo toman a cuenta del Sentra?": the customer's own car is not the one wanted.
-        t = _blank(t, [owned])
+        t = _blank(t, owned)
         make, model, vehicle_spans = _find_vehicle(t, vocabulary)
     rest = _blank(t, vehicle_spans)
     consumed: list[Span] = []

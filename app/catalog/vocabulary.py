@@ -15,14 +15,14 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, Levenshtein
 
-from app.catalog.frame import KEY_SUFFIX, attribute_columns
+from app.catalog.derived import NOT_FEATURE_COLUMNS as NOT_FEATURE_COLUMNS
+from app.catalog.derived import recorded_kinds
+from app.catalog.frame import KEY_SUFFIX, attribute_columns, derived_kinds
 from app.catalog.keys import display_value, name_key
 from app.catalog.lexicon import (
     AMBIGUOUS_VALUE_WORDS,
     COLOUR_PAIRS,
     GENERIC_MODEL_KEYS,
-    KIND_COLUMN_NAMES,
-    KIND_VALUE_KEYS,
     KNOWN_MAKE_NAMES,
     MAKE_ALIASES,
     MODEL_ALIASES,
@@ -68,6 +68,9 @@ class CatalogVocabulary:
     flag_words: dict[str, str] = field(default_factory=dict)
     # What the catalogue records, by kind ("fuel", "body", "transmission", "colour") -> its column.
     kinds: dict[str, str] = field(default_factory=dict)
+    # Kinds no column records but some cars' versions state ("Advance CVT", "XLT Diesel 4x4") -> the column read
+    # from them (``app.catalog.derived``): known for those cars only.
+    derived: dict[str, str] = field(default_factory=dict)
     _make_choices: list[str] = field(default_factory=list)
     _free_model_choices: list[str] = field(default_factory=list)
     _column_lookups: dict[tuple[str, ...], str | None] = field(default_factory=dict)
@@ -107,7 +110,9 @@ class CatalogVocabulary:
                 if key_cats[code]
             }
         vocab._index_feature_words()
-        vocab.kinds = _detect_kinds(vocab.attribute_values)
+        vocab.derived = derived_kinds(df)
+        own = {c: v for c, v in vocab.attribute_values.items() if c not in vocab.derived.values()}
+        vocab.kinds = recorded_kinds(own)
         make_choices = set(vocab.makes) | {a for a, target in MAKE_ALIASES.items() if target in vocab.makes}
         vocab._make_choices = sorted(k for k in make_choices if len(k) >= FUZZY_MIN_CANDIDATE)
         vocab._free_model_choices = sorted(
@@ -295,36 +300,6 @@ class CatalogVocabulary:
     def feature_value(self, column: str, wanted_key: str, default: str) -> str:
         """Catalog spelling of a value for ``column`` (e.g. "automatica" -> "Automática")."""
         return self.attribute_values.get(column, {}).get(wanted_key, default)
-
-
-# Columns that describe a car without being something a customer asks for by value.
-NOT_FEATURE_COLUMNS = frozenset({"image_url"})
-
-
-def _detect_kinds(attribute_values: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
-    """Kind -> column: by the column's name first, else by a column most of whose values are of that kind."""
-    kinds: dict[str, str] = {}
-    by_name = {re.sub(r"[^a-z0-9]+", "_", fold(c)).strip("_"): c for c in attribute_values}
-    for kind, names in KIND_COLUMN_NAMES.items():
-        column = next((by_name[n] for n in names if n in by_name), None)
-        if column is not None and column not in kinds.values():
-            kinds[kind] = column
-    for kind, known in KIND_VALUE_KEYS.items():
-        if kind in kinds:
-            continue
-        for column, values in attribute_values.items():
-            keys = [k for k in values if k not in ("si", "no")]
-            if column in kinds.values() or column in NOT_FEATURE_COLUMNS or not keys:
-                continue
-            hits = sum(1 for k in keys if k in known or any(w in known for w in _value_words(values[k])))
-            if hits * 2 > len(keys):
-                kinds[kind] = column
-                break
-    return kinds
-
-
-def _value_words(display: str) -> list[str]:
-    return [w for w in re.findall(r"[a-z0-9ñ]+", fold(display))]
 
 
 _KNOWN_MAKES: dict[str, str] = {name_key(name): name for name in KNOWN_MAKE_NAMES}

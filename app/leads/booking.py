@@ -39,6 +39,8 @@ class Booking(BaseModel):
 
 _TEST_DRIVE = re.compile(
     r"\b(prueba de manejo|pruebas de manejo|probarlo|probarla|manejarlo|manejarla|test ?drive|drive it|"
+    # "¿puedo ir a probar el Kicks el sábado?", "quiero probar la Tracker"
+    r"(?:ir a|puedo|podria|quiero|quisiera|me gustaria|para) probar (?:el|la|los|las|un|una|ese|esa)|"
     r"try it out|take it for a (spin|drive))\b"
 )
 _VISIT = re.compile(
@@ -51,6 +53,9 @@ _VISIT = re.compile(
     r"(?:ir|pasar|paso|pasamos|voy|vamos|caer|caigo|llegar|llego)"
     r"(?: (?:el|este|esta|hoy|ma[nñ]ana|la|en|por|tarde|temprano|al rato|mas|lunes|martes|miercoles|jueves|viernes"
     r"|sabado|domingo|fin|de|semana|proxim[oa]|que viene)){1,4} a (?:ver|conocer|probar)(?:l[oa]s?)?\b|"
+    # "quiero ir el lunes a San Pedro a ver la Tracker": a day, a place, then the car.
+    r"(?:ir|pasar|voy|vamos|paso) (?:el |este |esta )?(?:lunes|martes|miercoles|jueves|viernes|sabado|domingo"
+    r"|hoy|ma[nñ]ana)(?: [a-zñ]+){1,4} a (?:ver|conocer|probar)(?:l[oa]s?)?\b|"
     r"(?:ir|pasar|llegar|caer|darme una vuelta|darnos una vuelta) (?:a|por) (?:la |su |sus |el |tu )?"
     r"(?:sucursal|sucursales|agencia|sede|lote|tienda|concesionaria|showroom|piso de ventas?)|"
     r"come (?:in|by|down) to (?:the|your) (?:branch|dealership|store|lot|showroom)|"
@@ -187,8 +192,17 @@ _SEE_INFO = re.compile(
 _IN_PERSON = re.compile(r"\b(?:cita|visita\w*|en persona|sucursal|agencia|sede|lote|in person|appointment)\b")
 
 
+# "estoy aquí en la sucursal de Centro, quiero ver el Corolla": already there, wanting to see it now.
+_HERE_NOW = re.compile(
+    r"\b(?:estoy|estamos|ando|andamos|ya estoy|ya estamos) (?:aqui|aca|ya) (?:en|afuera de)\b"
+    r"|\b(?:i'?m|we'?re|i am|we are) (?:here|already) (?:at|in)\b"
+)
+
+
 def _visits(t: str) -> bool:
     """A folded message asking to come and see a car or the business in person."""
+    if _HERE_NOW.search(t):
+        return False
     return bool(_VISIT.search(t)) and not (_SEE_INFO.search(t) and not _IN_PERSON.search(t))
 
 

@@ -29,7 +29,12 @@ _COMPLAINT = re.compile(
     # A promise broken: "me dijeron que estaba y ya lo vendieron", "no cumplieron", "you lied".
     r"(pues |ay )?que mal|me mintieron|nos mintieron|mentirosos|me vieron la cara|no es justo|no se vale|"
     r"no cumpl\w*|incumpl\w*|ya lo vendieron|lo vendieron sin|me dijeron que [\w ]{0,40} y (ya )?(no|lo)|"
-    r"you lied|lied to me|unacceptable|not acceptable|sold it already|you promised)\b"
+    r"you lied|lied to me|unacceptable|not acceptable|sold it already|you promised|"
+    # Unhappy after buying: "not happy", "the check engine light is already on", "ya me falló".
+    r"not happy|unhappy|not satisfied|dissatisfied|not pleased|check engine[\w ]{0,20}already|already broke|broke down|"
+    r"a lemon|"
+    r"se descompuso|ya (me )?fallo|ya falla|me salio malo|me salio mala|salio defectuos[oa]|me vendieron (un|una) "
+    r"(carro|auto|coche|camioneta) (malo|mala|chafa|defectuos[oa]|descompuest[oa]))\b"
 )
 
 

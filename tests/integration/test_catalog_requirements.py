@@ -235,8 +235,17 @@ async def test_no_match_with_features_keeps_them_and_the_budget(customer: Custom
 @pytest.mark.parametrize(
     ("text", "reason", "where"),
     [
-        ("un auto eléctrico", "(combustible eléctrico)", lambda c: c["price"] > 0),
-        ("an electric car under 500k", "(fuel electric)", lambda c: c["price"] <= 500_000),
+        # Nothing is electric: the nearest fuel the stock has (hybrids), under the other constraints, says so.
+        (
+            "un auto eléctrico",
+            "combustible eléctrico; lo más cercano",
+            lambda c: c["fuel"].str.startswith("Híbrido"),
+        ),
+        (
+            "an electric car under 500k",
+            "fuel electric; the closest",
+            lambda c: c["fuel"].str.startswith("Híbrido") & (c["price"] <= 500_000),
+        ),
         # Only the feature nothing has is dropped; the others still hold.
         (
             "un auto color vino automático con quemacocos",

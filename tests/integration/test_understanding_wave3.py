@@ -130,3 +130,47 @@ async def test_a_monthly_cap_worded_as_no_pase_de_is_a_monthly_budget(client: An
     reply = await chat(client, tenant, "ocupo un carro que la mensualidad no pase de 6 mil, tengo 30 mil de enganche")
     assert reply["agent"] == "finance" and reply["items"]
     assert "$6,000 al mes" in reply["reply"] and "$30,000" in reply["reply"]
+
+
+COMPARE_CARS = """stock_id,make,model,year,price,km,version
+K1,Nissan,Kicks,2021,319900,45000,Advance
+K2,Nissan,Kicks,2023,399900,15600,Exclusive
+C1,Hyundai,Creta,2022,379900,25000,GLS Premium
+J1,Volkswagen,Jetta,2022,482000,30000,GLI
+J2,Volkswagen,Jetta,2023,511900,43000,GLI
+"""
+
+
+async def test_two_models_weighed_and_a_year_against_the_car_in_focus(client: Any) -> None:
+    tenant = await make_tenant(client, catalog_csv=COMPARE_CARS)
+    user = f"u-{uuid.uuid4().hex[:8]}"
+    # "kicks" is an everyday English word: after "entre" it is a car.
+    weighed = await chat(client, tenant, "estoy entre kicks y creta, cual me conviene", user)
+    assert {"C1"} < set(weighed["items"]) and any(i.startswith("K") for i in weighed["items"])
+    other = f"u-{uuid.uuid4().hex[:8]}"
+    await chat(client, tenant, "en cuanto tienen el jetta gli 2022", other)
+    differs = await chat(client, tenant, "y el gli 2023 que diferencia tiene", other)
+    assert differs["items"] == ["J1", "J2"]
+    assert "GLI 2022" in differs["reply"] and "GLI 2023" in differs["reply"]  # told apart by year
+
+
+async def test_the_price_and_year_of_the_car_in_focus_after_a_question_the_data_cannot_answer(
+    customer: Customer,
+) -> None:
+    await customer.say("el jetta gli 2022 trae quemacocos?")
+    price = await customer.say("bueno y en cuanto lo dan")
+    assert price["items"] == ["DM-1187"] and "$482,000" in price["reply"]
+    assert not price["reply"].startswith("¡Hola!")  # "bueno" is a filler, not a greeting
+    year = await customer.say("ok de q año es")
+    assert year["items"] == ["DM-1187"] and "2022" in year["reply"]
+
+
+async def test_the_cheapest_of_the_whole_stock_is_not_headed_as_matches(customer: Customer) -> None:
+    reply = await customer.say("el mas barato q tengan cual es")
+    assert len(reply["items"]) == 1 and "coinciden" not in reply["reply"]
+
+
+async def test_a_city_abbreviation_is_the_branch(client: Any) -> None:
+    tenant = await make_tenant(client, catalog_csv=CARS.replace("Centro", "Querétaro"))
+    reply = await chat(client, tenant, "q tienen en qro")
+    assert set(reply["items"]) == {"W1", "W2"}

@@ -77,6 +77,15 @@ TEXTS: dict[str, dict[Language, str]] = {
         "es": "{what} de los {total} autos que coinciden:",
         "en": "{what} of the {total} matching cars:",
     },
+    # The same over the whole stock (nothing narrowed it): no "coinciden", no count.
+    "catalog_header_sorted_one_stock": {
+        "es": "{what} que tengo en inventario:",
+        "en": "{what} I have in stock:",
+    },
+    "catalog_header_sorted_some_stock": {
+        "es": "Estos son {what} de mi inventario:",
+        "en": "These are {what} in my stock:",
+    },
     "catalog_header_sorted_some": {
         "es": "De los {total} autos que coinciden, estos son {what}:",
         "en": "Of the {total} matching cars, these are {what}:",
@@ -164,6 +173,11 @@ TEXTS: dict[str, dict[Language, str]] = {
     "catalog_not_recorded_for_car": {
         "es": "Mi inventario no registra {what} de este auto; un asesor te lo puede confirmar. Sus datos:",
         "en": "My inventory doesn't record {what} for this car; an advisor can confirm it. Its details:",
+    },
+    # Cars named whose version does not state the kind asked ("¿la Lobo es 4x4?"), before them.
+    "catalog_not_recorded_for_these": {
+        "es": "Mi inventario no registra {what} de estos autos (su versión no lo dice); un asesor te lo confirma:",
+        "en": "My inventory doesn't record {what} for these cars (their trim doesn't say); an advisor can confirm it:",
     },
     # A yes/no question about the car being talked about ("¿es automático?"), before its details.
     "catalog_it_yes": {"es": "Sí. Te paso sus datos:", "en": "Yes. Here are its details:"},

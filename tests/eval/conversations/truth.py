@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy_financial as npf
 
+from app.text.money import spelled_numbers_to_digits
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 DEMO_DATA = ROOT / "app" / "demo" / "data"
@@ -352,7 +354,8 @@ def amounts_in_reply(reply: str) -> list[tuple[str, Decimal]]:
 def amounts_in_text(text: str, *, customer: bool = False) -> list[Decimal]:
     """Every number a customer (or a company text) wrote, with 'mil'/'k'/'millones' applied."""
     values: list[Decimal] = []
-    for m in _CUSTOMER_NUMBER.finditer(fold(text)):
+    folded = spelled_numbers_to_digits(fold(text)) if customer else fold(text)  # "cinco mil al mes"
+    for m in _CUSTOMER_NUMBER.finditer(folded):
         value = Decimal(m.group("n").replace(",", ""))
         unit = m.group("u")
         if unit:
