@@ -317,6 +317,13 @@ def has_constraints(filters: CatalogFilters) -> bool:
     return has_vehicle_constraints(filters) or bool(filters.features)
 
 
+# Moving the car talked about to another branch: "¿y si me la llevan a Querétaro para verla allá?", "¿me la pueden
+# traer a Monterrey?" (a policy question, not a search of that branch's stock).
+_TRANSFER = re.compile(
+    r"\b(?:me |nos )?(?:lo |la )?(?:pueden |podrian )?(?:llevan|llevarian|traen|traerian|mueven|mandan|trasladan"
+    r"|traer|llevar|mover|mandar|trasladar)(?:la|lo)? (?:a|para|hasta) (?!mi casa|la casa|mi oficina|mi domicilio)"
+    r"|\b(?:bring|move|ship) it (?:to|over)\b"
+)
 # Words asking for the stock itself ("¿qué autos tienen…?", "what do you have…").
 _STOCK_WORDS = re.compile(
     r"\b(?:autos|carros|coches|unidades|camionetas|inventario|stock|cars|vehicles|tienen|tienes|hay|have|got)\b"
@@ -363,6 +370,8 @@ def classify(
     followup_term = (memory.last_quote or memory.focus or memory.monthly_budget) and parse_term_followup(
         text
     ) is not None
+    if (memory.focus or shown) and _TRANSFER.search(folded) and not has_vehicle_constraints(filters):
+        intents.append(Intent("info", 0.9))  # the business's words on moving cars between branches
     if looks_like_finance_query(text) or followup_term:  # "¿y a 48?" about the car in focus
         intents.append(Intent("finance", 0.85))
     # Features alone ("automática") do not make a search when the message is about another topic

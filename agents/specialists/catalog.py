@@ -512,6 +512,9 @@ def answer_catalog(state: TurnState, catalog: LoadedCatalog) -> TurnUpdate:
         if either is not None:
             return either
     result = search_catalog(frame, filters, vocabulary)
+    if result.total == 1 and result.items and not result.relaxed and _WHERE_IS.search(folded):
+        # "la CX-5, ¿dónde está?": the car's own row says where (its branch column), so its details answer.
+        return _detail(result.items[0], 1, memory, language)
     if more and memory.last_exact and (result.relaxed or not result.items):
         # "otros" after every match was shown: say so instead of presenting alternatives as matches.
         if not result.items:
@@ -947,6 +950,11 @@ _OPINION = re.compile(
 )
 # "ese", "this one": the car being talked about, compared with the one the message names.
 _THAT = re.compile(r"\b(?:ese|esa|este|esta|eso|esto|that one|this one|that|this|it)\b")
+# "la CX-5 ¿dónde está?", "¿en qué sucursal la tienen?", "where is it?": the car's own place.
+_WHERE_IS = re.compile(
+    r"\b(?:donde (?:esta|la tienen|lo tienen|se encuentra|la puedo ver|lo puedo ver)|en (?:que|cual) (?:sucursal|sede"
+    r"|agencia) (?:esta|la tienen|lo tienen)|where is it|which (?:branch|location))\b"
+)
 # "¿y el GLI 2023 qué diferencia tiene?": one car named, weighed against the one in focus.
 _DIFFERENCE = re.compile(r"\b(?:diferencias?|difference|differ\w*|compar\w*|vs|versus|contra)\b")
 _CRITERION = re.compile(r"\b(?:para|for)\s+(?:la |el |los |las |the |a |an |un |una )?(?P<what>[a-zñ]+(?: [a-zñ]+)?)")

@@ -174,3 +174,34 @@ async def test_a_city_abbreviation_is_the_branch(client: Any) -> None:
     tenant = await make_tenant(client, catalog_csv=CARS.replace("Centro", "Querétaro"))
     reply = await chat(client, tenant, "q tienen en qro")
     assert set(reply["items"]) == {"W1", "W2"}
+
+
+async def test_a_city_after_pa_is_a_place_not_a_seat_leon(client: Any) -> None:
+    tenant = await make_tenant(client, catalog_csv=CARS + "W5,Seat,León,2020,299000,40000,FR,Centro\n")
+    reply = await chat(client, tenant, "hey bro voy pa norte en diciembre, tienen mazda?")
+    assert reply["items"] == ["W4"]
+
+
+async def test_a_complaints_rhetorical_question_gets_no_company_text(customer: Customer) -> None:
+    await customer.say("compre un kia rio con ustedes hace 3 semanas y ya se le prendio el testigo del motor")
+    reply = await customer.say("y quien me va a pagar eso? me vendieron un carro chafa")
+    assert reply["intent"] == "complaint" and not reply["sources"]
+    english = await customer.say(
+        "I bought a car from you last month and the check engine light is already on. not happy."
+    )
+    assert english["intent"] == "complaint"
+
+
+async def test_a_test_drive_asked_as_going_to_try_it_books_and_being_there_does_not(customer: Customer) -> None:
+    drive = await customer.say("puedo ir a probar el mazda 3 2019 el sabado?")
+    assert drive["agent"] == "booking"
+    here = Customer(customer.client, prefix="wave3-here")
+    present = await here.say("estoy aqui en la sucursal de polanco, quiero ver el mazda 3 2019")
+    assert present["agent"] != "booking" and present["items"]
+
+
+async def test_moving_the_car_in_focus_to_another_branch_is_the_policy(customer: Customer) -> None:
+    await customer.say("cuanto cuesta el jetta gli 2022")
+    moved = await customer.say("y si me lo llevan a satelite para verlo alla?")
+    assert moved["agent"] == "info" and moved["sources"]
+    assert "otra sucursal" in moved["reply"].lower() or "traslad" in moved["reply"].lower()
