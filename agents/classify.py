@@ -324,6 +324,14 @@ _TRANSFER = re.compile(
     r"|traer|llevar|mover|mandar|trasladar)(?:la|lo)? (?:a|para|hasta) (?!mi casa|la casa|mi oficina|mi domicilio)"
     r"|\b(?:bring|move|ship) it (?:to|over)\b"
 )
+# A counter-offer on the price: "¿me lo dejan en 470?", "¿cuánto es lo menos?", "would you take 300k?". The price
+# is the business's to move: a person is offered (a policy on discounts, when written, is a separate question).
+_NEGOTIATE = re.compile(
+    r"\b(?:me (?:lo|la) (?:dejan|deja|das|dan|pueden dejar) en|en cuanto me (?:lo|la) dejan|cuanto es lo menos"
+    r"|lo menos que (?:me )?(?:lo|la)? ?(?:dejan|das|dan)|(?:su|tu) ultimo precio|ultimo precio|mejor precio"
+    r"|se puede negociar|es negociable|regatear|would you take|can you do \$?\d|best price|lowest (?:price|you)"
+    r"|your bottom line)\b"
+)
 # Words asking for the stock itself ("¿qué autos tienen…?", "what do you have…").
 _STOCK_WORDS = re.compile(
     r"\b(?:autos|carros|coches|unidades|camionetas|inventario|stock|cars|vehicles|tienen|tienes|hay|have|got)\b"
@@ -370,6 +378,8 @@ def classify(
     followup_term = (memory.last_quote or memory.focus or memory.monthly_budget) and parse_term_followup(
         text
     ) is not None
+    if _NEGOTIATE.search(folded):
+        intents.append(Intent("negotiate", 0.88))
     if (memory.focus or shown) and _TRANSFER.search(folded) and not has_vehicle_constraints(filters):
         intents.append(Intent("info", 0.9))  # the business's words on moving cars between branches
     if looks_like_finance_query(text) or followup_term:  # "¿y a 48?" about the car in focus

@@ -71,6 +71,7 @@ _ROUTES: dict[str, str] = {
     "concierge": "concierge",
     "booking": "booking",
     "complaint": "smalltalk",
+    "negotiate": "smalltalk",
     "finance": "finance",
     "catalog": "catalog",
     "greeting": "smalltalk",

@@ -1159,7 +1159,7 @@ def _compare_facts(cards: list[CarCard], language: Language) -> list[str]:
         facts.append(say("catalog_compare_cheapest", language, name=name(by_price[0])))
     by_year = sorted(cards, key=lambda c: -c.year)
     if by_year[0].year > by_year[1].year:
-        facts.append(say("catalog_compare_newest", language, name=name(by_year[0]), year=by_year[0].year))
+        facts.append(say("catalog_compare_newest", language, name=base(by_year[0]), year=by_year[0].year))
     known = [c for c in cards if c.km is not None]
     if len(known) == len(cards):
         by_km = sorted(known, key=lambda c: c.km or 0)

@@ -34,6 +34,11 @@ def answer_smalltalk(state: TurnState) -> TurnUpdate:
         memory = state["memory"].model_copy(update={"offered_handoff": True})
         reply = say_varied("complaint", language, avoid=said, business=tenant.name)
         return {"agent": "smalltalk", "reply": reply, "memory": memory}
+    elif intent == "negotiate":
+        # "¿me lo dejan en 470?": the price is the business's to move; a person is offered ("sí" accepts).
+        memory = state["memory"].model_copy(update={"offered_handoff": True})
+        reply = say_varied("negotiate", language, avoid=said, business=tenant.name)
+        return {"agent": "smalltalk", "reply": reply, "memory": memory}
     elif intent == "thanks" and is_closing(state["text"]):
         reply = say_varied("closing", language, avoid=said)
     elif intent in {"help", "thanks"}:

@@ -205,3 +205,12 @@ async def test_moving_the_car_in_focus_to_another_branch_is_the_policy(customer:
     moved = await customer.say("y si me lo llevan a satelite para verlo alla?")
     assert moved["agent"] == "info" and moved["sources"]
     assert "otra sucursal" in moved["reply"].lower() or "traslad" in moved["reply"].lower()
+
+
+async def test_a_counter_offer_is_offered_a_person_and_yes_hands_off(customer: Customer) -> None:
+    await customer.say("en kavak vi un jetta gli 2022 en 470 mil, ustedes en cuanto lo tienen?")
+    offer = await customer.say("me lo dejan en 470? si no me voy con ellos")
+    assert offer["intent"] == "negotiate" and offer["handoff"] is False and "asesor" in offer["reply"]
+    assert offer.get("quote") is None
+    yes = await customer.say("sí")
+    assert yes["handoff"] is True

@@ -60,6 +60,18 @@ TEXTS: dict[str, dict[Language, str]] = {
         "en": "I'm really sorry about that; you deserve better service. Would you like me to connect you with "
         'an advisor from {business} to sort it out? Reply "yes" or type "advisor".',
     },
+    "negotiate": {
+        "es": "Entiendo que busques el mejor precio. Los ajustes de precio los autoriza un asesor de {business}: "
+        "¿quieres que te comunique con uno para revisarlo? Responde «sí».",
+        "en": "I understand you want the best price. Price adjustments are approved by an advisor from {business}: "
+        'shall I connect you with one to go over it? Reply "yes".',
+    },
+    "negotiate~2": {
+        "es": "El precio lo puede revisar una persona de {business} contigo. ¿Te comunico con un asesor? "
+        "Responde «sí».",
+        "en": "A person from {business} can go over the price with you. Shall I connect you with an advisor? "
+        'Reply "yes".',
+    },
     "complaint~2": {
         "es": "Una disculpa, no era la experiencia que esperabas. Si quieres, una persona de {business} lo "
         "revisa contigo: responde «sí» y te comunico.",
