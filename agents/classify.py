@@ -332,6 +332,17 @@ _NEGOTIATE = re.compile(
     r"|se puede negociar|es negociable|regatear|would you take|can you do \$?\d|best price|lowest (?:price|you)"
     r"|your bottom line)\b"
 )
+# "¿dónde los puedo ver?", "¿están en Querétaro los dos?", "where can I see them?": the shown cars' own branches.
+WHERE_THEY = re.compile(
+    r"\b(?:donde (?:l[oa]s? )?(?:puedo|podemos) ver"
+    r"|donde (?:estan|esta)(?! (?:ubicad|sus|su |la sucursal|la agencia))"
+    r"|(?:estan|esta) en [a-zñ]+(?: [a-zñ]+)? (?:los dos|las dos|ambos|ambas)"
+    r"|(?:los dos|las dos|ambos|ambas) (?:estan|en)"
+    r"|en (?:que|cual) (?:sucursal|sede|agencia) (?:estan|los tienen|las tienen)"
+    r"|where (?:can i see (?:them|it)|are they|is it)|are (?:they|both) (?:in|at))\b"
+)
+
+
 # Words asking for the stock itself ("¿qué autos tienen…?", "what do you have…").
 _STOCK_WORDS = re.compile(
     r"\b(?:autos|carros|coches|unidades|camionetas|inventario|stock|cars|vehicles|tienen|tienes|hay|have|got)\b"
@@ -378,6 +389,8 @@ def classify(
     followup_term = (memory.last_quote or memory.focus or memory.monthly_budget) and parse_term_followup(
         text
     ) is not None
+    if shown and not has_vehicle_constraints(filters) and WHERE_THEY.search(folded):
+        intents.append(Intent("catalog", 0.87))  # "¿dónde los puedo ver?": the shown cars' rows say where
     if _NEGOTIATE.search(folded):
         intents.append(Intent("negotiate", 0.88))
     if (memory.focus or shown) and _TRANSFER.search(folded) and not has_vehicle_constraints(filters):

@@ -90,9 +90,11 @@ _BRING = re.compile(r"\b(llevar|traer|necesito|requisitos|documentos|bring|need|
 # Policy topics a message may ask about beside a car or a quote ("¿el Tiguan me lo apartan con depósito?").
 _POLICY = re.compile(
     r"\b(apart\w*|deposito|reserv\w*|a cuenta|trade.?in\w*|avaluo|garantia|warranty|devol\w*|devuelv\w*|"
-    r"return policy|refund|documentos|papeles|requisitos|documents|paperwork|seguro|insurance|entrega\w*|"
+    r"return policy|refund|documentos|papeles|requisitos|documents|paperwork|"
+    r"(?<!mas )(?<!muy )(?<!tan )seguro(?! que)|insurance|entrega\w*|"
     r"domicilio|delivery|deliver|horario\w*|hours|sucursal\w*|branch\w*|ubicacion|direccion|address|"
-    r"donde (?:estan|quedan|se ubican)|where are you|a que hora|abren|cierran|what time|open(?:ing)?|"
+    r"donde (?:estan|quedan|se ubican)|donde (?:l[oa]s? )?(?:puedo|podemos) ver|where are you|"
+    r"a que hora|abren|cierran|what time|open(?:ing)?|"
     r"envio\w*|shipping|hold|deposit|reserve\w*|payment methods?|pay with|"
     r"formas? de pago|pago con tarjeta|tarjeta|transferencia|efectivo|cash|card|inspeccion|inspection|"
     r"historial|history|accidente\w*|factura|invoice|pruebas? de manejo|test drives?|"

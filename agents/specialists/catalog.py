@@ -9,7 +9,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from agents.classify import BARE_NUMBERS, ORDINALS, asks_about_it, has_constraints, wants_cheaper, wants_more
+from agents.classify import (
+    BARE_NUMBERS,
+    ORDINALS,
+    WHERE_THEY,
+    asks_about_it,
+    has_constraints,
+    wants_cheaper,
+    wants_more,
+)
 from agents.memory import ConversationMemory, ShownCar
 from agents.state import TurnState, TurnUpdate
 from app.catalog.cards import car_name, format_card, localized_value
@@ -396,6 +404,10 @@ def answer_catalog(state: TurnState, catalog: LoadedCatalog) -> TurnUpdate:
     vocabulary = catalog.vocabulary
     said = _place_not_model(said, text, vocabulary, memory.last_filters)
     cheaper_or_more = bool(shown) and (wants_cheaper(text) or wants_more(text))
+    if shown and said.make is None and said.model is None and WHERE_THEY.search(fold(text)):
+        located = _where_shown(shown, memory.focus, frame, language)
+        if located is not None:
+            return {**located, "memory": memory}
 
     # "recomiéndame una SUV de menos de 300 mil" names no car to compare: a search, below. "¿Cuál es más
     # barato?" about the cars on screen is the cheapest of them (below); with two cars named, a comparison.
@@ -955,6 +967,34 @@ _WHERE_IS = re.compile(
     r"\b(?:donde (?:esta|la tienen|lo tienen|se encuentra|la puedo ver|lo puedo ver)|en (?:que|cual) (?:sucursal|sede"
     r"|agencia) (?:esta|la tienen|lo tienen)|where is it|which (?:branch|location))\b"
 )
+
+
+def _where_shown(
+    shown: list[ShownCar], focus: str | None, frame: pd.DataFrame, language: Language
+) -> TurnUpdate | None:
+    """Where the cars talked about are, from their rows' branch column; None when the catalog records no place."""
+    column = next((c for c in frame.columns if name_key(str(c)) in BRANCH_COLUMNS), None)
+    if column is None:
+        return None
+    ids = [focus] if focus and len(shown) > 2 else [str(c["stock_id"]) for c in shown[:3]]
+    lines: list[str] = []
+    places: set[str] = set()
+    for stock_id in ids:
+        card = card_by_id(frame, stock_id)
+        rows = frame.loc[frame["stock_id"] == stock_id, column]
+        place = str(rows.iloc[0]).strip() if len(rows) else ""
+        if card is None or not place or place == "nan":
+            continue
+        places.add(place)
+        label = " ".join(str(p) for p in (car_name(card.make, card.model), card.version or "", card.year) if p)
+        lines.append(say("catalog_where_car", language, car=label, branch=place))
+    if not lines:
+        return None
+    head = say("catalog_where_same", language, branch=next(iter(places))) if len(places) == 1 and len(lines) > 1 else ""
+    reply = "\n".join([head, *lines] if head else lines)
+    return {"agent": "catalog", "reply": reply, "items": ids}
+
+
 # "¿y el GLI 2023 qué diferencia tiene?": one car named, weighed against the one in focus.
 _DIFFERENCE = re.compile(r"\b(?:diferencias?|difference|differ\w*|compar\w*|vs|versus|contra)\b")
 _CRITERION = re.compile(r"\b(?:para|for)\s+(?:la |el |los |las |the |a |an |un |una )?(?P<what>[a-zñ]+(?: [a-zñ]+)?)")
@@ -1060,7 +1100,8 @@ def answer_compare(
         criterion = _CRITERION.search(folded)
         tail = ""
         if criterion is not None:
-            tail = (" para " if language == "es" else " for ") + criterion["what"]
+            what = re.sub(r"\s+(?:en|de|por|a|al|in|on|at|to|the)$", "", criterion["what"])
+            tail = (" para " if language == "es" else " for ") + what
         lines = [say("catalog_compare_no_opinion", language, criterion=tail)]
     else:
         lines = [say("catalog_compare_header", language)]

@@ -7,7 +7,7 @@ from typing import Any
 
 from agents.state import TurnDeps, TurnState, TurnUpdate
 from app.knowledge import service as knowledge_service
-from app.knowledge.answers import ANSWER_CHARS, More, about_whole_section, overview, start_queue, take
+from app.knowledge.answers import ANSWER_CHARS, More, about_whole_section, names_part, overview, start_queue, take
 from app.knowledge.chunking import Chunk
 from app.knowledge.retrieval import query_terms
 from app.knowledge.schemas import KnowledgeHit
@@ -105,6 +105,19 @@ async def search_for_info(state: TurnState, deps: TurnDeps) -> list[KnowledgeHit
 _MARKED_QUESTION = re.compile(r"¿\s*([^?¿]{6,})\??\s*$")
 
 
+# "¿desde cuándo tienen el negocio?" is answered by "vendemos autos desde 2008" / "since 1998" / "15 años".
+_FOUNDING = re.compile(
+    r"\b(?:desde|since|en|in|founded in|fundada en)\s+(?:el\s+)?(?:19|20)\d\d\b|\b\d{1,3}\s+(?:anos|years)\b"
+)
+
+
+def _says(passage: str, terms: set[str]) -> bool:
+    """Whether a passage speaks of a concept: one of its terms, or (the founding concept) a year since."""
+    if covers(passage, terms):
+        return True
+    return "desde cuando" in terms and _FOUNDING.search(fold(passage)) is not None
+
+
 def on_topic(question: str, hits: list[KnowledgeHit]) -> list[KnowledgeHit]:
     """The hits that speak of what the question names: "¿hacen descuento si pago de contado?" is about a
     discount, and a passage on buying cars for cash that never mentions one does not answer it (the
@@ -112,7 +125,7 @@ def on_topic(question: str, hits: list[KnowledgeHit]) -> list[KnowledgeHit]:
     concepts = named_concepts(question)
     if not concepts or not hits:
         return hits
-    return [h for h in hits if any(covers(f"{h.title}\n{h.content}", terms) for terms in concepts)]
+    return [h for h in hits if any(_says(f"{h.title}\n{h.content}", terms) for terms in concepts)]
 
 
 # "sí", "dime más", "tell me more", "¿y qué más?": the customer takes up the offer to hear the rest.
@@ -237,12 +250,20 @@ async def _passage_reply(
         language=hit.language,
         turn=state["memory"].turns,
     )
-    reply, left = _portion(state["language"], chunks, title, more)
+    then: list[int] = []
+    if names_part(chunks, ordinal, title, state["text"]):
+        # "¿a qué hora abren en San Pedro?": that branch (and what the search found with it), the rest offered.
+        now = [o for o in more.queue if o == ordinal or o in (related or [])]
+        then = [o for o in more.queue if o not in now]
+        more = more.model_copy(update={"queue": now})
+    reply, left = _portion(state["language"], chunks, title, more, then=then)
     if left is not None and plain and plain[0] == ordinal and sorted(plain) == plain:
         # A section too long for one message, asked about as a whole: each sub-part in brief first.
-        terms = [[w for w, _ in group] for group in query_terms(state["text"], language=state["language"])]
+        translate = hit.language != state["language"]  # an English question over a Spanish text: its terms too
+        found_terms = query_terms(state["text"], language=state["language"], translate=translate)
+        terms = [[w for w, _ in group] for group in found_terms]
         whole = about_whole_section(chunks, plain, terms, question=state["text"], title=title)
-        brief = overview(chunks, title, plain) if whole else None
+        brief = overview(chunks, title, plain, terms) if whole else None
         if brief is not None:
             return _brief(state["language"], brief, more.model_copy(update={"queue": plain}))
     return reply, left
@@ -268,15 +289,23 @@ def _brief(language: Language, brief: str, more: More) -> tuple[str, More | None
     return "\n\n".join(p for p in (lead, body, offer) if p), more
 
 
-def _portion(language: Language, chunks: list[Chunk], title: str, more: More) -> tuple[str, More | None]:
-    """Up to ``ANSWER_CHARS`` of the passage: a note when it is in the other language, the offer when more is left."""
+def _portion(
+    language: Language, chunks: list[Chunk], title: str, more: More, *, then: list[int] | None = None
+) -> tuple[str, More | None]:
+    """Up to ``ANSWER_CHARS`` of the passage: a note when it is in the other language, the offer when more is left.
+
+    ``then``: chunks offered after the passage even when it fits (the rest of a section the answer left out).
+    """
     lead = say("knowledge_other_language", language) if more.language != language else ""
     offer = say("knowledge_more_offer", language)
     # Room for what compose may add in front ("¡Hola! ") keeps the whole message within the aim.
     room = ANSWER_CHARS - _GREETING_ROOM - (len(lead) + 2 if lead else 0)
     body, left, cut = take(chunks, title, more, budget=room)
-    if left is not None:
+    if left is not None or then:
         body, left, cut = take(chunks, title, more, budget=room - len(offer) - 3)
+    if then:
+        rest = {"queue": [*left.queue, *then]} if left else {"queue": then, "offset": 0}
+        left = (left or more).model_copy(update=rest)
     if cut:
         body = body.rstrip(" ,;:") + "…"
     parts = [lead, body, offer if left is not None else ""]

@@ -50,7 +50,12 @@ def mentions_other_topic(text: str) -> bool:
     return _mentions_other_topic(prepare_message(text))
 
 
+# "¿cuál es más seguro?" is about safety, not insurance ("seguro").
+_SAFE = re.compile(r"\b(?:mas|muy|tan|menos|lo|es) segur[oa]s?\b")
+
+
 def _mentions_other_topic(t: str) -> bool:
+    t = _SAFE.sub(" ", t)
     if _OTHER_TOPICS.search(t):
         return True
     return any(

@@ -129,6 +129,14 @@ _FEATURE_RULES: tuple[_FeatureRule, ...] = (
         "rear_camera",
         "camara_reversa",
     ),
+    # "¿tiene bolsas de aire?", "¿cuál es más seguro?" asks for safety equipment.
+    _yes_no(
+        r"\b(?:bolsas? de aire|airbags?|frenos abs|control de estabilidad|stability control|mas segur[oa]|safer)\b",
+        "airbags",
+        "bolsas_aire",
+        "bolsas_de_aire",
+        "seguridad",
+    ),
     _kind("fuel", r"\b(?:hibrid[oa]s?|hybrids?)\b", _FUEL, ("hibrido",), "Híbrido"),
     _kind("fuel", r"\b(?:diesel|disel|diessel)\b", _FUEL, ("diesel",), "Diésel"),
     _kind("fuel", r"\b(?:electric[oa]s?|electric|ev|evs)\b", _FUEL, ("electrico",), "Eléctrico"),

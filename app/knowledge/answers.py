@@ -7,6 +7,11 @@ text is converted from Markdown to WhatsApp formatting (``**x**`` → ``*x*``, h
 tables → list lines, links → "text (url)"), cut at paragraph and list-item boundaries to fit the
 budget (sentence, then word boundaries only for a single over-long paragraph), and what is left is
 described by a ``More`` the conversation keeps, so "dime más" continues exactly where the answer stopped.
+
+FAQ texts: a question-answer pair the answer starts with is shown as its answer alone (the customer just
+asked it); other pairs read after it keep their question as a bold line. A list's lead-in ("con estas
+condiciones:") never ends a message without its items. Items with sub-bullets (a branch's address, hours,
+days closed) asked about all at once are summarised by the sub-bullets the question is about.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
-from app.knowledge.chunking import Chunk, block_spans
+from app.knowledge.chunking import Chunk, block_spans, blocks
 from app.text.normalize import fold
 
 ANSWER_CHARS = 600  # what an answer aims at, everything included
@@ -129,19 +134,53 @@ def _path(heading: str) -> list[str]:
     return [p for p in heading.split(" / ") if p]
 
 
-def display_text(chunk: Chunk, title: str, *, first: bool) -> str:
+_QUESTION_LINE = re.compile(r"^(?:\*\*|__)(?P<question>[^\n]+?\?)(?:\*\*|__)\n")
+
+
+def _asked(chunk: Chunk) -> re.Match[str] | None:
+    """The question line an FAQ pair's chunk opens with (the question is in its heading path)."""
+    asked = _QUESTION_LINE.match(chunk.content)
+    return asked if asked is not None and asked.group("question").strip() in _path(chunk.heading) else None
+
+
+def faq_entry(chunks: Sequence[Chunk]) -> bool:
+    """Whether an entry is written as question-answer pairs (two chunks or more open with their question)."""
+    return sum(_asked(c) is not None for c in chunks) >= 2
+
+
+def _single_item(text: str) -> bool:
+    return len(block_spans(text)) == 1 and _LIST_START.match(text) is not None
+
+
+def display_text(chunk: Chunk, title: str, *, first: bool, unlist: bool = False, faq: bool = False) -> str:
     """A chunk as the customer reads it, in WhatsApp formatting.
 
     A chunk of a sub-section inside the entry gets its heading as a bold line (unless its text opens with
     it); one shown alone that is a single list item loses its bullet, so an answer never starts mid-list.
+    An FAQ pair the answer starts with is its answer alone (the customer just asked the question); a pair
+    read after it keeps its question as a bold line, so each answer says what it answers. With ``unlist``
+    (the answer started with one item of a list) the list's other items read the same way, without bullet.
+    ``faq``: the entry is written as question-answer pairs.
     """
     text = chunk.content
     path, base = _path(chunk.heading), _path(title)
-    if first and len(path) > len(base):
+    asked = _asked(chunk) if faq else None
+    if (first or unlist) and asked is not None:
+        text = text[asked.end() :].lstrip("\n")
+    elif first and len(path) > len(base):
         label = path[-1]
         if label.casefold() not in text.casefold():
             text = f"**{label}**\n{text}"
-    if first and len(block_spans(text)) == 1 and _LIST_START.match(text):
+    spans = block_spans(text)
+    if (
+        unlist
+        and not first
+        and len(spans) == 2
+        and _lead_in(text[slice(*spans[0])])
+        and _single_item(text[spans[1][0] :])
+    ):
+        text = text[spans[1][0] :]  # the list's other items, each on its own: its lead-in was passed
+    if (first or unlist) and _single_item(text):
         text = _LIST_START.sub("", text, count=1)
     return to_whatsapp(text)
 
@@ -151,7 +190,9 @@ def start_queue(chunks: list[Chunk], ordinal: int, *, first: Sequence[int] = ())
 
     At the start of its section: the section on from there. Inside it (one sub-part): that chunk, then
     the rest of the section after it, then what came before it. Chunks of the section listed in ``first``
-    (other passages the search found for the question) come right after the start, in their order.
+    (other passages the search found for the question) come right after the start, in their order; so do
+    other FAQ pairs of the entry listed there ("¿cuánto me dan por mi carro?": the trade-in pair, then the
+    appraisal one).
     """
     by_ordinal = {c.ordinal: c for c in chunks}
     start = by_ordinal.get(ordinal)
@@ -160,6 +201,9 @@ def start_queue(chunks: list[Chunk], ordinal: int, *, first: Sequence[int] = ())
     section = [c.ordinal for c in chunks if c.section == start.section]
     position = section.index(ordinal)
     queue = section if position == 0 else [ordinal, *section[position + 1 :], *section[:position]]
+    if faq_entry(chunks):
+        pairs = [o for o in first if o in by_ordinal and o not in queue and _asked(by_ordinal[o]) is not None]
+        queue = [queue[0], *pairs, *queue[1:]]
     promoted = [o for o in dict.fromkeys(first) if o in queue[1:]]
     if not promoted:
         return queue
@@ -184,37 +228,68 @@ def _cut(text: str, budget: int) -> int:
     return space if space > 0 else budget
 
 
+_LABEL_ONLY = re.compile(r"^\s*(?:\*\*|__|\*|_)[^*_\n]+(?:\*\*|__|\*|_)\s*$")
+
+
+def _lead_in(block: str) -> bool:
+    """A block that announces what follows: a list's lead-in ("con estas condiciones:"), a bold label alone."""
+    return block.rstrip(" *_").endswith(":") or bool(_LABEL_ONLY.match(block))
+
+
 def take(chunks: list[Chunk], title: str, more: More, *, budget: int) -> tuple[str, More | None, bool]:
     """Up to ``budget`` characters of the passage ``more`` describes, cut between blocks.
 
-    Returns the text, what is left (None when nothing), and whether the text had to be cut mid-paragraph
-    (the caller then marks the cut with an ellipsis).
+    A list's lead-in never ends the text without its items: the cut moves before it (unless it is all
+    there is, then the first item is cut into). Returns the text, what is left (None when nothing), and
+    whether the text had to be cut mid-paragraph (the caller then marks the cut with an ellipsis).
     """
     by_ordinal = {c.ordinal: c for c in chunks}
     queue = [o for o in more.queue if o in by_ordinal]
     offset = more.offset
     pieces: list[str] = []
     previous: tuple[int, str] | None = None
+    # The last block taken when it is a lead-in: its chunk, where it starts there, the last piece without it.
+    lead: tuple[int, int, str] | None = None
+    head = by_ordinal.get(more.head)
+    items = head.section if head is not None and _single_item(head.content) else None
+    faq = faq_entry(chunks)
     while queue:
         ordinal = queue[0]
-        full = display_text(by_ordinal[ordinal], title, first=ordinal == more.head)
+        chunk = by_ordinal[ordinal]
+        full = display_text(chunk, title, first=ordinal == more.head, unlist=chunk.section == items, faq=faq)
         if offset == 0 and previous is not None and previous[0] == ordinal - 1:
             offset = _overlap(previous[1], full)
         rest = full[offset:]
         spans = block_spans(rest)
         used = len(_joined(pieces)) + (2 if pieces else 0)
-        end = 0
-        for _, b in spans:
-            if used + len(rest[:b].strip()) > budget:
+        kept = []
+        for span in spans:
+            if used + len(rest[: span[1]].strip()) > budget:
                 break
-            end = b
+            kept.append(span)
+        if kept and len(kept) < len(spans) and _lead_in(rest[kept[-1][0] : kept[-1][1]]):
+            if len(kept) == 1 and not pieces:  # the lead-in is all that fits: it comes with part of the first item
+                stop = spans[1][0] + _cut(rest[spans[1][0] :], max(budget - spans[1][0], 1))
+                return rest[:stop].strip(), _left(more, queue, offset + stop, full), True
+            kept.pop()
+        end = kept[-1][1] if kept else 0
         if end == 0 and not pieces and spans:  # the first block alone is too long: cut inside it
             start = spans[0][0]
             stop = start + _cut(rest[start:], budget)
             pieces.append(rest[start:stop].strip())
             return _joined(pieces), _left(more, queue, offset + stop, full), True
+        if end == 0 and spans and lead is not None:  # nothing of this chunk fits after the last one's lead-in
+            if any([*pieces[:-1], lead[2]]):  # the lead-in waits for its items
+                pieces[-1] = lead[2]
+                return _joined(pieces), more.model_copy(update={"queue": [lead[0], *queue], "offset": lead[1]}), False
+            stop = spans[0][0] + _cut(rest[spans[0][0] :], max(budget - used, 1))  # all there is: part of an item
+            pieces.append(rest[spans[0][0] : stop].strip())
+            return _joined(pieces), _left(more, queue, offset + stop, full), True
+        lead = None
         if end:
             pieces.append(rest[:end].strip())
+            if _lead_in(rest[kept[-1][0] : kept[-1][1]]):
+                lead = (ordinal, offset + kept[-1][0], rest[: kept[-1][0]].strip())
         if not spans or end < spans[-1][1]:
             if not spans:
                 queue.pop(0)
@@ -248,6 +323,7 @@ def _left(more: More, queue: list[int], offset: int, full: str) -> More | None:
 
 # ------------------------------------------------------------------------------------- overviews
 
+_NESTED_ITEM = re.compile(r"^[ \t]{2,}(?:[-*+•]|\d{1,3}[.)])\s+", re.MULTILINE)
 _BOLD_START = re.compile(r"^(?:[-*+]\s+|\d{1,2}[.)]\s+)?(?:\*\*|__)\s*([^*_\n]+?)\s*:?\s*(?:\*\*|__)\s*:?\s*")
 OVERVIEW_LINE_CHARS = 160
 OVERVIEW_MIN_CHARS = 40
@@ -294,6 +370,20 @@ def _label_echo(chunk: Chunk, title: str, question: str) -> int:
     return sum(f" {w[:5]}" in label for w in set(_WORDS.findall(fold(question))) if len(w) >= 4)
 
 
+def names_part(chunks: list[Chunk], ordinal: int, title: str, question: str) -> bool:
+    """Whether the question names the sub-part of an FAQ answer the answer starts with ("¿a qué hora abren en
+    San Pedro?" for the San Pedro item of the branches answer): then that part is the answer."""
+    by_ordinal = {c.ordinal: c for c in chunks}
+    chunk = by_ordinal.get(ordinal)
+    if chunk is None or not question:
+        return False
+    before = [c for c in chunks if c.section == chunk.section and c.ordinal < ordinal]
+    asked = _QUESTION_LINE.match(before[0].content) if before else None
+    path = _path(chunk.heading)  # "... / ¿Dónde están sus sucursales? / San Pedro": a part of that answer
+    pair = asked is not None and len(path) >= 2 and path[-2] == asked.group("question").strip()
+    return pair and _label_echo(chunk, title, question) > 0
+
+
 def about_whole_section(
     chunks: list[Chunk], queue: list[int], terms: list[list[str]], *, question: str = "", title: str = ""
 ) -> bool:
@@ -306,25 +396,75 @@ def about_whole_section(
     """
     by_ordinal = {c.ordinal: c for c in chunks}
     section = [by_ordinal[o] for o in queue if o in by_ordinal]
-    counts = [_mentions(c.content, terms) + 2 * _label_echo(c, title, question) for c in section]
+    # An FAQ pair's question belongs to the whole pair, not to its first sub-part.
+    terms = [group for group in terms if any(len(t) >= 3 for t in group)]  # "el", "mi" are everywhere
+    faq = faq_entry(chunks)
+    counts = [_mentions(_answer_text(c, faq), terms) + 2 * _label_echo(c, title, question) for c in section]
     return len(counts) >= 2 and counts[0] <= max(counts[1:])
 
 
-def overview(chunks: list[Chunk], title: str, queue: list[int]) -> str | None:
+def _answer_text(chunk: Chunk, faq: bool) -> str:
+    """A chunk's text without the question line it starts with when it is an FAQ pair."""
+    asked = _asked(chunk) if faq else None
+    return chunk.content[asked.end() :] if asked is not None else chunk.content
+
+
+def _topical(terms: list[list[str]]) -> list[list[str]]:
+    """The question's terms that name something ("domingos", "horario"), not "los", "el", "mi"."""
+    return [group for group in terms if any(len(t) >= 4 for t in group)]
+
+
+def _focused(section: list[Chunk], terms: list[list[str]], faq: bool) -> str | None:
+    """Items with sub-bullets in brief: each item's label with only the sub-bullets the question is about.
+
+    "¿A qué hora abren el sábado?" over three branches (address, hours, days closed each) gets each
+    branch's hours; None when fewer than two items have such a sub-bullet.
+    """
+    terms = _topical(terms)
+    intro: list[str] = []
+    lines: list[str] = []
+    for chunk in section:
+        for block in blocks(_answer_text(chunk, faq)):
+            start = _BOLD_START.match(block)
+            if start is None:
+                if not lines and not intro:
+                    intro.append(_first_sentence(block))
+                continue
+            first, *rest = block.split("\n")
+            picked = [
+                re.sub(r"\*\*|__", "", _LIST_START.sub("", line.strip())).strip().rstrip(".;")
+                for line in rest
+                if _NESTED_ITEM.match(line) and _mentions(line, terms)
+            ]
+            if picked:
+                extra = first[start.end() :].strip()
+                label = f"**{start.group(1).strip()}**" + (f" {extra}" if extra else "")
+                lines.append(f"{label}: {'; '.join(picked)}.")
+    if len(lines) < 2:
+        return None
+    return to_whatsapp("\n".join([*intro, *lines]))
+
+
+def overview(chunks: list[Chunk], title: str, queue: list[int], terms: list[list[str]] | None = None) -> str | None:
     """A section of labelled sub-parts in brief: its lead-in's first sentence, then one line per sub-part.
 
     "¿Qué sedes tienen?" over three long bold-line sub-parts gets all three (label and first sentence)
-    rather than the first two in full; None when the section has fewer than two labelled sub-parts.
+    rather than the first two in full; None when the section has fewer than two labelled sub-parts. Items
+    with sub-bullets (a branch's address, hours, days closed) would lose too much in one sentence: each
+    gets the sub-bullets the question's ``terms`` are about, or there is no overview.
     """
     by_ordinal = {c.ordinal: c for c in chunks}
     section = [by_ordinal[o] for o in queue if o in by_ordinal]
     depth = len(_path(title))
     if sum(len(_path(c.heading)) > depth for c in section) < 2:
         return None
+    if any(_NESTED_ITEM.search(c.content) for c in section):
+        return _focused(section, terms, faq_entry(chunks)) if terms else None
     intro: list[str] = []
     lines: list[str] = []
     for chunk in section:
-        parts = [chunk.content[a:b] for a, b in block_spans(chunk.content)]
+        text = _answer_text(chunk, faq_entry(chunks))  # an FAQ pair's question: the customer asked it
+        parts = [text[a:b] for a, b in block_spans(text)]
         for number, block in enumerate(parts):
             start = _BOLD_START.match(block)
             if start is None:
@@ -332,6 +472,9 @@ def overview(chunks: list[Chunk], title: str, queue: list[int]) -> str | None:
                     intro.append(_first_sentence(block))
                 continue
             rest = block[start.end() :].strip() or (parts[number + 1] if number + 1 < len(parts) else "")
+            if _lead_in(rest):  # "con estas condiciones:": the conditions come with it
+                listed = [p for p in parts[number + 1 :] if _LIST_START.match(p)]
+                rest = f"{rest} {_first_sentence(chr(10).join(listed))}" if listed else rest
             lines.append(f"**{start.group(1).strip()}:** {_first_sentence(rest)}".rstrip())
             break
     if len(lines) < 2:

@@ -10,8 +10,17 @@ section without such sub-parts is packed by paragraphs and whole list items; onl
 than ``CHUNK_CHARS`` (a long paragraph) is cut at sentence and word boundaries with about
 ``OVERLAP_CHARS`` of overlap (LangChain's ``RecursiveCharacterTextSplitter``). A short FAQ stays one chunk.
 
-``section`` numbers the heading sections of an entry: the chunks of one section, in order, are what an
-answer continues with when the customer asks to hear more.
+FAQ-style texts are cut per question-answer pair: a section with a labelled question line ("**P: ¿Dónde
+están?**", "**Pregunta:** ...", "Q: ...") or with several bold question lines ("**¿Cómo aparto?**") is a
+list of pairs, each starting at its question (or at another bold line), however short the section. A
+pair's chunk is its question as a bold line and its answer without the "R:"/"Respuesta:"/"A:" label, and
+its heading path ends with the question, so "¿me devuelven el apartado?" finds that one pair. A pair
+longer than ``SECTION_CHARS`` is cut further at its own sub-parts (one chunk per bold-lead list item:
+"1. **San Pedro**" with its sub-bullets), the question and the list's lead-in travelling with the first.
+
+``section`` numbers the answer units of an entry (its heading sections, and each pair of an FAQ section
+its own): the chunks of one section, in order, are what an answer continues with when the customer asks
+to hear more.
 """
 
 from __future__ import annotations
@@ -35,6 +44,16 @@ _BOLD_LINE = re.compile(r"^\s*(?:\*\*|__)\s*(?P<label>[^*_\n]{1,120}?)\s*:?\s*(?
 # "- **Identificación:** INE", "1. **Plazo** — 12 a 60 meses", "**Horario:** de 9 a 19 h" (no bullet).
 _BOLD_ITEM = re.compile(r"^(?:(?:[-*+]|\d{1,2}[.)])\s+)?(?:\*\*|__)\s*(?P<label>[^*_\n]{1,120}?)\s*:?\s*(?:\*\*|__)")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
+
+# FAQ labels: "P:", "Pregunta:", "Q:", "Question:" before a question; "R:", "Respuesta:", "A:", "Answer:" before
+# its answer. Either may be bold on its own ("**P:** ¿...?") or bold with the text ("**P: ¿...?**").
+_Q_LABEL = r"(?:p|pregunta|q|question)"
+_A_LABEL = r"(?:r|resp|respuesta|a|answer)"
+_LABELLED_QUESTION = re.compile(
+    rf"^\s*(?P<bold>\*\*|__)?\s*{_Q_LABEL}\s*(?:\*\*|__)?\s*:\s*(?P<question>\S.*?)\s*$", re.IGNORECASE
+)
+_ANSWER_LABEL = re.compile(rf"^\s*(?:\*\*|__)?\s*{_A_LABEL}\s*(?:\*\*|__)?\s*:\s*(?:\*\*|__)?[ \t]*", re.IGNORECASE)
+_MARKUP_EDGES = re.compile(r"^[\s*_]+|[\s*_]+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +140,66 @@ def sub_parts(text: str) -> list[_Part]:
     return parts
 
 
+def _question(line: str, following: str) -> str | None:
+    """The question a line asks as an FAQ pair's start, without label or markup; None when it is no question.
+
+    A labelled line counts when bold, when it ends with "?" or when the next line is a labelled answer; a
+    bold line alone counts when it is a question ("**¿Cómo aparto un auto?**").
+    """
+    labelled = _LABELLED_QUESTION.match(line)
+    if labelled is not None:
+        question = _MARKUP_EDGES.sub("", labelled.group("question"))
+        if question and (labelled.group("bold") or question.endswith("?") or _ANSWER_LABEL.match(following)):
+            return question
+        return None
+    bold = _BOLD_LINE.match(line)
+    if bold is not None and bold.group("label").endswith("?") and not line.rstrip().endswith(":"):
+        return bold.group("label").strip()
+    return None
+
+
+def _questions(lines: list[str]) -> list[str | None]:
+    following = [*lines[1:], ""]
+    return [_question(line, nxt) for line, nxt in zip(lines, following, strict=True)]
+
+
+def is_faq(text: str) -> bool:
+    """Whether ``text`` is written as question-answer pairs: a labelled question, or two bold question lines."""
+    lines = text.split("\n")
+    found = [(q, line) for q, line in zip(_questions(lines), lines, strict=True) if q is not None]
+    return any(_LABELLED_QUESTION.match(line) for _, line in found) or len(found) >= 2
+
+
+def without_answer_label(text: str) -> str:
+    """An answer without its leading "R:" / "**Respuesta:**" / "A:" label."""
+    return _ANSWER_LABEL.sub("", text.lstrip("\n"), count=1).lstrip()
+
+
+def faq_pairs(text: str) -> list[_Part]:
+    """An FAQ section as its pairs: each starts at a question line (or another bold line) and runs to the next.
+
+    A pair's text is "**question**" on a line of its own, then the answer without its label; text before
+    the first pair is a part with no label.
+    """
+    lines = text.split("\n")
+    questions = _questions(lines)
+    starts = [i for i, line in enumerate(lines) if questions[i] is not None or _BOLD_LINE.match(line)]
+    parts: list[_Part] = []
+    lead = "\n".join(lines[: starts[0]] if starts else lines).strip()
+    if lead:
+        parts.append(_Part(None, lead))
+    for start, end in zip(starts, [*starts[1:], len(lines)], strict=True):
+        question = questions[start]
+        if question is None:  # another bold line ("**Extensión del apartado**"): a labelled sub-part as usual
+            match = _BOLD_LINE.match(lines[start])
+            label = match.group("label").strip() if match else None
+            parts.append(_Part(label, "\n".join(lines[start:end]).strip()))
+            continue
+        answer = without_answer_label("\n".join(lines[start + 1 : end])).strip()
+        parts.append(_Part(question, f"**{question}**\n{answer}".strip()))
+    return parts
+
+
 def block_spans(text: str) -> list[tuple[int, int]]:
     """Where the paragraphs and whole list items (with their continuation lines) of ``text`` are."""
     spans: list[tuple[int, int]] = []
@@ -185,13 +264,43 @@ def chunk_entry(
         Language.MARKDOWN, chunk_size=chunk_chars, chunk_overlap=overlap_chars
     )
     chunks: list[Chunk] = []
-    for number, (path_above, body) in enumerate(sections(content)):
+    number = 0
+
+    def add(path: str, text: str, section: int) -> None:
+        for piece in _pack(text, chunk_chars, splitter):
+            chunks.append(Chunk(ordinal=len(chunks), heading=path, content=piece.strip(), section=section))
+
+    for path_above, body in sections(content):
         heading = _heading_path(title, *path_above)
+        if heading.endswith("?"):  # "### ¿Dónde están?" then "R: ...": the answer without its label
+            body = without_answer_label(body) or body
+        if is_faq(body):
+            for pair in faq_pairs(body):  # each pair answers on its own
+                for path, text in _pair_parts(heading, pair):
+                    add(path, text, number)
+                number += 1
+            continue
         parts = [_Part(None, body)] if len(body) <= SECTION_CHARS else sub_parts(body)
         for part in parts:
-            path = _heading_path(heading, part.label or "")
-            for piece in _pack(part.text, chunk_chars, splitter):
-                chunks.append(Chunk(ordinal=len(chunks), heading=path, content=piece.strip(), section=number))
+            add(_heading_path(heading, part.label or ""), part.text, number)
+        number += 1
     if not chunks:  # headings with no text under them: the entry still answers by its title
         chunks.append(Chunk(ordinal=0, heading=title[:500], content=content.strip() or title))
     return chunks
+
+
+def _pair_parts(heading: str, pair: _Part) -> list[tuple[str, str]]:
+    """A pair as (heading path, text) pieces: whole when short, else cut at its answer's own sub-parts.
+
+    The question line travels with the first piece; every piece's path names the question.
+    """
+    path = _heading_path(heading, pair.label or "")
+    if len(pair.text) <= SECTION_CHARS or pair.label is None:
+        return [(path, pair.text)]
+    question, _, answer = pair.text.partition("\n")
+    parts = sub_parts(answer)
+    if len(parts) < 2:
+        return [(path, pair.text)]
+    pieces = [(_heading_path(path, part.label or ""), part.text) for part in parts]
+    pieces[0] = (pieces[0][0], f"{question}\n{pieces[0][1]}")
+    return pieces

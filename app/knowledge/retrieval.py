@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.core.config import get_settings
 from app.knowledge import embeddings
-from app.knowledge.chunking import SECTION_CHARS
+from app.knowledge.chunking import SECTION_CHARS, is_faq
 from app.knowledge.embeddings import Embedder
 from app.knowledge.models import EMBEDDING_DIMENSIONS
 from app.knowledge.schemas import KnowledgeHit
@@ -279,6 +279,11 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("credito", "creditos", "financiar", "financian", "financiado"), ("financiamiento",)),
     **dict.fromkeys(("loan", "loans", "credit", "finance", "financed"), ("financing",)),
     **dict.fromkeys(("quienes", "ustedes"), ("empresa",)),
+    # "¿desde cuándo tienen el negocio?", "¿son confiables?": the company itself (its opening text's keywords).
+    **dict.fromkeys(
+        ("negocio", "negocios", "compania", "fundaron", "fundada", "fundado", "trayectoria", "confiables", "confiable"),
+        ("empresa",),
+    ),
 }
 _TYPO_CUTOFF = 85.0
 _TYPO_MIN_LENGTH = 4
@@ -572,19 +577,21 @@ def forget_counts(tenant_id: uuid.UUID) -> None:
 # Another chunk of the same entry with at least this share of its best chunk's evidence is read next to it
 # ("todavía debo mi auto, ¿me lo reciben a cuenta?": the trade-in rule, then the one on cars still owed).
 ALSO_RATIO = 0.85
-# An entry up to this long answers whole (a FAQ, a policy); a longer one answers with its best chunk (the
-# passage: a section or one sub-part of it), which the info agent continues from when asked for more.
+# An entry up to this long answers whole (a policy, one question); a longer one answers with its best chunk
+# (the passage: a section or one sub-part of it), which the info agent continues from when asked for more.
+# An entry written as question-answer pairs answers with the pair found, however short the entry.
 WHOLE_ENTRY_CHARS = SECTION_CHARS
 
 
 def _hit(row: Any, **evidence: Any) -> KnowledgeHit:
+    whole = len(row.entry_content) <= WHOLE_ENTRY_CHARS and not is_faq(row.entry_content)
     return KnowledgeHit(
         id=row.entry_id,
         chunk_id=row.chunk_id,
         ordinal=row.ordinal,
         title=row.title,
         heading=row.heading,
-        content=row.entry_content if len(row.entry_content) <= WHOLE_ENTRY_CHARS else row.content,
+        content=row.entry_content if whole else row.content,
         category=row.category,
         type=row.type,
         language=row.language,

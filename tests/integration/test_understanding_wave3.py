@@ -214,3 +214,21 @@ async def test_a_counter_offer_is_offered_a_person_and_yes_hands_off(customer: C
     assert offer.get("quote") is None
     yes = await customer.say("sí")
     assert yes["handoff"] is True
+
+
+async def test_where_the_shown_cars_are_comes_from_their_rows(client: Any) -> None:
+    tenant = await make_tenant(client, catalog_csv=CARS)
+    await import_company_text(client, tenant, HOURS)
+    user = f"u-{uuid.uuid4().hex[:8]}"
+    await chat(client, tenant, "estoy entre el versa y el mazda 3, cual me recomiendas?", user)
+    where = await chat(client, tenant, "ok y donde los puedo ver? estan en norte los dos?", user)
+    assert where["agent"] == "catalog" and set(where["items"]) == {"W3", "W4"}
+    assert "Norte" in where["reply"].splitlines()[0]
+    assert "Calle Roble 200" in where["reply"]  # the branch's address, from the company text
+
+
+async def test_safer_is_safety_equipment_not_insurance(customer: Customer) -> None:
+    await customer.say("estoy entre el kwid y el march, cual me recomiendas?")
+    safer = await customer.say("y cual es mas seguro? tiene bolsas de aire?")
+    assert safer["agent"] == "catalog" and not safer["sources"]
+    assert "seguro de cobertura" not in safer["reply"]

@@ -77,6 +77,8 @@ TEXTS: dict[str, dict[Language, str]] = {
         "es": "{what} de los {total} autos que coinciden:",
         "en": "{what} of the {total} matching cars:",
     },
+    "catalog_where_car": {"es": "• {car}: sucursal {branch}", "en": "• {car}: {branch} branch"},
+    "catalog_where_same": {"es": "Sí, están en {branch}:", "en": "They're both at {branch}:"},
     # The same over the whole stock (nothing narrowed it): no "coinciden", no count.
     "catalog_header_sorted_one_stock": {
         "es": "{what} que tengo en inventario:",
