@@ -343,6 +343,13 @@ WHERE_THEY = re.compile(
 )
 
 
+# A bare price question about what is on screen: "precio?", "¿y cuánto?", "how much?".
+BARE_PRICE = re.compile(
+    r"^\W*(?:y\s+|and\s+|ok\s+)?(?:el\s+|the\s+)?(?:precio|precios|costo|cuanto|cuanto cuesta|cuanto cuestan"
+    r"|cuanto sale|cuanto salen|en cuanto|price|prices|how much)\W*$"
+)
+
+
 # Words asking for the stock itself ("¿qué autos tienen…?", "what do you have…").
 _STOCK_WORDS = re.compile(
     r"\b(?:autos|carros|coches|unidades|camionetas|inventario|stock|cars|vehicles|tienen|tienes|hay|have|got)\b"
@@ -389,6 +396,8 @@ def classify(
     followup_term = (memory.last_quote or memory.focus or memory.monthly_budget) and parse_term_followup(
         text
     ) is not None
+    if shown and BARE_PRICE.search(folded):
+        intents.append(Intent("catalog", 0.87))  # "precio?" after a list: the prices of what is on screen
     if shown and not has_vehicle_constraints(filters) and WHERE_THEY.search(folded):
         intents.append(Intent("catalog", 0.87))  # "¿dónde los puedo ver?": the shown cars' rows say where
     if _NEGOTIATE.search(folded):

@@ -11,6 +11,7 @@ import pandas as pd
 
 from agents.classify import (
     BARE_NUMBERS,
+    BARE_PRICE,
     ORDINALS,
     WHERE_THEY,
     asks_about_it,
@@ -404,6 +405,16 @@ def answer_catalog(state: TurnState, catalog: LoadedCatalog) -> TurnUpdate:
     vocabulary = catalog.vocabulary
     said = _place_not_model(said, text, vocabulary, memory.last_filters)
     cheaper_or_more = bool(shown) and (wants_cheaper(text) or wants_more(text))
+    if shown and classification.reference is None and BARE_PRICE.search(fold(text)):
+        # "precio?" after a list: each shown car with its price (the one in focus alone, when there is one).
+        ids = [memory.focus] if memory.focus else [str(c["stock_id"]) for c in shown[:5]]
+        cards = [c for c in (card_by_id(frame, i) for i in ids) if c is not None]
+        if len(cards) == 1:
+            return _detail(cards[0], 1, memory, language)
+        if cards:
+            lines = [format_card(card, i + 1, language) for i, card in enumerate(cards)]
+            reply = "\n".join([say("catalog_prices_header", language), *lines])
+            return {"agent": "catalog", "reply": reply, "items": [c.stock_id for c in cards], "memory": memory}
     if shown and said.make is None and said.model is None and WHERE_THEY.search(fold(text)):
         located = _where_shown(shown, memory.focus, frame, language)
         if located is not None:

@@ -77,6 +77,7 @@ TEXTS: dict[str, dict[Language, str]] = {
         "es": "{what} de los {total} autos que coinciden:",
         "en": "{what} of the {total} matching cars:",
     },
+    "catalog_prices_header": {"es": "Estos son sus precios:", "en": "Here are their prices:"},
     "catalog_where_car": {"es": "• {car}: sucursal {branch}", "en": "• {car}: {branch} branch"},
     "catalog_where_same": {"es": "Sí, están en {branch}:", "en": "They're both at {branch}:"},
     # The same over the whole stock (nothing narrowed it): no "coinciden", no count.
