@@ -158,7 +158,17 @@ def _books(text: str, classification: Classification, memory: ConversationMemory
         return False
     # "¿puedo ir a verla el sábado en la mañana?" names when: a request put as a question, not a question.
     names_when = parse_day(text, date.today()) is not None or parse_time(text) is not None
+    if "?" in text and not names_when and not asks_to_book(text) and _OTHER_ASKS.search(fold(text)):
+        # "¿cuánto el CX-5, qué garantía trae y lo puedo ver en Querétaro?": questions first, no booking yet.
+        return False
     return "?" not in text or names_when or _names_car(classification) or memory.focus is not None
+
+
+# Questions that, asked beside "¿lo puedo ver?", make the message an inquiry rather than a booking.
+_OTHER_ASKS = re.compile(
+    r"\b(?:cuanto|precio|garantia|warranty|apart\w*|deposito|documentos|requisitos|credito|financ\w*|how much"
+    r"|price|mensualidad\w*|enganche)\b"
+)
 
 
 def _names_car(classification: Classification) -> bool:

@@ -326,6 +326,28 @@ def _branch_named(filters: CatalogFilters | None) -> str | None:
     return None
 
 
+def _in_other_branch(
+    filters: CatalogFilters, asked: str, frame: pd.DataFrame, vocabulary: CatalogVocabulary, language: Language
+) -> tuple[str, list[CarCard]] | None:
+    """The car asked for at a branch that does not have it, found at the others: a header naming where it is."""
+    features = {k: v for k, v in filters.features.items() if name_key(k) not in BRANCH_COLUMNS}
+    found = search_catalog(frame, filters.model_copy(update={"features": features}), vocabulary)
+    if not found.items or found.relaxed:
+        return None
+    column = next((c for c in frame.columns if name_key(str(c)) in BRANCH_COLUMNS), None)
+    if column is None:
+        return None
+    places = [
+        str(frame.loc[frame["stock_id"] == card.stock_id, column].iloc[0]).strip()
+        for card in found.items
+        if (frame["stock_id"] == card.stock_id).any()
+    ]
+    where = ", ".join(dict.fromkeys(p for p in places if p and p != "nan"))
+    if not where:
+        return None
+    return say("catalog_in_other_branch", language, asked=asked, where=where), found.items
+
+
 def _count_header(result: CatalogResult, language: Language, sort: str) -> str:
     shown_count = len(result.items)
     if sort != "relevance" and result.total > 1:
@@ -553,6 +575,22 @@ def answer_catalog(state: TurnState, catalog: LoadedCatalog) -> TurnUpdate:
             key = "catalog_not_recorded_for_" + ("car" if len(silent.result.items) == 1 else "these")
             header = say(key, language, what=what)
             return _listing(silent.result.items, header, filters, memory, language)
+    asked_branch = _branch_named(filters)
+    if asked_branch and (said.make or said.model) and (result.relaxed or not result.items):
+        # "¿lo puedo ver en Querétaro?" of a CX-5 that is in Celaya: the car, and where it is (cars move between
+        # branches; the place is where to meet, not a trait of the car).
+        elsewhere = _in_other_branch(filters, asked_branch, frame, vocabulary, language)
+        if elsewhere is not None:
+            header, items = elsewhere
+            return _listing(items, header, filters, memory, language, exact=False)
+    if not result.items and said.price_max is not None and filters.features and not said.features:
+        # "¿algo a diésel?" then "ok, entonces ¿qué tienen de menos de 180 mil?": the budget just said wins over the
+        # features asked before; what was dropped is said.
+        plain = search_catalog(frame, filters.model_copy(update={"features": {}}), vocabulary, widen_price=False)
+        if plain.items and not plain.relaxed:
+            dropped = ", ".join(_feature_words(c, v, language) for c, v in filters.features.items())
+            header = say("catalog_relaxed", language, why=dropped)
+            return _listing(plain.items, header, filters.model_copy(update={"features": {}}), memory, language)
     if not result.items and filters.price_max is not None:
         # Over budget even after relaxing: say so and show the most affordable cars that fit the rest.
         cheapest = search_catalog(

@@ -77,6 +77,10 @@ TEXTS: dict[str, dict[Language, str]] = {
         "es": "{what} de los {total} autos que coinciden:",
         "en": "{what} of the {total} matching cars:",
     },
+    "catalog_in_other_branch": {
+        "es": "En {asked} no lo tengo; está en {where}:",
+        "en": "It isn't at {asked}; it's at {where}:",
+    },
     "catalog_prices_header": {"es": "Estos son sus precios:", "en": "Here are their prices:"},
     "catalog_where_car": {"es": "• {car}: sucursal {branch}", "en": "• {car}: {branch} branch"},
     "catalog_where_same": {"es": "Sí, están en {branch}:", "en": "They're both at {branch}:"},
