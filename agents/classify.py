@@ -34,7 +34,10 @@ _HANDOFF = re.compile(
     r"sales ?person|advisor|adviser|speak to someone|talk to someone|speak with someone|talk to a person|"
     r"customer service|atencion a clientes|llamenme|llamame|call me|"
     r"(?:que )?(?:alguien |un asesor |una persona )?me (?:llame|llamen|marque|marquen|contacte|contacten)|"
-    r"marquenme|contactenme|una llamada|call me back|give me a call|have someone call|someone (?:to )?call)\b"
+    r"marquenme|contactenme|una llamada|call me back|give me a call|have someone call|someone (?:to )?call|"
+    # "pásame con alguien de verdad", "put me through to someone"
+    r"(?:pasame|paseme|pasenme|comunicame|comuniqueme) con (?:alguien|una persona|un humano|quien sea)|"
+    r"alguien de verdad|persona de verdad|(?:a|an) (?:actual|live) (?:person|human))\b"
 )
 # An explicit request for a person, as opposed to a person merely named ("el asesor nunca me llamó").
 _ASKS_FOR_PERSON = re.compile(
@@ -329,7 +332,7 @@ _TRANSFER = re.compile(
 _NEGOTIATE = re.compile(
     r"\b(?:me (?:lo|la) (?:dejan|deja|das|dan|pueden dejar) en|en cuanto me (?:lo|la) dejan|cuanto es lo menos"
     r"|lo menos que (?:me )?(?:lo|la)? ?(?:dejan|das|dan)|(?:su|tu) ultimo precio|ultimo precio|mejor precio"
-    r"|se puede negociar|es negociable|regatear|would you take|can you do \$?\d|best price|lowest (?:price|you)"
+    r"|se puede negociar|es negociable|regatear|would you take \$?\d|can you do \$?\d|best price|lowest (?:price|you)"
     r"|your bottom line)\b"
 )
 # "¿dónde los puedo ver?", "¿están en Querétaro los dos?", "where can I see them?": the shown cars' own branches.

@@ -51,7 +51,7 @@ from app.catalog.schemas import CatalogFilters
 from app.catalog.vocabulary import CatalogVocabulary
 from app.concierge.types import Category, Item, Money, Urgency
 from app.core.config import get_settings
-from app.leads.booking import asks_to_book, parse_day, parse_time, wants_booking
+from app.leads.booking import asks_to_book, parse_day, parse_name, parse_time, wants_booking
 from app.llm.invoke import ChainExhausted, LLMStats
 from app.llm.tracing import annotate_trace, customer_hash
 from app.text.complaints import is_complaint
@@ -89,7 +89,7 @@ _COURTESY = frozenset({"greeting", "thanks"})
 _BRING = re.compile(r"\b(llevar|traer|necesito|requisitos|documentos|bring|need|requirements|documents)\b")
 # Policy topics a message may ask about beside a car or a quote ("¿el Tiguan me lo apartan con depósito?").
 _POLICY = re.compile(
-    r"\b(apart\w*|deposito|reserv\w*|a cuenta|trade.?in\w*|avaluo|garantia|warranty|devol\w*|devuelv\w*|"
+    r"\b(apart\w*|deposito|reserv\w*|a cuenta|trade(?:.?in\w*)?|avaluo|garantia|warranty|devol\w*|devuelv\w*|"
     r"return policy|refund|documentos|papeles|requisitos|documents|paperwork|"
     r"(?<!mas )(?<!muy )(?<!tan )seguro(?! que)|insurance|entrega\w*|"
     r"domicilio|delivery|deliver|horario\w*|hours|sucursal\w*|branch\w*|ubicacion|direccion|address|"
@@ -154,6 +154,8 @@ def _books(text: str, classification: Classification, memory: ConversationMemory
     "¿puedo hacer una prueba de manejo?" with no car in view is answered from the business's knowledge
     (which says how to book), and a booking is left open for the answer (``booking_flow.opened``).
     """
+    if _gives_slots(text, classification, memory):
+        return True
     if not wants_booking(text) or (_ABOUT_BOOKINGS.search(fold(text)) and not asks_to_book(text)):
         return False
     # "¿puedo ir a verla el sábado en la mañana?" names when: a request put as a question, not a question.
@@ -169,6 +171,20 @@ _OTHER_ASKS = re.compile(
     r"\b(?:cuanto|precio|garantia|warranty|apart\w*|deposito|documentos|requisitos|credito|financ\w*|how much"
     r"|price|mensualidad\w*|enganche)\b"
 )
+
+
+# "¿abren el sábado a las 10?", "what time do you close on Monday?": the hours, not a booking.
+_HOURS_ASK = re.compile(r"\b(?:abren|abre|abierto|cierran|cierra|horario\w*|open|opens|close|closes|hours)\b")
+
+
+def _gives_slots(text: str, classification: Classification, memory: ConversationMemory) -> bool:
+    """ "el jueves paso a Polanco a las 4, soy Luis", "Saturday 11am then. I'm Sarah": a day with a time or a name,
+    about a car the conversation is on — a booking, whatever the verb."""
+    if memory.focus is None and not memory.shown and not _names_car(classification):
+        return False
+    if parse_day(text, date.today()) is None or _HOURS_ASK.search(fold(text)):
+        return False
+    return parse_time(text) is not None or parse_name(text, asked=False) is not None
 
 
 def _names_car(classification: Classification) -> bool:

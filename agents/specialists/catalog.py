@@ -26,7 +26,7 @@ from app.catalog.constraints import refine, starts_over
 from app.catalog.frame import card_by_id, columns_of
 from app.catalog.intent import asks_about_column, looks_like_comparison
 from app.catalog.keys import name_key, value_key
-from app.catalog.lexicon import BRANCH_COLUMNS, NEAR_VALUES
+from app.catalog.lexicon import BRANCH_COLUMNS, KIND_VALUE_KEYS, NEAR_VALUES
 from app.catalog.parsing import missing_kinds, parse_catalog_query, prepare_message
 from app.catalog.schemas import CarCard, CatalogFilters, CatalogResult
 from app.catalog.search import search_catalog
@@ -309,11 +309,26 @@ def _nearest_values(
 
 def _found_header(result: CatalogResult, language: Language, sort: str = "relevance") -> str:
     header = _count_header(result, language, sort)
-    where = _branch_named(result.applied)
-    if where and header.endswith(":"):
-        # "¿y en Querétaro?": the list says it is Querétaro's stock.
-        header = f"{header[:-1]} {say('catalog_in_branch', language, branch=localized_value(where, language))}:"
+    understood = _understood(result.applied, language)
+    if understood and header.endswith(":"):
+        # "¿y en Querétaro?", "una troca o SUV": the list says what it was narrowed to, after the count.
+        cut = header.find(";") if ";" in header else len(header) - 1
+        header = f"{header[:cut]} ({understood}){header[cut:]}"
     return header
+
+
+def _understood(filters: CatalogFilters | None, language: Language) -> str:
+    """The kinds a search was narrowed to, in a few words: "SUV o Pickup, automática, sucursal Querétaro"."""
+    if filters is None:
+        return ""
+    parts: list[str] = []
+    for column, value in filters.features.items():
+        keys = {value_key(v) for v in str(value).split("|")}
+        if name_key(column) in BRANCH_COLUMNS and "|" not in str(value):
+            parts.append(say("catalog_in_branch", language, branch=localized_value(str(value), language)))
+        elif any(keys <= KIND_VALUE_KEYS[kind] for kind in ("body", "fuel", "transmission")):
+            parts.append(_any_of(str(value), language))
+    return ", ".join(parts)
 
 
 def _branch_named(filters: CatalogFilters | None) -> str | None:

@@ -31,7 +31,7 @@ _OTHER_TOPICS = re.compile(
     r"\b(?:financiamiento|financiar|credito|credit|financing|finance|loan|enganche|mensualidad(?:es)?|horarios?"
     r"|hours|abren|cierran|open|ubicacion|direccion|address|location|garantia|warranty|requisitos"
     r"|requirements|documentos|documents|cita|appointment|prueba de manejo|test drive|tasa|interest|seguro"
-    r"|insurance|devol\w*|devuelv\w*|regres\w*|reembolso|returns?|refund|a cuenta|trade[ -]?ins?|avaluo|appraisal"
+    r"|insurance|devol\w*|devuelv\w*|regres\w*|reembolso|returns?|refund|a cuenta|trade(?:[ -]?ins?)?|avaluo|appraisal"
     r"|vender mi|vendo mi|sell my|compran|buy my|entrega\w*|delivery|deliver|domicilio|envio|shipping|apart\w*"
     r"|reserv\w*|formas? de pago|tarjetas?|transferencia|efectivo|cards?|cash|papeles|factura|tenencias?"
     r"|paperwork|invoice|placas|plates|historial|accidentes?|choques?|chocado|history|accidents?|servicio"

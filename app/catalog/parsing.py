@@ -360,6 +360,11 @@ def _blank(t: str, spans: Iterable[Span]) -> str:
     return "".join(chars)
 
 
+# Kinds where two values named together mean either of them ("una troca o SUV"); for the transmission they
+# mean any ("automático o estándar, me da igual").
+_EITHER_KINDS = frozenset({"body", "fuel"})
+
+
 def _features(t: str, vocabulary: CatalogVocabulary) -> dict[str, str]:
     wanted: dict[str, str] = {}
     conflicting: set[str] = set()
@@ -377,11 +382,16 @@ def _features(t: str, vocabulary: CatalogVocabulary) -> dict[str, str]:
             else:
                 known = [v for v in rule.values if v in vocabulary.attribute_values.get(column, {})]
                 value = vocabulary.feature_value(column, known[0], rule.default) if known else rule.default
-            if column in wanted and wanted[column] != value:
+            if column in wanted and value not in wanted[column].split(" | "):
                 conflicting.add(column)  # "automático o estándar": the customer doesn't mind
+                if rule.kind in _EITHER_KINDS:
+                    value = f"{wanted[column]} | {value}"  # "troca o SUV", "hybrids or electric": either one
             wanted[column] = value
-    for column in conflicting:
-        wanted.pop(column, None)
+    for column in list(conflicting):
+        if "|" not in wanted.get(column, ""):
+            wanted.pop(column, None)
+        else:
+            conflicting.discard(column)
     for column, value in _catalog_features(t, vocabulary).items():
         if column not in wanted and column not in conflicting and column not in refused:
             wanted[column] = value
@@ -592,7 +602,9 @@ _OWNED_BEFORE = re.compile(
 )
 _OWN_CUE = re.compile(r"\b(?:tengo|mi|my|i have|i own|i drive|manejo|mine|es un|es una|it'?s an?)\b")
 # "¿reciben mi auto a cuenta? es un Aveo 2015": in a message about the customer's own car, "es un" names it.
-_TRADE_IN = re.compile(r"\b(?:a cuenta|trade[ -]?ins?|avaluo|appraisal|mi (?:auto|carro|coche|camioneta)|my car)\b")
+_TRADE_IN = re.compile(
+    r"\b(?:a cuenta|trade(?:[ -]?ins?)?|avaluo|appraisal|mi (?:auto|carro|coche|camioneta)|my car)\b"
+)
 _IT_IS_BEFORE = re.compile(r"\b(?:es un|es una|it'?s an?|its an?)\s+(?:(?:19|20)\d\d\s+)?$")
 _YEAR_AFTER = re.compile(r"\s*(?:modelo\s+)?(?:19|20)\d\d\b")
 

@@ -327,7 +327,7 @@ _CALENDAR_WORDS = frozenset([*WEEKDAYS, *_MONTHS, "hoy", "manana", "mañana", "t
 def _name_beside(text: str, branches: list[str]) -> str | None:
     """A name given as its own part of a message with other details: "a las 10am, Jorge Salas"."""
     branch_keys = {fold(b) for b in branches}
-    for part in re.split(r"[,;\n]+", text):
+    for part in re.split(r"[,;\n]+|\.\s+", text):  # "...to drive the Trax. Jennifer Lee"
         tokens = re.findall(r"[^\W\d_]+", part)
         if not 1 < len(tokens) <= 4 or re.search(r"\d", part) or not all(t[0].isupper() for t in tokens):
             continue

@@ -74,7 +74,12 @@ _CLOSING = re.compile(
     r"te (?:aviso|escribo) (?:luego|despues|al rato|mas tarde)|"
     r"(?:ya )?dejalo (?:asi|ahi|por la paz)|asi dejalo|olvidalo|no gracias|por ahora no|ahorita no|por el momento no|"
     r"eso es todo|es todo|nada mas|seria todo|i'?ll think about it|let me think(?: about it)?|maybe later|"
-    r"not (?:right )?now|no thanks|that'?s all|never ?mind|forget it|i'?ll get back to you)\b"
+    r"not (?:right )?now|no thanks|that'?s all|never ?mind|forget it|i'?ll get back to you|"
+    # "déjame juntar el dinero y te escribo", "let me talk to my wife and get back to you"
+    r"(?:dejame|deja|dejeme) (?:juntar|ver|checar|hablar|platicar|revisar|hacer)\b[\w ]{0,40}\b(?:te|les) "
+    r"(?:escribo|aviso|marco|busco|digo)|(?:y )?(?:te|les) (?:escribo|aviso|marco|busco) (?:en cuanto|cuando|si)|"
+    r"(?:get|got to get) back to you|let me (?:talk|check|speak) (?:to|with) my|talk (?:to|with) my (?:wife|husband"
+    r"|partner|family|spouse)|lo (?:hablo|platico|consulto) con mi)\b"
 )
 
 

@@ -232,3 +232,31 @@ async def test_safer_is_safety_equipment_not_insurance(customer: Customer) -> No
     safer = await customer.say("y cual es mas seguro? tiene bolsas de aire?")
     assert safer["agent"] == "catalog" and not safer["sources"]
     assert "seguro de cobertura" not in safer["reply"]
+
+
+async def test_a_day_with_a_time_or_a_name_about_the_car_in_focus_books(customer: Customer) -> None:
+    await customer.say("cuanto cuesta el jetta gli 2022")
+    slots = await customer.say("ok voy a juntar papeles, el jueves paso a polanco a las 4, soy Luis Hernandez")
+    assert slots["agent"] == "booking" and "Luis Hernandez" in slots["reply"] and "16:00" in slots["reply"]
+    hours = Customer(customer.client, prefix="wave3-hours")
+    await hours.say("cuanto cuesta el jetta gli 2022")
+    asked = await hours.say("¿abren el sábado a las 10?")
+    assert asked["agent"] != "booking"
+
+
+async def test_either_body_the_customer_names_is_searched_and_said(client: Any) -> None:
+    tenant = await make_tenant(
+        client,
+        catalog_csv="stock_id,make,model,year,price,km,body\n"
+        "B1,Toyota,Hilux,2021,520000,40000,Pickup\nB2,Kia,Seltos,2022,420000,30000,SUV\n"
+        "B3,Nissan,Versa,2021,260000,50000,Sedán\n",
+    )
+    reply = await chat(client, tenant, "busco una troca o suv pa la familia")
+    assert set(reply["items"]) == {"B1", "B2"} and "SUV" in reply["reply"].splitlines()[0]
+
+
+async def test_putting_it_off_is_a_courteous_close_and_a_real_person_hands_off(customer: Customer) -> None:
+    close = await customer.say("ok dejame juntar el dinero y te escribo")
+    assert close["intent"] == "thanks" and "no tengo esa información" not in close["reply"].lower()
+    person = await customer.say("no pues mejor pasame con alguien de verdad")
+    assert person["handoff"] is True

@@ -173,8 +173,8 @@ TEXTS: dict[str, dict[Language, str]] = {
         "en": "Nothing matches everything you asked for ({why}). These are the closest alternatives:",
     },
     "catalog_in_branch": {
-        "es": "(sucursal {branch})",
-        "en": "({branch} branch)",
+        "es": "sucursal {branch}",
+        "en": "{branch} branch",
     },
     "catalog_near_value": {
         "es": "No tengo autos con {wanted}; lo más cercano que tengo son autos con {near}:",
