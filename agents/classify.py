@@ -218,6 +218,9 @@ class Classification:
 _OTHER_ONE = re.compile(r"^(?:y |and |e )?(?:el |la |the )?(?:otr[oa]|other(?: one)?)\s*\??$")
 
 
+OTHER_NAMED = re.compile(r"\b(?:el|la|the) (?:otr[oa]|other) ([a-z0-9ñ]{2,})\b")
+
+
 def resolve_reference(text: str, shown: Sequence[ShownCar], focus: str | None = None) -> int | None:
     """Index of the shown car the customer points at: "el segundo", "the 2nd", "el Mazda", "#3", "el otro"."""
     if not shown:
@@ -226,6 +229,20 @@ def resolve_reference(text: str, shown: Sequence[ShownCar], focus: str | None = 
     if len(shown) == 2 and _OTHER_ONE.search(fold(text).strip()):
         # With none in focus the first was the one spoken of (it heads the list): the other is the second.
         return 1 - ids.index(str(focus)) if focus in ids else 1
+    folded = fold(text)
+    other = OTHER_NAMED.search(folded)
+    if other is not None and focus in ids:
+        # "ufff, ¿y el otro Seltos?": of the shown cars of that model, the one not in focus.
+        name = other.group(1)
+        same = [
+            i
+            for i, car in enumerate(shown)
+            if str(car["stock_id"]) != focus and name in fold(f"{car['make']} {car['model']}").replace("-", "")
+        ]
+        if len(same) == 1:
+            return same[0]
+        if not same:
+            return None  # not on screen: a search for that model without the one in focus
     folded = fold(text)
     tokens = words(text)
     for i, token in enumerate(tokens):

@@ -13,6 +13,7 @@ from agents.classify import (
     BARE_NUMBERS,
     BARE_PRICE,
     ORDINALS,
+    OTHER_NAMED,
     WHERE_THEY,
     asks_about_it,
     has_constraints,
@@ -513,7 +514,7 @@ def answer_catalog(state: TurnState, catalog: LoadedCatalog) -> TurnUpdate:
 
     last = memory.last_filters
     previous = CatalogFilters.model_validate(last) if last else None
-    if reference is None and not cheaper_or_more and not _AMONG_SHOWN.search(folded):
+    if reference is None and not cheaper_or_more and not _AMONG_SHOWN.search(folded) and not OTHER_NAMED.search(folded):
         picked = _pick_shown(text, said, shown, frame, vocabulary)
         if picked is not None:
             card = card_by_id(frame, shown[picked]["stock_id"])
@@ -521,6 +522,8 @@ def answer_catalog(state: TurnState, catalog: LoadedCatalog) -> TurnUpdate:
                 return _detail(card, picked + 1, memory, language)
 
     filters = refine(previous, _with_version_words(said, text, frame), vocabulary, text=text)
+    if memory.focus and OTHER_NAMED.search(folded):
+        filters = filters.model_copy(update={"exclude_ids": [memory.focus]})  # "¿y el otro Seltos?"
     if previous is not None and shown and wants_cheaper(text):
         return _cheaper(filters, shown, frame, vocabulary, memory, language)
     more = False

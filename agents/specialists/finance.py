@@ -95,7 +95,8 @@ def _named_terms(text: str) -> set[int]:
 # "¿qué documentos piden para el crédito?", "¿revisan buró?": about getting credit, not about a car's payments.
 _CREDIT_PROCESS = re.compile(
     r"\b(?:requisitos?|documentos?|documentacion|papeles|papeleria|tramites?|buro|historial|aval|avales|"
-    r"comprobantes?|que piden|que me piden|que necesito|requirements?|documents?|paperwork|credit (?:score|history)|"
+    r"comprobantes?|(?:que|q) piden|(?:que|q) me piden|(?:que|q) necesito|requirements?|documents?|paperwork|"
+    r"credit (?:score|history)|no tengo nomina|trabajo por mi cuenta|independiente|self.?employed|"
     r"what do i need)\b"
 )
 
@@ -262,6 +263,11 @@ def answer_finance(state: TurnState, catalog: LoadedCatalog) -> FinanceAnswer:
         return cast(FinanceAnswer, answer_compare(state, catalog, memory, request.term_months))
 
     numbers = request.price is not None or request.down_payment is not None or request.term_months is not None
+    credit_process = _CREDIT_PROCESS.search(fold(state["text"])) and not has_constraints(classification.filters)
+    if not numbers and request.down_payment_ratio is None and credit_process:
+        # "¿qué necesito para el crédito? no tengo nómina": the business's own words on getting credit, even with a
+        # car in view (its quote is not the answer).
+        return {"agent": "finance", "reply": "", "memory": memory, "needs_price": True, "info_only": True}
     if not numbers and request.down_payment_ratio is None and _asks_terms(state["text"]) and last_quote is not None:
         # "¿enganche mínimo?" right after a quote: the terms themselves, not the same quote again.
         return {"agent": "finance", "reply": _terms_summary(tenant.finance, language), "memory": memory}

@@ -143,12 +143,19 @@ _FEATURE_RULES: tuple[_FeatureRule, ...] = (
     _kind("fuel", r"\b(?:gasolina|gasoline|petrol)\b", _FUEL, ("gasolina",), "Gasolina"),
     _kind(
         "body",
-        r"\b(?:suvs?|camionetas?|camionetitas?|crossovers?|todoterrenos?)\b",
+        r"\b(?:suvs?|camionetas?(?! de batea)|camionetitas?|crossovers?|todoterrenos?)\b",
         _BODY,
         ("suv", "camioneta", "crossover"),
         "SUV",
     ),
-    _kind("body", r"\b(?:pick ?ups?|pick-ups?|trocas?|trokas?|trucks?)\b", _BODY, ("pickup", "troca"), "Pickup"),
+    _kind(
+        "body",
+        r"\b(?:pick ?ups?|pick-ups?|trocas?|trokas?|trucks?|camionetas? de batea|de batea|doble cabina|cabina sencilla"
+        r"|redilas?)\b",
+        _BODY,
+        ("pickup", "troca"),
+        "Pickup",
+    ),
     _kind("body", r"\b(?:sedan|sedanes|sedans)\b", _BODY, ("sedan",), "Sedán"),
     _kind("body", r"\b(?:hatchbacks?|hatch)\b", _BODY, ("hatchback",), "Hatchback"),
     _kind("body", r"\bcoupes?\b", _BODY, ("coupe",), "Coupé"),

@@ -260,3 +260,24 @@ async def test_putting_it_off_is_a_courteous_close_and_a_real_person_hands_off(c
     assert close["intent"] == "thanks" and "no tengo esa información" not in close["reply"].lower()
     person = await customer.say("no pues mejor pasame con alguien de verdad")
     assert person["handoff"] is True
+
+
+async def test_the_other_of_a_model_is_not_the_one_in_focus(customer: Customer) -> None:
+    await customer.say("estoy buscando un kia, sportage o seltos")
+    blue = await customer.say("el seltos azul en cuanto esta")
+    other = await customer.say("ufff, y el otro seltos?")
+    assert other["items"] and other["items"][0] != blue["items"][0]
+    assert "Seltos" in other["reply"]
+
+
+async def test_a_credit_requirements_question_beside_a_car_in_focus_gets_the_requirements(customer: Customer) -> None:
+    await customer.say("cuanto cuesta el jetta gli 2022")
+    await customer.say("a 48 meses con 100 mil de enganche")
+    asked = await customer.say("q necesito para el credito? no tengo nomina, trabajo por mi cuenta")
+    assert asked.get("quote") is None and asked["sources"]
+    assert "estados de cuenta" in asked["reply"]
+
+
+async def test_a_truck_with_a_bed_is_a_pickup(customer: Customer) -> None:
+    reply = await customer.say("necesito una camioneta de batea para el trabajo")
+    assert reply["items"] and "Pickup" in reply["reply"].splitlines()[0] and "SUV" not in reply["reply"].splitlines()[0]
