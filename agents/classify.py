@@ -342,6 +342,7 @@ def has_constraints(filters: CatalogFilters) -> bool:
 _TRANSFER = re.compile(
     r"\b(?:me |nos )?(?:lo |la )?(?:pueden |podrian )?(?:llevan|llevarian|traen|traerian|mueven|mandan|trasladan"
     r"|traer|llevar|mover|mandar|trasladar)(?:la|lo)? (?:a|para|hasta) (?!mi casa|la casa|mi oficina|mi domicilio)"
+    r"|\bme (?:lo|la) (?:traen|trae|pueden traer|podrian traer|mueven|pasan)\b"
     r"|\b(?:bring|move|ship) it (?:to|over)\b"
 )
 # A counter-offer on the price: "¿me lo dejan en 470?", "¿cuánto es lo menos?", "would you take 300k?". The price
@@ -367,6 +368,12 @@ WHERE_THEY = re.compile(
 BARE_PRICE = re.compile(
     r"^\W*(?:y\s+|and\s+|ok\s+)?(?:el\s+|the\s+)?(?:precio|precios|costo|cuanto|cuanto cuesta|cuanto cuestan"
     r"|cuanto sale|cuanto salen|en cuanto|price|prices|how much)\W*$"
+)
+
+
+_LOOKING = re.compile(
+    r"\b(?:looking for|i'?m after|busco|buscando|ando buscando|necesito (?:un|una|algo)|quiero (?:un|una|algo)"
+    r"|i need (?:a|an|something)|i want (?:a|an|something))\b"
 )
 
 
@@ -433,6 +440,8 @@ def classify(
         or looks_like_catalog_query(text, vocabulary)
         # "¿qué autos tienen en la sucursal Norte?": a branch the catalog records, and the stock asked for.
         or (_names_branch(filters) and bool(_STOCK_WORDS.search(folded)))
+        # "looking for something for my family": a search to narrow down (the catalog asks what it needs).
+        or (bool(_LOOKING.search(folded)) and not mentions_other_topic(text))
     )
     # "¿el segundo tiene garantía?" is about the warranty, not about the second car's details.
     # "el rojo, ¿en qué sucursal está?" asks about the car's own row (a column of the catalog): still the car.

@@ -522,6 +522,9 @@ def answer_catalog(state: TurnState, catalog: LoadedCatalog) -> TurnUpdate:
                 return _detail(card, picked + 1, memory, language)
 
     filters = refine(previous, _with_version_words(said, text, frame), vocabulary, text=text)
+    if not shown and not has_constraints(filters) and _VAGUE_NEED.search(folded):
+        # "looking for something for my family, nothing too fancy": three arbitrary cars would be a guess.
+        return {"agent": "catalog", "reply": say("catalog_ask_needs", language), "memory": memory}
     if memory.focus and OTHER_NAMED.search(folded):
         filters = filters.model_copy(update={"exclude_ids": [memory.focus]})  # "¿y el otro Seltos?"
     if previous is not None and shown and wants_cheaper(text):
@@ -1145,6 +1148,13 @@ def _compared_cards(
     return [c for c in cards if c is not None]
 
 
+_VAGUE_NEED = re.compile(
+    r"\b(?:familia|family|kids|hijos|ninos|niños|something|algo (?:para|pa|bueno|que)|recomienda\w*|recommend\w*"
+    r"|no se (?:que|cual)|not sure (?:what|which))\b"
+)
+_RECOMMEND_ONLY = re.compile(r"\b(?:recomienda\w*|recommend\w*|sugiere\w*|suggest\w*|conviene)\b")
+
+
 def answer_compare(
     state: TurnState, catalog: LoadedCatalog, memory: ConversationMemory, term_months: int | None = None
 ) -> TurnUpdate:
@@ -1156,7 +1166,13 @@ def answer_compare(
     cards = _compared_cards(text, memory.shown, catalog.frame, catalog.vocabulary, previous, memory.focus)
     cards = _in_asked_order(cards, state["classification"].filters.sort)
     if not cards:
-        return {"agent": "catalog", "reply": say("catalog_compare_nothing", language), "memory": memory}
+        # "¿qué me recomiendan?" with nothing on screen and nothing to compare: what the customer needs, first.
+        key = (
+            "catalog_ask_needs"
+            if not memory.shown and _RECOMMEND_ONLY.search(fold(text))
+            else "catalog_compare_nothing"
+        )
+        return {"agent": "catalog", "reply": say(key, language), "memory": memory}
     if len(cards) == 1:
         detail = _detail(cards[0], 1, memory, language)
         detail["reply"] = "\n".join([detail["reply"].rsplit("\n", 1)[0], say("catalog_compare_need_two", language)])

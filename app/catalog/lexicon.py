@@ -15,9 +15,14 @@ STOPWORDS: frozenset[str] = frozenset(
     {
         "a",
         "al",
-        # "¿necesito aval?": a guarantor, not a misspelt Haval.
+        # "¿necesito aval?": a guarantor, not a misspelt Haval; "the range on the Tesla" is not a Ranger; a
+        # mechanic is not a Tahoe.
         "aval",
         "avales",
+        "range",
+        "rango",
+        "mecanico",
+        "mechanic",
         "algo",
         "alguna",
         "alguno",

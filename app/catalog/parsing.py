@@ -573,7 +573,7 @@ _SINGULAR_SUPERLATIVE = re.compile(
 # dealer's column (branch, city), even when the word is also a model name (Seat León).
 # The words after the preposition sit in a lookahead, so "chofer de uber en leon" still sees "en leon".
 _PLACE = re.compile(
-    r"\b(?:en|in|at|de|desde|from|pa|para|hacia|rumbo a)\s+(?=(?:la |el |the )?"
+    r"\b(?:en|in|at|de|desde|from|pa|para|hacia|rumbo a|to|al)\s+(?=(?:la |el |the )?"
     r"(?:(?:sucursal|agencia|sede|branch|lote|tienda|ciudad)\s+(?:de |of |en |in )?)?(?P<w>[a-zñ]+)(?P<w2> [a-zñ]+)?)"
 )
 
@@ -607,6 +607,8 @@ _OWNED_BEFORE = re.compile(
     r"(?:\btengo|\bmi|\bmy|\bi have|\bi own|\bi drive|\bmanejo|\bmi carro es|\bmi auto es|\bmi coche es"
     r"|\bmine is|\bmy car is)\s+(?:un |una |a |an )?(?:(?:19|20)\d\d\s+)?$"
 )
+# The year of a car the customer owns that the catalog does not know ("mi Tsuru 2012", "my old 2009 Civic").
+_OWN_YEAR = re.compile(r"\b(?:mi|my|tengo un[oa]?|i have an?|i own an?)\s+(?:[a-zñ-]+\s+){0,2}((?:19|20)\d\d)\b")
 _OWN_CUE = re.compile(r"\b(?:tengo|mi|my|i have|i own|i drive|manejo|mine|es un|es una|it'?s an?)\b")
 # "¿reciben mi auto a cuenta? es un Aveo 2015": in a message about the customer's own car, "es un" names it.
 _TRADE_IN = re.compile(
@@ -662,6 +664,7 @@ def parse_catalog_query(text: str, vocabulary: CatalogVocabulary) -> CatalogFilt
     t = _blank(t, place_spans)
     make, model, vehicle_spans = _find_vehicle(t, vocabulary)
     owned = _owned_spans(t, _every_vehicle(t, vehicle_spans, vocabulary))
+    owned += [Span(m.start(1), m.end(1)) for m in _OWN_YEAR.finditer(t)]  # "mi tsuru 2012": not a year wanted
     if owned:
         # "tengo un Aveo 2016, ¿me lo toman a cuenta del Sentra?": the customer's own car is not the one wanted.
         t = _blank(t, owned)

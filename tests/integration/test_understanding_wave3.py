@@ -281,3 +281,20 @@ async def test_a_credit_requirements_question_beside_a_car_in_focus_gets_the_req
 async def test_a_truck_with_a_bed_is_a_pickup(customer: Customer) -> None:
     reply = await customer.say("necesito una camioneta de batea para el trabajo")
     assert reply["items"] and "Pickup" in reply["reply"].splitlines()[0] and "SUV" not in reply["reply"].splitlines()[0]
+
+
+async def test_a_vague_family_request_is_asked_what_it_needs(customer: Customer) -> None:
+    reply = await customer.say("Hi there, looking for something for my family, 2 kids, nothing too fancy")
+    assert not reply["items"] and "budget" in reply["reply"]
+    other = Customer(customer.client, prefix="wave3-needs")
+    recommend = await other.say("busco algo para la familia somos 5 q me recomiendan?")
+    assert not recommend["items"] and "presupuesto" in recommend["reply"]
+
+
+async def test_words_that_are_not_cars(customer: Customer) -> None:
+    reply = await customer.say("What's the range on the Tesla?")
+    assert "Ranger" not in reply["reply"]
+    own = Customer(customer.client, prefix="wave3-own")
+    await own.say("cuanto cuesta la ram")
+    trade = await own.say("la ram me la dejan si les doy mi tsuru 2012 a cuenta?")
+    assert "2012" not in trade["reply"].splitlines()[0]

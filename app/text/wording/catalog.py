@@ -200,6 +200,12 @@ TEXTS: dict[str, dict[Language, str]] = {
         "es": "¿Con cuál quieres compararlo? Dime el modelo o el número de la lista.",
         "en": "Which car should I compare it with? Tell me the model or its number in the list.",
     },
+    "catalog_ask_needs": {
+        "es": "Te ayudo a elegir. Para recomendarte bien dime: ¿qué presupuesto tienes (de contado o de "
+        "mensualidad) y qué tipo de auto prefieres: sedán, SUV, pickup o minivan? ¿Automático o estándar?",
+        "en": "I'll help you choose. To recommend well, tell me: what's your budget (cash or monthly) and what "
+        "kind of car do you prefer: sedan, SUV, pickup or minivan? Automatic or manual?",
+    },
     "catalog_compare_nothing": {
         "es": "¿Qué autos quieres comparar? Dime los modelos (por ejemplo «Versa o Aveo») y te los pongo lado a lado.",
         "en": 'Which cars would you like to compare? Tell me the models (e.g. "Versa or Aveo") and I\'ll put them '
