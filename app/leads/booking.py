@@ -430,9 +430,27 @@ def closed_days(text: str, branches: list[str], language: str = "es") -> list[Cl
             while start > 0 and _only_days(clauses[start - 1]):
                 start -= 1
             days |= _weekdays(" ".join(clauses[start : i + 1]))
-        named = frozenset(b for b in branches if re.search(rf"\b{re.escape(fold(b))}\b", t))
+        named = _branches_in(t, branches) or _parent_branches(text, m.start(), branches)
         found += [ClosedDay(weekday=d, branches=named, sentence=sentence, language=language) for d in sorted(days)]
     return found
+
+
+def _branches_in(t: str, branches: list[str]) -> frozenset[str]:
+    return frozenset(b for b in branches if re.search(rf"\b{re.escape(fold(b))}\b", t))
+
+
+def _parent_branches(text: str, at: int, branches: list[str]) -> frozenset[str]:
+    """The branch a nested list item belongs to: "2. *San Pedro*" above "   - Cerrada los lunes"."""
+    lines = text[:at].split("\n")
+    current = lines[-1] + text[at:].split("\n", 1)[0]
+    indent = len(current) - len(current.lstrip())
+    for line in reversed(lines[:-1]):
+        if not line.strip():
+            return frozenset()  # a blank line ends the list
+        own = len(line) - len(line.lstrip())
+        if own < indent:
+            return _branches_in(fold(line), branches)
+    return frozenset()
 
 
 def _only_days(clause: str) -> bool:
