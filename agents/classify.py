@@ -280,9 +280,15 @@ def _is_only(tokens: list[str], vocabulary: set[str]) -> bool:
     return bool(tokens) and all(t in vocabulary for t in tokens)
 
 
+# "el Golf más barato", "la CR-V más económica": a superlative of the model named, not "cheaper than those".
+_ARTICLE_NOUN_BEFORE = re.compile(r"\b(?:el|la|los|las|the)\s+[a-z0-9ñ-]+\s+$")
+
+
 def wants_cheaper(text: str) -> bool:
     """ "Show me cheaper ones" / "más baratos"."""
-    return bool(_CHEAPER.search(fold(text)))
+    folded = fold(text)
+    m = _CHEAPER.search(folded)
+    return m is not None and not _ARTICLE_NOUN_BEFORE.search(folded[: m.start()])
 
 
 def wants_more(text: str) -> bool:
@@ -339,9 +345,10 @@ def has_constraints(filters: CatalogFilters) -> bool:
 
 # Moving the car talked about to another branch: "¿y si me la llevan a Querétaro para verla allá?", "¿me la pueden
 # traer a Monterrey?" (a policy question, not a search of that branch's stock).
-_TRANSFER = re.compile(
+TRANSFER = re.compile(
     r"\b(?:me |nos )?(?:lo |la )?(?:pueden |podrian )?(?:llevan|llevarian|traen|traerian|mueven|mandan|trasladan"
-    r"|traer|llevar|mover|mandar|trasladar)(?:la|lo)? (?:a|para|hasta) (?!mi casa|la casa|mi oficina|mi domicilio)"
+    r"|traer|llevar|mover|mandar|trasladar|pasan|pasar)(?:la|lo)? (?:a|para|hasta) "
+    r"(?!mi casa|la casa|mi oficina|mi domicilio)"
     r"|\bme (?:lo|la) (?:traen|trae|pueden traer|podrian traer|mueven|pasan)\b"
     r"|\b(?:bring|move|ship) it (?:to|over)\b"
 )
@@ -429,7 +436,8 @@ def classify(
         intents.append(Intent("catalog", 0.87))  # "¿dónde los puedo ver?": the shown cars' rows say where
     if _NEGOTIATE.search(folded):
         intents.append(Intent("negotiate", 0.88))
-    if (memory.focus or shown) and _TRANSFER.search(folded) and not has_vehicle_constraints(filters):
+    in_view = memory.focus or shown or (memory.booking or {}).get("stock_id")
+    if in_view and TRANSFER.search(folded) and not has_vehicle_constraints(filters):
         intents.append(Intent("info", 0.9))  # the business's words on moving cars between branches
     if looks_like_finance_query(text) or followup_term:  # "¿y a 48?" about the car in focus
         intents.append(Intent("finance", 0.85))

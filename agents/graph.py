@@ -18,7 +18,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
-from agents.classify import Classification, Intent, classify, has_vehicle_constraints
+from agents.classify import TRANSFER, Classification, Intent, classify, has_vehicle_constraints
 from agents.context import Agent, TenantContext, TurnOutcome
 from agents.llm_agent import (
     HISTORY_MESSAGE_CHARS,
@@ -287,6 +287,12 @@ async def info_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpdate:
         # "¿qué necesito llevar?" right after booking asks about the visit: the business's test-drive text answers.
         about = say("booking.search_words", state["language"])
         state = cast(TurnState, {**state, "text": about, "knowledge_hits": None})
+    if TRANSFER.search(fold(text)):
+        # "¿me la pueden pasar a Centro?": the branch named would pull the branches' list; the question is the
+        # transfer between branches, whichever they are.
+        vocabulary = runtime.context.stock().vocabulary
+        asked = f"{_without_car_words(text, vocabulary)} {say('transfer_search_words', state['language'])}"
+        state = cast(TurnState, {**state, "text": asked, "knowledge_hits": None})
     result = await answer_info(state, runtime.context)
     if not result.get("sources") and len(_policy_clauses(text)) > 0 and len(words(text)) > 8:
         # A long message with its questions among other words ("oiga, una pregunta, si compro el auto ¿me lo

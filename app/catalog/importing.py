@@ -61,15 +61,46 @@ _YES = {"si", "sí", "yes", "y", "true", "verdadero"}
 _NO = {"no", "n", "false", "falso"}
 
 
+# Abbreviations dealers' systems print in headers ("Año Mod.", "Precio Vta.", "No. Inv."), as whole words.
+_HEADER_ABBREVIATIONS: Mapping[str, str] = {
+    "mod": "modelo",
+    "vta": "venta",
+    "prec": "precio",
+    "no": "numero",
+    "num": "numero",
+    "inv": "inventario",
+    "cve": "clave",
+    "kilom": "kilometraje",
+    "kilometr": "kilometraje",
+}
+
+
 def _rank(key: str, canonical: str) -> int | None:
-    """How well ``key`` names ``canonical``: its place among the names (0 = our own name), else None."""
+    """How well ``key`` names ``canonical``: its place among the names (0 = our own name), an abbreviation of
+    one ("ano_mod" for "ano_modelo") after those, else None."""
     names = COLUMN_NAMES[canonical]
     if key in names:
         return names.index(key)
     for i, name in enumerate(names):
         if len(name) >= 4 and any(key == f"{name}_{s}" for s in _SUFFIXES):
             return len(names) + i
+    for i, name in enumerate(names):
+        if _abbreviates(key, name):
+            return 2 * len(names) + i
     return None
+
+
+def _abbreviates(key: str, name: str) -> bool:
+    """ "ano_mod" abbreviates "ano_modelo", "precio_vta" "precio_venta": word by word, each a known abbreviation
+    or a prefix of at least three letters."""
+    short, full = key.split("_"), name.split("_")
+    if len(short) != len(full) or len(full) < 2:
+        return False
+    for s, f in zip(short, full, strict=True):
+        s = _HEADER_ABBREVIATIONS.get(s, s)
+        if s != f and not (len(s) >= 3 and f.startswith(s)):
+            return False
+    return True
 
 
 def map_columns(keys: Sequence[str], rows: Sequence[Mapping[str, str]]) -> dict[str, str]:

@@ -273,6 +273,21 @@ VALUE_SYNONYMS: Mapping[str, str] = {
     "pickuptruck": "pickup",
     "truck": "pickup",
     "sedan4puertas": "sedan",
+    # Codes dealers' systems export: "AUT", "TA", "CVT", "STD", "TM", "DSL", "HIB".
+    "aut": "automatica",
+    "autom": "automatica",
+    "ta": "automatica",
+    "cvt": "automatica",
+    "dsg": "automatica",
+    "dct": "automatica",
+    "ivt": "automatica",
+    "tiptronic": "automatica",
+    "tm": "manual",
+    "man": "manual",
+    "dsl": "diesel",
+    "hib": "hibrido",
+    "hev": "hibrido",
+    "elec": "electrico",
 }
 
 # Makes a customer may ask for even when none is in stock, so the reply can say so.
@@ -504,6 +519,7 @@ KIND_COLUMN_NAMES: Mapping[str, tuple[str, ...]] = {
         "fuel",
         "fuel_type",
         "combustible",
+        "comb",
         "tipo_combustible",
         "tipo_de_combustible",
         "motorizacion",
@@ -528,7 +544,17 @@ KIND_COLUMN_NAMES: Mapping[str, tuple[str, ...]] = {
         "clase",
         "estilo",
     ),
-    "colour": ("color", "colour", "color_exterior", "exterior_color", "colour_exterior", "exterior", "pintura"),
+    "colour": (
+        "color",
+        "colour",
+        "color_exterior",
+        "color_ext",
+        "exterior_color",
+        "ext_color",
+        "colour_exterior",
+        "exterior",
+        "pintura",
+    ),
     "consumption": ("rendimiento", "consumo", "km_l", "km_litro", "mpg", "fuel_economy", "economia"),
     "seats": ("pasajeros", "asientos", "plazas", "seats", "seating", "capacidad"),
     "traction": ("traccion", "traction", "drive", "drivetrain", "4x4", "awd"),
@@ -558,7 +584,23 @@ PLACE_ABBREVIATIONS: Mapping[str, str] = {
 # Column names that hold where a car is (a branch or city): a booking's branch choices, and a place a short
 # follow-up names ("¿León?").
 BRANCH_COLUMNS: frozenset[str] = frozenset(
-    {"sucursal", "sede", "agencia", "branch", "location", "ubicacion", "lote", "showroom", "ciudad", "city"}
+    {
+        "sucursal",
+        "sede",
+        "agencia",
+        "branch",
+        "location",
+        "ubicacion",
+        "lote",
+        "showroom",
+        "ciudad",
+        "city",
+        "plaza",
+        "patio",
+        "lot",
+        "store",
+        "tienda",
+    }
 )
 KIND_VALUE_KEYS: Mapping[str, frozenset[str]] = {
     "transmission": frozenset({"automatica", "manual", "cvt", "tiptronic", "dsg", "secuencial", "dct"}),

@@ -180,6 +180,10 @@ _REFUSED = re.compile(
 )
 
 
+# "gas only, no hybrids", "sin diésel": a kind refused by the word right before it ("¿no hay híbridos?" asks).
+_NOT_BEFORE = re.compile(r"(?<![a-zñ])(?:sin|without|no|not|nada de|ningun[oa]?|nothing)\s+$")
+
+
 def prepare_message(text: str) -> str:
     """Folded text with amounts spelled plainly and two-digit model years written out ("modelo 19" → 2019)."""
     t = _SEARCH_TYPO.sub(_fix_search_typo, prepare_amounts(text))
@@ -383,7 +387,7 @@ def _features(t: str, vocabulary: CatalogVocabulary) -> dict[str, str]:
         for m in rule.pattern.finditer(t):
             if rule.yes_no and _NEGATION.search(t[: m.start()]):
                 value = vocabulary.feature_value(column, "no", "No")
-            elif rule.kind is not None and _REFUSED.search(t[: m.start()]):
+            elif rule.kind is not None and (_REFUSED.search(t[: m.start()]) or _NOT_BEFORE.search(t[: m.start()])):
                 refused.add(column)  # "¿y automáticos? no sé manejar estándar": not the one wanted
                 continue
             else:
@@ -554,6 +558,9 @@ _SINGULAR_SUPERLATIVE = re.compile(
     r"\b(?:el|la)\s+(?:mas\s+)?(?:barat[oa]|economic[oa]|car[oa]|nuev[oa]|recientes?|viej(?:[oa]|it[oa])|antigu[oa])\b"
     r"(?!\s+(?:de\s+)?(?:\d))"
     r"|\b(?:el|la)\s+(?:de|con)\s+(?:menos|menor)\s+(?:km|kms|kilometraje|kilometros|recorrido)\b"
+    # "el Jetta más barato", "la CR-V más nueva": one car of the model named.
+    r"|\b(?:el|la)\s+[a-z0-9ñ-]+(?:\s+[a-z0-9ñ-]+)?\s+mas\s+(?:barat[oa]|economic[oa]|car[oa]|nuev[oa]|viej[oa]"
+    r"|recientes?)\b(?!\s+(?:de\s+)?(?:\d))"
     # "¿cuál es el que tiene menos kilometraje?", "¿cuál sale más barato?": one car, asked in the singular.
     r"|\bcual\s+(?:es\s+)?(?:el|la)?\s*(?:que\s+)?(?:tiene|trae|sale|esta|es|cuesta|anda)?\s*(?:el\s+|la\s+)?"
     r"(?:mas|menos|menor|mayor)\s+(?:barat[oa]|economic[oa]|car[oa]|nuev[oa]|recientes?|viej[oa]|km|kms|kilometraje"

@@ -313,6 +313,8 @@ BRIDGES: tuple[Concept, ...] = (
             "traermelo",
             "me la llevan a",
             "me lo llevan a",
+            "me la pueden pasar",
+            "me lo pueden pasar",
             "moverla",
             "moverlo",
             "otra sucursal",

@@ -317,7 +317,39 @@ def _tidy_name(name: str) -> str:
 
 
 _STOP_AFTER_NAME = frozenset(
-    "manana mañana hoy pasado el la en a las para por tomorrow today at on in de del quiero quisiera gracias".split()  # noqa: SIM905
+    [
+        "manana",
+        "mañana",
+        "hoy",
+        "pasado",
+        "el",
+        "la",
+        "en",
+        "a",
+        "las",
+        "para",
+        "por",
+        "tomorrow",
+        "today",
+        "at",
+        "on",
+        "in",
+        "de",
+        "del",
+        "quiero",
+        "quisiera",
+        "gracias",
+        "este",
+        "como",
+        "pues",
+        "osea",
+        "eh",
+        "em",
+        "mmm",
+        "bueno",
+        "entonces",
+        "y",
+    ]
 )
 
 

@@ -13,6 +13,7 @@ _COMPLAINT = re.compile(
     r"\b(pesimo|pesima|malisimo|malisima|mal servicio|mala atencion|muy mal|que mal servicio|que malo|que mala|"
     r"no sirve[sn]?|no sirves para nada|no sirven para nada|inutil|inutiles|no me ayuda[sn]?|no ayuda[sn]?|"
     r"no entiende[sn]?|no me entiende[sn]?|no me estas entendiendo|no contesta[sn]?|nadie me contesta|"
+    r"no me sirve[sn]?|no sirve de nada|no sirves de nada|(?:este|pinche|maldito) bot|bot (?:inutil|tonto|de mierda)|"
     r"nadie me (?:contesto|respondio|hizo caso|pelo|atendio)|no me (?:contestaron|respondieron|hicieron caso)|"
     r"que onda con ustedes|"
     r"nadie me atiende|me dejaron plantad[oa]|me quede esperando|sigo esperando|llevo horas|ya me canse|"

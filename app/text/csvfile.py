@@ -19,8 +19,8 @@ _PARSER_FIELD_LIMIT = 64 * 1024 * 1024
 
 
 def header_key(name: str) -> str:
-    """A column name as a key: "Precio (MXN)" → "precio_mxn"."""
-    return re.sub(r"[^a-z0-9]+", "_", fold(name.strip())).strip("_")
+    """A column name as a key: "Precio (MXN)" → "precio_mxn", "Año Mod." → "ano_mod"."""
+    return re.sub(r"[^a-z0-9]+", "_", fold(name.strip()).replace("ñ", "n")).strip("_")
 
 
 @dataclass(frozen=True)

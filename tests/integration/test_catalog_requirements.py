@@ -185,8 +185,9 @@ SORTS: list[tuple[str, Where, Callable[[pd.DataFrame], list[str]]]] = [
 async def test_sorting(customer: Customer, text: str, where: Where, order: Callable[[pd.DataFrame], list[str]]) -> None:
     reply = await customer.say(text)
     assert reply["agent"] == "catalog"
-    # "el más barato" / "the newest SUV" is one car; "ordenados por precio" and plurals are the first three.
-    count = 1 if text.startswith(("el ", "the ")) else 3
+    # "el más barato" / "the newest SUV" / "la Nissan más cara" is one car; "ordenados por precio" and plurals are
+    # the first three.
+    count = 1 if text.startswith(("el ", "la ", "the ")) else 3
     assert reply["items"] == order(CARS[where(CARS)])[:count]
 
 

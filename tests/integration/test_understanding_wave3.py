@@ -298,3 +298,23 @@ async def test_words_that_are_not_cars(customer: Customer) -> None:
     await own.say("cuanto cuesta la ram")
     trade = await own.say("la ram me la dejan si les doy mi tsuru 2012 a cuenta?")
     assert "2012" not in trade["reply"].splitlines()[0]
+
+
+async def test_the_cheapest_of_a_named_model_and_refused_kinds(customer: Customer) -> None:
+    await customer.say("tienen jetta?")
+    cheapest = await customer.say("el jetta mas barato cuanto")
+    assert len(cheapest["items"]) == 1 and "Jetta" in cheapest["reply"]
+    gas = Customer(customer.client, prefix="wave3-gas")
+    reply = await gas.say("una suv, gas only please, no hybrids")
+    assert reply["items"] and "Hybrid" not in reply["reply"] and "HEV" not in reply["reply"]
+
+
+async def test_moving_a_booked_car_to_another_branch_is_the_transfer_policy(customer: Customer) -> None:
+    await customer.say("quiero ir a ver el jetta gli 2022 el martes a polanco")
+    moved = await customer.say("ok y me lo pueden pasar a satelite?")
+    assert moved["agent"] == "info" and "otra sucursal" in moved["reply"].lower()
+
+
+async def test_a_bot_insult_is_a_complaint(customer: Customer) -> None:
+    reply = await customer.say("NO ME SIRVE DE NADA ESTE BOT 😡😡")
+    assert reply["intent"] == "complaint"

@@ -90,7 +90,7 @@ def test_modelo_holding_years_is_the_model_year() -> None:
     [
         ("Marca,Modelo,Año,Precio,Imagen\nVW,Jetta,2019,300000,ftp://x/y.jpg\n", 2, "imagen", "http"),
         ("Marca,Modelo,Año,Precio\nVW,Jetta,2019,trescientos\n", 2, "precio", "price"),
-        ("Marca,Modelo,Año,Precio\nVW,Jetta,2019,1\nVW,Jetta,dos mil,1\n", 3, "a_o", "year"),
+        ("Marca,Modelo,Año,Precio\nVW,Jetta,2019,1\nVW,Jetta,dos mil,1\n", 3, "ano", "year"),
         ("Marca,Modelo,Año,Precio,Km\nVW,Jetta,2019,1,mucho\n", 2, "km", "mileage"),
         ("Marca,Modelo,Año,Precio\nVW,,2019,1\n", 2, "modelo", "required"),
     ],

@@ -5,6 +5,8 @@ from __future__ import annotations
 from app.text.wording import Texts
 
 TEXTS: Texts = {
+    # Added to the search of "¿me la pueden pasar a Centro?": the transfer between branches is what is asked.
+    "transfer_search_words": {"es": "traslado entre sucursales", "en": "transfer between branches"},
     "knowledge_more_offer": {
         "es": "¿Quieres que te cuente más?",
         "en": "Want me to tell you more?",

@@ -74,6 +74,27 @@ PROBE_DEALERS = {
         knowledge=PROBES / "dealers" / "norte" / "empresa.md",
         onboard_via_api=True,
     ),
+    "occidente": DealerSource(
+        slug="occidente",
+        tenant_json=PROBES / "dealers" / "occidente" / "tenant.json",
+        catalog_csv=PROBES / "dealers" / "occidente" / "inventario.csv",
+        columns={
+            "stock_id": "Clave",
+            "make": "Marca",
+            "model": "Modelo",
+            "version": "Versión",
+            "year": "Año Mod.",
+            "price": "Precio Venta",
+            "km": "Kms.",
+            "transmission": "Trans.",
+            "fuel": "Comb.",
+            "body": "Carrocería",
+            "color": "Color Ext.",
+            "branch": "Plaza",
+        },
+        knowledge=PROBES / "dealers" / "occidente" / "empresa.txt",
+        onboard_via_api=True,
+    ),
 }
 
 
