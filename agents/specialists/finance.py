@@ -101,6 +101,10 @@ _CREDIT_PROCESS = re.compile(
 )
 
 
+# "¿y si no me sale el crédito me lo regresan?": the deposit's refund, a policy (the business's words).
+_REFUND = re.compile(r"\b(?:regres\w*|devuelv\w*|devolucion|reembols\w*|refund\w*|give (?:it|me) back)\b")
+
+
 def _asks_if_financing(text: str, request: FinanceRequest) -> bool:
     """Whether financing is offered, or what getting it takes, asked with no car, amount or term to quote."""
     has_numbers = request.term_months is not None or request.down_payment is not None or request.price is not None
@@ -263,7 +267,9 @@ def answer_finance(state: TurnState, catalog: LoadedCatalog) -> FinanceAnswer:
         return cast(FinanceAnswer, answer_compare(state, catalog, memory, request.term_months))
 
     numbers = request.price is not None or request.down_payment is not None or request.term_months is not None
-    credit_process = _CREDIT_PROCESS.search(fold(state["text"])) and not has_constraints(classification.filters)
+    credit_process = (
+        _CREDIT_PROCESS.search(fold(state["text"])) or _REFUND.search(fold(state["text"]))
+    ) and not has_constraints(classification.filters)
     if not numbers and request.down_payment_ratio is None and credit_process:
         # "¿qué necesito para el crédito? no tengo nómina": the business's own words on getting credit, even with a
         # car in view (its quote is not the answer).

@@ -119,7 +119,7 @@ def looks_like_comparison(text: str) -> bool:
     return bool(_COMPARE.search(prepare_message(text)))
 
 
-_BRANCH = ("sucursal", "sucursales", "agencia", "sede", "ubicacion", "branch", "location", "store", "lot")
+_BRANCH = ("sucursal", "sucursales", "agencia", "sede", "ubicacion", "branch", "location", "store", "lot", "plaza")
 _OWNERS = ("owners", "duenos", "dueños", "propietarios", "owner")
 _COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = (
     {word: _BRANCH for word in _BRANCH}

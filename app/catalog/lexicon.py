@@ -565,7 +565,7 @@ KIND_COLUMN_NAMES: Mapping[str, tuple[str, ...]] = {
 # A value nobody stocks, and the stocked values closest to it ("¿algún eléctrico?" → the hybrids): folded
 # fragments of the wanted value, and of the values to offer instead.
 NEAR_VALUES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
-    (("electri",), ("hibrid", "hybrid", "enchufable", "plug", "phev", "e-power", "epower")),
+    (("electri",), ("hibrid", "hybrid", "enchufable", "plug", "phev", "e-power", "epower", "hib", "hev")),
 )
 
 # How Mexicans shorten city and state names in chat ("en qro", "aquí en gdl"), as folded name keys.

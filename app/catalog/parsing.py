@@ -612,7 +612,7 @@ def _place_features(t: str, vocabulary: CatalogVocabulary) -> tuple[dict[str, st
 
 _OWNED_BEFORE = re.compile(
     r"(?:\btengo|\bmi|\bmy|\bi have|\bi own|\bi drive|\bmanejo|\bmi carro es|\bmi auto es|\bmi coche es"
-    r"|\bmine is|\bmy car is)\s+(?:un |una |a |an )?(?:(?:19|20)\d\d\s+)?$"
+    r"|\bmine is|\bmy car is|\bmi otro (?:carro|auto|coche) es)\s+(?:un |una |a |an )?(?:(?:19|20)\d\d\s+)?$"
 )
 # The year of a car the customer owns that the catalog does not know ("mi Tsuru 2012", "my old 2009 Civic").
 _OWN_YEAR = re.compile(r"\b(?:mi|my|tengo un[oa]?|i have an?|i own an?)\s+(?:[a-zñ-]+\s+){0,2}((?:19|20)\d\d)\b")

@@ -475,7 +475,8 @@ _HOW_MUCH = re.compile(
     r"(?<![a-z])(?:cuanto|how much)\s+(?:me\s+)?(?:queda|quedaria|sale|saldria|seria|pagaria|es|would|is|at|a|en)"
 )
 _TERM_FOLLOWUP = re.compile(
-    r"^\s*(?:y|and|o|or|what about|how about|que tal|y si fuera|y si es|y si)?\s*(?:a|en|con|at|over|for|in|de|por)?"
+    r"^\s*(?:y|and|o|or|what about|how about|que tal|y si fuera|y si es|y si)?\s*(?:mejor|better|instead)?\s*"
+    r"(?:a|en|con|at|over|for|in|de|por)?"
     r"\s*(?P<n>\d{1,3})\s*(?:meses|mes|months?|mensualidades|pagos|payments)?\s*[?!.]*\s*$"
 )
 

@@ -165,6 +165,12 @@ _SPELLED_RUN = re.compile(
 )
 
 
+_MIL_TAIL = re.compile(
+    rf"(?<![\d.,])(?P<n>\d{{1,3}})\s+mil\s+(?P<run>(?:{_NUMBER_WORD})(?:(?:\s+y\s+|[\s-]+)(?:{_NUMBER_WORD}))*)"
+    r"(?![a-zñ])"
+)
+
+
 def _place(value: int) -> int:
     return 100 if value >= 100 else 10 if value >= 10 else 1
 
@@ -210,6 +216,15 @@ def spelled_numbers_to_digits(t: str) -> str:
         return run if not values or 0 in values else " y ".join(str(v) for v in values)
 
     t = _SPELLED_RUN.sub(repl, t)
+
+    def tail(m: re.Match[str]) -> str:
+        values = _run_values(m.group("run"))
+        if len(values) != 1 or not 0 < values[0] < 1000:
+            return m.group(0)
+        return str(int(m.group("n")) * 1000 + values[0])
+
+    # "cuatro mil quinientos al mes" → "4 mil quinientos" → "4500": the hundreds after "mil" belong to it.
+    t = _MIL_TAIL.sub(tail, t)
     # "2 cientos" / "3 cientos mil" without a unit after it.
     return re.sub(r"(?<![\d.,])(\d)\s*cientos(?![a-zñ])", lambda m: str(int(m.group(1)) * 100), t)
 

@@ -318,3 +318,21 @@ async def test_moving_a_booked_car_to_another_branch_is_the_transfer_policy(cust
 async def test_a_bot_insult_is_a_complaint(customer: Customer) -> None:
     reply = await customer.say("NO ME SIRVE DE NADA ESTE BOT 😡😡")
     assert reply["intent"] == "complaint"
+
+
+async def test_a_spelled_monthly_budget_with_hundreds(customer: Customer) -> None:
+    reply = await customer.say("no quiero pagar mas de cuatro mil quinientos al mes, que me recomienda")
+    assert reply["agent"] == "finance" and reply["items"] and "$4,500" in reply["reply"]
+
+
+async def test_a_deposit_refund_question_beside_credit_is_the_policy(customer: Customer) -> None:
+    await customer.say("cuanto cuesta el jetta gli 2022")
+    refund = await customer.say("y si no me sale el credito me lo regresan?")
+    assert refund.get("quote") is None and refund["sources"]
+
+
+async def test_a_better_term_after_a_quote(customer: Customer) -> None:
+    await customer.say("cuanto cuesta el jetta gli 2022")
+    await customer.say("a 36 meses")
+    longer = await customer.say("y si mejor a 48?")
+    assert longer["quote"] is not None and longer["quote"]["term_months"] == 48
