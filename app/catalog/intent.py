@@ -29,7 +29,7 @@ _DEFINITE_VEHICLE = re.compile(
 _OFFER_VERBS = re.compile(r"\b(?:tienen|tienes|hay|have|venden|vendes|sell|manejan|ofrecen|offer|carry)\b")
 _OTHER_TOPICS = re.compile(
     r"\b(?:financiamiento|financiar|credito|credit|financing|finance|loan|enganche|mensualidad(?:es)?|horarios?"
-    r"|hours|abren|cierran|open|ubicacion|direccion|address|location|garantia|warranty|requisitos"
+    r"|hours|abren|abre|abrimos|cierran|cierra|open|ubicacion|direccion|address|location|garantia|warranty|requisitos"
     r"|requirements|documentos|documents|cita|appointment|prueba de manejo|test drive|tasa|interest|seguro"
     r"|insurance|devol\w*|devuelv\w*|regres\w*|reembolso|returns?|refund|a cuenta|trade(?:[ -]?ins?)?|avaluo|appraisal"
     r"|vender mi|vendo mi|sell my|compran|buy my|entrega\w*|delivery|deliver|domicilio|envio|shipping|apart\w*"

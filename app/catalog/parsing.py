@@ -174,7 +174,8 @@ _STRICT_BODY = re.compile(r"\b(?:suvs?|crossovers?|sedan(?:es|s)?|hatch(?:back)?
 _NEGATION = re.compile(r"(?<![a-zñ])(?:sin|without|no|not)\s+(?:[a-zñ]+\s+)?$")
 # "no sé manejar estándar", "no quiero diésel", "don't want a manual": a kind of car refused, not asked for.
 _REFUSED = re.compile(
-    r"\b(?:no|ni)\s+(?:se\s+|puedo\s+|quiero\s+|me\s+gustan?\s+|busco\s+|manejo\s+)+(?:manejar\s+|usar\s+)?"
+    r"\b(?:no|ni)\s+(?:se\s+|sabe\s+|puedo\s+|puede\s+|quiero\s+|queremos\s+|(?:me|le|nos)\s+gustan?\s+|busco\s+"
+    r"|manejo\s+|maneja\s+|manejamos\s+)+(?:manejar\s+|usar\s+)?"
     r"(?:(?:un|una|uno|el|la|los|las)\s+)?$"
     r"|\b(?:don'?t|do not|can'?t|cannot)\s+(?:want|like|drive|know how to drive)\s+(?:(?:a|an|the)\s+)?$"
 )

@@ -36,3 +36,13 @@ async def test_an_export_with_abbreviated_headers_and_coded_values_is_searched(c
     assert set(zapopan["items"]) == {"G1", "G3", "G5"} and "Zapopan" in zapopan["reply"].splitlines()[0]
     priced = await ask("cuanto cuesta el versa")
     assert "$259,000" in priced["reply"]
+
+
+async def test_a_kind_refused_for_someone_else_and_an_hours_question_naming_a_branch(client: Any) -> None:
+    tenant = await make_tenant(client, catalog_csv=EXPORT)
+    user = f"u-{uuid.uuid4().hex[:8]}"
+    await chat(client, tenant, "que onda, ocupo un kia de menos de 300 mil", user)
+    automatic = await chat(client, tenant, "y automatico? es q mi esposa no maneja estandar", user)
+    assert automatic["items"] == ["G2"]
+    hours = await chat(client, tenant, "y zapopan abre el martes?", user)
+    assert hours["agent"] == "info"  # the business's hours, not Zapopan's stock
