@@ -189,7 +189,10 @@ _WHERE = re.compile(
     r"\b(?:donde (?:queda\w*|esta\w*|se (?:encuentra\w*|ubica\w*)|ubica\w*|los encuentro|l[oa]s? veo)"
     r"|(?:en )?que direccion|como llego|where(?:'s| is| are| r)|how do i get to|what'?s the address)\b"
 )
-_MORE = re.compile(r"\b(otr[oa]s|mas opciones|more options|other ones|others|show me more|more cars|algo mas)\b")
+_MORE = re.compile(
+    r"\b(otr[oa]s|mas opciones|more options|other ones|others|show me more|more cars|algo mas"
+    r"|any other [a-z]+s|other [a-z]+s)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -329,7 +332,8 @@ _ITS_FIELDS = re.compile(
     r"\b(?:(?:en )?cuanto (?:lo|la|me lo|me la) (?:dan|dejan|venden|tienen)"
     r"|cuanto (?:cuesta|sale|vale|esta)\b(?! el| la)|que precio tiene|(?:de )?(?:que|q) (?:ano|año|modelo) es"
     r"|cuantos (?:km|kms|kilometros) (?:tiene|trae)"
-    r"|how much is it|how much does it cost|what year is it|how many (?:miles|km) (?:does it have|on it))\b"
+    r"|how much is it|how much does it cost|what year is it|how many (?:miles|km) (?:does it have|on it)"
+    r"|(?:what'?s|what is|whats) the (?:price|mileage|miles)|price and (?:miles|mileage|km))\b"
 )
 
 
@@ -381,6 +385,14 @@ BARE_PRICE = re.compile(
 _LOOKING = re.compile(
     r"\b(?:looking for|i'?m after|busco|buscando|ando buscando|necesito (?:un|una|algo)|quiero (?:un|una|algo)"
     r"|i need (?:a|an|something)|i want (?:a|an|something))\b"
+)
+
+
+# The tenant's financing terms asked outright: "¿y a cuántos meses máximo?", "¿enganche mínimo?", "what's your rate?"
+_TERMS_ASK = re.compile(
+    r"\b(?:(?:a|hasta|en) cuantos (?:meses|anos|plazos)|plazo maximo|plazo mas largo|enganche minimo"
+    r"|minimo de enganche|tasa de interes|que tasa|what(?:'s| is) (?:your|the) (?:rate|interest|longest term)"
+    r"|min(?:imum)? down)\b"
 )
 
 
@@ -439,7 +451,7 @@ def classify(
     in_view = memory.focus or shown or (memory.booking or {}).get("stock_id")
     if in_view and TRANSFER.search(folded) and not has_vehicle_constraints(filters):
         intents.append(Intent("info", 0.9))  # the business's words on moving cars between branches
-    if looks_like_finance_query(text) or followup_term:  # "¿y a 48?" about the car in focus
+    if looks_like_finance_query(text) or followup_term or _TERMS_ASK.search(folded):  # "¿y a 48?", "¿plazo máximo?"
         intents.append(Intent("finance", 0.85))
     # Features alone ("automática") do not make a search when the message is about another topic
     # ("¿la garantía cubre la transmisión automática?"): looks_like_catalog_query weighs that.

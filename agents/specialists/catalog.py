@@ -485,6 +485,8 @@ def answer_catalog(state: TurnState, catalog: LoadedCatalog) -> TurnUpdate:
     reference = classification.reference
     if reference is not None and _PLURAL_WHICH.search(folded) and not points:
         reference = None  # "¿de esos cuáles están en Querétaro?" asks for every one that is, not one car
+    if reference is not None and said.sort != "relevance" and said.model and not points:
+        reference = None  # "el Golf más barato": the cheapest Golf, not the Golf on screen
     if reference is not None and not cheaper_or_more:
         car = shown[reference]
         card = card_by_id(frame, car["stock_id"])
@@ -514,7 +516,13 @@ def answer_catalog(state: TurnState, catalog: LoadedCatalog) -> TurnUpdate:
 
     last = memory.last_filters
     previous = CatalogFilters.model_validate(last) if last else None
-    if reference is None and not cheaper_or_more and not _AMONG_SHOWN.search(folded) and not OTHER_NAMED.search(folded):
+    if (
+        reference is None
+        and not cheaper_or_more
+        and not _AMONG_SHOWN.search(folded)
+        and not OTHER_NAMED.search(folded)
+        and said.sort == "relevance"
+    ):
         picked = _pick_shown(text, said, shown, frame, vocabulary)
         if picked is not None:
             card = card_by_id(frame, shown[picked]["stock_id"])
@@ -1081,6 +1089,8 @@ def _compared_cards(
     """The cars a comparison is about: the ones it points at (ordinals, names), else the ones just shown."""
     folded = fold(text)
     picked: list[str] = []
+    # "jetta o corolla, ¿cuál sale más barato?": each model's cheapest (newest...) is the one weighed.
+    order = parse_catalog_query(text, vocabulary).sort
     first_n = _FIRST_N.search(folded)
     if first_n is not None and shown:
         # "compare the first two", "los dos primeros", "las últimas 2": a slice of the list on screen.
@@ -1119,7 +1129,7 @@ def _compared_cards(
             last_named = wanted
         named = True
         # "la CX-5 2018", "el Onix blanco": the piece's own year, colour and version narrow it.
-        query = wanted.model_copy(update={"limit": 1, "sort": "relevance", "price_min": None, "price_max": None})
+        query = wanted.model_copy(update={"limit": 1, "sort": order, "price_min": None, "price_max": None})
         query = _with_version_words(query, piece, frame)
         ids = [str(c["stock_id"]) for c in shown]
         among = search_catalog(frame, query, vocabulary, among=ids, widen_price=False) if ids else None
@@ -1129,7 +1139,7 @@ def _compared_cards(
         queries = [query]
         if previous is not None:
             # The one that fits the conversation's constraints first; any of that model otherwise.
-            queries.insert(0, refine(previous, query, vocabulary).model_copy(update={"limit": 1, "sort": "relevance"}))
+            queries.insert(0, refine(previous, query, vocabulary).model_copy(update={"limit": 1, "sort": order}))
         for q in queries:
             found = search_catalog(frame, q, vocabulary)
             if found.items and not found.relaxed:

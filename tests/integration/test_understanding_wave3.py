@@ -336,3 +336,19 @@ async def test_a_better_term_after_a_quote(customer: Customer) -> None:
     await customer.say("a 36 meses")
     longer = await customer.say("y si mejor a 48?")
     assert longer["quote"] is not None and longer["quote"]["term_months"] == 48
+
+
+async def test_two_models_weighed_on_price_take_each_ones_cheapest(customer: Customer) -> None:
+    reply = await customer.say("jetta o corolla cual sale mas barato")
+    # The cheapest Jetta (2013, $191,000) against the cheapest Corolla (2012, $209,900), not the first of each.
+    assert sorted(reply["items"]) == ["DM-1170", "DM-1185"]
+
+
+async def test_english_follow_ups_on_the_car_in_focus(client: Any) -> None:
+    tenant = await make_tenant(client, catalog_csv=CARS)
+    user = f"u-{uuid.uuid4().hex[:8]}"
+    await chat(client, tenant, "do you have the swift?", user)
+    price = await chat(client, tenant, "ok whats the price and miles on it", user)
+    assert price["items"] == ["W1"] and "$279,000" in price["reply"]
+    terms = await chat(client, tenant, "y a cuantos meses maximo", user)
+    assert terms["agent"] == "finance" and "72" in terms["reply"]
