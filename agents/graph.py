@@ -287,6 +287,7 @@ async def info_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpdate:
         # "¿qué necesito llevar?" right after booking asks about the visit: the business's test-drive text answers.
         about = say("booking.search_words", state["language"])
         state = cast(TurnState, {**state, "text": about, "knowledge_hits": None})
+    original = state
     if TRANSFER.search(fold(text)):
         # "¿me la pueden pasar a Centro?": the branch named would pull the branches' list; the question is the
         # transfer between branches, whichever they are.
@@ -294,6 +295,10 @@ async def info_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpdate:
         asked = f"{_without_car_words(text, vocabulary)} {say('transfer_search_words', state['language'])}"
         state = cast(TurnState, {**state, "text": asked, "knowledge_hits": None})
     result = await answer_info(state, runtime.context)
+    if state is not original and not result.get("sources"):
+        # "¿me lo pueden llevar hasta Colima?" is home delivery, not a transfer: the question as asked.
+        state = original
+        result = await answer_info(state, runtime.context)
     if not result.get("sources") and len(_policy_clauses(text)) > 0 and len(words(text)) > 8:
         # A long message with its questions among other words ("oiga, una pregunta, si compro el auto ¿me lo
         # llevan a mi casa?, y otra cosa, ¿tienen garantía?"): each question on its own finds its passage.

@@ -290,6 +290,12 @@ async def answer_booking(state: TurnState, deps: TurnDeps) -> TurnUpdate:
             open_there = [b for b in branches if b != booking.branch and not closed_on(day, b, rules, branches)]
             reply = _closed_reply(day, booking.branch, closed, open_there if booking.branch else [], language)
             return {"agent": "booking", "intent": "booking", "reply": reply, "memory": memory, **_items(booking)}
+    elsewhere = ""
+    if booking.branch and booking.stock_id and booking.branch != before.branch:
+        # "¿lo puedo ver en Querétaro?" of a car at León: it has to be moved there first; said once.
+        where = _car_branch(deps, booking.stock_id, branches)
+        if where and where != booking.branch:
+            elsewhere = say("booking.car_elsewhere", language, where=where, branch=booking.branch)
     missing = missing_slots(booking, branches=branches)
     if answer == "yes" and not missing:
         return await _store(state, deps, booking, memory)
@@ -299,14 +305,16 @@ async def answer_booking(state: TurnState, deps: TurnDeps) -> TurnUpdate:
             update={"asked": slot, "confirming": False, "turn": memory.turns}
         ).model_dump(mode="json")
         reply = _question(booking, before, slot, branches, language)
+        reply = f"{elsewhere} {reply}" if elsewhere else reply
         return {"agent": "booking", "intent": "booking", "reply": reply, "memory": memory, **_items(booking)}
     memory.booking = booking.model_copy(update={"asked": None, "confirming": True, "turn": memory.turns}).model_dump(
         mode="json"
     )
+    summary = _summary(booking, language)
     return {
         "agent": "booking",
         "intent": "booking",
-        "reply": _summary(booking, language),
+        "reply": f"{elsewhere}\n{summary}" if elsewhere else summary,
         "memory": memory,
         **_items(booking),
     }

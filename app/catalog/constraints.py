@@ -31,7 +31,11 @@ _LIFTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
 )
 _ANY_FEATURE = re.compile(rf"\b{_ANY}\s+(?P<what>[a-z]+)\b")
 # "ahora busco...", "mejor una pickup", "instead": a new search; with another car named, only the budget stays.
-_SWITCH = re.compile(r"\b(?:ahora|mejor|en vez|en lugar|instead|now|rather|otra cosa|cambiando de tema)\b")
+_SWITCH = re.compile(
+    r"\b(?:ahora|mejor|en vez|en lugar|instead|now|rather|otra cosa|cambiando de tema"
+    # "mm no sé, busco algo más tipo CR-V": another kind of car, the earlier year or colour no longer asked
+    r"|mas tipo|algo tipo|algo como|algo mas como|mas bien|something like|more like)\b"
+)
 # Feature kinds a model fixes: naming another model drops the body type asked for before.
 _MODEL_FIXES = ("body",)
 # "cualquier color", "no importa la caja": the word names a kind of column (``CatalogVocabulary.kinds``).

@@ -231,24 +231,56 @@ def blocks(text: str) -> list[str]:
     return [text[a:b] for a, b in block_spans(text)]
 
 
+def _units(text: str, chunk_chars: int) -> list[tuple[int, int, bool]]:
+    """The block spans, with a lead-in ending in ":" and the list right under it as one span when it fits.
+
+    So a piece never starts mid-list without the line that says what the list is ("Requisitos:"). The flag
+    tells such a lead-in-and-list span from a plain block.
+    """
+    spans = block_spans(text)
+    units: list[tuple[int, int, bool]] = []
+    i = 0
+    while i < len(spans):
+        a, b = spans[i]
+        j = i
+        if not _LIST_ITEM.match(text[a:b]) and text[a:b].rstrip().endswith(":"):
+            while j + 1 < len(spans) and _LIST_ITEM.match(text[spans[j + 1][0] : spans[j + 1][1]]):
+                j += 1
+        if j > i and spans[j][1] - a <= chunk_chars:
+            units.append((a, spans[j][1], True))
+            i = j + 1
+            continue
+        units.append((a, b, False))
+        i += 1
+    return units
+
+
 def _pack(text: str, chunk_chars: int, splitter: RecursiveCharacterTextSplitter) -> list[str]:
-    """Whole blocks packed up to ``chunk_chars``; only a block longer than that is cut (with overlap)."""
+    """Whole blocks packed up to ``chunk_chars``; only a block longer than that is cut (with overlap).
+
+    A lead-in and its list count as one block (``_units``) when together they fit; what follows such a list
+    starts a piece of its own once the piece would pass ``SECTION_CHARS`` (the paragraph after "Requisitos:
+    1) ... 6) ..." is about something else, and is found and answered on its own).
+    """
     pieces: list[str] = []
     start: int | None = None
     end = 0
-    for a, b in block_spans(text):
+    after_list = False
+    for a, b, is_list in _units(text, chunk_chars):
         if b - a > chunk_chars:
             if start is not None:
                 pieces.append(text[start:end])
                 start = None
             pieces.extend(p.strip() for p in splitter.split_text(text[a:b]) if p.strip())
+            after_list = False
             continue
         if start is None:
             start = a
-        elif b - start > chunk_chars:
+        elif b - start > chunk_chars or (after_list and b - start > SECTION_CHARS):
             pieces.append(text[start:end])
             start = a
         end = b
+        after_list = is_list
     if start is not None:
         pieces.append(text[start:end])
     return pieces

@@ -1,4 +1,4 @@
-"""Reading knowledge files: JSON lists, CSV (question, answer) and Markdown."""
+"""Reading knowledge files: JSON lists, CSV (question, answer), Markdown and plain (Word-pasted) text."""
 
 from __future__ import annotations
 
@@ -39,10 +39,11 @@ def parse_import(body: bytes, content_type: str, *, category: str | None = None)
 
 
 def read_knowledge_file(path: Path, *, category: str | None = None) -> list[KnowledgeEntryCreate]:
-    """Entries from a file, by extension: .json, .csv (question/answer or title/content columns), .md."""
+    """Entries from a file, by extension: .json, .csv (question/answer or title/content columns), .md, or .txt
+    (a company text pasted from a word processor: split at its title lines like Markdown at its headings)."""
     data = path.read_bytes()
     suffix = path.suffix.lower()
-    if suffix in {".md", ".markdown"}:
+    if suffix in {".md", ".markdown", ".txt"}:
         return knowledge_service.parse_markdown(data.decode("utf-8"), category=category)
     if suffix == ".csv":
         reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig")))

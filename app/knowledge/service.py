@@ -20,6 +20,7 @@ from app.knowledge import embeddings
 from app.knowledge.chunking import Chunk, chunk_entry, plain_heading
 from app.knowledge.embeddings import Embedder
 from app.knowledge.models import KnowledgeChunk, KnowledgeEntry, KnowledgeSynonym, KnowledgeTerm
+from app.knowledge.plaintext import to_markdown
 from app.knowledge.retrieval import forget_counts, search_knowledge, vocabulary_words
 from app.knowledge.schemas import (
     KnowledgeEntryCreate,
@@ -70,7 +71,11 @@ def parse_markdown(document: str, *, category: str | None = None) -> list[Knowle
     entry too, titled by the document's title (its one first-level heading) when it has one; two sections with the same
     heading path become one entry (an import upserts by title, so the second would replace the first); a
     document with no headings at all is one entry. The opening entry carries "about us" keywords.
+
+    A text without Markdown headings (pasted from a word processor) gets them from its title lines first
+    (``plaintext.to_markdown``: ALL-CAPS titles, standalone "Título:" lines, tables as readable lines).
     """
+    document = to_markdown(document)
     language = detect_language(document)
     sections: dict[str, list[str]] = {}
     stack: list[tuple[int, str]] = []  # (level, title) of the headings above the current line

@@ -352,3 +352,17 @@ async def test_english_follow_ups_on_the_car_in_focus(client: Any) -> None:
     assert price["items"] == ["W1"] and "$279,000" in price["reply"]
     terms = await chat(client, tenant, "y a cuantos meses maximo", user)
     assert terms["agent"] == "finance" and "72" in terms["reply"]
+
+
+async def test_a_visit_at_another_branch_says_the_car_is_moved(client: Any) -> None:
+    tenant = await make_tenant(client, catalog_csv=CARS)
+    user = f"u-{uuid.uuid4().hex[:8]}"
+    await chat(client, tenant, "cuanto cuesta el versa", user)  # the Versa is at Norte
+    visit = await chat(client, tenant, "lo puedo ver en centro el martes?", user)
+    assert visit["agent"] == "booking" and "Norte" in visit["reply"] and "traslad" in visit["reply"]
+
+
+async def test_something_more_like_another_model_drops_the_year(customer: Customer) -> None:
+    await customer.say("hay sentra 2020??")
+    like = await customer.say("mm no se busco algo mas tipo crv")
+    assert len(like["items"]) > 1 and "2020" not in like["reply"].splitlines()[0]

@@ -80,6 +80,10 @@ TEXTS: dict[str, dict[Language, str]] = {
     "booking.what_test_drive": {"es": "prueba de manejo", "en": "test drive"},
     "booking.what_visit": {"es": "visita", "en": "visit"},
     "booking.where": {"es": " en {branch}", "en": " at {branch}"},
+    "booking.car_elsewhere": {
+        "es": "Ojo: ese auto está en {where}; para verlo en {branch} lo trasladamos y te confirmamos cuándo llega.",
+        "en": "Note: that car is at {where}; to see it at {branch} we'll move it there and confirm when it arrives.",
+    },
     "booking.closed_day": {
         "es": "El {weekday} no podemos recibirte{where}: «{rule}».{elsewhere} ¿Qué otro día te queda bien?",
         "en": 'We can\'t see you on {weekday}{where}: "{rule}".{elsewhere} Which other day suits you?',
