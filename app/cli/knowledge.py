@@ -25,7 +25,7 @@ knowledge_app = typer.Typer(help="Knowledge base.", no_args_is_help=True)
 def knowledge_import(
     slug: str,
     paths: Annotated[
-        list[Path], typer.Argument(exists=True, dir_okay=False, help="JSON, CSV (question,answer) or .md")
+        list[Path], typer.Argument(exists=True, dir_okay=False, help="JSON, CSV (question,answer), .md or .txt (a Word-pasted text)")
     ],
     category: Annotated[str | None, typer.Option()] = None,
 ) -> None:
