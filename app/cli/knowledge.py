@@ -25,7 +25,10 @@ knowledge_app = typer.Typer(help="Knowledge base.", no_args_is_help=True)
 def knowledge_import(
     slug: str,
     paths: Annotated[
-        list[Path], typer.Argument(exists=True, dir_okay=False, help="JSON, CSV (question,answer), .md or .txt (a Word-pasted text)")
+        list[Path],
+        typer.Argument(
+            exists=True, dir_okay=False, help="JSON, CSV (question,answer), .md or .txt (a Word-pasted text)"
+        ),
     ],
     category: Annotated[str | None, typer.Option()] = None,
 ) -> None:
