@@ -72,10 +72,23 @@ _GREETING = {
     "yo",
     "there",
 }
-_THANKS = re.compile(r"\b(gracias|grax|mil gracias|thank you|thanks|thx|ty|muy amable|perfecto gracias)\b")
+_THANKS = re.compile(
+    r"\b(gracias|grax|mil gracias|thank you|thanks|thx|ty|muy amable|perfecto gracias|le agradezco|te agradezco"
+    r"|se lo agradezco|dios (?:la|lo|te|les) bendiga)\b"
+)
 # Words that only dress up a thanks ("muchas gracias, muy amable de su parte, saludos").
+# Courtesies around a greeting ("disculpe usted la molestia").
+_POLITE = frozenset({"disculpe", "disculpa", "usted", "la", "molestia", "perdon", "perdone", "que", "pena"})
 _COURTESY_WORDS = frozenset(
     {
+        "que",
+        "la",
+        "agradezco",
+        "bendiga",
+        "dios",
+        "le",
+        "lo",
+        "mucho",
         "a",
         "all",
         "amable",
@@ -107,7 +120,6 @@ _COURTESY_WORDS = frozenset(
         "information",
         "it",
         "kind",
-        "la",
         "mil",
         "much",
         "muchas",
@@ -396,6 +408,12 @@ _TERMS_ASK = re.compile(
 )
 
 
+_IDENTITY = re.compile(
+    r"\b(?:eres|es usted|usted es|are you|r u|is this|am i (?:talking|chatting) (?:to|with))\s+(?:un |una |a |an )?"
+    r"(?:robot|bot|maquina|humano|humana|persona|real|ia|ai|human|person|inteligencia artificial|chatbot)\b"
+)
+
+
 # Words asking for the stock itself ("¿qué autos tienen…?", "what do you have…").
 _STOCK_WORDS = re.compile(
     r"\b(?:autos|carros|coches|unidades|camionetas|inventario|stock|cars|vehicles|tienen|tienes|hay|have|got)\b"
@@ -433,7 +451,10 @@ def classify(
             reference = 0
     intents: list[Intent] = []
 
-    if _HANDOFF.search(folded) and (_ASKS_FOR_PERSON.search(folded) or not is_complaint(text)):
+    if _IDENTITY.search(folded) and not _ASKS_FOR_PERSON.search(folded):
+        # "¿eres un robot o una persona?": who is answering, said plainly, with a person offered.
+        intents.append(Intent("identity", 0.96))
+    elif _HANDOFF.search(folded) and (_ASKS_FOR_PERSON.search(folded) or not is_complaint(text)):
         # "el vendedor ni me peló, pésimo servicio" names a person in a complaint: an apology and an offer (below),
         # not a handoff nobody asked for; "pésimo servicio, quiero hablar con un gerente" asks for one.
         intents.append(Intent("handoff", 0.95))
@@ -471,7 +492,10 @@ def classify(
     elif catalogish and not (asks_where(text) and not has_vehicle_constraints(filters)):
         # "¿dónde queda la agencia de Celaya?" names a branch value but asks for the place, not the stock.
         intents.append(Intent("catalog", 0.8 if has_constraints(filters) else 0.6))
-    if _is_only(tokens, _GREETING):
+    if _is_only(tokens, _GREETING) or (
+        # "Buenas tardes. Disculpe usted la molestia.": a greeting with its courtesies.
+        any(t in _GREETING for t in tokens) and _is_only(tokens, _GREETING | _POLITE)
+    ):
         intents.append(Intent("greeting", 0.9))
     courteous = len(tokens) <= 6 or all(
         t in _COURTESY_WORDS for t in tokens

@@ -72,6 +72,7 @@ _ROUTES: dict[str, str] = {
     "booking": "booking",
     "complaint": "smalltalk",
     "negotiate": "smalltalk",
+    "identity": "smalltalk",
     "finance": "finance",
     "catalog": "catalog",
     "greeting": "smalltalk",

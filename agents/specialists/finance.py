@@ -169,8 +169,11 @@ def _quote_one(
 
 
 def _searches(filters: CatalogFilters) -> bool:
-    """A search with two or more limits (body, transmission, price cap...): a list to show, not one car to quote."""
-    limits = [filters.make, filters.model, filters.price_max, filters.price_min, filters.year_min, filters.km_max]
+    """A search by kind with two or more limits (body, transmission, price cap...) and no car named: a list to
+    show, not one car to quote ("¿tienen un Jetta 2015 y a cuánto a 48?" names the car to quote)."""
+    if filters.make or filters.model:
+        return False
+    limits = [filters.price_max, filters.price_min, filters.year_min, filters.km_max]
     return sum(1 for v in limits if v is not None) + len(filters.features) >= 2
 
 

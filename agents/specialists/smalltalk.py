@@ -34,6 +34,11 @@ def answer_smalltalk(state: TurnState) -> TurnUpdate:
         memory = state["memory"].model_copy(update={"offered_handoff": True})
         reply = say_varied("complaint", language, avoid=said, business=tenant.name)
         return {"agent": "smalltalk", "reply": reply, "memory": memory}
+    elif intent == "identity":
+        # "¿eres un robot?": a virtual assistant, said so, and a person offered ("sí" accepts).
+        memory = state["memory"].model_copy(update={"offered_handoff": True})
+        reply = say("identity", language, **_persona_values(state))
+        return {"agent": "smalltalk", "reply": reply, "memory": memory}
     elif intent == "negotiate":
         # "¿me lo dejan en 470?": the price is the business's to move; a person is offered ("sí" accepts).
         memory = state["memory"].model_copy(update={"offered_handoff": True})

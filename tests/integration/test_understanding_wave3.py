@@ -366,3 +366,17 @@ async def test_something_more_like_another_model_drops_the_year(customer: Custom
     await customer.say("hay sentra 2020??")
     like = await customer.say("mm no se busco algo mas tipo crv")
     assert len(like["items"]) > 1 and "2020" not in like["reply"].splitlines()[0]
+
+
+async def test_asking_whether_it_is_a_robot_is_answered_not_handed_off(customer: Customer) -> None:
+    who = await customer.say("eres un robot? o una persona de verdad?")
+    assert who["handoff"] is False and who["intent"] == "identity" and "asistente virtual" in who["reply"]
+    price = await customer.say("cuanto cuesta el jetta gli 2022")
+    assert price["items"] == ["DM-1187"]
+
+
+async def test_formal_courtesies_are_a_greeting_and_thanks(customer: Customer) -> None:
+    hello = await customer.say("Buenas tardes. Disculpe usted la molestia.")
+    assert hello["intent"] == "greeting"
+    thanks = await customer.say("Le agradezco mucho. Que Dios la bendiga.")
+    assert thanks["intent"] == "thanks" and "no tengo esa información" not in thanks["reply"].lower()

@@ -60,6 +60,12 @@ TEXTS: dict[str, dict[Language, str]] = {
         "en": "I'm really sorry about that; you deserve better service. Would you like me to connect you with "
         'an advisor from {business} to sort it out? Reply "yes" or type "advisor".',
     },
+    "identity": {
+        "es": "Soy {agent_name}, la asistente virtual de {business}: te ayudo con autos, precios, financiamiento y "
+        "citas. Si prefieres hablar con una persona, responde «sí» y te comunico con un asesor.",
+        "en": "I'm {agent_name}, {business}'s virtual assistant: I can help with cars, prices, financing and "
+        "appointments. If you'd rather talk to a person, reply \"yes\" and I'll connect you with an advisor.",
+    },
     "negotiate": {
         "es": "Entiendo que busques el mejor precio. Los ajustes de precio los autoriza un asesor de {business}: "
         "¿quieres que te comunique con uno para revisarlo? Responde «sí».",
