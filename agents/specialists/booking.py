@@ -40,6 +40,7 @@ _RESCHEDULE = re.compile(
     r"reagend\w*|reprogram\w*|recorr\w*|pospon\w*|adelant\w*|mejor|en vez|otro dia|otra hora|"
     r"reschedul\w*|move it|change it|can'?t make it|instead|push it)\b"
 )
+_CONFIRM = re.compile(r"\b(?:confirmo|confirmado|agendal[oa]|agendel[oa]|apartal[oa]|confirm(?:ed)?|book it)\b")
 _CHANGE_OF_MIND = re.compile(
     r"^\s*(?:no,?\s+)?(?:mejor|mas bien|cambia\w*|cambie\w*|better|make it|change it|instead|rather|actually)\b"
 )
@@ -297,7 +298,9 @@ async def answer_booking(state: TurnState, deps: TurnDeps) -> TurnUpdate:
         if where and where != booking.branch:
             elsewhere = say("booking.car_elsewhere", language, where=where, branch=booking.branch)
     missing = missing_slots(booking, branches=branches)
-    if answer == "yes" and not missing:
+    # "sí, confirmo, jueves 4pm en Centro, a nombre de Daniel": a yes that itself completes and confirms it.
+    confirmed_here = not before.confirming and leading_answer(text) == "yes" and bool(_CONFIRM.search(fold(text)))
+    if (answer == "yes" or confirmed_here) and not missing:
         return await _store(state, deps, booking, memory)
     if missing:
         slot = missing[0]

@@ -375,6 +375,8 @@ def _count_header(result: CatalogResult, language: Language, sort: str) -> str:
         what = say(f"catalog_sorted_{sort}_some", language)
         return say(f"catalog_header_sorted_some{whole}", language, what=what, total=result.total)
     key = "one" if result.total == 1 else "all" if result.total == shown_count else "some"
+    if key == "some" and result.applied is not None and not has_constraints(result.applied):
+        key = "stock"  # "¿es correcto que venden autos usados?": the stock, not "204 that match"
     return say(f"catalog_header_{key}", language, total=result.total, shown=shown_count)
 
 

@@ -380,3 +380,14 @@ async def test_formal_courtesies_are_a_greeting_and_thanks(customer: Customer) -
     assert hello["intent"] == "greeting"
     thanks = await customer.say("Le agradezco mucho. Que Dios la bendiga.")
     assert thanks["intent"] == "thanks" and "no tengo esa información" not in thanks["reply"].lower()
+
+
+async def test_a_yes_that_completes_the_booking_stores_it(customer: Customer) -> None:
+    await customer.say("quiero ir a ver el jetta gli 2022 a polanco el jueves a las 4")
+    done = await customer.say("si, confirmo, jueves 4pm en polanco, a nombre de Daniel Treviño")
+    assert done["agent"] == "booking" and "Daniel" in done["reply"] and "¿Lo agendo así?" not in done["reply"]
+
+
+async def test_the_whole_stock_is_not_headed_as_matches(customer: Customer) -> None:
+    reply = await customer.say("Mi nieto me comentó que ustedes venden automóviles usados. ¿Qué tienen?")
+    assert reply["items"] and "coinciden" not in reply["reply"] and "inventario" in reply["reply"]

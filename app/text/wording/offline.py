@@ -170,6 +170,10 @@ TEXTS: dict[str, dict[Language, str]] = {
         "es": "Encontré {total} autos que coinciden:",
         "en": "I found {total} matching cars:",
     },
+    "catalog_header_stock": {
+        "es": "Tenemos {total} autos en inventario; te muestro {shown}:",
+        "en": "We have {total} cars in stock; here are {shown}:",
+    },
     "catalog_header_some": {
         "es": "Encontré {total} autos que coinciden; te muestro {shown}:",
         "en": "I found {total} matching cars; here are {shown}:",
