@@ -16,8 +16,7 @@ from zoneinfo import ZoneInfo
 from agents.memory import ConversationMemory, ShownCar
 from agents.state import TurnDeps, TurnState, TurnUpdate
 from app.catalog.cards import car_name
-from app.catalog.frame import card_by_id
-from app.catalog.lexicon import BRANCH_COLUMNS
+from app.catalog.frame import branch_column, branch_of, card_by_id
 from app.catalog.schemas import CatalogFilters
 from app.catalog.search import search_catalog
 from app.leads import service as lead_service
@@ -100,7 +99,7 @@ def opened(memory: ConversationMemory, text: str) -> ConversationMemory:
 def _branches(deps: TurnDeps) -> list[str]:
     """The branches the tenant's own catalog names (a "sucursal" column), in order of first appearance."""
     frame = deps.stock().frame
-    column = next((c for c in frame.columns if fold(str(c)).strip() in BRANCH_COLUMNS), None)
+    column = branch_column(frame)
     if column is None:
         return []
     values = [str(v).strip() for v in frame[column].dropna().unique() if str(v).strip()]
@@ -109,12 +108,7 @@ def _branches(deps: TurnDeps) -> list[str]:
 
 def _car_branch(deps: TurnDeps, stock_id: str, branches: list[str]) -> str | None:
     """The branch where the chosen car is: where to see it unless the customer names another (the summary says it)."""
-    frame = deps.stock().frame
-    column = next((c for c in frame.columns if fold(str(c)).strip() in BRANCH_COLUMNS), None)
-    if column is None or "stock_id" not in frame.columns:
-        return None
-    values = frame.loc[frame["stock_id"] == stock_id, column]
-    where = str(values.iloc[0]).strip() if len(values) else ""
+    where = branch_of(deps.stock().frame, stock_id)
     return where if where in branches else None
 
 

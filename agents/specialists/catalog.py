@@ -22,14 +22,14 @@ from agents.classify import (
 )
 from agents.memory import ConversationMemory, ShownCar
 from agents.state import TurnState, TurnUpdate
-from app.catalog.cards import car_name, format_card, localized_value
+from app.catalog.cards import car_name, card_label, format_card, localized_value
 from app.catalog.constraints import refine, starts_over
-from app.catalog.frame import card_by_id, columns_of
+from app.catalog.frame import branch_column, branch_of, card_by_id, columns_of
 from app.catalog.intent import asks_about_column, looks_like_comparison
 from app.catalog.keys import name_key, value_key
 from app.catalog.lexicon import BRANCH_COLUMNS, KIND_VALUE_KEYS, NEAR_VALUES
 from app.catalog.parsing import missing_kinds, parse_catalog_query, prepare_message
-from app.catalog.schemas import CarCard, CatalogFilters, CatalogResult
+from app.catalog.schemas import CarCard, CatalogFilters, CatalogResult, SortOrder
 from app.catalog.search import search_catalog
 from app.catalog.service import LoadedCatalog
 from app.catalog.unstated import unstated_kinds, unstated_matches
@@ -350,15 +350,8 @@ def _in_other_branch(
     found = search_catalog(frame, filters.model_copy(update={"features": features}), vocabulary)
     if not found.items or found.relaxed:
         return None
-    column = next((c for c in frame.columns if name_key(str(c)) in BRANCH_COLUMNS), None)
-    if column is None:
-        return None
-    places = [
-        str(frame.loc[frame["stock_id"] == card.stock_id, column].iloc[0]).strip()
-        for card in found.items
-        if (frame["stock_id"] == card.stock_id).any()
-    ]
-    where = ", ".join(dict.fromkeys(p for p in places if p and p != "nan"))
+    places = [branch_of(frame, card.stock_id) for card in found.items]
+    where = ", ".join(dict.fromkeys(p for p in places if p))
     if not where:
         return None
     return say("catalog_in_other_branch", language, asked=asked, where=where), found.items
@@ -425,7 +418,7 @@ def _place_not_model(
         return said
     key = name_key(said.model)
     for column, values in vocabulary.attribute_values.items():
-        if fold(column).strip() in BRANCH_COLUMNS and key in values:
+        if name_key(column) in BRANCH_COLUMNS and key in values:
             return said.model_copy(
                 update={"make": None, "model": None, "features": {**said.features, column: values[key]}}
             )
@@ -920,7 +913,7 @@ def answer_affordable(
             card = cheapest.items[0]
             quote = _fits(card.price, afford.term_months, afford.down_payment, afford.down_payment_ratio, terms)
             if quote is not None:
-                label = " ".join(str(p) for p in (car_name(card.make, card.model), card.version or "", card.year) if p)
+                label = card_label(card)
                 reply.append(
                     say(
                         "finance_afford_none",
@@ -989,7 +982,7 @@ def _budget_verdict(
     over = quote.monthly_payment - afford.monthly_budget
     if cheapest.total > 1 and over <= 0:
         return None  # some of them fit: the list says which
-    label = " ".join(str(p) for p in (car_name(card.make, card.model), card.version or "", card.year) if p)
+    label = card_label(card)
     budget = format_money(afford.monthly_budget)
     if over <= 0:
         verdict = say("finance_budget_fits", language, car=label, monthly=budget)
@@ -1053,20 +1046,18 @@ def _where_shown(
     shown: list[ShownCar], focus: str | None, frame: pd.DataFrame, language: Language
 ) -> TurnUpdate | None:
     """Where the cars talked about are, from their rows' branch column; None when the catalog records no place."""
-    column = next((c for c in frame.columns if name_key(str(c)) in BRANCH_COLUMNS), None)
-    if column is None:
+    if branch_column(frame) is None:
         return None
     ids = [focus] if focus and len(shown) > 2 else [str(c["stock_id"]) for c in shown[:3]]
     lines: list[str] = []
     places: set[str] = set()
     for stock_id in ids:
         card = card_by_id(frame, stock_id)
-        rows = frame.loc[frame["stock_id"] == stock_id, column]
-        place = str(rows.iloc[0]).strip() if len(rows) else ""
-        if card is None or not place or place == "nan":
+        place = branch_of(frame, stock_id)
+        if card is None or not place:
             continue
         places.add(place)
-        label = " ".join(str(p) for p in (car_name(card.make, card.model), card.version or "", card.year) if p)
+        label = card_label(card)
         lines.append(say("catalog_where_car", language, car=label, branch=place))
     if not lines:
         return None
@@ -1087,12 +1078,14 @@ def _compared_cards(
     vocabulary: CatalogVocabulary,
     previous: CatalogFilters | None,
     focus: str | None = None,
+    order: SortOrder = "relevance",
 ) -> list[CarCard]:
-    """The cars a comparison is about: the ones it points at (ordinals, names), else the ones just shown."""
+    """The cars a comparison is about: the ones it points at (ordinals, names), else the ones just shown.
+
+    ``order`` is the message's own ("jetta o corolla, ¿cuál sale más barato?"): each model's cheapest (newest...)
+    is the one weighed."""
     folded = fold(text)
     picked: list[str] = []
-    # "jetta o corolla, ¿cuál sale más barato?": each model's cheapest (newest...) is the one weighed.
-    order = parse_catalog_query(text, vocabulary).sort
     first_n = _FIRST_N.search(folded)
     if first_n is not None and shown:
         # "compare the first two", "los dos primeros", "las últimas 2": a slice of the list on screen.
@@ -1175,8 +1168,9 @@ def answer_compare(
     language = state["language"]
     text = state["text"]
     previous = CatalogFilters.model_validate(memory.last_filters) if memory.last_filters else None
-    cards = _compared_cards(text, memory.shown, catalog.frame, catalog.vocabulary, previous, memory.focus)
-    cards = _in_asked_order(cards, state["classification"].filters.sort)
+    order = state["classification"].filters.sort
+    cards = _compared_cards(text, memory.shown, catalog.frame, catalog.vocabulary, previous, memory.focus, order)
+    cards = _in_asked_order(cards, order)
     if not cards:
         # "¿qué me recomiendan?" with nothing on screen and nothing to compare: what the customer needs, first.
         key = (

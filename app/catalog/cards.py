@@ -17,6 +17,11 @@ def car_name(make: str, model: str) -> str:
     return model if name_key(model).startswith(name_key(make)) else f"{make} {model}"
 
 
+def card_label(card: CarCard) -> str:
+    """ "Nissan Versa Advance 2021": make, model, version and year, as a sentence names the car."""
+    return " ".join(str(p) for p in (car_name(card.make, card.model), card.version or "", card.year) if p)
+
+
 def format_card(card: CarCard, index: int, language: Language, currency: str = "MXN") -> str:
     """Short WhatsApp line: "1. Mazda 3 i Sport 2019 — $265,000 MXN · 48,000 km (DM-1021)"."""
     name = car_name(card.make, card.model)

@@ -14,6 +14,7 @@ import pandas as pd
 
 from app.catalog.derived import derive_columns
 from app.catalog.keys import display_value, name_key, text_or_none, value_key
+from app.catalog.lexicon import BRANCH_COLUMNS
 from app.catalog.schemas import CarCard
 from app.text.normalize import words
 
@@ -224,6 +225,21 @@ def card_at(cols: Columns, position: int) -> CarCard:
         version=text_or_none(_py(cols.version[position])),
         attributes={c: _py(cols.raw[c][position]) for c in cols.attributes},
     )
+
+
+def branch_column(df: pd.DataFrame) -> str | None:
+    """The column saying where each car is ("Sucursal", "Plaza", "Ubicación"), when the catalog has one."""
+    return next((str(c) for c in df.columns if name_key(str(c)) in BRANCH_COLUMNS), None)
+
+
+def branch_of(df: pd.DataFrame, stock_id: str) -> str | None:
+    """The branch of the car with ``stock_id`` as its row says, or None (no such column, car or value)."""
+    column = branch_column(df)
+    if column is None or "stock_id" not in df.columns:
+        return None
+    values = df.loc[df["stock_id"] == stock_id, column]
+    where = str(values.iloc[0]).strip() if len(values) else ""
+    return where if where and where != "nan" else None
 
 
 def card_by_id(df: pd.DataFrame, stock_id: str) -> CarCard | None:
