@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -53,6 +55,25 @@ os.environ.update(
         "READY_MAX_QUEUE_AGE_SECONDS": "0",
     }
 )
+
+# The tests never ask the machine's DNS. A name other than this machine's own fails at once, as it would on
+# a machine with no network, instead of waiting on whatever resolver the machine has: a resolver that never
+# answers holds the lookup's thread, and enough of them starve the event loop's executor for everything else.
+_real_getaddrinfo = socket.getaddrinfo
+_LOCAL_NAMES = {"localhost", "localhost.", "ip6-localhost", "ip6-loopback", socket.gethostname().lower()}
+
+
+def _hermetic_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+    name = (host.decode() if isinstance(host, bytes) else host or "").lower()
+    if not name or name in _LOCAL_NAMES:
+        return _real_getaddrinfo("localhost" if name == "localhost." else host, *args, **kwargs)
+    with contextlib.suppress(ValueError):
+        ipaddress.ip_address(name.split("%", 1)[0])
+        return _real_getaddrinfo(host, *args, **kwargs)
+    raise socket.gaierror(socket.EAI_NONAME, f"{name}: not resolved (the tests never ask DNS)")
+
+
+socket.getaddrinfo = _hermetic_getaddrinfo
 
 from app.core.config import get_settings  # noqa: E402
 from app.llm.providers import ProviderRegistry, set_registry  # noqa: E402

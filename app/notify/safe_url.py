@@ -13,6 +13,7 @@ stay the real host's), so DNS rebinding between the check and the request cannot
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import ipaddress
 import logging
 import socket
@@ -30,6 +31,10 @@ logging.getLogger("httpx2").setLevel(logging.WARNING)
 MAX_URL_CHARS: Final = 2000
 MAX_RESPONSE_BYTES: Final = 64_000  # a receiver's answer is never used; read at most this much of it
 RESOLVE_TIMEOUT_SECONDS: Final = 5.0
+# A lookup in a thread cannot be cancelled: when the resolver hangs, the thread stays busy after the
+# timeout. Lookups get threads of their own, so a hanging resolver can take at most these with it, never
+# the event loop's default executor (CSV parsing, trace flushes and every other ``to_thread``).
+_RESOLVER: Final = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="dns")
 
 
 class UnsafeUrl(ValueError):
@@ -76,6 +81,14 @@ def check_syntax(url: str, *, schemes: frozenset[str] = frozenset({"http", "http
     return url
 
 
+async def resolve(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to, looked up on the resolver's own threads (see ``_RESOLVER``)."""
+    infos = await asyncio.get_running_loop().run_in_executor(
+        _RESOLVER, lambda: socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    )
+    return [str(info[4][0]) for info in infos]
+
+
 async def check_target(url: str) -> tuple[str, str | None]:
     """``check_syntax`` plus DNS: every address the host resolves to must be public (unless allowed).
     The URL and the address to connect to (None when private targets are allowed: the client resolves)."""
@@ -85,14 +98,10 @@ async def check_target(url: str) -> tuple[str, str | None]:
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    loop = asyncio.get_running_loop()
     try:
-        infos = await asyncio.wait_for(
-            loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout=RESOLVE_TIMEOUT_SECONDS
-        )
+        addresses = await asyncio.wait_for(resolve(host, port), timeout=RESOLVE_TIMEOUT_SECONDS)
     except (OSError, TimeoutError) as exc:
         raise UnsafeUrl("host does not resolve") from exc
-    addresses = [str(info[4][0]) for info in infos]
     if not addresses or not all(_is_public(a) for a in addresses):
         raise UnsafeUrl("must not point to a private, loopback or link-local address")
     return url, addresses[0]

@@ -5,7 +5,6 @@ link-local or metadata address; redirects are not followed and answers are read 
 from __future__ import annotations
 
 import asyncio
-import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -195,12 +194,11 @@ async def test_connection_goes_to_the_checked_address(
     port = base.rsplit(":", 1)[1]
     lookups: list[str] = []
 
-    async def fake_getaddrinfo(host: str, *_args: Any, **_kwargs: Any) -> list[Any]:
+    async def fake_resolve(host: str, _port: int) -> list[str]:
         lookups.append(host)
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", int(port)))]
+        return ["127.0.0.1"]
 
-    loop = asyncio.get_running_loop()
-    monkeypatch.setattr(loop, "getaddrinfo", fake_getaddrinfo)
+    monkeypatch.setattr(safe_url, "resolve", fake_resolve)
     monkeypatch.setattr(safe_url, "_is_public", lambda address: address == "127.0.0.1")
     status = await safe_url.post(f"http://hook.invalid:{port}/hook", content=b"{}", headers={}, timeout_seconds=5)
     assert status == 302 and hits == ["/hook"] and lookups == ["hook.invalid"]
