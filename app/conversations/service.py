@@ -18,8 +18,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.conversations.history import session_key
 from app.conversations.models import UNFINISHED_OUTBOUND, Conversation, Message
-from app.core.db import fetch_one_autocommit
 from app.core.errors import NotFound
+from app.core.group_commit import GroupedStatement
 
 # The one customer key (conversations, rollout buckets, opt-out); re-exported for this domain's callers.
 from app.text.phones import customer_key as customer_key
@@ -123,8 +123,12 @@ _INGEST_WHATSAPP = """
     )
     SELECT c.tenant_id, c.id AS conversation_id, EXISTS (SELECT 1 FROM m) AS inserted,
            EXISTS (SELECT 1 FROM j WHERE j.fresh) AS queued
-    FROM c
+    FROM (SELECT) AS one LEFT JOIN c ON true
 """
+# Exactly one row per message (NULLs when no tenant owns the number), so concurrent webhooks' ingests can
+# share a round trip and a commit. Sorted by (number, customer): concurrent groups lock conversations in
+# one order; one customer's messages keep the order they arrived in.
+_ingest = GroupedStatement(_INGEST_WHATSAPP, order=lambda args: (args[0], args[2]))
 
 
 # The webhook's sender, parsed once per number (libphonenumber costs tens of microseconds a parse).
@@ -156,11 +160,11 @@ async def ingest_whatsapp(
     """Store an inbound WhatsApp message and queue its conversation: (tenant_id, conversation_id, inserted).
 
     None when no tenant owns the number; ``inserted`` is False for a MessageSid already stored. One
-    statement, atomic by itself, sent through the driver (``fetch_one_autocommit``): the webhook's whole
-    database work is one round trip and a fraction of a millisecond of CPU.
+    statement, atomic by itself, sent through the driver: the webhook's whole database work is one round
+    trip and a fraction of a millisecond of CPU, and webhooks that arrive together share that round trip
+    and its commit (``GroupedStatement``).
     """
-    row = await fetch_one_autocommit(
-        _INGEST_WHATSAPP,
+    row = await _ingest.fetch_one(
         to,
         uuid.uuid4(),
         _customer_key(from_),
@@ -176,7 +180,7 @@ async def ingest_whatsapp(
         float(job.delay_seconds),
         float(max(job.max_delay_seconds, job.delay_seconds)),
     )
-    if row is None:
+    if row is None or row["tenant_id"] is None:
         return None
     return row["tenant_id"], row["conversation_id"], bool(row["inserted"])
 

@@ -168,10 +168,26 @@ async def fetch_one_autocommit(sql: str, *args: Any) -> Any:
     ``sql`` uses the driver's ``$1``-style parameters. Outside a transaction, so the statement commits
     on its own (no BEGIN/COMMIT round trips). A connection found dead is invalidated, never reused.
     """
+    async with _driver_connection(sql) as driver:
+        return await driver.fetchrow(sql, *args)
+
+
+async def fetch_many_autocommit(sql: str, args: list[tuple[Any, ...]]) -> list[Any]:
+    """The statement run once per argument tuple, pipelined in one round trip: every run's rows, in order.
+
+    The runs share one implicit transaction (one Sync): all of them commit together, or none does.
+    """
+    async with _driver_connection(sql) as driver:
+        return list(await driver.fetchmany(sql, args))
+
+
+@asynccontextmanager
+async def _driver_connection(sql: str) -> AsyncIterator[Any]:
+    """A pooled connection's asyncpg connection; its errors as the callers of SQLAlchemy would see them."""
     async with get_engine().connect() as connection:
         raw = await connection.get_raw_connection()
         try:
-            return await raw.driver_connection.fetchrow(sql, *args)  # type: ignore[union-attr]
+            yield raw.driver_connection
         except Exception as exc:
             if database_unreachable(exc):
                 await connection.invalidate()
