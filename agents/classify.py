@@ -24,7 +24,7 @@ from app.catalog.parsing import parse_catalog_query
 from app.catalog.schemas import CatalogFilters
 from app.catalog.vocabulary import CatalogVocabulary
 from app.finance.parsing import looks_like_finance_query, parse_term_followup
-from app.text.answers import is_closing, is_plain_yes
+from app.text.answers import declines_contact, is_closing, is_plain_yes
 from app.text.complaints import is_complaint
 from app.text.normalize import fold, words
 
@@ -368,6 +368,14 @@ TRANSFER = re.compile(
     r"|\bme (?:lo|la) (?:traen|trae|pueden traer|podrian traer|mueven|pasan)\b"
     r"|\b(?:bring|move|ship) it (?:to|over)\b"
 )
+# Shipping a car to the customer's city or state: "¿mandan autos a Chiapas?", "¿hacen envíos a otros estados?",
+# "do you ship cars to Texas?". The business's delivery policy answers it, whatever cars are named loosely.
+SHIPPING = re.compile(
+    r"\b(?:mandan|envian|enviarian|mandarian|llevan|hacen envios?|tienen envios?|envio|envios|entregan en|"
+    r"ship|ships|shipping|deliver|delivery)\b(?: \w+){0,3}? (?:a|al|hasta|para|to|en|in) "
+    r"(?!mi casa|la casa|mi oficina|mi domicilio|la sucursal|sucursal|la agencia)\w"
+    r"|\b(?:envio|envios|shipping|delivery) (?:a|al|to) (?:otros?|otras?|other|todo|toda|all)\b"
+)
 # A counter-offer on the price: "¿me lo dejan en 470?", "¿cuánto es lo menos?", "would you take 300k?". The price
 # is the business's to move: a person is offered (a policy on discounts, when written, is a separate question).
 _NEGOTIATE = re.compile(
@@ -454,6 +462,9 @@ def classify(
     if _IDENTITY.search(folded) and not _ASKS_FOR_PERSON.search(folded):
         # "¿eres un robot o una persona?": who is answering, said plainly, with a person offered.
         intents.append(Intent("identity", 0.96))
+    elif declines_contact(text):
+        # "no me marquen porfa, solo por whats": contact turned down, never a handoff; the chat goes on.
+        intents.append(Intent("thanks", 0.6))
     elif _HANDOFF.search(folded) and (_ASKS_FOR_PERSON.search(folded) or not is_complaint(text)):
         # "el vendedor ni me peló, pésimo servicio" names a person in a complaint: an apology and an offer (below),
         # not a handoff nobody asked for; "pésimo servicio, quiero hablar con un gerente" asks for one.
@@ -472,6 +483,8 @@ def classify(
     in_view = memory.focus or shown or (memory.booking or {}).get("stock_id")
     if in_view and TRANSFER.search(folded) and not has_vehicle_constraints(filters):
         intents.append(Intent("info", 0.9))  # the business's words on moving cars between branches
+    elif SHIPPING.search(folded) and not has_vehicle_constraints(filters):
+        intents.append(Intent("info", 0.9))  # "¿mandan autos a Chiapas? ¿cuánto cuesta?": the delivery policy
     if looks_like_finance_query(text) or followup_term or _TERMS_ASK.search(folded):  # "¿y a 48?", "¿plazo máximo?"
         intents.append(Intent("finance", 0.85))
     # Features alone ("automática") do not make a search when the message is about another topic

@@ -6,7 +6,7 @@ from typing import Any
 
 from agents.state import TurnState, TurnUpdate
 from app.operators.policy import after_hours_reply
-from app.text.answers import is_closing
+from app.text.answers import declines_contact, is_closing
 from app.text.complaints import is_complaint
 from app.text.variety import say_varied
 from app.text.wording import say
@@ -44,6 +44,10 @@ def answer_smalltalk(state: TurnState) -> TurnUpdate:
         memory = state["memory"].model_copy(update={"offered_handoff": True})
         reply = say_varied("negotiate", language, avoid=said, business=tenant.name)
         return {"agent": "smalltalk", "reply": reply, "memory": memory}
+    elif intent == "thanks" and declines_contact(state["text"]):
+        # No calls: said back plainly, the chat goes on here (and no person is offered).
+        memory = state["memory"].model_copy(update={"offered_handoff": False})
+        return {"agent": "smalltalk", "reply": say_varied("no_calls", language, avoid=said), "memory": memory}
     elif intent == "thanks" and is_closing(state["text"]):
         reply = say_varied("closing", language, avoid=said)
     elif intent in {"help", "thanks"}:

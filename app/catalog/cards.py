@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from app.catalog.availability import reserved
 from app.catalog.keys import name_key, value_key
 from app.catalog.lexicon import VALUE_ENGLISH
 from app.catalog.schemas import CarCard
@@ -29,6 +30,8 @@ def format_card(card: CarCard, index: int, language: Language, currency: str = "
         name += f" {card.version}"
     price = f"${card.price:,.0f} {currency}".rstrip()
     mileage = f"{card.km:,} km" if card.km is not None else say("catalog_card_no_mileage", language)
+    if reserved(card.attributes):
+        mileage += f" · {say('catalog_card_reserved', language)}"
     return say(
         "catalog_card",
         language,

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from typing import Any
 
-from app.catalog.lexicon import KIND_COLUMN_NAMES, KIND_VALUE_KEYS
+from app.catalog.lexicon import KIND_CODES, KIND_COLUMN_NAMES, KIND_VALUE_KEYS
 from app.text.normalize import fold
 
 # Kinds read from the version, and the column each becomes (named so customers' words and labels find it).
@@ -115,6 +116,24 @@ def read_version(version: str | None) -> dict[str, str]:
     tokens = version_tokens(version)
     found = {"transmission": _transmission(tokens), "fuel": _fuel(tokens), "traction": _traction(tokens)}
     return {kind: value for kind, value in found.items() if value is not None}
+
+
+def expand_codes(column: str, values: Sequence[Any]) -> list[Any]:
+    """A fuel or transmission column written in codes ("G", "D", "H"; "A", "M") as words; others unchanged.
+
+    Only when the column's name says its kind and every value is one of that kind's codes: a "D" elsewhere
+    means whatever the dealer meant by it.
+    """
+    name = re.sub(r"[^a-z0-9]+", "_", fold(column)).strip("_")
+    kind = next((k for k, names in KIND_COLUMN_NAMES.items() if name in names and k in KIND_CODES), None)
+    if kind is None:
+        return list(values)
+    codes = KIND_CODES[kind]
+    keys = [fold(v).strip().rstrip(".") if isinstance(v, str) else None for v in values]
+    given = [k for k in keys if k]
+    if not given or any(k not in codes for k in given):
+        return list(values)
+    return [codes[k] if k else v for k, v in zip(keys, values, strict=True)]
 
 
 def recorded_kinds(attribute_values: Mapping[str, Mapping[str, str]]) -> dict[str, str]:

@@ -12,7 +12,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from app.catalog.derived import derive_columns
+from app.catalog.availability import status_column, status_of
+from app.catalog.derived import derive_columns, expand_codes
 from app.catalog.keys import display_value, name_key, text_or_none, value_key
 from app.catalog.lexicon import BRANCH_COLUMNS
 from app.catalog.schemas import CarCard
@@ -22,6 +23,8 @@ CORE_COLUMNS: tuple[str, ...] = ("stock_id", "make", "model", "year", "price", "
 KEY_SUFFIX = "__key"
 # ``DataFrame.attrs`` entry: kind -> the column read from the versions (``app.catalog.derived``).
 DERIVED_ATTR = "derived_kinds"
+# ``DataFrame.attrs`` entry: the dealer's status column (``app.catalog.availability``), never a search filter.
+STATUS_ATTR = "status_column"
 
 
 def _clean_attribute(value: Any) -> Any:
@@ -58,6 +61,10 @@ def build_catalog_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     kms: list[int | None] = []
     versions: list[str | None] = []
     attributes: list[Mapping[str, Any]] = []
+    rows = list(rows)
+    status = status_column(rows)
+    if status is not None:  # sold cars are not stock to offer
+        rows = [r for r in rows if status_of((r.get("attributes") or {}).get(status)) != "sold"]
     for row in rows:
         stock_ids.append(str(row["stock_id"]).strip())
         makes.append(str(row["make"]).strip())
@@ -90,7 +97,8 @@ def build_catalog_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         "version": pd.Series(versions, dtype=object),
     }
     for name, column in attr_names.items():
-        data[column] = pd.Series([_clean_attribute(a.get(name)) for a in attributes], dtype=object)
+        values = expand_codes(column, [_clean_attribute(a.get(name)) for a in attributes])
+        data[column] = pd.Series(values, dtype=object)
     columns = list(attr_names.values())
     derived: dict[str, str] = {}
     for kind, (column, values) in derive_columns(versions, _values_by_column(data, columns)).items():
@@ -103,6 +111,7 @@ def build_catalog_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     for column in columns:
         df[column + KEY_SUFFIX] = _key_categorical(df[column], value_key)
     df.attrs[DERIVED_ATTR] = derived
+    df.attrs[STATUS_ATTR] = attr_names.get(status) if status is not None else None
     columns_of(df)  # the search arrays too, here (off the event loop in load_catalog) rather than on first use
     return df
 

@@ -501,6 +501,21 @@ TOPIC_WORDS: tuple[str, ...] = (
     "reserve",
 )
 
+# One- or two-letter codes a dealer's system exports under a column of a known kind ("G", "D", "H" under
+# "Comb"; "A"/"M" under "Trans"): read as the words customers use, only when every value of the column is one.
+KIND_CODES: Mapping[str, Mapping[str, str]] = {
+    "fuel": {
+        "g": "Gasolina",
+        "d": "Diésel",
+        "h": "Híbrido",
+        "e": "Eléctrico",
+        "hp": "Híbrido enchufable",
+        "ph": "Híbrido enchufable",
+        "gl": "Gas LP",
+    },
+    "transmission": {"a": "Automática", "m": "Manual"},
+}
+
 # What a catalogue column records, recognised by its name (folded, "_" between words) or, when the name is
 # unfamiliar ("Caja", "Motorización"), by its values. Customers ask by kind ("¿tienen híbridos?"): a kind no
 # column records is something the data cannot answer, never a filter that matches the whole stock.

@@ -17,7 +17,7 @@ from rapidfuzz.distance import OSA, Levenshtein
 
 from app.catalog.derived import NOT_FEATURE_COLUMNS as NOT_FEATURE_COLUMNS
 from app.catalog.derived import recorded_kinds
-from app.catalog.frame import KEY_SUFFIX, attribute_columns, derived_kinds
+from app.catalog.frame import KEY_SUFFIX, STATUS_ATTR, attribute_columns, derived_kinds
 from app.catalog.keys import display_value, name_key
 from app.catalog.lexicon import (
     AMBIGUOUS_VALUE_WORDS,
@@ -99,6 +99,8 @@ class CatalogVocabulary:
                 owners.append(make_key)
         vocab._alias_model_words()
         for column in attribute_columns(df):
+            if column == df.attrs.get(STATUS_ATTR):
+                continue  # "¿lo tienen disponible?" asks about a car; the status is shown, never searched
             vocab.attribute_columns[name_key(column)] = column
             key_cats = [str(c) for c in df[column + KEY_SUFFIX].cat.categories]
             codes = df[column + KEY_SUFFIX].cat.codes.to_numpy(dtype=np.int64)

@@ -6,24 +6,81 @@ followed by a blank line; lists are numbered "1)" or "2.-"; a table (branch, day
 columns separated by tabs or runs of spaces. ``to_markdown`` gives such a text the structure a Markdown
 text has (``##`` headings, list items, a table as one readable line per row) so that it is split into
 sections and answered exactly like one. A text with any Markdown heading is returned untouched.
+
+Texts pasted from WhatsApp (a business's "info" message or catalog) mark the same structure their own way:
+rule lines between sections ("━━━━━━", "──────", "======"), emoji around titles ("📍 *NUESTRAS SUCURSALES*"),
+and bold in single stars ("*1. ¿Dan crédito?*"). Rules become blank lines, a title keeps its words without
+the emoji, and single-star bold becomes Markdown bold, so its bold lines are sub-parts and FAQ questions
+as in a Markdown text.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _MARKDOWN_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+\S")
 _CELL_GAP = re.compile(r"\t+|\s{2,}")
 # "2.-", "2.)", "2-" before the item's text: Word's numbering, as a Markdown ordered list item.
 _WORD_NUMBER = re.compile(r"^(?P<indent>\s*)(?P<n>\d{1,3})\s*(?:\.-|\.\)|-\)|-)\s+(?=\S)")
 _LIST_START = re.compile(r"^\s*(?:[-*+•·▪◦●]|\d{1,3}[.)]|[a-zA-Z][.)])\s+")
-_LEADING_BULLET = re.compile(r"^(?P<indent>\s*)[·▪◦●■□➢➤►✓✔–—]\s+")
+_LEADING_BULLET = re.compile(r"^(?P<indent>\s*)[·▪◦●■□➢➤►✓✔–—▫🔹🔸]\ufe0f?\s+")
 _HOUR_RANGE = re.compile(r"\b(\d{1,2}:\d\d(?:\s*(?:h|hrs|am|pm))?)\s*(?:a|-|–|al?)\s*(\d{1,2}:\d\d)")
 MAX_TITLE_CHARS = 80
 MAX_TITLE_WORDS = 12
 # A mixed-case title ("Horarios de atención") must be shorter: a short sentence is no title.
 MAX_LOOSE_TITLE_CHARS = 60
 MAX_LOOSE_TITLE_WORDS = 8
+
+
+# WhatsApp's bold: one star each side, not Markdown's two ("*Cancún*", not "**Cancún**" nor "2 * 3 * 4").
+_WHATSAPP_BOLD = re.compile(r"(?<![*\w])\*(?=[^\s*])([^*\n]*?[^\s*])\*(?![*\w])")
+
+
+def _decoration(char: str) -> bool:
+    """An emoji, a symbol or a joiner/variation selector: decoration around a title, not its words."""
+    return unicodedata.category(char) in {"So", "Sk", "Cf", "Mn", "Me"} or char.isspace()
+
+
+def _undecorated(line: str) -> str:
+    """The line without emoji and symbols at its start and end."""
+    start, end = 0, len(line)
+    while start < end and _decoration(line[start]):
+        start += 1
+    while end > start and _decoration(line[end - 1]):
+        end -= 1
+    return line[start:end]
+
+
+def _is_rule(line: str) -> bool:
+    """A separator line: three or more of one or two symbols ("━━━━", "-----", "=*=*=*", "~~~~") and no words."""
+    text = line.strip()
+    return len(text) >= 3 and not any(c.isalnum() for c in text) and len(set(text)) <= 2
+
+
+def _from_whatsapp(lines: list[str]) -> list[str]:
+    """WhatsApp markup as this module's input expects it: rules blank, titles bare, single-star bold as "**"."""
+    out: list[str] = []
+    for line in lines:
+        if _is_rule(line):
+            out.append("")
+            continue
+        core = _undecorated(line)
+        bold = re.fullmatch(r"\*([^*\n]+)\*(:?)", core)
+        inner = bold.group(1).strip() + bold.group(2) if bold else core
+        if inner != line.strip() and _is_caps_title(inner):
+            out.append(inner)  # "📍 *NUESTRAS SUCURSALES*": the title's words
+        elif bold:
+            out.append(f"**{inner}**")  # "*1. ¿Dan crédito?*": a bold line, as in Markdown
+        else:
+            out.append(_WHATSAPP_BOLD.sub(r"**\1**", line))
+    return out
+
+
+def _is_whatsapp_text(lines: list[str]) -> bool:
+    """Whether the text uses WhatsApp's markup: single-star bold lines or rule lines between its parts."""
+    bold_lines = sum(bool(re.fullmatch(r"\*[^*\n]+\*:?", _undecorated(line))) for line in lines)
+    return bold_lines >= 2 or sum(_is_rule(line) for line in lines) >= 2
 
 
 def has_markdown_headings(text: str) -> bool:
@@ -145,6 +202,8 @@ def to_markdown(text: str) -> str:
     if has_markdown_headings(text):
         return text
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if _is_whatsapp_text(lines):
+        lines = _from_whatsapp(lines)
     out: list[str] = []
     seen_body = False
     i = 0

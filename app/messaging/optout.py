@@ -38,6 +38,10 @@ _STOP_PHRASES = re.compile(
     r"|stop (?:texting|messaging|writing to|contacting) me"
     r"|(?:don'?t|do not) (?:text|message|contact) me(?: anymore| again)?"
     r"|unsubscribe me"
+    # "dame de baja", "quiero darme de baja", "sáquenme de su lista", "take me off your list"
+    r"|(?:dame|denme|deme|darme|dar|doy|me doy) de baja"
+    r"|(?:sacame|saquenme|bajame|borrame|borrenme|quitame|quitenme) de (?:la|su|tu|sus|tus) (?:lista|listas|base)"
+    r"|(?:take|remove) me (?:off|from) (?:your|the) (?:list|mailing list|contacts)"
     r")\b"
 )
 _PUNCTUATION = " \t\n.!¡?¿,;:'\"*_~"

@@ -86,3 +86,19 @@ _CLOSING = re.compile(
 def is_closing(text: str) -> bool:
     """The customer closes or puts off the conversation, asking nothing ("ok gracias, lo voy a pensar")."""
     return "?" not in text and bool(_CLOSING.search(_clean(text)))
+
+
+# "no me marquen porfa, solo por whats", "no quiero que me llame nadie", "please don't call me": the customer
+# turns contact down. Never a request for a person, however many call words it holds.
+_DECLINES_CONTACT = re.compile(
+    r"\b(?:no|ni|nunca|tampoco)\b(?: \w+){0,4}? (?:me )?(?:llame|llamen|llames|marque|marquen|marques|"
+    r"contacte|contacten|busque|busquen|hable|hablen)\b|"
+    r"\bno (?:quiero|necesito|ocupo) (?:llamadas|que me (?:llamen|marquen|llame|marque))|\bsin llamadas\b|"
+    r"\bnada de llamadas\b|\bno (?:me )?(?:llamen|marquen)\b|"
+    r"\b(?:don ?t|do not|no need to)(?: \w+){0,4}? (?:call|phone|ring|contact)\b|\bno (?:phone )?calls\b"
+)
+
+
+def declines_contact(text: str) -> bool:
+    """The customer turns down calls or contact ("no me marquen, solo por whats", "don't call me")."""
+    return bool(_DECLINES_CONTACT.search(_clean(text)))

@@ -15,6 +15,8 @@ TEXTS: dict[str, dict[Language, str]] = {
         "en": "{index}. {name} {year} — {price} · {mileage} ({stock_id})",
     },
     "catalog_card_no_mileage": {"es": "km sin dato", "en": "mileage n/a"},
+    # A car the dealer's status column marks as reserved ("Apartado"): shown, and said to be reserved.
+    "catalog_card_reserved": {"es": "apartado", "en": "reserved"},
     # What could not be met, with the value asked for ("año 2015", "marca Tesla"), joined by commas.
     "catalog_relaxed_year": {"es": "año {years}", "en": "year {years}"},
     "catalog_relaxed_km_max": {"es": "kilometraje hasta {km:,} km", "en": "mileage up to {km:,} km"},

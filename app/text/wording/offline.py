@@ -42,6 +42,15 @@ TEXTS: dict[str, dict[Language, str]] = {
         "es": "Va, sin prisa. Aquí sigo por si te surge cualquier duda.",
         "en": "Sure, no rush. I'm here if any question comes up.",
     },
+    # "no me marquen, solo por whats": no calls, the chat goes on here.
+    "no_calls": {
+        "es": "Entendido, nadie te va a llamar: seguimos por aquí, por WhatsApp. ¿Qué auto o qué duda te ayudo a ver?",
+        "en": "Understood, nobody will call you: we'll keep it here on WhatsApp. What can I help you with?",
+    },
+    "no_calls~2": {
+        "es": "Claro, solo por WhatsApp. Dime qué buscas y te ayudo por aquí.",
+        "en": "Sure, WhatsApp only. Tell me what you're looking for and I'll help you here.",
+    },
     "thanks": {
         "es": "¡Con gusto! Si necesitas algo más, aquí estoy.",
         "en": "You're welcome! I'm here if you need anything else.",

@@ -95,6 +95,28 @@ PROBE_DEALERS = {
         knowledge=PROBES / "dealers" / "occidente" / "empresa.txt",
         onboard_via_api=True,
     ),
+    "sureste": DealerSource(
+        slug="sureste",
+        tenant_json=PROBES / "dealers" / "sureste" / "tenant.json",
+        catalog_csv=PROBES / "dealers" / "sureste" / "inventario.csv",
+        columns={
+            "stock_id": "No. Stock",
+            "make": "Marca",
+            "model": "Modelo",
+            "version": "Versión",
+            "year": "Año",
+            "price": "Precio (MXN)",
+            "km": "Kilometraje (km)",
+            "transmission": "Trans",
+            "fuel": "Comb",
+            "body": "Segmento",
+            "color": "Color",
+            "branch": "Sucursal",
+            "status": "Estatus",
+        },
+        knowledge=PROBES / "dealers" / "sureste" / "empresa.txt",
+        onboard_via_api=True,
+    ),
 }
 
 
