@@ -7,7 +7,16 @@ from typing import Any
 
 from agents.state import TurnDeps, TurnState, TurnUpdate
 from app.knowledge import service as knowledge_service
-from app.knowledge.answers import ANSWER_CHARS, More, about_whole_section, names_part, overview, start_queue, take
+from app.knowledge.answers import (
+    ANSWER_CHARS,
+    More,
+    about_whole_section,
+    names_part,
+    overview,
+    start_queue,
+    take,
+    to_whatsapp,
+)
 from app.knowledge.chunking import Chunk
 from app.knowledge.retrieval import query_terms
 from app.knowledge.schemas import KnowledgeHit
@@ -216,6 +225,9 @@ async def answer_info(state: TurnState, deps: TurnDeps) -> TurnUpdate:
     # Other passages of the same entry the search also found ("todavía debo mi auto, ¿me lo reciben a
     # cuenta?" finds the trade-in rule and the one on cars still owed): read right after the chosen one.
     reply, left = await _passage_reply(state, deps, chosen, related=chosen.also)
+    extras = await _other_topics(state, deps, reply, chosen)
+    if extras:
+        reply = _with_extras(reply, extras)
     update: TurnUpdate = {
         "agent": "info",
         "intent": "info",
@@ -223,9 +235,91 @@ async def answer_info(state: TurnState, deps: TurnDeps) -> TurnUpdate:
         "sources": [{"id": str(chosen.id), "title": chosen.title}],
         "memory": memory.model_copy(update={"knowledge_more": left.model_dump() if left else None}),
     }
-    if best.close_match and chosen is best and left is None and reply == chosen.content:
+    if best.close_match and chosen is best and left is None and reply == chosen.content and not extras:
         update["faq_fast_path"] = True  # the curated text is the answer: no LLM call
     return update
+
+
+# Where a message asking several things splits: "¿me la pasan a Mérida? ¿cuánto cobran? y ¿la garantía?",
+# "horario de Cancún el domingo, tarjeta de crédito, enganche mínimo".
+_CLAUSES = re.compile(r"[?¿;]|[,.](?=\s)|\s(?:y|and|e|tambien|ademas|also|ah y|otra cosa)\s", re.IGNORECASE)
+_SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
+MAX_EXTRA_TOPICS = 2
+EXTRA_CHARS = 220  # of the passage's own words per further topic
+
+
+async def _other_topics(state: TurnState, deps: TurnDeps, reply: str, chosen: KnowledgeHit) -> list[str]:
+    """The sentences answering the other things a message asks, which the chosen passage does not speak of.
+
+    "¿tienen garantía? ¿y aceptan tarjeta?": the passage on warranties answers the first; the card question
+    is searched on its own clause and answered by the sentences of its best passage that speak of it. Each
+    topic is a concept of the lexicon the message names; a topic the reply already covers adds nothing.
+    """
+    text = state["text"]
+    clauses = [c.strip() for c in _CLAUSES.split(text) if c and len(words(c)) >= 1]
+    if len(clauses) < 2:
+        return []
+    seen = {chosen.id}
+    extras: list[str] = []
+    for terms in named_concepts(text):
+        if len(extras) >= MAX_EXTRA_TOPICS or covers(reply, terms) or any(covers(e, terms) for e in extras):
+            continue
+        clause = next((c for c in clauses if covers(c, terms)), None)
+        if clause is None:
+            continue
+        hits = on_topic(
+            clause,
+            await knowledge_service.search_knowledge(
+                deps.session,
+                tenant_id=state["tenant"].id,
+                query=clause,
+                language=state["language"],
+                limit=3,
+                min_score=deps.knowledge_min_score,
+            ),
+        )
+        for hit in hits:
+            sentences = [s.strip() for s in _SENTENCES.split(to_whatsapp(hit.content)) if s.strip()]
+            said = _speaking_of(sentences, terms)
+            if not said or (hit.id in seen and all(s in reply for s in said)):
+                continue
+            part = ""
+            for sentence in said[:2]:
+                if len(part) + len(sentence) + 1 > EXTRA_CHARS:
+                    break
+                part = f"{part} {sentence}".strip()
+            if part and part not in reply:
+                extras.append(part)
+                seen.add(hit.id)
+            break
+    return extras
+
+
+def _speaking_of(sentences: list[str], terms: set[str]) -> list[str]:
+    """The sentences that say something of ``terms``: those naming them, and the answer under a question line
+    that names them ("*¿Reciben mi auto a cuenta?*" → "Sí, autos 2012 o más nuevos.")."""
+    found: list[str] = []
+    for i, sentence in enumerate(sentences):
+        if not covers(sentence, terms):
+            continue
+        if sentence.rstrip("*_ ").endswith("?"):
+            after = sentences[i + 1] if i + 1 < len(sentences) else ""
+            if after and not after.rstrip("*_ ").endswith("?"):
+                found.append(after)
+        else:
+            found.append(sentence)
+    return list(dict.fromkeys(found))
+
+
+def _with_extras(reply: str, extras: list[str]) -> str:
+    """The reply with the other topics' sentences after it, within the answer's aim (the passage gives way)."""
+    added = "\n\n".join(extras)
+    room = ANSWER_CHARS - _GREETING_ROOM - len(added) - 2
+    if len(reply) > room:
+        body = reply[: max(room - 1, 0)]
+        cut = max(body.rfind(". "), body.rfind("\n"))
+        reply = (body[: cut + 1] if cut > room // 3 else body.rstrip(" ,;:") + "…").rstrip()
+    return f"{reply}\n\n{added}" if reply else added
 
 
 async def _passage_reply(

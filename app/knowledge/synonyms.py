@@ -266,6 +266,34 @@ CONCEPTS: tuple[Concept, ...] = (
         "es": ("entrega a domicilio", "envio a domicilio", "a domicilio"),
         "en": ("home delivery", "deliver", "delivery"),
     },
+    {
+        "es": (
+            "envio",
+            "envios",
+            "enviar",
+            "envian",
+            "enviamos",
+            "traslado",
+            "traslados",
+            "trasladar",
+            "madrina",
+            "otros estados",
+            "otro estado",
+            "foraneo",
+            "foraneos",
+            # how customers ask it: "¿mandan autos a Tabasco?", "¿me la pueden mandar a Mérida?"
+            "mandan autos",
+            "mandan carros",
+            "mandan coches",
+            "me lo mandan",
+            "me la mandan",
+            "me lo pueden mandar",
+            "me la pueden mandar",
+            "lo mandan a",
+            "la mandan a",
+        ),
+        "en": ("shipping", "ship", "ships", "shipped", "out of state", "other states"),
+    },
 )
 
 # Bridges: words that find a passage in other words or the other language ("open on sundays?" → "abre los

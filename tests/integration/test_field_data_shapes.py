@@ -112,3 +112,15 @@ async def test_turning_calls_down_is_no_handoff_and_the_chat_goes_on(client: Any
     assert after["items"] and after["handoff"] is False
     asked = await chat(client, tenant, "mejor que me llame un asesor", f"u-{uuid.uuid4().hex[:8]}")
     assert asked["handoff"] is True
+
+
+async def test_a_message_asking_several_things_gets_each_answered(client: Any) -> None:
+    tenant = await make_tenant(client)
+    await import_company_text(client, tenant, WHATSAPP_TEXT)
+    both = await _ask(client, tenant, "cuanto es para apartar? y reciben mi carro a cuenta?")
+    assert "5,000" in both["reply"] and "2012" in both["reply"], both["reply"]
+    assert len(both["reply"]) <= 600 and "**" not in both["reply"]
+    three = await _ask(client, tenant, "mandan autos a tabasco?, reciben auto a cuenta, y cuanto para apartar")
+    assert "2,900" in three["reply"] and "2012" in three["reply"] and "5,000" in three["reply"], three["reply"]
+    one = await _ask(client, tenant, "cuanto es para apartar?")
+    assert "2012" not in one["reply"]  # one question, one answer
