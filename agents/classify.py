@@ -24,7 +24,7 @@ from app.catalog.parsing import parse_catalog_query
 from app.catalog.schemas import CatalogFilters
 from app.catalog.vocabulary import CatalogVocabulary
 from app.finance.parsing import looks_like_finance_query, parse_term_followup
-from app.text.answers import declines_contact, is_closing, is_plain_yes
+from app.text.answers import declines_contact, is_closing, is_elliptical, is_plain_yes
 from app.text.complaints import is_complaint
 from app.text.normalize import fold, words
 
@@ -416,9 +416,15 @@ _TERMS_ASK = re.compile(
 )
 
 
+_WHAT_YOU_ARE = r"(?:robot|bot|maquina|humano|humana|persona|real|ia|ai|human|person|inteligencia artificial|chatbot)"
 _IDENTITY = re.compile(
-    r"\b(?:eres|es usted|usted es|are you|r u|is this|am i (?:talking|chatting) (?:to|with))\s+(?:un |una |a |an )?"
-    r"(?:robot|bot|maquina|humano|humana|persona|real|ia|ai|human|person|inteligencia artificial|chatbot)\b"
+    r"\b(?:eres|es usted|usted es|are you|are u|r u|ru|is this|am i (?:talking|chatting|speaking) (?:to|with)"
+    r"|(?:hablo|estoy hablando|estoy chateando|chateo|platico) con)\s+(?:un |una |a |an )?(?:real |actual )?"
+    rf"{_WHAT_YOU_ARE}\b"
+    # "¿persona o máquina?", "human or bot?": the question is what answers, whatever words come first
+    r"|\b(?:persona|humano|human|person|real person|people)\s+(?:o|or)\s+(?:con\s+)?(?:una?\s+|a\s+)?"
+    r"(?:robot|bot|maquina|ia|ai|chatbot|computadora|programa)\b"
+    r"|\b(?:robot|bot|maquina|ia|ai|chatbot)\s+(?:o|or)\s+(?:una?\s+|a\s+)?(?:persona|humano|human|person|real)\b"
 )
 
 
@@ -471,6 +477,16 @@ def classify(
         intents.append(Intent("handoff", 0.95))
     elif memory.offered_handoff and is_plain_yes(text):  # "ok, ¿y en Querétaro?" asks, it does not consent
         intents.append(Intent("handoff", 0.9))
+    if (
+        memory.info_question
+        and memory.topics[-1:] == ["info"]
+        and reference is None
+        and is_elliptical(text)
+        and not has_vehicle_constraints(filters)
+        and not looks_like_finance_query(text)
+        and parse_term_followup(text) is None
+    ):
+        intents.append(Intent("info", 0.93))  # "¿y la de Celaya?" right after the León branch's address
     followup_term = (memory.last_quote or memory.focus or memory.monthly_budget) and parse_term_followup(
         text
     ) is not None

@@ -66,6 +66,8 @@ class ConversationMemory(BaseModel):
     # The rest of a knowledge passage the bot offered to tell ("¿Quieres que te cuente más?"), as
     # ``app.knowledge.answers.More`` JSON; a "sí" / "dime más" on the very next turn continues it.
     knowledge_more: dict[str, Any] | None = None
+    # The question the last company-text answer answered: "¿y la de Celaya?" right after it asks it again of Celaya.
+    info_question: str | None = None
     # A visit or test drive being booked (``app.leads.booking.Booking`` as JSON), until dropped; once stored it
     # stays a few turns with its lead id, so "¿lo cambiamos al sábado?" moves that lead.
     booking: dict[str, Any] | None = None

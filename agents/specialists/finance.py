@@ -84,7 +84,10 @@ _EACH_SHOWN = re.compile(
     r"\b(?:los dos|las dos|ambos|ambas|los tres|las tres|cada uno|cada una|todos|todas|both|each|all three"
     r"|(?:como|cuanto|en cuanto|a cuanto) (?:me )?(?:quedan|salen|serian|quedarian|saldrian)|how much are they)\b"
 )
-_TERM_NUMBER = re.compile(r"\b(12|18|24|36|48|60|72|84|96)\b")
+# A term's number, not an amount's ("a 36 meses con 60 mil de enganche" names one term: 36).
+_TERM_NUMBER = re.compile(
+    r"(?<![$\d,.])\b(12|18|24|36|48|60|72|84|96)\b(?!\s*(?:mil\b|k\b|%|,\d|\.\d|pesos|mxn|dolares|usd))"
+)
 
 
 def _named_terms(text: str) -> set[int]:

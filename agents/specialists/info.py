@@ -21,6 +21,7 @@ from app.knowledge.chunking import Chunk
 from app.knowledge.retrieval import query_terms
 from app.knowledge.schemas import KnowledgeHit
 from app.knowledge.synonyms import covers, named_concepts
+from app.text.answers import is_elliptical
 from app.text.normalize import Language, fold, known_words, words
 from app.text.wording import say
 
@@ -99,6 +100,12 @@ async def search_for_info(state: TurnState, deps: TurnDeps) -> list[KnowledgeHit
         )
 
     text = state["text"]
+    asked = asked_again(state)
+    if asked is not None:
+        # "¿y la de Celaya?": the last question asked again; passages naming the new words first.
+        hits = await search(f"{asked} {text}")
+        new = {w for w in words(text) if len(w) >= 4} - set(words(asked))
+        return sorted(hits, key=lambda h: not (new and covers(f"{h.title} {h.content}", new)))
     hits = await search(text)
     if hits:
         return hits
@@ -108,6 +115,14 @@ async def search_for_info(state: TurnState, deps: TurnDeps) -> list[KnowledgeHit
     first = text[: text.index("?") + 1] if "?" in text.rstrip("? ") else None
     question = marked.group(1) if marked is not None and len(marked.group(1)) <= len(text) - 12 else first
     return await search(question) if question else hits
+
+
+def asked_again(state: TurnState) -> str | None:
+    """The last company-text question when this message asks it again of something else, else None."""
+    memory = state["memory"]
+    if memory.info_question and memory.topics[-1:] == ["info"] and is_elliptical(state["text"]):
+        return memory.info_question
+    return None
 
 
 # The question of a message that opens with something else: "Gracias. Otra duda, ¿aceptan cheque?"
@@ -233,7 +248,12 @@ async def answer_info(state: TurnState, deps: TurnDeps) -> TurnUpdate:
         "intent": "info",
         "reply": reply,
         "sources": [{"id": str(chosen.id), "title": chosen.title}],
-        "memory": memory.model_copy(update={"knowledge_more": left.model_dump() if left else None}),
+        "memory": memory.model_copy(
+            update={
+                "knowledge_more": left.model_dump() if left else None,
+                "info_question": f"{asked_again(state) or ''} {text}".strip()[-300:],
+            }
+        ),
     }
     if best.close_match and chosen is best and left is None and reply == chosen.content and not extras:
         update["faq_fast_path"] = True  # the curated text is the answer: no LLM call

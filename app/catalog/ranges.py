@@ -28,7 +28,10 @@ _PRE_CUE = re.compile(
     r"|(?P<min_phrase>al menos|por lo menos|a partir|at least|more than|starting at)"
     r"|(?P<max>no mas car[oa]s?|no mas|no more than|not more than|no mayor|no exceda|no pase|menos|menor|menores"
     r"|hasta|maximo|max|tope|debajo|abajo|under|below|less than|up to|at most|maximum|budget|presupuesto"
-    r"|tengo|cuento con|within|<=|<)"
+    r"|tengo|cuento con|within|<=|<"
+    # the customer raising a limit already given: "¿y si subo a 450?", "me estiro a 300", "can go up to 20k"
+    r"|si subo|subo|subiendo|subimos|subir|me estiro|estirarme|llego|puedo llegar|aumento|go up|stretch|raise it"
+    r"|bump it)"
     r"|(?P<min>mas|mayor|mayores|arriba|encima|minimo|min|desde|over|above|from|since|superior|>=|>)"
     rf"){_FILL}$"
 )

@@ -102,3 +102,15 @@ _DECLINES_CONTACT = re.compile(
 def declines_contact(text: str) -> bool:
     """The customer turns down calls or contact ("no me marquen, solo por whats", "don't call me")."""
     return bool(_DECLINES_CONTACT.search(_clean(text)))
+
+
+# "¿y la de Celaya?", "y a Monterrey?", "and on Saturdays?", "what about León?": a short message that asks the last
+# question again of something else.
+_ELLIPTICAL = re.compile(r"^(?:(?:ok|va|oye|ah|bueno|sale|and|y|e)[ ,.!]+)*(?:y|e|and|what about|how about)\b")
+MAX_ELLIPTICAL_WORDS = 7
+
+
+def is_elliptical(text: str) -> bool:
+    """A short follow-up that leans on the last question ("¿y la de Celaya?", "and on Saturdays?")."""
+    cleaned = _clean(text)
+    return len(cleaned.split()) <= MAX_ELLIPTICAL_WORDS and bool(_ELLIPTICAL.match(cleaned))
