@@ -40,6 +40,7 @@ COLUMN_NAMES: Mapping[str, tuple[str, ...]] = {
     ),
     "price": (
         "price", "precio", "precio_venta", "precio_de_venta", "precio_contado", "precio_publico", "precio_lista",
+        "precio_de_lista", "precio_de_contado", "precio_al_publico", "precio_oferta", "precio_especial",
         "sale_price", "list_price", "asking_price", "valor", "importe", "costo", "precio_final",
     ),
     "km": (
@@ -52,6 +53,24 @@ COLUMN_NAMES: Mapping[str, tuple[str, ...]] = {
         "photo_url", "picture", "picture_url", "img", "img_url", "image_link", "link_imagen", "fotografia",
     ),
 }  # fmt: skip
+# Words that name a core column inside a longer header ("Precio de lista contado", "Año del vehículo",
+# "Kilometraje actual"): the last resort, after every exact name, suffix and abbreviation.
+_ROOT_WORDS: Mapping[str, frozenset[str]] = {
+    "stock_id": frozenset({"stock", "clave", "sku", "folio", "inventario"}),
+    "make": frozenset({"marca", "make", "brand"}),
+    "model": frozenset({"submarca", "linea", "model", "modelo"}),
+    "year": frozenset({"ano", "anio", "year"}),
+    "price": frozenset({"precio", "price"}),
+    "km": frozenset({"km", "kms", "kilometraje", "kilometros", "odometro", "odometer", "mileage", "millaje"}),
+    "version": frozenset({"version", "trim"}),
+    IMAGE_COLUMN: frozenset({"imagen", "foto", "photo", "image"}),
+}
+# A header with one of these words names some other number ("Precio de compra", "Costo de adquisición",
+# "Enganche mínimo", "Año de compra"), never the car's price or year.
+_NOT_CORE_WORDS = frozenset(
+    {"compra", "adquisicion", "anterior", "original", "minimo", "enganche", "mensualidad", "cost", "purchase",
+     "previous", "old", "factura", "toma", "avaluo", "tenencia", "verificacion", "registro", "ingreso", "alta"}
+)  # fmt: skip
 # Header keys that name the column with a unit or currency after it: "precio_mxn", "kilometraje_km".
 _SUFFIXES = ("mxn", "usd", "pesos", "km", "kms", "mi", "millas", "url", "link", "principal", "1")
 _BLANK = frozenset({"", "-", "--", "n/a", "na", "nd", "n/d", "s/d", "sd", "null", "none", "sin dato", "?"})
@@ -87,6 +106,9 @@ def _rank(key: str, canonical: str) -> int | None:
     for i, name in enumerate(names):
         if _abbreviates(key, name):
             return 2 * len(names) + i
+    parts = set(key.split("_"))
+    if parts & _ROOT_WORDS[canonical] and not parts & _NOT_CORE_WORDS:
+        return 3 * len(names) + len(key)  # "precio_de_lista_contado": the shortest such header first
     return None
 
 

@@ -124,3 +124,20 @@ async def test_a_message_asking_several_things_gets_each_answered(client: Any) -
     assert "2,900" in three["reply"] and "2012" in three["reply"] and "5,000" in three["reply"], three["reply"]
     one = await _ask(client, tenant, "cuanto es para apartar?")
     assert "2012" not in one["reply"]  # one question, one answer
+
+
+CENTRO = (
+    "ID;Marca;Submarca;Versión;Modelo (año);Precio de lista;Odómetro;Transmisión;Ubicación;Precio de compra\n"
+    "101;NISSAN;Versa;Advance  CVT;2021;289.900;41.000;Automática;Puebla;240.000\n"
+    "102;Mazda;CX-5;i Grand Touring;2022;459.900;22.500;Automática;Querétaro;400.000\n"
+    "103;Volkswagen;Vento;Comfortline;2019;199.900;;Manual;;150.000\n"
+)
+
+
+async def test_an_export_naming_columns_in_longer_words_is_imported(client: Any) -> None:
+    """ "Precio de lista" is the price (not "Precio de compra"), "Submarca" the model, "Modelo (año)" the year."""
+    tenant = await make_tenant(client, catalog_csv=CENTRO)
+    versa = await _ask(client, tenant, "cuanto cuesta el versa?")
+    assert versa["items"] == ["101"] and "$289,900" in versa["reply"] and "240,000" not in versa["reply"]
+    newest = await _ask(client, tenant, "tienen algo 2022?")
+    assert newest["items"] == ["102"]
