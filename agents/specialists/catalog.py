@@ -25,7 +25,7 @@ from agents.state import TurnState, TurnUpdate
 from app.catalog.cards import car_name, card_label, format_card, localized_value
 from app.catalog.constraints import refine, starts_over
 from app.catalog.frame import branch_column, branch_of, card_by_id, columns_of
-from app.catalog.intent import asks_about_column, looks_like_comparison
+from app.catalog.intent import asks_about_column, looks_like_comparison, unrecorded_asked
 from app.catalog.keys import name_key, value_key
 from app.catalog.lexicon import BRANCH_COLUMNS, KIND_VALUE_KEYS, NEAR_VALUES
 from app.catalog.parsing import missing_kinds, parse_catalog_query, prepare_message
@@ -427,7 +427,25 @@ def _place_not_model(
 
 def answer_catalog(state: TurnState, catalog: LoadedCatalog) -> TurnUpdate:
     """Cards for the matching cars under the conversation's accumulated constraints, the details of a car the
-    customer points at, a side-by-side comparison, or what the data cannot tell."""
+    customer points at, a side-by-side comparison, or what the data cannot tell.
+
+    When the answer is one car and the customer asked about something its row leaves empty ("¿cuántos km
+    tiene?" with no km recorded), the reply says so plainly instead of leaving it out.
+    """
+    update = _answer_catalog(state, catalog)
+    items = update.get("items") or []
+    if len(items) == 1 and update.get("reply"):
+        card = card_by_id(catalog.frame, str(items[0]))
+        missing = unrecorded_asked(state["text"], card, catalog.vocabulary) if card is not None else []
+        if missing:
+            language = state["language"]
+            what = ", ".join("km" if m == "km" else _label(m, language).lower() for m in missing)
+            note = say("catalog_empty_cell_for_car", language, what=what)
+            update["reply"] = f"{update['reply']}\n\n{note}"
+    return update
+
+
+def _answer_catalog(state: TurnState, catalog: LoadedCatalog) -> TurnUpdate:
     language = state["language"]
     classification = state["classification"]
     memory = state["memory"].model_copy(deep=True)

@@ -10,6 +10,7 @@ from app.catalog.constraints import lifted
 from app.catalog.keys import name_key, value_key
 from app.catalog.lexicon import PLAIN_WORDS, STOPWORDS, TOPIC_WORDS
 from app.catalog.parsing import missing_kinds, parse_catalog_query, prepare_message
+from app.catalog.schemas import CarCard
 from app.catalog.vocabulary import CatalogVocabulary
 
 _TOKEN = re.compile(r"[a-z0-9ñ]+")
@@ -154,3 +155,30 @@ def _names_two_values(t: str, vocabulary: CatalogVocabulary) -> bool:
             if key and key in vocabulary.attribute_values.get(column, {}):
                 named.setdefault(column, set()).add(key)
     return any(len(values) > 1 for values in named.values())
+
+
+_KM_WORDS = frozenset({"km", "kms", "kilometraje", "kilometros", "mileage", "miles", "millas", "recorrido"})
+_KIND_WORDS: dict[str, tuple[str, ...]] = {
+    "color": ("color", "colour", "colores"),
+    "transmission": ("transmision", "transmission", "caja", "automatico", "automatica", "estandar", "manual"),
+    "fuel": ("combustible", "fuel", "gasolina", "diesel", "hibrido", "hybrid"),
+}
+
+
+def unrecorded_asked(text: str, card: CarCard, vocabulary: CatalogVocabulary) -> list[str]:
+    """What the message asks about this car that its row leaves empty: the dealer's column names ("Color",
+    "Dueños") or "km". Only columns the catalogue has: a kind it never records is said elsewhere."""
+    keys = {name_key(w) for w in _TOKEN.findall(prepare_message(text))}
+    for key in list(keys):
+        keys |= set(_COLUMN_SYNONYMS.get(key, ()))
+    missing: list[str] = []
+    if keys & _KM_WORDS and card.km is None:
+        missing.append("km")
+    kinds = {**vocabulary.kinds, **vocabulary.derived}
+    asked_columns = {vocabulary.attribute_columns[k] for k in keys if k in vocabulary.attribute_columns}
+    asked_columns |= {kinds[kind] for kind, words in _KIND_WORDS.items() if kind in kinds and keys & set(words)}
+    for column in sorted(asked_columns):
+        value = card.attributes.get(column)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            missing.append(column)
+    return missing

@@ -141,3 +141,15 @@ async def test_an_export_naming_columns_in_longer_words_is_imported(client: Any)
     assert versa["items"] == ["101"] and "$289,900" in versa["reply"] and "240,000" not in versa["reply"]
     newest = await _ask(client, tenant, "tienen algo 2022?")
     assert newest["items"] == ["102"]
+
+
+async def test_a_question_about_an_empty_cell_is_answered_as_not_recorded(client: Any) -> None:
+    tenant = await make_tenant(client, catalog_csv=CENTRO)
+    km = await _ask(client, tenant, "cuantos km tiene el vento?")
+    assert km["items"] == ["103"] and "no tengo registrado: km" in km["reply"], km["reply"]
+    user = f"u-{uuid.uuid4().hex[:8]}"
+    await chat(client, tenant, "tienen vento?", user)
+    where = await chat(client, tenant, "y en que ubicacion esta?", user)
+    assert "no tengo registrado" in where["reply"], where["reply"]
+    recorded = await _ask(client, tenant, "cuantos km tiene el versa?")
+    assert "no tengo registrado" not in recorded["reply"] and "41,000" in recorded["reply"]

@@ -15,6 +15,11 @@ TEXTS: dict[str, dict[Language, str]] = {
         "en": "{index}. {name} {year} — {price} · {mileage} ({stock_id})",
     },
     "catalog_card_no_mileage": {"es": "km sin dato", "en": "mileage n/a"},
+    # Asked about something this car's row leaves empty: said plainly, with a person offered.
+    "catalog_empty_cell_for_car": {
+        "es": "De este auto no tengo registrado: {what}. No quiero inventarte el dato; un asesor te lo confirma.",
+        "en": "For this car I don't have the {what} on record. I won't guess it; an advisor can confirm it.",
+    },
     # A car the dealer's status column marks as reserved ("Apartado"): shown, and said to be reserved.
     "catalog_card_reserved": {"es": "apartado", "en": "reserved"},
     # What could not be met, with the value asked for ("año 2015", "marca Tesla"), joined by commas.
@@ -239,7 +244,8 @@ _LABEL_ROWS: tuple[tuple[tuple[str, ...], tuple[str, ...], str, str], ...] = (
     (("condition",), ("estado", "condicion"), "Estado", "Condition"),
 )
 COLUMN_LABELS: dict[Language, dict[str, str]] = {
-    "es": {name: es for english, _, es, _ in _LABEL_ROWS for name in english},
-    "en": {name: en for _, spanish, _, en in _LABEL_ROWS for name in spanish},
+    "es": {name: es for english, spanish, es, _ in _LABEL_ROWS for name in (*english, *spanish)},
+    "en": {name: en for english, spanish, _, en in _LABEL_ROWS for name in (*spanish, *english)},
 }
-"""Folded catalogue column name → its label in the customer's language, for the columns named in the other one."""
+"""Folded catalogue column name → its label in the customer's language: the columns named in the other language,
+and the dealer's own names with their accents back ("duenos" → "Dueños": column keys are folded at import)."""

@@ -117,6 +117,25 @@ PROBE_DEALERS = {
         knowledge=PROBES / "dealers" / "sureste" / "empresa.txt",
         onboard_via_api=True,
     ),
+    "centro": DealerSource(
+        slug="centro",
+        tenant_json=PROBES / "dealers" / "centro" / "tenant.json",
+        catalog_csv=PROBES / "dealers" / "centro" / "inventario.csv",
+        columns={
+            "stock_id": "ID",
+            "make": "Marca",
+            "model": "Submarca",
+            "version": "Versión",
+            "year": "Modelo (año)",
+            "price": "Precio de lista",
+            "km": "Odómetro",
+            "transmission": "Transmisión",
+            "color": "Color",
+            "branch": "Ubicación",
+        },
+        knowledge=PROBES / "dealers" / "centro" / "empresa.txt",
+        onboard_via_api=True,
+    ),
 }
 
 
