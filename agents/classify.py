@@ -194,7 +194,7 @@ BARE_NUMBERS = frozenset({"uno", "dos", "tres"})
 _REFERENCE_CONTEXT = re.compile(r"\b(el|la|ese|esa|este|esta|the|that|this|numero|number|opcion|option|#)\s*$")
 # Comparative only: "el más barato" / "los más baratos" (with an article) is a superlative, i.e. a sort.
 _CHEAPER = re.compile(
-    r"(?<!\bel )(?<!\bla )(?<!\blos )(?<!\blas )"
+    r"(?<!\bel )(?<!\bla )(?<!\blos )(?<!\blas )(?<!\blo )"
     r"\b(mas barat[oa]s?|mas economic[oa]s?|cheaper|less expensive|lower price)\b"
 )
 _WHERE = re.compile(

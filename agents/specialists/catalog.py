@@ -434,6 +434,10 @@ def answer_catalog(state: TurnState, catalog: LoadedCatalog) -> TurnUpdate:
     """
     update = _answer_catalog(state, catalog)
     items = update.get("items") or []
+    body = catalog.vocabulary.derived.get("body")
+    if body is not None and body in state["classification"].filters.features and items and update.get("reply"):
+        # "¿tienen trocas?" of a stock with no body column: the Hilux is a pickup, but that is known, not recorded.
+        update["reply"] = f"{update['reply']}\n\n{say('catalog_body_by_model', state['language'])}"
     if len(items) == 1 and update.get("reply"):
         card = card_by_id(catalog.frame, str(items[0]))
         missing = unrecorded_asked(state["text"], card, catalog.vocabulary) if card is not None else []

@@ -13,11 +13,13 @@ them apart from the dealer's own columns (a kind they hold is known only for som
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from app.catalog.lexicon import KIND_CODES, KIND_COLUMN_NAMES, KIND_VALUE_KEYS
+from app.catalog.keys import name_key
+from app.catalog.lexicon import KIND_CODES, KIND_COLUMN_NAMES, KIND_VALUE_KEYS, MODEL_BODIES
 from app.text.normalize import fold
 
 # Kinds read from the version, and the column each becomes (named so customers' words and labels find it).
@@ -25,6 +27,7 @@ DERIVED_COLUMNS: Mapping[str, str] = {
     "transmission": "Transmisión",
     "fuel": "Combustible",
     "traction": "Tracción",
+    "body": "Carrocería",
 }
 # Columns that describe a car without being something a customer asks for by value.
 NOT_FEATURE_COLUMNS = frozenset({"image_url"})
@@ -61,6 +64,17 @@ _TRACTION_TOKENS: Mapping[str, str] = {
     **dict.fromkeys(("awd", "4motion", "quattro", "xdrive", "allgrip", "shawd", "4matic", "alltrac"), AWD),
     **dict.fromkeys(("4x2", "2wd", "fwd", "rwd"), TWO_WHEEL),
 }
+# Body words of a version ("Doble Cabina SR", "Hatchback Sport", "Sedán Advance"): one word, or two in a row.
+_BODY_TOKENS: Mapping[str, str] = {
+    **dict.fromkeys(("pickup", "doblecabina", "cabinadoble", "crewcab", "doublecab", "cabinasencilla", "singlecab",
+                     "regularcab", "chasiscabina", "pick up", "estacas"), "Pickup"),
+    **dict.fromkeys(("hatchback", "hatch", "hb"), "Hatchback"),
+    **dict.fromkeys(("sedan",), "Sedán"),
+    **dict.fromkeys(("coupe",), "Coupé"),
+    **dict.fromkeys(("convertible", "cabrio", "cabriolet", "roadster"), "Convertible"),
+    **dict.fromkeys(("minivan", "van"), "Minivan"),
+    **dict.fromkeys(("suv", "crossover"), "SUV"),
+}  # fmt: skip
 _TOKENS_BY_KIND: Mapping[str, Mapping[str, str]] = {
     "transmission": _TRANSMISSION_TOKENS,
     "fuel": _FUEL_TOKENS,
@@ -109,12 +123,28 @@ def _traction(tokens: Sequence[str]) -> str | None:
     return next(iter(found)) if len(found) == 1 else None
 
 
+def _body(tokens: Sequence[str]) -> str | None:
+    pairs = [a + b for a, b in itertools.pairwise(tokens)]
+    found = {_BODY_TOKENS[t] for t in (*tokens, *pairs) if t in _BODY_TOKENS}
+    return next(iter(found)) if len(found) == 1 else None
+
+
+def model_body(model: str | None) -> str | None:
+    """The body a model comes in when it comes in one only ("Hilux" -> Pickup, "CX-5" -> SUV), else None."""
+    return MODEL_BODIES.get(name_key(model)) if model else None
+
+
 def read_version(version: str | None) -> dict[str, str]:
     """Kind -> value the version states ("XLT Diesel 4x4" -> fuel "Diésel", traction "4x4"); unknown kinds left out."""
     if not version:
         return {}
     tokens = version_tokens(version)
-    found = {"transmission": _transmission(tokens), "fuel": _fuel(tokens), "traction": _traction(tokens)}
+    found = {
+        "transmission": _transmission(tokens),
+        "fuel": _fuel(tokens),
+        "traction": _traction(tokens),
+        "body": _body(tokens),
+    }
     return {kind: value for kind, value in found.items() if value is not None}
 
 
@@ -160,12 +190,15 @@ def recorded_kinds(attribute_values: Mapping[str, Mapping[str, str]]) -> dict[st
 
 
 def derive_columns(
-    versions: Sequence[str | None], attribute_values: Mapping[str, Mapping[str, str]]
+    versions: Sequence[str | None],
+    attribute_values: Mapping[str, Mapping[str, str]],
+    models: Sequence[str | None] | None = None,
 ) -> dict[str, tuple[str, list[str | None]]]:
     """Kind -> (column name, value per car) for each kind no dealer column records and some version states.
 
     Each distinct version is read once (a 50,000-car stock has a few hundred). A kind no version states gets no
-    column: the catalogue then does not record it at all, and says so.
+    column: the catalogue then does not record it at all, and says so. The body is also known from a model that
+    comes in one body only (``models``, per car): the version's word wins when it says one.
     """
     recorded = recorded_kinds(attribute_values)
     wanted = [kind for kind in DERIVED_COLUMNS if kind not in recorded]
@@ -179,7 +212,10 @@ def derive_columns(
     out: dict[str, tuple[str, list[str | None]]] = {}
     for kind in wanted:
         column = DERIVED_COLUMNS[kind]
-        if fold(column).strip() in taken or not any(kind in found for found in read.values()):
+        values: list[str | None] = [read[v].get(kind) for v in versions]
+        if kind == "body" and models is not None:
+            values = [value or model_body(model) for value, model in zip(values, models, strict=True)]
+        if fold(column).strip() in taken or not any(values):
             continue
-        out[kind] = (column, [read[v].get(kind) for v in versions])
+        out[kind] = (column, values)
     return out

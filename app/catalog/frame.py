@@ -101,7 +101,7 @@ def build_catalog_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         data[column] = pd.Series(values, dtype=object)
     columns = list(attr_names.values())
     derived: dict[str, str] = {}
-    for kind, (column, values) in derive_columns(versions, _values_by_column(data, columns)).items():
+    for kind, (column, values) in derive_columns(versions, _values_by_column(data, columns), models).items():
         data[column] = pd.Series(values, dtype=object)
         columns.append(column)
         derived[kind] = column

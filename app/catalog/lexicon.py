@@ -516,6 +516,57 @@ KIND_CODES: Mapping[str, Mapping[str, str]] = {
     "transmission": {"a": "Automática", "m": "Manual"},
 }
 
+# Body styles of models that come in one body only (name keys, as ``name_key`` folds them): what any salesperson
+# knows a Hilux or a CX-5 is, for a stock whose CSV has no body column and whose versions do not say. Models
+# sold in several bodies (Yaris, Rio, Mazda 3, Onix) are left out: their version says, or nothing is assumed.
+MODEL_BODIES: Mapping[str, str] = {
+    **dict.fromkeys(
+        (
+            "hilux", "tacoma", "tundra", "ranger", "lobo", "f150", "f250", "maverick", "np300", "np300frontier",
+            "frontier", "navara", "titan", "l200", "saveiro", "amarok", "oroch", "tornado", "montana", "s10",
+            "colorado", "silverado", "cheyenne", "sierra", "ram", "ram700", "ram1500", "ram2500", "ram4000",
+            "gladiator", "ridgeline", "santacruz", "bt50", "dmax", "poer", "cannon", "t60", "tunland", "strada",
+            "toro", "alaskan", "d22",
+        ),
+        "Pickup",
+    ),
+    **dict.fromkeys(
+        (
+            "cx3", "cx30", "cx5", "cx50", "cx9", "cx90", "rav4", "crv", "hrv", "brv", "wrv", "pilot", "passport",
+            "tucson", "creta", "santafe", "kona", "venue", "palisade", "sportage", "seltos", "sorento", "sonet",
+            "niro", "telluride", "kicks", "xtrail", "pathfinder", "murano", "tiguan", "taos", "tcross", "teramont",
+            "touareg", "nivus", "escape", "explorer", "bronco", "broncosport", "edge", "territory",
+            "expedition", "ecosport", "tracker", "captiva", "equinox", "trax", "blazer", "tahoe", "suburban",
+            "traverse", "groove", "compass", "renegade", "cherokee", "grandcherokee", "wrangler", "commander",
+            "outlander", "asx", "eclipsecross", "montero", "duster", "koleos", "captur", "forester",
+            "outback", "xv", "crosstrek", "vitara", "grandvitara", "jimny", "scross", "fronx", "x1", "x2", "x3",
+            "x4", "x5", "x6", "x7", "q2", "q3", "q5", "q7", "q8", "gla", "glb", "glc", "gle", "gls", "tiggo2",
+            "tiggo4", "tiggo7", "tiggo8", "tiggo7pro", "tiggo8pro", "zs", "hs", "rx5", "highlander",
+            "4runner", "landcruiser", "fortuner", "rush", "corollacross", "yariscross", "durango", "journey",
+            "t40", "sei4", "jetour", "x70", "h6", "jolion", "xc40", "xc60", "xc90", "macan", "cayenne", "evoque",
+            "discovery", "rangerover", "defender", "2008", "3008", "5008", "c3aircross", "c5aircross", "arona",
+            "ateca", "tarraco", "formentor",
+        ),
+        "SUV",
+    ),
+    **dict.fromkeys(
+        (
+            "odyssey", "sienna", "sedona", "carnival", "ertiga", "xl7", "avanza", "townandcountry", "pacifica",
+            "urvan", "transit", "hiace", "express", "vito", "sprinter", "transporter", "caravelle", "partner",
+            "kangoo", "rifter", "hstar", "staria", "h1", "starex", "traffic", "trafic",
+        ),
+        "Minivan",
+    ),
+    **dict.fromkeys(
+        (
+            "versa", "sentra", "vdrive", "altima", "jetta", "vento", "virtus", "passat", "corolla", "camry",
+            "accord", "city", "elantra", "accent", "attitude", "k3", "forte", "a4", "a6", "serie3", "series3",
+            "clasec", "cla", "aveo", "cavalier", "malibu", "mazda6", "legacy", "a3sedan", "logan", "fluence",
+        ),
+        "Sedán",
+    ),
+}  # fmt: skip
+
 # What a catalogue column records, recognised by its name (folded, "_" between words) or, when the name is
 # unfamiliar ("Caja", "Motorización"), by its values. Customers ask by kind ("¿tienen híbridos?"): a kind no
 # column records is something the data cannot answer, never a filter that matches the whole stock.

@@ -43,7 +43,12 @@ _SORT_RULES: tuple[tuple[SortOrder, re.Pattern[str]], ...] = (
     ),
     (
         "price_desc",
-        re.compile(r"\b(?:mas car[oa]s?|most expensive|priciest|highest price|mayor precio|precio mas alto)\b"),
+        # "aunque salga un poco más caro", "even if it's more expensive": a concession, not a sort
+        re.compile(
+            r"(?<!aunque salga )(?<!aunque sea )(?<!aunq salga )(?<!aunque cueste )(?<!salga un poco )"
+            r"(?<!sea un poco )(?<!cueste un poco )(?<!un poco )(?<!algo )"
+            r"\b(?:mas car[oa]s?|most expensive|priciest|highest price|mayor precio|precio mas alto)\b"
+        ),
     ),
     (
         "price_asc",
@@ -394,6 +399,15 @@ def _features(t: str, vocabulary: CatalogVocabulary) -> dict[str, str]:
             else:
                 known = [v for v in rule.values if v in vocabulary.attribute_values.get(column, {})]
                 value = vocabulary.feature_value(column, known[0], rule.default) if known else rule.default
+            if rule.kind == "body" and column in vocabulary.derived.values() and m.group(0).startswith("camionet"):
+                # "camioneta" is any SUV, pickup or van in Mexico: with bodies known from the models, any of them.
+                held = vocabulary.attribute_values.get(column, {})
+                loose = [held[k] for k in ("suv", "pickup", "minivan") if k in held]
+                if not loose:
+                    continue  # no model or version says one: the data cannot tell (``missing_kinds``)
+                value = ANY_OF.join(loose)
+            elif rule.kind is not None and _unstated(rule, column, vocabulary):
+                continue  # read from the versions, and none says it: the data cannot tell (``missing_kinds``)
             if column in wanted and value not in wanted[column].split(" | "):
                 conflicting.add(column)  # "automático o estándar": the customer doesn't mind
                 if rule.kind in _EITHER_KINDS:

@@ -42,7 +42,9 @@ from app.catalog.vocabulary import CatalogVocabulary
         ("PHEV AWD", {"fuel": "Híbrido enchufable", "traction": "AWD"}),
         ("EV Long Range", {"fuel": "Eléctrico"}),
         ("Eléctrico", {"fuel": "Eléctrico"}),
-        ("1500 LT Cabina Doble 4x4", {"traction": "4x4"}),
+        ("1500 LT Cabina Doble 4x4", {"traction": "4x4", "body": "Pickup"}),
+        ("Doble Cabina SR", {"body": "Pickup"}),
+        ("Hatchback Sport", {"body": "Hatchback"}),
         ("SR 4 x 4", {"traction": "4x4"}),
         ("Adventure 4WD", {"traction": "4x4"}),
         ("LT 4x2", {"traction": "4x2"}),
@@ -55,7 +57,7 @@ def test_a_version_states_what_its_tokens_mean(version: str, expected: dict[str,
 @pytest.mark.parametrize(
     "version",
     [
-        *("Comfortline", "GTI", "Take Up", "Turbo Plus", "i Grand Touring", "Doble Cabina SR", "XLE", "Robust"),
+        *("Comfortline", "GTI", "Take Up", "Turbo Plus", "i Grand Touring", "XLE", "Robust"),
         *("Standard Range Plus", "SR5 Std Cab", "Tata", "", None),
     ],
 )
@@ -107,7 +109,12 @@ def _loaded(csv: str) -> tuple[pd.DataFrame, CatalogVocabulary]:
 
 def test_kinds_without_a_column_are_read_from_the_versions() -> None:
     frame, vocab = _loaded(BAJIO)
-    assert vocab.derived == {"transmission": "Transmisión", "fuel": "Combustible", "traction": "Tracción"}
+    assert vocab.derived == {
+        "transmission": "Transmisión",
+        "fuel": "Combustible",
+        "traction": "Tracción",
+        "body": "Carrocería",  # "Doble Cabina", and models that come in one body only (Hilux, Jetta)
+    }
     assert "transmission" not in vocab.kinds  # recorded kinds stay the dealer's own columns
     card = card_by_id(frame, "B-4")
     assert card is not None
@@ -119,10 +126,24 @@ def test_kinds_without_a_column_are_read_from_the_versions() -> None:
 
 def test_an_explicit_column_always_wins() -> None:
     frame, vocab = _loaded(WITH_COLUMN)
-    assert vocab.derived == {}
-    assert derived_kinds(frame) == {}
+    assert vocab.derived == {"body": "Carrocería"}  # the Versa is a sedan; the gearbox is the dealer's column
+    assert derived_kinds(frame) == {"body": "Carrocería"}
     card = card_by_id(frame, "C-1")
-    assert card is not None and card.attributes == {"transmission": "Automática"}
+    assert card is not None and card.attributes == {"transmission": "Automática", "Carrocería": "Sedán"}
+    with_body = WITH_COLUMN.replace("transmission", "transmission,carroceria").replace("Automática", "Automática,SUV")
+    with_body = with_body.replace("Manual", "Manual,SUV")
+    assert _loaded(with_body)[1].derived == {}  # a body column of its own: nothing read from the models
+
+
+def test_a_model_that_comes_in_one_body_says_it_and_the_version_wins() -> None:
+    frame, vocab = _loaded(BAJIO)
+    hilux = card_by_id(frame, "B-5")
+    assert hilux is not None and hilux.attributes["Carrocería"] == "Pickup"
+    result = search_catalog(frame, parse_catalog_query("tienen trocas?", vocab), vocab)
+    assert "B-5" in {c.stock_id for c in result.items} and not result.relaxed
+    hatch = _loaded("stock_id,make,model,version,year,price\nH-1,Chevrolet,Aveo,Hatchback LT,2024,299000\n")[0]
+    aveo = card_by_id(hatch, "H-1")
+    assert aveo is not None and aveo.attributes["Carrocería"] == "Hatchback"
 
 
 def test_a_search_filters_on_what_the_versions_say() -> None:

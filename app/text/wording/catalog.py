@@ -16,6 +16,11 @@ TEXTS: dict[str, dict[Language, str]] = {
     },
     "catalog_card_no_mileage": {"es": "km sin dato", "en": "mileage n/a"},
     # Asked about something this car's row leaves empty: said plainly, with a person offered.
+    # A body asked of a stock with no body column, answered from the models and versions (``app.catalog.derived``).
+    "catalog_body_by_model": {
+        "es": "Ojo: mi inventario no registra la carrocería; la deduzco del modelo y versión (un asesor la confirma).",
+        "en": "Note: my inventory doesn't record the body type; I infer it from model and trim (an advisor confirms).",
+    },
     "catalog_empty_cell_for_car": {
         "es": "De este auto no tengo registrado: {what}. No quiero inventarte el dato; un asesor te lo confirma.",
         "en": "For this car I don't have the {what} on record. I won't guess it; an advisor can confirm it.",
