@@ -23,6 +23,7 @@ from app.knowledge.schemas import KnowledgeHit
 from app.knowledge.synonyms import covers, named_concepts
 from app.text.answers import is_elliptical
 from app.text.normalize import Language, fold, known_words, words
+from app.text.variety import reply_hash
 from app.text.wording import say
 
 # "ok", "va", "no", "👍": the customer acknowledges; there is nothing to look up.
@@ -149,7 +150,21 @@ def on_topic(question: str, hits: list[KnowledgeHit]) -> list[KnowledgeHit]:
     concepts = named_concepts(question)
     if not concepts or not hits:
         return hits
-    return [h for h in hits if any(_says(f"{h.title}\n{h.content}", terms) for terms in concepts)]
+    asked = {w for w in words(question) if len(w) >= 4}
+    return [
+        h
+        for h in hits
+        if any(_says(f"{h.title}\n{h.content}", terms) for terms in concepts)
+        # "y si pago de contado, ¿qué papeles necesito?" is the pair "¿Y si pago de contado, qué necesito?",
+        # whose answer never says "papeles": the passage's own question repeats the customer's words
+        or len(asked & {w for w in words(_own_question(h)) if len(w) >= 4}) >= 2
+    ]
+
+
+def _own_question(hit: KnowledgeHit) -> str:
+    """The question a passage answers, when it is an FAQ pair: the last part of its heading, if it asks."""
+    last = (hit.heading or "").rsplit("/", 1)[-1].strip()
+    return last if last.endswith("?") else ""
 
 
 # "sí", "dime más", "tell me more", "¿y qué más?": the customer takes up the offer to hear the rest.
@@ -240,6 +255,13 @@ async def answer_info(state: TurnState, deps: TurnDeps) -> TurnUpdate:
     # Other passages of the same entry the search also found ("todavía debo mi auto, ¿me lo reciben a
     # cuenta?" finds the trade-in rule and the one on cars still owed): read right after the chosen one.
     reply, left = await _passage_reply(state, deps, chosen, related=chosen.also)
+    if reply_hash(reply) in memory.replies:
+        # "estoy en buró, ¿aun así me lo dan?" right after the passage that says it: its sentences on that, not
+        # the whole passage again.
+        sentences = _sentences(chosen.content)
+        focused = [s for terms in named_concepts(text) for s in _speaking_of(sentences, terms)]
+        if focused:
+            reply, left = " ".join(dict.fromkeys(focused))[: ANSWER_CHARS - _GREETING_ROOM], None
     extras = await _other_topics(state, deps, reply, chosen)
     if extras:
         reply = _with_extras(reply, extras)
@@ -263,7 +285,9 @@ async def answer_info(state: TurnState, deps: TurnDeps) -> TurnUpdate:
 # Where a message asking several things splits: "¿me la pasan a Mérida? ¿cuánto cobran? y ¿la garantía?",
 # "horario de Cancún el domingo, tarjeta de crédito, enganche mínimo".
 _CLAUSES = re.compile(r"[?¿;]|[,.](?=\s)|\s(?:y|and|e|tambien|ademas|also|ah y|otra cosa)\s", re.IGNORECASE)
-_SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
+# Sentence ends, blank lines and new list items or bold labels; a single line break inside a paragraph (a soft
+# wrap of the company's text) is no end.
+_SENTENCES = re.compile(r"(?<=[.!?])\s+|\n\s*\n|\n(?=\s*(?:[-*•·▪]|\d{1,2}[.)]\s|[^\w\s¿¡(\"'$]))")
 MAX_EXTRA_TOPICS = 2
 EXTRA_CHARS = 220  # of the passage's own words per further topic
 
@@ -299,7 +323,7 @@ async def _other_topics(state: TurnState, deps: TurnDeps, reply: str, chosen: Kn
             ),
         )
         for hit in hits:
-            sentences = [s.strip() for s in _SENTENCES.split(to_whatsapp(hit.content)) if s.strip()]
+            sentences = _sentences(hit.content)
             said = _speaking_of(sentences, terms)
             if not said or (hit.id in seen and all(s in reply for s in said)):
                 continue
@@ -313,6 +337,11 @@ async def _other_topics(state: TurnState, deps: TurnDeps, reply: str, chosen: Kn
                 seen.add(hit.id)
             break
     return extras
+
+
+def _sentences(markdown: str) -> list[str]:
+    """A passage's sentences and list items in WhatsApp formatting, each on one line."""
+    return [" ".join(s.split()) for s in _SENTENCES.split(to_whatsapp(markdown)) if s.strip()]
 
 
 def _speaking_of(sentences: list[str], terms: set[str]) -> list[str]:

@@ -157,6 +157,9 @@ CONCEPTS: tuple[Concept, ...] = (
             "devolverlo",
             "regresar",
             "regresarlo",
+            "regresarla",
+            "regreso",
+            "devolverla",
             "no me gusta",
             "no me convence",
             "no me convencio",
@@ -469,6 +472,8 @@ def covers(passage: str, terms: Iterable[str]) -> bool:
     text = " ".join(re.findall(r"[a-z0-9ñ']+", fold(passage)))  # "Trade-ins" says "trade ins"
     for term in terms:
         stem = term[:-1] if len(term) > 4 and term.endswith("s") else term
+        if len(stem) >= 7 and " " not in stem and stem[-1] in "aeo":
+            stem = stem[:-1]  # "reembolso" is said "reembolsamos", "garantía" "garantizamos"
         if re.search(rf"(?<![a-z0-9ñ]){re.escape(stem)}", text):
             return True
     return False

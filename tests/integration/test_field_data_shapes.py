@@ -153,3 +153,31 @@ async def test_a_question_about_an_empty_cell_is_answered_as_not_recorded(client
     assert "no tengo registrado" in where["reply"], where["reply"]
     recorded = await _ask(client, tenant, "cuantos km tiene el versa?")
     assert "no tengo registrado" not in recorded["reply"] and "41,000" in recorded["reply"]
+
+
+FAQ_TEXT = """# Preguntas frecuentes
+
+**¿Qué papeles necesito para el crédito?**
+INE vigente, comprobante de domicilio y tus últimos 3 recibos de nómina. Si estás en buró con algún detalle, sí
+revisamos tu caso, pero te pedimos un enganche de al menos 40%.
+
+**¿Y si pago de contado, qué necesito?**
+Solo INE vigente y comprobante de domicilio.
+
+**¿Puedo devolver el auto?**
+Tienes 7 días para devolverlo. Te reembolsamos el precio en un máximo de 5 días hábiles.
+"""
+
+
+async def test_follow_ups_on_the_same_passage_and_pairs_that_never_repeat_the_topic_word(client: Any) -> None:
+    tenant = await make_tenant(client)
+    await import_company_text(client, tenant, FAQ_TEXT)
+    user = f"u-{uuid.uuid4().hex[:8]}"
+    first = await chat(client, tenant, "q documentos piden pa credito", user)
+    assert "INE" in first["reply"]
+    buro = await chat(client, tenant, "estoy en buro, aun asi me lo dan?", user)
+    assert "40%" in buro["reply"] and "recibos" not in buro["reply"], buro["reply"]  # that sentence, not it all
+    cash = await chat(client, tenant, "ah ok y si pago de contado q papeles necesito", user)
+    assert "Solo INE" in cash["reply"], cash["reply"]
+    money = await _ask(client, tenant, "en cuanto tiempo me devuelven el dinero si lo regreso?")
+    assert "5 días" in money["reply"], money["reply"]
