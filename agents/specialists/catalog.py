@@ -675,7 +675,7 @@ def _answer_catalog(state: TurnState, catalog: LoadedCatalog) -> TurnUpdate:
     return _listing(result.items, header, filters, memory, language, exact=not result.relaxed)
 
 
-_EITHER = re.compile(r"\s+(?:o|or|u)\s+(?:bien\s+)?|\s*/\s*")
+_EITHER = re.compile(r"\s+(?:o|or|u|y|e|and|vs|versus)\s+(?:bien\s+|el\s+|la\s+|the\s+)?|\s*[/,]\s*")
 
 
 def _either_model(

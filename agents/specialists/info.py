@@ -341,7 +341,12 @@ async def _other_topics(state: TurnState, deps: TurnDeps, reply: str, chosen: Kn
 
 def _sentences(markdown: str) -> list[str]:
     """A passage's sentences and list items in WhatsApp formatting, each on one line."""
-    return [" ".join(s.split()) for s in _SENTENCES.split(to_whatsapp(markdown)) if s.strip()]
+    found = (" ".join(s.split()) for s in _SENTENCES.split(to_whatsapp(markdown)))
+    # taken out of its list, an item is a sentence: "4) No aplica..." reads "No aplica..."
+    return [_LIST_MARK.sub("", s) for s in found if s]
+
+
+_LIST_MARK = re.compile(r"^(?:[-•·▪]|\d{1,2}[.)])\s+")
 
 
 def _speaking_of(sentences: list[str], terms: set[str]) -> list[str]:
