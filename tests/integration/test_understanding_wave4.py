@@ -69,3 +69,9 @@ async def test_raising_the_price_limit_keeps_the_rest_of_the_search(client: Any,
     assert set(first["items"]) == {"V1", "V5"}
     raised = await chat(client, dealer, "y si subo a 450?", user)
     assert set(raised["items"]) == {"V1", "V3", "V5"}, raised["reply"]  # still León, now up to 450 mil
+
+
+async def test_two_models_named_together_are_both_shown(client: Any, dealer: Any) -> None:
+    both = await chat(client, dealer, "cuanto cuestan el seltos y el cx-5? y cuantos km tiene cada uno", "u-both")
+    assert set(both["items"]) == {"V3", "V4"}, both["reply"]
+    assert "$449,900" in both["reply"] and "$429,900" in both["reply"]
