@@ -452,19 +452,33 @@ def closed_days(text: str, branches: list[str], language: str = "es") -> list[Cl
         t = fold(sentence)
         if not _CLOSED_WORDS.search(t):
             continue
-        days: set[int] = set()
+        days: dict[int, frozenset[str] | None] = {}
         clauses = _CLAUSE.split(t)
         for i, clause in enumerate(clauses):
             if not _CLOSED_WORDS.search(clause):
                 continue
             # "sábados y domingos cerrado": bare day words just before the closed clause belong to it.
             start = i
-            while start > 0 and _only_days(clauses[start - 1]):
-                start -= 1
-            days |= _weekdays(" ".join(clauses[start : i + 1]))
+            while start > 0 and (_only_days(clauses[start - 1]) or _only_branches(clauses[start - 1], branches)):
+                start -= 1  # "León y Celaya permanecen cerradas en domingo": both branches
+            # "Zapopan no abre los domingos, Tlaquepaque no abre los lunes": each clause's own branch.
+            own = _branches_in(" ".join(clauses[start : i + 1]), branches) or None
+            for day in _weekdays(" ".join(clauses[start : i + 1])):
+                days[day] = own if day not in days else (days[day] or frozenset()) | (own or frozenset())
         named = _branches_in(t, branches) or _parent_branches(text, m.start(), branches)
-        found += [ClosedDay(weekday=d, branches=named, sentence=sentence, language=language) for d in sorted(days)]
+        found += [
+            ClosedDay(weekday=d, branches=days[d] or named, sentence=sentence, language=language) for d in sorted(days)
+        ]
     return found
+
+
+def _only_branches(clause: str, branches: list[str]) -> bool:
+    """A clause that only names branches ("león", "la sucursal de celaya")."""
+    rest = clause
+    for branch in _branches_in(clause, branches):
+        rest = re.sub(rf"\b{re.escape(fold(branch))}\b", " ", rest)
+    left = [w for w in re.findall(r"[a-z0-9ñ]+", rest) if w not in _DAY_FILLERS and w not in {"sucursal", "sucursales"}]
+    return rest != clause and not left
 
 
 def _branches_in(t: str, branches: list[str]) -> frozenset[str]:

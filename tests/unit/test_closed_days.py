@@ -45,3 +45,12 @@ def test_closing_time_and_named_branches() -> None:
 def test_days_named_before_the_closed_word_and_weekends() -> None:
     assert {r.weekday for r in closed_days("Sábados y domingos cerrado.", [])} == {5, 6}
     assert {r.weekday for r in closed_days("Open weekdays 9-6; closed weekends.", [])} == {5, 6}
+
+
+def test_each_clause_closes_its_own_branch() -> None:
+    text = (
+        "Días de descanso: Zapopan no abre los domingos, Tlaquepaque no abre los lunes y Tlajomulco no abre los martes."
+    )
+    branches = ["Zapopan", "Tlaquepaque", "Tlajomulco"]
+    rules = {r.weekday: set(r.branches) for r in closed_days(text, branches)}
+    assert rules == {6: {"Zapopan"}, 0: {"Tlaquepaque"}, 1: {"Tlajomulco"}}
