@@ -80,8 +80,17 @@ def continues(text: str, memory: ConversationMemory, *, names_car: bool = False)
         return True  # "mejor en Polanco", "better make it Friday": changes a slot of the summary
     if booking.asked in ("name", "branch") and len(text.split()) <= 5 and "?" not in text:
         return True
+    if (booking.asked or booking.confirming) and _PLACE_ONLY.match(fold(text).strip()):
+        return True  # "en Polanco" while the day is asked: the branch, given before it was asked
     filled = fill(booking.model_copy(update={"asked": None}), text, today=date.today(), branches=[])
     return filled != booking.model_copy(update={"asked": None}) or wants_booking(text)
+
+
+# "en Polanco", "en la sucursal de Satélite", "at the Cancún lot": a place alone, no question.
+_PLACE_ONLY = re.compile(
+    r"^(?:(?:mejor|ok|va|y|and|then)[ ,]+)?(?:en|in|at|por)\s+(?:la\s+|el\s+|the\s+)?"
+    r"(?:(?:sucursal|agencia|sede|branch|lot)\s+(?:de\s+)?)?[a-zñ][\w ñ]{1,30}[.!]?$"
+)
 
 
 def opened(memory: ConversationMemory, text: str) -> ConversationMemory:

@@ -75,3 +75,13 @@ async def test_two_models_named_together_are_both_shown(client: Any, dealer: Any
     both = await chat(client, dealer, "cuanto cuestan el seltos y el cx-5? y cuantos km tiene cada uno", "u-both")
     assert set(both["items"]) == {"V3", "V4"}, both["reply"]
     assert "$449,900" in both["reply"] and "$429,900" in both["reply"]
+
+
+async def test_a_branch_given_before_it_is_asked_joins_the_booking(client: Any, dealer: Any) -> None:
+    user = "u-branch-early"
+    await chat(client, dealer, "quiero hacer prueba de manejo del seltos", user)
+    early = await chat(client, dealer, "en celaya", user)
+    assert early["agent"] == "booking" and "Celaya" in early["reply"], early["reply"]
+    await chat(client, dealer, "el viernes a las 11am", user)
+    summary = await chat(client, dealer, "a nombre de Ana Ruiz", user)
+    assert "Celaya" in summary["reply"] and "¿En qué sucursal?" not in summary["reply"], summary["reply"]
