@@ -546,7 +546,7 @@ async def test_catalog_in_spreadsheet_encodings_and_delimiters(client: Any, enco
     user = user_id()
     assert (await chat(client, tenant, user, "¿tienen Jetta?"))["items"] == ["E1"]
     detail = await chat(client, tenant, user, "el primero")
-    assert "Transmision: Automática" in detail["reply"]
+    assert "Transmisión: Automática" in detail["reply"]  # the label with its accent back
 
 
 _HEADER = "stock_id,make,model,year,price,km\n"

@@ -136,6 +136,29 @@ PROBE_DEALERS = {
         knowledge=PROBES / "dealers" / "centro" / "empresa.txt",
         onboard_via_api=True,
     ),
+    "frontera": DealerSource(
+        slug="frontera",
+        tenant_json=PROBES / "dealers" / "frontera" / "tenant.json",
+        catalog_csv=PROBES / "dealers" / "frontera" / "inventory.csv",
+        columns={
+            "stock_id": "Stock #",
+            "make": "Make",
+            "model": "Model",
+            "version": "Trim",
+            "year": "Year",
+            "price": "Price",
+            "km": "Miles",
+            "transmission": "Transmission",
+            "drivetrain": "Drivetrain",
+            "color": "Exterior Color",
+            "title": "Title Status",
+            "origin": "Origen",
+            "legalized": "Legalizado",
+            "branch": "Lot",
+        },
+        knowledge=PROBES / "dealers" / "frontera" / "company.md",
+        onboard_via_api=True,
+    ),
 }
 
 
