@@ -45,6 +45,7 @@ from agents.state import TurnDeps, TurnState, TurnUpdate
 from agents.tools import ToolBox, card_payload
 from app.catalog import service as catalog_service
 from app.catalog.frame import card_by_id
+from app.catalog.intent import looks_like_catalog_query
 from app.catalog.keys import name_key
 from app.catalog.parsing import parse_catalog_query
 from app.catalog.schemas import CatalogFilters
@@ -308,7 +309,49 @@ async def info_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpdate:
             return parts
     if result.get("sources") and wants_booking(text) and not _ABOUT_BOOKINGS.search(fold(text)):
         result["memory"] = booking_flow.opened(result.get("memory") or state["memory"], text)
+    if result.get("sources"):
+        result = _with_search(state, runtime.context, result)
     return result
+
+
+def _with_search(state: TurnState, deps: TurnDeps, result: TurnUpdate) -> TurnUpdate:
+    """ "¿tienen híbridos? ¿y cuánto dura la garantía de la batería?": the policy answered, the cars asked for
+    first. Only when the message, without its policy questions, is itself a search of the stock."""
+    text = state["text"]
+    clauses = _policy_clauses(text)
+    if not clauses:
+        return result
+    rest = text
+    for clause in clauses:
+        rest = rest.replace(clause, " ")
+    stock = deps.stock()
+    if len(words(rest)) < 2 or not looks_like_catalog_query(rest, stock.vocabulary):
+        return result
+    filters = parse_catalog_query(rest, stock.vocabulary)
+    if not (filters.make or filters.model or filters.features or has_vehicle_constraints(filters)):
+        return result
+    searched = cast(
+        TurnState,
+        {
+            **state,
+            "text": rest,
+            "classification": Classification(intents=[Intent("catalog", 0.9)], filters=filters, reference=None),
+        },
+    )
+    listing = answer_catalog(searched, stock)
+    if not listing.get("items"):
+        return result
+    memory = listing.get("memory") or state["memory"]
+    answered = result.get("memory")
+    if answered is not None:  # what the company-text answer remembers (the rest of its passage, its question)
+        memory = memory.model_copy(
+            update={"knowledge_more": answered.knowledge_more, "info_question": answered.info_question}
+        )
+    combined = dict(result)
+    combined["reply"] = f"{listing['reply'].strip()}\n\n{result.get('reply', '').strip()}".strip()
+    combined["items"] = listing["items"]
+    combined["memory"] = memory
+    return cast(TurnUpdate, combined)
 
 
 async def catalog_node(state: TurnState, runtime: Runtime[TurnDeps]) -> TurnUpdate:

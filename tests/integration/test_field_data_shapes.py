@@ -181,3 +181,12 @@ async def test_follow_ups_on_the_same_passage_and_pairs_that_never_repeat_the_to
     assert "Solo INE" in cash["reply"], cash["reply"]
     money = await _ask(client, tenant, "en cuanto tiempo me devuelven el dinero si lo regreso?")
     assert "5 días" in money["reply"], money["reply"]
+
+
+async def test_a_search_and_a_policy_question_in_one_message_get_both(client: Any) -> None:
+    tenant = await make_tenant(client, catalog_csv=EXPORT)
+    await import_company_text(client, tenant, WHATSAPP_TEXT)
+    both = await _ask(client, tenant, "tienen algun hibrido? y cuanto es para apartar?")
+    assert both["items"] == ["S5"] and "5,000" in both["reply"], both["reply"]
+    policy = await _ask(client, tenant, "cuanto es para apartar?")
+    assert not policy.get("items"), policy["reply"]  # no search in it: no cars
