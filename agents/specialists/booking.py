@@ -272,6 +272,13 @@ async def answer_booking(state: TurnState, deps: TurnDeps) -> TurnUpdate:
     other = _car_in_message(state, deps) if booking.car is not None else None
     if other is not None and other[0] != booking.stock_id:
         booking = booking.model_copy(update={"stock_id": other[0], "car": other[1]})
+    if booking.car == "" and memory.topics[-1:] == ["catalog"] and memory.focus:
+        # "quiero agendar una cita pa ver un carro", then "el Civic naranja" (answered by the catalog), then the
+        # day: the visit is to see the car the customer picked meanwhile.
+        focused = card_by_id(deps.stock().frame, memory.focus)
+        if focused is not None:
+            car = _label(focused.make, focused.model, focused.year)
+            booking = booking.model_copy(update={"stock_id": focused.stock_id, "car": car})
     if booking.car is None:
         named = _car_named(state, deps)
         if named is not None:

@@ -85,3 +85,13 @@ async def test_a_branch_given_before_it_is_asked_joins_the_booking(client: Any, 
     await chat(client, dealer, "el viernes a las 11am", user)
     summary = await chat(client, dealer, "a nombre de Ana Ruiz", user)
     assert "Celaya" in summary["reply"] and "¿En qué sucursal?" not in summary["reply"], summary["reply"]
+
+
+async def test_a_visit_without_a_car_takes_the_car_picked_meanwhile(client: Any, dealer: Any) -> None:
+    user = "u-visit-car"
+    await chat(client, dealer, "hola soy Ana Ruiz, quiero agendar una cita pa ver un carro", user)
+    picked = await chat(client, dealer, "el seltos", user)
+    assert picked["items"] == ["V3"]
+    await chat(client, dealer, "el viernes a las 11am", user)
+    summary = await chat(client, dealer, "en leon porfa", user)
+    assert "Seltos" in summary["reply"], summary["reply"]
