@@ -24,7 +24,7 @@ from app.catalog.parsing import parse_catalog_query
 from app.catalog.schemas import CatalogFilters
 from app.catalog.vocabulary import CatalogVocabulary
 from app.finance.parsing import looks_like_finance_query, parse_term_followup
-from app.text.answers import declines_contact, is_closing, is_elliptical, is_plain_yes
+from app.text.answers import declines_contact, is_closing, is_plain_yes
 from app.text.complaints import is_complaint
 from app.text.normalize import fold, words
 
@@ -478,10 +478,8 @@ def classify(
     elif memory.offered_handoff and is_plain_yes(text):  # "ok, ¿y en Querétaro?" asks, it does not consent
         intents.append(Intent("handoff", 0.9))
     if (
-        memory.info_question
-        and memory.topics[-1:] == ["info"]
+        memory.question_asked_again(text) is not None
         and reference is None
-        and is_elliptical(text)
         and not has_vehicle_constraints(filters)
         and not looks_like_finance_query(text)
         and parse_term_followup(text) is None

@@ -321,9 +321,7 @@ def _with_search(state: TurnState, deps: TurnDeps, result: TurnUpdate) -> TurnUp
     clauses = _policy_clauses(text)
     if not clauses:
         return result
-    rest = text
-    for clause in clauses:
-        rest = rest.replace(clause, " ")
+    rest = _without_clauses(text, clauses)
     stock = deps.stock()
     if len(words(rest)) < 2 or not looks_like_catalog_query(rest, stock.vocabulary):
         return result
@@ -367,10 +365,7 @@ def _without_policy_places(state: TurnState, vocabulary: CatalogVocabulary) -> T
     said = state["classification"].filters
     if not clauses or not said.features:
         return state
-    rest = state["text"]
-    for clause in clauses:
-        rest = rest.replace(clause, " ")
-    remainder = parse_catalog_query(rest, vocabulary)
+    remainder = parse_catalog_query(_without_clauses(state["text"], clauses), vocabulary)
     kept = remainder.features
     if kept == said.features or not has_vehicle_constraints(remainder):
         return state  # "¿qué tienen en la sucursal de Querétaro?" is itself the search
@@ -382,6 +377,13 @@ def _without_policy_places(state: TurnState, vocabulary: CatalogVocabulary) -> T
         reference=classification.reference,
     )
     return cast(TurnState, {**state, "classification": narrowed})
+
+
+def _without_clauses(text: str, clauses: list[str]) -> str:
+    """The message with its policy questions taken out: what is left of it as a search."""
+    for clause in clauses:
+        text = text.replace(clause, " ")
+    return text
 
 
 def _policy_clauses(text: str) -> list[str]:

@@ -15,6 +15,7 @@ from typing import Any, NotRequired
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from typing_extensions import TypedDict
 
+from app.text.answers import is_elliptical
 from app.text.money import read_number, unit_scale
 from app.text.normalize import Language, fold, words
 
@@ -73,6 +74,13 @@ class ConversationMemory(BaseModel):
     booking: dict[str, Any] | None = None
     # Short hashes of the last replies sent: a reply is never sent twice word for word.
     replies: list[str] = Field(default_factory=list)
+
+    def question_asked_again(self, text: str) -> str | None:
+        """The last company-text question when ``text``, right after its answer, asks it again of something
+        else ("¿y la de Celaya?", "and on Saturdays?"); None otherwise."""
+        if self.info_question and self.topics[-1:] == ["info"] and is_elliptical(text):
+            return self.info_question
+        return None
 
     @classmethod
     def load(cls, row: Mapping[str, Any] | None) -> ConversationMemory:

@@ -21,7 +21,6 @@ from app.knowledge.chunking import Chunk
 from app.knowledge.retrieval import query_terms
 from app.knowledge.schemas import KnowledgeHit
 from app.knowledge.synonyms import covers, named_concepts
-from app.text.answers import is_elliptical
 from app.text.normalize import Language, fold, known_words, words
 from app.text.variety import reply_hash
 from app.text.wording import say
@@ -91,17 +90,10 @@ async def search_for_info(state: TurnState, deps: TurnDeps) -> list[KnowledgeHit
     """
 
     async def search(query: str) -> list[KnowledgeHit]:
-        return await knowledge_service.search_knowledge(
-            deps.session,
-            tenant_id=state["tenant"].id,
-            query=query,
-            language=state["language"],
-            limit=5,
-            min_score=deps.knowledge_min_score,
-        )
+        return await _search(state, deps, query)
 
     text = state["text"]
-    asked = asked_again(state)
+    asked = state["memory"].question_asked_again(text)
     if asked is not None:
         # "¿y la de Celaya?": the last question asked again; passages naming the new words first.
         hits = await search(f"{asked} {text}")
@@ -118,12 +110,16 @@ async def search_for_info(state: TurnState, deps: TurnDeps) -> list[KnowledgeHit
     return await search(question) if question else hits
 
 
-def asked_again(state: TurnState) -> str | None:
-    """The last company-text question when this message asks it again of something else, else None."""
-    memory = state["memory"]
-    if memory.info_question and memory.topics[-1:] == ["info"] and is_elliptical(state["text"]):
-        return memory.info_question
-    return None
+async def _search(state: TurnState, deps: TurnDeps, query: str, *, limit: int = 5) -> list[KnowledgeHit]:
+    """The tenant's knowledge entries ``query`` finds, in the customer's language, above the evidence threshold."""
+    return await knowledge_service.search_knowledge(
+        deps.session,
+        tenant_id=state["tenant"].id,
+        query=query,
+        language=state["language"],
+        limit=limit,
+        min_score=deps.knowledge_min_score,
+    )
 
 
 # The question of a message that opens with something else: "Gracias. Otra duda, ¿aceptan cheque?"
@@ -273,7 +269,7 @@ async def answer_info(state: TurnState, deps: TurnDeps) -> TurnUpdate:
         "memory": memory.model_copy(
             update={
                 "knowledge_more": left.model_dump() if left else None,
-                "info_question": f"{asked_again(state) or ''} {text}".strip()[-300:],
+                "info_question": f"{memory.question_asked_again(text) or ''} {text}".strip()[-300:],
             }
         ),
     }
@@ -311,17 +307,7 @@ async def _other_topics(state: TurnState, deps: TurnDeps, reply: str, chosen: Kn
         clause = next((c for c in clauses if covers(c, terms)), None)
         if clause is None:
             continue
-        hits = on_topic(
-            clause,
-            await knowledge_service.search_knowledge(
-                deps.session,
-                tenant_id=state["tenant"].id,
-                query=clause,
-                language=state["language"],
-                limit=3,
-                min_score=deps.knowledge_min_score,
-            ),
-        )
+        hits = on_topic(clause, await _search(state, deps, clause, limit=3))
         for hit in hits:
             sentences = _sentences(hit.content)
             said = _speaking_of(sentences, terms)

@@ -9,7 +9,7 @@ The status is never a search filter: "¿lo tienen disponible?" asks about a car,
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final, Literal
 
 from app.catalog.keys import name_key, value_key
@@ -70,9 +70,8 @@ def status_of(value: Any) -> Availability | None:
     return _WORDS.get(value_key(value).replace(" ", ""))
 
 
-def status_column(rows: Iterable[Mapping[str, Any]]) -> str | None:
+def status_column(rows: Sequence[Mapping[str, Any]]) -> str | None:
     """The attribute holding each car's status, when the rows have one (by its name and its values)."""
-    rows = list(rows)
     names = {name for row in rows for name in (row.get("attributes") or {})}
     for name in sorted(names, key=str):
         if name_key(str(name)) not in STATUS_COLUMNS:

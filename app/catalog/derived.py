@@ -214,7 +214,8 @@ def derive_columns(
         column = DERIVED_COLUMNS[kind]
         values: list[str | None] = [read[v].get(kind) for v in versions]
         if kind == "body" and models is not None:
-            values = [value or model_body(model) for value, model in zip(values, models, strict=True)]
+            bodies = {model: model_body(model) for model in set(models)}  # each distinct model once, as versions
+            values = [value or bodies[model] for value, model in zip(values, models, strict=True)]
         if fold(column).strip() in taken or not any(values):
             continue
         out[kind] = (column, values)

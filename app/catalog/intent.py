@@ -130,16 +130,22 @@ _COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = (
 _CORE_QUESTIONS = re.compile(r"\b(?:kilometraje|km|kms|mileage|version|trim)\b")
 
 
+def _asked_keys(t: str) -> set[str]:
+    """The message's words as column keys, with the other language's name of a column: "branch" for
+    "Sucursal", "sucursal" for "branch"."""
+    keys = {name_key(w) for w in _TOKEN.findall(t)}
+    for key in list(keys):
+        keys |= set(_COLUMN_SYNONYMS.get(key, ()))
+    return keys
+
+
 def asks_about_column(text: str, vocabulary: CatalogVocabulary) -> bool:
     """Whether the message asks about something the catalogue records per car ("¿en qué sucursal está?",
     "¿de qué color es?"): a question about a car, answered from its row, not the company text."""
     t = prepare_message(text)
-    keys = {name_key(w) for w in _TOKEN.findall(t)}
+    keys = _asked_keys(t)
     columns = {name_key(c) for c in vocabulary.attribute_columns.values()} | set(vocabulary.attribute_columns)
     kinds = {"color", "colour", "transmision", "transmission", "combustible", "fuel", "traccion", "traction"}
-    # The other language's name of a column: "branch" for "Sucursal", "sucursal" for "branch".
-    for key in list(keys):
-        keys |= set(_COLUMN_SYNONYMS.get(key, ()))
     asked = bool(keys & columns) or bool(keys & kinds) or bool(_CORE_QUESTIONS.search(t))
     return asked or _names_two_values(t, vocabulary)
 
@@ -168,9 +174,7 @@ _KIND_WORDS: dict[str, tuple[str, ...]] = {
 def unrecorded_asked(text: str, card: CarCard, vocabulary: CatalogVocabulary) -> list[str]:
     """What the message asks about this car that its row leaves empty: the dealer's column names ("Color",
     "Dueños") or "km". Only columns the catalogue has: a kind it never records is said elsewhere."""
-    keys = {name_key(w) for w in _TOKEN.findall(prepare_message(text))}
-    for key in list(keys):
-        keys |= set(_COLUMN_SYNONYMS.get(key, ()))
+    keys = _asked_keys(prepare_message(text))
     missing: list[str] = []
     if keys & _KM_WORDS and card.km is None:
         missing.append("km")

@@ -79,6 +79,7 @@ async def test_a_caller_that_gives_up_leaves_the_group_intact(migrated: None) ->
     patient = asyncio.create_task(statement.fetch_one(0.0, 3))
     await asyncio.sleep(0.05)
     impatient.cancel()
-    assert (await first)["n"] == 1 and (await patient)["n"] == 3
+    # Bounded: a group abandoned with its sender would leave these waiting forever, a failure not a hang.
+    assert (await asyncio.wait_for(first, 10))["n"] == 1 and (await asyncio.wait_for(patient, 10))["n"] == 3
     with pytest.raises(asyncio.CancelledError):
         await impatient

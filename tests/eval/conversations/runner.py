@@ -33,13 +33,31 @@ from tests.eval.database import migrated_temporary_database
 
 BASE_URL = "http://eval.local"
 PROBES = Path(__file__).resolve().parent / "probes"
-# The probe set's third dealer: English CSV headers, an English company text, onboarded through the API.
+
+
+def _probe_dealer(slug: str, catalog: str, knowledge: str, columns: dict[str, str]) -> DealerSource:
+    """A probe dealer from its folder (``probes/dealers/SLUG``: tenant.json, its CSV, its company text),
+    onboarded through the API like a new customer; ``columns``: the checker's field -> the CSV's header."""
+    folder = PROBES / "dealers" / slug
+    return DealerSource(
+        slug=slug,
+        tenant_json=folder / "tenant.json",
+        catalog_csv=folder / catalog,
+        columns=columns,
+        knowledge=folder / knowledge,
+        onboard_via_api=True,
+    )
+
+
+# The probe sets' other dealers, each with data of another shape: English headers and text (harbor),
+# a Monterrey spreadsheet (norte), a Guadalajara system export (occidente), units, codes and a status column
+# (sureste), "Submarca" / "Modelo (año)" (centro), a border dealer with miles and title statuses (frontera).
 PROBE_DEALERS = {
-    "harbor": DealerSource(
-        slug="harbor",
-        tenant_json=PROBES / "dealers" / "harbor" / "tenant.json",
-        catalog_csv=PROBES / "dealers" / "harbor" / "inventory.csv",
-        columns={
+    "harbor": _probe_dealer(
+        "harbor",
+        "inventory.csv",
+        "company.md",
+        {
             "stock_id": "stock_number",
             "make": "brand",
             "model": "model",
@@ -51,14 +69,12 @@ PROBE_DEALERS = {
             "fuel": "fuel",
             "color": "color",
         },
-        knowledge=PROBES / "dealers" / "harbor" / "company.md",
-        onboard_via_api=True,
     ),
-    "norte": DealerSource(
-        slug="norte",
-        tenant_json=PROBES / "dealers" / "norte" / "tenant.json",
-        catalog_csv=PROBES / "dealers" / "norte" / "inventario.csv",
-        columns={
+    "norte": _probe_dealer(
+        "norte",
+        "inventario.csv",
+        "empresa.md",
+        {
             "stock_id": "No. Inventario",
             "make": "Marca",
             "model": "Submarca",
@@ -71,14 +87,12 @@ PROBE_DEALERS = {
             "color": "Color",
             "branch": "Ubicación",
         },
-        knowledge=PROBES / "dealers" / "norte" / "empresa.md",
-        onboard_via_api=True,
     ),
-    "occidente": DealerSource(
-        slug="occidente",
-        tenant_json=PROBES / "dealers" / "occidente" / "tenant.json",
-        catalog_csv=PROBES / "dealers" / "occidente" / "inventario.csv",
-        columns={
+    "occidente": _probe_dealer(
+        "occidente",
+        "inventario.csv",
+        "empresa.txt",
+        {
             "stock_id": "Clave",
             "make": "Marca",
             "model": "Modelo",
@@ -92,14 +106,12 @@ PROBE_DEALERS = {
             "color": "Color Ext.",
             "branch": "Plaza",
         },
-        knowledge=PROBES / "dealers" / "occidente" / "empresa.txt",
-        onboard_via_api=True,
     ),
-    "sureste": DealerSource(
-        slug="sureste",
-        tenant_json=PROBES / "dealers" / "sureste" / "tenant.json",
-        catalog_csv=PROBES / "dealers" / "sureste" / "inventario.csv",
-        columns={
+    "sureste": _probe_dealer(
+        "sureste",
+        "inventario.csv",
+        "empresa.txt",
+        {
             "stock_id": "No. Stock",
             "make": "Marca",
             "model": "Modelo",
@@ -114,14 +126,12 @@ PROBE_DEALERS = {
             "branch": "Sucursal",
             "status": "Estatus",
         },
-        knowledge=PROBES / "dealers" / "sureste" / "empresa.txt",
-        onboard_via_api=True,
     ),
-    "centro": DealerSource(
-        slug="centro",
-        tenant_json=PROBES / "dealers" / "centro" / "tenant.json",
-        catalog_csv=PROBES / "dealers" / "centro" / "inventario.csv",
-        columns={
+    "centro": _probe_dealer(
+        "centro",
+        "inventario.csv",
+        "empresa.txt",
+        {
             "stock_id": "ID",
             "make": "Marca",
             "model": "Submarca",
@@ -133,14 +143,12 @@ PROBE_DEALERS = {
             "color": "Color",
             "branch": "Ubicación",
         },
-        knowledge=PROBES / "dealers" / "centro" / "empresa.txt",
-        onboard_via_api=True,
     ),
-    "frontera": DealerSource(
-        slug="frontera",
-        tenant_json=PROBES / "dealers" / "frontera" / "tenant.json",
-        catalog_csv=PROBES / "dealers" / "frontera" / "inventory.csv",
-        columns={
+    "frontera": _probe_dealer(
+        "frontera",
+        "inventory.csv",
+        "company.md",
+        {
             "stock_id": "Stock #",
             "make": "Make",
             "model": "Model",
@@ -156,8 +164,6 @@ PROBE_DEALERS = {
             "legalized": "Legalizado",
             "branch": "Lot",
         },
-        knowledge=PROBES / "dealers" / "frontera" / "company.md",
-        onboard_via_api=True,
     ),
 }
 
