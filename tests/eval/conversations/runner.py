@@ -416,7 +416,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--id", action="append", help="only this conversation id (repeatable; a trailing * matches a prefix)"
     )
-    parser.add_argument("--dealer", choices=sorted(DEALERS), help="only this dealer's conversations")
+    parser.add_argument(
+        "--dealer",
+        choices=sorted({*DEALERS, *PROBE_DEALERS}),
+        help="only this dealer's conversations (the probe dealers with --set probes)",
+    )
     parser.add_argument("--held-out", choices=["only", "exclude"], help="run only / skip the held-out quarter")
     parser.add_argument("--failures", action="store_true", help="print every failing turn with the reply text")
     parser.add_argument("--all-turns", action="store_true", help="print every turn with its reply, passing or not")
@@ -425,6 +429,8 @@ def main(argv: list[str] | None = None) -> int:
         "--set", dest="set_name", choices=["sets", "probes"], default="sets", help="which conversations (default: sets)"
     )
     args = parser.parse_args(argv)
+    if args.dealer in PROBE_DEALERS and args.set_name != "probes":
+        parser.error(f"--dealer {args.dealer} has conversations only in the probes: add --set probes")
 
     if args.set_name == "probes":
         DEALERS.update(PROBE_DEALERS)
