@@ -6,13 +6,15 @@ import asyncio
 import dataclasses
 import hmac
 import logging
+from collections.abc import AsyncIterator, Mapping
 from typing import Annotated
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.exc import DBAPIError
+from starlette.requests import ClientDisconnect
 from starlette.routing import BaseRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
@@ -29,6 +31,7 @@ from app.core.errors import (
     UnsupportedMediaType,
     database_error_response,
     domain_error_response,
+    internal_error_response,
     refuse_nul,
 )
 from app.core.metrics import STATUS_CALLBACKS, WEBHOOK_ACKS
@@ -47,7 +50,15 @@ _DELIVERY_STATUSES = frozenset(
 
 
 async def verified_form(request: Request) -> dict[str, str]:
-    """The webhook's form fields, after checking X-Twilio-Signature against PUBLIC_BASE_URL + path.
+    """The webhook's form fields, after checking X-Twilio-Signature against PUBLIC_BASE_URL + path."""
+    return await _verified_fields(request.headers, request.url.path, request.url.query, request.stream())
+
+
+async def _verified_fields(
+    headers: Mapping[str, str], path: str, query: str, chunks: AsyncIterator[bytes]
+) -> dict[str, str]:
+    """The form fields of a request (lower-case ``headers``, its ``path`` and ``query``, its body's ``chunks``),
+    after checking X-Twilio-Signature against PUBLIC_BASE_URL + path.
 
     Cheapest refusals first, so a flood of forged requests costs next to nothing: no signature header
     (403) before the body is read; a body over TWILIO_WEBHOOK_MAX_BYTES (413) from its Content-Length
@@ -55,17 +66,17 @@ async def verified_form(request: Request) -> dict[str, str]:
     signature is then computed on the event loop over at most that much (well under a millisecond).
     """
     settings = get_settings()
-    token = _verification_token(request, settings)
-    body = await _capped_body(request, settings.twilio_webhook_max_bytes)
-    params = _parse_fields(request, body, settings.twilio_webhook_max_fields)
+    token = _verification_token(headers, path, settings)
+    body = await _capped_body(headers, path, chunks, settings.twilio_webhook_max_bytes)
+    params = _parse_fields(headers, path, body, settings.twilio_webhook_max_fields)
     if token is not None:
-        # Twilio signs the URL it called; behind a proxy that is the public URL, not request.url.
-        url = settings.public_base_url.rstrip("/") + request.url.path
-        if request.url.query:
-            url += "?" + request.url.query
+        # Twilio signs the URL it called; behind a proxy that is the public URL, not the request's.
+        url = settings.public_base_url.rstrip("/") + path
+        if query:
+            url += "?" + query
         # Signatures are computed over the raw values; NULs are dropped only after verification.
-        if not _signed(RequestValidator(token), url, params, request.headers["X-Twilio-Signature"]):
-            _refuse(request, "a bad signature")
+        if not _signed(RequestValidator(token), url, params, headers["x-twilio-signature"]):
+            _refuse(path, "a bad signature")
             raise Forbidden("Invalid Twilio signature")
     return {k: v.replace("\x00", "") for k, v in params.items()}
 
@@ -77,7 +88,7 @@ def _signed(validator: RequestValidator, url: str, params: dict[str, str], signa
     return hmac.compare_digest(expected.encode(), signature.encode()) or validator.validate(url, params, signature)
 
 
-def _verification_token(request: Request, settings: Settings) -> str | None:
+def _verification_token(headers: Mapping[str, str], path: str, settings: Settings) -> str | None:
     """The auth token to verify with (None when verification is off); 403 before any body is read."""
     if not settings.twilio_validate_signature:
         return None
@@ -86,45 +97,45 @@ def _verification_token(request: Request, settings: Settings) -> str | None:
         # setting can never open the webhook to anyone.
         WEBHOOK_ACKS.labels("refused").inc()
         raise Forbidden("TWILIO_AUTH_TOKEN is not configured; cannot verify Twilio signatures")
-    if not request.headers.get("X-Twilio-Signature"):
-        _refuse(request, "no signature")
+    if not headers.get("x-twilio-signature"):
+        _refuse(path, "no signature")
         raise _unread(Forbidden("Missing X-Twilio-Signature"))
     return settings.twilio_auth_token.get_secret_value()
 
 
-async def _capped_body(request: Request, max_bytes: int) -> bytes:
+async def _capped_body(headers: Mapping[str, str], path: str, chunks: AsyncIterator[bytes], max_bytes: int) -> bytes:
     """The raw body, refused with 413 as soon as it is declared or seen to exceed ``max_bytes``."""
-    declared = request.headers.get("content-length", "")
+    declared = headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
-        _refuse(request, "an oversized body")
+        _refuse(path, "an oversized body")
         raise _unread(_too_large(max_bytes))
-    chunks: list[bytes] = []
+    parts: list[bytes] = []
     seen = 0
-    async for chunk in request.stream():
+    async for chunk in chunks:
         seen += len(chunk)
         if seen > max_bytes:
-            _refuse(request, "an oversized body")
+            _refuse(path, "an oversized body")
             raise _unread(_too_large(max_bytes))
-        chunks.append(chunk)
-    return b"".join(chunks)
+        parts.append(chunk)
+    return b"".join(parts)
 
 
-def _parse_fields(request: Request, body: bytes, max_fields: int) -> dict[str, str]:
+def _parse_fields(headers: Mapping[str, str], path: str, body: bytes, max_fields: int) -> dict[str, str]:
     """The urlencoded fields (Twilio posts nothing else): 415 for another type, 422 past ``max_fields``."""
-    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-        _refuse(request, "an unsupported content type")
+    if not headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        _refuse(path, "an unsupported content type")
         raise UnsupportedMediaType("Twilio webhooks are application/x-www-form-urlencoded")
     try:
         # max_num_fields counts the separators before parsing anything.
         pairs = parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True, max_num_fields=max_fields)
     except ValueError:
-        _refuse(request, "too many fields")
+        _refuse(path, "too many fields")
         raise InvalidInput("Too many form fields", details={"max_fields": max_fields}) from None
     return dict(pairs)
 
 
-def _refuse(request: Request, why: str) -> None:
-    log.warning("rejected Twilio webhook with %s for %s", why, request.url.path)
+def _refuse(path: str, why: str) -> None:
+    log.warning("rejected Twilio webhook with %s for %s", why, path)
     WEBHOOK_ACKS.labels("refused").inc()
 
 
@@ -164,6 +175,12 @@ def _twiml() -> Response:
 @router.post("/whatsapp", response_class=Response, responses={200: {"content": {"application/xml": {}}}})
 async def inbound_whatsapp(form: FormDep) -> Response:
     """Store the message (once per MessageSid), queue its conversation, answer empty TwiML at once."""
+    await accept_whatsapp(form)
+    return _twiml()
+
+
+async def accept_whatsapp(form: dict[str, str]) -> None:
+    """Store a verified webhook's message (once per MessageSid) and queue its conversation (or spool it)."""
     missing = [f for f in ("MessageSid", "From", "To") if not form.get(f)]
     if missing:
         WEBHOOK_ACKS.labels("refused").inc()
@@ -209,12 +226,11 @@ async def inbound_whatsapp(form: FormDep) -> Response:
     )
     if received is None:
         WEBHOOK_ACKS.labels("spooled").inc()
-        return _twiml()
+        return
     WEBHOOK_ACKS.labels(received.status).inc()
     context.bind(tenant_id=received.tenant_id, conversation_id=received.conversation_id)
     if received.status == "unknown_number":
         log.warning("inbound WhatsApp message to a number no tenant owns: %s", form["To"])
-    return _twiml()
 
 
 async def receive_or_spool(inbound: flows.InboundWhatsApp) -> flows.Received | None:
@@ -260,41 +276,82 @@ async def delivery_status(form: FormDep) -> Response:
 
 
 class WhatsAppFastPath:
-    """ASGI middleware: the inbound WhatsApp webhook answered without FastAPI's routing and dependency solving.
+    """ASGI app: the inbound WhatsApp webhook answered ahead of FastAPI's own layers (``handles`` says which
+    requests; ``app.main.AgentAPI`` dispatches them here).
 
     Every inbound message is this one POST, and an opening burst of them must be acknowledged within
-    milliseconds: routing through every route and solving dependencies cost about as much CPU as the
-    webhook's own work. The same functions run as through the route (``refuse_nul``, ``verified_form``,
-    ``inbound_whatsapp``), with the same error answers; the route stays for the OpenAPI document and for
-    requests this path leaves to FastAPI (another method, a root path). Installed inside the request-id,
-    metrics and body-limit middlewares, so those still see the request; the route is put in the scope
-    for the metrics' label.
+    milliseconds: FastAPI's layers (routing, dependency solving, its telemetry and body-limit wrappers,
+    Starlette's request and response objects) cost more CPU than the webhook's own work. The same checks
+    run as through the route (``_verified_fields``, ``accept_whatsapp``) with the same answers: the error
+    envelope of ``domain_error_response``, a database's refusal as 422, anything unexpected as the
+    catch-all's 500. Wrapped in the request-id and metrics middlewares by the application, with the route
+    put in the scope for the metrics' label. The route stays for the OpenAPI document and for requests this
+    path leaves to FastAPI (another method, a root path).
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self) -> None:
         self.route: BaseRoute = next(r for r in router.routes if getattr(r, "path", None) == WHATSAPP_PATH)
 
+    @staticmethod
+    def handles(scope: Scope) -> bool:
+        """Whether this path answers the request (the inbound webhook's POST, served without a root path)."""
+        return (
+            scope["type"] == "http"
+            and scope["path"] == WHATSAPP_PATH
+            and scope["method"] == "POST"
+            and not scope.get("root_path")
+        )
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["path"] != WHATSAPP_PATH
-            or scope["method"] != "POST"
-            or scope.get("root_path")
-        ):
-            await self.app(scope, receive, send)
-            return
         scope["route"] = self.route
-        request = Request(scope, receive)
         response: Response
         try:
-            await refuse_nul(request)
-            response = await inbound_whatsapp(await verified_form(request))
+            if scope["query_string"]:
+                await refuse_nul(Request(scope, receive))  # Twilio posts no query: the application-wide check
+            headers = _scope_headers(scope)
+            form = await _verified_fields(
+                headers, scope["path"], scope["query_string"].decode("latin-1"), _body_chunks(receive)
+            )
+            await accept_whatsapp(form)
+        except ClientDisconnect:
+            return  # nobody to answer
         except DomainError as exc:
             response = domain_error_response(exc)
         except DBAPIError as exc:
-            refused = database_error_response(request, exc)
-            if refused is None:
-                raise  # a database fault: the application's catch-all answers 500, as through the route
-            response = refused
+            response = database_error_response(scope["path"], exc) or internal_error_response()
+        except Exception:  # noqa: BLE001  (the catch-all's answer, as through FastAPI)
+            response = internal_error_response()
+        else:
+            await send(_TWIML_START)
+            await send(_TWIML_BODY)
+            return
         await response(scope, receive, send)
+
+
+def _scope_headers(scope: Scope) -> dict[str, str]:
+    """The request's headers by lower-case name (ASGI gives them so), the first of a repeated one winning."""
+    headers: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+    return headers
+
+
+async def _body_chunks(receive: Receive) -> AsyncIterator[bytes]:
+    """The request body as it arrives; ClientDisconnect when the client goes away first."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        yield message.get("body", b"")
+        if not message.get("more_body", False):
+            return
+
+
+# The answer to every accepted webhook, built once: empty TwiML (Twilio sends nothing more).
+_TWIML_BYTES = EMPTY_TWIML.encode()
+_TWIML_START: Message = {
+    "type": "http.response.start",
+    "status": 200,
+    "headers": [(b"content-length", str(len(_TWIML_BYTES)).encode()), (b"content-type", b"application/xml")],
+}
+_TWIML_BODY: Message = {"type": "http.response.body", "body": _TWIML_BYTES}

@@ -174,7 +174,7 @@ def domain_error_response(exc: DomainError) -> JSONResponse:
     return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status, headers=headers)
 
 
-def database_error_response(request: Request, exc: DBAPIError) -> JSONResponse | None:
+def database_error_response(path: str, exc: DBAPIError) -> JSONResponse | None:
     """422 for a value the database refuses (None for a database fault, which stays a 500).
 
     A last line behind validation: a value the database refuses is still the caller's 422, and
@@ -183,8 +183,14 @@ def database_error_response(request: Request, exc: DBAPIError) -> JSONResponse |
     state = _sqlstate(exc)
     if not state.startswith(_INPUT_SQLSTATES):
         return None
-    log.warning("database refused a value (SQLSTATE %s) on %s", state, request.url.path)
+    log.warning("database refused a value (SQLSTATE %s) on %s", state, path)
     return JSONResponse(error_body("invalid_input", "A value cannot be stored", {"sqlstate": state}), status_code=422)
+
+
+def internal_error_response() -> JSONResponse:
+    """The 500 answer to an unexpected error, logged with its traceback (called from an ``except`` block)."""
+    log.exception("unhandled error")
+    return JSONResponse(error_body("internal_error", "Internal server error"), status_code=500)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -210,15 +216,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
-        response = database_error_response(request, exc)
+        response = database_error_response(request.url.path, exc)
         if response is None:
             raise exc  # a database fault, not the input's: the catch-all answers 500 as before
         return response
 
     @app.exception_handler(Exception)
     async def _unhandled(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error")
-        return JSONResponse(error_body("internal_error", "Internal server error"), status_code=500)
+        return internal_error_response()
 
     app.openapi = _documented_openapi(app)  # type: ignore[method-assign]
 

@@ -62,3 +62,43 @@ async def test_other_requests_to_the_path_are_left_to_fastapi(client: Any) -> No
     assert wrong_method.status_code == 405 and wrong_method.json()["error"]["code"] == "method_not_allowed"
     schema = (await client.get("/openapi.json")).json()
     assert "post" in schema["paths"][WEBHOOK_PATH]  # the route still documents the webhook
+
+
+async def test_an_unexpected_error_is_the_catch_all_500(client: Any, monkeypatch: Any) -> None:
+    """The fast path answers ahead of FastAPI's error middleware, with the same 500 envelope and request id."""
+    import app.webhooks as webhooks
+
+    async def broken(_form: dict[str, str]) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(webhooks, "accept_whatsapp", broken)
+    tenant = await make_tenant(client)
+    response = await post_whatsapp(client, to=tenant.number, from_=new_number(), body="hola")
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "internal_error" and "boom" not in response.text
+    assert response.headers.get("x-request-id")
+    metrics = (await client.get("/metrics")).text
+    assert 'route="/webhooks/twilio/whatsapp",status="500"' in metrics
+
+
+async def test_a_body_sent_in_pieces_is_read_whole(client: Any, worker: None) -> None:
+    """A chunked body (no Content-Length) is read to its end before the signature is checked."""
+    tenant = await make_tenant(client)
+    sid = "SM" + uuid.uuid4().hex
+    params = {"MessageSid": sid, "From": new_number(), "To": tenant.number, "Body": "hola " * 50}
+    from urllib.parse import urlencode
+
+    raw = urlencode(params).encode()
+
+    async def pieces() -> Any:
+        for start in range(0, len(raw), 64):
+            yield raw[start : start + 64]
+
+    response = await client.post(
+        WEBHOOK_PATH,
+        content=pieces(),
+        headers={"X-Twilio-Signature": sign(WEBHOOK_PATH, params), "content-type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 200
+    assert await _stored(sid) == 1
+    await settle(tenant.id)
