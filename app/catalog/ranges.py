@@ -52,16 +52,28 @@ _KM_CUE = re.compile(
     r"\s*(?:(?:de|of|:|is|es|con|with|menor|menor a|menos de|less than|under|below|hasta|maximo|max|up to)\s*)*$"
 )
 _LOW_BEFORE = re.compile(r"(?<![a-zñ])(?:poc[oa]s?|baj[oa]|low)\s+$")
+# A finance amount, not a price. After an amount's own name (enganche, mensualidad, down payment) only the little
+# words people put before the amount may come ("cambio el enganche a 80 mil", "que la mensualidad sea menor a 9
+# mil", "change the down payment to 60k"): a noun, a comma or a "y" ends it ("enganche bajo y un carro de 300
+# mil" keeps its price). After the other finance words ("pagos", "sueldo") only "de", "es" and the like: "a pagos
+# hasta 300 mil" is a car's price.
 _FINANCE_CUE = re.compile(
-    r"(?<![a-zñ0-9])(?:enganche|mensualidad(?:es)?|mensual|pagos?|abonos?|down ?payment|monthly|deposito|deposit"
-    r"|apartado|apartar|sueldo|salary|gano|ingresos?)\s*(?:(?:de|of|:|unos|como|around|about|es|is)\s*)*\$?\s*$"
+    r"(?<![a-zñ0-9])(?:"
+    r"(?:enganche|mensualidad(?:es)?|down ?payment|monthly payments?)"
+    r"\s*(?:(?:de|del|of|:|unos|como|around|about|es|is|a|al|en|por|to|at|be|would|will|sea|seria|sería|sera|será"
+    r"|quede|quedaria|quedaría|que|maximo|máximo|max|minimo|mínimo|menor|mayor|menos|mas|más|hasta|up|under|below"
+    r"|less|than|only|just|solo|sólo|nomas|nomás|mejor|ahora|now)\s*){0,5}"
+    r"|(?:mensual|pagos?|abonos?|monthly|deposito|deposit|apartado|apartar|sueldo|salary|gano|ingresos?)"
+    r"\s*(?:(?:de|of|:|unos|como|around|about|es|is)\s*)*"
+    r")\$?\s*$"
 )
 _NOT_MONEY_AFTER = re.compile(
     r"\s*(?:años|anos|ano|año|years?|yrs?|meses|mes|months?|puertas|doors|cilindros|cil|cyl|pasajeros|plazas"
     r"|asientos|seats|dueños|duenos|owners?|hp|cv|litros|lts?|l|%|por ciento|percent|semanas|weeks?|dias|days"
     r"|horas|hours|velocidades|speeds|opciones|options|carros|autos|coches|cars|resultados|results"
     r"|mensualidades|pagos|payments|personas|people|passengers|x|de enganche|de pago inicial|de mensualidad"
-    r"|mensuales|al mes|por mes|per month|a month|monthly|down)(?![a-zñ])"
+    r"|mensuales|al mes|por mes|per month|a month|monthly|down|para el enganche|para enganche|como enganche"
+    r"|para la mensualidad|de mensualidades|for the down ?payment|for down ?payment|as (?:a )?down ?payment)(?![a-zñ])"
 )
 # A price somebody else names: another dealer's offer, what they give for the customer's car, or a discount
 # asked for ("¿me lo dejan en 330?"). It is said about a car, never a limit on the search.

@@ -123,6 +123,18 @@ async def test_follow_ups_keep_the_constraints_and_references_resolve(client: An
     assert money(monthly(349_000, 80_000, 36)) in quote["reply"]
 
 
+async def test_a_down_payment_said_with_a_search_is_never_a_price_limit(client: Any, dealer: TenantHandle) -> None:
+    talk = Talk(client, dealer)
+    # "sería de 80 mil" is the down payment the customer has, not a price limit (no Volkswagen costs 80k or less).
+    first = await talk.say("busco un volkswagen, el enganche sería de 80 mil")
+    assert first["items"] and set(first["items"]) <= set(STOCK[STOCK["Marca"] == "Volkswagen"].index)
+    assert "enganche $80,000" in first["reply"]
+    car = first["items"][0]
+    again = await talk.say("cambio el enganche a 120 mil")
+    assert again["agent"] == "finance" and again["items"] == [car]
+    assert again["quote"]["down_payment"] == pytest.approx(120_000) and "$120,000" in again["reply"]
+
+
 async def test_a_quote_after_a_list_asks_which_car(client: Any, dealer: TenantHandle) -> None:
     talk = Talk(client, dealer)
     listing = await talk.say("qué tienen de menos de 250 mil?")

@@ -148,6 +148,12 @@ def test_price(vocab: CatalogVocabulary, text: str, price_min: float | None, pri
         "menos de 5 años de uso",
         "mensualidades de 8 mil",
         "tengo 50 mil de enganche",
+        "cambio el enganche a 80 mil",
+        "mejor el enganche en 100 mil",
+        "que la mensualidad sea menor a 9 mil",
+        "el enganche seria de 70 mil",
+        "tengo 80 mil para el enganche",
+        "change the down payment to 60k",
         "pagar 6 mil al mes",
         "para 7 personas",
         "mi cel es 5512345678",
@@ -156,6 +162,19 @@ def test_price(vocab: CatalogVocabulary, text: str, price_min: float | None, pri
 def test_numbers_that_are_not_prices(vocab: CatalogVocabulary, text: str) -> None:
     filters = parse_catalog_query(text, vocab)
     assert filters.price_min is None and filters.price_max is None
+
+
+@pytest.mark.parametrize(
+    ("text", "price_max"),
+    [
+        ("enganche bajo y un carro de 300 mil", 300_000),
+        ("el enganche de 50 mil y un suv de menos de 400 mil", 400_000),
+        ("a pagos hasta 300 mil", 300_000),
+        ("mensualidad baja, algo de 250 mil", 250_000),
+    ],
+)
+def test_a_price_said_beside_a_finance_amount_is_kept(vocab: CatalogVocabulary, text: str, price_max: int) -> None:
+    assert parse_catalog_query(text, vocab).price_max == price_max
 
 
 # --------------------------------------------------------------------------- year
