@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.exc import DBAPIError
 from starlette.requests import ClientDisconnect
 from starlette.routing import BaseRoute
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
@@ -322,8 +322,9 @@ class WhatsAppFastPath:
         except Exception:  # noqa: BLE001  (the catch-all's answer, as through FastAPI)
             response = internal_error_response()
         else:
-            await send(_TWIML_START)
-            await send(_TWIML_BODY)
+            # Fresh messages each time: a layer may change a message's headers in place (Starlette's do).
+            await send({"type": "http.response.start", "status": 200, "headers": list(_TWIML_HEADERS)})
+            await send({"type": "http.response.body", "body": _TWIML_BYTES})
             return
         await response(scope, receive, send)
 
@@ -347,11 +348,6 @@ async def _body_chunks(receive: Receive) -> AsyncIterator[bytes]:
             return
 
 
-# The answer to every accepted webhook, built once: empty TwiML (Twilio sends nothing more).
+# The answer to every accepted webhook: empty TwiML (Twilio sends nothing more).
 _TWIML_BYTES = EMPTY_TWIML.encode()
-_TWIML_START: Message = {
-    "type": "http.response.start",
-    "status": 200,
-    "headers": [(b"content-length", str(len(_TWIML_BYTES)).encode()), (b"content-type", b"application/xml")],
-}
-_TWIML_BODY: Message = {"type": "http.response.body", "body": _TWIML_BYTES}
+_TWIML_HEADERS = ((b"content-length", str(len(_TWIML_BYTES)).encode()), (b"content-type", b"application/xml"))
