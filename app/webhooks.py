@@ -281,12 +281,12 @@ class WhatsAppFastPath:
 
     Every inbound message is this one POST, and an opening burst of them must be acknowledged within
     milliseconds: FastAPI's layers (routing, dependency solving, its telemetry and body-limit wrappers,
-    Starlette's request and response objects) cost more CPU than the webhook's own work. The same checks
-    run as through the route (``_verified_fields``, ``accept_whatsapp``) with the same answers: the error
-    envelope of ``domain_error_response``, a database's refusal as 422, anything unexpected as the
-    catch-all's 500. Wrapped in the request-id and metrics middlewares by the application, with the route
-    put in the scope for the metrics' label. The route stays for the OpenAPI document and for requests this
-    path leaves to FastAPI (another method, a root path).
+    Starlette's response objects, the request's full URL) cost more CPU than the webhook's own work. The
+    same checks run as through the route (``refuse_nul``, ``_verified_fields``, ``accept_whatsapp``) with the
+    same answers: the error envelope of ``domain_error_response``, a database's refusal as 422, anything
+    unexpected as the catch-all's 500. Wrapped in the request-id and metrics middlewares by the application,
+    with the route put in the scope for the metrics' label. The route stays for the OpenAPI document and for
+    requests this path leaves to FastAPI (another method, a root path).
     """
 
     def __init__(self) -> None:
@@ -304,13 +304,14 @@ class WhatsAppFastPath:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["route"] = self.route
+        request = Request(scope, receive)
         response: Response
         try:
             if scope["query_string"]:
-                await refuse_nul(Request(scope, receive))  # Twilio posts no query: the application-wide check
-            headers = _scope_headers(scope)
+                await refuse_nul(request)  # Twilio posts no query string: the application-wide check when there is one
+            # The path and query from the scope: building ``request.url`` costs ~9 µs, a seventh of the whole answer.
             form = await _verified_fields(
-                headers, scope["path"], scope["query_string"].decode("latin-1"), _body_chunks(receive)
+                request.headers, scope["path"], scope["query_string"].decode("latin-1"), request.stream()
             )
             await accept_whatsapp(form)
         except ClientDisconnect:
@@ -327,25 +328,6 @@ class WhatsAppFastPath:
             await send({"type": "http.response.body", "body": _TWIML_BYTES})
             return
         await response(scope, receive, send)
-
-
-def _scope_headers(scope: Scope) -> dict[str, str]:
-    """The request's headers by lower-case name (ASGI gives them so), the first of a repeated one winning."""
-    headers: dict[str, str] = {}
-    for name, value in scope["headers"]:
-        headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
-    return headers
-
-
-async def _body_chunks(receive: Receive) -> AsyncIterator[bytes]:
-    """The request body as it arrives; ClientDisconnect when the client goes away first."""
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect
-        yield message.get("body", b"")
-        if not message.get("more_body", False):
-            return
 
 
 # The answer to every accepted webhook: empty TwiML (Twilio sends nothing more).

@@ -53,16 +53,16 @@ _KM_CUE = re.compile(
 )
 _LOW_BEFORE = re.compile(r"(?<![a-zñ])(?:poc[oa]s?|baj[oa]|low)\s+$")
 # A finance amount, not a price. After an amount's own name (enganche, mensualidad, down payment) only the little
-# words people put before the amount may come ("cambio el enganche a 80 mil", "que la mensualidad sea menor a 9
-# mil", "change the down payment to 60k"): a noun, a comma or a "y" ends it ("enganche bajo y un carro de 300
-# mil" keeps its price). After the other finance words ("pagos", "sueldo") only "de", "es" and the like: "a pagos
-# hasta 300 mil" is a car's price.
+# words people put before the amount may come ("cambio el enganche a 80 mil", "que la mensualidad seria menor a 9
+# mil", "change the down payment to 60k"; the message is folded, so "sería" reads "seria"): a noun, a comma or a
+# "y" ends it ("enganche bajo y un carro de 300 mil" keeps its price). After the other finance words ("pagos",
+# "sueldo") only "de", "es" and the like: "a pagos hasta 300 mil" is a car's price.
 _FINANCE_CUE = re.compile(
     r"(?<![a-zñ0-9])(?:"
     r"(?:enganche|mensualidad(?:es)?|down ?payment|monthly payments?)"
-    r"\s*(?:(?:de|del|of|:|unos|como|around|about|es|is|a|al|en|por|to|at|be|would|will|sea|seria|sería|sera|será"
-    r"|quede|quedaria|quedaría|que|maximo|máximo|max|minimo|mínimo|menor|mayor|menos|mas|más|hasta|up|under|below"
-    r"|less|than|only|just|solo|sólo|nomas|nomás|mejor|ahora|now)\s*){0,5}"
+    r"\s*(?:(?:de|del|of|:|unos|como|around|about|es|is|a|al|en|por|to|at|be|would|will|sea|seria|sera|quede"
+    r"|quedaria|que|maximo|max|minimo|menor|mayor|menos|mas|hasta|up|under|below|less|than|only|just|solo|nomas"
+    r"|mejor|ahora|now)\s*){0,5}"
     r"|(?:mensual|pagos?|abonos?|monthly|deposito|deposit|apartado|apartar|sueldo|salary|gano|ingresos?)"
     r"\s*(?:(?:de|of|:|unos|como|around|about|es|is)\s*)*"
     r")\$?\s*$"
