@@ -18,6 +18,7 @@ from app.alerts.router import router as alerts_router
 from app.catalog.router import router as catalog_router
 from app.concierge.router import router as concierge_router
 from app.console.router import router as console_router
+from app.conversations import service as conversation_service
 from app.conversations.router import router as conversations_router
 from app.core.config import get_settings
 from app.core.context import RequestIdMiddleware
@@ -142,12 +143,14 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
 
 
 async def warm_up_pool() -> None:
-    """Open the pool's connections now, so the first burst of webhooks does not pay for connecting."""
+    """Open the pool's connections now, with the webhook's statements planned on each, so the first burst of
+    webhooks pays neither for connecting nor for planning."""
     settings = get_settings()
 
     async def touch() -> None:
         async with get_engine().connect() as conn:
             await conn.execute(text("SELECT 1"))
+            await conversation_service.prepare_ingest((await conn.get_raw_connection()).driver_connection)
             await asyncio.sleep(0.05)  # hold it so the others open their own connection
 
     try:

@@ -119,16 +119,95 @@ _INGEST_WHATSAPP = """
                     ) + make_interval(secs => $14)
                 )
             )
-        RETURNING (xmax = 0) AS fresh
     )
-    SELECT c.tenant_id, c.id AS conversation_id, EXISTS (SELECT 1 FROM m) AS inserted,
-           EXISTS (SELECT 1 FROM j WHERE j.fresh) AS queued
+    SELECT c.tenant_id, c.id AS conversation_id, EXISTS (SELECT 1 FROM m) AS inserted
     FROM (SELECT) AS one LEFT JOIN c ON true
+"""
+# The same ingest for a group of webhooks in one execution (GroupedStatement's set form): every parameter
+# is the text array of the group's values, in the group's order (``ord``). Within one statement a row can be
+# upserted only once, so each conversation is upserted once, with its latest message's addresses and
+# latest name given, and each conversation's job once; a MessageSid twice in the group is stored once, for its first
+# call. Messages are inserted in the group's order (one customer's ids ascend as they arrived), and
+# conversations and jobs in a fixed order, so concurrent groups lock rows in one order. The job's queue,
+# task, lock prefix and delays are taken from the group's first call: they come from the process's settings,
+# the same for every call.
+_INGEST_WHATSAPP_GROUP = """
+    WITH i AS (
+        SELECT i.*, min(i.ord) OVER (PARTITION BY i.sid) = i.ord AS first_of_sid
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                    $8::text[], $9::text[]) WITH ORDINALITY
+            AS i(to_address, new_id, customer, whatsapp_address, profile_name, body, sid, media, payload, ord)
+    ), t AS (
+        SELECT i.*, n.tenant_id FROM i LEFT JOIN tenant_numbers n ON n.address = i.to_address
+    ), latest AS (
+        SELECT tenant_id, customer, (array_agg(new_id ORDER BY ord DESC))[1] AS new_id,
+               (array_agg(to_address ORDER BY ord DESC))[1] AS to_address,
+               (array_agg(whatsapp_address ORDER BY ord DESC))[1] AS whatsapp_address,
+               (array_agg(profile_name ORDER BY ord DESC) FILTER (WHERE profile_name IS NOT NULL))[1] AS profile_name
+        FROM t WHERE tenant_id IS NOT NULL
+        GROUP BY tenant_id, customer
+    ), c AS (
+        INSERT INTO conversations (id, tenant_id, customer, whatsapp_address, tenant_address, profile_name,
+                                   last_message_at, last_inbound_at)
+        SELECT CAST(new_id AS uuid), tenant_id, customer, whatsapp_address, to_address, profile_name, now(), now()
+        FROM latest ORDER BY tenant_id, customer
+        ON CONFLICT (tenant_id, customer) DO UPDATE
+            SET last_message_at = now(), last_inbound_at = now(), updated_at = now(),
+                whatsapp_address = EXCLUDED.whatsapp_address, tenant_address = EXCLUDED.tenant_address,
+                profile_name = coalesce(EXCLUDED.profile_name, conversations.profile_name)
+        RETURNING id, tenant_id, customer
+    ), m AS (
+        INSERT INTO messages (tenant_id, conversation_id, direction, channel, body, provider_sid, status, media,
+                              payload)
+        SELECT c.tenant_id, c.id, 'inbound', 'whatsapp', t.body, t.sid, 'received', CAST(t.media AS jsonb),
+               CAST(t.payload AS jsonb)
+        FROM t JOIN c ON c.tenant_id = t.tenant_id AND c.customer = t.customer
+        WHERE t.first_of_sid
+        ORDER BY t.ord
+        ON CONFLICT (provider_sid) DO NOTHING
+        RETURNING provider_sid, conversation_id
+    ), j AS (
+        INSERT INTO procrastinate_jobs (queue_name, task_name, priority, lock, queueing_lock, args, scheduled_at)
+        SELECT ($10::text[])[1], ($11::text[])[1], 0, ($12::text[])[1] || c.id::text, ($12::text[])[1] || c.id::text,
+               jsonb_build_object('tenant_id', c.tenant_id::text, 'conversation_id', c.id::text),
+               now() + make_interval(secs => CAST(($13::text[])[1] AS float8))
+        FROM c
+        WHERE c.id IN (SELECT conversation_id FROM m)
+        ORDER BY c.id
+        ON CONFLICT (queueing_lock) WHERE status = 'todo' DO UPDATE
+            SET scheduled_at = greatest(
+                procrastinate_jobs.scheduled_at,
+                least(
+                    EXCLUDED.scheduled_at,
+                    coalesce(
+                        (SELECT min(pm.created_at) FROM messages pm
+                         WHERE pm.conversation_id = CAST(EXCLUDED.args->>'conversation_id' AS uuid)
+                           AND pm.direction = 'inbound' AND pm.status = 'received'),
+                        now()
+                    ) + make_interval(secs => CAST(($14::text[])[1] AS float8))
+                )
+            )
+    )
+    SELECT c.tenant_id, c.id AS conversation_id,
+           t.first_of_sid AND EXISTS (SELECT 1 FROM m WHERE m.provider_sid = t.sid) AS inserted
+    FROM t LEFT JOIN c ON c.tenant_id = t.tenant_id AND c.customer = t.customer
+    ORDER BY t.ord
 """
 # Exactly one row per message (NULLs when no tenant owns the number), so concurrent webhooks' ingests can
 # share a round trip and a commit. Sorted by (number, customer): concurrent groups lock conversations in
 # one order; one customer's messages keep the order they arrived in.
-_ingest = GroupedStatement(_INGEST_WHATSAPP, order=lambda args: (args[0], args[2]))
+_ingest = GroupedStatement(_INGEST_WHATSAPP, order=lambda args: (args[0], args[2]), together=_INGEST_WHATSAPP_GROUP)
+
+
+async def prepare_ingest(driver: Any) -> None:
+    """Plan the webhook's ingest statements on a new connection (asyncpg ``driver``), before any webhook needs
+    them: planning costs a few milliseconds of both processes, which the first burst would otherwise wait for.
+
+    Run for a number no tenant owns, they write nothing.
+    """
+    nothing = ("", uuid.uuid4(), "", "", None, "", "", "[]", "{}", "", "", "", 0.0, 0.0)
+    await driver.fetch(_INGEST_WHATSAPP, *nothing)
+    await driver.fetch(_INGEST_WHATSAPP_GROUP, *([None if v is None else str(v)] for v in nothing))
 
 
 # The webhook's sender, parsed once per number (libphonenumber costs tens of microseconds a parse).

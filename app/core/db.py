@@ -172,6 +172,12 @@ async def fetch_one_autocommit(sql: str, *args: Any) -> Any:
         return await driver.fetchrow(sql, *args)
 
 
+async def fetch_all_autocommit(sql: str, *args: Any) -> list[Any]:
+    """One statement's rows (asyncpg Records), like ``fetch_one_autocommit``: one round trip, its own commit."""
+    async with _driver_connection(sql) as driver:
+        return list(await driver.fetch(sql, *args))
+
+
 async def fetch_many_autocommit(sql: str, args: list[tuple[Any, ...]]) -> list[Any]:
     """The statement run once per argument tuple, pipelined in one round trip: every run's rows, in order.
 

@@ -83,3 +83,130 @@ async def test_a_caller_that_gives_up_leaves_the_group_intact(migrated: None) ->
     assert (await asyncio.wait_for(first, 10))["n"] == 1 and (await asyncio.wait_for(patient, 10))["n"] == 3
     with pytest.raises(asyncio.CancelledError):
         await impatient
+
+
+def _ingest_calls(numbers: list[str], tag: str) -> list[tuple[Any, ...]]:
+    """A group with every case the set form must get right, to the numbers ``[a, b]`` of two tenants:
+    one customer's three messages (the last without a name), a MessageSid twice in the group, a MessageSid
+    stored before the group, one customer writing to both tenants and a number no tenant owns."""
+    a, b = numbers
+    ana, beto, caro = (f"whatsapp:+52155{tag}{i:04d}" for i in range(3))
+
+    def call(to: str, sender: str, body: str, sid: str, name: str | None) -> tuple[Any, ...]:
+        return (
+            to,
+            uuid.uuid4(),
+            conversation_service.customer_key(sender),
+            sender,
+            name,
+            body,
+            f"SM{tag}{sid}",
+            "[]",
+            "{}",
+            "conversations",
+            "app.flows.jobs.answer_conversation",
+            "conversation:",
+            3600.0,
+            7200.0,
+        )
+
+    calls = [
+        call(a, ana, "hola", "01", "Ana"),
+        call(a, beto, "busco un auto", "02", "Beto"),
+        call(a, ana, "un sedán", "03", "Ana María"),
+        call(b, ana, "hola otra tienda", "04", None),
+        call(a, beto, "busco un auto", "02", "Beto"),  # Twilio's retry, inside the group
+        call(a, caro, "ya escribí antes", "00", "Caro"),  # stored before the group
+        call("whatsapp:+15550000000", caro, "¿hola?", "05", None),
+        call(a, ana, "automático", "06", None),
+        call(a, caro, "de nuevo", "07", None),
+    ]
+    return sorted(calls, key=lambda args: (args[0], args[2]))  # as GroupedStatement sends a group
+
+
+async def _ingest_snapshot(numbers: list[str], calls: list[tuple[Any, ...]], rows: list[Any], tag: str) -> Any:
+    """The rows and the stored state, with ids, numbers and sids replaced by what they stand for."""
+    async with session_scope() as session:
+        conversations = (
+            await session.execute(
+                text(
+                    "SELECT c.id, n.address, c.customer, c.whatsapp_address, c.tenant_address, c.profile_name,"
+                    " (SELECT array_agg(m.body || '/' || m.provider_sid || '/' || m.status ORDER BY m.id)"
+                    "  FROM messages m WHERE m.conversation_id = c.id) AS messages,"
+                    " (SELECT array_agg(j.status::text || ':' || round(extract(epoch FROM j.scheduled_at - now())))"
+                    "  FROM procrastinate_jobs j WHERE j.lock = 'conversation:' || c.id::text) AS jobs"
+                    " FROM conversations c JOIN tenant_numbers n ON n.tenant_id = c.tenant_id"
+                    " WHERE n.address = ANY(:numbers) ORDER BY n.address, c.customer"
+                ),
+                {"numbers": numbers},
+            )
+        ).all()
+
+    def plain(value: Any) -> Any:
+        return str(value).replace(tag, "#").replace(numbers[0], "A").replace(numbers[1], "B")
+
+    names = {conversation.id: plain(conversation[1:3]) for conversation in conversations}
+    state = sorted(tuple(plain(v) for v in conversation[1:]) for conversation in conversations)
+    answers = sorted(
+        (plain(call[6]), plain(call[0]), names.get(row["conversation_id"]), row["inserted"], row["tenant_id"] is None)
+        for call, row in zip(calls, rows, strict=True)
+    )
+    return answers, state
+
+
+async def test_the_set_form_stores_a_group_as_the_pipelined_statement_does(client: Any) -> None:
+    """The webhook's ingest as one execution for the whole group gives every call the row, and leaves the
+    database in the state, that one execution per call does (tested against each other on the same group)."""
+    snapshots = []
+    for together in (None, conversation_service._INGEST_WHATSAPP_GROUP):
+        tenants = [await make_tenant(client), await make_tenant(client)]
+        numbers = [tenant.number for tenant in tenants]
+        tag = f"{uuid.uuid4().int % 10**4:04d}"
+        calls = _ingest_calls(numbers, tag)
+        statement = GroupedStatement(conversation_service._INGEST_WHATSAPP, together=together)
+        [before] = [c for c in calls if c[6].endswith("00")]
+        await statement.fetch_one(*before)
+        rows = await statement._fetch_group(calls)
+        assert len(rows) == len(calls)
+        snapshots.append(await _ingest_snapshot(numbers, calls, rows, tag))
+        async with session_scope() as session:  # no job of these is ever run
+            await session.execute(
+                text(
+                    "DELETE FROM procrastinate_jobs WHERE queueing_lock IS NOT NULL AND args->>'tenant_id' = ANY(:ids)"
+                ),
+                {"ids": [t.id for t in tenants]},
+            )
+    pipelined, together = snapshots
+    assert together == pipelined
+    answers, state = together
+    # What both give, spelt out: one row per call in order, the duplicates not inserted, the stranger alone.
+    assert [inserted for *_call, inserted, _none in answers].count(True) == 6
+    assert [none for *_call, none in answers].count(True) == 1
+    assert len(state) == 4 and all(jobs == "['todo:3600']" for *_rest, jobs in state)
+
+
+async def test_the_api_plans_the_ingest_on_every_pooled_connection_at_start(migrated: None) -> None:
+    """The start-up warm-up leaves both ingest statements prepared on each of the pool's connections (the first
+    burst pays for no planning), and writes nothing."""
+    from app.core.config import get_settings
+    from app.core.db import dispose_engine, get_engine
+    from app.main import warm_up_pool
+
+    counts = "SELECT (SELECT count(*) FROM conversations), (SELECT count(*) FROM messages), (SELECT count(*) FROM procrastinate_jobs)"
+    async with session_scope() as session:
+        before = (await session.execute(text(counts))).one()
+    await dispose_engine()  # a pool of new connections, as at start
+    await warm_up_pool()
+
+    async def prepared() -> set[str]:
+        async with get_engine().connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            rows = await driver.fetch("SELECT statement FROM pg_prepared_statements")
+            await asyncio.sleep(0.05)  # held, so each checkout is another connection
+            return {row["statement"].strip() for row in rows}
+
+    statements = await asyncio.gather(*(prepared() for _ in range(get_settings().db_pool_size)))
+    ingest = {conversation_service._INGEST_WHATSAPP.strip(), conversation_service._INGEST_WHATSAPP_GROUP.strip()}
+    assert all(ingest <= s for s in statements), [len(ingest & s) for s in statements]
+    async with session_scope() as session:
+        assert (await session.execute(text(counts))).one() == before
