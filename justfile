@@ -79,7 +79,8 @@ fmt: install
 # Benchmarks: webhook ack and offline turns under 50 concurrent senders; LLM tier economy (fake model);
 # per-process capacity (acks/s of one API process, turns/s of one worker; docs/scaling.md);
 # catalog search over 50,000 cars; knowledge retrieval over 100,000 chunks; concierge time-to-shortlist;
-# genuine webhook acks under a flood of unsigned 4.9 MB forms (a bench that misses a goal exits 1: '-' runs the rest)
+# genuine webhook acks under a flood of unsigned 4.9 MB forms; the webhooks' grouped ingest, set-based against
+# pipelined (a bench that misses a goal exits 1: '-' runs the rest)
 bench: install
     -{{bin}}/python -m tests.bench.run
     -{{bin}}/python -m tests.bench.llm
@@ -88,6 +89,7 @@ bench: install
     -{{bin}}/python -m tests.bench.concierge
     -{{bin}}/python -m tests.bench.capacity
     -{{bin}}/python -m tests.bench.webhook_flood
+    -{{bin}}/python -m tests.bench.group_ingest
 
 # Benchmark only the LLM tier with a fake model (calls/turn, prompt tokens, cost per conversation; exits 1 on a missed goal)
 bench-llm: install

@@ -199,17 +199,6 @@ _INGEST_WHATSAPP_GROUP = """
 _ingest = GroupedStatement(_INGEST_WHATSAPP, order=lambda args: (args[0], args[2]), together=_INGEST_WHATSAPP_GROUP)
 
 
-async def prepare_ingest(driver: Any) -> None:
-    """Plan the webhook's ingest statements on a new connection (asyncpg ``driver``), before any webhook needs
-    them: planning costs a few milliseconds of both processes, which the first burst would otherwise wait for.
-
-    Run for a number no tenant owns, they write nothing.
-    """
-    nothing = ("", uuid.uuid4(), "", "", None, "", "", "[]", "{}", "", "", "", 0.0, 0.0)
-    await driver.fetch(_INGEST_WHATSAPP, *nothing)
-    await driver.fetch(_INGEST_WHATSAPP_GROUP, *([None if v is None else str(v)] for v in nothing))
-
-
 # The webhook's sender, parsed once per number (libphonenumber costs tens of microseconds a parse).
 _customer_key = lru_cache(maxsize=16_384)(customer_key)
 
@@ -223,6 +212,36 @@ class JobSpec:
     lock_prefix: str
     delay_seconds: float
     max_delay_seconds: float
+
+
+def ingest_args(
+    *,
+    to: str,
+    from_: str,
+    body: str,
+    message_sid: str,
+    profile_name: str | None,
+    media: list[dict[str, Any]],
+    payload: dict[str, Any],
+    job: JobSpec,
+) -> tuple[Any, ...]:
+    """The ingest statement's parameters for one inbound message (see ``ingest_whatsapp``)."""
+    return (
+        to,
+        uuid.uuid4(),
+        _customer_key(from_),
+        from_,
+        profile_name,
+        body,
+        message_sid,
+        json.dumps(media),
+        json.dumps(payload),
+        job.queue,
+        job.task_name,
+        job.lock_prefix,
+        float(job.delay_seconds),
+        float(max(job.max_delay_seconds, job.delay_seconds)),
+    )
 
 
 async def ingest_whatsapp(
@@ -244,24 +263,32 @@ async def ingest_whatsapp(
     and its commit (``GroupedStatement``).
     """
     row = await _ingest.fetch_one(
-        to,
-        uuid.uuid4(),
-        _customer_key(from_),
-        from_,
-        profile_name,
-        body,
-        message_sid,
-        json.dumps(media),
-        json.dumps(payload),
-        job.queue,
-        job.task_name,
-        job.lock_prefix,
-        float(job.delay_seconds),
-        float(max(job.max_delay_seconds, job.delay_seconds)),
+        *ingest_args(
+            to=to,
+            from_=from_,
+            body=body,
+            message_sid=message_sid,
+            profile_name=profile_name,
+            media=media,
+            payload=payload,
+            job=job,
+        )
     )
     if row is None or row["tenant_id"] is None:
         return None
     return row["tenant_id"], row["conversation_id"], bool(row["inserted"])
+
+
+async def prepare_ingest(driver: Any) -> None:
+    """Plan the webhook's ingest statements on a new connection (asyncpg ``driver``), before any webhook needs
+    them: planning costs a few milliseconds of both processes, which the first burst would otherwise wait for.
+
+    Run for a number no tenant owns, they write nothing.
+    """
+    nothing = ingest_args(
+        to="", from_="", body="", message_sid="", profile_name=None, media=[], payload={}, job=JobSpec("", "", "", 0, 0)
+    )
+    await _ingest.prepare(driver, nothing)
 
 
 # A turn's writes in one round trip: its row, the inbound messages it answered, the conversation's memory,

@@ -103,12 +103,18 @@ class GroupedStatement:
             if not future.done():
                 future.set_result(row)
 
+    async def prepare(self, driver: Any, args: tuple[Any, ...]) -> None:
+        """Run the statement and its set form once for ``args`` on ``driver`` (an asyncpg connection), so the
+        driver has planned both on that connection. ``args`` must be a call that changes nothing."""
+        await driver.fetch(self.sql, *args)
+        if self.together is not None:
+            await driver.fetch(self.together, *_text_columns([args]))
+
     async def _fetch_group(self, calls: list[tuple[Any, ...]]) -> list[Any]:
         """The group's rows: one execution of the set form, else the statement pipelined once per call."""
         if self.together is None:
             return await fetch_many_autocommit(self.sql, calls)
-        columns = ([None if value is None else str(value) for value in column] for column in zip(*calls, strict=True))
-        return await fetch_all_autocommit(self.together, *columns)
+        return await fetch_all_autocommit(self.together, *_text_columns(calls))
 
     async def _one(self, args: tuple[Any, ...], future: asyncio.Future[Any]) -> None:
         try:
@@ -121,3 +127,8 @@ class GroupedStatement:
             return
         if not future.done():
             future.set_result(row)
+
+
+def _text_columns(calls: list[tuple[Any, ...]]) -> list[list[str | None]]:
+    """The set form's parameters: for each of the statement's, the group's values as text (None as NULL)."""
+    return [[None if value is None else str(value) for value in column] for column in zip(*calls, strict=True)]

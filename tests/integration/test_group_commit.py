@@ -15,6 +15,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
 from app.conversations import service as conversation_service
+from app.conversations.service import JobSpec
 from app.core.db import session_scope
 from app.core.group_commit import GroupedStatement
 from tests.helpers import make_tenant, new_number, post_whatsapp
@@ -92,22 +93,18 @@ def _ingest_calls(numbers: list[str], tag: str) -> list[tuple[Any, ...]]:
     a, b = numbers
     ana, beto, caro = (f"whatsapp:+52155{tag}{i:04d}" for i in range(3))
 
+    job = JobSpec("conversations", "app.flows.jobs.answer_conversation", "conversation:", 3600.0, 7200.0)
+
     def call(to: str, sender: str, body: str, sid: str, name: str | None) -> tuple[Any, ...]:
-        return (
-            to,
-            uuid.uuid4(),
-            conversation_service.customer_key(sender),
-            sender,
-            name,
-            body,
-            f"SM{tag}{sid}",
-            "[]",
-            "{}",
-            "conversations",
-            "app.flows.jobs.answer_conversation",
-            "conversation:",
-            3600.0,
-            7200.0,
+        return conversation_service.ingest_args(
+            to=to,
+            from_=sender,
+            body=body,
+            message_sid=f"SM{tag}{sid}",
+            profile_name=name,
+            media=[],
+            payload={},
+            job=job,
         )
 
     calls = [
@@ -192,7 +189,10 @@ async def test_the_api_plans_the_ingest_on_every_pooled_connection_at_start(migr
     from app.core.db import dispose_engine, get_engine
     from app.main import warm_up_pool
 
-    counts = "SELECT (SELECT count(*) FROM conversations), (SELECT count(*) FROM messages), (SELECT count(*) FROM procrastinate_jobs)"
+    counts = (
+        "SELECT (SELECT count(*) FROM conversations), (SELECT count(*) FROM messages),"
+        " (SELECT count(*) FROM procrastinate_jobs)"
+    )
     async with session_scope() as session:
         before = (await session.execute(text(counts))).one()
     await dispose_engine()  # a pool of new connections, as at start
