@@ -130,5 +130,17 @@ class GroupedStatement:
 
 
 def _text_columns(calls: list[tuple[Any, ...]]) -> list[list[str | None]]:
-    """The set form's parameters: for each of the statement's, the group's values as text (None as NULL)."""
-    return [[None if value is None else str(value) for value in column] for column in zip(*calls, strict=True)]
+    """The set form's parameters: for each of the statement's, the group's values as text (None as NULL).
+
+    Only values whose ``str`` is PostgreSQL's text input for them (text, numbers, UUIDs): a container's
+    would be Python's repr, so it is refused (pass JSON as a string, as the statement takes it).
+    """
+    return [[_text(value) for value in column] for column in zip(*calls, strict=True)]
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dict | list | tuple | set | bytes):
+        raise TypeError(f"a grouped statement's set form takes no {type(value).__name__} parameter")
+    return str(value)

@@ -210,3 +210,20 @@ async def test_the_api_plans_the_ingest_on_every_pooled_connection_at_start(migr
     assert all(ingest <= s for s in statements), [len(ingest & s) for s in statements]
     async with session_scope() as session:
         assert (await session.execute(text(counts))).one() == before
+
+
+async def test_a_set_form_gets_the_groups_values_as_text_arrays_and_answers_in_order(migrated: None) -> None:
+    together = (
+        "SELECT CAST(n AS int) * 10 AS x, CAST(u AS uuid) AS u, 'set' AS via"
+        " FROM unnest($1::text[], $2::text[]) WITH ORDINALITY"
+        " AS g(n, u, ord) ORDER BY ord"
+    )
+    statement = GroupedStatement("SELECT $1::int * 10 AS x, $2::uuid AS u, 'one' AS via", together=together)
+    ids = [uuid.uuid4() for _ in range(5)]
+    rows = await asyncio.gather(*(statement.fetch_one(n, ids[n]) for n in range(5)))
+    assert statement.groups == 1  # all five queued before the group was sent: one execution of the set form
+    assert [(r["x"], r["u"], r["via"]) for r in rows] == [(n * 10, ids[n], "set") for n in range(5)]
+    # A value whose text would be Python's repr (a list) is refused by the set form: the group goes call by call.
+    arrays = GroupedStatement("SELECT cardinality($1::int[]) AS n", together="SELECT 0 AS n FROM unnest($1::text[])")
+    sizes = await asyncio.gather(*(arrays.fetch_one(list(range(n))) for n in (2, 3, 1)))
+    assert arrays.groups == 1 and [r["n"] for r in sizes] == [2, 3, 1]
