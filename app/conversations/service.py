@@ -71,6 +71,23 @@ async def upsert_conversation(
     return (await session.execute(stmt)).scalar_one()
 
 
+# A conversation's waiting job, when one exists, is pushed back rather than queued again: to the burst window after
+# this message, never earlier than it was, and never past the maximum delay after the oldest unanswered message
+# (``max_delay``: the statement's expression for that maximum, in seconds).
+_JOB_PUSHED_BACK = """ON CONFLICT (queueing_lock) WHERE status = 'todo' DO UPDATE
+            SET scheduled_at = greatest(
+                procrastinate_jobs.scheduled_at,
+                least(
+                    EXCLUDED.scheduled_at,
+                    coalesce(
+                        (SELECT min(pm.created_at) FROM messages pm
+                         WHERE pm.conversation_id = CAST(EXCLUDED.args->>'conversation_id' AS uuid)
+                           AND pm.direction = 'inbound' AND pm.status = 'received'),
+                        now()
+                    ) + make_interval(secs => {max_delay})
+                )
+            )"""
+
 # One round trip for the webhook: resolve the tenant by the number written to, upsert the
 # conversation, insert the message unless its MessageSid is known, and queue the conversation's job
 # in the same transaction (the message can never be stored without its job). No row when no tenant
@@ -79,7 +96,7 @@ async def upsert_conversation(
 # the queueing lock's unique index turns the insert into an update that pushes the waiting job's
 # due time to the delay after this message (never earlier, and never past the maximum delay after the
 # oldest unanswered message): that is how a burst, typed at any pace, folds into one turn.
-_INGEST_WHATSAPP = """
+_INGEST_WHATSAPP = f"""
     WITH t AS (
         SELECT tenant_id FROM tenant_numbers WHERE address = $1
     ), c AS (
@@ -106,19 +123,7 @@ _INGEST_WHATSAPP = """
                now() + make_interval(secs => $13)
         FROM c
         WHERE EXISTS (SELECT 1 FROM m)
-        ON CONFLICT (queueing_lock) WHERE status = 'todo' DO UPDATE
-            SET scheduled_at = greatest(
-                procrastinate_jobs.scheduled_at,
-                least(
-                    EXCLUDED.scheduled_at,
-                    coalesce(
-                        (SELECT min(pm.created_at) FROM messages pm
-                         WHERE pm.conversation_id = (SELECT id FROM c)
-                           AND pm.direction = 'inbound' AND pm.status = 'received'),
-                        now()
-                    ) + make_interval(secs => $14)
-                )
-            )
+        {_JOB_PUSHED_BACK.format(max_delay="$14")}
     )
     SELECT c.tenant_id, c.id AS conversation_id, EXISTS (SELECT 1 FROM m) AS inserted
     FROM (SELECT) AS one LEFT JOIN c ON true
@@ -131,7 +136,7 @@ _INGEST_WHATSAPP = """
 # conversations and jobs in a fixed order, so concurrent groups lock rows in one order. The job's queue,
 # task, lock prefix and delays are taken from the group's first call: they come from the process's settings,
 # the same for every call.
-_INGEST_WHATSAPP_GROUP = """
+_INGEST_WHATSAPP_GROUP = f"""
     WITH i AS (
         SELECT i.*, min(i.ord) OVER (PARTITION BY i.sid) = i.ord AS first_of_sid
         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
@@ -174,19 +179,7 @@ _INGEST_WHATSAPP_GROUP = """
         FROM c
         WHERE c.id IN (SELECT conversation_id FROM m)
         ORDER BY c.id
-        ON CONFLICT (queueing_lock) WHERE status = 'todo' DO UPDATE
-            SET scheduled_at = greatest(
-                procrastinate_jobs.scheduled_at,
-                least(
-                    EXCLUDED.scheduled_at,
-                    coalesce(
-                        (SELECT min(pm.created_at) FROM messages pm
-                         WHERE pm.conversation_id = CAST(EXCLUDED.args->>'conversation_id' AS uuid)
-                           AND pm.direction = 'inbound' AND pm.status = 'received'),
-                        now()
-                    ) + make_interval(secs => CAST(($14::text[])[1] AS float8))
-                )
-            )
+        {_JOB_PUSHED_BACK.format(max_delay="CAST(($14::text[])[1] AS float8)")}
     )
     SELECT c.tenant_id, c.id AS conversation_id,
            t.first_of_sid AND EXISTS (SELECT 1 FROM m WHERE m.provider_sid = t.sid) AS inserted
@@ -244,36 +237,16 @@ def ingest_args(
     )
 
 
-async def ingest_whatsapp(
-    *,
-    to: str,
-    from_: str,
-    body: str,
-    message_sid: str,
-    profile_name: str | None,
-    media: list[dict[str, Any]],
-    payload: dict[str, Any],
-    job: JobSpec,
-) -> tuple[uuid.UUID, uuid.UUID, bool] | None:
-    """Store an inbound WhatsApp message and queue its conversation: (tenant_id, conversation_id, inserted).
+async def ingest_whatsapp(args: tuple[Any, ...]) -> tuple[uuid.UUID, uuid.UUID, bool] | None:
+    """Store an inbound WhatsApp message (``ingest_args``) and queue its conversation: (tenant_id,
+    conversation_id, inserted).
 
     None when no tenant owns the number; ``inserted`` is False for a MessageSid already stored. One
     statement, atomic by itself, sent through the driver: the webhook's whole database work is one round
     trip and a fraction of a millisecond of CPU, and webhooks that arrive together share that round trip
     and its commit (``GroupedStatement``).
     """
-    row = await _ingest.fetch_one(
-        *ingest_args(
-            to=to,
-            from_=from_,
-            body=body,
-            message_sid=message_sid,
-            profile_name=profile_name,
-            media=media,
-            payload=payload,
-            job=job,
-        )
-    )
+    row = await _ingest.fetch_one(*args)
     if row is None or row["tenant_id"] is None:
         return None
     return row["tenant_id"], row["conversation_id"], bool(row["inserted"])

@@ -144,14 +144,16 @@ async def receive_whatsapp(inbound: InboundWhatsApp) -> Received:
     settings = get_settings()
     # One statement, atomic by itself: without BEGIN/COMMIT the webhook makes one round trip.
     ingested = await conversation_service.ingest_whatsapp(
-        to=inbound.to,
-        from_=inbound.from_,
-        body=inbound.body,
-        message_sid=inbound.message_sid,
-        profile_name=inbound.profile_name,
-        media=inbound.media,
-        payload=inbound.payload,
-        job=inbound_job(delay_seconds=settings.burst_window_seconds, max_delay_seconds=settings.burst_max_seconds),
+        conversation_service.ingest_args(
+            to=inbound.to,
+            from_=inbound.from_,
+            body=inbound.body,
+            message_sid=inbound.message_sid,
+            profile_name=inbound.profile_name,
+            media=inbound.media,
+            payload=inbound.payload,
+            job=inbound_job(delay_seconds=settings.burst_window_seconds, max_delay_seconds=settings.burst_max_seconds),
+        )
     )
     if ingested is None:
         return Received(status="unknown_number")
