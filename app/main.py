@@ -24,6 +24,7 @@ from app.core.config import get_settings
 from app.core.context import RequestIdMiddleware
 from app.core.db import database_unreachable, dispose_engine, get_engine, session_scope
 from app.core.errors import error_body, install_error_handlers, refuse_nul
+from app.core.heap import freeze_startup_heap
 from app.core.logging import configure_logging
 from app.core.spool import get_spool
 from app.experiments.router import router as experiments_router
@@ -131,6 +132,7 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     configure_logging()
     log.info("knowledge embeddings: %s", describe(get_embedder()))
     await warm_up_pool()
+    freeze_startup_heap()  # full collections then walk only what serving creates, not the ~280,000 start-up objects
     # Messages spooled while the database was unreachable are ingested, in order, once it answers again.
     drainer = asyncio.create_task(get_spool().drain_forever(receive_spooled, transient=database_unreachable))
     yield

@@ -29,6 +29,7 @@ from app.conversations.models import UNFINISHED, Message
 from app.core import context as log_context
 from app.core.config import get_settings
 from app.core.db import database_unreachable, libpq_conninfo, session_scope
+from app.core.heap import freeze_startup_heap
 from app.core.metrics import record_job
 from app.core.spool import get_spool
 from app.feedback.jobs import feedback_blueprint
@@ -166,6 +167,7 @@ async def run_worker(*, concurrency: int | None = None) -> None:
             log.info("knowledge embeddings: %s", describe(get_embedder()))
         except Exception:  # a failed recovery pass must not stop the worker; the periodic one retries
             log.exception("startup recovery failed")
+        freeze_startup_heap()  # see app.core.heap: the agents' imports are most of a full collection's walk
         try:
             await app.run_worker_async(
                 concurrency=concurrency or settings.worker_concurrency,
