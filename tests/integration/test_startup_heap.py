@@ -3,7 +3,9 @@ serving made since, not the few hundred thousand objects of start-up."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -51,6 +53,11 @@ async def test_the_worker_freezes_its_heap_before_taking_jobs(
     async def run_worker_async(self: Any, **_options: Any) -> None:
         seen.append(gc.get_freeze_count())
 
+    @contextlib.asynccontextmanager
+    async def already_open(self: Any) -> AsyncIterator[Any]:
+        yield self  # the suite's queue stays open: the worker's own open/close would close it under later tests
+
+    monkeypatch.setattr(type(worker.get_queue()), "open_async", already_open)
     monkeypatch.setattr(type(worker.get_queue()), "run_worker_async", run_worker_async)
     await worker.run_worker(concurrency=1)
     assert seen and seen[0] > 100_000
