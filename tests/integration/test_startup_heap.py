@@ -26,7 +26,7 @@ def test_a_frozen_heap_is_left_out_of_full_collections(thawed: None) -> None:
 
     walked = len(gc.get_objects())  # what a full collection walks (the frozen generation is not listed)
     frozen = freeze_startup_heap()
-    assert frozen == gc.get_freeze_count() > 100_000
+    assert frozen > 100_000 and gc.get_freeze_count() > 100_000  # (a frozen object freed leaves the count)
     assert len(gc.get_objects()) < walked / 10
     cycle: list[Any] = []
     cycle.append(cycle)
