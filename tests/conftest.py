@@ -200,3 +200,58 @@ async def client(migrated: None, queue: Any) -> AsyncIterator[Any]:
     transport = httpx2.ASGITransport(app=app)
     async with httpx2.AsyncClient(transport=transport, base_url=PUBLIC_URL) as http:
         yield http
+
+
+# --- a test that hangs ends the run, with what it waited on ---------------------------------------------------
+
+# A test stuck this long (the slowest take ~10 s) is stuck for good: the run would otherwise wait for the CI's
+# own time limit and print nothing useful. Every thread's stack and the database's view (who waits on what
+# lock, and who holds it) go to stderr, then the process exits.
+HANG_SECONDS = float(os.environ.get("TEST_HANG_SECONDS", "300"))
+
+
+def _database_view() -> str:
+    """pg_stat_activity and the blocking graph of the session's database, as text (never raises)."""
+    try:
+        import psycopg
+
+        from app.core.db import base_url, libpq_conninfo
+
+        if not base_url.cache_info().currsize:
+            return "(this run has not used the database)"
+        with psycopg.connect(libpq_conninfo(), connect_timeout=5, autocommit=True) as conn:
+            conn.execute("SET statement_timeout = '5s'")
+            rows = conn.execute(
+                "SELECT pid, backend_type, state, wait_event_type, wait_event, pg_blocking_pids(pid),"
+                " now() - xact_start, now() - query_start, left(query, 300)"
+                " FROM pg_stat_activity WHERE pid <> pg_backend_pid() ORDER BY xact_start NULLS LAST"
+            ).fetchall()
+        return "\n".join(" | ".join(str(v) for v in row) for row in rows)
+    except Exception as exc:  # the database itself may be what hangs
+        return f"(no view of the database: {exc!r})"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    def hung() -> None:
+        import faulthandler
+        import sys
+
+        capture = item.config.pluginmanager.getplugin("capturemanager")
+        if capture is not None:
+            capture.suspend_global_capture(in_=False)  # the test's output is captured; this goes to the terminal
+        out = sys.stderr
+        print(f"\n!!! {item.nodeid} has run for {HANG_SECONDS:.0f} s; every thread, then the database:", file=out)
+        faulthandler.dump_traceback(file=out, all_threads=True)
+        print(_database_view(), file=out, flush=True)
+        os._exit(70)
+
+    import threading
+
+    timer = threading.Timer(HANG_SECONDS, hung)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()

@@ -181,10 +181,16 @@ async def test_notification_retried_with_backoff(
         got = (await flaky.wait_for("handoff.started", within=20))[0]
         assert flaky.attempts == 3 and got.json["attempt"] == 3
         assert notify_service.verify(secret, got.body, got.headers["X-Signature-256"])
-    async with session_scope() as session:
-        event = (
-            await session.execute(select(NotifyEvent).where(NotifyEvent.tenant_id == uuid.UUID(tenant.id)))
-        ).scalar_one()
+        # The receiver saw the third attempt before its answer reached the sender, which then records the
+        # delivery: wait for that record, with the receiver still up to answer.
+        for _ in range(100):
+            async with session_scope() as session:
+                event = (
+                    await session.execute(select(NotifyEvent).where(NotifyEvent.tenant_id == uuid.UUID(tenant.id)))
+                ).scalar_one()
+            if event.status != "queued":
+                break
+            await asyncio.sleep(0.05)
     assert (event.status, event.attempts) == ("delivered", 3)
 
 
