@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import faulthandler
 import ipaddress
 import os
 import shutil
 import socket
+import sys
 import tempfile
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -231,12 +234,16 @@ def _database_view() -> str:
         return f"(no view of the database: {exc!r})"
 
 
+def _stop_database() -> None:
+    with contextlib.suppress(Exception):
+        from app.core.db import stop_embedded_postgres
+
+        stop_embedded_postgres()
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
     def hung() -> None:
-        import faulthandler
-        import sys
-
         capture = item.config.pluginmanager.getplugin("capturemanager")
         if capture is not None:
             capture.suspend_global_capture(in_=False)  # the test's output is captured; this goes to the terminal
@@ -244,9 +251,11 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         print(f"\n!!! {item.nodeid} has run for {HANG_SECONDS:.0f} s; every thread, then the database:", file=out)
         faulthandler.dump_traceback(file=out, all_threads=True)
         print(_database_view(), file=out, flush=True)
+        # The session's database would outlive the process: stop it, unless stopping hangs too.
+        stopper = threading.Thread(target=_stop_database, daemon=True)
+        stopper.start()
+        stopper.join(20)
         os._exit(70)
-
-    import threading
 
     timer = threading.Timer(HANG_SECONDS, hung)
     timer.daemon = True
