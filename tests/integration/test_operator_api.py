@@ -36,6 +36,19 @@ async def receiver() -> AsyncIterator[NotifyReceiver]:
         yield fake
 
 
+async def _settled_event(tenant: TenantHandle, within: float = 5) -> NotifyEvent:
+    """The tenant's one notification event, once it is no longer queued (or as it is after ``within`` s)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        async with session_scope() as session:
+            event = (
+                await session.execute(select(NotifyEvent).where(NotifyEvent.tenant_id == uuid.UUID(tenant.id)))
+            ).scalar_one()
+        if event.status != "queued" or asyncio.get_running_loop().time() > deadline:
+            return event
+        await asyncio.sleep(0.05)
+
+
 async def _handoff(client: Any, tenant: TenantHandle, fake: FakeTwilioServer) -> tuple[str, str]:
     """A customer who asked for a person: (customer address, conversation id)."""
     customer = new_number()
@@ -183,28 +196,14 @@ async def test_notification_retried_with_backoff(
         assert notify_service.verify(secret, got.body, got.headers["X-Signature-256"])
         # The receiver saw the third attempt before its answer reached the sender, which then records the
         # delivery: wait for that record, with the receiver still up to answer.
-        for _ in range(100):
-            async with session_scope() as session:
-                event = (
-                    await session.execute(select(NotifyEvent).where(NotifyEvent.tenant_id == uuid.UUID(tenant.id)))
-                ).scalar_one()
-            if event.status != "queued":
-                break
-            await asyncio.sleep(0.05)
+        event = await _settled_event(tenant)
     assert (event.status, event.attempts) == ("delivered", 3)
 
 
 async def test_no_notify_url_records_event_without_request(client: Any, fake_twilio: FakeTwilioServer) -> None:
     tenant = await make_tenant(client)
     await _handoff(client, tenant, fake_twilio)
-    for _ in range(50):
-        async with session_scope() as session:
-            event = (
-                await session.execute(select(NotifyEvent).where(NotifyEvent.tenant_id == uuid.UUID(tenant.id)))
-            ).scalar_one()
-        if event.status != "queued":
-            break
-        await asyncio.sleep(0.1)
+    event = await _settled_event(tenant)
     assert (event.event, event.status) == ("handoff.started", "skipped")
 
 
