@@ -23,7 +23,7 @@ from app.conversations.router import router as conversations_router
 from app.core.config import get_settings
 from app.core.context import RequestIdMiddleware
 from app.core.db import database_unreachable, dispose_engine, get_engine, session_scope
-from app.core.errors import error_body, install_error_handlers, refuse_nul
+from app.core.errors import UnhandledErrors, error_body, install_error_handlers, refuse_nul
 from app.core.heap import freeze_startup_heap
 from app.core.logging import configure_logging
 from app.core.spool import get_spool
@@ -240,6 +240,8 @@ def create_app() -> FastAPI:
         return JSONResponse({"status": "ready", "schema": row.schema})
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    # An unexpected error: the 500 envelope, logged once with the request's ids, the connection kept open.
+    app.add_middleware(UnhandledErrors)
     # Outermost: counts and times every answer, the 413s above and the error handlers' included.
     app.add_middleware(HttpMetrics)
     # Outermost of all: every line of the request, uvicorn's access line too, carries its id.

@@ -103,10 +103,18 @@ def _verification_token(headers: Mapping[str, str], path: str, settings: Setting
     return settings.twilio_auth_token.get_secret_value()
 
 
+def _whole_number(text: str, *, digits: int) -> int | None:
+    """``text`` as a non-negative integer of at most ``digits`` ASCII digits, else None (``str.isdigit`` also
+    accepts "²" and other digits ``int`` refuses)."""
+    if 0 < len(text) <= digits and text.isascii() and text.isdigit():
+        return int(text)
+    return None
+
+
 async def _capped_body(headers: Mapping[str, str], path: str, chunks: AsyncIterator[bytes], max_bytes: int) -> bytes:
     """The raw body, refused with 413 as soon as it is declared or seen to exceed ``max_bytes``."""
-    declared = headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
+    declared = _whole_number(headers.get("content-length", ""), digits=18)
+    if declared is not None and declared > max_bytes:
         _refuse(path, "an oversized body")
         raise _unread(_too_large(max_bytes))
     parts: list[bytes] = []
@@ -264,7 +272,8 @@ async def delivery_status(form: FormDep) -> Response:
     if not sid or not status:
         raise InvalidInput("Missing MessageSid or MessageStatus")
     STATUS_CALLBACKS.labels(status if status in _DELIVERY_STATUSES else "other").inc()
-    error_code = int(form["ErrorCode"]) if form.get("ErrorCode", "").isdigit() else None
+    # Twilio's error codes are five digits; anything else is not one (the status itself still counts).
+    error_code = _whole_number(form.get("ErrorCode", ""), digits=9)
     async with session_scope() as session:
         tenant_id = await tenant_service.tenant_id_for_number(session, address=form.get("From", ""))
         if tenant_id is not None:

@@ -197,6 +197,10 @@ def _attribute(raw: str) -> Any:
     return value
 
 
+MAX_PRICE = Decimal("1e12")  # the price column's numeric(14, 2)
+MAX_KM = 10_000_000  # an odometer's range, well inside the km column's integer
+
+
 def _row(row: CsvRow, mapping: Mapping[str, str], number: int) -> dict[str, Any]:
     """One car from one row, every cell checked; raises InvalidInput naming the row, column and value."""
     core = {canonical: row.cells.get(key, "") for key, canonical in mapping.items()}
@@ -223,9 +227,10 @@ def _row(row: CsvRow, mapping: Mapping[str, str], number: int) -> dict[str, Any]
     price = read_amount(core["price"])
     if price is None:
         raise fail("price", "not a price (e.g. 289900 or $289,900)")
+    # The range before rounding: a price of 28 digits or more has no room for cents in Decimal's precision.
+    if not Decimal(0) < price < MAX_PRICE:
+        raise fail("price", "must be positive and under 1,000,000,000,000")
     price = price.quantize(Decimal("0.01"))
-    if price <= 0 or price >= Decimal("1e12"):
-        raise fail("price", "must be positive")
     km: int | None = None
     if not _blank(core.get("km", "")):
         amount = read_amount(core["km"])
@@ -233,6 +238,8 @@ def _row(row: CsvRow, mapping: Mapping[str, str], number: int) -> dict[str, Any]
             raise fail("km", "not a mileage (e.g. 45000 or 45,000 km)")
         if amount < 0:
             raise fail("km", "cannot be negative")
+        if amount >= MAX_KM:
+            raise fail("km", "must be under 10,000,000")
         km = int(amount)
     image: str | None = None
     if not _blank(core.get(IMAGE_COLUMN, "")):

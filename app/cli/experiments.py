@@ -80,7 +80,7 @@ def experiment_start(
 
     try:
         changes = json.loads(variant)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: deeply nested JSON
         raise fail("--variant must be a JSON object") from None
     if not isinstance(changes, dict):
         raise fail("--variant must be a JSON object")

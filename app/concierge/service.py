@@ -6,6 +6,7 @@ Every function takes ``tenant_id`` and filters by it; none commits (the caller o
 from __future__ import annotations
 
 import asyncio
+import math
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -729,6 +730,8 @@ def parse_vendor_csv(data: bytes) -> list[dict[str, Any]]:
                 coordinates[col] = float(record[col].replace(",", "."))
             except ValueError:
                 raise fail(col, "not a number") from None
+            if not math.isfinite(coordinates[col]):  # "inf", "nan", or more digits than a float holds
+                raise fail(col, "not a finite number")
         try:
             geo.check_coordinates(coordinates["lat"], coordinates["lon"])
         except ValueError as exc:

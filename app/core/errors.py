@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,6 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +108,17 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details}}
 
 
+class ErrorResponse(JSONResponse):
+    """An error envelope as JSON that always renders: a detail echoing the caller's text may hold a lone
+    surrogate, which UTF-8 cannot encode; such a body is written with JSON's ASCII escapes instead."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
 # The code of each status an HTTPException may carry: the domain errors' own, so the two never differ.
 _STATUS_CODES = {
     cls.status: cls.code
@@ -132,36 +145,62 @@ def _sqlstate(exc: DBAPIError) -> str:
     return str(getattr(exc.orig, "sqlstate", None) or "")
 
 
-def _nul_paths(value: Any, loc: tuple[str | int, ...]) -> Iterator[list[str | int]]:
-    """Where NUL characters are in a decoded JSON value (keys and strings), as validation ``loc`` lists."""
+# A string PostgreSQL and UTF-8 cannot hold: a NUL, or half of a surrogate pair (JSON can spell one, \ud800).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable_paths(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[list[str | int], str]]:
+    """Where a decoded JSON value (keys and strings) holds an unstorable character: (``loc`` list, the character)."""
     if isinstance(value, str):
-        if "\x00" in value:
-            yield list(loc)
+        if found := _UNSTORABLE.search(value):
+            yield list(loc), found.group()
     elif isinstance(value, dict):
         for key, item in value.items():
-            if "\x00" in key:
-                yield [*loc, key]
-            yield from _nul_paths(item, (*loc, key))
+            if found := _UNSTORABLE.search(key):
+                yield [*loc, key], found.group()
+            yield from _unstorable_paths(item, (*loc, key))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _nul_paths(item, (*loc, index))
+            yield from _unstorable_paths(item, (*loc, index))
 
 
 def _nul_error(loc: list[str | int]) -> dict[str, Any]:
     return {"loc": loc, "msg": "must not contain NUL characters", "type": "nul_character"}
 
 
+def _unstorable_error(loc: list[str | int], character: str) -> dict[str, Any]:
+    if character == "\x00":
+        return _nul_error(loc)
+    return {"loc": loc, "msg": "must not contain a lone surrogate (half of a UTF-16 pair)", "type": "lone_surrogate"}
+
+
+def unstorable_fields(value: Any, loc: tuple[str | int, ...] = ("body",)) -> list[dict[str, Any]]:
+    """Validation details for every key or string of a decoded JSON value that holds a NUL or a lone surrogate."""
+    return [_unstorable_error(*found) for found in _unstorable_paths(value, loc)]
+
+
+def parsed_as_json(content_type: str | None) -> bool:
+    """Whether FastAPI parses a body of this Content-Type as JSON: none at all, ``application/json`` or any
+    ``application/*+json``, in any letter case and with any parameters (as ``fastapi.routing`` decides)."""
+    if not content_type:
+        return True
+    media = content_type.split(";", 1)[0].strip().lower()
+    kind, _, subtype = media.partition("/")
+    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
 async def refuse_nul(request: Request) -> None:
-    """Refuse NUL characters in path, query and JSON body (PostgreSQL text cannot hold them), naming the field."""
+    """Refuse NUL characters in path, query and JSON body (PostgreSQL text cannot hold them), and lone
+    surrogates in a JSON body (UTF-8 cannot encode them), naming the field."""
     errors = [_nul_error(["path", k]) for k, v in request.path_params.items() if "\x00" in str(v)]
     errors += [_nul_error(["query", k]) for k, v in request.query_params.multi_items() if "\x00" in k + v]
-    if request.headers.get("content-type", "").startswith("application/json"):
+    if request.method not in ("GET", "HEAD") and parsed_as_json(request.headers.get("content-type")):
         body = await request.body()
-        # The cheap test first: a NUL can only arrive escaped, as \u0000 (a raw one is not valid JSON).
-        # Not JSON after all (ValueError): the route's own parsing reports it.
-        if b"\\u0000" in body:
-            with contextlib.suppress(ValueError):
-                errors += [_nul_error(loc) for loc in _nul_paths(json.loads(body), ("body",))]
+        # The cheap test first: either can only arrive escaped, as \u0000 or \udXXX (a raw NUL is not valid
+        # JSON, a raw surrogate not valid UTF-8). Not JSON after all: the route's own parsing reports it.
+        if b"\\u0000" in body or b"\\ud" in body.lower():
+            with contextlib.suppress(ValueError, RecursionError):
+                errors += unstorable_fields(json.loads(body))
     if errors:
         raise InvalidInput("Request validation failed", details=errors)
 
@@ -171,7 +210,7 @@ def domain_error_response(exc: DomainError) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     if exc.headers:
         headers = {**(headers or {}), **exc.headers}
-    return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status, headers=headers)
+    return ErrorResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status, headers=headers)
 
 
 def database_error_response(path: str, exc: DBAPIError) -> JSONResponse | None:
@@ -190,7 +229,38 @@ def database_error_response(path: str, exc: DBAPIError) -> JSONResponse | None:
 def internal_error_response() -> JSONResponse:
     """The 500 answer to an unexpected error, logged with its traceback (called from an ``except`` block)."""
     log.exception("unhandled error")
-    return JSONResponse(error_body("internal_error", "Internal server error"), status_code=500)
+    return ErrorResponse(error_body("internal_error", "Internal server error"), status_code=500)
+
+
+class UnhandledErrors:
+    """ASGI layer: an unexpected error is answered with the 500 envelope here, inside the request's context.
+
+    Starlette's outermost layer also answers it, but then raises it again to the server, which logs it a
+    second time and closes the client's keep-alive connection, and by then the request's ids (request,
+    tenant) are no longer bound to the log line. Here the error is logged once, with them, and the
+    connection stays open. An error after the answer has started still goes up: that answer is broken.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception:
+            if started:
+                raise
+            await internal_error_response()(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -205,7 +275,7 @@ def install_error_handlers(app: FastAPI) -> None:
         details = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
         ]
-        return JSONResponse(error_body("invalid_input", "Request validation failed", details), status_code=422)
+        return ErrorResponse(error_body("invalid_input", "Request validation failed", details), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

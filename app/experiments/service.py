@@ -62,12 +62,28 @@ def assign(experiment: Experiment, customer: str) -> Arm:
     return "B" if in_b else "A"
 
 
+# Fields a variant may not change: the monthly LLM budget is a limit on spending (a tenant key may only
+# lower it, the admin raise or remove it), not a behaviour to compare. Both arms run under the tenant's own.
+NOT_EXPERIMENTAL = ("monthly_budget_usd",)
+
+
+def _with_variant(base: AgentConfig, variant: dict[str, Any]) -> dict[str, Any]:
+    """Arm B's configuration as data: ``base`` with the variant applied, the fields it may not change kept."""
+    current = base.model_dump(mode="json")
+    return {**current, **variant, **{name: current[name] for name in NOT_EXPERIMENTAL}}
+
+
+def _variant_errors(exc: ValidationError) -> dict[str, Any]:
+    """What is wrong with a variant, without echoing its values."""
+    return {"field": "variant", "errors": exc.errors(include_context=False, include_url=False, include_input=False)}
+
+
 def arm_config(base: AgentConfig, experiment: Experiment, arm: Arm) -> AgentConfig:
-    """The configuration a turn of this arm runs with."""
+    """The configuration a turn of this arm runs with (arm B under arm A's budget, whatever the variant says)."""
     if arm == "A":
         return base
     try:
-        return AgentConfig.model_validate({**base.model_dump(mode="json"), **experiment.variant})
+        return AgentConfig.model_validate(_with_variant(base, experiment.variant))
     except ValueError:  # the variant no longer validates (a model left the table): the turn runs arm A's
         return base
 
@@ -112,12 +128,17 @@ async def start(
         raise InvalidInput("variant must change something", details={"field": "variant"})
     if _has_nul(variant):  # stored as JSONB, which refuses NUL: a 4xx, not a database error
         raise InvalidInput("variant must not contain NUL characters", details={"field": "variant"})
+    if fixed := [name for name in NOT_EXPERIMENTAL if name in variant]:
+        raise InvalidInput(
+            f"{fixed[0]} is a spending limit, not an experiment variable: change it in the agent configuration",
+            details={"field": f"variant.{fixed[0]}"},
+        )
     try:
-        AgentConfig.model_validate({**base.model_dump(mode="json"), **variant})
+        AgentConfig.model_validate(_with_variant(base, variant))
     except ValidationError as exc:
         raise InvalidInput(
             "variant is not a valid agent configuration",
-            details={"field": "variant", "errors": exc.errors(include_context=False, include_url=False)},
+            details=_variant_errors(exc),
         ) from None
     if await running(session, tenant_id=tenant_id) is not None:
         raise Conflict("An experiment is already running for this tenant; end it first")
@@ -158,11 +179,11 @@ async def promote(session: AsyncSession, *, tenant: Tenant, experiment: Experime
     """Store arm B as the tenant's configuration (a tenant key's budget rules apply) and end the experiment."""
     base = tenant_service.get_agent_config(tenant)
     try:
-        config = AgentConfig.model_validate({**base.model_dump(mode="json"), **experiment.variant})
+        config = AgentConfig.model_validate(_with_variant(base, experiment.variant))
     except ValidationError as exc:
         raise InvalidInput(
             "arm B's configuration is no longer valid",
-            details={"field": "variant", "errors": exc.errors(include_context=False, include_url=False)},
+            details=_variant_errors(exc),
         ) from None
     end(experiment, status=PROMOTED, reason="promoted to the default")
     await tenant_service.replace_agent_config(session, tenant=tenant, config=config, by_admin=False)

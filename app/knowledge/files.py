@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
-from app.core.errors import InvalidInput
+from app.core.errors import InvalidInput, unstorable_fields
 from app.knowledge import service as knowledge_service
 from app.knowledge.schemas import KnowledgeEntryCreate
 
@@ -31,6 +31,11 @@ def parse_import(body: bytes, content_type: str, *, category: str | None = None)
         ) from None
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"Body is not valid JSON: {exc.msg}", details={"line": exc.lineno}) from None
+    except (ValueError, RecursionError) as exc:  # a number of over 4,300 digits; nesting deeper than Python's stack
+        reason = "too deeply nested" if isinstance(exc, RecursionError) else "a number too long to read"
+        raise InvalidInput(f"Body is not valid JSON: {reason}", details={"field": "body"}) from None
+    if unstorable := unstorable_fields(raw):
+        raise InvalidInput("Invalid knowledge entries", details=unstorable)
     try:
         return _entries.validate_python(raw)
     except ValidationError as exc:

@@ -6,7 +6,7 @@ import re
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -90,11 +90,23 @@ def _check_numbers(v: list[str]) -> list[str]:
 
 
 def _check_timezone(v: str) -> str:
+    # The length first (the Field's max_length): ZoneInfo reads a file named by the value, and a long one
+    # fails in the filesystem. A directory of tzdata ("America") or any unreadable name is unknown too.
     try:
         ZoneInfo(v)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise ValueError(f"unknown timezone {v!r}") from exc
     return v
+
+
+# An IANA name: the longest is under 40 characters.
+TimezoneName = Annotated[str, Field(min_length=1, max_length=64)]
+# The agent's name and greetings (persona.agent_name, persona.greeting_es, ...): a few short texts, each sent
+# inside a WhatsApp reply.
+Persona = Annotated[
+    dict[Annotated[str, Field(min_length=1, max_length=64)], Annotated[str, Field(max_length=1000)]],
+    Field(max_length=20),
+]
 
 
 class TenantCreate(BaseModel):
@@ -106,10 +118,10 @@ class TenantCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     whatsapp_numbers: list[str] = Field(default_factory=list)
     locale: str = Field(default="es-MX", pattern=r"^(es|en)(-[A-Z]{2})?$")
-    timezone: str = "America/Mexico_City"
+    timezone: TimezoneName = "America/Mexico_City"
     finance: FinanceSettings = Field(default_factory=FinanceSettings)
     flags: dict[str, bool] = Field(default_factory=dict)
-    persona: dict[str, str] = Field(default_factory=dict)
+    persona: Persona = Field(default_factory=dict)
     rollout: dict[Feature, FeatureRollout] = Field(default_factory=dict)
     concierge: ConciergeSettings = Field(default_factory=ConciergeSettings)
 
@@ -132,10 +144,10 @@ class TenantUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     whatsapp_numbers: list[str] | None = None
     locale: str | None = Field(default=None, pattern=r"^(es|en)(-[A-Z]{2})?$")
-    timezone: str | None = None
+    timezone: TimezoneName | None = None
     finance: FinanceSettings | None = None
     flags: dict[str, bool] | None = None
-    persona: dict[str, str] | None = None
+    persona: Persona | None = None
     rollout: dict[Feature, FeatureRollout] | None = None
     concierge: ConciergeSettings | None = None
 

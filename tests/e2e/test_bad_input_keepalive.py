@@ -37,6 +37,9 @@ def test_refusals_keep_the_connection_open(api: Stack) -> None:
         ("GET", "/v1/tenants/demo/usage?to=9999-12-31", None),
         ("POST", "/v1/tenants/demo/knowledge", {"title": "t", "content": "c", "priority": 2**40}),
         ("POST", "/v1/tenants/demo/knowledge", {"title": "t", "content": "c", "keywords": ["k" * 1_000_000]}),
+        # json.dumps writes a lone surrogate as the escape \ud800: valid JSON that UTF-8 cannot store.
+        ("POST", "/v1/tenants/demo/knowledge", {"title": "t", "content": "x\ud800"}),
+        ("PATCH", "/v1/tenants/demo", {"timezone": "America"}),
     ]
     conn.connect()
     sock = conn.sock

@@ -176,6 +176,41 @@ async def test_switching_the_ai_agent_takes_effect_on_the_next_turn(client: Any,
     r = await client.patch(f"/v1/tenants/{tenant.slug}", json={"flags": {"ai_agent": True}}, headers=tenant.headers)
     assert r.status_code == 200 and r.json()["flags"]["ai_agent"] is True
     assert (await chat(client, tenant, "¿tienen Toyota Corolla?"))["tier"] == "llm"
+
+
+async def test_an_experiment_cannot_lift_the_budget(client: Any, openai_fake: FakeOpenAIServer) -> None:
+    """The budget is a limit, not an experiment variable: a variant may not set it, and arm B runs under the
+    tenant's own budget even for an experiment whose stored variant names one (started before this rule)."""
+    from app.experiments.models import Experiment
+
+    openai_fake.set_responder(grounded)
+    tenant = await ai_tenant(client)
+    config = f"/v1/tenants/{tenant.slug}/agent-config"
+    assert (
+        await client.put(config, json={"monthly_budget_usd": "0.000001"}, headers=tenant.headers)
+    ).status_code == 200
+    experiments = f"/v1/tenants/{tenant.slug}/experiments"
+    for budget in (None, "1000000"):
+        body = {"name": "more budget", "variant": {"monthly_budget_usd": budget}, "split": 0.99}
+        r = await client.post(experiments, json=body, headers=tenant.headers)
+        assert r.status_code == 422 and r.json()["error"]["details"]["field"] == "variant.monthly_budget_usd", r.text
+    async with session_scope() as session:
+        session.add(
+            Experiment(
+                tenant_id=uuid.UUID(tenant.id),
+                name="stored before the rule",
+                variant={"monthly_budget_usd": None},
+                split=0.99,
+                guard_metric="handoff_rate",
+                status="running",
+            )
+        )
+    first = await chat(client, tenant, "¿tienen Toyota Corolla?")
+    assert first["tier"] == "llm"
+    # Every later customer, nearly all in arm B, is over the spent budget: the offline tier answers.
+    later = [await chat(client, tenant, "¿tienen Toyota Corolla?", user=f"b-{i}") for i in range(6)]
+    assert {(r["tier"], r["routing_reason"]) for r in later} == {("offline", "budget_exhausted")}
+    assert openai_fake.request_count == 1
     await client.patch(f"/v1/tenants/{tenant.slug}", json={"flags": {"ai_agent": False}}, headers=tenant.headers)
     assert (await chat(client, tenant, "¿tienen Toyota Corolla?"))["tier"] == "offline"
 

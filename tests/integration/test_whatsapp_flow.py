@@ -221,6 +221,27 @@ async def test_failed_status_keeps_twilio_error_code(client: Any, fake_twilio: F
     assert (message.status, message.error_code) == ("undelivered", 63016)
 
 
+async def test_a_failed_status_counts_even_when_its_error_code_is_unreadable(
+    client: Any, fake_twilio: FakeTwilioServer
+) -> None:
+    """ "²" passes str.isdigit but not int(), and a code over 2**31 does not fit the column: each used to lose the
+    failure (500, or 422 that Twilio never retries). The status is kept, without a code."""
+    path = "/webhooks/twilio/status"
+    for code in ("²", "9" * 12, "63016x"):
+        tenant = await make_tenant(client, catalog_csv=CARS)
+        customer = new_number()
+        await post_whatsapp(client, to=tenant.number, from_=customer, body="hola")
+        sid = (await fake_twilio.wait_for(1, timeout=10))[0]["sid"]
+        fake_twilio.reset()
+        await asyncio.sleep(0.3)
+        params = {"MessageSid": sid, "MessageStatus": "failed", "ErrorCode": code, "From": tenant.number}
+        r = await client.post(path, data=params, headers={"X-Twilio-Signature": sign(path, params)})
+        assert r.status_code == 204, (code, r.text)
+        rows = await _messages(customer.removeprefix("whatsapp:"), tenant.id)
+        message = next(m for m in rows if m.provider_sid == sid)
+        assert (message.status, message.error_code) == ("failed", None), code
+
+
 async def test_handoff_silences_bot_until_released(client: Any, fake_twilio: FakeTwilioServer) -> None:
     tenant = await make_tenant(client, catalog_csv=CARS)
     customer = new_number()
