@@ -1,8 +1,9 @@
 """How text reads, as opposed to how it is encoded: the view that detectors of tags, links and numbers match on.
 
 Full-width and other compatibility forms become their plain letters and digits (NFKC: "５５" → "55",
-"＜" → "<"), case is folded, and characters that show nothing (zero-width spaces and joiners, soft hyphens,
-byte-order marks, combining marks, controls other than tab and line breaks) are dropped. Each character of
+"＜" → "<"), case is folded, letters drawn like a Latin one (Cyrillic "о", Greek "ο") become it, and
+characters that show nothing (zero-width spaces and joiners, soft hyphens, byte-order marks, combining
+marks, controls other than tab and line breaks) are dropped. Each character of
 the view remembers which original character it came from, so what is found in the view is cut from the
 original, and everything else stays exactly as the customer wrote it.
 """
@@ -14,13 +15,19 @@ import unicodedata
 
 _INVISIBLE = frozenset({"Cf", "Mn", "Me", "Cc", "Co", "Cs", "Cn"})
 _KEPT_CONTROLS = frozenset("\t\n\r")
+# Cyrillic, Greek and other letters drawn like a Latin one (after case folding), from Unicode's confusables
+# (UTS #39): "</customer_messagе>" with a Cyrillic "е", or "wа.me" with a Cyrillic "а", reads as the Latin word.
+_LOOK_ALIKES = str.maketrans(
+    "аαɑьсϲᴄԁɗеҽεɡցһհіιӏјϳκкⅼոηоοօσрρԛгꭇѕꜱтτυսʋνѵԝѡωхχуγүᴢ",
+    "aaabcccddeeegghhiiijjkklnnooooppqrrssttuuuvvwwwxxyyyz",
+)
 
 
 @functools.lru_cache(maxsize=8192)
 def _view_char(ch: str) -> str:
     if ch not in _KEPT_CONTROLS and unicodedata.category(ch) in _INVISIBLE:
         return ""
-    return unicodedata.normalize("NFKC", ch).casefold()
+    return unicodedata.normalize("NFKC", ch).casefold().translate(_LOOK_ALIKES)
 
 
 def visible_view(text: str) -> tuple[str, list[int]]:

@@ -36,6 +36,11 @@ from app.text.contacts import scrub_contacts
         ("juan＠gmail．com ok", "ok"),
         ("juan [at] gmail.com ok", "ok"),
         ("juan arroba gmail punto com ok", "ok"),
+        # Look-alike letters from other scripts (Cyrillic "а", "е", "х", "о"; Greek "ο").
+        ("w\u0430.me/5215512345678 ok", "ok"),
+        ("juan@gm\u0430il.com ok", "ok"),
+        ("\u0435\u0445ample.c\u043em/fotos ok", "ok"),
+        ("www.refacci\u03bfnes.mx ok", "ok"),
     ],
 )
 def test_contacts_are_cut(text: str, expected: str) -> None:
