@@ -205,10 +205,24 @@ def log_format(settings: Settings) -> str:
     return settings.log_format or ("json" if settings.environment == "production" else "text")
 
 
+class OmitQueryStrings(logging.Filter):
+    """uvicorn's access line without the request's query string: a search in the console (``?q=`` a customer's
+    name or number) or the API is what a person typed, not something to keep in the logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        # uvicorn.access: '%s - "%s %s HTTP/%s" %d' % (client, method, path with query, version, status)
+        if record.name == "uvicorn.access" and isinstance(args, tuple) and len(args) == 5 and "?" in str(args[2]):
+            path = str(args[2]).split("?", 1)[0]
+            record.args = (args[0], args[1], f"{path}?…", args[3], args[4])
+        return True
+
+
 def build_handler(settings: Settings, stream: IO[str] | None = None) -> logging.Handler:
     """The handler every process logs through (formatter and filters chosen by ``settings``)."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonLineFormatter() if log_format(settings) == "json" else TextFormatter())
+    handler.addFilter(OmitQueryStrings())
     handler.addFilter(QuietPeriodicJobs())
     handler.addFilter(AddContext())
     handler.addFilter(RedactSecrets(lambda: settings))

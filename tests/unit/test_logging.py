@@ -216,3 +216,22 @@ def test_other_job_lines_keep_their_level_and_carry_the_jobs_ids() -> None:
         "c",
     )
     assert failed["level"] == "ERROR"
+
+
+def test_the_access_line_leaves_out_the_query_string(json_log: Captured) -> None:
+    """A console search for a customer's number must not land in the access log."""
+    access = logging.getLogger("uvicorn.access")
+    previous = (access.propagate, access.level)
+    access.propagate, access.level = False, logging.INFO
+    access.addHandler(json_log.handler)
+    try:
+        args = ("127.0.0.1:5000", "GET", f"/console/conversations?q={PHONE}&page=2", "1.1", 200)
+        access.info('%s - "%s %s HTTP/%s" %d', *args)
+        access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", "/healthz", "1.1", 200)
+    finally:
+        access.removeHandler(json_log.handler)
+        access.propagate, access.level = previous
+    assert PHONE not in json_log.text
+    first, second = json_log.lines()
+    assert first["message"] == '127.0.0.1:5000 - "GET /console/conversations?… HTTP/1.1" 200'
+    assert second["message"] == '127.0.0.1:5000 - "GET /healthz HTTP/1.1" 200'
