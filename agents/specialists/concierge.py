@@ -47,7 +47,8 @@ from app.text.wording import say
 log = logging.getLogger(__name__)
 
 MAX_MEDIA_BYTES = 8_000_000
-MEDIA_TIMEOUT_SECONDS = 15.0
+MEDIA_TIMEOUT_SECONDS = 15.0  # each connect, read or write of a media download
+MEDIA_DEADLINE_SECONDS = 30.0  # the whole download, redirects included
 # "necesito / busco / ocupo / me consigues ..." or "I need / looking for ...": asking for something.
 _NEED = re.compile(
     r"\b(necesito|necesitamos|ocupo|ocupamos|busco|buscamos|buscando|consigueme|consiguen|me consigues|"
@@ -167,13 +168,43 @@ async def _zones(session: AsyncSession, tenant_id: uuid.UUID) -> list[Zone]:
 MAX_MEDIA_REDIRECTS = 3
 
 
+# Where Twilio serves a message's media (``MediaUrl``): its REST API's host. The account's credentials go there
+# and nowhere else.
+TWILIO_MEDIA_HOSTS = ("api.twilio.com",)
+
+
+def twilio_media_url(url: str) -> bool:
+    """Whether ``url`` is Twilio's: https on Twilio's API host (any region or edge, ``api.<edge>.<region>.twilio.com``),
+    or the origin of TWILIO_API_BASE_URL when one is configured (a Twilio-compatible endpoint, a test's fake)."""
+    parsed = httpx.URL(url)
+    configured = get_settings().twilio_api_base_url
+    if configured:
+        base = httpx.URL(configured)
+        if (parsed.scheme, parsed.host, parsed.port) == (base.scheme, base.host, base.port):
+            return True
+    host = parsed.host.lower()
+    twilio_host = host in TWILIO_MEDIA_HOSTS or (host.startswith("api.") and host.endswith(".twilio.com"))
+    return parsed.scheme == "https" and parsed.port in (None, 443) and twilio_host
+
+
 async def download_media(url: str) -> bytes:
     """A photo the customer sent (Twilio ``MediaUrl``), with the account's credentials, bounded in size.
 
-    Twilio answers with a redirect to its storage: redirects are followed by hand, at most three, each hop
-    checked like any server-side request (public http(s) hosts only: no SSRF into our network), and the
-    account's credentials go to the first (Twilio's) host only.
+    The URL must be Twilio's (``twilio_media_url``): a webhook names it, and the account's credentials are
+    sent with it, so any other address is refused before a byte leaves. Twilio answers with a redirect to
+    its storage: redirects are followed by hand, at most three, each hop checked like any server-side
+    request (public http(s) hosts only: no SSRF into our network), without the credentials.
     """
+    if not twilio_media_url(url):
+        raise OcrError("failed", "media URL is not Twilio's: not fetched")
+    try:
+        async with asyncio.timeout(MEDIA_DEADLINE_SECONDS):  # a server trickling bytes holds no turn for long
+            return await _download(url)
+    except TimeoutError:
+        raise OcrError("failed", f"media download took over {MEDIA_DEADLINE_SECONDS:g} s") from None
+
+
+async def _download(url: str) -> bytes:
     settings = get_settings()
     auth = None
     if settings.twilio_account_sid and settings.twilio_auth_token:

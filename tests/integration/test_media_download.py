@@ -1,5 +1,5 @@
-"""The customer's photo download (Twilio ``MediaUrl``): redirects followed by hand, each hop checked, and the
-account's credentials sent to the first host only."""
+"""The customer's photo download (Twilio ``MediaUrl``): only Twilio's URLs are fetched, redirects followed by hand,
+each hop checked, and the account's credentials sent to Twilio's host only."""
 
 from __future__ import annotations
 
@@ -9,13 +9,15 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from agents.specialists.concierge import download_media
+from agents.specialists.concierge import download_media, twilio_media_url
 from app.concierge.ocr import OcrError
+from app.core.config import get_settings
 from app.notify import safe_url
 
 
 @pytest.fixture
-async def servers() -> AsyncIterator[dict[str, Any]]:
+async def servers(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[dict[str, Any]]:
+    """A storage server, and a Twilio whose origin is the configured TWILIO_API_BASE_URL."""
     seen: dict[str, Any] = {"storage_auth": "unset"}
 
     async def storage(request: web.Request) -> web.Response:
@@ -46,7 +48,12 @@ async def servers() -> AsyncIterator[dict[str, Any]]:
     twilio_site = web.TCPSite(twilio_runner, "127.0.0.1", 0)
     await twilio_site.start()
     seen["base"] = f"http://127.0.0.1:{twilio_site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+    seen["storage"] = storage_url
+    monkeypatch.setenv("TWILIO_API_BASE_URL", seen["base"])
+    get_settings.cache_clear()
     yield seen
+    monkeypatch.undo()
+    get_settings.cache_clear()
     await twilio_runner.cleanup()
     await storage_runner.cleanup()
 
@@ -70,3 +77,30 @@ async def test_redirect_to_a_private_address_is_refused(
 async def test_endless_redirects_stop(servers: dict[str, Any]) -> None:
     with pytest.raises(OcrError, match="more than 3"):
         await download_media(f"{servers['base']}/loop")
+
+
+async def test_a_media_url_that_is_not_twilio_s_is_never_fetched(servers: dict[str, Any]) -> None:
+    """A webhook names the URL and the account's credentials go with it: only Twilio's host may have them."""
+    servers["storage_auth"] = "unset"
+    for url in (servers["storage"], "http://169.254.169.254/latest/meta-data", "file:///etc/passwd"):
+        with pytest.raises(OcrError, match="not Twilio's"):
+            await download_media(url)
+    assert servers["storage_auth"] == "unset", "the storage server was called"
+
+
+def test_twilio_s_own_media_hosts() -> None:
+    sid = "AC" + "0" * 32
+    for url in (
+        f"https://api.twilio.com/2010-04-01/Accounts/{sid}/Messages/MM1/Media/ME1",
+        f"https://api.dublin.ie1.twilio.com/2010-04-01/Accounts/{sid}/Messages/MM1/Media/ME1",
+    ):
+        assert twilio_media_url(url), url
+    for url in (
+        "http://api.twilio.com/x",  # not https
+        "https://api.twilio.com.evil.example/x",
+        "https://evil.example/api.twilio.com",
+        "https://api.twilio.com:8443/x",
+        "https://twilio.com.evil/x",
+        "https://127.0.0.1/x",
+    ):
+        assert not twilio_media_url(url), url
