@@ -181,6 +181,13 @@ def _language(conversation: Conversation, tenant: Tenant) -> Language:
     return remembered or tenant_service.default_language(tenant)
 
 
+def _person_has_it(tenant: Tenant, conversation: Conversation) -> bool:
+    """A person answers this conversation now: it is handed off and it is the tenant's business hours."""
+    return conversation.status == "handoff" and handoff_policy.on_duty(
+        tenant_service.get_agent_config(tenant).handoff_policy, tenant.timezone
+    )
+
+
 async def _answer(
     session: AsyncSession,
     *,
@@ -197,9 +204,7 @@ async def _answer(
     tenant row (see ``_load_tenant`` and ``_load_turn``). (None, []) when a human has the conversation.
     """
     # Outside the tenant's business hours no person is on duty: the bot keeps helping a waiting customer.
-    if conversation.status == "handoff" and handoff_policy.on_duty(
-        tenant_service.get_agent_config(tenant).handoff_policy, tenant.timezone
-    ):
+    if _person_has_it(tenant, conversation):
         for message in pending:
             message.status = "handoff"  # kept for the human, never answered by the bot
         if pending:  # the operators' systems hear that the customer wrote while waiting
@@ -561,8 +566,9 @@ async def _process_whatsapp(*, tenant_id: uuid.UUID, conversation_id: uuid.UUID,
                     answered = True
                 elif ruled is not None:  # an opt-out or opt-in, an opted-out customer, or messages too old
                     to_send, answered = ruled, True
-                elif conversation.status != "handoff" and flooded:
+                elif flooded and not _person_has_it(tenant, conversation):
                     # A flood from one number: kept, not answered by the agent (no LLM spend); see throttle.
+                    # Also in a handoff outside business hours, where the bot would otherwise answer each one.
                     to_send = await throttle.hold_back(
                         session, tenant=tenant, conversation=conversation, pending=pending
                     )

@@ -125,3 +125,34 @@ async def _wait_until_processed(tenant_id: str, customer: str, *, count: int) ->
         if done or time.monotonic() > deadline:
             return rows
         await asyncio.sleep(0.1)
+
+
+async def test_a_flood_in_a_handoff_outside_business_hours_is_held_back_too(
+    client: Any, worker: None, fake_twilio: FakeTwilioServer, settings_env: Callable[..., None]
+) -> None:
+    """Handed off while nobody is on duty, the bot answers the customer meanwhile: a flood there is held back
+    like any other (it used to get one bot turn, and one reply, per message)."""
+    from tests.integration.test_handoff_policy import _closed_hours_now
+
+    tenant = await make_tenant(client, timezone="UTC")
+    r = await client.put(
+        f"/v1/tenants/{tenant.slug}/agent-config",
+        json={"handoff_policy": {"business_hours": _closed_hours_now()}},
+        headers=tenant.headers,
+    )
+    assert r.status_code == 200, r.text
+    customer = new_number()
+    await post_whatsapp(client, to=tenant.number, from_=customer, body="quiero hablar con un asesor")
+    await wait_for_bodies(fake_twilio, customer, 1, within=30)
+    await _wait_until_processed(tenant.id, customer, count=1)
+    settings_env(SENDER_MESSAGES_PER_MINUTE="3")
+    for i in range(15):
+        r = await post_whatsapp(client, to=tenant.number, from_=customer, body=f"hola? {i}")
+        assert r.status_code == 200, r.text
+    rows = await _wait_until_processed(tenant.id, customer, count=16)
+    assert len(rows["statuses"]) == 16 and "received" not in rows["statuses"]
+    bot_turns = [t for t in rows["turns"] if t[0] != "rate_limit"]
+    assert [t for t in rows["turns"] if t[0] == "rate_limit"], rows["turns"]
+    assert len(bot_turns) <= 1 + 3, rows["turns"]  # the handoff's turn, and at most the limit's worth after it
+    await asyncio.sleep(0.5)
+    assert fake_twilio.count_to(customer) <= len(bot_turns) + 1
