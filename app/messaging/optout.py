@@ -22,10 +22,31 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.conversations.models import Conversation
 from app.messaging.metrics import OPT_OUTS
 from app.text.normalize import fold
+from app.text.visible import visible_view
 
 OptOutAction = Literal["stop", "start"]
 
-_STOP_WORDS = frozenset({"stop", "stopall", "baja", "unsubscribe", "cancelar", "cancel", "end", "quit"})
+_STOP_WORDS = frozenset({"stop", "stopall", "baja", "alto", "unsubscribe", "cancelar", "cancel", "end", "quit"})
+# Said around a keyword without changing it: "stop please", "Baja por favor", "ya STOP", "stop, gracias".
+_COURTESY = frozenset(
+    {
+        "please",
+        "pls",
+        "plz",
+        "now",
+        "thanks",
+        "thank",
+        "you",
+        "por",
+        "favor",
+        "porfa",
+        "porfavor",
+        "plis",
+        "ya",
+        "ahora",
+        "gracias",
+    }
+)
 # Words that also mean something else in a conversation ("cancelar" a concierge request): the caller
 # decides whether something else is open that they could be about.
 _AMBIGUOUS = frozenset({"cancelar", "cancel"})
@@ -34,7 +55,7 @@ _STOP_PHRASES = re.compile(
     r"\b(?:"
     r"(?:ya )?no me (?:escriban|escribas|manden|mandes|envien|envies)(?: mas)?(?: mensajes)?"
     r"|dejen? de (?:escribirme|mandarme mensajes|enviarme mensajes)"
-    r"|no quiero (?:recibir )?mas mensajes"
+    r"|(?:ya )?no quiero (?:recibir )?(?:mas )?(?:sus |tus )?mensajes"
     r"|stop (?:texting|messaging|writing to|contacting) me"
     r"|(?:don'?t|do not) (?:text|message|contact) me(?: anymore| again)?"
     r"|unsubscribe me"
@@ -44,7 +65,6 @@ _STOP_PHRASES = re.compile(
     r"|(?:take|remove) me (?:off|from) (?:your|the) (?:list|mailing list|contacts)"
     r")\b"
 )
-_PUNCTUATION = " \t\n.!¡?¿,;:'\"*_~"
 
 
 @dataclass(frozen=True)
@@ -61,13 +81,29 @@ def read_opt_out(text: str, payload: Mapping[str, Any] | None = None) -> OptOutR
     twilio = str((payload or {}).get("OptOutType", "")).strip().upper()
     if twilio in {"STOP", "START"}:
         return OptOutRequest(action="stop" if twilio == "STOP" else "start", source="twilio")
-    folded = fold(text).strip(_PUNCTUATION)
-    if folded in _STOP_WORDS:
-        return OptOutRequest(action="stop", ambiguous=folded in _AMBIGUOUS)
-    if folded in _START_WORDS:
+    words = _words(text)
+    keyword = _keyword(words)
+    if keyword in _STOP_WORDS:
+        return OptOutRequest(action="stop", ambiguous=keyword in _AMBIGUOUS)
+    if keyword in _START_WORDS:
         return OptOutRequest(action="start")
-    if len(folded) <= 120 and _STOP_PHRASES.search(folded):
+    if len(words) <= 30 and _STOP_PHRASES.search(" ".join(words)):
         return OptOutRequest(action="stop", source="phrase")
+    return None
+
+
+def _words(text: str) -> list[str]:
+    """The message's words as it reads: no accents, case, emoji, punctuation or invisible characters, and
+    look-alike letters read as the Latin ones ("S\u200bTOP", "STOP 🛑", "«STOP»" and "ＳＴＯＰ" are all "stop")."""
+    view, _ = visible_view(text[:2000])
+    return [word for word in re.split(r"[^\w']+", fold(view).replace("_", " ")) if word]
+
+
+def _keyword(words: list[str]) -> str | None:
+    """The one keyword a message is made of, said once or repeated, with courtesy words around it."""
+    core = {word for word in words if word not in _COURTESY}
+    if len(core) == 1 and len(words) <= 8:
+        return next(iter(core))
     return None
 
 

@@ -24,6 +24,22 @@ from app.messaging.window import too_old_to_answer, window_state
         ("stop texting me", "stop"),
         ("START", "start"),
         ("alta", "start"),
+        # With courtesy words, emoji, quotes, repeated, or hidden by invisible or look-alike characters.
+        ("stop please", "stop"),
+        ("Baja por favor", "stop"),
+        ("STOP 🛑", "stop"),
+        ("🛑 STOP", "stop"),
+        ("stop😡", "stop"),
+        ("S\u200bTOP", "stop"),
+        ("STOP\u200b", "stop"),
+        ("Stop!\nStop", "stop"),
+        ("«STOP»", "stop"),
+        ("ＳＴＯＰ", "stop"),
+        ("\u0405TOP", "stop"),  # Cyrillic capital DZE for the S
+        ("Alto", "stop"),
+        ("ya no quiero mensajes", "stop"),
+        ("Ya no quiero recibir sus mensajes, gracias", "stop"),
+        ("alta por favor", "start"),
     ],
 )
 def test_opt_out_words_and_phrasings(text: str, action: str) -> None:
@@ -31,7 +47,24 @@ def test_opt_out_words_and_phrasings(text: str, action: str) -> None:
     assert found is not None and found.action == action
 
 
-@pytest.mark.parametrize("text", ["stop en la esquina", "¿me das de baja el precio?", "hola", "start the car?"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "stop en la esquina",
+        "¿me das de baja el precio?",
+        "hola",
+        "start the car?",
+        "quiero un auto alto",
+        "el precio más alto",
+        "quiero el de precio alto por favor",
+        "baja el precio",
+        "alto o bajo?",
+        "stop and go",
+        "end of month",
+        "gracias",
+        "ok",
+    ],
+)
 def test_ordinary_messages_are_no_opt_out(text: str) -> None:
     assert read_opt_out(text) is None
 
