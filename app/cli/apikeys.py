@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli.common import console, run
+from app.cli.common import console, run, validated
 
 apikey_app = typer.Typer(help="API keys.", no_args_is_help=True)
 
@@ -18,6 +18,9 @@ def apikey_create(slug: str, name: Annotated[str, typer.Option()] = "default") -
     from app.auth import service as auth_service
     from app.core.db import session_scope
     from app.tenants import service as tenant_service
+    from app.tenants.schemas import ApiKeyCreate
+
+    name = validated(ApiKeyCreate, {"name": name}).name  # the API's limits
 
     async def go() -> None:
         async with session_scope() as session:

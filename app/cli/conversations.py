@@ -35,7 +35,9 @@ def conversation_list(slug: str, status: Annotated[str | None, typer.Option()] =
 def conversation_history(
     slug: str,
     customer: Annotated[str, typer.Argument(help="Customer id, e.g. +5215512345678 or whatsapp:+52...")],
-    window: Annotated[int | None, typer.Option(help="Messages to show (default: HISTORY_WINDOW)")] = None,
+    window: Annotated[
+        int | None, typer.Option(help="Messages to show (default: HISTORY_WINDOW)", min=1, max=10_000)
+    ] = None,
 ) -> None:
     """Show the chat history a turn would read for a customer (the last HISTORY_WINDOW messages)."""
     # lazy: the domain services pull in SQLAlchemy, LangChain and FastAPI (~1.5 s); --help needs none of them

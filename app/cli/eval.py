@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from app.cli.common import console, run
+from app.cli.common import console, fail, run
 
 eval_app = typer.Typer(help="The evaluation set: regression cases from corrections.", no_args_is_help=True)
 
@@ -24,7 +24,9 @@ def eval_export(
 ) -> None:
     """Write the tenant's evaluation set to LangSmith as a new dataset (LANGSMITH_ENDPOINT, LANGSMITH_API_KEY)."""
     # lazy: the domain services pull in SQLAlchemy, FastAPI and the LangSmith client (~1 s); --help needs none
+    from app.core.config import get_settings
     from app.core.db import session_scope
+    from app.core.errors import Unavailable
     from app.feedback import corrections as corrections_service
     from app.feedback.langsmith import export_dataset
     from app.tenants import service as tenant_service
@@ -36,10 +38,19 @@ def eval_export(
             tenant = await tenant_service.require_tenant(session, slug=slug)
             cases = await corrections_service.eval_cases(session, tenant_id=tenant.id)
         rows = [(str(c.id), c.question, c.expected) for c in cases]
-        dataset_id = await asyncio.to_thread(
-            export_dataset, dataset_name, rows, description=f"Regression cases of {slug} (agentctl eval export)"
-        )
+        try:
+            dataset_id = await asyncio.to_thread(
+                export_dataset, dataset_name, rows, description=f"Regression cases of {slug} (agentctl eval export)"
+            )
+        except Exception as exc:  # noqa: BLE001  (any failure of the LangSmith client: said in one line)
+            raise Unavailable(
+                f"LangSmith at {settings.langsmith_endpoint} did not take the dataset ({type(exc).__name__})"
+            ) from None
         return dataset_id, len(rows)
+
+    settings = get_settings()
+    if settings.langsmith_api_key is None:
+        raise fail("LANGSMITH_API_KEY is not set: the export needs a LangSmith account", code=1)
 
     dataset_id, count = run(go)
     console.print(f"dataset {dataset_name} ({dataset_id}): {count} examples")

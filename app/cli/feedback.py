@@ -57,7 +57,9 @@ def feedback_list(
 def feedback_correct(
     slug: str,
     answer: Annotated[str, typer.Option(help="The right answer, as customers should get it")],
-    turn: Annotated[int | None, typer.Option(help="The turn being corrected (its question is used)")] = None,
+    turn: Annotated[
+        int | None, typer.Option(help="The turn being corrected (its question is used)", min=1, max=2**63 - 1)
+    ] = None,
     question: Annotated[str | None, typer.Option(help="The question, when not correcting a turn")] = None,
     paraphrase: Annotated[list[str] | None, typer.Option(help="Another way customers ask it (repeatable)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the correction as JSON")] = False,

@@ -46,7 +46,7 @@ def seed(
 
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
-    port: Annotated[int | None, typer.Option(help="Port (default: PORT)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: PORT)", min=1, max=65_535)] = None,
     workers: Annotated[int | None, typer.Option(help="API processes (default: API_WORKERS)")] = None,
 ) -> None:
     """Serve the HTTP API and webhooks."""
@@ -69,7 +69,7 @@ def serve(
 
 
 def worker(
-    concurrency: Annotated[int | None, typer.Option(help="Jobs run at once")] = None,
+    concurrency: Annotated[int | None, typer.Option(help="Jobs run at once", min=1, max=256)] = None,
     metrics_port: Annotated[
         int | None,
         typer.Option(help="Serve this worker's Prometheus metrics here (default: WORKER_METRICS_PORT; 0 = off)"),
@@ -96,7 +96,10 @@ def worker(
             stop_metrics()
 
 
-def up(host: Annotated[str, typer.Option()] = "127.0.0.1", port: Annotated[int | None, typer.Option()] = None) -> None:
+def up(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(min=1, max=65_535)] = None,
+) -> None:
     """Migrate, seed the demo tenant (outside production or with SEED_DEMO=true), then run the API and one
     worker as supervised children: restarted with backoff when they die, all stopped on SIGTERM or Ctrl-C."""
     # lazy: pydantic-settings and the database helpers cost ~1 s; --help needs neither
@@ -152,7 +155,7 @@ async def _fresh_workers(*, max_age_seconds: float) -> int:
 def healthcheck_worker(
     max_age: Annotated[
         float | None,
-        typer.Option(help="Seconds a heartbeat stays fresh (default: STALLED_JOB_SECONDS)", min=0.1),
+        typer.Option(help="Seconds a heartbeat stays fresh (default: STALLED_JOB_SECONDS)", min=0.1, max=86_400),
     ] = None,
 ) -> None:
     """A queue worker sent a heartbeat within MAX_AGE seconds (procrastinate's worker table)."""
@@ -173,7 +176,7 @@ def healthcheck_worker(
 @healthcheck_app.command("api")
 def healthcheck_api(
     url: Annotated[str | None, typer.Option(help="The API's base URL (default: http://127.0.0.1:PORT)")] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for the answer", min=0.1)] = 5.0,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the answer", min=0.1, max=3_600)] = 5.0,
 ) -> None:
     """The API answers GET /readyz with 200 (database reachable and migrated)."""
     if url is None:

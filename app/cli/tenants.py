@@ -10,7 +10,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from app.cli.common import console, err, fail, run
+from app.cli.common import console, err, fail, run, validated
 
 if TYPE_CHECKING:
     from app.tenants.features import KillSwitch
@@ -333,6 +333,9 @@ def _set_kill_switch(on: bool, reason: str | None) -> None:
     # lazy: the tenants domain pulls in SQLAlchemy and FastAPI (~1 s); --help needs neither
     from app.core.db import session_scope
     from app.tenants import features
+    from app.tenants.schemas import KillSwitchUpdate
+
+    reason = validated(KillSwitchUpdate, {"on": on, "reason": reason}).reason  # the API's limits
 
     async def go() -> KillSwitch:
         async with session_scope() as session:
@@ -343,7 +346,9 @@ def _set_kill_switch(on: bool, reason: str | None) -> None:
 
 
 @killswitch_app.command("on")
-def killswitch_on(reason: Annotated[str | None, typer.Option(help="Why (shown in status)")] = None) -> None:
+def killswitch_on(
+    reason: Annotated[str | None, typer.Option(help="Why (shown in status; at most 500 characters)")] = None,
+) -> None:
     """Switch every tenant to the offline agent now (concierge, OCR, calling and LLM tiers stop)."""
     _set_kill_switch(True, reason)
 

@@ -136,7 +136,7 @@ def usage_summarize(
 @usage_app.command("purge")
 def usage_purge(
     days: Annotated[
-        int | None, typer.Option(min=1, help="Days of llm_calls kept (default: USAGE_RETENTION_DAYS)")
+        int | None, typer.Option(min=1, max=36_500, help="Days of llm_calls kept (default: USAGE_RETENTION_DAYS)")
     ] = None,
 ) -> None:
     """Delete llm_calls older than the retention; the daily summary stays."""

@@ -49,9 +49,9 @@ def read_knowledge_file(path: Path, *, category: str | None = None) -> list[Know
     data = path.read_bytes()
     suffix = path.suffix.lower()
     if suffix in {".md", ".markdown", ".txt"}:
-        return knowledge_service.parse_markdown(data.decode("utf-8"), category=category)
+        return knowledge_service.parse_markdown(_utf8(path, data), category=category)
     if suffix == ".csv":
-        reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig")))
+        reader = csv.DictReader(io.StringIO(_utf8(path, data)))
         fields = {f.strip().lower(): f for f in reader.fieldnames or []}
         title_key = fields.get("question") or fields.get("title")
         content_key = fields.get("answer") or fields.get("content")
@@ -71,3 +71,14 @@ def read_knowledge_file(path: Path, *, category: str | None = None) -> list[Know
             )
         return entries
     return parse_import(data, "application/json", category=category)
+
+
+def _utf8(path: Path, data: bytes) -> str:
+    """The file's text (UTF-8, a byte-order mark allowed), or a 422 naming the file and the first bad byte."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            f"{path.name} is not UTF-8 text (byte {exc.start}); save it as UTF-8",
+            details={"file": path.name, "byte_offset": exc.start},
+        ) from None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from app.auth import service as auth_service
 from app.core.errors import Forbidden
@@ -11,15 +11,16 @@ from app.deps import AdminDep, PrincipalDep, SessionDep, TenantDep
 from app.tenants import features
 from app.tenants import service as tenant_service
 from app.tenants.agent_config import AgentConfig
-from app.tenants.schemas import KillSwitchRead, KillSwitchUpdate, TenantCreate, TenantRead, TenantUpdate
+from app.tenants.schemas import (
+    ApiKeyCreate,
+    KillSwitchRead,
+    KillSwitchUpdate,
+    TenantCreate,
+    TenantRead,
+    TenantUpdate,
+)
 
 router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
-
-
-class ApiKeyCreate(BaseModel):
-    """A new key's label."""
-
-    name: str = Field(default="default", min_length=1, max_length=100)
 
 
 class ApiKeyCreated(BaseModel):

@@ -189,6 +189,12 @@ class KillSwitchRead(BaseModel):
     changed_at: datetime | None
 
 
+class ApiKeyCreate(BaseModel):
+    """A new key's label."""
+
+    name: str = Field(default="default", min_length=1, max_length=100)
+
+
 class KillSwitchUpdate(BaseModel):
     """Switch the global kill switch."""
 

@@ -345,3 +345,33 @@ def test_status_shows_what_answers_the_provider_keys_and_the_model_chains(cli: C
         assert status(cli, tenant)["answers_with"] == "offline tier (AI agent off)"
     finally:
         set_registry(None)
+
+
+def test_out_of_range_arguments_are_usage_errors_not_tracebacks(cli: Cli, tenant: str, tmp_path: Path) -> None:
+    """Each of these printed a Python traceback (or, for the port, silently served on 99999 mod 65536)."""
+    huge = "9" * 20
+    usage_errors = [
+        ("usage", "purge", "--days", huge),
+        ("feedback", "correct", tenant, "--answer", "x", "--turn", huge),
+        ("conversation", "history", tenant, "x", "--window", "-3"),
+        ("conversation", "history", tenant, "x", "--window", huge),
+        ("worker", "--concurrency", "0"),
+        ("worker", "--concurrency", "-1"),
+        ("serve", "--port", "99999"),
+        ("healthcheck", "api", "--timeout", huge),
+        ("healthcheck", "worker", "--max-age", huge),
+        ("killswitch", "on", "--reason", "r" * 501),
+        ("apikey", "create", tenant, "--name", "n" * 101),
+    ]
+    for args in usage_errors:
+        result = cli.invoke(*args)
+        assert result.exit_code == 2, (args, result.exit_code, result.output)
+        assert "Traceback" not in result.output, args
+    assert "kill switch: off" in cli.ok("killswitch", "status")
+    assert query("SELECT count(*) FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE t.slug = %s", tenant) == [
+        (0,)
+    ]
+    latin1 = tmp_path / "faq.md"
+    latin1.write_bytes("# Garantía\n\nSeis meses.".encode("latin-1"))
+    assert "not UTF-8" in cli.fails("knowledge", "import", tenant, str(latin1))
+    assert "LANGSMITH_API_KEY" in cli.fails("eval", "export", tenant)
