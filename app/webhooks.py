@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import hmac
 import logging
+import re
 from collections.abc import AsyncIterator, Mapping
 from typing import Annotated
 from urllib.parse import parse_qsl
@@ -166,7 +167,7 @@ _FIELD_MAX_CHARS = {"MessageSid": 64, "From": 128, "To": 64}
 
 
 def _check_field_sizes(form: dict[str, str]) -> None:
-    """400 naming the first field longer than its column."""
+    """400 naming the first field longer than its column, or a sender that is not a WhatsApp address."""
     for field, limit in _FIELD_MAX_CHARS.items():
         if len(form.get(field, "")) > limit:
             WEBHOOK_ACKS.labels("refused").inc()
@@ -174,6 +175,16 @@ def _check_field_sizes(form: dict[str, str]) -> None:
                 f"Twilio field '{field}' is longer than {limit} characters",
                 details={"field": field, "max_length": limit},
             )
+    # The address every reply goes to: Twilio's WhatsApp sender is "whatsapp:" and an E.164 number. Anything
+    # else ("whatsapp:" alone, spaces, invisible characters) would make a conversation nobody can answer.
+    if not _WHATSAPP_SENDER.fullmatch(form["From"]):
+        WEBHOOK_ACKS.labels("refused").inc()
+        raise DomainError(
+            "Twilio field 'From' is not a WhatsApp address (whatsapp:+<E.164 number>)", details={"field": "From"}
+        )
+
+
+_WHATSAPP_SENDER = re.compile(r"whatsapp:\+[1-9][0-9]{5,14}")
 
 
 def _twiml() -> Response:

@@ -43,6 +43,7 @@ from app.messaging.window import WINDOW, window_state
 from app.operators import accounts, analytics, desk
 from app.operators.zones import tenant_zone
 from app.tenants import service as tenant_service
+from app.text.visible import is_blank
 
 HERE = Path(__file__).parent
 STATIC: Final = {"htmx.min.js": "text/javascript", "console.css": "text/css"}
@@ -306,7 +307,7 @@ async def reply(
 ) -> RedirectResponse:
     """Send free text (or, outside the window, a template) to the customer as this operator."""
     page = f"/console/conversations/{conversation_id}"
-    if not template.strip() and not text.strip():
+    if not template.strip() and is_blank(text):
         return back(page, "empty")
     try:
         async with session_scope() as session:
@@ -370,7 +371,7 @@ async def add_note(
 ) -> RedirectResponse:
     """An internal note."""
     page = f"/console/conversations/{conversation_id}"
-    if not text.strip():
+    if is_blank(text):
         return back(page, "empty")
     async with session_scope() as session:
         await desk.add_note(

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from app.text.visible import is_blank
+
 
 def _no_nul(value: str) -> str:
     return value.replace("\x00", "")
@@ -45,7 +47,7 @@ class OperatorMessageCreate(BaseModel):
         if value is None:
             return None
         cleaned = _no_nul(value)
-        if not cleaned.strip():
+        if is_blank(cleaned):  # zero-width characters alone show nothing either
             raise ValueError("must not be blank")
         return cleaned
 
@@ -102,7 +104,7 @@ class NoteCreate(BaseModel):
     @classmethod
     def _clean(cls, value: str) -> str:
         cleaned = _no_nul(value)
-        if not cleaned.strip():
+        if is_blank(cleaned):  # zero-width characters alone show nothing either
             raise ValueError("must not be blank")
         return cleaned
 

@@ -65,3 +65,8 @@ def cut(text: str, spans: list[tuple[int, int]], replacement: str = "") -> str:
         last = end
     pieces.append(text[last:])
     return "".join(pieces)
+
+
+def is_blank(text: str) -> bool:
+    """Whether ``text`` shows nothing: only spaces and characters that render as nothing (zero-width spaces...)."""
+    return not visible_view(text)[0].strip()

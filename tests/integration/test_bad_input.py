@@ -259,3 +259,14 @@ async def test_a_vendor_coordinate_too_long_for_a_float_names_its_own_column(cli
     error = assert_refused(r, "lat")
     assert error["details"]["column"] == "lat", error
     assert (await client.get(f"/v1/tenants/{tenant.slug}/vendors", headers=tenant.headers)).json() == []
+
+
+async def test_a_signed_webhook_from_something_that_is_not_a_whatsapp_address_is_refused(client: Any) -> None:
+    """Every reply goes to From: "whatsapp:" alone made a conversation whose job failed for ever."""
+    tenant = await make_tenant(client)
+    for sender in ("whatsapp:", "whatsapp:+52 155 1234 5678", "whatsapp:+5215512345678\u200b", "+5215512345678"):
+        sid = "SM" + uuid.uuid4().hex
+        r = await post_whatsapp(client, to=tenant.number, from_=sender, body="hola", sid=sid)
+        assert_refused(r, "From", status=400)
+        assert await count("SELECT count(*) FROM messages WHERE provider_sid = :s", s=sid) == 0
+    assert await count("SELECT count(*) FROM conversations WHERE tenant_id = :t", t=uuid.UUID(tenant.id)) == 0

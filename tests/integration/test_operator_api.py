@@ -151,6 +151,19 @@ async def test_reply_outside_24_hours_is_refused(client: Any, fake_twilio: FakeT
     assert both.status_code == 422
 
 
+async def test_a_message_or_note_that_shows_nothing_is_refused(client: Any, fake_twilio: FakeTwilioServer) -> None:
+    """Zero-width characters alone pass str.strip() but show the customer nothing."""
+    tenant = await make_tenant(client)
+    customer, conversation_id = await _handoff(client, tenant, fake_twilio)
+    base = f"/v1/tenants/{tenant.slug}/conversations/{conversation_id}"
+    for invisible in ("\u200b\u200b", " \u2060\ufeff ", "\u200d"):
+        for path in ("messages", "notes"):
+            r = await client.post(f"{base}/{path}", json={"text": invisible}, headers=tenant.headers)
+            assert r.status_code == 422 and "text" in r.text, (path, r.text)
+    await asyncio.sleep(0.3)
+    assert fake_twilio.count_to(customer) == 1  # the handoff's reply only
+
+
 async def test_tenant_isolation(client: Any, fake_twilio: FakeTwilioServer) -> None:
     mine = await make_tenant(client)
     other = await make_tenant(client)
