@@ -4,7 +4,8 @@ an argument: arguments end up in shell history and process lists)."""
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
 import typer
 
@@ -23,10 +24,7 @@ def operator_add(
     """Create an operator account of the tenant SLUG."""
     if role not in {"operator", "admin"}:
         raise fail("--role must be operator or admin")
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _read_password(password_stdin)
     # lazy: the domain services pull in SQLAlchemy and argon2 (~1 s); --help needs neither
     from app.core.db import session_scope
     from app.operators import accounts
@@ -39,6 +37,67 @@ def operator_add(
                 session, tenant_id=tenant.id, email=email, password=password, role=role
             )
         console.print(f"operator {operator.email} ({operator.role}) added to {slug}")
+
+    run(go)
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@operator_app.command("disable")
+def operator_disable(slug: str, email: str) -> None:
+    """The account can no longer sign in; its open console sessions end now (what it wrote keeps its author)."""
+    _change(slug, email, "disabled", lambda session, operator: _set_disabled(session, operator, True))
+
+
+@operator_app.command("enable")
+def operator_enable(slug: str, email: str) -> None:
+    """The account may sign in again."""
+    _change(slug, email, "enabled", lambda session, operator: _set_disabled(session, operator, False))
+
+
+@operator_app.command("password")
+def operator_password(
+    slug: str,
+    email: str,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin")] = False,
+) -> None:
+    """Set a new password; the account's open console sessions end."""
+    password = _read_password(password_stdin)
+
+    async def apply(session: Any, operator: Any) -> None:
+        from app.operators import accounts
+
+        await accounts.set_password(session, operator=operator, password=password)
+
+    _change(slug, email, "has a new password", apply)
+
+
+async def _set_disabled(session: Any, operator: Any, disabled: bool) -> None:
+    from app.operators import accounts
+
+    await accounts.set_disabled(session, operator=operator, disabled=disabled)
+
+
+def _change(slug: str, email: str, done: str, apply: Callable[[Any, Any], Awaitable[None]]) -> None:
+    """Find the tenant's operator by email, ``apply`` the change in one transaction, say ``done``."""
+    # lazy: the domain services pull in SQLAlchemy and argon2 (~1 s); --help needs neither
+    from app.core.db import session_scope
+    from app.core.errors import NotFound
+    from app.operators import accounts
+    from app.tenants import service as tenant_service
+
+    async def go() -> None:
+        async with session_scope() as session:
+            tenant = await tenant_service.require_tenant(session, slug=slug)
+            operator = await accounts.find_operator(session, tenant_id=tenant.id, email=email)
+            if operator is None:
+                raise NotFound(f"no operator {email} in {slug}")
+            await apply(session, operator)
+        console.print(f"operator {operator.email} of {slug} {done}")
 
     run(go)
 
@@ -56,6 +115,7 @@ def operator_list(slug: str) -> None:
             tenant = await tenant_service.require_tenant(session, slug=slug)
             for operator in await accounts.list_operators(session, tenant_id=tenant.id):
                 last = operator.last_login_at.isoformat(timespec="seconds") if operator.last_login_at else "never"
-                print(f"{operator.email}\t{operator.role}\tlast sign-in {last}")
+                state = "\tdisabled" if operator.disabled_at else ""
+                print(f"{operator.email}\t{operator.role}\tlast sign-in {last}{state}")
 
     run(go)

@@ -22,7 +22,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import Conflict, InvalidInput
+from app.core.errors import Conflict, InvalidInput, NotFound
 from app.operators.models import ROLES, Operator, OperatorSession
 
 SESSION_HOURS: Final = 12
@@ -92,6 +92,42 @@ async def create_operator(
     except IntegrityError as exc:
         raise Conflict("an operator with this email already exists for this tenant") from exc
     return operator
+
+
+async def require_operator(session: AsyncSession, *, tenant_id: uuid.UUID, operator_id: uuid.UUID) -> Operator:
+    """The tenant's operator with this id (404 otherwise, another tenant's included)."""
+    stmt = select(Operator).where(Operator.tenant_id == tenant_id, Operator.id == operator_id)
+    operator = (await session.execute(stmt)).scalar_one_or_none()
+    if operator is None:
+        raise NotFound("no such operator", details={"operator_id": str(operator_id)})
+    return operator
+
+
+async def set_disabled(session: AsyncSession, *, operator: Operator, disabled: bool) -> Operator:
+    """Disable the account (it can no longer sign in and every open session ends at once) or enable it again.
+
+    Accounts are disabled, never deleted: the messages and notes an operator wrote keep their author.
+    """
+    if disabled and operator.disabled_at is None:
+        operator.disabled_at = datetime.now(UTC)
+        await end_all_sessions(session, operator_id=operator.id)
+    elif not disabled:
+        operator.disabled_at = None
+    await session.flush()
+    return operator
+
+
+async def set_password(session: AsyncSession, *, operator: Operator, password: str) -> None:
+    """Replace the account's password; every open session ends (sign in again with the new one)."""
+    check_password(password)
+    operator.password_hash = hash_password(password)
+    await end_all_sessions(session, operator_id=operator.id)
+    await session.flush()
+
+
+async def end_all_sessions(session: AsyncSession, *, operator_id: uuid.UUID) -> None:
+    """Every session of the operator is deleted: their cookies are worthless from the next request."""
+    await session.execute(delete(OperatorSession).where(OperatorSession.operator_id == operator_id))
 
 
 async def list_operators(session: AsyncSession, *, tenant_id: uuid.UUID) -> list[Operator]:

@@ -25,6 +25,7 @@ from app.operators.schemas import (
     OperatorCreate,
     OperatorMessageCreate,
     OperatorMessageRead,
+    OperatorPassword,
     OperatorRead,
 )
 
@@ -150,3 +151,27 @@ async def create_operator(data: OperatorCreate, tenant: TenantDep, session: Sess
         session, tenant_id=tenant.id, email=data.email, password=data.password, role=data.role
     )
     return OperatorRead.model_validate(operator)
+
+
+@router.post("/operators/{operator_id}/disable", response_model=OperatorRead)
+async def disable_operator(operator_id: uuid.UUID, tenant: TenantDep, session: SessionDep) -> OperatorRead:
+    """The account can no longer sign in, and every open console session of it ends now (its messages and notes
+    keep their author). Repeating it changes nothing."""
+    operator = await accounts.require_operator(session, tenant_id=tenant.id, operator_id=operator_id)
+    return OperatorRead.model_validate(await accounts.set_disabled(session, operator=operator, disabled=True))
+
+
+@router.post("/operators/{operator_id}/enable", response_model=OperatorRead)
+async def enable_operator(operator_id: uuid.UUID, tenant: TenantDep, session: SessionDep) -> OperatorRead:
+    """The account may sign in again."""
+    operator = await accounts.require_operator(session, tenant_id=tenant.id, operator_id=operator_id)
+    return OperatorRead.model_validate(await accounts.set_disabled(session, operator=operator, disabled=False))
+
+
+@router.put("/operators/{operator_id}/password", status_code=204)
+async def set_operator_password(
+    operator_id: uuid.UUID, data: OperatorPassword, tenant: TenantDep, session: SessionDep
+) -> None:
+    """A new password; every open console session of the account ends."""
+    operator = await accounts.require_operator(session, tenant_id=tenant.id, operator_id=operator_id)
+    await accounts.set_password(session, operator=operator, password=data.password)

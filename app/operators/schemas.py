@@ -167,3 +167,12 @@ class OperatorRead(BaseModel):
     role: str
     created_at: datetime
     last_login_at: datetime | None
+    disabled_at: datetime | None = Field(default=None, description="Set while the account may not sign in")
+
+
+class OperatorPassword(BaseModel):
+    """A new password for an operator (every session of the account ends)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(min_length=1, max_length=1024)

@@ -232,3 +232,43 @@ async def test_conversation_view_shows_the_bots_facts(
     assert "Quote:" in page.text and "tier offline" in page.text
     assert page.headers["content-security-policy"].startswith("default-src 'self'")
     assert page.headers["x-frame-options"] == "DENY"
+
+
+async def test_a_disabled_operator_is_signed_out_at_once_and_cannot_sign_in(
+    client: Any, browser: httpx2.AsyncClient
+) -> None:
+    """A person who leaves loses the console at once: disable (API), enable again, or a new password."""
+    tenant = await make_tenant(client)
+    email = await make_operator(client, tenant)
+    assert (await console_login(browser, tenant.slug, email)).status_code == 303
+    assert (await browser.get("/console/inbox")).status_code == 200
+    listed = (await client.get(f"/v1/tenants/{tenant.slug}/operators", headers=tenant.headers)).json()
+    operator_id = next(o["id"] for o in listed if o["email"] == email)
+    base = f"/v1/tenants/{tenant.slug}/operators/{operator_id}"
+
+    disabled = await client.post(f"{base}/disable", headers=tenant.headers)
+    assert disabled.status_code == 200 and disabled.json()["disabled_at"], disabled.text
+    assert (await browser.get("/console/inbox")).headers.get("location") == "/console/login"  # the session ended
+    refused = await console_login(browser, tenant.slug, email)
+    assert refused.headers.get("location") != "/console/inbox"
+    assert (await client.post(f"{base}/disable", headers=tenant.headers)).status_code == 200  # idempotent
+
+    enabled = await client.post(f"{base}/enable", headers=tenant.headers)
+    assert enabled.status_code == 200 and enabled.json()["disabled_at"] is None
+    assert (await console_login(browser, tenant.slug, email)).headers["location"] == "/console/inbox"
+
+    new_password = "otra-clave-larga-2026"
+    r = await client.put(f"{base}/password", json={"password": new_password}, headers=tenant.headers)
+    assert r.status_code == 204, r.text
+    assert (await browser.get("/console/inbox")).headers.get("location") == "/console/login"
+    assert (await console_login(browser, tenant.slug, email)).headers.get("location") != "/console/inbox"
+    assert (await console_login(browser, tenant.slug, email, new_password)).headers["location"] == "/console/inbox"
+    short = await client.put(f"{base}/password", json={"password": "corta"}, headers=tenant.headers)
+    assert short.status_code == 422 and "password" in short.text
+
+    # Another tenant's key, or an id of another tenant's operator: nothing changes.
+    other = await make_tenant(client)
+    assert (await client.post(f"{base}/disable", headers=other.headers)).status_code == 403
+    wrong = f"/v1/tenants/{other.slug}/operators/{operator_id}/disable"
+    assert (await client.post(wrong, headers=other.headers)).status_code == 404
+    assert (await browser.get("/console/inbox")).status_code == 200

@@ -73,6 +73,21 @@ def test_agentctl_operator_add_and_list(cli: Cli, client: Any) -> None:
     assert "typed-password-1" not in prompted.output
     assert cli.invoke("operator", "add", slug, "z@example.com", "--role", "boss").exit_code == 2
 
+    # An account is disabled, enabled again, or given a new password, from the command line too.
+    assert "eva@example.com of " + slug + " disabled" in cli.ok("operator", "disable", slug, "Eva@example.com")
+    assert "eva@example.com\tadmin\tlast sign-in never\tdisabled" in cli.ok("operator", "list", slug)
+    assert "enabled" in cli.ok("operator", "enable", slug, "eva@example.com")
+    assert "\tdisabled" not in cli.ok("operator", "list", slug)
+    changed = cli.runner.invoke(
+        cli_app(), ["operator", "password", slug, "eva@example.com", "--password-stdin"], input="a-new-password-26\n"
+    )
+    assert changed.exit_code == 0 and "new password" in changed.output, changed.output
+    weak = cli.runner.invoke(
+        cli_app(), ["operator", "password", slug, "eva@example.com", "--password-stdin"], input="short\n"
+    )
+    assert weak.exit_code == 1 and "password" in weak.output
+    assert "no operator" in cli.fails("operator", "disable", slug, "nobody@example.com")
+
 
 def cli_app() -> Any:
     from app.cli.main import app
