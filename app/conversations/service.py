@@ -96,13 +96,18 @@ _JOB_PUSHED_BACK = """ON CONFLICT (queueing_lock) WHERE status = 'todo' DO UPDAT
 # the queueing lock's unique index turns the insert into an update that pushes the waiting job's
 # due time to the delay after this message (never earlier, and never past the maximum delay after the
 # oldest unanswered message): that is how a burst, typed at any pace, folds into one turn.
+# A MessageSid already stored (Twilio's retry, a replay) changes nothing: not the conversation's addresses, name
+# or 24-hour window; the call gets the stored message's tenant and conversation.
 _INGEST_WHATSAPP = f"""
     WITH t AS (
         SELECT tenant_id FROM tenant_numbers WHERE address = $1
+    ), seen AS (
+        SELECT tenant_id, conversation_id FROM messages WHERE provider_sid = $7
     ), c AS (
         INSERT INTO conversations (id, tenant_id, customer, whatsapp_address, tenant_address, profile_name,
                                    last_message_at, last_inbound_at)
         SELECT $2, t.tenant_id, $3, $4, $1, $5, now(), now() FROM t
+        WHERE NOT EXISTS (SELECT 1 FROM seen)
         ON CONFLICT (tenant_id, customer) DO UPDATE
             SET last_message_at = now(), last_inbound_at = now(), updated_at = now(),
                 whatsapp_address = EXCLUDED.whatsapp_address, tenant_address = EXCLUDED.tenant_address,
@@ -125,14 +130,16 @@ _INGEST_WHATSAPP = f"""
         WHERE EXISTS (SELECT 1 FROM m)
         {_JOB_PUSHED_BACK.format(max_delay="$14")}
     )
-    SELECT c.tenant_id, c.id AS conversation_id, EXISTS (SELECT 1 FROM m) AS inserted
-    FROM (SELECT) AS one LEFT JOIN c ON true
+    SELECT coalesce(c.tenant_id, seen.tenant_id) AS tenant_id, coalesce(c.id, seen.conversation_id) AS conversation_id,
+           EXISTS (SELECT 1 FROM m) AS inserted
+    FROM (SELECT) AS one LEFT JOIN c ON true LEFT JOIN seen ON true
 """
 # The same ingest for a group of webhooks in one execution (GroupedStatement's set form): every parameter
 # is the text array of the group's values, in the group's order (``ord``). Within one statement a row can be
 # upserted only once, so each conversation is upserted once, with its latest message's addresses and
-# latest name given, and each conversation's job once; a MessageSid twice in the group is stored once, for its first
-# call. Messages are inserted in the group's order (one customer's ids ascend as they arrived), and
+# latest name given, and each conversation's job once; a MessageSid twice in the group is stored once, for
+# its first call, and one stored before changes nothing (its call gets the stored message's tenant and
+# conversation). Messages are inserted in the group's order (one customer's ids ascend as they arrived), and
 # conversations and jobs in a fixed order, so concurrent groups lock rows in one order. The job's queue,
 # task, lock prefix and delays are taken from the group's first call: they come from the process's settings,
 # the same for every call.
@@ -144,12 +151,14 @@ _INGEST_WHATSAPP_GROUP = f"""
             AS i(to_address, new_id, customer, whatsapp_address, profile_name, body, sid, media, payload, ord)
     ), t AS (
         SELECT i.*, n.tenant_id FROM i LEFT JOIN tenant_numbers n ON n.address = i.to_address
+    ), seen AS (
+        SELECT provider_sid, tenant_id, conversation_id FROM messages WHERE provider_sid = ANY($7::text[])
     ), latest AS (
         SELECT tenant_id, customer, (array_agg(new_id ORDER BY ord DESC))[1] AS new_id,
                (array_agg(to_address ORDER BY ord DESC))[1] AS to_address,
                (array_agg(whatsapp_address ORDER BY ord DESC))[1] AS whatsapp_address,
                (array_agg(profile_name ORDER BY ord DESC) FILTER (WHERE profile_name IS NOT NULL))[1] AS profile_name
-        FROM t WHERE tenant_id IS NOT NULL
+        FROM t WHERE tenant_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM seen WHERE seen.provider_sid = t.sid)
         GROUP BY tenant_id, customer
     ), c AS (
         INSERT INTO conversations (id, tenant_id, customer, whatsapp_address, tenant_address, profile_name,
@@ -181,9 +190,10 @@ _INGEST_WHATSAPP_GROUP = f"""
         ORDER BY c.id
         {_JOB_PUSHED_BACK.format(max_delay="CAST(($14::text[])[1] AS float8)")}
     )
-    SELECT c.tenant_id, c.id AS conversation_id,
+    SELECT coalesce(c.tenant_id, seen.tenant_id) AS tenant_id, coalesce(c.id, seen.conversation_id) AS conversation_id,
            t.first_of_sid AND EXISTS (SELECT 1 FROM m WHERE m.provider_sid = t.sid) AS inserted
-    FROM t LEFT JOIN c ON c.tenant_id = t.tenant_id AND c.customer = t.customer
+    FROM t LEFT JOIN seen ON seen.provider_sid = t.sid
+         LEFT JOIN c ON c.tenant_id = t.tenant_id AND c.customer = t.customer AND seen.provider_sid IS NULL
     ORDER BY t.ord
 """
 # Exactly one row per message (NULLs when no tenant owns the number), so concurrent webhooks' ingests can

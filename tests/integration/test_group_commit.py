@@ -229,3 +229,50 @@ async def test_a_set_form_gets_the_groups_values_as_text_arrays_and_answers_in_o
     arrays = GroupedStatement("SELECT cardinality($1::int[]) AS n", together="SELECT 0 AS n FROM unnest($1::text[])")
     sizes = await asyncio.gather(*(arrays.fetch_one(list(range(n))) for n in (2, 3, 1)))
     assert arrays.groups == 1 and [r["n"] for r in sizes] == [2, 3, 1]
+
+
+async def _conversations_of(tenant_id: str) -> list[tuple[Any, ...]]:
+    async with session_scope() as session:
+        rows = await session.execute(
+            text(
+                "SELECT id::text, whatsapp_address, profile_name, last_inbound_at FROM conversations"
+                " WHERE tenant_id = CAST(:t AS uuid) ORDER BY whatsapp_address"
+            ),
+            {"t": tenant_id},
+        )
+        return [tuple(r) for r in rows]
+
+
+@pytest.mark.parametrize("together", [False, True], ids=["alone", "in-a-group"])
+async def test_a_message_sid_stored_before_changes_nothing(client: Any, together: bool) -> None:
+    """A redelivered MessageSid (Twilio's retry, a replay) must not reopen the 24-hour window, rename the
+    customer, or make a conversation for another sender: alone (one statement) or in a group (the set form)."""
+    from tests.helpers import age_conversation
+
+    tenant = await make_tenant(client)
+    customer, stranger = new_number(), new_number()
+    sid = "SM" + uuid.uuid4().hex
+    first = await post_whatsapp(client, to=tenant.number, from_=customer, body="hola", sid=sid)
+    assert first.status_code == 200
+    [(conversation_id, *_)] = await _conversations_of(tenant.id)
+    await age_conversation(conversation_id, hours=25)
+    before = await _conversations_of(tenant.id)
+
+    replays = [
+        post_whatsapp(client, to=tenant.number, from_=customer, body="hola", sid=sid, extra={"ProfileName": "Otro"}),
+        post_whatsapp(client, to=tenant.number, from_=stranger, body="hola", sid=sid),
+    ]
+    if together:
+        # New messages from other customers around them, so the replays go in one group with them.
+        others = [post_whatsapp(client, to=tenant.number, from_=new_number(), body="hola") for _ in range(6)]
+        answers = await asyncio.gather(*others[:3], *replays, *others[3:])
+    else:
+        answers = [await replay for replay in replays]
+    assert all(a.status_code == 200 for a in answers)
+    after = [row for row in await _conversations_of(tenant.id) if row[0] == conversation_id or row[1] == f"{stranger}"]
+    assert after == before, "a stored MessageSid changed its conversation or made another one"
+    async with session_scope() as session:
+        stored = (
+            await session.execute(text("SELECT count(*) FROM messages WHERE provider_sid = :s"), {"s": sid})
+        ).scalar_one()
+    assert stored == 1
