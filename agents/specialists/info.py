@@ -74,7 +74,22 @@ _QUESTION = re.compile(r"[?¿]")
 
 def _acknowledges(text: str) -> bool:
     tokens = words(text)
-    return all(t in _ACKNOWLEDGEMENTS for t in tokens) and len(tokens) <= 4
+    return bool(tokens) and all(t in _ACKNOWLEDGEMENTS for t in tokens) and len(tokens) <= 4
+
+
+def _wordless_reply(deps: TurnDeps, language: Language) -> str | None:
+    """What to say to a message with no words: a voice note, a video or a file we cannot read, a shared
+    location, a photo no specialist took. None when the message had words."""
+    kinds = [str(m.get("content_type") or "").split("/", 1)[0] for m in deps.media]
+    if "audio" in kinds:
+        return say("wordless.audio", language)
+    if any(kind and kind != "image" for kind in kinds):
+        return say("wordless.file", language)
+    if deps.pin is not None:
+        return say("wordless.location", language)
+    if kinds:
+        return say("wordless.photo", language)
+    return None
 
 
 def _asks_something(text: str) -> bool:
@@ -238,6 +253,8 @@ async def answer_info(state: TurnState, deps: TurnDeps) -> TurnUpdate:
         good = await search_for_info(state, deps)
     good = on_topic(text, good)
     if not good:
+        if not words(text) and (wordless := _wordless_reply(deps, language)) is not None:
+            return {"agent": "smalltalk", "intent": "unknown", "reply": wordless}
         if _acknowledges(text):
             return {"agent": "smalltalk", "intent": "acknowledge", "reply": say("acknowledge", language)}
         if not _asks_something(text):

@@ -69,7 +69,7 @@ def operator_password(
     password = _read_password(password_stdin)
 
     async def apply(session: Any, operator: Any) -> None:
-        from app.operators import accounts
+        from app.operators import accounts  # lazy: SQLAlchemy and argon2 (~1 s); --help needs neither
 
         await accounts.set_password(session, operator=operator, password=password)
 
@@ -77,7 +77,7 @@ def operator_password(
 
 
 async def _set_disabled(session: Any, operator: Any, disabled: bool) -> None:
-    from app.operators import accounts
+    from app.operators import accounts  # lazy: SQLAlchemy and argon2 (~1 s); --help needs neither
 
     await accounts.set_disabled(session, operator=operator, disabled=disabled)
 

@@ -242,6 +242,23 @@ async def test_a_failed_status_counts_even_when_its_error_code_is_unreadable(
         assert (message.status, message.error_code) == ("failed", None), code
 
 
+async def test_a_message_without_words_is_not_taken_for_agreement(client: Any, fake_twilio: FakeTwilioServer) -> None:
+    """A voice note, a PDF or a shared location alone used to be answered "¡De acuerdo!"."""
+    tenant = await make_tenant(client, catalog_csv=CARS)
+    url = fake_twilio.add_media("nota.ogg", b"OggS", "audio/ogg")
+    cases = {
+        "notas de voz": {"NumMedia": "1", "MediaUrl0": url, "MediaContentType0": "audio/ogg"},
+        "archivo": {"NumMedia": "1", "MediaUrl0": url, "MediaContentType0": "application/pdf"},
+        "ubicación": {"Latitude": "19.4326", "Longitude": "-99.1332"},
+    }
+    for expected, extra in cases.items():
+        customer = new_number()
+        await post_whatsapp(client, to=tenant.number, from_=customer, body="", extra=extra)
+        [reply] = [m["body"] for m in await fake_twilio.wait_for(1, timeout=10) if m["to"] == customer]
+        fake_twilio.reset()
+        assert expected in reply and "De acuerdo" not in reply, (extra, reply)
+
+
 async def test_handoff_silences_bot_until_released(client: Any, fake_twilio: FakeTwilioServer) -> None:
     tenant = await make_tenant(client, catalog_csv=CARS)
     customer = new_number()

@@ -122,6 +122,27 @@ TEXTS: dict[str, dict[Language, str]] = {
         "en": "I don't think I understood. Tell me which car you like, ask me for a quote or about hours and "
         "branches; or I can pass you to an advisor.",
     },
+    "wordless.audio": {
+        "es": "Por ahora no puedo escuchar notas de voz. ¿Me escribes lo que necesitas? Te ayudo con autos, "
+        "cotizaciones o dudas.",
+        "en": "I can't listen to voice notes yet. Could you type what you need? I can help with cars, quotes or "
+        "questions.",
+    },
+    "wordless.file": {
+        "es": "No puedo abrir ese archivo aquí. ¿Me escribes lo que necesitas? Te ayudo con autos, cotizaciones "
+        "o dudas.",
+        "en": "I can't open that file here. Could you type what you need? I can help with cars, quotes or questions.",
+    },
+    "wordless.location": {
+        "es": "Gracias por tu ubicación. ¿Qué necesitas? Puedo decirte horarios y sucursales, buscarte un auto "
+        "o cotizarlo.",
+        "en": "Thanks for your location. What do you need? I can tell you our hours and branches, find you a "
+        "car or quote one.",
+    },
+    "wordless.photo": {
+        "es": "Recibí tu foto. ¿Qué necesitas con ella? Escríbeme qué buscas y te ayudo.",
+        "en": "I got your photo. What do you need with it? Tell me what you're looking for and I'll help.",
+    },
     "acknowledge": {
         "es": "¡De acuerdo! Si quieres, te busco autos en inventario, te cotizo financiamiento o te resuelvo dudas "
         "sobre horarios, garantía o trámites.",
