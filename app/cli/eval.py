@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from app.cli.common import console, fail, run
+from app.cli.common import console, run
 
 eval_app = typer.Typer(help="The evaluation set: regression cases from corrections.", no_args_is_help=True)
 
@@ -43,14 +43,12 @@ def eval_export(
                 export_dataset, dataset_name, rows, description=f"Regression cases of {slug} (agentctl eval export)"
             )
         except Exception as exc:  # noqa: BLE001  (any failure of the LangSmith client: said in one line)
+            settings = get_settings()
+            hint = "" if settings.langsmith_api_key else "; LANGSMITH_API_KEY is not set"
             raise Unavailable(
-                f"LangSmith at {settings.langsmith_endpoint} did not take the dataset ({type(exc).__name__})"
+                f"LangSmith at {settings.langsmith_endpoint} did not take the dataset ({type(exc).__name__}){hint}"
             ) from None
         return dataset_id, len(rows)
-
-    settings = get_settings()
-    if settings.langsmith_api_key is None:
-        raise fail("LANGSMITH_API_KEY is not set: the export needs a LangSmith account", code=1)
 
     dataset_id, count = run(go)
     console.print(f"dataset {dataset_name} ({dataset_id}): {count} examples")
