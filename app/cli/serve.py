@@ -64,6 +64,7 @@ def serve(
         host=host,
         port=port or settings.port,
         workers=workers or settings.api_workers,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         log_config=None,
     )
 

@@ -13,7 +13,7 @@ import json
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 from urllib.parse import quote
 
 import jinja2
@@ -70,6 +70,9 @@ NOTICES: Final = {
     "empty": "Write something first.",
     "saved": "Saved.",
     "operator_added": "Operator added.",
+    "operator_disabled": "Operator disabled: they are signed out and cannot sign in.",
+    "operator_enabled": "Operator enabled: they can sign in again.",
+    "not_yourself": "You cannot disable your own account; another admin can.",
     "invalid": "Some fields are not valid.",
     "exists": "That email already has an account.",
     "corrected": "Correction saved: it now answers that question and its paraphrases, and is a regression case.",
@@ -510,6 +513,20 @@ async def operator_add(
     except InvalidInput:
         return back("/console/operators", "invalid")
     return back("/console/operators", "operator_added")
+
+
+@router.post("/operators/{operator_id}/{action}")
+async def operator_access(
+    operator_id: uuid.UUID, action: Literal["disable", "enable"], console: AdminConsoleDep
+) -> RedirectResponse:
+    """Disable an operator (no sign-in, their open sessions end now) or enable them again (admins only; not
+    oneself, so the tenant always keeps the admin doing it)."""
+    if operator_id == console.operator_id:
+        return back("/console/operators", "not_yourself")
+    async with session_scope() as session:
+        operator = await accounts.require_operator(session, tenant_id=console.tenant_id, operator_id=operator_id)
+        await accounts.set_disabled(session, operator=operator, disabled=action == "disable")
+    return back("/console/operators", f"operator_{action}d")
 
 
 # ----------------------------------------------------------------------------------------- analytics

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
 
     port: int = 8000
     api_workers: int = Field(default=1, ge=1, le=64)
+    # The proxies whose X-Forwarded-For gives the client's address (uvicorn's forwarded_allow_ips): comma-separated
+    # addresses or networks, or "*".
+    forwarded_allow_ips: str = Field(default="127.0.0.1", min_length=1, max_length=2000)
     public_base_url: str = "http://127.0.0.1:8000"
     admin_api_key: SecretStr | None = None
     max_request_bytes: int = Field(default=5_000_000, ge=1_000)

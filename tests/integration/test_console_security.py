@@ -276,3 +276,39 @@ async def _disable_enable_and_new_password(client: Any, browser: httpx2.AsyncCli
     wrong = f"/v1/tenants/{other.slug}/operators/{operator_id}/disable"
     assert (await client.post(wrong, headers=other.headers)).status_code == 404
     assert (await browser.get("/console/inbox")).status_code == 200
+
+
+async def test_an_admin_disables_and_enables_an_operator_in_the_console(client: Any, asgi_app: Any) -> None:
+    tenant = await make_tenant(client)
+    admin, other = await make_operator(client, tenant, role="admin"), await make_operator(client, tenant)
+    async with (
+        console_browser(asgi_app, address="10.9.8.6") as admin_browser,
+        console_browser(asgi_app, address="10.9.8.5") as other_browser,
+    ):
+        assert (await console_login(admin_browser, tenant.slug, admin)).status_code == 303
+        assert (await console_login(other_browser, tenant.slug, other)).status_code == 303
+        page = await admin_browser.get("/console/operators")
+        token = csrf_token(page.text)
+        listed = (await client.get(f"/v1/tenants/{tenant.slug}/operators", headers=tenant.headers)).json()
+        ids = {o["email"]: o["id"] for o in listed}
+        assert f"/console/operators/{ids[other]}/disable" in page.text
+        assert f"/console/operators/{ids[admin]}/disable" not in page.text  # never oneself
+
+        no_token = await admin_browser.post(f"/console/operators/{ids[other]}/disable")
+        assert no_token.status_code == 403
+        assert (await other_browser.get("/console/inbox")).status_code == 200
+        done = await admin_browser.post(f"/console/operators/{ids[other]}/disable", data={"csrf_token": token})
+        assert done.headers["location"] == "/console/operators?notice=operator_disabled"
+        assert (await other_browser.get("/console/inbox")).headers.get("location") == "/console/login"
+        page = await admin_browser.get("/console/operators")
+        assert f"/console/operators/{ids[other]}/enable" in page.text
+        own = await admin_browser.post(f"/console/operators/{ids[admin]}/disable", data={"csrf_token": token})
+        assert own.headers["location"] == "/console/operators?notice=not_yourself"
+        assert (await admin_browser.get("/console/inbox")).status_code == 200
+        back_on = await admin_browser.post(f"/console/operators/{ids[other]}/enable", data={"csrf_token": token})
+        assert back_on.headers["location"] == "/console/operators?notice=operator_enabled"
+        assert (await console_login(other_browser, tenant.slug, other)).headers["location"] == "/console/inbox"
+        # An operator (not an admin) cannot.
+        token_other = csrf_token((await other_browser.get("/console/inbox")).text)
+        refused = await other_browser.post(f"/console/operators/{ids[admin]}/disable", data={"csrf_token": token_other})
+        assert refused.status_code in (303, 403) and (await admin_browser.get("/console/inbox")).status_code == 200
