@@ -375,3 +375,21 @@ def test_out_of_range_arguments_are_usage_errors_not_tracebacks(cli: Cli, tenant
     latin1.write_bytes("# Garantía\n\nSeis meses.".encode("latin-1"))
     assert "not UTF-8" in cli.fails("knowledge", "import", tenant, str(latin1))
     assert "LANGSMITH_API_KEY" in cli.fails("eval", "export", tenant)
+
+
+def test_serve_passes_the_trusted_proxies_to_uvicorn(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FORWARDED_ALLOW_IPS decides whose X-Forwarded-For is the client's address (the console's sign-in limit)."""
+    import uvicorn
+
+    from app.core.config import get_settings
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: seen.update(kwargs))
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "10.0.0.0/8")
+    get_settings.cache_clear()
+    try:
+        cli.ok("serve", "--port", "18999")
+    finally:
+        monkeypatch.delenv("FORWARDED_ALLOW_IPS")
+        get_settings.cache_clear()
+    assert seen["forwarded_allow_ips"] == "10.0.0.0/8" and seen["port"] == 18999
