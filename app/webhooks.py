@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import hmac
 import logging
-import re
 from collections.abc import AsyncIterator, Mapping
 from typing import Annotated
 from urllib.parse import parse_qsl
@@ -39,6 +38,7 @@ from app.core.metrics import STATUS_CALLBACKS, WEBHOOK_ACKS
 from app.core.spool import SpoolFull, get_spool
 from app.flows import conversation as flows
 from app.tenants import service as tenant_service
+from app.text import phones
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])
@@ -166,8 +166,8 @@ FormDep = Annotated[dict[str, str], Depends(verified_form)]
 _FIELD_MAX_CHARS = {"MessageSid": 64, "From": 128, "To": 64}
 
 
-def _check_field_sizes(form: dict[str, str]) -> None:
-    """400 naming the first field longer than its column, or a sender that is not a WhatsApp address."""
+def _check_fields(form: dict[str, str]) -> None:
+    """400 naming the first field longer than its column, or a sender that is not written as a WhatsApp address."""
     for field, limit in _FIELD_MAX_CHARS.items():
         if len(form.get(field, "")) > limit:
             WEBHOOK_ACKS.labels("refused").inc()
@@ -177,14 +177,11 @@ def _check_field_sizes(form: dict[str, str]) -> None:
             )
     # The address every reply goes to: Twilio's WhatsApp sender is "whatsapp:" and an E.164 number. Anything
     # else ("whatsapp:" alone, spaces, invisible characters) would make a conversation nobody can answer.
-    if not _WHATSAPP_SENDER.fullmatch(form["From"]):
+    if not phones.has_whatsapp_shape(form["From"]):
         WEBHOOK_ACKS.labels("refused").inc()
         raise DomainError(
             "Twilio field 'From' is not a WhatsApp address (whatsapp:+<E.164 number>)", details={"field": "From"}
         )
-
-
-_WHATSAPP_SENDER = re.compile(r"whatsapp:\+[1-9][0-9]{5,14}")
 
 
 def _twiml() -> Response:
@@ -204,7 +201,7 @@ async def accept_whatsapp(form: dict[str, str]) -> None:
     if missing:
         WEBHOOK_ACKS.labels("refused").inc()
         raise InvalidInput("Missing Twilio fields", details={"missing": missing})
-    _check_field_sizes(form)
+    _check_fields(form)
     try:
         num_media = max(0, min(int(form.get("NumMedia", "0") or 0), 10))
     except ValueError:

@@ -50,13 +50,17 @@ def _read_password(password_stdin: bool) -> str:
 @operator_app.command("disable")
 def operator_disable(slug: str, email: str) -> None:
     """The account can no longer sign in; its open console sessions end now (what it wrote keeps its author)."""
-    _change(slug, email, "disabled", lambda session, operator: _set_disabled(session, operator, True))
+    _change(
+        slug, email, "disabled", lambda accounts, session, o: accounts.set_disabled(session, operator=o, disabled=True)
+    )
 
 
 @operator_app.command("enable")
 def operator_enable(slug: str, email: str) -> None:
     """The account may sign in again."""
-    _change(slug, email, "enabled", lambda session, operator: _set_disabled(session, operator, False))
+    _change(
+        slug, email, "enabled", lambda accounts, session, o: accounts.set_disabled(session, operator=o, disabled=False)
+    )
 
 
 @operator_app.command("password")
@@ -67,23 +71,17 @@ def operator_password(
 ) -> None:
     """Set a new password; the account's open console sessions end."""
     password = _read_password(password_stdin)
-
-    async def apply(session: Any, operator: Any) -> None:
-        from app.operators import accounts  # lazy: SQLAlchemy and argon2 (~1 s); --help needs neither
-
-        await accounts.set_password(session, operator=operator, password=password)
-
-    _change(slug, email, "has a new password", apply)
-
-
-async def _set_disabled(session: Any, operator: Any, disabled: bool) -> None:
-    from app.operators import accounts  # lazy: SQLAlchemy and argon2 (~1 s); --help needs neither
-
-    await accounts.set_disabled(session, operator=operator, disabled=disabled)
+    _change(
+        slug,
+        email,
+        "has a new password",
+        lambda accounts, session, o: accounts.set_password(session, operator=o, password=password),
+    )
 
 
-def _change(slug: str, email: str, done: str, apply: Callable[[Any, Any], Awaitable[None]]) -> None:
-    """Find the tenant's operator by email, ``apply`` the change in one transaction, say ``done``."""
+def _change(slug: str, email: str, done: str, apply: Callable[[Any, Any, Any], Awaitable[object]]) -> None:
+    """Find the tenant's operator by email and ``apply(accounts, session, operator)`` in one transaction (the
+    ``app.operators.accounts`` module is passed in: imported here, late); then say ``done``."""
     # lazy: the domain services pull in SQLAlchemy and argon2 (~1 s); --help needs neither
     from app.core.db import session_scope
     from app.core.errors import NotFound
@@ -96,7 +94,7 @@ def _change(slug: str, email: str, done: str, apply: Callable[[Any, Any], Awaita
             operator = await accounts.find_operator(session, tenant_id=tenant.id, email=email)
             if operator is None:
                 raise NotFound(f"no operator {email} in {slug}")
-            await apply(session, operator)
+            await apply(accounts, session, operator)
         console.print(f"operator {operator.email} of {slug} {done}")
 
     run(go)

@@ -29,7 +29,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.conversations.models import Turn
-from app.core.errors import Conflict, InvalidInput, NotFound
+from app.core.errors import Conflict, InvalidInput, NotFound, unstorable_fields
 from app.experiments.models import PROMOTED, RUNNING, STOPPED, Experiment, ExperimentTurn
 from app.feedback.models import TurnFeedback
 from app.notify.service import notify
@@ -100,17 +100,6 @@ async def record_arm(session: AsyncSession, *, turn_id: int, experiment_id: uuid
     await session.flush()
 
 
-def _has_nul(value: Any) -> bool:
-    """True when a NUL character is in any key or string of a JSON value."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
 async def start(
     session: AsyncSession,
     *,
@@ -126,8 +115,10 @@ async def start(
         raise InvalidInput(f"guard_metric must be one of {GUARD_METRICS}", details={"field": "guard_metric"})
     if not variant:
         raise InvalidInput("variant must change something", details={"field": "variant"})
-    if _has_nul(variant):  # stored as JSONB, which refuses NUL: a 4xx, not a database error
-        raise InvalidInput("variant must not contain NUL characters", details={"field": "variant"})
+    # Stored as JSONB, which cannot hold a NUL or a lone surrogate: a 4xx naming where, not a database error
+    # (the API's body check sees JSON; the console's form and agentctl's --variant come here first).
+    if unstorable := unstorable_fields(variant, ("variant",)):
+        raise InvalidInput("variant must not contain NUL characters or lone surrogates", details=unstorable)
     if fixed := [name for name in NOT_EXPERIMENTAL if name in variant]:
         raise InvalidInput(
             f"{fixed[0]} is a spending limit, not an experiment variable: change it in the agent configuration",

@@ -16,7 +16,6 @@ from app.finance.service import FinanceTerms
 from app.text import phones
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-_WHATSAPP = re.compile(r"^whatsapp:\+[1-9]\d{6,14}$")
 
 
 class FinanceSettings(FinanceTerms):
@@ -75,7 +74,7 @@ def _is_whatsapp_address(n: str) -> bool:
         phones.e164(n)
     except phones.NotAPhoneNumber:
         return False
-    return bool(_WHATSAPP.match(n))
+    return phones.has_whatsapp_shape(n)
 
 
 def _check_numbers(v: list[str]) -> list[str]:

@@ -9,11 +9,22 @@ default region (the tenant's, from its locale: "es-MX" → "MX").
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 
 from app.core.errors import InvalidInput
 
 WHATSAPP_PREFIX = "whatsapp:"
+# The shape of a WhatsApp address as Twilio writes it: the prefix and an E.164 number, nothing else.
+_WHATSAPP_SHAPE = re.compile(r"whatsapp:\+[1-9]\d{6,14}")
+
+
+def has_whatsapp_shape(address: str) -> bool:
+    """Whether ``address`` is written as Twilio writes a WhatsApp address (``whatsapp:+5215512345678``): no
+    spaces, no invisible characters, nothing before or after. The shape only; ``e164`` checks the number."""
+    return _WHATSAPP_SHAPE.fullmatch(address) is not None
+
 
 _MEXICO = 52
 # Mexican national numbers have 10 digits; 11 starting with "1" is the legacy mobile spelling.

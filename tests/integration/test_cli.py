@@ -375,6 +375,10 @@ def test_out_of_range_arguments_are_usage_errors_not_tracebacks(cli: Cli, tenant
     latin1.write_bytes("# Garantía\n\nSeis meses.".encode("latin-1"))
     assert "not UTF-8" in cli.fails("knowledge", "import", tenant, str(latin1))
     assert "LANGSMITH_API_KEY" in cli.fails("eval", "export", tenant)
+    # A variant JSON can spell a NUL or half a surrogate pair, which JSONB cannot store: a clean refusal.
+    for variant in ('{"agent_name": "Luz\\u0000"}', '{"agent_name": "Luz\\ud800"}'):
+        refused = cli.fails("experiment", "start", tenant, "--name", "n", "--variant", variant)
+        assert "variant" in refused and "agent_name" in refused, refused  # where, not only that
 
 
 def test_serve_passes_the_trusted_proxies_to_uvicorn(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
